@@ -1,0 +1,21 @@
+//! fahuo-carriers: everything fahuo knows about carriers (快递公司) that needs no network.
+//!
+//! * [`registry`]: the carriers, their names and aliases, and their codes on every platform and
+//!   aggregator, with the source of each fact.
+//! * [`tracking_no`]: tracking-number normalisation, per-carrier formats and check digits,
+//!   detection and the wrong-carrier check (`fahuo tracking detect` streams through it).
+//! * [`rates`]: rate tables (首重/续重 by province or zone, volumetric weight, surcharges), pure
+//!   integer arithmetic in fen and grams.
+//! * [`selection`]: the merchant's carrier rules, the choice per package with its explanation,
+//!   and the what-if over past packages.
+//!
+//! Waybill (电子面单) and tracking clients will join as further modules of this crate; the
+//! modules above stay pure (no I/O besides the line streaming over caller-given readers, no clock).
+
+pub mod rates;
+pub mod registry;
+pub mod selection;
+pub mod tracking_no;
+
+pub use registry::{Carrier, CodeSystem, Mapping};
+pub use tracking_no::{Detection, TrackingNo, Why, detect, detect_lines, validate};
