@@ -118,7 +118,7 @@ impl Province {
         let unknown = || ProvinceError::Unknown(s.to_owned());
         if t.bytes().all(|b| b.is_ascii_digit()) {
             // "44", "440000", "440305", "440305001001": the first two digits name the province.
-            if t.len() < 2 || t.len() % 2 != 0 {
+            if t.len() < 2 || !t.len().is_multiple_of(2) {
                 return Err(unknown());
             }
             return t[..2]
