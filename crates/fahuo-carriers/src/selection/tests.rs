@@ -483,6 +483,9 @@ fn rule_sets_load_from_json() {
 
 // --- what-if --------------------------------------------------------------------------------
 
+/// (package, carrier before, carrier after, price difference).
+type Row<'a> = (&'a str, Option<Carrier>, Option<Carrier>, Option<Fen>);
+
 fn week() -> Vec<Package> {
     vec![
         pkg("W1", "浙江", 1200),
@@ -499,7 +502,7 @@ fn what_if_without_yunda_shows_the_extra_cost_per_package_and_in_total() {
     proposed.name = "不用韵达".into();
     proposed.tables.retain(|t| t.carrier != Carrier::Yunda);
     let w = compare(&week(), &current, &proposed);
-    let rows: Vec<(&str, Option<Carrier>, Option<Carrier>, Option<Fen>)> = w
+    let rows: Vec<Row> = w
         .rows
         .iter()
         .map(|r| {
