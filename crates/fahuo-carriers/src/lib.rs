@@ -13,6 +13,16 @@
 //!
 //! Waybill (电子面单) and tracking clients will join as further modules of this crate; the
 //! modules above stay pure (no I/O besides the line streaming over caller-given readers, no clock).
+//!
+//! ```
+//! use fahuo_carriers::{Carrier, detect, validate};
+//!
+//! let d = detect(" sf 1385 6287 16739").unwrap();
+//! assert_eq!(d.normalized, "SF1385628716739");
+//! assert_eq!(d.confident(), Some(Carrier::Sf));
+//! // An SF number typed under 中通 is caught.
+//! assert!(validate(Carrier::Zto, "SF1385628716739").is_err());
+//! ```
 
 pub mod package;
 pub mod province;
