@@ -735,6 +735,36 @@ fn detect_parsed(input: &str, n: &TrackingNo) -> Detection {
     }
 }
 
+/// A rule that accepted a number, for explanations (`fahuo tracking detect --explain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMatch {
+    pub carrier: Carrier,
+    /// The rule in regex notation.
+    pub pattern: String,
+    pub check: Option<Check>,
+    pub score: u8,
+    pub status: RuleStatus,
+    pub source: &'static str,
+}
+
+/// Every rule that accepts `n`, strongest first: the evidence behind a [`Detection`].
+pub fn explain(n: &TrackingNo) -> Vec<RuleMatch> {
+    let mut out: Vec<RuleMatch> = RULES
+        .iter()
+        .filter(|r| r.accepts(n))
+        .map(|r| RuleMatch {
+            carrier: r.carrier,
+            pattern: r.pattern.to_string(),
+            check: r.check,
+            score: r.score,
+            status: r.status,
+            source: r.source,
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.cmp(&a.score));
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wrong-carrier check.
 

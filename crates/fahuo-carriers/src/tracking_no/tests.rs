@@ -106,6 +106,77 @@ fn every_example_in_the_rule_table_is_accepted_by_its_rule() {
     }
 }
 
+/// A real-looking number for every rule (the reference's own example where it gives one).
+const EXAMPLES: [(&str, Carrier); 30] = [
+    ("SF1385628716739", Carrier::Sf),
+    ("SFB012345678901", Carrier::Sf),
+    ("73610555582883", Carrier::Zto),
+    ("773277027280336", Carrier::Sto),
+    ("7712345678901234", Carrier::Sto),
+    ("881234567890123", Carrier::Sto),
+    ("YT8962646785389", Carrier::Yto),
+    ("Y123456789012", Carrier::Yto),
+    ("88AB12345678901234", Carrier::Yto),
+    ("YT2212345678901234", Carrier::YunExpress),
+    ("463431409940372", Carrier::Yunda),
+    ("5012345678901", Carrier::Yunda),
+    ("JDX024407261700", Carrier::Jd),
+    ("JDVA11408814483", Carrier::Jd),
+    ("JT5261988016578", Carrier::Jtsd),
+    ("JT526198801657", Carrier::Jtsd),
+    ("EA123456785CN", Carrier::Ems),
+    ("1207119765021", Carrier::Ems),
+    ("5112345678901", Carrier::Ems),
+    ("PA12345678901", Carrier::Ems),
+    ("RR123456785CN", Carrier::Yzpy),
+    ("2012345678901", Carrier::Yzpy),
+    ("DPK202252612836", Carrier::Dbkd),
+    ("DPK202252612836-001", Carrier::Dbkd),
+    ("ZJS001234567890", Carrier::Zjs),
+    ("A123456789012", Carrier::Zjs),
+    ("4212345678", Carrier::Zjs),
+    ("621234567890123", Carrier::Cnsd),
+    ("71234567890123", Carrier::Best),
+    ("sf 1023 5746 26292", Carrier::Sf),
+];
+
+#[test]
+fn every_rule_is_specified_by_an_example() {
+    for (number, carrier) in EXAMPLES {
+        let d = detect(number).unwrap();
+        assert!(
+            carriers(&d).contains(&carrier),
+            "{number}: {:?}",
+            d.candidates
+        );
+        assert_eq!(validate(carrier, number), Ok(()), "{number}");
+    }
+    for r in RULES {
+        let hit = EXAMPLES
+            .iter()
+            .any(|(n, _)| r.accepts(&TrackingNo::parse(n).unwrap()));
+        assert!(hit, "no example for {} {}", r.carrier, r.pattern);
+    }
+}
+
+#[test]
+fn explain_lists_the_matching_rules_with_their_sources() {
+    let n = TrackingNo::parse("433456789012345").unwrap();
+    let m = explain(&n);
+    let got: Vec<(Carrier, &str, u8)> = m
+        .iter()
+        .map(|r| (r.carrier, r.pattern.as_str(), r.score))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Carrier::Yunda, "^[34]\\d{14}$", 65),
+            (Carrier::Sto, "^(77|43)\\d{12,15}$", 55),
+        ]
+    );
+    assert!(m[0].source.starts_with("BF-zh/Courier-Validation"));
+}
+
 #[test]
 fn confident_rules_are_letter_prefixed_or_check_digited() {
     // A rule that names a carrier alone must not fit pure digit strings.
