@@ -761,7 +761,7 @@ pub fn explain(n: &TrackingNo) -> Vec<RuleMatch> {
             source: r.source,
         })
         .collect();
-    out.sort_by(|a, b| b.score.cmp(&a.score));
+    out.sort_by_key(|r| std::cmp::Reverse(r.score));
     out
 }
 
