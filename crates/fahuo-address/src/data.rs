@@ -98,6 +98,8 @@ pub struct Divisions {
     pub(crate) by_code: HashMap<u32, UnitId>,
     /// Per unit: its province, city and county (itself where applicable).
     pub(crate) chains: Vec<[Option<UnitId>; 3]>,
+    /// Per unit: its direct children.
+    pub(crate) kids: Vec<Vec<UnitId>>,
     /// Distinct pattern strings and, for each, the units it may name.
     pub(crate) patterns: Vec<&'static str>,
     pub(crate) hits: Vec<Vec<Hit>>,
@@ -147,7 +149,7 @@ impl Divisions {
             .enumerate()
             .map(|(i, u)| (u.code, i as UnitId))
             .collect();
-        let chains = units
+        let chains: Vec<[Option<UnitId>; 3]> = units
             .iter()
             .enumerate()
             .map(|(i, _)| {
@@ -161,6 +163,13 @@ impl Divisions {
                 chain
             })
             .collect();
+
+        let mut kids: Vec<Vec<UnitId>> = vec![Vec::new(); units.len()];
+        for (i, u) in units.iter().enumerate() {
+            if let Some(p) = u.parent.and_then(|p| by_code.get(&p)) {
+                kids[*p as usize].push(i as UnitId);
+            }
+        }
 
         let mut renames = Vec::new();
         for line in RENAMES_TSV.lines() {
@@ -231,6 +240,25 @@ impl Divisions {
                         kind: NameKind::Old(ri as u16),
                     },
                 );
+                // A former city that is now a district (莱芜市 → 济南市莱芜区) also still names
+                // the area of the new city: "莱芜市钢城区" is 济南市钢城区.
+                let old_parent_is_province = units
+                    .iter()
+                    .any(|u| u.level == Level::Province && u.name == r.old_parent);
+                let old_city_like = r.old_name.ends_with('市') || r.old_name.ends_with("地区");
+                if old_parent_is_province
+                    && old_city_like
+                    && units[unit as usize].level == Level::County
+                    && let Some(city) = chains[unit as usize][1]
+                {
+                    add(
+                        r.old_name,
+                        Hit {
+                            unit: city,
+                            kind: NameKind::Old(ri as u16),
+                        },
+                    );
+                }
             }
         }
         Divisions {
@@ -238,6 +266,7 @@ impl Divisions {
             renames,
             by_code,
             chains,
+            kids,
             patterns,
             hits,
         }

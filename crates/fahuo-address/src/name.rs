@@ -20,7 +20,7 @@ const COMPOUND_SURNAMES: [&str; 12] = [
 const TITLES: [&str; 6] = ["先生", "女士", "小姐", "老师", "师傅", "收"];
 
 /// Characters that mark address text, never a personal name.
-const ADDRESS_CHARS: &str = "路街道号楼室栋幢村镇乡区县省巷弄层单元组省市州旗";
+const ADDRESS_CHARS: &str = "路街道号楼室栋幢村镇乡区县省巷弄层组市州旗";
 
 pub(crate) fn starts_with_surname(s: &str) -> bool {
     COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c))
@@ -41,7 +41,11 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
         return (3..=15).contains(&n) && token.chars().all(|c| is_han(c) || c == '·' || c == '•');
     }
     if !token.chars().all(is_han) {
-        return false;
+        // A masked or romanised given name after a Han surname: 李xx, 陆xg, 张y.
+        let mut cs = token.chars();
+        return cs.next().is_some_and(|c| SURNAMES.contains(c))
+            && (2..=5).contains(&n)
+            && cs.all(|c| c.is_ascii_alphabetic() || is_han(c));
     }
     let titled = TITLES.iter().any(|t| token.ends_with(t)) && (2..=6).contains(&n);
     titled || ((2..=4).contains(&n) && starts_with_surname(token))

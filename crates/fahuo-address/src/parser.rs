@@ -48,7 +48,8 @@ const LABELS: [&str; 16] = [
 ];
 
 /// Labels long and specific enough to strip even without a following colon.
-const BARE_LABELS: [&str; 7] = [
+const BARE_LABELS: [&str; 8] = [
+    "手机号码",
     "收货人",
     "收件人",
     "联系人",
@@ -95,6 +96,8 @@ struct Elem {
     start: usize,
     end: usize,
     pat: u32,
+    /// A short name that carried a unit suffix along (余杭县).
+    suffixed: bool,
 }
 
 /// How well one candidate chain explains the matches of a region.
@@ -195,8 +198,23 @@ impl Parser {
             None => ("", work.as_str()),
         };
 
+        let mut rest = rest;
         match &best {
-            Some((eval, ambiguous)) => self.fill_levels(&mut out, &elems, eval, ambiguous),
+            Some((eval, ambiguous)) => {
+                self.fill_levels(&mut out, &elems, eval, ambiguous);
+                if ambiguous.is_empty()
+                    && out.county.is_none()
+                    && let Some(city) = self.data.chains[eval.anchor as usize][1]
+                    && let Some((county, used)) = self.guess_county(city, rest)
+                {
+                    let k = self.data.unit(county);
+                    out.county = Some(k.name);
+                    out.adcode = Some(k.code.to_string());
+                    out.reasons.retain(|r| *r != Reason::MissingCounty);
+                    out.add(Reason::CountyGuessed);
+                    rest = &rest[used..];
+                }
+            }
             None => out.add(Reason::NoDivision),
         }
 
@@ -241,6 +259,42 @@ impl Parser {
         out
     }
 
+    /// A county of `city` written in a form the name table lacks ("南京市雨花区" for 雨花台区):
+    /// the child whose name shares the longest prefix (at least two characters) with the text
+    /// after the city, if exactly one does. Returns the county and the bytes consumed.
+    fn guess_county(&self, city: UnitId, rest: &str) -> Option<(UnitId, usize)> {
+        let rest = rest.trim_start_matches(is_noise);
+        let skipped = 0;
+        let mut best: Option<(usize, UnitId)> = None;
+        let mut tie = false;
+        for &k in &self.data.kids[city as usize] {
+            let u = self.data.unit(k);
+            let n = std::iter::once(u.name)
+                .chain(u.short_names.iter().copied())
+                .map(|name| common_prefix_chars(name, rest))
+                .max()
+                .unwrap_or(0);
+            if n >= 2 {
+                match best {
+                    Some((b, _)) if b == n => tie = true,
+                    Some((b, _)) if b > n => {}
+                    _ => {
+                        best = Some((n, k));
+                        tie = false;
+                    }
+                }
+            }
+        }
+        let (n, k) = best.filter(|_| !tie)?;
+        let mut used: usize = rest.chars().take(n).map(char::len_utf8).sum();
+        if let Some(c) = rest[used..].chars().next()
+            && UNIT_SUFFIX.contains(&c)
+        {
+            used += c.len_utf8();
+        }
+        Some((k, skipped + used))
+    }
+
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
         self.matcher.find_iter(tok).any(|m| {
@@ -260,6 +314,7 @@ impl Parser {
             let all_short = hits.iter().all(|h| h.kind != NameKind::Full);
             let mut end = m.end();
             let after = &text[end..];
+            let mut suffixed = false;
             if all_short {
                 if is_road_name(after) {
                     continue;
@@ -269,12 +324,14 @@ impl Parser {
                     && UNIT_SUFFIX.contains(&c)
                 {
                     end += c.len_utf8();
+                    suffixed = true;
                 }
             }
             elems.push(Elem {
                 start: m.start(),
                 end,
                 pat: pat as u32,
+                suffixed,
             });
         }
         elems
@@ -289,7 +346,9 @@ impl Parser {
             let mut j = i + 1;
             while j < elems.len()
                 && elems[j].start >= elems[j - 1].end
-                && text[elems[j - 1].end..elems[j].start].chars().all(is_noise)
+                && text[elems[j - 1].end..elems[j].start]
+                    .chars()
+                    .all(|c| is_noise(c) || UNIT_SUFFIX.contains(&c))
             {
                 j += 1;
             }
@@ -373,7 +432,9 @@ impl Parser {
                     if pick.is_none_or(|(pl, _)| l < pl) {
                         pick = Some((l, h.kind));
                     }
-                } else {
+                } else if h.kind == NameKind::Full || e.suffixed {
+                    // A repeated level ("上海市上海市", "三亚市天涯区三亚市天涯区") is noise; a bare
+                    // short repeat is more likely a landmark's name (吐鲁番市吐鲁番宾馆).
                     dup = true;
                 }
             }
@@ -522,6 +583,11 @@ impl Parser {
     }
 }
 
+/// Number of leading characters two strings share.
+fn common_prefix_chars(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
 /// Overwrite bytes [s, e) with spaces (s and e are char boundaries, so UTF-8 stays valid).
 fn blank(work: &mut [u8], s: usize, e: usize) {
     for b in &mut work[s..e] {
@@ -540,9 +606,20 @@ fn strip_labels(work: &mut [u8]) {
             let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
             if let Some(rest) = after.strip_prefix(':') {
                 spans.push((pos, text.len() - rest.len()));
-            } else if at_token_start && BARE_LABELS.contains(&label) {
+            } else if BARE_LABELS.contains(&label) || at_token_start && label.chars().count() >= 3 {
                 spans.push((pos, end));
             }
+        }
+    }
+    // Filler rows some platforms' division pickers emit between levels.
+    for word in [
+        "省直辖县级行政区划",
+        "省直辖行政区划",
+        "自治区直辖县级行政区划",
+        "市辖区",
+    ] {
+        for (pos, _) in text.match_indices(word) {
+            spans.push((pos, pos + word.len()));
         }
     }
     for word in ["中华人民共和国", "中国"] {

