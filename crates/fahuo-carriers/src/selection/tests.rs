@@ -590,3 +590,74 @@ fn what_if_against_history_uses_recorded_amounts_and_reprices_the_rest() {
     assert_eq!((w.compared, w.unpriced_before, w.unpriced_after), (2, 1, 0));
     assert_eq!(w.delta, Fen(350 + 800 - 1300 - 820));
 }
+
+// --- properties -----------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_package() -> impl Strategy<Value = Package> {
+        let provinces: Vec<Province> = Province::all().collect();
+        (
+            proptest::sample::select(provinces),
+            0u32..60_000,
+            proptest::option::of((1u32..1500, 1u32..1500, 1u32..1500)),
+            proptest::sample::select(vec!["shop-1", "shop-sf", "shop-zto"]),
+            any::<(bool, bool)>(),
+        )
+            .prop_map(|(dest, g, dims, shop, (cold, fragile))| {
+                let mut p = Package::new("X", shop, dest, g);
+                if let Some((l, w, h)) = dims {
+                    p = p.with_dims(DimsMm::new(l, w, h).unwrap());
+                }
+                if cold {
+                    p = p.with_tag(Tag::ColdChain);
+                }
+                if fragile {
+                    p = p.with_tag(Tag::Fragile);
+                }
+                p
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn every_carrier_is_either_considered_or_excluded_with_a_reason(p in any_package()) {
+            let rules = hangzhou();
+            let c = rules.choose(&p);
+            for t in &rules.tables {
+                let considered = c.considered.iter().any(|o| o.carrier == t.carrier);
+                let excluded = !c.why_not(t.carrier).is_empty();
+                prop_assert!(considered != excluded, "{} {c}", t.carrier);
+            }
+            if let Some(chosen) = c.chosen {
+                prop_assert!(c.why_not(chosen).is_empty());
+            }
+        }
+
+        #[test]
+        fn cheapest_picks_the_lowest_total_unless_the_shop_default_wins(p in any_package()) {
+            let c = hangzhou().choose(&p);
+            if c.decided_by == Decision::Cheapest {
+                let min = c.considered.iter().map(|o| o.total).min();
+                prop_assert_eq!(c.quote().map(|q| q.total), min);
+            }
+        }
+
+        #[test]
+        fn a_heavier_package_never_costs_less(p in any_package(), extra in 0u32..10_000) {
+            for t in &hangzhou().tables {
+                let mut heavier = p.clone();
+                heavier.weight_g += extra;
+                if let (Ok(a), Ok(b)) = (t.quote(&p), t.quote(&heavier)) {
+                    prop_assert!(b.total >= a.total, "{a} vs {b}");
+                    prop_assert!(a.chargeable_g >= u64::from(p.weight_g));
+                    prop_assert_eq!(a.total, a.freight + a.surcharges.iter().map(|s| s.fen).sum());
+                }
+            }
+        }
+    }
+}
