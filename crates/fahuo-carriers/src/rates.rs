@@ -89,7 +89,7 @@ impl Sum for Fen {
 
 /// Errors of this module: a table that cannot price at all, or a package it does not take.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RateError {
     #[error("rate table {table:?}: {problem}")]
     BadTable { table: String, problem: String },

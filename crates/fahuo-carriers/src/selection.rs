@@ -26,8 +26,8 @@ use crate::registry::Carrier;
 pub enum SelectionError {
     #[error("rule set {set:?} has two rate tables for {carrier}")]
     DuplicateTable { set: String, carrier: Carrier },
-    #[error("rule set {set:?}: {source}")]
-    Table { set: String, source: RateError },
+    #[error("rule set {set:?}: {error}")]
+    Table { set: String, error: RateError },
     #[error("rule set {set:?}, rule #{index}: {problem}")]
     BadRule {
         set: String,
@@ -171,7 +171,7 @@ impl RuleSet {
         let set = || self.name.clone();
         for (i, t) in self.tables.iter().enumerate() {
             t.validate()
-                .map_err(|source| SelectionError::Table { set: set(), source })?;
+                .map_err(|error| SelectionError::Table { set: set(), error })?;
             if self.tables[..i].iter().any(|o| o.carrier == t.carrier) {
                 return Err(SelectionError::DuplicateTable {
                     set: set(),
@@ -246,11 +246,9 @@ impl RuleSet {
                     quote,
                     order,
                 }),
-                Err(e) => excluded.push(Exclusion {
+                Err(error) => excluded.push(Exclusion {
                     carrier: c,
-                    reason: Excluded::Unpriceable {
-                        detail: e.to_string(),
-                    },
+                    reason: Excluded::Unpriceable { error },
                 }),
             }
         }
@@ -293,7 +291,7 @@ pub enum Excluded {
     /// A merchant rule (1-based position in the rule set, and the rule in words).
     Rule { index: usize, rule: String },
     /// The carrier's table cannot price the package (no zone, too heavy, ...).
-    Unpriceable { detail: String },
+    Unpriceable { error: RateError },
 }
 
 /// One carrier kept out, and why.
@@ -404,8 +402,8 @@ impl fmt::Display for Choice {
                 Excluded::Rule { index, rule } => {
                     writeln!(f, "  excluded {}: rule #{index} ({rule})", e.carrier)?
                 }
-                Excluded::Unpriceable { detail } => {
-                    writeln!(f, "  excluded {}: {detail}", e.carrier)?
+                Excluded::Unpriceable { error } => {
+                    writeln!(f, "  excluded {}: {error}", e.carrier)?
                 }
             }
         }

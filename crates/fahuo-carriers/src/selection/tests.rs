@@ -259,7 +259,10 @@ fn destination_exclusions_and_unpriceable_destinations_are_told_apart() {
     assert_eq!(
         c.why_not(Carrier::Zto),
         [&Excluded::Unpriceable {
-            detail: "ZTO has no rate for 新疆".into()
+            error: RateError::NoZone {
+                carrier: Carrier::Zto,
+                province: p("新疆")
+            }
         }]
     );
 }
@@ -419,6 +422,10 @@ fn choices_serialise_for_the_api() {
         })
     );
     assert_eq!(v["considered"][0]["quote"]["chargeable_g"], 800);
+    assert_eq!(
+        v["excluded"][1]["reason"],
+        serde_json::json!({"by": "unpriceable", "error": {"kind": "no_zone", "carrier": "ZTO", "province": "65"}})
+    );
 }
 
 #[test]
