@@ -311,14 +311,27 @@ pub(crate) fn layout(
     // ── Receiver: everything between the barcode and the sender block ────────────────
     let rx = m + 7.5 * s;
     let rw = w - m - rx;
-    let r_bottom = sender_top - rule - 0.6;
+    let mut r_bottom = sender_top - rule - 0.6;
     let ry = receiver_top + 1.2;
     b.badge(m, ry, 6.0 * s, 6.0 * s, "收", profile.snap(4.2 * s), true);
     let r_line = format!("{r_name}  {r_phone}");
     let r_line_size = profile.fit_line(&r_line, 4.4 * s, rw);
     let name_lines = b.wrapped_left(rx, ry, rw, &r_line, r_line_size, true);
     let addr_top = ry + name_lines as f32 * r_line_size * LEADING + 0.6;
-    let (addr_size, addr_lines, fits) = fit_block(&b, &r_addr, rw, r_bottom - addr_top, 4.0 * s);
+    let addr_start = profile.snap(4.0 * s);
+    // A short address leaves room: use it for the signature row couriers fill in (签收栏).
+    let needed = b.wrap(&r_addr, rw, addr_start).len() as f32 * addr_start * LEADING;
+    let sig_h = 7.0 * s;
+    if r_bottom - addr_top - needed > sig_h + 8.0 * s {
+        let sig_top = sender_top - rule - sig_h;
+        let size = profile.snap(2.6 * s);
+        b.hrule(m, sig_top - rule, cw, rule);
+        let ty = sig_top + (sig_h - size) / 2.0;
+        b.text(m, ty, size, "签收人：", false);
+        b.text(m + cw * 0.52, ty, size, "签收时间：    月    日", false);
+        r_bottom = sig_top - rule - 0.6;
+    }
+    let (addr_size, addr_lines, fits) = fit_block(&b, &r_addr, rw, r_bottom - addr_top, addr_start);
     if !fits || addr_size < profile.legible_mm {
         b.fitted = false;
     }

@@ -286,12 +286,12 @@ fn sample_label(r: &mut Rng, i: usize, logo: &Arc<[u8]>) -> ShippingLabel {
     } else {
         let short_city = city.trim_end_matches('市');
         let short_city = short_city.chars().take(4).collect::<String>();
-        let d = r
-            .pick(districts)
-            .trim_end_matches(['区', '县', '市'])
-            .chars()
-            .take(4)
-            .collect::<String>();
+        let d = r.pick(districts);
+        let d = d
+            .strip_suffix("新区")
+            .or_else(|| d.strip_suffix(['区', '县', '市']))
+            .unwrap_or(d);
+        let d = d.chars().take(4).collect::<String>();
         format!(
             "{short_city} {d} {}{:02}",
             char::from(b'A' + r.below(8) as u8),
