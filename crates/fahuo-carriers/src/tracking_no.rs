@@ -15,7 +15,7 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::registry::Carrier;
 
@@ -89,10 +89,24 @@ pub fn normalize(input: &str) -> String {
         .collect()
 }
 
-/// A normalised tracking number: 6–40 ASCII upper-case letters and digits.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+/// A normalised tracking number: 6–40 ASCII upper-case letters and digits. Deserialising
+/// normalises and checks like [`TrackingNo::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct TrackingNo(String);
+
+impl TryFrom<String> for TrackingNo {
+    type Error = TrackingNoError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        TrackingNo::parse(&s)
+    }
+}
+
+impl From<TrackingNo> for String {
+    fn from(n: TrackingNo) -> String {
+        n.0
+    }
+}
 
 impl TrackingNo {
     /// Normalises and checks `input`.

@@ -69,6 +69,14 @@ fn parse_rejects_what_is_not_a_number_with_a_reason() {
     assert!(TrackingNo::parse(&"1".repeat(40)).is_ok());
 }
 
+#[test]
+fn tracking_numbers_deserialise_through_parse() {
+    let n: TrackingNo = serde_json::from_str("\"sf 1385-6287-16739\"").unwrap();
+    assert_eq!(n.as_str(), "SF1385628716739");
+    assert_eq!(serde_json::to_string(&n).unwrap(), "\"SF1385628716739\"");
+    assert!(serde_json::from_str::<TrackingNo>("\"\"").is_err());
+}
+
 // --- patterns -------------------------------------------------------------------------------
 
 #[test]
