@@ -16,7 +16,7 @@
 use std::io::{self, BufRead, Write};
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
 use crate::name::{clean_name, looks_like_name, starts_with_surname};
@@ -119,6 +119,7 @@ impl Parser {
         let data = Divisions::load();
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Both)
             .build(&data.patterns)
             .expect("division patterns compile");
         Parser {
@@ -308,33 +309,66 @@ impl Parser {
     /// All division names in the text, minus those that are really part of a road or town name.
     fn find_elems(&self, text: &str) -> Vec<Elem> {
         let mut elems = Vec::new();
-        for m in self.matcher.find_iter(text) {
-            let pat = m.pattern().as_usize();
+        let mut pos = 0;
+        while pos < text.len() {
+            let Some(m) = self.matcher.find(Input::new(text).range(pos..)) else {
+                break;
+            };
+            let start = m.start();
+            let mut end = m.end();
+            let mut pat = m.pattern().as_usize();
+            // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
+            // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
+            if let Some(c) = text[start..end].chars().next_back()
+                && UNIT_SUFFIX.contains(&c)
+                && self.anchored(&text[end..]).is_none()
+            {
+                let alt = end - c.len_utf8();
+                if self
+                    .anchored(&text[alt..])
+                    .is_some_and(|next| next.end() > c.len_utf8())
+                    && let Some(head) = self
+                        .anchored(&text[start..alt])
+                        .filter(|h| h.end() == alt - start)
+                {
+                    pat = head.pattern().as_usize();
+                    end = alt;
+                }
+            }
+            pos = end;
             let hits = &self.data.hits[pat];
             let all_short = hits.iter().all(|h| h.kind != NameKind::Full);
-            let mut end = m.end();
             let after = &text[end..];
             let mut suffixed = false;
             if all_short {
-                if is_road_name(after) {
+                // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
+                if is_road_name(after) && self.anchored(after).is_none() {
                     continue;
                 }
-                // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县).
+                // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县),
+                // unless the suffix begins the next name (青岛|市南区).
                 if let Some(c) = after.chars().next()
                     && UNIT_SUFFIX.contains(&c)
+                    && self.anchored(after).is_none()
                 {
                     end += c.len_utf8();
+                    pos = end;
                     suffixed = true;
                 }
             }
             elems.push(Elem {
-                start: m.start(),
+                start,
                 end,
                 pat: pat as u32,
                 suffixed,
             });
         }
         elems
+    }
+
+    /// The longest division name that starts exactly at the beginning of `s`.
+    fn anchored(&self, s: &str) -> Option<aho_corasick::Match> {
+        self.matcher.find(Input::new(s).anchored(Anchored::Yes))
     }
 
     /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
@@ -421,6 +455,19 @@ impl Parser {
         let mut pending: Vec<usize> = Vec::new();
         for (i, e) in region.iter().enumerate() {
             let idx = i + offset;
+            if last_level == 3 {
+                // The county closes the chain: only repeats of its levels may follow
+                // ("西湖区西湖区文三路"); anything else is detail.
+                let repeat = self.data.hits[e.pat as usize].iter().any(|h| {
+                    chain[self.level(h.unit) as usize - 1] == Some(h.unit)
+                        && (h.kind == NameKind::Full || e.suffixed)
+                });
+                if repeat {
+                    ev.last = idx;
+                    continue;
+                }
+                break;
+            }
             let mut pick: Option<(usize, NameKind)> = None;
             let mut dup = false;
             for h in &self.data.hits[e.pat as usize] {
@@ -468,10 +515,6 @@ impl Parser {
                 }
             } else {
                 pending.push(idx);
-            }
-            if last_level == 3 {
-                // The county closes the chain: what follows is detail.
-                break;
             }
         }
         if ev.first == usize::MAX {
