@@ -242,8 +242,26 @@ pub(crate) fn layout(
     let qr_module_dots = ((qr_target / dot) / (qw + 8) as f32).floor().max(1.0) as u32;
     let qr_side = (qw as u32 * qr_module_dots) as f32 * dot;
     let quiet = 4.0 * qr_module_dots as f32 * dot;
-    let block_h = qr_side + 2.0 * quiet;
-    let block_top = foot_y - 0.6 - block_h;
+    let qr_block_h = qr_side + 2.0 * quiet;
+    let col_x = m + qr_side + 2.0 * quiet - 1.0_f32.min(quiet);
+    let col_w = w - m - col_x;
+    let col_bottom = foot_y - 0.6;
+    // The column grows upwards past the QR's height if its text needs it (thermal fonts
+    // can't shrink far), but never takes more than a third of the label.
+    let col_h = b.bottom_column(
+        col_x,
+        col_bottom - 0.2,
+        col_w,
+        qr_block_h - 0.8,
+        h / 3.0,
+        &items,
+        order_ref.as_deref(),
+        promo.as_deref(),
+        label.logo_png.as_ref(),
+        s,
+    );
+    let block_h = qr_block_h.max(col_h + 0.8);
+    let block_top = col_bottom - block_h;
     b.hrule(m, block_top - rule, cw, rule);
     let dark = qr
         .to_colors()
@@ -258,19 +276,6 @@ pub(crate) fn layout(
         dark,
         data: qr_data,
     });
-    let col_x = m + qr_side + 2.0 * quiet - 1.0_f32.min(quiet);
-    let col_w = w - m - col_x;
-    b.bottom_column(
-        col_x,
-        block_top + 0.6,
-        col_w,
-        block_h - 0.8,
-        &items,
-        order_ref.as_deref(),
-        promo.as_deref(),
-        label.logo_png.as_ref(),
-        s,
-    );
 
     // Sender block just above the bottom block: name + phone, address in ≤ 2 lines.
     let tag_w = 6.0 * s;
@@ -516,60 +521,73 @@ impl Builder<'_, '_> {
         });
     }
 
-    /// Right of the QR: logo (top right), item summary, order reference, promo line.
+    /// Right of the QR, drawn upwards from `bottom`: promo line, order reference, item
+    /// summary, and the logo at the top right with the items wrapping to its left. Takes
+    /// `min_h` if the items fit in it, else grows up to `max_h`; returns the height used.
     #[allow(clippy::too_many_arguments)]
     fn bottom_column(
         &mut self,
         x: f32,
-        top: f32,
+        bottom: f32,
         width: f32,
-        height: f32,
+        min_h: f32,
+        max_h: f32,
         items: &str,
         order_ref: Option<&str>,
         promo: Option<&str>,
         logo: Option<&Arc<[u8]>>,
         s: f32,
-    ) {
-        let mut bottom = top + height;
+    ) -> f32 {
+        let mut y = bottom;
         if let Some(promo) = promo.filter(|p| !p.is_empty()) {
             let size = self.p.fit_line(promo, 2.6 * s, width);
-            bottom -= size;
-            self.text(x, bottom, size, promo, true);
-            bottom -= 0.6;
+            y -= size;
+            self.text(x, y, size, promo, true);
+            y -= 0.6;
         }
         if let Some(r) = order_ref.filter(|r| !r.is_empty()) {
             let size = self.p.fit_line(r, 2.2 * s, width);
-            bottom -= size;
-            self.text(x, bottom, size, r, false);
-            bottom -= 0.5;
+            y -= size;
+            self.text(x, y, size, r, false);
+            y -= 0.5;
         }
-        // The logo sits at the top right; the item text wraps to its left.
+        let fixed = bottom - y;
+        let logo_box = logo.and_then(|png| png_size(png).map(|d| (png, d)));
         let mut text_w = width;
-        if let Some(png) = logo
-            && let Some((pw, ph)) = png_size(png)
-        {
-            let max_w = (width * 0.42).min(24.0 * s);
-            let max_h = ((bottom - top) * 0.5).min(9.0 * s);
-            let k = (max_w / pw as f32).min(max_h / ph as f32);
-            let (lw, lh) = (pw as f32 * k, ph as f32 * k);
+        let (mut logo_w, mut logo_h) = (0.0, 0.0);
+        if let Some((_, (pw, ph))) = logo_box {
+            let k = ((width * 0.42).min(24.0 * s) / pw as f32)
+                .min(((min_h - fixed) * 0.5).min(9.0 * s) / ph as f32);
+            (logo_w, logo_h) = (pw as f32 * k, ph as f32 * k);
+            text_w = width - logo_w - 1.0;
+        }
+        let text = format!("物品：{items}");
+        let (mut size, mut lines, fits) = fit_block(self, &text, text_w, min_h - fixed, 2.8 * s);
+        let mut used = min_h;
+        if !fits {
+            // Grow to the height the smallest size needs, within `max_h`.
+            let need = lines.len() as f32 * size * LEADING + fixed;
+            used = need.min(max_h);
+            let refit = fit_block(self, &text, text_w, used - fixed, size);
+            (size, lines) = (refit.0, refit.1);
+            if !refit.2 {
+                self.fitted = false;
+            }
+        }
+        let top = bottom - used;
+        if let Some((png, _)) = logo_box {
             self.els.push(El::Image {
-                x: x + width - lw,
+                x: x + width - logo_w,
                 y: top,
-                w: lw,
-                h: lh,
+                w: logo_w,
+                h: logo_h,
                 png: png.clone(),
             });
-            text_w = width - lw - 1.0;
-        }
-        let label = "物品：";
-        let text = format!("{label}{items}");
-        let (size, lines, fits) = fit_block(self, &text, text_w, bottom - top, 2.8 * s);
-        if !fits {
-            self.fitted = false;
         }
         for (i, l) in lines.iter().enumerate() {
             self.text(x, top + i as f32 * size * LEADING, size, l, false);
         }
+        used
     }
 }
 

@@ -179,9 +179,9 @@ const COLUMNS: [(&str, f32, bool); 7] = [
     ("库位", 20.0, false),
     ("SKU编码", 24.0, false),
     ("商品名称", 0.0, false),
-    ("条码", 30.0, false),
-    ("数量", 13.0, true),
-    ("订单", 38.0, false),
+    ("条码", 28.0, false),
+    ("数量", 12.0, true),
+    ("订单", 58.0, false),
 ];
 
 fn column_widths() -> [f32; 7] {
@@ -327,25 +327,31 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
             // Emit the row line by line so a very tall row can continue on the next page.
             let n_lines = wrapped.iter().map(|l| l.len()).max().unwrap_or(1).max(1);
             let mut line = 0;
-            let mut first_chunk = true;
             while line < n_lines {
                 let line_h = BODY * LEAD;
                 let room = ((bottom - y - 2.0 * CELL_PAD) / line_h).floor().max(0.0) as usize;
                 let fits_whole = room >= n_lines - line;
-                // Start a new page rather than split a row that would fit on a fresh one.
-                if room == 0
-                    || (!fits_whole
-                        && first_chunk
-                        && n_lines as f32 * line_h < bottom - MARGIN - 20.0)
-                {
+                // Split a row that doesn't fit only if a useful part of it fits here;
+                // a row's first few lines never sit alone at the foot of a page.
+                if room == 0 || (!fits_whole && room < 4) {
                     pages.push(Vec::new());
                     let last = pages.len() - 1;
                     y = header_row(&mut pages[last], MARGIN);
-                    first_chunk = false;
                     continue;
                 }
                 let take = room.min(n_lines - line);
                 let ops = pages.last_mut().expect("at least one page");
+                if line > 0 {
+                    // A row continued from the previous page says where it belongs.
+                    let cont = format!("{}（续）", substitute_missing(&group.bin, &mut missing));
+                    ops.push(Op::Text {
+                        x: MARGIN + widths[0] + CELL_PAD,
+                        top: y + CELL_PAD,
+                        size: BODY * 0.8,
+                        text: cont,
+                        bold: false,
+                    });
+                }
                 if k == 0 && line == 0 {
                     // A thicker rule where a new bin starts.
                     ops.push(Op::Fill {
@@ -385,7 +391,6 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
                 });
                 y += 0.15;
                 line += take;
-                first_chunk = false;
             }
         }
     }
