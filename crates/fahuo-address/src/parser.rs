@@ -759,6 +759,9 @@ fn split_town(detail: &str) -> Option<(String, String)> {
     None
 }
 
+/// Last characters of estate and building names (幸福里, 锦绣苑), which are not personal names.
+const PLACE_ENDINGS: &str = "里苑园府城庄湾居阁轩坊寓厦馆店院舍湖港岛墅邸村寨屯";
+
 /// A name glued to the end of the detail ("文三路90号张三"): 2–3 Han characters starting with a
 /// surname, right after a digit or a house/room word.
 fn split_trailing_name(detail: &str) -> Option<(String, String)> {
@@ -773,6 +776,7 @@ fn split_trailing_name(detail: &str) -> Option<(String, String)> {
         let tail = &detail[start..];
         if tail.chars().all(is_han)
             && starts_with_surname(tail)
+            && !tail.ends_with(|c: char| PLACE_ENDINGS.contains(c))
             && (before.is_ascii_digit() || "号室楼栋幢层元户 ".contains(before))
             && looks_like_name(tail)
         {
