@@ -287,7 +287,7 @@ pub enum EventKind {
     Pay,
     Cancel,
     AddressChange {
-        receiver: Receiver,
+        receiver: Box<Receiver>,
     },
     SellerNote {
         note: String,
@@ -796,7 +796,12 @@ fn one_order(
     match rng.below(100) {
         0..=4 => {
             let r = receiver(rng, created_s);
-            ev.push(at(fut(rng), EventKind::AddressChange { receiver: r }));
+            ev.push(at(
+                fut(rng),
+                EventKind::AddressChange {
+                    receiver: Box::new(r),
+                },
+            ));
         }
         5..=9 => {
             let note = rng.pick(SELLER_NOTES).to_string();

@@ -168,10 +168,7 @@ impl Sim {
     pub fn tick(&self) {
         let mut st = self.lock();
         let now = st.now_ms();
-        loop {
-            let Some((&key, _)) = st.pending.iter().next() else {
-                break;
-            };
+        while let Some((&key, _)) = st.pending.iter().next() {
             if key.0 > now {
                 break;
             }
@@ -304,7 +301,7 @@ fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Cha
         }
         // Platforms only let the address change before anything ships.
         EventKind::AddressChange { receiver } if o.status == Status::ToShip => {
-            o.receiver = receiver;
+            o.receiver = *receiver;
             o.address_version += 1;
             Change::AddressChanged
         }
