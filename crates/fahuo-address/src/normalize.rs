@@ -2,6 +2,28 @@
 //! zero-width characters, dash variants, and a length cap.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiplicative hasher for `char` keys: the t2s lookup runs for every non-ASCII character,
+/// and SipHash was a tenth of the parse time.
+#[derive(Default)]
+pub(crate) struct CharHasher(u64);
+
+impl Hasher for CharHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type CharMap = HashMap<char, char, BuildHasherDefault<CharHasher>>;
 
 const T2S_TSV: &str = include_str!("../data/t2s.tsv");
 
@@ -12,7 +34,10 @@ pub const MAX_CHARS: usize = 512;
 /// Traditional → simplified single-character table (jionlp 1.5.31, filtered; see data/SOURCES.md).
 #[derive(Debug)]
 pub(crate) struct Normalizer {
-    t2s: HashMap<char, char>,
+    t2s: CharMap,
+    /// One bit per BMP code point: set when the character has a t2s entry. Most characters of an
+    /// address are already simplified, so this skips nearly all map lookups.
+    has_t2s: Vec<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -25,7 +50,7 @@ pub(crate) struct Normalized {
 
 impl Normalizer {
     pub fn load() -> Self {
-        let mut t2s = HashMap::with_capacity(3500);
+        let mut t2s = CharMap::with_capacity_and_hasher(3500, Default::default());
         for line in T2S_TSV.lines() {
             let mut it = line.split('\t');
             if let (Some(a), Some(b)) = (it.next(), it.next()) {
@@ -35,7 +60,14 @@ impl Normalizer {
                 }
             }
         }
-        Normalizer { t2s }
+        let mut has_t2s = vec![0u64; 0x1_0000 / 64];
+        for &c in t2s.keys() {
+            let n = c as usize;
+            if n < 0x1_0000 {
+                has_t2s[n / 64] |= 1 << (n % 64);
+            }
+        }
+        Normalizer { t2s, has_t2s }
     }
 
     pub fn normalize(&self, input: &str) -> Normalized {
@@ -62,6 +94,11 @@ impl Normalizer {
                 '\u{3010}' | '\u{300c}' | '\u{300e}' => '[',
                 '\u{3011}' | '\u{300d}' | '\u{300f}' => ']',
                 c if (c as u32) < 0x80 => c,
+                c if (c as usize) < 0x1_0000
+                    && self.has_t2s[c as usize / 64] & (1 << (c as usize % 64)) == 0 =>
+                {
+                    c
+                }
                 c => match self.t2s.get(&c) {
                     Some(&s) => {
                         out.traditional = true;

@@ -27,8 +27,11 @@ use crate::result::{ParsedAddress, Reason};
 /// The four municipalities: their city level repeats their name.
 const MUNICIPALITIES: [u32; 4] = [110000, 120000, 310000, 500000];
 
-/// Field labels buyers paste along with the values.
-const LABELS: [&str; 16] = [
+/// How many of `LABEL_WORDS` are field labels buyers paste along with the values.
+const N_LABELS: usize = 16;
+
+/// Everything `strip_labels` looks for: the labels first, then filler rows, then the country.
+const LABEL_WORDS: [&str; 22] = [
     "收货人",
     "收件人",
     "联系人",
@@ -45,6 +48,12 @@ const LABELS: [&str; 16] = [
     "邮政编码",
     "邮编",
     "地区",
+    "省直辖县级行政区划",
+    "省直辖行政区划",
+    "自治区直辖县级行政区划",
+    "市辖区",
+    "中华人民共和国",
+    "中国",
 ];
 
 /// Labels long and specific enough to strip even without a following colon.
@@ -82,6 +91,10 @@ pub struct Parser {
     data: Divisions,
     norm: Normalizer,
     matcher: AhoCorasick,
+    labels: AhoCorasick,
+    /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
+    /// can make leftmost-longest split "青岛市南区" wrongly.
+    suffix_led: Vec<&'static str>,
 }
 
 impl Default for Parser {
@@ -122,10 +135,22 @@ impl Parser {
             .start_kind(StartKind::Both)
             .build(&data.patterns)
             .expect("division patterns compile");
+        let labels = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(LABEL_WORDS)
+            .expect("label patterns compile");
+        let suffix_led = data
+            .patterns
+            .iter()
+            .copied()
+            .filter(|p| p.starts_with(|c: char| UNIT_SUFFIX.contains(&c)))
+            .collect();
         Parser {
             data,
             norm: Normalizer::load(),
             matcher,
+            labels,
+            suffix_led,
         }
     }
 
@@ -157,12 +182,11 @@ impl Parser {
             out.finish();
             return out;
         }
-        // Work on a byte copy where consumed spans are blanked with spaces: offsets stay valid.
-        let mut work = norm.text.into_bytes();
+        // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
+        let mut work = norm.text;
 
         // Phones.
-        let text = String::from_utf8_lossy(&work).into_owned();
-        for (i, f) in find_phones(&text).into_iter().enumerate() {
+        for (i, f) in find_phones(&work).into_iter().enumerate() {
             if i == 0 {
                 out.phone = Some(f.phone.number);
                 out.phone_kind = Some(f.phone.kind);
@@ -172,21 +196,21 @@ impl Parser {
             }
             blank(&mut work, f.start, f.end);
         }
-        strip_labels(&mut work);
-        let work = String::from_utf8(work).unwrap_or_default();
+        self.strip_labels(&mut work);
 
         // Name: a whole token that looks like one and does not start with a place name.
-        let mut work = work.into_bytes();
-        for (s, e) in tokens(std::str::from_utf8(&work).unwrap_or_default()) {
-            let tok = std::str::from_utf8(&work[s..e]).unwrap_or_default();
-            let tok = tok.trim_matches(is_noise);
+        let mut name_span = None;
+        for (s, e) in tokens(&work) {
+            let tok = work[s..e].trim_matches(is_noise);
             if looks_like_name(tok) && !self.starts_with_place(tok) {
                 out.name = Some(clean_name(tok).to_string());
-                blank(&mut work, s, e);
+                name_span = Some((s, e));
                 break;
             }
         }
-        let work = String::from_utf8(work).unwrap_or_default();
+        if let Some((s, e)) = name_span {
+            blank(&mut work, s, e);
+        }
 
         let elems = self.find_elems(&work);
         let best = self.best_chain(&work, &elems);
@@ -321,6 +345,10 @@ impl Parser {
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
             if let Some(c) = text[start..end].chars().next_back()
                 && UNIT_SUFFIX.contains(&c)
+                && self
+                    .suffix_led
+                    .iter()
+                    .any(|p| text[end - c.len_utf8()..].starts_with(p))
                 && self.anchored(&text[end..]).is_none()
             {
                 let alt = end - c.len_utf8();
@@ -631,51 +659,43 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
-/// Overwrite bytes [s, e) with spaces (s and e are char boundaries, so UTF-8 stays valid).
-fn blank(work: &mut [u8], s: usize, e: usize) {
-    for b in &mut work[s..e] {
-        *b = b' ';
+/// Overwrite bytes [s, e) with spaces (s and e are char boundaries), keeping every offset valid.
+fn blank(work: &mut String, s: usize, e: usize) {
+    const SPACES: &str = "                                                                ";
+    if e - s <= SPACES.len() {
+        work.replace_range(s..e, &SPACES[..e - s]);
+    } else {
+        work.replace_range(s..e, &" ".repeat(e - s));
     }
 }
 
-/// Blank field labels ("收货人:", "地址：") and a leading "中国".
-fn strip_labels(work: &mut [u8]) {
-    let text = String::from_utf8_lossy(work).into_owned();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for label in LABELS {
-        for (pos, _) in text.match_indices(label) {
-            let end = pos + label.len();
-            let after = &text[end..];
+impl Parser {
+    /// Blank field labels ("收货人:", "地址："), picker filler rows (市辖区) and a leading "中国".
+    fn strip_labels(&self, work: &mut String) {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let text = work.as_str();
+        for m in self.labels.find_iter(text) {
+            let (pos, end) = (m.start(), m.end());
+            let word = LABEL_WORDS[m.pattern().as_usize()];
             let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
-            if let Some(rest) = after.strip_prefix(':') {
-                spans.push((pos, text.len() - rest.len()));
-            } else if BARE_LABELS.contains(&label) || at_token_start && label.chars().count() >= 3 {
+            if m.pattern().as_usize() < N_LABELS {
+                if let Some(rest) = text[end..].strip_prefix(':') {
+                    spans.push((pos, text.len() - rest.len()));
+                } else if BARE_LABELS.contains(&word) || at_token_start && word.chars().count() >= 3
+                {
+                    spans.push((pos, end));
+                }
+            } else if !word.starts_with('中') {
+                // Filler rows some platforms' division pickers emit between levels.
+                spans.push((pos, end));
+            } else if at_token_start && !text[end..].starts_with("银行") {
+                // Only as a country prefix: "中国浙江省...", not "中国银行".
                 spans.push((pos, end));
             }
         }
-    }
-    // Filler rows some platforms' division pickers emit between levels.
-    for word in [
-        "省直辖县级行政区划",
-        "省直辖行政区划",
-        "自治区直辖县级行政区划",
-        "市辖区",
-    ] {
-        for (pos, _) in text.match_indices(word) {
-            spans.push((pos, pos + word.len()));
+        for (s, e) in spans {
+            blank(work, s, e);
         }
-    }
-    for word in ["中华人民共和国", "中国"] {
-        for (pos, _) in text.match_indices(word) {
-            let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
-            // Only as a country prefix: "中国浙江省...", not "中国银行".
-            if at_token_start && !text[pos + word.len()..].starts_with("银行") {
-                spans.push((pos, pos + word.len()));
-            }
-        }
-    }
-    for (s, e) in spans {
-        blank(work, s, e);
     }
 }
 
