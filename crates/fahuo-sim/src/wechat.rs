@@ -1267,6 +1267,41 @@ mod tests {
         );
     }
 
+    // Test vectors from Tencent's published WXBizMsgCrypt samples (the 公众号 message-encryption
+    // SDK the reference cites as the same scheme): an encryption with a fixed random prefix, and a
+    // signed, encrypted message with its msg_signature.
+    const SAMPLE_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    #[test]
+    fn official_sample_encryption_vector() {
+        let enc = encrypt_msg(
+            SAMPLE_KEY,
+            "wxb11529c136998cb6",
+            *b"aaaabbbbccccdddd",
+            "我是中文abcd123",
+        )
+        .expect("encrypt");
+        assert_eq!(
+            enc,
+            "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg=="
+        );
+    }
+
+    #[test]
+    fn official_sample_signature_and_decryption_vector() {
+        let encrypt = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=";
+        assert_eq!(
+            msg_signature("spamtest", "1409735669", "1320562132", encrypt),
+            "5d197aaffba7e9b25a30732f161a50dee96bd5fa"
+        );
+        let (msg, appid) = decrypt_msg(SAMPLE_KEY, encrypt).expect("decrypt");
+        assert_eq!(appid, "wx2c2769f8efd9abc2");
+        assert!(
+            msg.contains("<Content><![CDATA[abcdteT]]></Content>"),
+            "{msg}"
+        );
+    }
+
     #[test]
     fn signatures_sort_their_parts() {
         // Independent value computed with Python's hashlib over the sorted concatenation.
