@@ -604,6 +604,117 @@ pub(crate) fn png_size(png: &[u8]) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::font::{CellMetrics, EmbeddedMetrics};
+    use crate::model::LabelSize;
+    use crate::sample::sample_labels;
+
+    fn profiles() -> Vec<(&'static str, Profile<'static>)> {
+        let dot = 25.4 / 203.0;
+        vec![
+            (
+                "pdf",
+                Profile {
+                    metrics: &EmbeddedMetrics,
+                    quantum_mm: None,
+                    legible_mm: 1.76,
+                },
+            ),
+            (
+                "tspl",
+                Profile {
+                    metrics: &CellMetrics,
+                    quantum_mm: Some(24.0 * dot),
+                    legible_mm: 0.0,
+                },
+            ),
+            (
+                "zpl",
+                Profile {
+                    metrics: &CellMetrics,
+                    quantum_mm: Some(dot),
+                    legible_mm: 2.0,
+                },
+            ),
+        ]
+    }
+
+    /// (x0, y0, x1, y1) of a text element as its output will measure it.
+    fn text_box(el: &El, p: &Profile<'_>) -> Option<(f32, f32, f32, f32, String)> {
+        match el {
+            El::Text {
+                x, top, size, text, ..
+            } => Some((
+                *x,
+                *top,
+                x + p.metrics.width_em(text) * size,
+                top + size,
+                text.clone(),
+            )),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn no_text_leaves_the_label_or_overlaps_other_text_on_any_size_or_output() {
+        let labels = sample_labels(150, 11);
+        for size in LabelSize::SUPPORTED {
+            let opts = LabelOptions::new(size);
+            for (name, p) in profiles() {
+                for (i, label) in labels.iter().enumerate() {
+                    let (els, report) = layout(label, &opts, &p, i, labels.len()).unwrap();
+                    assert!(report.fitted, "{name} {size} #{i}: {report:?}");
+                    let boxes: Vec<_> = els.iter().filter_map(|e| text_box(e, &p)).collect();
+                    for (x0, y0, x1, y1, t) in &boxes {
+                        let inside = *x0 >= 0.0
+                            && *y0 >= 0.0
+                            && *x1 <= size.width_mm + 0.01
+                            && *y1 <= size.height_mm + 0.01;
+                        assert!(
+                            inside,
+                            "{name} {size} #{i}: {t:?} at ({x0},{y0})-({x1},{y1})"
+                        );
+                    }
+                    for (a, ba) in boxes.iter().enumerate() {
+                        for bb in &boxes[a + 1..] {
+                            let w = ba.2.min(bb.2) - ba.0.max(bb.0);
+                            let h = ba.3.min(bb.3) - ba.1.max(bb.1);
+                            assert!(
+                                w <= 0.05 || h <= 0.05,
+                                "{name} {size} #{i}: {:?} overlaps {:?}",
+                                ba.4,
+                                bb.4
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn barcodes_stay_on_the_dot_grid_whatever_the_offset() {
+        let label = &sample_labels(1, 2)[0];
+        for (dx, dy) in [(0.0, 0.0), (0.3, -0.45), (-1.07, 2.2)] {
+            for dpi in [203, 300] {
+                let opts = LabelOptions::default().with_offset(dx, dy).with_dpi(dpi);
+                let dot = opts.dot_mm();
+                let (els, _) = layout(label, &opts, &profiles()[0].1, 0, 1).unwrap();
+                let (x, module_dots) = els
+                    .iter()
+                    .find_map(|e| match e {
+                        El::Barcode { x, module_dots, .. } => Some((*x, *module_dots)),
+                        _ => None,
+                    })
+                    .unwrap();
+                let in_dots = x / dot;
+                assert!(
+                    (in_dots - in_dots.round()).abs() < 1e-3,
+                    "x = {in_dots} dots at {dpi} dpi"
+                );
+                assert!(module_dots >= 2, "{module_dots}-dot modules at {dpi} dpi");
+            }
+        }
+    }
 
     #[test]
     fn waybill_numbers_are_grouped_for_reading() {

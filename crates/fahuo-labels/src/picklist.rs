@@ -315,14 +315,25 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
                 (orders_text, false),
             ];
             let mut wrapped: Vec<Vec<String>> = Vec::with_capacity(7);
+            let mut sizes = [BODY; 7];
             for (i, (text, _)) in cells.iter().enumerate() {
                 let clean = substitute_missing(text, &mut missing);
-                let size = if i == 6 { BODY * 0.85 } else { BODY };
-                wrapped.push(wrap(
-                    &clean,
-                    (widths[i] - 2.0 * CELL_PAD) / size,
-                    &EmbeddedMetrics,
-                ));
+                let inner = widths[i] - 2.0 * CELL_PAD;
+                sizes[i] = match i {
+                    // Codes are scanned or keyed in: keep each on one line, smaller if
+                    // need be, and wrap only if it would get unreadably small.
+                    1 | 2 | 4 | 5 => {
+                        let w = EmbeddedMetrics.width_em(&clean);
+                        if w * BODY <= inner {
+                            BODY
+                        } else {
+                            (inner / w).max(BODY * 0.7)
+                        }
+                    }
+                    6 => BODY * 0.85,
+                    _ => BODY,
+                };
+                wrapped.push(wrap(&clean, inner / sizes[i], &EmbeddedMetrics));
             }
             // Emit the row line by line so a very tall row can continue on the next page.
             let n_lines = wrapped.iter().map(|l| l.len()).max().unwrap_or(1).max(1);
@@ -363,7 +374,7 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
                 }
                 let mut x = MARGIN;
                 for (i, lines) in wrapped.iter().enumerate() {
-                    let size = if i == 6 { BODY * 0.85 } else { BODY };
+                    let size = sizes[i];
                     let right = COLUMNS[i].2;
                     for (j, l) in lines.iter().enumerate().skip(line).take(take) {
                         let top = y + CELL_PAD + (j - line) as f32 * line_h;
