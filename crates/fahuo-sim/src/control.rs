@@ -147,16 +147,17 @@ async fn callbacks_h(
     State(sim): State<Arc<Sim>>,
     Json(b): Json<HashMap<String, Option<String>>>,
 ) -> Response {
-    let mut st = sim.lock();
+    let mut parsed = Vec::new();
     for (k, v) in b {
         let Some(p) = parse_platform(&k) else {
             return (StatusCode::BAD_REQUEST, "unknown platform").into_response();
         };
-        match v {
-            Some(url) => st.callbacks.insert(p, url),
-            None => st.callbacks.remove(&p),
-        };
+        parsed.push((p, v));
     }
+    for (p, v) in parsed {
+        sim.set_callback(p, v);
+    }
+    let st = sim.lock();
     let cbs: HashMap<&str, &String> = st.callbacks.iter().map(|(p, u)| (p.as_str(), u)).collect();
     Json(json!(cbs)).into_response()
 }

@@ -1027,7 +1027,7 @@ fn batch_decrypt(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
             match uncipher(pii, auth_id.trim_end_matches('A'), text).filter(|_| known) {
                 Some(v) => {
                     *st.decrypt_used.entry(Platform::Douyin).or_insert(0) += 1;
-                    st.ledger.decrypts.push((Platform::Douyin, auth_id.clone()));
+                    st.record_decrypt(Platform::Douyin, auth_id.clone());
                     (v, 0, "")
                 }
                 None => (String::new(), 300_001, "解密失败：密文或auth_id无效"),

@@ -16,6 +16,8 @@ pub enum PushKind {
     Forged,
     /// A re-delivery after the receiver did not acknowledge, on the platform's retry schedule.
     Retry,
+    /// The platform's check of a newly configured callback URL (WeChat echo, Xiaohongshu test).
+    Verification,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,8 +87,15 @@ pub struct Ledger {
     pub pushes: Vec<PushRecord>,
     pub ships: Vec<ShipRecord>,
     pub rejected: Vec<Rejection>,
-    /// Successful PII decryptions per platform (the quota counts these).
-    pub decrypts: Vec<(Platform, String)>,
+    /// Successful PII decryptions (the quota counts these).
+    pub decrypts: Vec<DecryptRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecryptRecord {
+    pub platform: Platform,
+    pub order_id: String,
+    pub at_ms: i64,
 }
 
 /// A copy of the ledger plus the orders' current platform statuses.
@@ -98,7 +107,7 @@ pub struct LedgerSnapshot {
     pub pushes: Vec<PushRecord>,
     pub ships: Vec<ShipRecord>,
     pub rejected: Vec<Rejection>,
-    pub decrypts: Vec<(Platform, String)>,
+    pub decrypts: Vec<DecryptRecord>,
 }
 
 impl LedgerSnapshot {

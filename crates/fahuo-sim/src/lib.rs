@@ -225,6 +225,11 @@ pub fn start(config: SimConfig, listener: tokio::net::TcpListener) -> std::io::R
             .await;
     });
     let worker = tokio::spawn(push::worker(Arc::downgrade(&sim), rx));
+    for p in Platform::ALL {
+        if let Some(url) = sim.cfg.callbacks.get(p) {
+            tokio::spawn(push::verify_callback(sim.clone(), p, url.clone()));
+        }
+    }
     // Scheduled events fall due as the sim clock moves on, even when nobody calls.
     let weak = Arc::downgrade(&sim);
     let ticker = tokio::spawn(async move {
@@ -315,12 +320,9 @@ impl SimHandle {
         self.sim.lock().fault_rate = rate.clamp(0.0, 1.0);
     }
 
+    /// Sets or clears a push receiver; a new URL first gets the platform's URL check.
     pub fn set_callback(&self, p: Platform, url: Option<String>) {
-        let mut st = self.sim.lock();
-        match url {
-            Some(u) => st.callbacks.insert(p, u),
-            None => st.callbacks.remove(&p),
-        };
+        self.sim.set_callback(p, url);
     }
 
     /// Adds `count` orders on `platform`, placed within the next minute of sim time.

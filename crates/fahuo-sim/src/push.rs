@@ -74,20 +74,18 @@ fn retry_schedule(platform: Platform) -> &'static [u64] {
     }
 }
 
-async fn deliver(sim: &Arc<Sim>, msg: &PushMsg, kind: PushKind, attempt: u32) -> bool {
-    let out = encode(sim, msg, kind == PushKind::Forged);
-    let res = crate::http::request(
-        "POST",
-        &out.url,
-        &out.headers,
-        out.body,
-        Duration::from_secs(5),
-    )
-    .await;
-    let (http_status, answer, ack) = match res {
+fn record(
+    sim: &Sim,
+    msg: &PushMsg,
+    kind: PushKind,
+    attempt: u32,
+    res: Result<(u16, String), String>,
+    ack: impl Fn(u16, &str) -> bool,
+) -> bool {
+    let (http_status, answer, acked) = match res {
         Ok((s, b)) => {
-            let ack = acknowledged(msg.platform, s, &b);
-            (Some(s), b.chars().take(200).collect(), ack)
+            let a = ack(s, &b);
+            (Some(s), b.chars().take(200).collect(), a)
         }
         Err(e) => (None, e, false),
     };
@@ -103,11 +101,77 @@ async fn deliver(sim: &Arc<Sim>, msg: &PushMsg, kind: PushKind, attempt: u32) ->
         url: msg.url.clone(),
         http_status,
         answer,
-        acknowledged: ack,
+        acknowledged: acked,
         at_ms: st.now_ms(),
     };
     st.ledger.pushes.push(rec);
-    ack
+    acked
+}
+
+/// The platform's check when a callback URL is configured. WeChat: `GET url?signature&timestamp
+/// &nonce&echostr`, the answer must be `echostr`. Xiaohongshu: a signed `POST` of
+/// `{"test":true}`, the answer must be HTTP 200. Douyin documents none.
+pub async fn verify_callback(sim: Arc<Sim>, platform: Platform, url: String) {
+    let (now, nonce) = {
+        let mut st = sim.lock();
+        (st.now_ms(), st.misc_rng.next_u64() % 10_000_000_000)
+    };
+    let mut msg = PushMsg {
+        platform,
+        url: url.clone(),
+        event: String::new(),
+        order_id: String::new(),
+        payload: Value::Null,
+        at_ms: now,
+    };
+    match platform {
+        Platform::Wechat => {
+            msg.event = "url_verification".into();
+            let ts = (now / 1000).to_string();
+            let echostr = format!("{:x}", nonce.wrapping_mul(2_654_435_761));
+            let nonce = nonce.to_string();
+            let sig = crate::wechat::url_signature(&sim.cfg.wechat.push_token, &ts, &nonce);
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let full =
+                format!("{url}{sep}signature={sig}&timestamp={ts}&nonce={nonce}&echostr={echostr}");
+            let res =
+                crate::http::request("GET", &full, &[], Vec::new(), Duration::from_secs(5)).await;
+            record(&sim, &msg, PushKind::Verification, 1, res, |s, b| {
+                s == 200 && b.trim() == echostr
+            });
+        }
+        Platform::Xiaohongshu => {
+            msg.event = "url_test".into();
+            msg.payload = serde_json::json!({ "test": true });
+            let mut out = crate::xiaohongshu::encode_push(&sim.cfg, &msg, false);
+            out.body = msg.payload.to_string().into_bytes();
+            let res = crate::http::request(
+                "POST",
+                &out.url,
+                &out.headers,
+                out.body,
+                Duration::from_secs(5),
+            )
+            .await;
+            record(&sim, &msg, PushKind::Verification, 1, res, |s, _| s == 200);
+        }
+        Platform::Douyin => {}
+    }
+}
+
+async fn deliver(sim: &Arc<Sim>, msg: &PushMsg, kind: PushKind, attempt: u32) -> bool {
+    let out = encode(sim, msg, kind == PushKind::Forged);
+    let res = crate::http::request(
+        "POST",
+        &out.url,
+        &out.headers,
+        out.body,
+        Duration::from_secs(5),
+    )
+    .await;
+    record(sim, msg, kind, attempt, res, |s, b| {
+        acknowledged(msg.platform, s, b)
+    })
 }
 
 async fn deliver_with_retries(sim: Arc<Sim>, msg: PushMsg, kind: PushKind) {

@@ -71,6 +71,15 @@ impl State {
         (o.platform == platform && o.created_ms <= self.now_ms()).then_some(i)
     }
 
+    pub fn record_decrypt(&mut self, platform: Platform, order_id: String) {
+        let at_ms = self.now_ms();
+        self.ledger.decrypts.push(crate::ledger::DecryptRecord {
+            platform,
+            order_id,
+            at_ms,
+        });
+    }
+
     pub fn schedule(&mut self, at_ms: i64, idx: usize, ev: EventKind) {
         self.seq += 1;
         self.pending.insert((at_ms, self.seq), (idx, ev));
@@ -157,6 +166,20 @@ impl Sim {
             push_tx,
             pii,
         })
+    }
+
+    /// Sets (or clears) a platform's callback URL; a new URL gets the platform's URL check.
+    pub fn set_callback(self: &Arc<Self>, p: Platform, url: Option<String>) {
+        let mut st = self.lock();
+        match url {
+            Some(u) => {
+                st.callbacks.insert(p, u.clone());
+                tokio::spawn(crate::push::verify_callback(self.clone(), p, u));
+            }
+            None => {
+                st.callbacks.remove(&p);
+            }
+        }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -251,7 +274,7 @@ impl Sim {
                 .ledger
                 .decrypts
                 .iter()
-                .filter(|r| keep(r.0))
+                .filter(|r| keep(r.platform))
                 .cloned()
                 .collect(),
         }

@@ -741,7 +741,7 @@ fn decode(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
         },
     });
     let id = o.order_id.clone();
-    st.ledger.decrypts.push((Platform::Wechat, id));
+    st.record_decrypt(Platform::Wechat, id);
     ok(v)
 }
 

@@ -736,9 +736,7 @@ fn batch_decrypt(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
             match (order, uncipher(pii, &tag, &enc)) {
                 (Some(o), Some(plain)) => {
                     *st.decrypt_used.entry(Platform::Xiaohongshu).or_insert(0) += 1;
-                    st.ledger
-                        .decrypts
-                        .push((Platform::Xiaohongshu, tag.clone()));
+                    st.record_decrypt(Platform::Xiaohongshu, tag.clone());
                     let is_phone = enc.ends_with("#3##");
                     if let (true, Some(v)) = (is_phone, &o.receiver.virtual_phone) {
                         item["virtualNumberFlag"] = json!(true);

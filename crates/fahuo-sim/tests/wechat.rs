@@ -377,6 +377,12 @@ async fn pushes_are_encrypted_and_signed() {
         "every genuine push acknowledged: {:?}",
         l.pushes
     );
+    assert!(
+        l.pushes
+            .iter()
+            .any(|p| p.kind == fahuo_sim::PushKind::Verification && p.acknowledged),
+        "URL check echoed"
+    );
     let events: Vec<Value> = rx
         .all()
         .iter()

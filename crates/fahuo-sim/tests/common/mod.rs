@@ -246,7 +246,16 @@ pub async fn receiver(
     let store = got.clone();
     let app = axum::Router::new().route(
         "/hook",
-        axum::routing::post(
+        axum::routing::get(|OriginalUri(uri): OriginalUri| async move {
+            // WeChat's URL check: echo `echostr` back.
+            uri.query()
+                .unwrap_or("")
+                .split('&')
+                .find_map(|p| p.strip_prefix("echostr="))
+                .unwrap_or("")
+                .to_string()
+        })
+        .post(
             move |OriginalUri(uri): OriginalUri, headers: HeaderMap, body: String| {
                 let (store, verify) = (store.clone(), verify.clone());
                 async move {
