@@ -144,12 +144,11 @@ impl Pdf {
         }
     }
 
-    /// Draws one line of text; `top` is the top of the em box (mm).
+    /// Draws one line of text at `(x, top)`, where `top` is the top of the em box (mm).
     pub(crate) fn text(
         &self,
         surface: &mut Surface<'_>,
-        x: f32,
-        top: f32,
+        (x, top): (f32, f32),
         size: f32,
         text: &str,
         bold: bool,
@@ -271,7 +270,7 @@ impl Pdf {
                     text,
                     bold,
                     white,
-                } => self.text(surface, *x, *top, *size, text, *bold, *white),
+                } => self.text(surface, (*x, *top), *size, text, *bold, *white),
                 El::Barcode {
                     x,
                     y,

@@ -428,7 +428,7 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
                 bold,
             } = o
             {
-                pdf.text(&mut surface, *x, *top, *size, text, *bold, false);
+                pdf.text(&mut surface, (*x, *top), *size, text, *bold, false);
             }
         }
         let footer = format!("{}  ·  第 {}/{} 页", list.job_id, i + 1, total);
@@ -436,8 +436,7 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
         let fw = EmbeddedMetrics.width_em(&footer) * 2.6;
         pdf.text(
             &mut surface,
-            PAGE_W - MARGIN - fw,
-            PAGE_H - MARGIN - 2.6,
+            (PAGE_W - MARGIN - fw, PAGE_H - MARGIN - 2.6),
             2.6,
             &footer,
             false,

@@ -265,7 +265,8 @@ fn address(r: &mut Rng, long: bool) -> (String, usize) {
         format_args!("{}{:02}", 1 + r.below(33), 1 + r.below(8)),
     );
     if long {
-        a.push_str(*r.pick(NOTES));
+        let note: &&str = r.pick(NOTES);
+        a.push_str(note);
     }
     (a, p)
 }
