@@ -137,6 +137,12 @@ pub(crate) fn layout(
     let order_ref = label.order_ref.as_deref().map(&mut clean);
     let promo = label.promo.as_deref().map(&mut clean);
     let job = clean(&label.print_job_id);
+    // A logo that isn't a PNG is the caller's mistake: say so rather than print without it.
+    if let Some(png) = &label.logo_png
+        && png_size(png).is_none()
+    {
+        return Err(LabelError::BadLogo("not a PNG image".into()));
+    }
 
     let w = opts.size.width_mm;
     let h = opts.size.height_mm;
