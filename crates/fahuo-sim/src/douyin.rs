@@ -51,6 +51,7 @@ pub fn router() -> Router<Arc<Sim>> {
 pub fn status(o: &Order) -> (i64, &'static str) {
     match o.status {
         Status::Unpaid => (1, "待支付"),
+        Status::PaidReview => (105, "已支付"),
         Status::ToShip => (2, "备货中"),
         Status::PartShipped => (101, "部分发货"),
         Status::Shipped => (3, "已发货"),
@@ -1065,6 +1066,9 @@ pub fn push_payload(
         "update_time": now_ms / 1000,
     });
     let (tag, name) = match change {
+        // UNCONFIRMED: no documented tag for the end of the post-payment review (105 -> 2); the
+        // emulator sends none, so only a sync sees it.
+        Change::ReviewCleared => return None,
         Change::Created => (100, "TradeCreate"),
         Change::Paid => {
             data["pay_time"] = json!(o.paid_ms.unwrap_or(now_ms) / 1000);

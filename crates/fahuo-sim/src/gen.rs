@@ -295,6 +295,8 @@ pub enum EventKind {
     RefundRequest,
     RefundDone,
     Complete,
+    /// The platform's risk review after payment is over; the order may ship.
+    ReviewCleared,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

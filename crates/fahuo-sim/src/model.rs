@@ -28,6 +28,8 @@ impl Platform {
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Unpaid,
+    /// Paid but held in the platform's risk review (Douyin 105, Xiaohongshu 2); not yet shippable.
+    PaidReview,
     ToShip,
     PartShipped,
     Shipped,

@@ -28,6 +28,8 @@ pub enum Change {
         all: bool,
     },
     Completed,
+    /// Risk review after payment finished; the order now waits to ship.
+    ReviewCleared,
 }
 
 #[derive(Clone, Debug)]
@@ -310,12 +312,22 @@ pub fn status_of(o: &Order) -> (i64, &'static str) {
 
 fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Change> {
     let mut rng = Rng::new(at as u64 ^ idx as u64);
+    let mut follow_up = None;
     let o = &mut st.orders[idx];
     let change = match ev {
         EventKind::Create => Change::Created,
         EventKind::Pay if o.status == Status::Unpaid => {
             r#gen::pay(o, at, &mut rng);
+            // Douyin (105) and Xiaohongshu (2) hold some paid orders in risk review for a while.
+            if o.platform != Platform::Wechat && rng.chance(0.25) {
+                o.status = Status::PaidReview;
+                follow_up = Some((at + rng.range(60_000, 600_000), EventKind::ReviewCleared));
+            }
             Change::Paid
+        }
+        EventKind::ReviewCleared if o.status == Status::PaidReview => {
+            o.status = Status::ToShip;
+            Change::ReviewCleared
         }
         EventKind::Cancel if o.status == Status::Unpaid => {
             o.status = Status::Cancelled;
@@ -357,6 +369,9 @@ fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Cha
         _ => return None,
     };
     o.updated_ms = o.updated_ms.max(at);
+    if let Some((t, e)) = follow_up {
+        st.schedule(t, idx, e);
+    }
     Some(change)
 }
 

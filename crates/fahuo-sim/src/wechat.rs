@@ -82,7 +82,8 @@ pub fn router() -> Router<Arc<Sim>> {
 pub fn status(o: &Order) -> (i64, &'static str) {
     match o.status {
         Status::Unpaid => (10, "待付款"),
-        Status::ToShip => (20, "待发货"),
+        // WeChat has no review state; the emulator never puts WeChat orders in it.
+        Status::ToShip | Status::PaidReview => (20, "待发货"),
         Status::PartShipped => (21, "部分发货"),
         Status::Shipped => (30, "待收货"),
         Status::Completed => (100, "完成"),
@@ -1084,6 +1085,8 @@ pub fn push_payload(
     };
     let (event, info) = match change {
         Change::Created => ("channels_ec_order_new", json!({ "order_id": id })),
+        // WeChat orders never enter the review state.
+        Change::ReviewCleared => return None,
         Change::Paid => {
             let t = o.paid_ms.unwrap_or(now_ms) / 1000;
             (

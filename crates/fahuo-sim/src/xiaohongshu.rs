@@ -61,6 +61,7 @@ pub fn router() -> Router<Arc<Sim>> {
 pub fn status(o: &Order) -> (i64, &'static str) {
     match o.status {
         Status::Unpaid => (1, "已下单待付款"),
+        Status::PaidReview => (2, "已支付处理中"),
         Status::ToShip => (4, "待发货"),
         Status::PartShipped => (5, "部分发货"),
         Status::Shipped => (6, "待收货"),
@@ -770,6 +771,7 @@ pub fn push_payload(
         | Change::Cancelled
         | Change::Shipped { .. }
         | Change::Completed
+        | Change::ReviewCleared
         | Change::Refunded => "msg_fulfillment_status_change",
         Change::AddressChanged => "msg_fulfillment_receiver_change",
         Change::SellerNoteChanged => "msg_fulfillment_seller_remark_change",
