@@ -37,6 +37,8 @@ pub use thermal::{RenderedRaw, ThermalOptions, render_labels_tspl, render_labels
 /// Why a label or pick list could not be rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LabelError {
+    /// A PDF needs at least one label (an empty PDF would print a blank page).
+    NoLabels,
     /// The waybill number is empty or has characters Code128 can't carry (non-ASCII).
     BadWaybill(String),
     /// The waybill number's barcode doesn't fit the label width even with 1-dot modules.
@@ -56,6 +58,7 @@ pub enum LabelError {
 impl fmt::Display for LabelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            LabelError::NoLabels => write!(f, "no labels to render"),
             LabelError::BadWaybill(n) => {
                 write!(f, "waybill number {n:?} cannot be printed as Code128")
             }

@@ -65,6 +65,9 @@ pub fn render_labels_pdf(
     labels: &[ShippingLabel],
     opts: &LabelOptions,
 ) -> Result<RenderedPdf, LabelError> {
+    if labels.is_empty() {
+        return Err(LabelError::NoLabels);
+    }
     let profile = pdf_profile();
     let mut doc = new_document("fahuo 快递面单");
     let mut pdf = Pdf::new();

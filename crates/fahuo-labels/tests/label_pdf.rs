@@ -319,3 +319,10 @@ fn labels_for_300_dpi_printers_scan_back_at_300_dpi() {
     let pdf = dir.write("l.pdf", &out.pdf);
     assert_eq!(decode_pages(&pdf, 300, "code128"), waybills(&labels));
 }
+
+#[test]
+fn an_empty_batch_is_an_error_rather_than_a_blank_page() {
+    // krilla would emit one blank A4 page, which a label printer would feed as a label.
+    let err = render_labels_pdf(&[], &LabelOptions::default()).unwrap_err();
+    assert_eq!(err, fahuo_labels::LabelError::NoLabels);
+}
