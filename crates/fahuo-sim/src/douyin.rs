@@ -642,7 +642,7 @@ fn search_list(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         .iter()
         .skip((page * size) as usize)
         .take(size as usize)
-        .map(|o| render(o, pii))
+        .map(|o| render(o, pii, sim.cfg.douyin.shop_id))
         .collect();
     ok(json!({ "shop_order_list": list, "total": total, "page": page, "size": size }))
 }
@@ -666,9 +666,9 @@ fn detail(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         );
     }
     match find(st, api, &id) {
-        Ok(i) => {
-            ok(json!({ "shop_order_detail": render(&st.orders[i], &sim.pii[&Platform::Douyin]) }))
-        }
+        Ok(i) => ok(
+            json!({ "shop_order_detail": render(&st.orders[i], &sim.pii[&Platform::Douyin], sim.cfg.douyin.shop_id) }),
+        ),
         Err(r) => r,
     }
 }
@@ -714,7 +714,7 @@ pub fn shown_phone(o: &Order) -> String {
 }
 
 /// A shop order as `order.orderDetail` / `order.searchList` return it.
-pub fn render(o: &Order, pii: &PiiCipher) -> Value {
+pub fn render(o: &Order, pii: &PiiCipher, shop_id: i64) -> Value {
     let r = &o.receiver;
     let (st, st_desc) = status(o);
     let secs = |ms: i64| ms / 1000;
@@ -786,10 +786,11 @@ pub fn render(o: &Order, pii: &PiiCipher) -> Value {
             })
         })
         .collect();
-    let full_detail = format!("{}{}", r.town, r.detail);
+    // The township travels in `street`; `detail` is what follows it.
+    let full_detail = r.detail.clone();
     json!({
         "order_id": o.order_id,
-        "shop_id": 0,
+        "shop_id": shop_id,
         "open_id": o.buyer_id,
         "order_status": st,
         "order_status_desc": st_desc,

@@ -223,10 +223,7 @@ async fn detail_decrypt_and_ship() {
     .await;
     let infos = dec["data"]["decrypt_infos"].as_array().expect("infos");
     assert_eq!(infos[0]["decrypt_text"], o.receiver.name.as_str());
-    assert_eq!(
-        infos[1]["decrypt_text"],
-        format!("{}{}", o.receiver.town, o.receiver.detail)
-    );
+    assert_eq!(infos[1]["decrypt_text"], o.receiver.detail.as_str());
     assert_ne!(
         infos[2]["err_no"], 0,
         "a cipher does not decrypt under another order"
