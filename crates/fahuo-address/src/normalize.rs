@@ -80,6 +80,19 @@ impl Normalizer {
                 out.truncated = true;
                 break;
             }
+            if is_han(c) {
+                // The common case: a Han character, simplified already unless the bitmap says so.
+                let n = c as usize;
+                if self.has_t2s[n / 64] & (1 << (n % 64)) == 0 {
+                    out.text.push(c);
+                } else if let Some(&s) = self.t2s.get(&c) {
+                    out.traditional = true;
+                    out.text.push(s);
+                } else {
+                    out.text.push(c);
+                }
+                continue;
+            }
             let c = match c {
                 '\t' | '\n' | '\r' | '\u{3000}' | '\u{a0}' => ' ',
                 '\u{200b}'..='\u{200d}' | '\u{feff}' | '\u{2060}' => continue,
@@ -115,37 +128,41 @@ impl Normalizer {
 
 /// Characters that separate fields but carry no address content.
 pub(crate) fn is_separator(c: char) -> bool {
-    matches!(
-        c,
-        ' ' | ','
-            | ';'
-            | ':'
-            | '|'
-            | '/'
-            | '\\'
-            | '['
-            | ']'
-            | '('
-            | ')'
-            | '"'
-            | '\''
-            | '<'
-            | '>'
-            | '{'
-            | '}'
-            | '!'
-            | '?'
-            | '~'
-            | '`'
-            | '='
-            | '+'
-            | '*'
-            | '^'
-            | '$'
-            | '%'
-            | '&'
-            | '@'
-    ) || c.is_whitespace()
+    if c.is_ascii() {
+        return matches!(
+            c,
+            ' ' | ','
+                | ';'
+                | ':'
+                | '|'
+                | '/'
+                | '\\'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '"'
+                | '\''
+                | '<'
+                | '>'
+                | '{'
+                | '}'
+                | '!'
+                | '?'
+                | '~'
+                | '`'
+                | '='
+                | '+'
+                | '*'
+                | '^'
+                | '$'
+                | '%'
+                | '&'
+                | '@'
+        ) || c.is_ascii_whitespace();
+    }
+    // Han characters are the bulk of every address and never separators: answer fast.
+    !is_han(c) && c.is_whitespace()
 }
 
 /// Characters that may sit between two levels of an address without ending it ("浙江-杭州").

@@ -390,6 +390,17 @@ impl Parser {
                 pat: pat as u32,
                 suffixed,
             });
+            // A county written in full, followed by ordinary text, ends the division part: the
+            // rest is detail, and scanning it for more names is wasted work (half the text).
+            let closes = hits
+                .iter()
+                .any(|h| h.kind == NameKind::Full && self.level(h.unit) == Level::County);
+            if closes
+                && text[end..].chars().next().is_some_and(|c| !is_noise(c))
+                && self.anchored(&text[end..]).is_none()
+            {
+                break;
+            }
         }
         elems
     }
@@ -433,28 +444,34 @@ impl Parser {
                 }
             }
         }
-        let mut evals: Vec<Eval> = anchors
-            .iter()
-            .filter_map(|&a| self.eval_chain(region, a, offset))
-            .collect();
-        // Best first: score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区).
-        evals.sort_by(|a, b| {
-            b.score
-                .cmp(&a.score)
-                .then(a.first.cmp(&b.first))
-                .then(self.level(a.anchor).cmp(&self.level(b.anchor)))
-                .then(a.anchor.cmp(&b.anchor))
-        });
-        let top = evals.first()?.clone();
+        // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
+        // then code order for determinism. Only the winner's full evaluation is kept.
+        let mut ranked: Vec<(i32, usize, Level, UnitId)> = Vec::with_capacity(anchors.len());
+        let mut best: Option<Eval> = None;
+        for &a in &anchors {
+            let Some(ev) = self.eval_chain(region, a, offset) else {
+                continue;
+            };
+            let key = (ev.score, ev.first, self.level(a), a);
+            ranked.push(key);
+            let better = best.as_ref().is_none_or(|b| {
+                let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
+                key.0 > bk.0
+                    || key.0 == bk.0
+                        && (key.1 < bk.1
+                            || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
+            });
+            if better {
+                best = Some(ev);
+            }
+        }
+        let top = best?;
         let lvl = self.level(top.anchor);
-        let ties: Vec<UnitId> = evals
+        let ties: Vec<UnitId> = ranked
             .iter()
-            .skip(1)
-            .filter(|e| e.score == top.score && e.first == top.first && self.level(e.anchor) == lvl)
-            .filter(|e| {
-                self.unit_name(e.anchor) != self.unit_name(top.anchor) || lvl == Level::County
-            })
-            .map(|e| e.anchor)
+            .filter(|k| k.3 != top.anchor && k.0 == top.score && k.1 == top.first && k.2 == lvl)
+            .filter(|k| self.unit_name(k.3) != self.unit_name(top.anchor) || lvl == Level::County)
+            .map(|k| k.3)
             .collect();
         Some((top, ties))
     }
@@ -700,22 +717,26 @@ impl Parser {
 }
 
 /// Byte spans of whitespace/punctuation separated tokens.
-fn tokens(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        if is_separator(c) {
-            if let Some(s) = start.take() {
-                out.push((s, i));
-            }
-        } else if start.is_none() {
-            start = Some(i);
+fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start: Option<usize> = None;
+    let mut iter = text.char_indices();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
         }
-    }
-    if let Some(s) = start {
-        out.push((s, text.len()));
-    }
-    out
+        for (i, c) in iter.by_ref() {
+            if is_separator(c) {
+                if let Some(s) = start.take() {
+                    return Some((s, i));
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        done = true;
+        start.take().map(|s| (s, text.len()))
+    })
 }
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
@@ -732,9 +753,13 @@ fn is_road_name(after: &str) -> bool {
 
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let trimmed = s.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
+    if !trimmed.contains(|c: char| is_separator(c)) {
+        return trimmed.to_string(); // the common case: one piece, nothing to collapse
+    }
+    let mut out = String::with_capacity(trimmed.len());
     let mut space = false;
-    for c in s.chars() {
+    for c in trimmed.chars() {
         if is_separator(c) {
             space = !out.is_empty();
         } else {

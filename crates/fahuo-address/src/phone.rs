@@ -155,8 +155,17 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
 pub(crate) fn find_phones(text: &str) -> Vec<Found> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
+    let mut groups: Vec<Group<'_>> = Vec::with_capacity(8);
     let mut i = 0;
     while i < bytes.len() {
+        // Skip quickly to the next digit or '+'.
+        match bytes[i..]
+            .iter()
+            .position(|b| b.is_ascii_digit() || *b == b'+')
+        {
+            Some(off) => i += off,
+            None => break,
+        }
         let starts_number = bytes[i].is_ascii_digit()
             || (bytes[i] == b'+' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
         // A digit glued to a preceding digit is inside a longer number; a letter before it is
@@ -169,7 +178,7 @@ pub(crate) fn find_phones(text: &str) -> Vec<Found> {
         if bytes[i] == b'+' {
             i += 1;
         }
-        let mut groups: Vec<Group<'_>> = Vec::new();
+        groups.clear();
         let mut ext_sep = false;
         loop {
             let gs = i;
@@ -200,6 +209,13 @@ pub(crate) fn find_phones(text: &str) -> Vec<Found> {
             } else {
                 break;
             }
+        }
+        // House and room numbers ("90号", "5楼") are far too short to be phones.
+        if groups.iter().map(|g| g.digits.len()).sum::<usize>() < 7 {
+            if i == run_start {
+                i += 1;
+            }
+            continue;
         }
         let mut g = 0;
         // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
