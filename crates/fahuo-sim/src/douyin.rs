@@ -1018,7 +1018,7 @@ fn batch_decrypt(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
     for c in infos {
         let auth_id = str_or_num(c.get("auth_id"));
         let text = c.get("cipher_text").and_then(Value::as_str).unwrap_or("");
-        let used = *st.decrypt_used.get(&Platform::Douyin).unwrap_or(&0);
+        let used = st.decrypts_today(Platform::Douyin);
         let known = st
             .find(Platform::Douyin, auth_id.trim_end_matches('A'))
             .is_some();
@@ -1028,7 +1028,6 @@ fn batch_decrypt(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         } else {
             match uncipher(pii, auth_id.trim_end_matches('A'), text).filter(|_| known) {
                 Some(v) => {
-                    *st.decrypt_used.entry(Platform::Douyin).or_insert(0) += 1;
                     st.record_decrypt(Platform::Douyin, auth_id.clone());
                     (v, 0, "")
                 }
@@ -1107,7 +1106,7 @@ pub fn push_payload(
         }
         Change::SellerNoteChanged => (113, "TradeMemoModify"),
         Change::RefundRequested => (200, "RefundCreated"),
-        Change::Refunded => (206, "RefundSuccess"),
+        Change::Refunded | Change::LineRefunded => (206, "RefundSuccess"),
         Change::RefundClosed => (207, "RefundClosed"),
     };
     let kind = if tag >= 200 { "refund" } else { "trade" };

@@ -294,6 +294,10 @@ pub enum EventKind {
     },
     RefundRequest,
     RefundDone,
+    /// One line of a multi-line order is refunded (仅退款 for one SKU); the rest still ships.
+    LineRefund {
+        line: usize,
+    },
     Complete,
     /// The platform's risk review after payment is over; the order may ship.
     ReviewCleared,
@@ -787,7 +791,12 @@ fn one_order(
         ));
         return (o, ev);
     }
-    if r < 44 {
+    if r < 46 && o.lines.len() > 1 {
+        // One SKU of this order was refunded before now; the others still wait to ship.
+        let line = rng.below(o.lines.len() as u64) as usize;
+        o.lines[line].refunded = true;
+        o.updated_ms = (paid + rng.range(60_000, 3_600_000)).min(now_ms);
+    } else if r < 44 {
         // The buyer already changed the address once before now.
         o.receiver = receiver(rng, created_s);
         o.address_version = 1;
@@ -813,6 +822,10 @@ fn one_order(
             let t = fut(rng);
             ev.push(at(t, EventKind::RefundRequest));
             ev.push(at(t + 600_000, EventKind::RefundDone));
+        }
+        12..=15 if o.lines.len() > 1 => {
+            let line = rng.below(o.lines.len() as u64) as usize;
+            ev.push(at(fut(rng), EventKind::LineRefund { line }));
         }
         _ => {}
     }

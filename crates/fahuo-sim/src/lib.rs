@@ -138,7 +138,7 @@ pub struct SimConfig {
     pub timeout_delay: Duration,
     /// Multiplies the platforms' push retry delays (1.0 = as documented; tests use less).
     pub push_retry_scale: f64,
-    /// PII decryptions allowed per platform over the emulator's life.
+    /// PII decryptions allowed per platform per day (Beijing calendar day on the sim clock).
     pub decrypt_quota: u32,
     pub callbacks: Callbacks,
     pub wechat: WechatApp,

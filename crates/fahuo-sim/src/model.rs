@@ -169,6 +169,11 @@ impl Order {
         (0..self.lines.len()).all(|i| self.remaining_qty(i) == 0)
     }
 
+    /// Whether any line has been refunded (the whole order or single SKUs).
+    pub fn any_refunded(&self) -> bool {
+        self.lines.iter().any(|l| l.refunded)
+    }
+
     pub fn shippable(&self) -> bool {
         matches!(self.status, Status::ToShip | Status::PartShipped)
     }

@@ -30,6 +30,8 @@ pub enum Change {
     Completed,
     /// Risk review after payment finished; the order now waits to ship.
     ReviewCleared,
+    /// One line was refunded; the order still waits to ship the others.
+    LineRefunded,
 }
 
 #[derive(Clone, Debug)]
@@ -56,7 +58,8 @@ pub struct State {
     /// refresh token -> access token it belongs to.
     pub refresh: HashMap<String, String>,
     pub limiter: RateLimiter,
-    pub decrypt_used: HashMap<Platform, u32>,
+    /// PII decryptions per platform: (Beijing day number, count that day).
+    pub decrypt_used: HashMap<Platform, (i64, u32)>,
     pub callbacks: HashMap<Platform, String>,
     pub generated_batches: u64,
 }
@@ -73,7 +76,20 @@ impl State {
         (o.platform == platform && o.created_ms <= self.now_ms()).then_some(i)
     }
 
+    /// Decryptions used today (Beijing calendar day on the sim clock); quotas are daily.
+    pub fn decrypts_today(&self, platform: Platform) -> u32 {
+        let day = (self.now_ms() / 1000 + 8 * 3600).div_euclid(86_400);
+        match self.decrypt_used.get(&platform) {
+            Some((d, n)) if *d == day => *n,
+            _ => 0,
+        }
+    }
+
+    /// Counts one successful decryption against today's quota and records it in the ledger.
     pub fn record_decrypt(&mut self, platform: Platform, order_id: String) {
+        let day = (self.now_ms() / 1000 + 8 * 3600).div_euclid(86_400);
+        let used = self.decrypts_today(platform);
+        self.decrypt_used.insert(platform, (day, used + 1));
         let at_ms = self.now_ms();
         self.ledger.decrypts.push(crate::ledger::DecryptRecord {
             platform,
@@ -359,6 +375,17 @@ fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Cha
                 // The merchant shipped first; the refund-before-shipping request lapses.
                 o.refund = Refund::None;
                 Change::RefundClosed
+            }
+        }
+        EventKind::LineRefund { line }
+            if o.status == Status::ToShip && line < o.lines.len() && !o.lines[line].refunded =>
+        {
+            o.lines[line].refunded = true;
+            if o.lines.iter().all(|l| l.refunded) {
+                r#gen::refund_all(o, at);
+                Change::Refunded
+            } else {
+                Change::LineRefunded
             }
         }
         EventKind::Complete if o.status == Status::Shipped => {

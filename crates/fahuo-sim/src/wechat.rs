@@ -623,7 +623,14 @@ pub fn render(o: &Order) -> Value {
         .collect();
     let virt = r.virtual_phone.as_ref();
     let aftersale: Vec<Value> = match o.refund {
-        Refund::None => vec![],
+        // Single-SKU refunds: one after-sale order per refunded line.
+        Refund::None => o
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.refunded)
+            .map(|(i, _)| json!({ "aftersale_order_id": format!("{}{:02}", o.order_id, i + 2), "status": "MERCHANT_REFUND_SUCCESS" }))
+            .collect(),
         Refund::Requested => vec![
             json!({ "aftersale_order_id": format!("{}01", o.order_id), "status": "MERCHANT_PROCESSING" }),
         ],
@@ -715,11 +722,9 @@ fn decode(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
             "invalid args, order status does not allow decoding",
         );
     }
-    let used = st.decrypt_used.entry(Platform::Wechat).or_insert(0);
-    if *used >= sim.cfg.decrypt_quota {
+    if st.decrypts_today(Platform::Wechat) >= sim.cfg.decrypt_quota {
         return reject(st, api, ERR_QUOTA, "reach max api daily quota limit");
     }
-    *used += 1;
     let o = &st.orders[i];
     let r = &o.receiver;
     let virt = r.virtual_phone.as_ref();
@@ -1115,6 +1120,13 @@ pub fn push_payload(
             (
                 "channels_ec_aftersale_update",
                 json!({ "order_id": id, "aftersale_order_id": format!("{}01", o.order_id), "status": status }),
+            )
+        }
+        Change::LineRefunded => {
+            let line = o.lines.iter().rposition(|l| l.refunded).unwrap_or(0);
+            (
+                "channels_ec_aftersale_update",
+                json!({ "order_id": id, "aftersale_order_id": format!("{}{:02}", o.order_id, line + 2), "status": "MERCHANT_REFUND_SUCCESS" }),
             )
         }
         Change::Shipped { all } => (

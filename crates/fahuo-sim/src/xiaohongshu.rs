@@ -378,9 +378,10 @@ fn list(st: &mut State, api: &str, b: &Value) -> Response {
 
 fn after_sale_status(o: &Order) -> i64 {
     match o.refund {
-        Refund::None => 1,
         Refund::Requested => 2,
         Refund::Refunded => 3,
+        Refund::None if o.any_refunded() => 3,
+        Refund::None => 1,
     }
 }
 
@@ -722,7 +723,7 @@ fn batch_decrypt(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     for info in infos {
         let tag = text(info.get("dataTag"));
         let enc = text(info.get("encryptedData"));
-        let used = *st.decrypt_used.get(&Platform::Xiaohongshu).unwrap_or(&0);
+        let used = st.decrypts_today(Platform::Xiaohongshu);
         let order = st
             .find(Platform::Xiaohongshu, &tag)
             .map(|i| st.orders[i].clone());
@@ -736,7 +737,6 @@ fn batch_decrypt(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
         } else {
             match (order, uncipher(pii, &tag, &enc)) {
                 (Some(o), Some(plain)) => {
-                    *st.decrypt_used.entry(Platform::Xiaohongshu).or_insert(0) += 1;
                     st.record_decrypt(Platform::Xiaohongshu, tag.clone());
                     let is_phone = enc.ends_with("#3##");
                     if let (true, Some(v)) = (is_phone, &o.receiver.virtual_phone) {
@@ -775,7 +775,7 @@ pub fn push_payload(
         | Change::Refunded => "msg_fulfillment_status_change",
         Change::AddressChanged => "msg_fulfillment_receiver_change",
         Change::SellerNoteChanged => "msg_fulfillment_seller_remark_change",
-        Change::RefundRequested => "msg_after_sale_create",
+        Change::RefundRequested | Change::LineRefunded => "msg_after_sale_create",
         // No documented message for a lapsed refund request.
         Change::RefundClosed => return None,
     };

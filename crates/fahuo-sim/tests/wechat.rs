@@ -147,7 +147,7 @@ async fn detail_decode_and_ship() {
     let orders = h.orders(Some(Platform::Wechat));
     let o = orders
         .iter()
-        .find(|o| o.status == Status::ToShip && o.lines.len() > 1)
+        .find(|o| o.status == Status::ToShip && o.lines.len() > 1 && !o.any_refunded())
         .expect("a multi-line order to ship");
 
     let v = wx(&h, &token, "order/get", json!({ "order_id": o.order_id })).await;
@@ -394,4 +394,95 @@ async fn pushes_are_encrypted_and_signed() {
         assert_eq!(e["ToUserName"], app.username.as_str());
         assert!(e["order_info"]["order_id"].is_string() || e["order_info"]["order_id"].is_u64());
     }
+}
+
+#[tokio::test]
+async fn decode_quota_is_daily_and_search_finds_orders() {
+    let mut cfg = config();
+    cfg.decrypt_quota = 1;
+    let h = start(cfg).await;
+    let token = wx_token(&h).await;
+    let orders = h.orders(Some(Platform::Wechat));
+    let o = orders
+        .iter()
+        .find(|o| o.status == Status::ToShip)
+        .expect("to ship");
+    let body = json!({ "order_id": o.order_id });
+    assert_eq!(
+        wx(&h, &token, "order/sensitiveinfo/decode", body.clone()).await["errcode"],
+        0
+    );
+    assert_eq!(
+        wx(&h, &token, "order/sensitiveinfo/decode", body.clone()).await["errcode"],
+        45009
+    );
+    h.advance_clock(86_400);
+    let token = wx_token(&h).await;
+    assert_eq!(
+        wx(&h, &token, "order/sensitiveinfo/decode", body).await["errcode"],
+        0,
+        "a new day, a new quota"
+    );
+
+    let last4 = &o.receiver.phone[o.receiver.phone.len() - 4..];
+    let v = wx(
+        &h,
+        &token,
+        "order/search",
+        json!({ "search_condition": { "tel_number_last4": last4 }, "page_size": 100 }),
+    )
+    .await;
+    assert!(
+        v["order_id_list"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .any(|x| x == o.order_id.as_str()),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn refunded_lines_are_not_shipped() {
+    let mut cfg = config();
+    cfg.orders = 1500;
+    let h = start(cfg).await;
+    let token = wx_token(&h).await;
+    let orders = h.orders(Some(Platform::Wechat));
+    let o = orders
+        .iter()
+        .find(|o| {
+            o.status == Status::ToShip && o.any_refunded() && o.lines.iter().any(|l| !l.refunded)
+        })
+        .expect("an order with one refunded SKU");
+    let refunded = o
+        .lines
+        .iter()
+        .position(|l| l.refunded)
+        .expect("refunded line");
+    let v = wx(&h, &token, "order/get", json!({ "order_id": o.order_id })).await;
+    let p = &v["order"]["order_detail"]["product_infos"][refunded];
+    assert_eq!(p["finish_aftersale_sku_cnt"], o.lines[refunded].qty);
+    assert!(
+        !v["order"]["aftersale_detail"]["aftersale_order_list"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+
+    let l = &o.lines[refunded];
+    let bad = json!({ "order_id": o.order_id, "delivery_list": [{ "delivery_id": "JTSD", "waybill_id": "JT0000000000001", "deliver_type": 1,
+        "product_infos": [{ "product_id": l.product_id, "sku_id": l.sku_id, "product_cnt": 1 }] }] });
+    assert_eq!(
+        wx(&h, &token, "order/delivery/send", bad).await["errcode"],
+        40097
+    );
+    let rest = json!({ "order_id": o.order_id, "delivery_list": [{ "delivery_id": "JTSD", "waybill_id": "JT0000000000001", "deliver_type": 1 }] });
+    assert_eq!(
+        wx(&h, &token, "order/delivery/send", rest).await["errcode"],
+        0
+    );
+    let after = h.order(&o.order_id).expect("order");
+    assert_eq!(after.status, Status::Shipped);
+    assert_eq!(after.lines[refunded].shipped_qty, 0);
 }
