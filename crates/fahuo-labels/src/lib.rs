@@ -45,6 +45,8 @@ pub enum LabelError {
     WaybillTooLong(String),
     /// The QR payload is too long for a QR code (length in bytes).
     QrTooLong(usize),
+    /// The QR payload is empty or contains control characters (newlines, tabs).
+    BadQrPayload(String),
     /// Not one of the supported label sizes (76x130, 100x150, 100x180).
     UnsupportedSize(String),
     /// The logo isn't a PNG krilla can read.
@@ -66,6 +68,9 @@ impl fmt::Display for LabelError {
                 write!(f, "waybill number {n:?} is too long for the label width")
             }
             LabelError::QrTooLong(n) => write!(f, "QR payload of {n} bytes is too long"),
+            LabelError::BadQrPayload(q) => {
+                write!(f, "QR payload {q:?} is empty or has control characters")
+            }
             LabelError::UnsupportedSize(s) => {
                 write!(
                     f,
