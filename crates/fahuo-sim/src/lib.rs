@@ -138,6 +138,9 @@ pub struct SimConfig {
     pub timeout_delay: Duration,
     /// Multiplies the platforms' push retry delays (1.0 = as documented; tests use less).
     pub push_retry_scale: f64,
+    /// New orders placed per platform per sim minute while the emulator runs (0 = none), so a
+    /// long-running demo keeps receiving traffic.
+    pub trickle_per_minute: usize,
     /// PII decryptions allowed per platform per day (Beijing calendar day on the sim clock).
     pub decrypt_quota: u32,
     pub callbacks: Callbacks,
@@ -169,6 +172,7 @@ impl Default for SimConfig {
             future_share: 0.05,
             timeout_delay: Duration::from_secs(12),
             push_retry_scale: 1.0,
+            trickle_per_minute: 0,
             decrypt_quota: 100_000,
             callbacks: Callbacks::default(),
             wechat: WechatApp {
@@ -233,11 +237,22 @@ pub fn start(config: SimConfig, listener: tokio::net::TcpListener) -> std::io::R
     // Scheduled events fall due as the sim clock moves on, even when nobody calls.
     let weak = Arc::downgrade(&sim);
     let ticker = tokio::spawn(async move {
+        let mut last_minute: Option<i64> = None;
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
-            match weak.upgrade() {
-                Some(sim) => sim.tick(),
-                None => return,
+            let Some(sim) = weak.upgrade() else { return };
+            sim.tick();
+            let trickle = sim.cfg.trickle_per_minute;
+            if trickle > 0 {
+                let minute = sim.lock().now_ms() / 60_000;
+                // A big clock jump adds at most ten minutes' worth, not a flood.
+                let elapsed = last_minute.map_or(0, |m| (minute - m).clamp(0, 10));
+                for _ in 0..elapsed {
+                    for p in Platform::ALL {
+                        sim.generate_more(p, trickle);
+                    }
+                }
+                last_minute = Some(minute);
             }
         }
     });
@@ -303,6 +318,26 @@ impl SimHandle {
         let i = *st.index.get(order_id)?;
         let o = &st.orders[i];
         (o.created_ms <= st.now_ms()).then(|| o.clone())
+    }
+
+    /// Pushes queued, being delivered, held back or waiting for a retry.
+    pub fn pushes_in_flight(&self) -> usize {
+        self.sim.inflight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until no push is in flight (or `timeout` passes); returns whether it got there.
+    pub async fn wait_pushes_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            self.sim.tick();
+            if self.pushes_in_flight() == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Sim clock, unix milliseconds.

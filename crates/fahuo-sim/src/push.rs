@@ -7,6 +7,7 @@ use crate::ledger::{PushKind, PushRecord};
 use crate::model::{Order, Platform};
 use crate::state::{Change, Sim};
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -20,6 +21,26 @@ pub struct PushMsg {
     /// The platform's plaintext message (before encryption / signing).
     pub payload: Value,
     pub at_ms: i64,
+    /// Shared by every copy of this message (held back, duplicated, retrying): the emulator counts
+    /// a push as in flight until the last copy is gone.
+    pub inflight: Arc<InflightGuard>,
+}
+
+/// Counts up on creation and down on drop.
+#[derive(Debug)]
+pub struct InflightGuard(Arc<AtomicUsize>);
+
+impl InflightGuard {
+    pub fn new(counter: &Arc<AtomicUsize>) -> Arc<Self> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Arc::new(InflightGuard(counter.clone()))
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A ready-to-send HTTP request.
@@ -123,6 +144,7 @@ pub async fn verify_callback(sim: Arc<Sim>, platform: Platform, url: String) {
         order_id: String::new(),
         payload: Value::Null,
         at_ms: now,
+        inflight: InflightGuard::new(&sim.inflight),
     };
     match platform {
         Platform::Wechat => {

@@ -129,6 +129,8 @@ pub struct Sim {
     pub cfg: SimConfig,
     pub st: Mutex<State>,
     pub push_tx: UnboundedSender<PushMsg>,
+    /// Pushes queued, being delivered or waiting for a retry.
+    pub inflight: Arc<std::sync::atomic::AtomicUsize>,
     pub pii: HashMap<Platform, PiiCipher>,
 }
 
@@ -182,6 +184,7 @@ impl Sim {
             cfg,
             st: Mutex::new(st),
             push_tx,
+            inflight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             pii,
         })
     }
@@ -235,6 +238,7 @@ impl Sim {
                     order_id: o.order_id.clone(),
                     payload,
                     at_ms: now,
+                    inflight: crate::push::InflightGuard::new(&self.inflight),
                 });
             }
         }

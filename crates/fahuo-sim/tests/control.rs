@@ -135,3 +135,18 @@ async fn control_endpoints() {
     .await;
     assert!(cbs.get("douyin").is_none());
 }
+
+#[tokio::test]
+async fn trickle_keeps_orders_coming() {
+    let mut cfg = config();
+    cfg.trickle_per_minute = 2;
+    let h = start(cfg).await;
+    let before = h.orders(Some(Platform::Xiaohongshu)).len();
+    // Let the ticker see the starting minute, then jump three minutes and wait for placement.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    h.advance_clock(180);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    h.advance_clock(120);
+    let after = h.orders(Some(Platform::Xiaohongshu)).len();
+    assert!(after >= before + 6, "{before} -> {after}");
+}

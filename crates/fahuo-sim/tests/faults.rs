@@ -172,6 +172,11 @@ async fn push_duplicates_reordering_and_forgeries() {
                 .all(|id| l.pushes.iter().any(|p| &p.order_id == id && p.acknowledged))
     })
     .await;
+    assert!(
+        h.wait_pushes_idle(Duration::from_secs(10)).await,
+        "every push delivered or given up"
+    );
+    let l = h.ledger();
     for p in &l.pushes {
         match p.kind {
             PushKind::Forged => assert!(
