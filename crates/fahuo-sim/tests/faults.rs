@@ -162,7 +162,7 @@ async fn push_duplicates_reordering_and_forgeries() {
     h.set_fault_rate(1.0);
     let ids = h.generate_orders(Platform::Douyin, 12);
     h.advance_clock(1200);
-    let l = wait_for(&h, "faulty pushes", |l| {
+    wait_for(&h, "faulty pushes", |l| {
         let kinds: Vec<PushKind> = l.pushes.iter().map(|p| p.kind).collect();
         [PushKind::Duplicate, PushKind::Delayed, PushKind::Forged]
             .iter()
