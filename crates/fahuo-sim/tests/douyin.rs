@@ -323,3 +323,107 @@ async fn pushes_carry_event_sign() {
         assert!(m["tag"].is_string() && m["msg_id"].is_string());
     }
 }
+
+#[tokio::test]
+async fn beijing_time_timestamps_and_rate_limit() {
+    let mut cfg = config();
+    cfg.rate_limits.douyin_per_sec = 3;
+    let h = start(cfg).await;
+    let app = h.config().douyin.clone();
+    // Community SDKs send "YYYY-MM-DD HH:MM:SS" (GMT+8); the sign covers the string as sent.
+    let ts = "2025-11-13 10:13:20";
+    let pj = json!({ "code": "", "grant_type": "authorization_self", "shop_id": app.shop_id })
+        .to_string();
+    let sign = dy_sign(
+        &app.app_key,
+        &app.app_secret,
+        "token.create",
+        &pj,
+        ts,
+        false,
+    );
+    let url = format!(
+        "{}/token/create?app_key={}&method=token.create&timestamp=2025-11-13%2010%3A13%3A20&v=2&sign={sign}&sign_method=md5",
+        h.base_url(Platform::Douyin),
+        app.app_key
+    );
+    let v = post(&url, &[], &pj).await.1;
+    assert_eq!(v["code"], 10000, "{v}");
+    let token = v["data"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let mut limited = 0;
+    for _ in 0..12 {
+        if dy(&h, "order.logisticsCompanyList", json!({}), &token).await["code"] == 20000 {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0);
+}
+
+#[tokio::test]
+async fn full_sync_survives_faults() {
+    // A client that retries every failed call gets every order, equal to the emulator's truth.
+    let mut cfg = config();
+    cfg.fault_rate = 0.3;
+    let h = start(cfg).await;
+    let token = loop {
+        let v = dy_raw(
+            &h,
+            "token.create",
+            &json!({ "code": "", "grant_type": "authorization_self" }),
+            None,
+            None,
+            true,
+        )
+        .await;
+        if v["code"] == 10000 {
+            break v["data"]["access_token"]
+                .as_str()
+                .expect("token")
+                .to_string();
+        }
+    };
+    let end = h.now_ms() / 1000;
+    let mut got = std::collections::BTreeMap::new();
+    let mut page = 0;
+    loop {
+        let p = json!({ "page": page, "size": 50, "update_time_start": end - 5 * 86_400, "update_time_end": end, "order_by": "update_time" });
+        let v = loop {
+            // Injected timeouts stall for 200 ms and then answer 5xx.
+            let v = dy(&h, "order.searchList", p.clone(), &token).await;
+            if v["code"] == 10000 {
+                break v;
+            }
+        };
+        let list = v["data"]["shop_order_list"]
+            .as_array()
+            .expect("list")
+            .clone();
+        if list.is_empty() {
+            break;
+        }
+        for o in list {
+            got.insert(o["order_id"].as_str().expect("id").to_string(), o);
+        }
+        page += 1;
+    }
+    let truth = h.orders(Some(Platform::Douyin));
+    assert_eq!(got.len(), truth.len());
+    for o in &truth {
+        let w = &got[&o.order_id];
+        assert_eq!(w["pay_amount"], o.total_paid_fen());
+        assert_eq!(w["buyer_words"], o.buyer_note.as_str());
+        assert_eq!(
+            w["sku_order_list"].as_array().expect("skus").len(),
+            o.lines.len()
+        );
+    }
+    assert!(
+        h.ledger()
+            .rejected
+            .iter()
+            .any(|r| r.reason.starts_with("injected fault"))
+    );
+}
