@@ -596,6 +596,34 @@ fn search_list(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
             .and_then(Value::as_str)
             .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect()),
     };
+    let tracking = p
+        .get("tracking_no")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let after_sale = p
+        .get("after_sale_status_desc")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    if let Some(a) = after_sale
+        && ![
+            "all",
+            "in_aftersale",
+            "refund",
+            "refund_success",
+            "refund_fail",
+            "exchange_success",
+            "aftersale_close",
+        ]
+        .contains(&a)
+    {
+        return reject(
+            st,
+            api,
+            40003,
+            "isv.parameter-invalid:after_sale_status_desc",
+            "after_sale_status_desc无效",
+        );
+    }
     let in_range = |t: i64, s: Option<i64>, e: Option<i64>| {
         s.is_none_or(|s| t >= s) && e.is_none_or(|e| t <= e)
     };
@@ -620,6 +648,14 @@ fn search_list(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         })
         .filter(|o| statuses.as_ref().is_none_or(|s| s.contains(&status(o).0)))
         .filter(|o| vals["presell_type"].is_none_or(|t| presell_type(o) == t))
+        .filter(|o| tracking.is_none_or(|t| o.shipments.iter().any(|s| s.tracking_no == t)))
+        .filter(|o| match after_sale {
+            None | Some("all") => true,
+            Some("in_aftersale") | Some("refund") => o.refund == Refund::Requested,
+            Some("refund_success") => o.any_refunded(),
+            // Exchanges and failed or closed after-sales are not generated.
+            Some(_) => false,
+        })
         .collect();
     let key = |o: &Order| {
         if order_by {

@@ -330,6 +330,8 @@ pub struct GenParams {
     pub future_s: i64,
     /// Share of `count` created after now (they arrive while the emulator runs).
     pub future_share: f64,
+    /// Ordinary orders must ship within this long after payment (presale gets its own window).
+    pub ship_within_secs: i64,
 }
 
 fn salt(p: Platform) -> u64 {
@@ -701,6 +703,7 @@ fn one_order(
         status: Status::Unpaid,
         refund: Refund::None,
         shipments: Vec::new(),
+        negotiations: 0,
     };
     let mut ev = Vec::new();
     let at = |at_ms: i64, event: EventKind| Scheduled {
@@ -746,7 +749,7 @@ fn one_order(
         return (o, ev);
     }
     let paid = (created_ms + pay_delay).min(now_ms);
-    pay(&mut o, paid, rng);
+    pay(&mut o, paid, rng, p.ship_within_secs * 1000);
     let r = rng.below(100);
     if age_ms > 86_400_000 && r < 35 {
         // Shipped earlier by the merchant's previous tool.
@@ -832,13 +835,13 @@ fn one_order(
     (o, ev)
 }
 
-/// Marks an order paid and sets its ship-by deadline (48 h by default; presale promises later).
-pub fn pay(o: &mut Order, at_ms: i64, rng: &mut Rng) {
+/// Marks an order paid and sets its ship-by deadline (`ship_within_ms`; presale promises later).
+pub fn pay(o: &mut Order, at_ms: i64, rng: &mut Rng, ship_within_ms: i64) {
     o.paid_ms = Some(at_ms);
     o.status = Status::ToShip;
     o.updated_ms = at_ms;
     o.ship_deadline_ms = match o.presale {
-        Presale::None => at_ms + 48 * 3_600_000,
+        Presale::None => at_ms + ship_within_ms,
         _ => {
             let start = at_ms + rng.range(3, 15) * 86_400_000;
             let end = start + rng.range(2, 15) * 86_400_000;
@@ -876,6 +879,7 @@ mod tests {
             now_s: 1_700_259_200,
             future_s: 3600,
             future_share: 0.1,
+            ship_within_secs: 48 * 3600,
         }
     }
 

@@ -138,6 +138,9 @@ pub struct SimConfig {
     pub timeout_delay: Duration,
     /// Multiplies the platforms' push retry delays (1.0 = as documented; tests use less).
     pub push_retry_scale: f64,
+    /// Ship-by deadline of ordinary orders after payment (default 48 h; the reference advises
+    /// against hard-coding it, so it is a setting). Presale orders get a promised window instead.
+    pub ship_within_secs: i64,
     /// New orders placed per platform per sim minute while the emulator runs (0 = none), so a
     /// long-running demo keeps receiving traffic.
     pub trickle_per_minute: usize,
@@ -173,6 +176,7 @@ impl Default for SimConfig {
             timeout_delay: Duration::from_secs(12),
             push_retry_scale: 1.0,
             trickle_per_minute: 0,
+            ship_within_secs: 48 * 3600,
             decrypt_quota: 100_000,
             callbacks: Callbacks::default(),
             wechat: WechatApp {

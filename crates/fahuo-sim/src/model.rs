@@ -141,6 +141,9 @@ pub struct Order {
     pub status: Status,
     pub refund: Refund,
     pub shipments: Vec<Shipment>,
+    /// WeChat delivery negotiations filed (at most 3 are allowed).
+    #[serde(default)]
+    pub negotiations: u32,
 }
 
 impl Order {

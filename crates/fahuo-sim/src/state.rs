@@ -62,6 +62,7 @@ pub struct State {
     pub decrypt_used: HashMap<Platform, (i64, u32)>,
     pub callbacks: HashMap<Platform, String>,
     pub generated_batches: u64,
+    pub ship_within_ms: i64,
 }
 
 impl State {
@@ -154,6 +155,7 @@ impl Sim {
             decrypt_used: HashMap::new(),
             callbacks: HashMap::new(),
             generated_batches: 0,
+            ship_within_ms: cfg.ship_within_secs * 1000,
         };
         for p in Platform::ALL {
             let g = r#gen::generate(&GenParams {
@@ -164,6 +166,7 @@ impl Sim {
                 now_s,
                 future_s: cfg.future_secs,
                 future_share: cfg.future_share,
+                ship_within_secs: cfg.ship_within_secs,
             });
             st.add_orders(g.orders, g.events);
             if let Some(url) = cfg.callbacks.get(p) {
@@ -315,6 +318,7 @@ impl Sim {
             now_s,
             future_s: 60,
             future_share: 1.0,
+            ship_within_secs: self.cfg.ship_within_secs,
         });
         let ids = g.orders.iter().map(|o| o.order_id.clone()).collect();
         st.add_orders(g.orders, g.events);
@@ -333,11 +337,12 @@ pub fn status_of(o: &Order) -> (i64, &'static str) {
 fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Change> {
     let mut rng = Rng::new(at as u64 ^ idx as u64);
     let mut follow_up = None;
+    let ship_within_ms = st.ship_within_ms;
     let o = &mut st.orders[idx];
     let change = match ev {
         EventKind::Create => Change::Created,
         EventKind::Pay if o.status == Status::Unpaid => {
-            r#gen::pay(o, at, &mut rng);
+            r#gen::pay(o, at, &mut rng, ship_within_ms);
             // Douyin (105) and Xiaohongshu (2) hold some paid orders in risk review for a while.
             if o.platform != Platform::Wechat && rng.chance(0.25) {
                 o.status = Status::PaidReview;

@@ -338,6 +338,7 @@ async fn ec_h(
             "order/delivery/send" => send(sim, &mut st, &api_name, &b),
             "order/deliveryinfo/update" => update_delivery(sim, &mut st, &api_name, &b),
             "order/deliverycompanylist/get" => companies(),
+            "order/deliverynegotiation/submit" => negotiate(&mut st, &api_name, &b),
             "order/deliverycompanylist/new/get" => {
                 if b.get("ewaybill_only").and_then(Value::as_bool).is_none() {
                     return reject(
@@ -967,6 +968,72 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
         ship_record(st, api, &oid, &c, &n, ShipOutcome::Accepted, "");
     }
     sim.emit(st, i, Change::Shipped { all });
+    ok(json!({}))
+}
+
+/// `deliverynegotiation/submit`: only while awaiting shipment, at most 3 times, and filed at
+/// least 4 h before the latest ship time. The emulator accepts at once and moves the deadline
+/// (the buyer's side of the negotiation is not modelled). Rule violations answer 40097
+/// (the real codes are not in the reference).
+fn negotiate(st: &mut State, api: &str, b: &Value) -> Response {
+    let i = match find(st, api, b) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let Some(predict) = b.get("predict_delivery_time").and_then(Value::as_i64) else {
+        return reject(
+            st,
+            api,
+            ERR_INVALID_ARGS,
+            "invalid args, predict_delivery_time is required",
+        );
+    };
+    if !matches!(b.get("reason").and_then(Value::as_i64), Some(1..=4)) {
+        return reject(
+            st,
+            api,
+            ERR_INVALID_ARGS,
+            "invalid args, reason: expecting 1..=4",
+        );
+    }
+    let now = st.now_ms();
+    let o = &st.orders[i];
+    if o.status != Status::ToShip {
+        return reject(
+            st,
+            api,
+            ERR_INVALID_ARGS,
+            "invalid args, order is not awaiting shipment",
+        );
+    }
+    if o.negotiations >= 3 {
+        return reject(
+            st,
+            api,
+            ERR_INVALID_ARGS,
+            "invalid args, at most 3 delivery negotiations per order",
+        );
+    }
+    if o.ship_deadline_ms - now < 4 * 3_600_000 {
+        return reject(
+            st,
+            api,
+            ERR_INVALID_ARGS,
+            "invalid args, must be filed at least 4 hours before the latest delivery time",
+        );
+    }
+    if predict * 1000 <= o.ship_deadline_ms {
+        return reject(
+            st,
+            api,
+            ERR_INVALID_ARGS,
+            "invalid args, predict_delivery_time must be after the current deadline",
+        );
+    }
+    let o = &mut st.orders[i];
+    o.negotiations += 1;
+    o.ship_deadline_ms = predict * 1000;
+    o.updated_ms = o.updated_ms.max(now);
     ok(json!({}))
 }
 

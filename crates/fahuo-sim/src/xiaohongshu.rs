@@ -206,6 +206,7 @@ fn handle(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Response {
     match method {
         "order.getOrderList" => list(st, method, b),
         "order.getOrderDetail" => detail(sim, st, method, b),
+        "order.getOrderTracking" => tracking(st, method, b),
         "order.getOrderReceiverInfo" => receiver_info(sim, st, method, b),
         "order.orderDeliver" => deliver(sim, st, method, b),
         "order.modifyOrderExpressInfo" => modify_express(st, method, b),
@@ -509,6 +510,30 @@ fn detail(_sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     );
     m.insert("userId".into(), json!(o.buyer_id));
     ok(v)
+}
+
+/// `order.getOrderTracking`: one entry per package. The emulator has no carrier traces yet, so
+/// `records` is empty and the status is the platform's own view of the package.
+fn tracking(st: &mut State, api: &str, b: &Value) -> Response {
+    let id = text(b.get("orderId"));
+    let Some(i) = st.find(Platform::Xiaohongshu, &id) else {
+        return reject(st, api, ERR_BUSINESS, "订单不存在");
+    };
+    let o = &st.orders[i];
+    let infos: Vec<Value> = o
+        .shipments
+        .iter()
+        .map(|s| {
+            json!({
+                "expressCompanyCode": s.carrier,
+                "expressCompanyName": CARRIERS.iter().find(|c| c.1 == s.carrier).map(|c| c.2).unwrap_or(""),
+                "expressNo": s.tracking_no,
+                "currentStatusDesc": if o.status == Status::Completed { "已签收" } else { "已发货" },
+                "records": [],
+            })
+        })
+        .collect();
+    ok(json!({ "orderTrackInfos": infos }))
 }
 
 /// `#<search index>#<ciphertext>#<type>##`; type 1 address, 2 name, 3 phone.

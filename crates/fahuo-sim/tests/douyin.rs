@@ -265,6 +265,16 @@ async fn detail_decrypt_and_ship() {
         "SF1234567890123"
     );
 
+    let by_no = dy(
+        &h,
+        "order.searchList",
+        json!({ "page": 0, "size": 10, "tracking_no": "SF1234567890123" }),
+        &token,
+    )
+    .await;
+    let found = by_no["data"]["shop_order_list"].as_array().expect("list");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["order_id"], o.order_id.as_str());
     let l = h.ledger();
     let acc = l.accepted_ships(&o.order_id);
     assert_eq!(acc.len(), 1);

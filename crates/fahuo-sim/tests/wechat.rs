@@ -486,3 +486,43 @@ async fn refunded_lines_are_not_shipped() {
     assert_eq!(after.status, Status::Shipped);
     assert_eq!(after.lines[refunded].shipped_qty, 0);
 }
+
+#[tokio::test]
+async fn delivery_negotiation_rules() {
+    let h = start(config()).await;
+    let token = wx_token(&h).await;
+    let now = h.now_ms();
+    let orders = h.orders(Some(Platform::Wechat));
+    let fresh = orders
+        .iter()
+        .find(|o| o.status == Status::ToShip && o.ship_deadline_ms - now > 10 * 3_600_000)
+        .expect("fresh");
+    let mut deadline = fresh.ship_deadline_ms / 1000;
+    for n in 0..4 {
+        deadline += 86_400;
+        let v = wx(&h, &token, "order/deliverynegotiation/submit", json!({ "order_id": fresh.order_id, "predict_delivery_time": deadline, "reason": 2, "remark": "缺货" })).await;
+        assert_eq!(
+            v["errcode"],
+            if n < 3 { 0 } else { 40097 },
+            "negotiation {n}: {v}"
+        );
+    }
+    let got = wx(
+        &h,
+        &token,
+        "order/get",
+        json!({ "order_id": fresh.order_id }),
+    )
+    .await;
+    assert_eq!(
+        got["order"]["order_detail"]["product_infos"][0]["delivery_deadline"],
+        deadline - 86_400
+    );
+    if let Some(late) = orders
+        .iter()
+        .find(|o| o.status == Status::ToShip && o.ship_deadline_ms - now < 4 * 3_600_000)
+    {
+        let v = wx(&h, &token, "order/deliverynegotiation/submit", json!({ "order_id": late.order_id, "predict_delivery_time": late.ship_deadline_ms / 1000 + 86_400, "reason": 1 })).await;
+        assert_eq!(v["errcode"], 40097, "too close to the deadline");
+    }
+}

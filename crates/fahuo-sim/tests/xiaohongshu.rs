@@ -263,6 +263,17 @@ async fn receiver_info_decrypt_and_deliver() {
     )
     .await;
     assert_eq!(after["data"]["orderStatus"], 6);
+    let track = xhs(
+        &h,
+        "order.getOrderTracking",
+        json!({ "orderId": o.order_id }),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        track["data"]["orderTrackInfos"][0]["expressNo"],
+        "75123456789012"
+    );
     let modify = json!({ "orderId": o.order_id, "expressNo": "SF0000000000001", "expressCompanyCode": "shunfeng", "oldExpressNo": "75123456789012" });
     assert_eq!(
         xhs(&h, "order.modifyOrderExpressInfo", modify, &token).await["success"],
