@@ -283,8 +283,20 @@ impl Pdf {
                     ..
                 } => {
                     let mw = *module_dots as f32 * dot;
-                    let bars = runs(modules.iter().map(|&m| m == 1))
-                        .map(|r| (x + r.start as f32 * mw, *y, r.len() as f32 * mw, *h));
+                    // Bar width reduction: each bar edge sits 0.2 dot inside the dot grid.
+                    // An edge exactly on a pixel boundary gets the neighbouring dot too in
+                    // rasterisers that fill every touched pixel (poppler, many printer
+                    // drivers), making bars a dot too wide; pulled in, every rule (touched
+                    // pixel or pixel centre) fills exactly the bar's whole dots.
+                    let bwr = 0.2 * dot;
+                    let bars = runs(modules.iter().map(|&m| m == 1)).map(|r| {
+                        (
+                            x + r.start as f32 * mw + bwr,
+                            *y,
+                            r.len() as f32 * mw - 2.0 * bwr,
+                            *h,
+                        )
+                    });
                     self.fill_rects(surface, bars, black());
                 }
                 El::Qr {

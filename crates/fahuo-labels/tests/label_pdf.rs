@@ -326,3 +326,53 @@ fn an_empty_batch_is_an_error_rather_than_a_blank_page() {
     let err = render_labels_pdf(&[], &LabelOptions::default()).unwrap_err();
     assert_eq!(err, fahuo_labels::LabelError::NoLabels);
 }
+
+#[test]
+fn at_the_printer_resolution_every_bar_and_space_is_a_whole_number_of_dots() {
+    for (dpi, offset) in [(203, 0.0), (203, 0.37), (300, 0.0), (300, -0.61)] {
+        let opts = LabelOptions::default()
+            .with_dpi(dpi)
+            .with_offset(offset, 0.0);
+        let out = render_labels_pdf(&[label("SF1385628716739")], &opts).unwrap();
+        let dir = Scratch::new(&format!("dots{dpi}-{offset}"));
+        let rows = common::raster_page(&dir.write("l.pdf", &out.pdf), dpi);
+        // The barcode is the one busy pattern repeated on many identical rows (text rows
+        // differ from one another).
+        let transitions = |r: &Vec<bool>| r.windows(2).filter(|w| w[0] != w[1]).count();
+        let mut counts: std::collections::HashMap<&Vec<bool>, usize> =
+            std::collections::HashMap::new();
+        for r in rows.iter().filter(|r| transitions(r) >= 60) {
+            *counts.entry(r).or_default() += 1;
+        }
+        let (row, tall) = counts
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .expect("a barcode row");
+        assert!(tall > 50, "the bars are tall: {tall} identical rows");
+        let first = row.iter().position(|&b| b).unwrap();
+        let last = row.iter().rposition(|&b| b).unwrap();
+        let mut runs = Vec::new();
+        let mut len = 1;
+        for x in first + 1..=last {
+            if row[x] == row[x - 1] {
+                len += 1;
+            } else {
+                runs.push(len);
+                len = 1;
+            }
+        }
+        runs.push(len);
+        let module = *runs.iter().min().unwrap();
+        assert!(module >= 2, "{module}-dot modules");
+        assert!(
+            runs.iter().all(|r| r % module == 0),
+            "{dpi} dpi: runs {runs:?} not multiples of {module}"
+        );
+        // SF + 13 digits with set C for the digits: 145 modules, no more, no fewer.
+        assert_eq!(
+            runs.iter().sum::<usize>(),
+            145 * module,
+            "{dpi} dpi, offset {offset}"
+        );
+    }
+}

@@ -166,3 +166,48 @@ pub fn words(pdf: &Path) -> (Vec<Word>, Vec<(f32, f32)>) {
     }
     (words, pages)
 }
+
+/// Page 1 rasterised to 1-bit at `dpi`: rows of booleans, `true` = black.
+pub fn raster_page(pdf: &Path, dpi: u32) -> Vec<Vec<bool>> {
+    require_tool("pdftoppm");
+    let out = Command::new("pdftoppm")
+        .args(["-r", &dpi.to_string(), "-mono", "-f", "1", "-l", "1"])
+        .arg(pdf)
+        .output()
+        .expect("run pdftoppm");
+    assert!(out.status.success());
+    parse_pbm(&out.stdout)
+}
+
+/// Parses a binary PBM (P4), as pdftoppm writes it to stdout.
+fn parse_pbm(data: &[u8]) -> Vec<Vec<bool>> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 3 {
+        while data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if data[i] == b'#' {
+            while data[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        let start = i;
+        while !data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(std::str::from_utf8(&data[start..i]).unwrap().to_owned());
+    }
+    assert_eq!(fields[0], "P4");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let bytes = &data[i + 1..];
+    let stride = w.div_ceil(8);
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| bytes[y * stride + x / 8] & (0x80 >> (x % 8)) != 0)
+                .collect()
+        })
+        .collect()
+}
