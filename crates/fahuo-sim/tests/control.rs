@@ -150,3 +150,24 @@ async fn trickle_keeps_orders_coming() {
     let after = h.orders(Some(Platform::Xiaohongshu)).len();
     assert!(after >= before + 6, "{before} -> {after}");
 }
+
+#[tokio::test]
+async fn same_seed_same_shop() {
+    let a = start(config()).await;
+    let b = start(config()).await;
+    for p in Platform::ALL {
+        let (x, y) = (a.orders(Some(p)), b.orders(Some(p)));
+        assert_eq!(x.len(), y.len());
+        assert!(
+            x.iter().zip(&y).all(|(x, y)| x == y),
+            "{p:?} orders identical for the same seed and clock"
+        );
+    }
+    let mut other = config();
+    other.seed += 1;
+    let c = start(other).await;
+    assert_ne!(
+        a.orders(Some(Platform::Wechat))[0],
+        c.orders(Some(Platform::Wechat))[0]
+    );
+}
