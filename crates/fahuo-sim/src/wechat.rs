@@ -333,10 +333,10 @@ async fn ec_h(
         match api.as_str() {
             "order/list/get" => list(&mut st, &api_name, &b, false),
             "order/search" => list(&mut st, &api_name, &b, true),
-            "order/get" => get_order(sim, &mut st, &api_name, &b),
+            "order/get" => get_order(&mut st, &api_name, &b),
             "order/sensitiveinfo/decode" => decode(sim, &mut st, &api_name, &b),
             "order/delivery/send" => send(sim, &mut st, &api_name, &b),
-            "order/deliveryinfo/update" => update_delivery(sim, &mut st, &api_name, &b),
+            "order/deliveryinfo/update" => update_delivery(&mut st, &api_name, &b),
             "order/deliverycompanylist/get" => companies(),
             "order/deliverynegotiation/submit" => negotiate(&mut st, &api_name, &b),
             "order/deliverycompanylist/new/get" => {
@@ -545,7 +545,7 @@ fn find(st: &mut State, api: &str, b: &Value) -> Result<usize, Response> {
     })
 }
 
-fn get_order(_sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
+fn get_order(st: &mut State, api: &str, b: &Value) -> Response {
     let i = match find(st, api, b) {
         Ok(i) => i,
         Err(r) => return r,
@@ -1037,7 +1037,7 @@ fn negotiate(st: &mut State, api: &str, b: &Value) -> Response {
     ok(json!({}))
 }
 
-fn update_delivery(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
+fn update_delivery(st: &mut State, api: &str, b: &Value) -> Response {
     let oid = order_id_arg(b).unwrap_or_default();
     let i = match find(st, api, b) {
         Ok(i) => i,
@@ -1133,7 +1133,6 @@ fn update_delivery(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response 
             "invalid args, delivery_list or change_infos is required",
         );
     }
-    let _ = sim;
     ok(json!({}))
 }
 

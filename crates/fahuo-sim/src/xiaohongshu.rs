@@ -205,7 +205,7 @@ fn handle(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Response {
     }
     match method {
         "order.getOrderList" => list(st, method, b),
-        "order.getOrderDetail" => detail(sim, st, method, b),
+        "order.getOrderDetail" => detail(st, method, b),
         "order.getOrderTracking" => tracking(st, method, b),
         "order.getOrderReceiverInfo" => receiver_info(sim, st, method, b),
         "order.orderDeliver" => deliver(sim, st, method, b),
@@ -436,7 +436,7 @@ pub fn open_address_id(o: &Order) -> String {
     md5_hex(format!("{}|{}", o.order_id, o.address_version).as_bytes())
 }
 
-fn detail(_sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
+fn detail(st: &mut State, api: &str, b: &Value) -> Response {
     let id = text(b.get("orderId"));
     let Some(i) = st.find(Platform::Xiaohongshu, &id) else {
         return reject(st, api, ERR_BUSINESS, "订单不存在");
