@@ -163,3 +163,36 @@ pub struct LabelReport {
     /// False if some text only fitted by overlapping the block below (text is never dropped).
     pub fitted: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_from_the_cli_spelling_and_print_back_the_same() {
+        assert_eq!("76x130".parse::<LabelSize>().unwrap(), LabelSize::MM76X130);
+        assert_eq!(
+            "100×180".parse::<LabelSize>().unwrap(),
+            LabelSize::MM100X180
+        );
+        assert_eq!(
+            " 100*150mm ".parse::<LabelSize>().unwrap(),
+            LabelSize::MM100X150
+        );
+        assert!("80x50".parse::<LabelSize>().is_err());
+        assert!("big".parse::<LabelSize>().is_err());
+        for size in LabelSize::SUPPORTED {
+            assert_eq!(size.to_string().parse::<LabelSize>().unwrap(), size);
+        }
+    }
+
+    #[test]
+    fn options_default_to_76x130_at_203_dpi_without_offset() {
+        let o = LabelOptions::default();
+        assert_eq!(
+            (o.size, o.dpi, o.offset),
+            (LabelSize::MM76X130, 203, PrinterOffset::default())
+        );
+        assert!((o.dot_mm() - 0.125).abs() < 0.001);
+    }
+}

@@ -4,11 +4,15 @@
 //! Text uses the printer's resident Chinese font rather than the embedded one: sending glyph
 //! bitmaps would make each label tens of kilobytes and slow on a serial link. The layout is
 //! measured with that font's cell metrics (hanzi full width, ASCII half) and, for TSPL's
-//! bitmap font, sizes come in steps of the 24-dot cell. Merchant logos are PDF-only.
+//! bitmap font, sizes come in steps of the 24-dot cell. Merchant logos are sent as 1-bit
+//! bitmaps (TSPL `BITMAP` on every label, ZPL `~DG` once per batch and `^XG` per label).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use crate::LabelError;
+use crate::bitmap;
 use crate::font::CellMetrics;
 use crate::layout::{El, Profile, layout};
 use crate::model::{LabelOptions, LabelReport, ShippingLabel};
@@ -70,13 +74,22 @@ pub fn render_labels_tspl(
         quantum_mm: Some(TSPL_CELL as f32 * dot),
         legible_mm: 0.0,
     };
+    // Text is collected per label and encoded when flushed; logo bitmaps go in raw.
+    let encode = |text: &str, bytes: &mut Vec<u8>| {
+        if t.tspl_gb18030 {
+            bytes.extend_from_slice(&encoding_rs::GB18030.encode(text).0);
+        } else {
+            bytes.extend_from_slice(text.as_bytes());
+        }
+    };
+    let mut data = Vec::new();
     let mut out = String::new();
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "SIZE {} mm,{} mm",
+        "SIZE {} mm,{} mm\r\n",
         opts.size.width_mm, opts.size.height_mm
     );
-    let _ = writeln!(out, "GAP {} mm,0 mm", t.gap_mm);
+    let _ = write!(out, "GAP {} mm,0 mm\r\n", t.gap_mm);
     out.push_str("DIRECTION 0,0\r\nREFERENCE 0,0\r\n");
     if !t.tspl_gb18030 {
         out.push_str("CODEPAGE UTF-8\r\n");
@@ -166,7 +179,37 @@ pub fn render_labels_tspl(
                         tspl_quote(data)
                     );
                 }
-                El::Image { .. } => {}
+                El::Image { x, y, w, h, png } => {
+                    let bmp =
+                        bitmap::logo_bitmap(png, dots(*w, dot) as usize, dots(*h, dot) as usize)
+                            .ok_or_else(|| {
+                                LabelError::BadLogo("PNG could not be decoded".into())
+                            })?;
+                    let _ = write!(
+                        out,
+                        "BITMAP {},{},{},{},0,",
+                        pos(*x, dot),
+                        pos(*y, dot),
+                        bmp.width.div_ceil(8),
+                        bmp.height
+                    );
+                    encode(&out, &mut data);
+                    out.clear();
+                    // TSPL's BITMAP prints 0 bits and leaves 1 bits blank, the inverse of
+                    // ZPL's ^GF; padding past the right edge is therefore 1 (blank).
+                    let mut raw = bmp.packed_rows();
+                    for b in &mut raw {
+                        *b = !*b;
+                    }
+                    if bmp.width % 8 != 0 {
+                        let stride = bmp.width.div_ceil(8);
+                        for row in raw.chunks_mut(stride) {
+                            row[stride - 1] |= 0xFF >> (bmp.width % 8);
+                        }
+                    }
+                    data.extend_from_slice(&raw);
+                    out.push_str("\r\n");
+                }
             }
         }
         // White-on-black badges: the text is printed black, then its box is inverted.
@@ -175,12 +218,9 @@ pub fn render_labels_tspl(
         }
         out.push_str("PRINT 1,1\r\n");
         reports.push(report);
+        encode(&out, &mut data);
+        out.clear();
     }
-    let data = if t.tspl_gb18030 {
-        encoding_rs::GB18030.encode(&out).0.into_owned()
-    } else {
-        out.into_bytes()
-    };
     Ok(RenderedRaw { data, reports })
 }
 
@@ -203,13 +243,39 @@ pub fn render_labels_zpl(
         dots(opts.size.width_mm, dot),
         dots(opts.size.height_mm, dot),
     );
+    // Each distinct logo (by allocation and size) is stored in printer RAM once with ~DG
+    // and recalled with ^XG, so a 1,000-label batch doesn't resend it 1,000 times.
+    let mut stored: HashMap<(usize, i64, i64), String> = HashMap::new();
     for (i, label) in labels.iter().enumerate() {
         let (els, report) = layout(label, opts, &profile, i, labels.len())?;
+        let mut recalls = Vec::new();
+        for el in &els {
+            if let El::Image { x, y, w, h, png } = el {
+                let (wd, hd) = (dots(*w, dot), dots(*h, dot));
+                let key = (Arc::as_ptr(png) as *const u8 as usize, wd, hd);
+                if !stored.contains_key(&key) {
+                    let bmp = bitmap::logo_bitmap(png, wd as usize, hd as usize)
+                        .ok_or_else(|| LabelError::BadLogo("PNG could not be decoded".into()))?;
+                    let name = format!("R:FHLOGO{}.GRF", stored.len() + 1);
+                    let raw = bmp.packed_rows();
+                    let _ = write!(out, "~DG{name},{},{},", raw.len(), bmp.width.div_ceil(8));
+                    for b in raw {
+                        let _ = write!(out, "{b:02X}");
+                    }
+                    out.push('\n');
+                    stored.insert(key, name);
+                }
+                recalls.push((pos(*x, dot), pos(*y, dot), stored[&key].clone()));
+            }
+        }
         let _ = write!(
             out,
             "^XA\n^CI28\n^PW{pw}\n^LL{ll}\n^LH0,0\n^CW1,{}\n",
             t.zpl_font
         );
+        for (x, y, name) in recalls {
+            let _ = writeln!(out, "^FO{x},{y}^XG{name},1,1^FS");
+        }
         for el in &els {
             match el {
                 El::Text {

@@ -220,3 +220,83 @@ fn thermal_reports_match_the_labels() {
         );
     }
 }
+
+#[test]
+fn a_logo_goes_to_tspl_as_a_bitmap_on_each_label_and_to_zpl_once_per_batch() {
+    let logo = fahuo_labels::sample_labels(3, 1)
+        .into_iter()
+        .find_map(|l| l.logo_png)
+        .expect("sample logo");
+    let labels: Vec<_> = (0..5)
+        .map(|i| ShippingLabel {
+            logo_png: Some(logo.clone()),
+            ..label(&format!("736105555828{i:02}"))
+        })
+        .collect();
+    let t = ThermalOptions {
+        tspl_gb18030: false,
+        ..Default::default()
+    };
+    let tspl = render_labels_tspl(&labels, &LabelOptions::default(), &t)
+        .unwrap()
+        .data;
+    // BITMAP x,y,width_bytes,height,0,<width_bytes × height raw bytes>\r\n
+    let mut found = 0;
+    let mut rest = &tspl[..];
+    while let Some(at) = rest.windows(7).position(|w| w == b"BITMAP ") {
+        // The header ends at the fifth comma: x,y,width_bytes,height,mode,
+        let header_end = at
+            + rest[at..]
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b',')
+                .nth(4)
+                .unwrap()
+                .0
+            + 1;
+        let header = std::str::from_utf8(&rest[at + 7..header_end - 1]).unwrap();
+        let f: Vec<usize> = header.split(',').map(|x| x.parse().unwrap()).collect();
+        let (wb, h) = (f[2], f[3]);
+        assert!(wb > 0 && h > 0 && f[4] == 0, "{header}");
+        let data_end = header_end + wb * h;
+        assert_eq!(
+            &rest[data_end..data_end + 2],
+            b"\r\n",
+            "exactly width_bytes × height data bytes"
+        );
+        let data = &rest[header_end..data_end];
+        assert!(
+            data.contains(&0x00) || data.iter().any(|b| *b != 0xFF),
+            "some dots print"
+        );
+        found += 1;
+        rest = &rest[data_end..];
+    }
+    assert_eq!(found, 5, "one bitmap per label");
+
+    let zpl = String::from_utf8(
+        render_labels_zpl(
+            &labels,
+            &LabelOptions::default(),
+            &ThermalOptions::default(),
+        )
+        .unwrap()
+        .data,
+    )
+    .unwrap();
+    assert_eq!(zpl.matches("~DGR:FHLOGO1.GRF,").count(), 1, "stored once");
+    assert!(
+        zpl.find("~DG").unwrap() < zpl.find("^XA").unwrap(),
+        "stored before the first format"
+    );
+    assert_eq!(
+        zpl.matches("^XGR:FHLOGO1.GRF,1,1^FS").count(),
+        5,
+        "recalled on every label"
+    );
+    let dg = zpl.lines().find(|l| l.starts_with("~DG")).unwrap();
+    let parts: Vec<&str> = dg.splitn(4, ',').collect();
+    let (total, per_row): (usize, usize) = (parts[1].parse().unwrap(), parts[2].parse().unwrap());
+    assert_eq!(total % per_row, 0);
+    assert_eq!(parts[3].len(), total * 2, "hex data, two digits a byte");
+}
