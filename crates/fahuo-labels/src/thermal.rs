@@ -8,6 +8,7 @@
 //! bitmaps (TSPL `BITMAP` on every label, ZPL `~DG` once per batch and `^XG` per label).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -49,6 +50,32 @@ pub struct RenderedRaw {
     pub reports: Vec<LabelReport>,
 }
 
+/// A logo at one size: its allocation (a batch shares one `Arc`) and width × height in dots.
+type LogoKey = (usize, i64, i64);
+
+/// Logos decoded and scaled once per batch.
+#[derive(Default)]
+struct LogoCache(HashMap<LogoKey, bitmap::Bitmap>);
+
+impl LogoCache {
+    fn get(
+        &mut self,
+        png: &Arc<[u8]>,
+        w: i64,
+        h: i64,
+    ) -> Result<(LogoKey, &bitmap::Bitmap), LabelError> {
+        let key = (Arc::as_ptr(png) as *const u8 as usize, w, h);
+        let bmp = match self.0.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => v.insert(
+                bitmap::logo_bitmap(png, w.max(1) as usize, h.max(1) as usize)
+                    .ok_or_else(|| LabelError::BadLogo("PNG could not be decoded".into()))?,
+            ),
+        };
+        Ok((key, bmp))
+    }
+}
+
 /// Dots per cell of the TSPL bitmap font.
 const TSPL_CELL: u32 = 24;
 
@@ -84,6 +111,7 @@ pub fn render_labels_tspl(
     };
     let mut data = Vec::new();
     let mut out = String::new();
+    let mut logos = LogoCache::default();
     let _ = write!(
         out,
         "SIZE {} mm,{} mm\r\n",
@@ -180,33 +208,14 @@ pub fn render_labels_tspl(
                     );
                 }
                 El::Image { x, y, w, h, png } => {
-                    let bmp =
-                        bitmap::logo_bitmap(png, dots(*w, dot) as usize, dots(*h, dot) as usize)
-                            .ok_or_else(|| {
-                                LabelError::BadLogo("PNG could not be decoded".into())
-                            })?;
-                    let _ = write!(
-                        out,
-                        "BITMAP {},{},{},{},0,",
-                        pos(*x, dot),
-                        pos(*y, dot),
-                        bmp.width.div_ceil(8),
-                        bmp.height
-                    );
+                    let (_, bmp) = logos.get(png, dots(*w, dot), dots(*h, dot))?;
+                    // TSPL's BITMAP prints 0 bits and leaves 1 bits blank, the inverse of
+                    // ZPL's ^GF; inverting also makes the row padding blank.
+                    let raw: Vec<u8> = bmp.packed_rows().into_iter().map(|b| !b).collect();
+                    let (wb, hb) = (bmp.width.div_ceil(8), bmp.height);
+                    let _ = write!(out, "BITMAP {},{},{wb},{hb},0,", pos(*x, dot), pos(*y, dot));
                     encode(&out, &mut data);
                     out.clear();
-                    // TSPL's BITMAP prints 0 bits and leaves 1 bits blank, the inverse of
-                    // ZPL's ^GF; padding past the right edge is therefore 1 (blank).
-                    let mut raw = bmp.packed_rows();
-                    for b in &mut raw {
-                        *b = !*b;
-                    }
-                    if bmp.width % 8 != 0 {
-                        let stride = bmp.width.div_ceil(8);
-                        for row in raw.chunks_mut(stride) {
-                            row[stride - 1] |= 0xFF >> (bmp.width % 8);
-                        }
-                    }
                     data.extend_from_slice(&raw);
                     out.push_str("\r\n");
                 }
@@ -245,27 +254,29 @@ pub fn render_labels_zpl(
     );
     // Each distinct logo (by allocation and size) is stored in printer RAM once with ~DG
     // and recalled with ^XG, so a 1,000-label batch doesn't resend it 1,000 times.
-    let mut stored: HashMap<(usize, i64, i64), String> = HashMap::new();
+    let mut stored: HashMap<LogoKey, String> = HashMap::new();
+    let mut logos = LogoCache::default();
     for (i, label) in labels.iter().enumerate() {
         let (els, report) = layout(label, opts, &profile, i, labels.len())?;
         let mut recalls = Vec::new();
         for el in &els {
             if let El::Image { x, y, w, h, png } = el {
-                let (wd, hd) = (dots(*w, dot), dots(*h, dot));
-                let key = (Arc::as_ptr(png) as *const u8 as usize, wd, hd);
-                if !stored.contains_key(&key) {
-                    let bmp = bitmap::logo_bitmap(png, wd as usize, hd as usize)
-                        .ok_or_else(|| LabelError::BadLogo("PNG could not be decoded".into()))?;
-                    let name = format!("R:FHLOGO{}.GRF", stored.len() + 1);
-                    let raw = bmp.packed_rows();
-                    let _ = write!(out, "~DG{name},{},{},", raw.len(), bmp.width.div_ceil(8));
-                    for b in raw {
-                        let _ = write!(out, "{b:02X}");
+                let (key, bmp) = logos.get(png, dots(*w, dot), dots(*h, dot))?;
+                let name = match stored.get(&key) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = format!("R:FHLOGO{}.GRF", stored.len() + 1);
+                        let raw = bmp.packed_rows();
+                        let _ = write!(out, "~DG{name},{},{},", raw.len(), bmp.width.div_ceil(8));
+                        for b in raw {
+                            let _ = write!(out, "{b:02X}");
+                        }
+                        out.push('\n');
+                        stored.insert(key, name.clone());
+                        name
                     }
-                    out.push('\n');
-                    stored.insert(key, name);
-                }
-                recalls.push((pos(*x, dot), pos(*y, dot), stored[&key].clone()));
+                };
+                recalls.push((pos(*x, dot), pos(*y, dot), name));
             }
         }
         let _ = write!(
