@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 const DIVISIONS_TSV: &str = include_str!("../data/divisions.tsv");
 const RENAMES_TSV: &str = include_str!("../data/renames.tsv");
+const AREA_CODES_TSV: &str = include_str!("../data/area_codes.tsv");
 
 /// The level of an administrative division that this crate knows about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -103,6 +104,8 @@ pub struct Divisions {
     /// Distinct pattern strings and, for each, the units it may name.
     pub(crate) patterns: Vec<&'static str>,
     pub(crate) hits: Vec<Vec<Hit>>,
+    /// Landline area code ("0571") → city code (province code for municipalities).
+    pub(crate) area_codes: HashMap<&'static str, u32>,
 }
 
 fn parse_f64(s: &str) -> f64 {
@@ -261,7 +264,14 @@ impl Divisions {
                 }
             }
         }
+        let area_codes = AREA_CODES_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .filter_map(|(a, c)| Some((a, c.parse().ok()?)))
+            .collect();
         Divisions {
+            area_codes,
             units,
             renames,
             by_code,
@@ -287,6 +297,11 @@ impl Divisions {
             return [None, None, None];
         };
         self.chains[id as usize].map(|o| o.map(|i| &self.units[i as usize]))
+    }
+
+    /// The city (or municipality) a landline area code belongs to: "0571" → 杭州市.
+    pub fn area_code_division(&self, area_code: &str) -> Option<&Division> {
+        self.area_codes.get(area_code).and_then(|&c| self.get(c))
     }
 
     /// Direct children of a unit, in code order.

@@ -75,55 +75,83 @@ impl Normalizer {
             text: String::with_capacity(input.len()),
             ..Default::default()
         };
-        for (n, c) in input.chars().enumerate() {
+        // Unchanged characters are copied as whole runs (most of an address needs no change);
+        // only characters that map to something else are handled one by one.
+        let mut run = 0;
+        let mut end = input.len();
+        for (n, (i, c)) in input.char_indices().enumerate() {
             if n >= MAX_CHARS {
                 out.truncated = true;
+                end = i;
                 break;
             }
-            if is_han(c) {
+            let mapped = if is_han(c) {
                 // The common case: a Han character, simplified already unless the bitmap says so.
-                let n = c as usize;
-                if self.has_t2s[n / 64] & (1 << (n % 64)) == 0 {
-                    out.text.push(c);
-                } else if let Some(&s) = self.t2s.get(&c) {
+                if self.bit(c) {
                     out.traditional = true;
-                    out.text.push(s);
+                    Some(self.t2s.get(&c).copied().unwrap_or(c))
                 } else {
-                    out.text.push(c);
+                    continue;
                 }
-                continue;
-            }
-            let c = match c {
-                '\t' | '\n' | '\r' | '\u{3000}' | '\u{a0}' => ' ',
-                '\u{200b}'..='\u{200d}' | '\u{feff}' | '\u{2060}' => continue,
-                c if c.is_control() => {
-                    out.control = true;
-                    ' '
-                }
-                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-                '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' => '-',
-                '\u{3001}' => ',', // 、
-                '\u{3002}' => ',', // 。 ends a field, unlike an ASCII '.' in "3.5号"
-                '\u{3010}' | '\u{300c}' | '\u{300e}' => '[',
-                '\u{3011}' | '\u{300d}' | '\u{300f}' => ']',
-                c if (c as u32) < 0x80 => c,
-                c if (c as usize) < 0x1_0000
-                    && self.has_t2s[c as usize / 64] & (1 << (c as usize % 64)) == 0 =>
-                {
-                    c
-                }
-                c => match self.t2s.get(&c) {
-                    Some(&s) => {
-                        out.traditional = true;
-                        s
+            } else if c.is_ascii() {
+                match c {
+                    '\t' | '\n' | '\r' => Some(' '),
+                    c if c.is_ascii_control() => {
+                        out.control = true;
+                        Some(' ')
                     }
-                    None => c,
-                },
+                    _ => continue,
+                }
+            } else {
+                self.map_other(c, &mut out)
             };
-            out.text.push(c);
+            out.text.push_str(&input[run..i]);
+            if let Some(m) = mapped {
+                out.text.push(m);
+            }
+            run = i + c.len_utf8();
         }
+        out.text.push_str(&input[run..end.max(run)]);
         out
     }
+
+    fn bit(&self, c: char) -> bool {
+        let n = c as usize;
+        n < 0x1_0000 && self.has_t2s[n / 64] & (1 << (n % 64)) != 0
+    }
+
+    /// Non-ASCII, non-Han characters: punctuation and space variants, control and zero-width
+    /// characters, full-width forms, and the few traditional characters outside the Han block.
+    /// `None` drops the character.
+    fn map_other(&self, c: char, out: &mut Normalized) -> Option<char> {
+        Some(match c {
+            '\u{200b}'..='\u{200d}' | '\u{feff}' | '\u{2060}' => return None,
+            c if c.is_whitespace() => ' ',
+            c if c.is_control() => {
+                out.control = true;
+                ' '
+            }
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' => '-',
+            '\u{3001}' => ',', // 、
+            '\u{3002}' => ',', // 。 ends a field, unlike an ASCII '.' in "3.5号"
+            '\u{3010}' | '\u{300c}' | '\u{300e}' => '[',
+            '\u{3011}' | '\u{300d}' | '\u{300f}' => ']',
+            c if self.bit(c) || c as u32 >= 0x1_0000 => match self.t2s.get(&c) {
+                Some(&s) => {
+                    out.traditional = true;
+                    s
+                }
+                None => c,
+            },
+            c => c,
+        })
+    }
+}
+
+/// Whether a byte is an ASCII field separator (see [`is_separator`]).
+pub(crate) fn is_separator_byte(b: u8) -> bool {
+    b.is_ascii() && is_separator(b as char)
 }
 
 /// Characters that separate fields but carry no address content.
@@ -161,7 +189,7 @@ pub(crate) fn is_separator(c: char) -> bool {
                 | '@'
         ) || c.is_ascii_whitespace();
     }
-    // Han characters are the bulk of every address and never separators: answer fast.
+    // Normalised text has no other whitespace left; Han characters are never separators.
     !is_han(c) && c.is_whitespace()
 }
 

@@ -20,8 +20,8 @@ use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
 use crate::name::{clean_name, looks_like_name, starts_with_surname};
-use crate::normalize::{Normalizer, is_han, is_noise, is_separator};
-use crate::phone::find_phones;
+use crate::normalize::{Normalizer, is_han, is_noise, is_separator, is_separator_byte};
+use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
 
 /// The four municipalities: their city level repeats their name.
@@ -124,6 +124,8 @@ struct Eval {
     last: usize,
     conflicts: Vec<usize>,
     leading: Vec<usize>,
+    /// The region (element index range) this chain was scored on.
+    region: (usize, usize),
 }
 
 impl Parser {
@@ -214,6 +216,35 @@ impl Parser {
 
         let elems = self.find_elems(&work);
         let best = self.best_chain(&work, &elems);
+
+        // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
+        let mut best = best;
+        if let Some((eval, ties)) = &mut best
+            && !ties.is_empty()
+            && out.phone_kind == Some(PhoneKind::Landline)
+            && let Some(area) = out.phone.as_deref().and_then(|p| p.split('-').next())
+            && let Some(&target) = self.data.area_codes.get(area)
+        {
+            let fits = |u: UnitId| {
+                self.data.chains[u as usize]
+                    .iter()
+                    .flatten()
+                    .any(|&a| self.data.unit(a).code == target)
+            };
+            let all: Vec<UnitId> = std::iter::once(eval.anchor)
+                .chain(ties.iter().copied())
+                .collect();
+            let fitting: Vec<UnitId> = all.iter().copied().filter(|&u| fits(u)).collect();
+            if let [only] = fitting[..]
+                && let Some(ev) =
+                    self.eval_chain(&elems[eval.region.0..eval.region.1], only, eval.region.0)
+            {
+                *eval = ev;
+                ties.clear();
+                out.add(Reason::AreaCodeContext);
+            }
+        }
+        let best = best;
 
         let (prefix, rest) = match &best {
             Some((eval, _)) => (
@@ -495,6 +526,7 @@ impl Parser {
             last: 0,
             conflicts: Vec::new(),
             leading: Vec::new(),
+            region: (offset, offset + region.len()),
         };
         let mut last_level = 0usize;
         let mut pending: Vec<usize> = Vec::new();
@@ -716,26 +748,23 @@ impl Parser {
     }
 }
 
-/// Byte spans of whitespace/punctuation separated tokens.
+/// Byte spans of whitespace/punctuation separated tokens. Works on bytes: after normalisation
+/// every separator is ASCII, and no byte of a multi-byte character is ASCII.
 fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut start: Option<usize> = None;
-    let mut iter = text.char_indices();
-    let mut done = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
     std::iter::from_fn(move || {
-        if done {
+        while i < bytes.len() && is_separator_byte(bytes[i]) {
+            i += 1;
+        }
+        if i >= bytes.len() {
             return None;
         }
-        for (i, c) in iter.by_ref() {
-            if is_separator(c) {
-                if let Some(s) = start.take() {
-                    return Some((s, i));
-                }
-            } else if start.is_none() {
-                start = Some(i);
-            }
+        let start = i;
+        while i < bytes.len() && !is_separator_byte(bytes[i]) {
+            i += 1;
         }
-        done = true;
-        start.take().map(|s| (s, text.len()))
+        Some((start, i))
     })
 }
 
@@ -754,7 +783,7 @@ fn is_road_name(after: &str) -> bool {
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
     let trimmed = s.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
-    if !trimmed.contains(|c: char| is_separator(c)) {
+    if !trimmed.bytes().any(is_separator_byte) {
         return trimmed.to_string(); // the common case: one piece, nothing to collapse
     }
     let mut out = String::with_capacity(trimmed.len());

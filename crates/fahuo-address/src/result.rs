@@ -43,6 +43,8 @@ pub enum Reason {
     ProvinceInferred,
     /// The city was not written and was filled from the county.
     CityInferred,
+    /// A same-name county was resolved by the landline's area code (朝阳区 + 010 → 北京).
+    AreaCodeContext,
     /// A level was written by its short name (柯桥 for 柯桥区).
     ShortName,
     /// An old name was written (襄樊, 富阳市); the current unit is returned.
@@ -100,6 +102,7 @@ impl Reason {
             ShortName | OldName => 0.98,
             TextIgnored => 0.9,
             ProvinceInferred | CityInferred => 0.99,
+            AreaCodeContext => 0.95,
             TraditionalConverted | ControlCharsRemoved | NameMissing | PhoneMissing
             | ExtraPhone => 1.0,
         }

@@ -302,3 +302,15 @@ fn division_data_has_codes_centroids_and_distance() {
             .all(|u| u.lat.is_finite() && u.lng.is_finite()),
     );
 }
+
+#[test]
+fn a_landline_area_code_resolves_a_same_name_county() {
+    let p = parse("朝阳区建国路88号 王五 010-65001234");
+    assert_eq!(levels(&p), (Some("北京市"), Some("北京市"), Some("朝阳区")));
+    assert!(p.reasons.contains(&Reason::AreaCodeContext));
+    let p = parse("朝阳区人民大街100号 王五 0431-85001234");
+    assert_eq!(p.city, Some("长春市"));
+    // A mobile number says nothing about the place: still ambiguous.
+    let p = parse("朝阳区建国路88号 王五 13911112222");
+    assert!(p.reasons.contains(&Reason::AmbiguousDivision));
+}

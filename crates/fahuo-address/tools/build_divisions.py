@@ -161,6 +161,7 @@ def main():
         dest, "jionlp==1.5.31", "jionlp/dictionary/china_location.zip"))).read("china_location.txt").decode("utf-8")
     jl_change = wheel_member(dest, "jionlp==1.5.31", "jionlp/dictionary/china_location_change.txt").decode("utf-8")
     jl_t2s = wheel_member(dest, "jionlp==1.5.31", "jionlp/dictionary/tra2sim_char.txt").decode("utf-8")
+    jl_area = wheel_member(dest, "jionlp==1.5.31", "jionlp/dictionary/landline_phone_area_code.txt").decode("utf-8")
 
     # ---- current units -------------------------------------------------------------
     units = {}  # code6 -> dict
@@ -356,6 +357,30 @@ def main():
         for k in sorted(pairs):
             f.write(f"{k}\t{pairs[k]}\n")
 
+    # Landline area codes -> the city they belong to (province for municipalities), used to
+    # resolve same-name counties when the buyer gave a landline.
+    area_rows = []
+    for line in jl_area.replace("\r", "").strip().split("\n"):
+        code, _, place = line.partition(" ")
+        prov_s, _, city_s = place.strip().partition("/")
+        provs = [c for c, u in units.items() if u["level"] == 1 and (u["name"] == prov_s or prov_s in short_names(u["name"], 1))]
+        if len(provs) != 1:
+            continue
+        p = provs[0]
+        if p in ("110000", "120000", "310000", "500000") or city_s == prov_s:
+            # Municipalities; and rows whose "city" just repeats the province (jionlp gives
+            # 0431-0439 all as 吉林/吉林), which only tell the province.
+            area_rows.append((code, p))
+            continue
+        cities = [c for c, u in units.items() if u["level"] == 2 and c[:2] == p[:2]
+                  and (u["name"].startswith(city_s) or city_s in short_names(u["name"], 2))]
+        if len(cities) == 1:
+            area_rows.append((code, cities[0]))
+    with open(os.path.join(OUT, "area_codes.tsv"), "w", encoding="utf-8") as f:
+        f.write("# landline area code\tdivision code (city; a province where the source gives only that)\n")
+        for code, div in sorted(area_rows):
+            f.write(f"{code}\t{div}\n")
+
     lv = defaultdict(int)
     for u in units.values():
         lv[u["level"]] += 1
@@ -363,7 +388,7 @@ def main():
     for u in units.values():
         src[u["src"] or "-"] += 1
     print(f"units by level {dict(lv)}; coord sources {dict(src)}; renames {len(renames)}; "
-          f"t2s {len(pairs)}; jionlp changes skipped {len(skipped)}", file=sys.stderr)
+          f"t2s {len(pairs)}; area codes {len(area_rows)}; jionlp changes skipped {len(skipped)}", file=sys.stderr)
     for s in skipped:
         print("  skipped:", s[:80], file=sys.stderr)
 
