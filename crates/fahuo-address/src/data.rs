@@ -101,6 +101,8 @@ pub struct Divisions {
     pub(crate) chains: Vec<[Option<UnitId>; 3]>,
     /// Per unit: its direct children.
     pub(crate) kids: Vec<Vec<UnitId>>,
+    /// Per county: names of cities it used to belong to (简阳市: 资阳市), from the renames.
+    pub(crate) old_parents: Vec<Vec<&'static str>>,
     /// Distinct pattern strings and, for each, the units it may name.
     pub(crate) patterns: Vec<&'static str>,
     pub(crate) hits: Vec<Vec<Hit>>,
@@ -264,6 +266,23 @@ impl Divisions {
                 }
             }
         }
+        let mut old_parents: Vec<Vec<&'static str>> = vec![Vec::new(); units.len()];
+        for r in &renames {
+            if let Some(&u) = by_code.get(&r.new_code) {
+                let unit = &units[u as usize];
+                let parent_name = unit
+                    .parent
+                    .and_then(|p| by_code.get(&p))
+                    .map(|&p| units[p as usize].name);
+                if unit.level == Level::County
+                    && !r.old_parent.is_empty()
+                    && Some(r.old_parent) != parent_name
+                    && !old_parents[u as usize].contains(&r.old_parent)
+                {
+                    old_parents[u as usize].push(r.old_parent);
+                }
+            }
+        }
         let area_codes = AREA_CODES_TSV
             .lines()
             .filter(|l| !l.starts_with('#'))
@@ -277,6 +296,7 @@ impl Divisions {
             by_code,
             chains,
             kids,
+            old_parents,
             patterns,
             hits,
         }

@@ -562,6 +562,18 @@ impl Parser {
                     dup = true;
                 }
             }
+            if pick.is_none()
+                && last_level < 2
+                && let Some(county) = chain[2]
+                && !self.data.old_parents[county as usize].is_empty()
+                && self.data.hits[e.pat as usize].iter().any(|h| {
+                    self.level(h.unit) == Level::City
+                        && self.data.old_parents[county as usize].contains(&self.unit_name(h.unit))
+                })
+            {
+                // The county's former city ("四川省资阳市简阳市": 简阳 moved to 成都 in 2016).
+                pick = Some((2, NameKind::Old(0)));
+            }
             if let Some((l, kind)) = pick {
                 ev.score += if kind == NameKind::Full {
                     W_FULL

@@ -65,6 +65,11 @@ fn maps_old_names_to_current_units() {
     assert_eq!(p.county, Some("滨海新区"));
     let p = parse("山东省莱芜市钢城区1号");
     assert_eq!(levels(&p), (Some("山东省"), Some("济南市"), Some("钢城区")));
+    // A county written under the city it left: 简阳 moved from 资阳 to 成都 in 2016.
+    let p = parse("四川省资阳市简阳市1号");
+    assert_eq!(levels(&p), (Some("四川省"), Some("成都市"), Some("简阳市")));
+    let p = parse("吉林省四平市公主岭市1号");
+    assert_eq!(p.city, Some("长春市"));
 }
 
 #[test]
