@@ -9,9 +9,9 @@
 //! * `POST /_sim/callbacks` `{"wechat": "http://...", "douyin": null, ...}`: set push receivers
 //!   (a key that is absent is left as it is; `null` switches pushes off).
 
-use crate::SimInfo;
 use crate::model::Platform;
 use crate::state::Sim;
+use crate::{DouyinShopInfo, SimInfo, XiaohongshuSellerInfo};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -39,6 +39,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
 }
 
 pub fn info(sim: &Sim, addr: &str) -> SimInfo {
+    let shops = 0..sim.cfg.shops_per_platform.max(1) as u32;
     SimInfo {
         wechat_base_url: format!("http://{addr}/wechat"),
         douyin_base_url: format!("http://{addr}/douyin"),
@@ -47,6 +48,24 @@ pub fn info(sim: &Sim, addr: &str) -> SimInfo {
         wechat: sim.cfg.wechat.clone(),
         douyin: sim.cfg.douyin.clone(),
         xiaohongshu: sim.cfg.xiaohongshu.clone(),
+        wechat_shops: shops.clone().map(|k| sim.cfg.wechat_app(k)).collect(),
+        douyin_shops: shops
+            .clone()
+            .map(|k| {
+                let (shop_id, shop_name) = sim.cfg.douyin_shop(k);
+                DouyinShopInfo { shop_id, shop_name }
+            })
+            .collect(),
+        xiaohongshu_sellers: shops
+            .map(|k| {
+                let (seller_id, seller_name, auth_code) = sim.cfg.xiaohongshu_seller(k);
+                XiaohongshuSellerInfo {
+                    seller_id,
+                    seller_name,
+                    auth_code,
+                }
+            })
+            .collect(),
     }
 }
 

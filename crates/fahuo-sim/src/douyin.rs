@@ -6,6 +6,7 @@
 //! `param_json` (keys sorted at every depth, no spaces, no HTML escaping, integral floats as
 //! integers), rebuilt here from the received body.
 
+use crate::SimConfig;
 use crate::faults::{FaultAnswers, guard};
 use crate::ledger::{Rejection, ShipOutcome, ShipRecord};
 use crate::model::{Order, Platform, Presale, Refund, Status};
@@ -14,7 +15,6 @@ use crate::state::{Change, ShipRequest, Sim, State, Token};
 use crate::util::{
     PiiCipher, ct_eq, hmac_sha256_hex, mask_address, mask_name, mask_phone, md5_hex, parse_cn,
 };
-use crate::{DouyinApp, SimConfig};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -334,8 +334,9 @@ fn handle(
             "缺少access_token",
         );
     }
-    match st.tokens.get(token) {
+    match st.tokens.get(token).cloned() {
         Some(t) if t.platform == Platform::Douyin => {
+            st.scope_shop = t.shop;
             if t.expires_ms <= now {
                 return reject(
                     st,
@@ -372,7 +373,8 @@ fn handle(
     }
 }
 
-fn issue(st: &mut State, app: &DouyinApp) -> Value {
+fn issue(st: &mut State, cfg: &SimConfig, shop: u32) -> Value {
+    let app = &cfg.douyin;
     let now = st.now_ms();
     let access = st.new_token("dysim-");
     let refresh = st.new_token("dyrf-");
@@ -380,19 +382,21 @@ fn issue(st: &mut State, app: &DouyinApp) -> Value {
         access.clone(),
         Token {
             platform: Platform::Douyin,
+            shop,
             expires_ms: now + app.token_ttl_secs * 1000,
             refresh_token: refresh.clone(),
             refresh_expires_ms: now + app.refresh_ttl_secs * 1000,
         },
     );
     st.refresh.insert(refresh.clone(), access.clone());
+    let (shop_id, shop_name) = cfg.douyin_shop(shop);
     json!({
         "access_token": access,
         "expires_in": app.token_ttl_secs,
         "refresh_token": refresh,
         "scope": "SCOPE",
-        "shop_id": app.shop_id,
-        "shop_name": app.shop_name,
+        "shop_id": shop_id,
+        "shop_name": shop_name,
         "authority_id": "",
         "auth_subject_type": "",
     })
@@ -409,17 +413,29 @@ fn str_or_num(v: Option<&Value>) -> String {
 fn token_create(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
     let app = &sim.cfg.douyin;
     let grant = p.get("grant_type").and_then(Value::as_str).unwrap_or("");
-    match grant {
+    let shop = match grant {
         "authorization_self" => {
-            let shop = str_or_num(p.get("shop_id"));
-            if !shop.is_empty() && shop != app.shop_id.to_string() {
-                return reject(
-                    st,
-                    api,
-                    30001,
-                    "dop.authorization-no-existed",
-                    "店铺未授权该应用",
-                );
+            // Without shop_id the platform answers for the app's earliest-authorised shop.
+            let wanted = str_or_num(p.get("shop_id"));
+            if wanted.is_empty() {
+                0
+            } else {
+                match wanted
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| sim.cfg.douyin_shop_of(id))
+                {
+                    Some(k) => k,
+                    None => {
+                        return reject(
+                            st,
+                            api,
+                            30001,
+                            "dop.authorization-no-existed",
+                            "店铺未授权该应用",
+                        );
+                    }
+                }
             }
         }
         "authorization_code" => {
@@ -432,6 +448,7 @@ fn token_create(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
                     "code无效或已过期",
                 );
             }
+            0
         }
         "" => {
             return reject(
@@ -451,8 +468,8 @@ fn token_create(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
                 "grant_type无效",
             );
         }
-    }
-    let data = issue(st, app);
+    };
+    let data = issue(st, &sim.cfg, shop);
     ok(data)
 }
 
@@ -490,9 +507,10 @@ fn token_refresh(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
             "refresh_token已过期",
         );
     }
-    // A refresh token is used once.
+    // A refresh token is used once; the new token is for the same shop.
     st.refresh.remove(rt);
-    let data = issue(st, &sim.cfg.douyin);
+    let shop = st.tokens.get(&access).map(|t| t.shop).unwrap_or(0);
+    let data = issue(st, &sim.cfg, shop);
     ok(data)
 }
 
@@ -628,10 +646,11 @@ fn search_list(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         s.is_none_or(|s| t >= s) && e.is_none_or(|e| t <= e)
     };
     let now = st.now_ms();
+    let scope = st.scope_shop;
     let mut hits: Vec<&Order> = st
         .orders
         .iter()
-        .filter(|o| o.platform == Platform::Douyin && o.created_ms <= now)
+        .filter(|o| o.platform == Platform::Douyin && o.shop == scope && o.created_ms <= now)
         .filter(|o| {
             in_range(
                 o.created_ms / 1000,
@@ -678,7 +697,7 @@ fn search_list(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         .iter()
         .skip((page * size) as usize)
         .take(size as usize)
-        .map(|o| render(o, pii, sim.cfg.douyin.shop_id))
+        .map(|o| render(o, pii, sim.cfg.douyin_shop(o.shop).0))
         .collect();
     ok(json!({ "shop_order_list": list, "total": total, "page": page, "size": size }))
 }
@@ -703,7 +722,7 @@ fn detail(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
     }
     match find(st, api, &id) {
         Ok(i) => ok(
-            json!({ "shop_order_detail": render(&st.orders[i], &sim.pii[&Platform::Douyin], sim.cfg.douyin.shop_id) }),
+            json!({ "shop_order_detail": render(&st.orders[i], &sim.pii[&Platform::Douyin], sim.cfg.douyin_shop(st.orders[i].shop).0) }),
         ),
         Err(r) => r,
     }
@@ -1095,7 +1114,7 @@ pub fn push_payload(
     let mut data = json!({
         "p_id": o.order_id.parse::<u64>().unwrap_or(0),
         "s_ids": o.lines.iter().map(|l| l.line_id.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>(),
-        "shop_id": cfg.douyin.shop_id,
+        "shop_id": cfg.douyin_shop(o.shop).0,
         "order_status": st,
         "order_type": 0,
         "biz": 1,

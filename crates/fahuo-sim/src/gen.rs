@@ -332,6 +332,8 @@ pub struct GenParams {
     pub future_share: f64,
     /// Ordinary orders must ship within this long after payment (presale gets its own window).
     pub ship_within_secs: i64,
+    /// Which shop of the platform (0-based); shop 0 keeps the single-shop output.
+    pub shop: u32,
 }
 
 fn salt(p: Platform) -> u64 {
@@ -568,8 +570,9 @@ fn order_id(rng: &mut Rng, platform: Platform, seen: &mut HashSet<String>) -> St
 
 /// Generates `count` orders for one platform's shop, and their scheduled follow-ups.
 pub fn generate(p: &GenParams) -> Generated {
-    let mut rng = Rng::new(p.seed ^ salt(p.platform));
-    let skus = catalogue(p.seed, p.platform);
+    let shop_salt = (p.shop as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let mut rng = Rng::new(p.seed ^ salt(p.platform) ^ shop_salt);
+    let skus = catalogue(p.seed ^ shop_salt, p.platform);
     let mut seen = HashSet::new();
     let mut orders = Vec::with_capacity(p.count);
     let mut events = Vec::new();
@@ -682,6 +685,7 @@ fn one_order(
     };
     let mut o = Order {
         platform: p.platform,
+        shop: p.shop,
         order_id: id.clone(),
         buyer_id,
         created_ms,
@@ -880,6 +884,7 @@ mod tests {
             future_s: 3600,
             future_share: 0.1,
             ship_within_secs: 48 * 3600,
+            shop: 0,
         }
     }
 

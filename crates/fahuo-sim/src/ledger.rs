@@ -74,6 +74,8 @@ pub struct Rejection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LedgerOrder {
     pub platform: Platform,
+    /// Which of the platform's shops (0-based).
+    pub shop: u32,
     pub order_id: String,
     /// The platform's own status code, as its API reports it now.
     pub status: i64,

@@ -122,8 +122,12 @@ impl Default for RateLimits {
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: u64,
-    /// Orders generated per shop (one shop per platform).
+    /// Orders generated per shop.
     pub orders: usize,
+    /// Shops per platform (default 1). Shop 0 uses the credentials below as they are; shop k
+    /// gets derived ones ([`SimConfig::wechat_app`], [`SimConfig::douyin_shop`],
+    /// [`SimConfig::xiaohongshu_seller`]), so tenant isolation can be tested.
+    pub shops_per_platform: usize,
     /// Share of API calls that get an injected fault, and of pushes that get a push fault.
     pub fault_rate: f64,
     /// Unix seconds the sim clock starts at; `None` = the real time.
@@ -163,11 +167,86 @@ impl SimConfig {
     }
 }
 
+impl SimConfig {
+    fn shops(&self) -> u32 {
+        self.shops_per_platform.max(1) as u32
+    }
+
+    /// WeChat Shop `shop`'s own app: every 小店 has its own appid, secret and push keys.
+    pub fn wechat_app(&self, shop: u32) -> WechatApp {
+        let base = &self.wechat;
+        if shop == 0 {
+            return base.clone();
+        }
+        // Keep the EncodingAESKey 43 base64 characters long: replace its first two.
+        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let k = shop as usize;
+        let key: String = [B64[k / 64 % 64] as char, B64[k % 64] as char]
+            .into_iter()
+            .chain(base.encoding_aes_key.chars().skip(2))
+            .collect();
+        WechatApp {
+            appid: format!("{}{shop:02}", base.appid),
+            secret: format!("{}{shop:02}", base.secret),
+            push_token: format!("{}{shop:02}", base.push_token),
+            encoding_aes_key: key,
+            username: format!("{}{shop:02}", base.username),
+            token_ttl_secs: base.token_ttl_secs,
+        }
+    }
+
+    /// Douyin shop `shop` under the one app: (`shop_id`, shop name).
+    pub fn douyin_shop(&self, shop: u32) -> (i64, String) {
+        if shop == 0 {
+            (self.douyin.shop_id, self.douyin.shop_name.clone())
+        } else {
+            (
+                self.douyin.shop_id + shop as i64,
+                format!("{} {}号店", self.douyin.shop_name, shop + 1),
+            )
+        }
+    }
+
+    /// Xiaohongshu seller `shop` under the one app: (`sellerId`, seller name, auth `code`).
+    pub fn xiaohongshu_seller(&self, shop: u32) -> (String, String, String) {
+        let x = &self.xiaohongshu;
+        if shop == 0 {
+            (
+                x.seller_id.clone(),
+                x.seller_name.clone(),
+                x.auth_code.clone(),
+            )
+        } else {
+            (
+                format!("{}{shop:02}", x.seller_id),
+                format!("{} {}号店", x.seller_name, shop + 1),
+                format!("{}-{shop}", x.auth_code),
+            )
+        }
+    }
+
+    /// The WeChat shop whose appid this is.
+    pub fn wechat_shop_of(&self, appid: &str) -> Option<u32> {
+        (0..self.shops()).find(|k| self.wechat_app(*k).appid == appid)
+    }
+
+    /// The Douyin shop with this `shop_id`.
+    pub fn douyin_shop_of(&self, shop_id: i64) -> Option<u32> {
+        (0..self.shops()).find(|k| self.douyin_shop(*k).0 == shop_id)
+    }
+
+    /// The Xiaohongshu seller this auth `code` belongs to.
+    pub fn xiaohongshu_seller_of_code(&self, code: &str) -> Option<u32> {
+        (0..self.shops()).find(|k| self.xiaohongshu_seller(*k).2 == code)
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             seed: 1,
             orders: 200,
+            shops_per_platform: 1,
             fault_rate: 0.0,
             now: None,
             history_secs: 3 * 86_400,
@@ -253,7 +332,9 @@ pub fn start(config: SimConfig, listener: tokio::net::TcpListener) -> std::io::R
                 let elapsed = last_minute.map_or(0, |m| (minute - m).clamp(0, 10));
                 for _ in 0..elapsed {
                     for p in Platform::ALL {
-                        sim.generate_more(p, trickle);
+                        for shop in 0..sim.cfg.shops_per_platform.max(1) as u32 {
+                            sim.generate_more_for(p, shop, trickle);
+                        }
                     }
                 }
                 last_minute = Some(minute);
@@ -278,6 +359,25 @@ pub struct SimInfo {
     pub wechat: WechatApp,
     pub douyin: DouyinApp,
     pub xiaohongshu: XiaohongshuApp,
+    /// Every shop's WeChat app (shop 0 first).
+    pub wechat_shops: Vec<WechatApp>,
+    /// Every Douyin shop under the app: `shop_id` and name.
+    pub douyin_shops: Vec<DouyinShopInfo>,
+    /// Every Xiaohongshu seller under the app, with the auth `code` that binds a token to it.
+    pub xiaohongshu_sellers: Vec<XiaohongshuSellerInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DouyinShopInfo {
+    pub shop_id: i64,
+    pub shop_name: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct XiaohongshuSellerInfo {
+    pub seller_id: String,
+    pub seller_name: String,
+    pub auth_code: String,
 }
 
 impl SimHandle {
@@ -367,6 +467,11 @@ impl SimHandle {
     /// Adds `count` orders on `platform`, placed within the next minute of sim time.
     pub fn generate_orders(&self, p: Platform, count: usize) -> Vec<String> {
         self.sim.generate_more(p, count)
+    }
+
+    /// Adds `count` orders to one shop of `platform`.
+    pub fn generate_orders_for(&self, p: Platform, shop: u32, count: usize) -> Vec<String> {
+        self.sim.generate_more_for(p, shop, count)
     }
 
     pub async fn shutdown(mut self) {

@@ -117,6 +117,9 @@ pub struct Shipment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub platform: Platform,
+    /// Which of the platform's emulated shops (0-based) the order belongs to.
+    #[serde(default)]
+    pub shop: u32,
     pub order_id: String,
     pub buyer_id: String,
     pub created_ms: i64,

@@ -21,6 +21,8 @@ pub struct PushMsg {
     /// The platform's plaintext message (before encryption / signing).
     pub payload: Value,
     pub at_ms: i64,
+    /// The shop the message is about (selects WeChat's per-shop keys).
+    pub shop: u32,
     /// Shared by every copy of this message (held back, duplicated, retrying): the emulator counts
     /// a push as in flight until the last copy is gone.
     pub inflight: Arc<InflightGuard>,
@@ -144,6 +146,7 @@ pub async fn verify_callback(sim: Arc<Sim>, platform: Platform, url: String) {
         order_id: String::new(),
         payload: Value::Null,
         at_ms: now,
+        shop: 0,
         inflight: InflightGuard::new(&sim.inflight),
     };
     match platform {

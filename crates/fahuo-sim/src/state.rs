@@ -37,6 +37,8 @@ pub enum Change {
 #[derive(Clone, Debug)]
 pub struct Token {
     pub platform: Platform,
+    /// The shop this token was issued for; requests with it see only that shop's orders.
+    pub shop: u32,
     pub expires_ms: i64,
     pub refresh_token: String,
     pub refresh_expires_ms: i64,
@@ -63,6 +65,8 @@ pub struct State {
     pub callbacks: HashMap<Platform, String>,
     pub generated_batches: u64,
     pub ship_within_ms: i64,
+    /// The shop of the request being served, set from its token under the same lock.
+    pub scope_shop: u32,
 }
 
 impl State {
@@ -74,7 +78,8 @@ impl State {
         let i = *self.index.get(order_id)?;
         let o = &self.orders[i];
         // Orders created "in the future" do not exist yet.
-        (o.platform == platform && o.created_ms <= self.now_ms()).then_some(i)
+        (o.platform == platform && o.shop == self.scope_shop && o.created_ms <= self.now_ms())
+            .then_some(i)
     }
 
     /// Decryptions used today (Beijing calendar day on the sim clock); quotas are daily.
@@ -156,19 +161,23 @@ impl Sim {
             callbacks: HashMap::new(),
             generated_batches: 0,
             ship_within_ms: cfg.ship_within_secs * 1000,
+            scope_shop: 0,
         };
         for p in Platform::ALL {
-            let g = r#gen::generate(&GenParams {
-                seed: cfg.seed,
-                platform: p,
-                count: cfg.orders,
-                start_s: now_s - cfg.history_secs,
-                now_s,
-                future_s: cfg.future_secs,
-                future_share: cfg.future_share,
-                ship_within_secs: cfg.ship_within_secs,
-            });
-            st.add_orders(g.orders, g.events);
+            for shop in 0..cfg.shops_per_platform.max(1) as u32 {
+                let g = r#gen::generate(&GenParams {
+                    seed: cfg.seed,
+                    platform: p,
+                    count: cfg.orders,
+                    start_s: now_s - cfg.history_secs,
+                    now_s,
+                    future_s: cfg.future_secs,
+                    future_share: cfg.future_share,
+                    ship_within_secs: cfg.ship_within_secs,
+                    shop,
+                });
+                st.add_orders(g.orders, g.events);
+            }
             if let Some(url) = cfg.callbacks.get(p) {
                 st.callbacks.insert(p, url.clone());
             }
@@ -241,6 +250,7 @@ impl Sim {
                     order_id: o.order_id.clone(),
                     payload,
                     at_ms: now,
+                    shop: o.shop,
                     inflight: crate::push::InflightGuard::new(&self.inflight),
                 });
             }
@@ -259,6 +269,7 @@ impl Sim {
                     let (status, status_name) = status_of(o);
                     LedgerOrder {
                         platform: o.platform,
+                        shop: o.shop,
                         order_id: o.order_id.clone(),
                         status,
                         status_name: status_name.to_string(),
@@ -307,6 +318,11 @@ impl Sim {
 
     /// Adds `count` new orders on `platform`, placed within the next minute of sim time.
     pub fn generate_more(&self, platform: Platform, count: usize) -> Vec<String> {
+        self.generate_more_for(platform, 0, count)
+    }
+
+    /// Like [`generate_more`](Self::generate_more) for one shop of the platform.
+    pub fn generate_more_for(&self, platform: Platform, shop: u32, count: usize) -> Vec<String> {
         let mut st = self.lock();
         st.generated_batches += 1;
         let now_s = st.now_ms() / 1000;
@@ -319,6 +335,7 @@ impl Sim {
             future_s: 60,
             future_share: 1.0,
             ship_within_secs: self.cfg.ship_within_secs,
+            shop,
         });
         let ids = g.orders.iter().map(|o| o.order_id.clone()).collect();
         st.add_orders(g.orders, g.events);

@@ -145,20 +145,21 @@ impl FaultAnswers for Answers {
     }
 }
 
-fn app_limits(sim: &Sim) -> Vec<(String, u32)> {
+/// Per-app limit; each WeChat shop is its own app (appid).
+fn app_limits(sim: &Sim, appid: &str) -> Vec<(String, u32)> {
     vec![(
-        format!("wechat:{}", sim.cfg.wechat.appid),
+        format!("wechat:{appid}"),
         sim.cfg.rate_limits.wechat_per_sec,
     )]
 }
 
-fn issue_token(st: &mut State, app: &WechatApp) -> (String, i64) {
+fn issue_token(st: &mut State, app: &WechatApp, shop: u32) -> (String, i64) {
     let now = st.now_ms();
-    // A new token from /cgi-bin/token retires the old ones after a 5-minute overlap.
+    // A new token from /cgi-bin/token retires the app's old ones after a 5-minute overlap.
     for t in st
         .tokens
         .values_mut()
-        .filter(|t| t.platform == Platform::Wechat)
+        .filter(|t| t.platform == Platform::Wechat && t.shop == shop)
     {
         t.expires_ms = t.expires_ms.min(now + 300_000);
     }
@@ -168,6 +169,7 @@ fn issue_token(st: &mut State, app: &WechatApp) -> (String, i64) {
         tok.clone(),
         Token {
             platform: Platform::Wechat,
+            shop,
             expires_ms: exp,
             refresh_token: String::new(),
             refresh_expires_ms: 0,
@@ -176,36 +178,38 @@ fn issue_token(st: &mut State, app: &WechatApp) -> (String, i64) {
     (tok, app.token_ttl_secs)
 }
 
+/// Checks grant type, appid and secret; returns the shop whose app it is.
 fn check_app(
+    sim: &Sim,
     st: &mut State,
-    app: &WechatApp,
     api: &str,
     grant: &str,
     appid: &str,
     secret: &str,
-) -> Option<Response> {
+) -> Result<(u32, WechatApp), Response> {
     if grant != "client_credential" {
-        return Some(reject(
+        return Err(reject(
             st,
             api,
             ERR_INVALID_GRANT_TYPE,
             "invalid grant_type",
         ));
     }
-    if appid != app.appid {
-        return Some(reject(st, api, ERR_INVALID_APPID, "invalid appid"));
-    }
+    let Some(shop) = sim.cfg.wechat_shop_of(appid) else {
+        return Err(reject(st, api, ERR_INVALID_APPID, "invalid appid"));
+    };
+    let app = sim.cfg.wechat_app(shop);
     if secret != app.secret {
-        return Some(reject(st, api, ERR_INVALID_SECRET, "invalid appsecret"));
+        return Err(reject(st, api, ERR_INVALID_SECRET, "invalid appsecret"));
     }
-    None
+    Ok((shop, app))
 }
 
 async fn token_h(
     AxState(sim): AxState<Arc<Sim>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let limits = app_limits(&sim);
+    let limits = app_limits(&sim, q.get("appid").map(String::as_str).unwrap_or(""));
     guard(
         &sim,
         Platform::Wechat,
@@ -214,19 +218,19 @@ async fn token_h(
         Answers,
         |sim| {
             let mut st = sim.lock();
-            let app = &sim.cfg.wechat;
             let g = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-            if let Some(r) = check_app(
+            let (shop, app) = match check_app(
+                sim,
                 &mut st,
-                app,
                 "cgi-bin/token",
                 g("grant_type"),
                 g("appid"),
                 g("secret"),
             ) {
-                return r;
-            }
-            let (tok, ttl) = issue_token(&mut st, app);
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            let (tok, ttl) = issue_token(&mut st, &app, shop);
             // The token endpoint answers without errcode on success.
             Json(json!({ "access_token": tok, "expires_in": ttl })).into_response()
         },
@@ -235,7 +239,14 @@ async fn token_h(
 }
 
 async fn stable_token_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
-    let limits = app_limits(&sim);
+    let parsed = serde_json::from_slice::<Value>(&body).ok();
+    let appid = parsed
+        .as_ref()
+        .and_then(|b| b.get("appid"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let limits = app_limits(&sim, &appid);
     guard(
         &sim,
         Platform::Wechat,
@@ -245,21 +256,21 @@ async fn stable_token_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Respons
         |sim| {
             let mut st = sim.lock();
             let api = "cgi-bin/stable_token";
-            let Ok(b) = serde_json::from_slice::<Value>(&body) else {
+            let Some(b) = parsed else {
                 return reject(&mut st, api, ERR_DATA_FORMAT, "data format error");
             };
             let g = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let app = &sim.cfg.wechat;
-            if let Some(r) = check_app(
+            let (shop, app) = match check_app(
+                sim,
                 &mut st,
-                app,
                 api,
                 &g("grant_type"),
                 &g("appid"),
                 &g("secret"),
             ) {
-                return r;
-            }
+                Ok(x) => x,
+                Err(r) => return r,
+            };
             let now = st.now_ms();
             let force = b
                 .get("force_refresh")
@@ -269,12 +280,14 @@ async fn stable_token_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Respons
             let current = st
                 .tokens
                 .iter()
-                .filter(|(_, t)| t.platform == Platform::Wechat && t.expires_ms > now + 300_000)
+                .filter(|(_, t)| {
+                    t.platform == Platform::Wechat && t.shop == shop && t.expires_ms > now + 300_000
+                })
                 .max_by_key(|(_, t)| t.expires_ms)
                 .map(|(k, t)| (k.clone(), (t.expires_ms - now) / 1000));
             let (tok, ttl) = match (force, current) {
                 (false, Some(c)) => c,
-                _ => issue_token(&mut st, app),
+                _ => issue_token(&mut st, &app, shop),
             };
             Json(json!({ "access_token": tok, "expires_in": ttl })).into_response()
         },
@@ -288,7 +301,15 @@ async fn ec_h(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let limits = app_limits(&sim);
+    // The rate limit is per app, i.e. per shop; find the shop from the token.
+    let shop = {
+        let st = sim.lock();
+        q.get("access_token")
+            .and_then(|t| st.tokens.get(t))
+            .map(|t| t.shop)
+            .unwrap_or(0)
+    };
+    let limits = app_limits(&sim, &sim.cfg.wechat_app(shop).appid);
     let api_name = format!("channels/ec/{api}");
     guard(&sim, Platform::Wechat, &api_name, &limits, Answers, |sim| {
         let mut st = sim.lock();
@@ -302,8 +323,9 @@ async fn ec_h(
                 "access_token missing",
             );
         }
-        match st.tokens.get(&token) {
+        match st.tokens.get(&token).cloned() {
             Some(t) if t.platform == Platform::Wechat => {
+                st.scope_shop = t.shop;
                 if t.expires_ms <= now {
                     return reject(
                         &mut st,
@@ -476,6 +498,7 @@ fn list(st: &mut State, api: &str, b: &Value, search: bool) -> Response {
     let openid_f = b.get("openid").and_then(Value::as_str);
     let cond = b.get("search_condition").cloned().unwrap_or(json!({}));
     let now = st.now_ms();
+    let scope = st.scope_shop;
     let by_update = updated.is_some() || search;
     let key_of = |o: &Order| {
         if by_update {
@@ -487,7 +510,7 @@ fn list(st: &mut State, api: &str, b: &Value, search: bool) -> Response {
     let mut hits: Vec<(i64, &Order)> = st
         .orders
         .iter()
-        .filter(|o| o.platform == Platform::Wechat && o.created_ms <= now)
+        .filter(|o| o.platform == Platform::Wechat && o.shop == scope && o.created_ms <= now)
         .filter(|o| created.is_none_or(|(s, e)| (s..=e).contains(&(o.created_ms / 1000))))
         .filter(|o| updated.is_none_or(|(s, e)| (s..=e).contains(&(o.updated_ms / 1000))))
         .filter(|o| status_f.is_none_or(|s| status(o).0 == s))
@@ -1205,7 +1228,7 @@ pub fn push_payload(
         ),
     };
     let msg = json!({
-        "ToUserName": cfg.wechat.username,
+        "ToUserName": cfg.wechat_app(o.shop).username,
         "FromUserName": o.buyer_id,
         "CreateTime": now_ms / 1000,
         "MsgType": "event",
@@ -1293,7 +1316,7 @@ pub fn encode_push(
     nonce: u64,
     random: [u8; 16],
 ) -> Outgoing {
-    let app = &cfg.wechat;
+    let app = &cfg.wechat_app(msg.shop);
     let plain = msg.payload.to_string();
     let encrypt =
         encrypt_msg(&app.encoding_aes_key, &app.appid, random, &plain).unwrap_or_default();

@@ -8,13 +8,13 @@
 //! `accessToken`) flattened with the business params. `sign = md5(method?appId=..&timestamp=..
 //! &version=.. + appSecret)`; the body is not signed. Response times are milliseconds.
 
+use crate::SimConfig;
 use crate::faults::{FaultAnswers, guard};
 use crate::ledger::{Rejection, ShipOutcome, ShipRecord};
 use crate::model::{Order, Platform, Presale, Refund, Status};
 use crate::push::{Outgoing, PushMsg};
 use crate::state::{Change, ShipRequest, Sim, State, Token};
 use crate::util::{PiiCipher, ct_eq, md5_hex};
-use crate::{SimConfig, XiaohongshuApp};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -195,8 +195,9 @@ fn handle(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Response {
     if token.is_empty() {
         return reject(st, method, ERR_TOKEN_INVALID, "缺少accessToken");
     }
-    match st.tokens.get(&token) {
+    match st.tokens.get(&token).cloned() {
         Some(t) if t.platform == Platform::Xiaohongshu => {
+            st.scope_shop = t.shop;
             if t.expires_ms <= now {
                 return reject(st, method, ERR_TOKEN_EXPIRED, "accessToken已过期");
             }
@@ -220,44 +221,46 @@ fn handle(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Response {
     }
 }
 
-fn issue(st: &mut State, app: &XiaohongshuApp) -> Value {
+fn issue(st: &mut State, cfg: &SimConfig, shop: u32) -> Value {
+    let app = &cfg.xiaohongshu;
     let now = st.now_ms();
     let access = st.new_token("token-");
     let refresh = st.new_token("refresh-");
     let t = Token {
         platform: Platform::Xiaohongshu,
+        shop,
         expires_ms: now + app.token_ttl_secs * 1000,
         refresh_token: refresh.clone(),
         refresh_expires_ms: now + app.refresh_ttl_secs * 1000,
     };
-    let v = token_json(&access, &t, app);
+    let v = token_json(&access, &t, cfg);
     st.tokens.insert(access.clone(), t);
     st.refresh.insert(refresh, access);
     v
 }
 
-fn token_json(access: &str, t: &Token, app: &XiaohongshuApp) -> Value {
+fn token_json(access: &str, t: &Token, cfg: &SimConfig) -> Value {
+    let (seller_id, seller_name, _) = cfg.xiaohongshu_seller(t.shop);
     json!({
         "accessToken": access,
         "accessTokenExpiresAt": t.expires_ms,
         "refreshToken": t.refresh_token,
         "refreshTokenExpiresAt": t.refresh_expires_ms,
-        "sellerId": app.seller_id,
-        "sellerName": app.seller_name,
+        "sellerId": seller_id,
+        "sellerName": seller_name,
     })
 }
 
 fn get_token(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
-    let app = &sim.cfg.xiaohongshu;
-    if text(b.get("code")) != app.auth_code {
+    // Each authorising seller has its own code; the token is bound to that seller.
+    let Some(shop) = sim.cfg.xiaohongshu_seller_of_code(&text(b.get("code"))) else {
         return reject(st, api, ERR_BUSINESS, "code无效或已过期");
-    }
-    let v = issue(st, app);
+    };
+    let v = issue(st, &sim.cfg, shop);
     ok(v)
 }
 
 fn refresh_token(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
-    let app = &sim.cfg.xiaohongshu;
     let rt = text(b.get("refreshToken"));
     let now = st.now_ms();
     let Some(access) = st.refresh.get(&rt).cloned() else {
@@ -272,7 +275,7 @@ fn refresh_token(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     // Documented rule: more than 30 min left changes nothing; less than 30 min left issues new
     // tokens and keeps the old access token for 5 more minutes; an expired token is replaced.
     if t.expires_ms - now > 30 * 60_000 {
-        return ok(token_json(&access, &t, app));
+        return ok(token_json(&access, &t, &sim.cfg));
     }
     if t.expires_ms > now
         && let Some(old) = st.tokens.get_mut(&access)
@@ -280,7 +283,7 @@ fn refresh_token(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
         old.expires_ms = old.expires_ms.min(now + 5 * 60_000);
     }
     st.refresh.remove(&rt);
-    let v = issue(st, app);
+    let v = issue(st, &sim.cfg, t.shop);
     ok(v)
 }
 
@@ -350,10 +353,11 @@ fn list(st: &mut State, api: &str, b: &Value) -> Response {
             o.created_ms
         }
     };
+    let scope = st.scope_shop;
     let mut hits: Vec<&Order> = st
         .orders
         .iter()
-        .filter(|o| o.platform == Platform::Xiaohongshu && o.created_ms <= now)
+        .filter(|o| o.platform == Platform::Xiaohongshu && o.shop == scope && o.created_ms <= now)
         .filter(|o| (start * 1000..=end * 1000 + 999).contains(&key(o)))
         .filter(|o| ot.is_none_or(|t| order_type(o) == t))
         .filter(|o| os.is_none_or(|s| status(o).0 == s))
@@ -810,8 +814,7 @@ pub fn push_payload(
         "orderAfterSalesStatus": after_sale_status(o),
         "updateTime": now_ms,
     });
-    let msg =
-        json!({ "msgTag": tag, "sellerId": cfg.xiaohongshu.seller_id, "data": data.to_string() });
+    let msg = json!({ "msgTag": tag, "sellerId": cfg.xiaohongshu_seller(o.shop).0, "data": data.to_string() });
     Some((tag.to_string(), msg))
 }
 
