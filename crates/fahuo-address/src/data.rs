@@ -42,6 +42,8 @@ pub enum CoordSource {
 pub struct Division {
     /// The six-digit GB/T 2260 code, e.g. 330106 for 杭州市西湖区.
     pub code: u32,
+    /// The same code as text ("330106"), borrowed from the embedded table.
+    pub adcode: &'static str,
     /// The parent's code (`None` for provinces). A 省直辖县级市 such as 仙桃 has its province as parent.
     pub parent: Option<u32>,
     pub level: Level,
@@ -89,6 +91,8 @@ pub(crate) enum NameKind {
 pub(crate) struct Hit {
     pub unit: UnitId,
     pub kind: NameKind,
+    /// The unit's level, copied here so the hot scoring loop never touches `Division`.
+    pub level: Level,
 }
 
 /// All division data, indexed.
@@ -128,6 +132,7 @@ impl Divisions {
             let flags = f[8];
             units.push(Division {
                 code: f[0].parse().expect("code"),
+                adcode: f[0],
                 parent: f[1].parse().ok(),
                 level: match f[2] {
                     "1" => Level::Province,
@@ -195,7 +200,9 @@ impl Divisions {
         let mut index: HashMap<&'static str, usize> = HashMap::new();
         let mut patterns: Vec<&'static str> = Vec::new();
         let mut hits: Vec<Vec<Hit>> = Vec::new();
-        let mut add = |pat: &'static str, hit: Hit| {
+        let levels: Vec<Level> = units.iter().map(|u| u.level).collect();
+        let mut add = |pat: &'static str, mut hit: Hit| {
+            hit.level = levels[hit.unit as usize];
             let slot = *index.entry(pat).or_insert_with(|| {
                 patterns.push(pat);
                 hits.push(Vec::new());
@@ -221,6 +228,7 @@ impl Divisions {
                 Hit {
                     unit,
                     kind: NameKind::Full,
+                    level: Level::County,
                 },
             );
             for s in &u.short_names {
@@ -229,6 +237,7 @@ impl Divisions {
                     Hit {
                         unit,
                         kind: NameKind::Short,
+                        level: Level::County,
                     },
                 );
             }
@@ -243,6 +252,7 @@ impl Divisions {
                     Hit {
                         unit,
                         kind: NameKind::Old(ri as u16),
+                        level: Level::County,
                     },
                 );
                 // A former city that is now a district (莱芜市 → 济南市莱芜区) also still names
@@ -261,6 +271,7 @@ impl Divisions {
                         Hit {
                             unit: city,
                             kind: NameKind::Old(ri as u16),
+                            level: Level::County,
                         },
                     );
                 }

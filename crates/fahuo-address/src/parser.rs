@@ -265,7 +265,7 @@ impl Parser {
                 {
                     let k = self.data.unit(county);
                     out.county = Some(k.name);
-                    out.adcode = Some(k.code.to_string());
+                    out.adcode = Some(k.adcode);
                     out.reasons.retain(|r| *r != Reason::MissingCounty);
                     out.add(Reason::CountyGuessed);
                     rest = &rest[used..];
@@ -425,7 +425,7 @@ impl Parser {
             // rest is detail, and scanning it for more names is wasted work (half the text).
             let closes = hits
                 .iter()
-                .any(|h| h.kind == NameKind::Full && self.level(h.unit) == Level::County);
+                .any(|h| h.kind == NameKind::Full && h.level == Level::County);
             if closes
                 && text[end..].chars().next().is_some_and(|c| !is_noise(c))
                 && self.anchored(&text[end..]).is_none()
@@ -536,7 +536,7 @@ impl Parser {
                 // The county closes the chain: only repeats of its levels may follow
                 // ("西湖区西湖区文三路"); anything else is detail.
                 let repeat = self.data.hits[e.pat as usize].iter().any(|h| {
-                    chain[self.level(h.unit) as usize - 1] == Some(h.unit)
+                    chain[h.level as usize - 1] == Some(h.unit)
                         && (h.kind == NameKind::Full || e.suffixed)
                 });
                 if repeat {
@@ -548,7 +548,7 @@ impl Parser {
             let mut pick: Option<(usize, NameKind)> = None;
             let mut dup = false;
             for h in &self.data.hits[e.pat as usize] {
-                let l = self.level(h.unit) as usize;
+                let l = h.level as usize;
                 if chain[l - 1] != Some(h.unit) {
                     continue;
                 }
@@ -567,7 +567,7 @@ impl Parser {
                 && let Some(county) = chain[2]
                 && !self.data.old_parents[county as usize].is_empty()
                 && self.data.hits[e.pat as usize].iter().any(|h| {
-                    self.level(h.unit) == Level::City
+                    h.level == Level::City
                         && self.data.old_parents[county as usize].contains(&self.unit_name(h.unit))
                 })
             {
@@ -626,7 +626,7 @@ impl Parser {
         for &i in ev.conflicts.iter().chain(ev.leading.iter()) {
             let lvl = self.data.hits[elems[i].pat as usize]
                 .iter()
-                .map(|h| self.level(h.unit))
+                .map(|h| h.level)
                 .min();
             out.add(match lvl {
                 Some(Level::Province) => Reason::ProvinceCorrected,
@@ -640,10 +640,7 @@ impl Parser {
             out.add(Reason::AmbiguousDivision);
             let mut all: Vec<UnitId> = vec![ev.anchor];
             all.extend_from_slice(ties);
-            out.candidates = all
-                .iter()
-                .map(|&u| self.data.unit(u).code.to_string())
-                .collect();
+            out.candidates = all.iter().map(|&u| self.data.unit(u).adcode).collect();
             for lvl in 0..3 {
                 let first = self.data.chains[ev.anchor as usize][lvl];
                 let same = all.iter().all(|&u| {
@@ -675,7 +672,7 @@ impl Parser {
         out.city = city.map(|u| u.name);
         out.county = county.map(|u| u.name);
         let deepest = county.or(city).or(province);
-        out.adcode = deepest.map(|u| u.code.to_string());
+        out.adcode = deepest.map(|u| u.adcode);
 
         let municipality = province.is_some_and(|p| MUNICIPALITIES.contains(&p.code));
         if let Some(k) = county

@@ -142,14 +142,14 @@ pub struct ParsedAddress {
     /// The rest: road, house number, building, room.
     pub detail: String,
     /// Six-digit division code of the deepest level recognised (normally the county).
-    pub adcode: Option<String>,
+    pub adcode: Option<&'static str>,
     /// 0.0–1.0; 1.0 means nothing needed fixing or guessing.
     pub confidence: f32,
     pub verdict: Verdict,
     pub reasons: Vec<Reason>,
     /// Division codes the parser could not choose between (with `ambiguous_division`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub candidates: Vec<String>,
+    pub candidates: Vec<&'static str>,
     /// Further phone numbers, in the order written (with `extra_phone`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_phones: Vec<String>,

@@ -29,7 +29,8 @@ fn per_level_accuracy_is_at_least_99_percent() {
                 failures.push(format!("{}: level {i} got {got:?} want {want:?}", f[1]));
             }
         }
-        if f[2] != "-" && !["台湾省", "香港特别行政区", "澳门特别行政区"].contains(&f[2]) {
+        if f[2] != "-" && !["台湾省", "香港特别行政区", "澳门特别行政区"].contains(&f[2])
+        {
             provinces.insert(f[2].to_string());
         }
     }
