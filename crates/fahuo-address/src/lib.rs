@@ -9,7 +9,7 @@
 //! assert_eq!(p.province, Some("浙江省"));
 //! assert_eq!(p.city, Some("杭州市"));
 //! assert_eq!(p.county, Some("西湖区"));
-//! assert_eq!(p.adcode.as_deref(), Some("330106"));
+//! assert_eq!(p.adcode, Some("330106"));
 //! assert!(p.is_shippable());
 //! ```
 

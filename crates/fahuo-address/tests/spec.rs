@@ -15,7 +15,7 @@ fn splits_name_mobile_and_address_from_the_issue_example() {
     assert_eq!(p.phone_kind, Some(PhoneKind::Mobile));
     assert_eq!(levels(&p), (Some("浙江省"), Some("杭州市"), Some("西湖区")));
     assert_eq!(p.detail, "文三路90号");
-    assert_eq!(p.adcode.as_deref(), Some("330106"));
+    assert_eq!(p.adcode, Some("330106"));
     assert_eq!(p.verdict, Verdict::Ok);
 }
 
@@ -90,7 +90,7 @@ fn municipalities_repeat_their_name_as_city() {
 fn province_administered_county_cities_are_their_own_city() {
     let p = parse("湖北仙桃市沔州大道1号");
     assert_eq!(levels(&p), (Some("湖北省"), Some("仙桃市"), Some("仙桃市")));
-    assert_eq!(p.adcode.as_deref(), Some("429004"));
+    assert_eq!(p.adcode, Some("429004"));
     let p = parse("湖北神农架太阳村10组");
     assert_eq!(p.county, Some("神农架林区"));
 }
