@@ -386,6 +386,7 @@ fn issue(st: &mut State, cfg: &SimConfig, shop: u32) -> Value {
             expires_ms: now + app.token_ttl_secs * 1000,
             refresh_token: refresh.clone(),
             refresh_expires_ms: now + app.refresh_ttl_secs * 1000,
+            stable: false,
         },
     );
     st.refresh.insert(refresh.clone(), access.clone());

@@ -42,6 +42,8 @@ pub struct Token {
     pub expires_ms: i64,
     pub refresh_token: String,
     pub refresh_expires_ms: i64,
+    /// WeChat `stable_token` tokens live apart from `/cgi-bin/token` ones.
+    pub stable: bool,
 }
 
 pub struct State {

@@ -153,13 +153,15 @@ fn app_limits(sim: &Sim, appid: &str) -> Vec<(String, u32)> {
     )]
 }
 
-fn issue_token(st: &mut State, app: &WechatApp, shop: u32) -> (String, i64) {
+/// Issues a token. `stable` tokens (`/cgi-bin/stable_token`) and ordinary ones do not retire
+/// each other (WeChat keeps the two modes apart; not stated in the reference); within a mode a
+/// new token retires the app's old ones after a 5-minute overlap.
+fn issue_token(st: &mut State, app: &WechatApp, shop: u32, stable: bool) -> (String, i64) {
     let now = st.now_ms();
-    // A new token from /cgi-bin/token retires the app's old ones after a 5-minute overlap.
     for t in st
         .tokens
         .values_mut()
-        .filter(|t| t.platform == Platform::Wechat && t.shop == shop)
+        .filter(|t| t.platform == Platform::Wechat && t.shop == shop && t.stable == stable)
     {
         t.expires_ms = t.expires_ms.min(now + 300_000);
     }
@@ -173,6 +175,7 @@ fn issue_token(st: &mut State, app: &WechatApp, shop: u32) -> (String, i64) {
             expires_ms: exp,
             refresh_token: String::new(),
             refresh_expires_ms: 0,
+            stable,
         },
     );
     (tok, app.token_ttl_secs)
@@ -230,7 +233,7 @@ async fn token_h(
                 Ok(x) => x,
                 Err(r) => return r,
             };
-            let (tok, ttl) = issue_token(&mut st, &app, shop);
+            let (tok, ttl) = issue_token(&mut st, &app, shop, false);
             // The token endpoint answers without errcode on success.
             Json(json!({ "access_token": tok, "expires_in": ttl })).into_response()
         },
@@ -281,13 +284,16 @@ async fn stable_token_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Respons
                 .tokens
                 .iter()
                 .filter(|(_, t)| {
-                    t.platform == Platform::Wechat && t.shop == shop && t.expires_ms > now + 300_000
+                    t.platform == Platform::Wechat
+                        && t.shop == shop
+                        && t.stable
+                        && t.expires_ms > now + 300_000
                 })
                 .max_by_key(|(_, t)| t.expires_ms)
                 .map(|(k, t)| (k.clone(), (t.expires_ms - now) / 1000));
             let (tok, ttl) = match (force, current) {
                 (false, Some(c)) => c,
-                _ => issue_token(&mut st, &app, shop),
+                _ => issue_token(&mut st, &app, shop, true),
             };
             Json(json!({ "access_token": tok, "expires_in": ttl })).into_response()
         },

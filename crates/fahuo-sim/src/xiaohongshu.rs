@@ -232,6 +232,7 @@ fn issue(st: &mut State, cfg: &SimConfig, shop: u32) -> Value {
         expires_ms: now + app.token_ttl_secs * 1000,
         refresh_token: refresh.clone(),
         refresh_expires_ms: now + app.refresh_ttl_secs * 1000,
+        stable: false,
     };
     let v = token_json(&access, &t, cfg);
     st.tokens.insert(access.clone(), t);

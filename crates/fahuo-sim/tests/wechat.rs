@@ -526,3 +526,32 @@ async fn delivery_negotiation_rules() {
         assert_eq!(v["errcode"], 40097, "too close to the deadline");
     }
 }
+
+#[tokio::test]
+async fn stable_token_is_reused_and_kept_apart() {
+    let h = start(config()).await;
+    let app = h.config().wechat.clone();
+    let url = format!("{}/cgi-bin/stable_token", h.base_url(Platform::Wechat));
+    let body = |force: bool| {
+        json!({ "grant_type": "client_credential", "appid": app.appid, "secret": app.secret, "force_refresh": force }).to_string()
+    };
+    let a = post(&url, &[], &body(false)).await.1;
+    let b = post(&url, &[], &body(false)).await.1;
+    assert_eq!(
+        a["access_token"], b["access_token"],
+        "same stable token while valid"
+    );
+    let stable = a["access_token"].as_str().expect("token").to_string();
+    // An ordinary token does not retire the stable one, even after the 5-minute overlap.
+    let _ordinary = wx_token(&h).await;
+    h.advance_clock(400);
+    assert_eq!(
+        wx(&h, &stable, "order/deliverycompanylist/get", json!({})).await["errcode"],
+        0
+    );
+    let c = post(&url, &[], &body(true)).await.1;
+    assert_ne!(
+        c["access_token"], a["access_token"],
+        "forced refresh issues a new one"
+    );
+}
