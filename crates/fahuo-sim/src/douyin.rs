@@ -763,10 +763,7 @@ fn uncipher(pii: &PiiCipher, order_id: &str, text: &str) -> Option<String> {
 
 /// The phone the platform hands out: the privacy number with its extension when there is one.
 pub fn shown_phone(o: &Order) -> String {
-    match &o.receiver.virtual_phone {
-        Some(v) => format!("{}-{}", v.number, v.extension),
-        None => o.receiver.phone.clone(),
-    }
+    o.receiver.phone_as_given()
 }
 
 /// A shop order as `order.orderDetail` / `order.searchList` return it.

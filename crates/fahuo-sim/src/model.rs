@@ -77,6 +77,18 @@ pub struct Receiver {
     pub postal_code: String,
 }
 
+impl Receiver {
+    /// The phone Douyin and Xiaohongshu reveal on decryption: the privacy number with its
+    /// extension (`17012345678-1234`) when the buyer has one, else the real mobile. WeChat's
+    /// decode returns the real mobile and the privacy number separately.
+    pub fn phone_as_given(&self) -> String {
+        match &self.virtual_phone {
+            Some(v) => format!("{}-{}", v.number, v.extension),
+            None => self.phone.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VirtualPhone {
     pub number: String,

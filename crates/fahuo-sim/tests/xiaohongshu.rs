@@ -385,3 +385,43 @@ async fn app_and_method_rate_limits() {
             .any(|r| r.platform == Platform::Xiaohongshu && r.reason == "rate limit exceeded")
     );
 }
+
+#[tokio::test]
+async fn decrypted_phone_is_the_phone_as_given() {
+    let h = start(config()).await;
+    let token = xhs_token(&h).await;
+    let orders = h.orders(Some(Platform::Xiaohongshu));
+    for o in orders
+        .iter()
+        .filter(|o| o.status == Status::ToShip)
+        .take(12)
+    {
+        let d = xhs(
+            &h,
+            "order.getOrderDetail",
+            json!({ "orderId": o.order_id }),
+            &token,
+        )
+        .await;
+        let oa = d["data"]["openAddressId"]
+            .as_str()
+            .expect("openAddressId")
+            .to_string();
+        let r = xhs(
+            &h,
+            "order.getOrderReceiverInfo",
+            json!({ "receiverQueries": [{ "orderId": o.order_id, "openAddressId": oa }] }),
+            &token,
+        )
+        .await;
+        let ct = r["data"]["receiverInfos"][0]["receiverPhone"]
+            .as_str()
+            .expect("cipher")
+            .to_string();
+        let dec = xhs(&h, "data.batchDecrypt", json!({ "baseInfos": [{ "dataTag": o.order_id, "encryptedData": ct }], "actionType": 2 }), &token).await;
+        assert_eq!(
+            dec["data"]["dataInfoList"][0]["decryptedData"],
+            o.receiver.phone_as_given().as_str()
+        );
+    }
+}
