@@ -19,6 +19,7 @@ mod normalize;
 mod parser;
 mod phone;
 mod result;
+mod towns;
 
 pub use data::{CoordSource, Division, Divisions, Level, Rename, distance_km};
 pub use normalize::MAX_CHARS;

@@ -14,7 +14,7 @@
 //! 6. what follows the region is town + detail; what precedes it may be a glued name.
 
 use std::io::{self, BufRead, Write};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
@@ -23,6 +23,7 @@ use crate::name::{clean_name, looks_like_name, starts_with_surname};
 use crate::normalize::{Normalizer, is_han, is_noise, is_separator, is_separator_byte};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
+use crate::towns::{TownIndex, town_spans};
 
 /// The four municipalities: their city level repeats their name.
 const MUNICIPALITIES: [u32; 4] = [110000, 120000, 310000, 500000];
@@ -95,6 +96,7 @@ pub struct Parser {
     /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
     /// can make leftmost-longest split "青岛市南区" wrongly.
     suffix_led: Vec<&'static str>,
+    towns: OnceLock<TownIndex>,
 }
 
 impl Default for Parser {
@@ -153,6 +155,7 @@ impl Parser {
             matcher,
             labels,
             suffix_led,
+            towns: OnceLock::new(),
         }
     }
 
@@ -274,6 +277,15 @@ impl Parser {
             None => out.add(Reason::NoDivision),
         }
 
+        // No county (or nothing at all) but a town name that only one county has: place it there.
+        if out.county.is_none()
+            && out.candidates.is_empty()
+            && !out.city.is_some_and(|c| self.city_without_counties(c))
+        {
+            let anchor = best.as_ref().map(|(e, _)| e.anchor);
+            self.place_by_town(&mut out, rest, anchor);
+        }
+
         // Town and detail.
         let mut detail = clean(rest);
         if let Some((town, after)) = split_town(&detail) {
@@ -349,6 +361,61 @@ impl Parser {
             used += c.len_utf8();
         }
         Some((k, skipped + used))
+    }
+
+    fn city_without_counties(&self, name: &str) -> bool {
+        self.data
+            .units
+            .iter()
+            .any(|u| u.no_county && u.name == name)
+    }
+
+    /// The town index, built on first use (it is only needed when no county was written).
+    fn towns(&self) -> &TownIndex {
+        self.towns.get_or_init(|| TownIndex::load(&self.data))
+    }
+
+    /// Look for a town name in `text` that belongs to exactly one county inside the chain found so
+    /// far (`anchor`, if any); fill the levels from it.
+    fn place_by_town(&self, out: &mut ParsedAddress, text: &str, anchor: Option<UnitId>) {
+        for (s, e) in town_spans(text) {
+            let mut fitting: Vec<UnitId> = self
+                .towns()
+                .units(&text[s..e])
+                .iter()
+                .copied()
+                .filter(|&u| {
+                    anchor.is_none_or(|a| {
+                        let lvl = self.level(a) as usize - 1;
+                        self.data.chains[u as usize][lvl] == Some(a)
+                    })
+                })
+                .collect();
+            fitting.dedup();
+            match fitting[..] {
+                [] => continue,
+                [unit] => {
+                    let [p, c, k] =
+                        self.data.chains[unit as usize].map(|o| o.map(|u| self.data.unit(u)));
+                    out.province = p.map(|u| u.name);
+                    out.city = c.map(|u| u.name).or(k.map(|u| u.name));
+                    if p.is_some_and(|p| MUNICIPALITIES.contains(&p.code)) {
+                        out.city = out.province;
+                    }
+                    out.county = k.map(|u| u.name);
+                    out.adcode = k.or(c).or(p).map(|u| u.adcode);
+                    out.reasons.retain(|r| {
+                        !matches!(
+                            r,
+                            Reason::NoDivision | Reason::MissingCity | Reason::MissingCounty
+                        )
+                    });
+                    out.add(Reason::CountyFromTown);
+                    return;
+                }
+                _ => return, // several counties have this town: leave it to a person
+            }
+        }
     }
 
     /// Whether a token begins with a division name (so it is address, not a person).

@@ -45,6 +45,8 @@ pub enum Reason {
     CityInferred,
     /// A same-name county was resolved by the landline's area code (朝阳区 + 010 → 北京).
     AreaCodeContext,
+    /// The county was not written; it was found from a town name only it has (织里镇 → 吴兴区).
+    CountyFromTown,
     /// A level was written by its short name (柯桥 for 柯桥区).
     ShortName,
     /// An old name was written (襄樊, 富阳市); the current unit is returned.
@@ -103,6 +105,7 @@ impl Reason {
             TextIgnored => 0.9,
             ProvinceInferred | CityInferred => 0.99,
             AreaCodeContext => 0.95,
+            CountyFromTown => 0.9,
             TraditionalConverted | ControlCharsRemoved | NameMissing | PhoneMissing
             | ExtraPhone => 1.0,
         }

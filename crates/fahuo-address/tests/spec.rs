@@ -319,3 +319,17 @@ fn a_landline_area_code_resolves_a_same_name_county() {
     let p = parse("朝阳区建国路88号 王五 13911112222");
     assert!(p.reasons.contains(&Reason::AmbiguousDivision));
 }
+
+#[test]
+fn a_town_only_one_county_has_places_the_address() {
+    let p = parse("浙江省 织里镇 1号");
+    assert_eq!(levels(&p), (Some("浙江省"), Some("湖州市"), Some("吴兴区")));
+    assert_eq!(p.town.as_deref(), Some("织里镇"));
+    assert!(p.reasons.contains(&Reason::CountyFromTown));
+    let p = parse("杭州市五常街道文一西路969号");
+    assert_eq!(p.county, Some("余杭区"));
+    // 城关镇 exists in many counties: nothing is guessed.
+    let p = parse("城关镇人民路1号");
+    assert_eq!(p.county, None);
+    assert!(p.reasons.contains(&Reason::NoDivision));
+}

@@ -358,6 +358,24 @@ def main():
         for k in sorted(pairs):
             f.write(f"{k}\t{pairs[k]}\n")
 
+    # Towns (乡镇/街道) per current county, from jionlp's tree (its county lines carry codes).
+    towns = defaultdict(list)
+    county = None
+    for line in jl_loc.split("\n"):
+        depth = len(line) - len(line.lstrip("\t"))
+        parts = line.strip("\t\r ").split("\t")
+        if depth == 2:
+            county = parts[1] if len(parts) >= 2 and parts[1] in units and units[parts[1]]["level"] == 3 else None
+            if county is None and len(parts) >= 2 and parts[1] in units and units[parts[1]]["level"] == 2:
+                county = parts[1]  # cities without counties (东莞) list their towns here
+        elif depth == 3 and county and parts[0] and parts[0] not in towns[county]:
+            if re.search(r"(镇|乡|街道|苏木)$", parts[0]):
+                towns[county].append(parts[0])
+    with open(os.path.join(OUT, "towns.tsv"), "w", encoding="utf-8") as f:
+        f.write("# county code (or city code for cities without counties)\ttown names (|-separated)\n")
+        for code in sorted(towns):
+            f.write(code + "\t" + "|".join(towns[code]) + "\n")
+
     # Landline area codes -> the city they belong to (province for municipalities), used to
     # resolve same-name counties when the buyer gave a landline.
     area_rows = []
@@ -389,7 +407,7 @@ def main():
     for u in units.values():
         src[u["src"] or "-"] += 1
     print(f"units by level {dict(lv)}; coord sources {dict(src)}; renames {len(renames)}; "
-          f"t2s {len(pairs)}; area codes {len(area_rows)}; jionlp changes skipped {len(skipped)}", file=sys.stderr)
+          f"t2s {len(pairs)}; area codes {len(area_rows)}; towns {sum(map(len, towns.values()))} in {len(towns)} units; jionlp changes skipped {len(skipped)}", file=sys.stderr)
     for s in skipped:
         print("  skipped:", s[:80], file=sys.stderr)
 
