@@ -140,14 +140,21 @@ async fn control_endpoints() {
 async fn trickle_keeps_orders_coming() {
     let mut cfg = config();
     cfg.trickle_per_minute = 2;
+    // No generated future orders, so any growth comes from the trickle.
+    cfg.future_share = 0.0;
     let h = start(cfg).await;
     let before = h.orders(Some(Platform::Xiaohongshu)).len();
-    // Let the ticker see the starting minute, then jump three minutes and wait for placement.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    h.advance_clock(180);
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    h.advance_clock(120);
-    let after = h.orders(Some(Platform::Xiaohongshu)).len();
+    // The ticker adds orders for each sim minute it sees pass; step the clock a minute at a time
+    // (new orders are placed within the minute after they are generated).
+    let mut after = before;
+    for _ in 0..40 {
+        h.advance_clock(60);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        after = h.orders(Some(Platform::Xiaohongshu)).len();
+        if after >= before + 6 {
+            break;
+        }
+    }
     assert!(after >= before + 6, "{before} -> {after}");
 }
 

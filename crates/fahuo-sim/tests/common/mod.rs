@@ -201,7 +201,8 @@ pub async fn wait_for(
     what: &str,
     f: impl Fn(&fahuo_sim::LedgerSnapshot) -> bool,
 ) -> fahuo_sim::LedgerSnapshot {
-    for _ in 0..100 {
+    // Generous: CI machines can be slow; a passing run returns as soon as the ledger shows it.
+    for _ in 0..400 {
         let l = h.ledger();
         if f(&l) {
             return l;
