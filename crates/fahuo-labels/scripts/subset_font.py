@@ -19,7 +19,7 @@ How to regenerate (Debian bookworm, fonttools from PyPI):
 
     apt-get download fonts-noto-cjk        # 1:20220127+repack1-1
     dpkg-deb -x fonts-noto-cjk_*.deb noto
-    pip install fonttools==4.*
+    pip install fonttools==4.68.0
     python3 crates/fahuo-labels/scripts/subset_font.py \
         noto/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
         crates/fahuo-labels/fonts/NotoSansCJKsc-Regular-subset.otf
@@ -34,6 +34,10 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 SC_FACE_INDEX = 2
+
+# head.modified of the committed subset (2026-11-22 02:44 UTC, seconds since 1904). Pinned so
+# that rerunning the script with the same inputs gives a byte-identical file.
+PINNED_MODIFIED = 3878160253
 
 # Characters outside GB 2312 that turn up on Chinese addresses and names.
 # Add to this list (and rerun) when a merchant reports a □ on a label.
@@ -69,7 +73,7 @@ def wanted_codepoints():
 
 
 def main(src, dst):
-    font = TTFont(src, fontNumber=SC_FACE_INDEX, lazy=False)
+    font = TTFont(src, fontNumber=SC_FACE_INDEX, lazy=False, recalcTimestamp=False)
     options = subset.Options()
     # Labels are set horizontally, one glyph per character: no vertical forms,
     # no locale variants. Each kept GSUB feature would pull thousands of
@@ -85,6 +89,7 @@ def main(src, dst):
     cps = wanted_codepoints()
     sub.populate(unicodes=cps)
     sub.subset(font)
+    font["head"].modified = PINNED_MODIFIED
     font.save(dst)
     kept = set(font.getBestCmap())
     print(f"{dst}: {len(kept)} code points, {len(font.getGlyphOrder())} glyphs")
