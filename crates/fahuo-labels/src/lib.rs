@@ -35,6 +35,25 @@ pub use picklist::{
 pub use sample::{sample_labels, sample_pick_lines};
 pub use thermal::{RenderedRaw, ThermalOptions, render_labels_tspl, render_labels_zpl};
 
+/// `count` sample labels (from [`sample_labels`]) rendered at `size`: what
+/// `fahuo labels sample --count N --size 76x130 --out FILE.pdf` prints. The reports give the
+/// waybill numbers in page order.
+///
+/// ```
+/// let out = fahuo_labels::render_sample_pdf(3, fahuo_labels::LabelSize::MM76X130, 42)?;
+/// assert!(out.pdf.starts_with(b"%PDF-"));
+/// let numbers: Vec<&str> = out.reports.iter().map(|r| r.waybill_no.as_str()).collect();
+/// assert_eq!(numbers.len(), 3);
+/// # Ok::<(), fahuo_labels::LabelError>(())
+/// ```
+pub fn render_sample_pdf(
+    count: usize,
+    size: LabelSize,
+    seed: u64,
+) -> Result<RenderedPdf, LabelError> {
+    render_labels_pdf(&sample_labels(count, seed), &LabelOptions::new(size))
+}
+
 /// Why a label or pick list could not be rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LabelError {
