@@ -20,11 +20,50 @@ const COMPOUND_SURNAMES: [&str; 12] = [
 const TITLES: [&str; 6] = ["先生", "女士", "小姐", "老师", "师傅", "收"];
 
 /// Characters that mark address text, never a personal name.
-const ADDRESS_CHARS: &str = "路街道号楼室栋幢村镇乡区县省巷弄层组市州旗";
+fn is_address_char(c: char) -> bool {
+    matches!(
+        c,
+        '路' | '街'
+            | '道'
+            | '号'
+            | '楼'
+            | '室'
+            | '栋'
+            | '幢'
+            | '村'
+            | '镇'
+            | '乡'
+            | '区'
+            | '县'
+            | '省'
+            | '巷'
+            | '弄'
+            | '层'
+            | '组'
+            | '市'
+            | '州'
+            | '旗'
+    )
+}
+
+/// Whether `c` is one of `SURNAMES`: a bitmap over the Han block, built once, because this is
+/// asked for every token of every line and a linear scan of the list showed in profiles.
+fn is_surname(c: char) -> bool {
+    static BITS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    let bits = BITS.get_or_init(|| {
+        let mut b = vec![0u64; 0x1_0000 / 64];
+        for s in SURNAMES.chars() {
+            let n = s as usize;
+            b[n / 64] |= 1 << (n % 64);
+        }
+        b
+    });
+    let n = c as usize;
+    n < 0x1_0000 && bits[n / 64] & (1 << (n % 64)) != 0
+}
 
 pub(crate) fn starts_with_surname(s: &str) -> bool {
-    COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c))
-        || s.chars().next().is_some_and(|c| SURNAMES.contains(c))
+    COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c)) || s.chars().next().is_some_and(is_surname)
 }
 
 /// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a
@@ -39,7 +78,7 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
     if token.chars().all(|c| c.is_ascii_alphabetic()) {
         return (2..=20).contains(&n);
     }
-    if token.chars().any(|c| ADDRESS_CHARS.contains(c)) {
+    if token.chars().any(is_address_char) {
         return false;
     }
     if token.contains('·') || token.contains('•') {
@@ -48,7 +87,7 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
     if !token.chars().all(is_han) {
         // A masked or romanised given name after a Han surname: 李xx, 陆xg, 张y.
         let mut cs = token.chars();
-        return cs.next().is_some_and(|c| SURNAMES.contains(c))
+        return cs.next().is_some_and(is_surname)
             && (2..=5).contains(&n)
             && cs.all(|c| c.is_ascii_alphabetic() || is_han(c));
     }

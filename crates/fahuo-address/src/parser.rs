@@ -849,7 +849,7 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 fn is_road_name(after: &str) -> bool {
     let mut rest = after;
     if let Some(c) = rest.chars().next()
-        && "东西南北中一二三四五六七八九十".contains(c)
+        && (matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c))
     {
         rest = &rest[c.len_utf8()..];
     }
@@ -891,7 +891,11 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         if n > 9 {
             return None;
         }
-        if "路街号村巷弄区县道楼".contains(c) && !detail[i..].starts_with("街道") {
+        if matches!(
+            c,
+            '路' | '街' | '号' | '村' | '巷' | '弄' | '区' | '县' | '道' | '楼'
+        ) && !detail[i..].starts_with("街道")
+        {
             return None;
         }
         for suffix in ["街道", "镇", "乡", "苏木"] {
@@ -936,6 +940,13 @@ fn split_trailing_name(detail: &str) -> Option<(String, String)> {
     None
 }
 
+fn is_cn_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十'
+    )
+}
+
 /// Whether the detail names something a courier can find: a number, a village, a building.
 fn has_landmark(detail: &str) -> bool {
     const MARKS: [&str; 30] = [
@@ -945,7 +956,7 @@ fn has_landmark(detail: &str) -> bool {
     ];
     detail
         .chars()
-        .any(|c| c.is_ascii_digit() || "一二三四五六七八九十".contains(c))
+        .any(|c| c.is_ascii_digit() || is_cn_numeral(c))
         || MARKS.iter().any(|m| detail.contains(m))
 }
 
