@@ -136,6 +136,11 @@ pub struct SimConfig {
     pub history_secs: i64,
     /// Follow-up events and new orders land within `future_secs` after now.
     pub future_secs: i64,
+    /// `true` (default): generated orders keep changing after start (payments, cancellations,
+    /// refunds, address and note changes, new orders). `false`: the generated shop stands still
+    /// and changes only through API calls, `generate_orders` and the trickle, which makes
+    /// field-by-field comparisons with [`SimHandle::orders`] race-free.
+    pub live: bool,
     /// Share of `orders` that are placed after now, while the emulator runs.
     pub future_share: f64,
     /// How long an injected timeout stalls; set it above the client's timeout.
@@ -250,6 +255,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             now: None,
             history_secs: 3 * 86_400,
+            live: true,
             future_secs: 3600,
             future_share: 0.05,
             timeout_delay: Duration::from_secs(12),

@@ -174,11 +174,13 @@ impl Sim {
                     start_s: now_s - cfg.history_secs,
                     now_s,
                     future_s: cfg.future_secs,
-                    future_share: cfg.future_share,
+                    future_share: if cfg.live { cfg.future_share } else { 0.0 },
                     ship_within_secs: cfg.ship_within_secs,
                     shop,
                 });
-                st.add_orders(g.orders, g.events);
+                // A still shop has no follow-ups: its data changes only through API calls.
+                let events = if cfg.live { g.events } else { Vec::new() };
+                st.add_orders(g.orders, events);
             }
             if let Some(url) = cfg.callbacks.get(p) {
                 st.callbacks.insert(p, url.clone());

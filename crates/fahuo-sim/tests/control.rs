@@ -178,3 +178,37 @@ async fn same_seed_same_shop() {
         c.orders(Some(Platform::Wechat))[0]
     );
 }
+
+#[tokio::test]
+async fn a_live_shop_keeps_changing() {
+    let mut cfg = config();
+    cfg.live = true;
+    let h = start(cfg).await;
+    let before = h.orders(None);
+    h.advance_clock(3600);
+    let after = h.orders(None);
+    assert!(after.len() > before.len(), "new orders arrived");
+    let changed = |f: &dyn Fn(&fahuo_sim::Order, &fahuo_sim::Order) -> bool| {
+        before
+            .iter()
+            .filter(|b| after.iter().any(|a| a.order_id == b.order_id && f(b, a)))
+            .count()
+    };
+    assert!(
+        changed(&|b, a| b.status == fahuo_sim::Status::Unpaid && a.status != b.status) > 0,
+        "payments or cancellations"
+    );
+    assert!(
+        changed(&|b, a| a.address_version > b.address_version) > 0,
+        "address changes"
+    );
+    assert!(
+        changed(&|b, a| a.seller_note != b.seller_note) > 0,
+        "seller note changes"
+    );
+    assert!(
+        changed(&|b, a| a.any_refunded() && !b.any_refunded()) > 0,
+        "refunds"
+    );
+    assert!(changed(&|b, a| a.updated_ms > b.updated_ms) > 0);
+}

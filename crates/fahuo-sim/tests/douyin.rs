@@ -105,6 +105,7 @@ async fn signing_and_token_errors() {
 
 #[tokio::test]
 async fn search_pages_from_zero_and_limits_size() {
+    // Offset paging over a moving shop can skip or repeat orders; common::config is still.
     let h = start(config()).await;
     let token = dy_token(&h).await;
     let v = dy(

@@ -86,6 +86,7 @@ async fn token_errors_and_expiry() {
 
 #[tokio::test]
 async fn list_limits_and_cursor_paging() {
+    // A still shop (see common::config): every order appears exactly once.
     let h = start(config()).await;
     let token = wx_token(&h).await;
     let too_wide =

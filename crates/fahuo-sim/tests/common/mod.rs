@@ -17,6 +17,8 @@ pub fn config() -> SimConfig {
         now: Some(NOW),
         timeout_delay: Duration::from_millis(200),
         push_retry_scale: 0.001,
+        // A still shop: tests pick orders from the truth and must not race generated events.
+        live: false,
         ..SimConfig::default()
     }
 }
