@@ -221,8 +221,22 @@ pub fn render_pick_list_pdf(list: &PickList) -> Result<Vec<u8>, LabelError> {
     let mut pages: Vec<Vec<Op>> = vec![Vec::new()];
     let bottom = PAGE_H - MARGIN - 6.0;
 
-    // Title block (first page only).
+    // Title block (first page only), with the job id as Code128 at the top right so a
+    // packing station can scan the sheet to open the wave. A job id Code128 can't carry
+    // (non-ASCII) is still printed as text in the line below.
     let mut y = MARGIN;
+    if let Ok(modules) = crate::code128::modules(&list.job_id) {
+        let module = 0.4;
+        let x0 = PAGE_W - MARGIN - modules.len() as f32 * module;
+        for r in crate::pdf::runs(modules.iter().map(|&m| m == 1)) {
+            pages[0].push(Op::Fill {
+                x: x0 + r.start as f32 * module,
+                y,
+                w: r.len() as f32 * module,
+                h: 9.0,
+            });
+        }
+    }
     let title = substitute_missing(&list.title, &mut missing);
     pages[0].push(Op::Text {
         x: MARGIN,

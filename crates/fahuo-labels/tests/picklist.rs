@@ -70,6 +70,8 @@ fn the_pdf_lists_bins_in_walking_order_with_totals() {
         "{text}"
     );
     assert!(text.contains("第 1/1 页"));
+    // The job id is printed as a Code128 a scanner can read.
+    assert_eq!(common::decode_pages(&path, 150, "code128"), ["PK-3"]);
 }
 
 #[test]
