@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -63,24 +63,47 @@ pub fn status(o: &Order) -> (i64, &'static str) {
 /// Canonical `param_json`: keys sorted at every depth (serde_json's map is ordered), compact,
 /// `<>&` and non-ASCII left as they are, integral floats written as integers.
 pub fn canonical_json(v: &Value) -> String {
-    fn norm(v: &Value) -> Value {
+    // Keys are sorted here rather than relying on serde_json's map order, which a workspace
+    // crate enabling `preserve_order` would silently change to insertion order.
+    fn write(v: &Value, out: &mut String) {
         match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), norm(v)))
-                    .collect::<Map<_, _>>(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(norm).collect()),
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&m[k.as_str()], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(x, out);
+                }
+                out.push(']');
+            }
+            // Integral floats are written as integers, as the SDKs' re-marshalling does.
             Value::Number(n) if n.is_f64() => match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-                    json!(f as i64)
+                    out.push_str(&(f as i64).to_string())
                 }
-                _ => v.clone(),
+                _ => out.push_str(&v.to_string()),
             },
-            _ => v.clone(),
+            _ => out.push_str(&v.to_string()),
         }
     }
-    norm(v).to_string()
+    let mut out = String::new();
+    write(v, &mut out);
+    out
 }
 
 /// The documented recipe: `secret + "app_key" + k + "method" + m + "param_json" + p +

@@ -343,8 +343,9 @@ async fn beijing_time_timestamps_and_rate_limit() {
     let app = h.config().douyin.clone();
     // Community SDKs send "YYYY-MM-DD HH:MM:SS" (GMT+8); the sign covers the string as sent.
     let ts = "2025-11-13 10:13:20";
-    let pj = json!({ "code": "", "grant_type": "authorization_self", "shop_id": app.shop_id })
-        .to_string();
+    let pj = sorted_json(
+        &json!({ "code": "", "grant_type": "authorization_self", "shop_id": app.shop_id }),
+    );
     let sign = dy_sign(
         &app.app_key,
         &app.app_secret,

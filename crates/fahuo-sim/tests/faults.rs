@@ -81,7 +81,7 @@ async fn retried_shipments_land_exactly_once() {
         // Retry until the emulator gives a definite answer, as an adapter's job queue would.
         for _ in 0..20 {
             let app = &h.config().douyin;
-            let pj = p.to_string();
+            let pj = sorted_json(&p);
             let sign = dy_sign(
                 &app.app_key,
                 &app.app_secret,

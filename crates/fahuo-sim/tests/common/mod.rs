@@ -94,6 +94,33 @@ pub fn dy_sign(
     }
 }
 
+/// Sorted-key compact JSON, written here rather than trusting serde_json's map order (a crate
+/// in the workspace enabling `preserve_order` would change it).
+pub fn sorted_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        Value::String((*k).clone()),
+                        sorted_json(&m[k.as_str()])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(sorted_json).collect::<Vec<_>>().join(",")
+        ),
+        _ => v.to_string(),
+    }
+}
+
 pub async fn dy_raw(
     h: &SimHandle,
     method: &str,
@@ -103,7 +130,7 @@ pub async fn dy_raw(
     hmac: bool,
 ) -> Value {
     let app = &h.config().douyin;
-    let pj = params.to_string();
+    let pj = sorted_json(params);
     let ts = "1763000000";
     let sign = sign_override
         .map(str::to_string)
