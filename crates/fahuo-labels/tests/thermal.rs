@@ -300,3 +300,27 @@ fn a_logo_goes_to_tspl_as_a_bitmap_on_each_label_and_to_zpl_once_per_batch() {
     assert_eq!(total % per_row, 0);
     assert_eq!(parts[3].len(), total * 2, "hex data, two digits a byte");
 }
+
+#[test]
+fn reprint_and_handling_marks_print_on_thermal_labels_too() {
+    let l = ShippingLabel {
+        reprint: 2,
+        cold_chain: true,
+        fragile: true,
+        ..label("73610555582883")
+    };
+    let out = utf8_tspl(&[l.clone()], &LabelOptions::default());
+    for mark in ["\"补打 2\"", "\"冷链\"", "\"易碎 轻放\""] {
+        assert!(out.contains(mark), "{mark} missing");
+    }
+    // White-on-black: 收, 补打 and 冷链 are reversed; 易碎 is an outlined box.
+    assert_eq!(out.matches("REVERSE").count(), 3);
+    assert!(out.contains("BOX "));
+    let zpl = String::from_utf8(
+        render_labels_zpl(&[l], &LabelOptions::default(), &ThermalOptions::default())
+            .unwrap()
+            .data,
+    )
+    .unwrap();
+    assert!(zpl.contains("^FD补打 2^FS") && zpl.contains("^FR^FH\\^FD冷链^FS"));
+}
