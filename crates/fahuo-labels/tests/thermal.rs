@@ -309,7 +309,7 @@ fn reprint_and_handling_marks_print_on_thermal_labels_too() {
         fragile: true,
         ..label("73610555582883")
     };
-    let out = utf8_tspl(&[l.clone()], &LabelOptions::default());
+    let out = utf8_tspl(std::slice::from_ref(&l), &LabelOptions::default());
     for mark in ["\"补打 2\"", "\"冷链\"", "\"易碎 轻放\""] {
         assert!(out.contains(mark), "{mark} missing");
     }
