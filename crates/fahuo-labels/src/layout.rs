@@ -269,7 +269,11 @@ pub(crate) fn layout(
         .map_err(|_| LabelError::QrTooLong(qr_data.len()))?;
     let qw = qr.width();
     let qr_target = 17.0 * s;
-    let qr_module_dots = ((qr_target / dot) / (qw + 8) as f32).floor().max(1.0) as u32;
+    let qr_module_dots = ((qr_target / dot) / (qw + 8) as f32).floor() as u32;
+    // Single-dot modules smear on a thermal head; a payload that needs them is too long.
+    if qr_module_dots < 2 {
+        return Err(LabelError::QrTooLong(qr_data.len()));
+    }
     let qr_side = (qw as u32 * qr_module_dots) as f32 * dot;
     let quiet = 4.0 * qr_module_dots as f32 * dot;
     let qr_block_h = qr_side + 2.0 * quiet;
@@ -732,7 +736,7 @@ mod tests {
             let label = ShippingLabel {
                 carrier_name: junk(&mut seed, 20),
                 waybill_no: "SF1385628716739".into(),
-                qr_payload: Some(junk(&mut seed, 120).replace(char::is_control, ""))
+                qr_payload: Some(junk(&mut seed, 40).replace(char::is_control, ""))
                     .filter(|q| !q.is_empty()),
                 sort_code: junk(&mut seed, 30),
                 hub: Some(junk(&mut seed, 30)),

@@ -63,7 +63,8 @@ pub enum LabelError {
     BadWaybill(String),
     /// The waybill number's barcode doesn't fit the label width even with 1-dot modules.
     WaybillTooLong(String),
-    /// The QR payload is too long for a QR code (length in bytes).
+    /// The QR payload (length in bytes) is too long for a QR code that prints reliably on this
+    /// label: its modules would be narrower than 2 printer dots (about 190 bytes on 76 mm).
     QrTooLong(usize),
     /// The QR payload is empty or contains control characters (newlines, tabs).
     BadQrPayload(String),

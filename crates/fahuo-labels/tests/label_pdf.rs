@@ -280,6 +280,33 @@ fn a_waybill_number_that_cannot_be_a_barcode_is_an_error_not_a_blank_label() {
 }
 
 #[test]
+fn a_qr_payload_that_cannot_print_reliably_is_an_error() {
+    // 400 bytes would need single-dot QR modules on a 76 mm label.
+    let huge = ShippingLabel {
+        qr_payload: Some("https://example.com/".repeat(20)),
+        ..label("SF1385628716739")
+    };
+    let err = render_labels_pdf(&[huge], &LabelOptions::default()).unwrap_err();
+    assert_eq!(err, fahuo_labels::LabelError::QrTooLong(400));
+    // A newline can't travel inside a TSPL/ZPL command, so no output accepts it.
+    let newline = ShippingLabel {
+        qr_payload: Some("line1\nline2".into()),
+        ..label("SF1385628716739")
+    };
+    let err = render_labels_pdf(&[newline], &LabelOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, fahuo_labels::LabelError::BadQrPayload(_)),
+        "{err}"
+    );
+    // A typical tracking URL is fine.
+    let url = ShippingLabel {
+        qr_payload: Some("https://t.fahuo.example/p/SF1385628716739?c=SF&s=1".into()),
+        ..label("SF1385628716739")
+    };
+    assert!(render_labels_pdf(&[url], &LabelOptions::default()).is_ok());
+}
+
+#[test]
 fn a_logo_shared_by_a_batch_is_stored_once_and_a_non_png_logo_is_refused() {
     let logo = sample_labels(3, 1)
         .into_iter()
