@@ -23,8 +23,9 @@ Method: every parser is pinned to one CPU (taskset) when taskset exists, and thr
 addresses per CPU-second of the parsing loop (process CPU time, not wall time: the machine is
 shared, and CPU time is what a busy neighbour disturbs least). Data loading is timed separately.
 Ours parses the sweep lines repeatedly for --secs seconds in-process (release build); cpca is run
-two ways, one cpca.transform() call over all lines (its batch API) and one call per address (the
+two ways, cpca.transform() over all lines five times (its batch API) and one call per address (the
 first 1,000 lines); address-parse calls parse(line, true) per line (the mode its own tests use).
+Each measurement runs three times, interleaved across parsers; the best run of each is reported.
 Accuracy normalisation, identical for all parsers: municipality cities written as 市辖区/县 are
 read as the municipality; a county-level unit directly under its province counts as its own city;
 empty/NaN is "none".
@@ -47,9 +48,10 @@ lines = [l.rstrip("\n") for l in open(sys.argv[1], encoding="utf-8")]
 mode = sys.argv[2]
 if mode == "speed":
     c = time.process_time()
-    df = cpca.transform(lines)
+    for _ in range(5):
+        df = cpca.transform(lines)
     cpu = time.process_time() - c
-    print(json.dumps({"load_ms": load * 1000, "parsed": len(lines), "cpu_seconds": cpu}))
+    print(json.dumps({"load_ms": load * 1000, "parsed": 5 * len(lines), "cpu_seconds": cpu}))
 elif mode == "speed1":
     # One call per address, as a service answering single requests would use it.
     sub = lines[:1000]
@@ -213,16 +215,30 @@ def main():
             "address-parse 1.2.19": [json.loads(l) for l in run(["node", ap_js, path, "acc", BENCH]).splitlines()],
         }
         results[label] = {k: score(rows, v) for k, v in outs.items()}
+        if label.startswith("eval"):
+            by_source = {}
+            for src in sorted({r[0] for r in rows}):
+                idx = [i for i, r in enumerate(rows) if r[0] == src]
+                by_source[src] = {k: score([rows[i] for i in idx], [v[i] for i in idx])
+                                  for k, v in outs.items()}
+            results[label]["_by_source"] = by_source
 
     speed_in = inputs["sweep (synthetic, all counties)"]
-    speed = {
-        "fahuo-address": json.loads(run(pin() + [ours, speed_in, "--secs", str(a.secs)])),
-        "cpca 0.5.5 (batch transform)": json.loads(run(pin() + [py, cpca_py, speed_in, "speed"])),
-        "cpca 0.5.5 (one call per address)": json.loads(run(pin() + [py, cpca_py, speed_in, "speed1"])),
-        "address-parse 1.2.19": json.loads(run(pin() + ["node", ap_js, speed_in, "speed", BENCH])),
+    commands = {
+        "fahuo-address": [ours, speed_in, "--secs", str(a.secs)],
+        "cpca 0.5.5 (batch transform)": [py, cpca_py, speed_in, "speed"],
+        "cpca 0.5.5 (one call per address)": [py, cpca_py, speed_in, "speed1"],
+        "address-parse 1.2.19": ["node", ap_js, speed_in, "speed", BENCH],
     }
-    for v in speed.values():
-        v["per_sec"] = v["parsed"] / v["cpu_seconds"]
+    # Best of three runs each, interleaved, so a busy neighbour on the shared machine hurts every
+    # parser alike and the best run approximates an undisturbed one.
+    speed = {}
+    for _ in range(3):
+        for k, cmd in commands.items():
+            v = json.loads(run(pin() + cmd))
+            v["per_sec"] = v["parsed"] / v["cpu_seconds"]
+            if k not in speed or v["per_sec"] > speed[k]["per_sec"]:
+                speed[k] = v
 
     report = render(results, speed, len(sets["sweep (synthetic, all counties)"]))
     print(report)
@@ -254,6 +270,7 @@ def render(results, speed, sweep_n):
              "its docstring). Re-run it to refresh this section.", "",
              f"Machine: {machine()}. Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
     for label, res in results.items():
+        by_source = res.pop("_by_source", None)
         n = next(iter(res.values()))["n"]
         lines += [f"### Accuracy: {label}, {n} addresses", "",
                   "| parser | province | city | county | all three | name | phone |",
@@ -262,17 +279,41 @@ def render(results, speed, sweep_n):
             lines.append(f"| {k} | {pct(v['province'])} | {pct(v['city'])} | {pct(v['county'])} | "
                          f"{pct(v['all3'])} | {pct(v['name'])} | {pct(v['phone'])} |")
         lines.append("")
+        if by_source:
+            names = list(res)
+            lines += ["All three levels right, by source of the cases. `fahuo-holdout` was first scored blind,"
+                      " before any fix: fahuo-address then had 98.3% per level and 96.7% on all three (58/60);"
+                      " the table shows the current result (see tests/data/EVAL.md):", "",
+                      "| source | cases | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+            for src, r in by_source.items():
+                lines.append(f"| {src} | {next(iter(r.values()))['n']} | "
+                             + " | ".join(pct(r[k]["all3"]) for k in names) + " |")
+            lines.append("")
     lines += [f"### Throughput (one core, the {sweep_n} sweep lines)", "",
               "| parser | addresses per CPU-second | fahuo-address is × faster | load (ms) |", "|---|---|---|---|"]
     for k, v in speed.items():
         lines.append(f"| {k} | {v['per_sec']:,.0f} | {ours / v['per_sec']:.1f}× | {v['load_ms']:.1f} |")
+    ev = next(iter(results.values()))["fahuo-address"]
+    sw = list(results.values())[1]["fahuo-address"]
+    batch = speed["cpca 0.5.5 (batch transform)"]["per_sec"]
+    single = speed["cpca 0.5.5 (one call per address)"]["per_sec"]
+    ok = lambda b: "met" if b else "**not met**"
     lines += ["",
+              "Targets from issue 4: ≥ 99% on province, city and county each — "
+              f"{ok(min(ev['province'], ev['city'], ev['county'], sw['province'], sw['city'], sw['county']) >= 0.99)}; "
+              f"≥ 200,000 addresses/s on one core — {ok(ours >= 200_000)} ({ours:,.0f}); "
+              f"data load < 50 ms — {ok(speed['fahuo-address']['load_ms'] < 50)}; "
+              f"≥ 20× cpca's throughput — {ok(ours / batch >= 20)} against cpca's batch API "
+              f"({ours / batch:.1f}×), {ok(ours / single >= 20)} against one cpca call per address "
+              f"({ours / single:.0f}×).",
+              "",
               "Notes: name/phone columns count only cases whose gold gives them (cpca returns neither).",
-              "The hand-labelled set was written while the parser was developed, so it is not held out;",
+              "Apart from its `fahuo-holdout` cases, the hand-labelled set was run while the parser was developed;",
               "the sweep is generated from fahuo's own division table and favours fahuo's naming (for",
               "example, current names such as 龙华区 or 沙湾市 that older data in the other tools lacks).",
-              "Load time for fahuo-address is `Parser::new()` in the release build; for the others it is",
-              "import/require plus the first parse.", ""]
+              "Load time for fahuo-address is the median of five `Parser::new()` in the release build (the",
+              "town index, needed only for addresses without a county, is built lazily on first use and",
+              "adds about 10 ms then); for the others it is import/require plus the first parse.", ""]
     return "\n".join(lines)
 
 
