@@ -260,3 +260,65 @@ pub(crate) fn find_phones(text: &str) -> Vec<Found> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Option<(String, PhoneKind)> {
+        find_phones(text)
+            .into_iter()
+            .next()
+            .map(|f| (f.phone.number, f.phone.kind))
+    }
+
+    fn is(text: &str, number: &str, kind: PhoneKind) {
+        assert_eq!(one(text), Some((number.to_string(), kind)), "{text}");
+    }
+
+    #[test]
+    fn mobiles_in_the_usual_spellings() {
+        is("13812345678", "13812345678", PhoneKind::Mobile);
+        is("138 1234 5678", "13812345678", PhoneKind::Mobile);
+        is("138-1234-5678", "13812345678", PhoneKind::Mobile);
+        is("+86 138-0013-8000", "13800138000", PhoneKind::Mobile);
+        is("8613800138000", "13800138000", PhoneKind::Mobile);
+        is("陆xg15822222222", "15822222222", PhoneKind::Mobile);
+    }
+
+    #[test]
+    fn virtual_numbers_and_landlines_keep_extensions() {
+        is("13812345678-1234", "13812345678-1234", PhoneKind::Virtual);
+        is("13812345678转1234", "13812345678-1234", PhoneKind::Virtual);
+        is("021-64581234-8", "021-64581234-8", PhoneKind::Landline);
+        is("(0571)88886666", "0571-88886666", PhoneKind::Landline);
+        is("02164581234", "021-64581234", PhoneKind::Landline);
+        is(
+            "0731-84561234转801",
+            "0731-84561234-801",
+            PhoneKind::Landline,
+        );
+        is("400-123-4567", "400-123-4567", PhoneKind::Service);
+    }
+
+    #[test]
+    fn house_and_room_numbers_are_not_phones() {
+        for text in [
+            "文三路90号",
+            "461号58号楼5楼",
+            "1302室",
+            "3栋2单元",
+            "邮编310000",
+            "13812345678号",
+        ] {
+            assert_eq!(one(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_room_number_glued_to_a_mobile_is_split() {
+        let found = find_phones("1楼30115801691123");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].phone.number, "15801691123");
+    }
+}
