@@ -13,7 +13,7 @@
 //!    between different units at the same level is reported as ambiguous, never guessed;
 //! 6. what follows the region is town + detail; what precedes it may be a glued name.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
@@ -960,6 +960,29 @@ fn has_landmark(detail: &str) -> bool {
         || MARKS.iter().any(|m| detail.contains(m))
 }
 
+/// Longest line `parse_lines` keeps in memory (bytes); longer lines are cut and flagged.
+const MAX_LINE_BYTES: u64 = 16 * 1024;
+
+/// Consume input up to and including the next newline (or to the end).
+fn skip_line<R: BufRead>(input: &mut R) -> io::Result<()> {
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                input.consume(n);
+            }
+        }
+    }
+}
+
 impl Parser {
     /// Stream: read one address per line from `input`, write one JSON object per line to
     /// `output`, in input order. Invalid UTF-8 is replaced (U+FFFD) rather than rejected, so a
@@ -976,11 +999,26 @@ impl Parser {
         let mut json = Vec::with_capacity(512);
         loop {
             buf.clear();
-            if input.read_until(b'\n', &mut buf)? == 0 {
+            // Read at most MAX_LINE_BYTES of a line; the parser reads only MAX_CHARS characters
+            // anyway, and an endless line must not exhaust memory. The rest is skipped.
+            if input
+                .by_ref()
+                .take(MAX_LINE_BYTES)
+                .read_until(b'\n', &mut buf)?
+                == 0
+            {
                 break;
             }
+            let cut = buf.last() != Some(&b'\n') && buf.len() as u64 == MAX_LINE_BYTES;
+            if cut {
+                skip_line(&mut input)?;
+            }
             let line = String::from_utf8_lossy(&buf);
-            let parsed = self.parse(line.trim_end_matches(['\n', '\r']));
+            let mut parsed = self.parse(line.trim_end_matches(['\n', '\r']));
+            if cut && !parsed.reasons.contains(&Reason::InputTruncated) {
+                parsed.add(Reason::InputTruncated);
+                parsed.finish();
+            }
             json.clear();
             serde_json::to_writer(&mut json, &parsed).map_err(io::Error::other)?;
             json.push(b'\n');

@@ -333,3 +333,17 @@ fn a_town_only_one_county_has_places_the_address() {
     assert_eq!(p.county, None);
     assert!(p.reasons.contains(&Reason::NoDivision));
 }
+
+#[test]
+fn streaming_survives_an_endless_line() {
+    let mut input = vec![b'x'; 5_000_000];
+    input.push(b'\n');
+    input.extend_from_slice("柯桥轻纺城老市场11楼\n".as_bytes());
+    let mut out = Vec::new();
+    let n = fahuo_address::parse_lines(&input[..], &mut out).unwrap();
+    assert_eq!(n, 2);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("input_truncated"));
+    assert!(lines[1].contains("柯桥区"));
+}
