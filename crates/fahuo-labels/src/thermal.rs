@@ -76,6 +76,9 @@ impl LogoCache {
     }
 }
 
+/// How far below its ^FO a ZPL QR symbol starts: the ^BY bar height, which we reset to this.
+const ZPL_QR_SHIFT: i64 = 10;
+
 /// Dots per cell of the TSPL bitmap font.
 const TSPL_CELL: u32 = 24;
 
@@ -344,11 +347,15 @@ pub fn render_labels_zpl(
                     data,
                     ..
                 } => {
+                    // ^BQ draws the symbol below its field origin by the current ^BY bar
+                    // height (10 dots by default; our Code128 set it much taller). Reset
+                    // it to the default and start 10 dots higher, so the symbol lands
+                    // where the layout put it. Checked with the zebrash renderer.
                     let _ = writeln!(
                         out,
-                        "^FO{},{}^BQN,2,{module_dots}^FH\\^FDMA,{}^FS",
+                        "^BY2,3,{ZPL_QR_SHIFT}^FO{},{}^BQN,2,{module_dots}^FH\\^FDMA,{}^FS",
                         pos(*x, dot),
-                        pos(*y, dot),
+                        (dots(*y, dot) - ZPL_QR_SHIFT).max(0),
                         zpl_field(data)
                     );
                 }
