@@ -102,3 +102,14 @@ pub(crate) fn clean_name(token: &str) -> &str {
         _ => token,
     }
 }
+
+/// A name without a Han surname: 2–4 Han characters with no address or estate character. Only
+/// trusted right next to the phone number.
+pub(crate) fn looks_like_bare_name(token: &str) -> bool {
+    let n = token.chars().count();
+    (2..=4).contains(&n)
+        && token.chars().all(is_han)
+        && !token.chars().any(is_address_char)
+        && !token
+            .ends_with(|c: char| "里苑园府城庄湾居阁轩坊寓厦馆店院舍湖港岛墅邸村寨屯".contains(c))
+}

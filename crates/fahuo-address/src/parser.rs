@@ -19,7 +19,7 @@ use std::sync::{LazyLock, OnceLock};
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
-use crate::name::{clean_name, looks_like_name, starts_with_surname};
+use crate::name::{clean_name, looks_like_bare_name, looks_like_name, starts_with_surname};
 use crate::normalize::{Normalizer, is_han, is_noise, is_separator, is_separator_byte};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
@@ -191,8 +191,10 @@ impl Parser {
         let mut work = norm.text;
 
         // Phones.
+        let mut phone_span = None;
         for (i, f) in find_phones(&work).into_iter().enumerate() {
             if i == 0 {
+                phone_span = Some((f.start, f.end));
                 out.phone = Some(f.phone.number);
                 out.phone_kind = Some(f.phone.kind);
             } else {
@@ -203,13 +205,32 @@ impl Parser {
         }
         self.strip_labels(&mut work);
 
-        // Name: a whole token that looks like one and does not start with a place name.
+        // Name: a whole token that looks like one and does not start with a place name; failing
+        // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
+        // the phone, for names without a Han surname (次仁, 阿依古丽).
         let mut name_span = None;
-        for (s, e) in tokens(&work) {
-            let tok = work[s..e].trim_matches(is_noise);
-            if looks_like_name(tok) && !self.starts_with_place(tok) {
-                out.name = Some(clean_name(tok).to_string());
-                name_span = Some((s, e));
+        for pass in 0..3 {
+            for (s, e) in tokens(&work) {
+                let tok = work[s..e].trim_matches(is_noise);
+                let fits = match pass {
+                    0 => looks_like_name(tok),
+                    1 => tok.chars().count() == 1 && starts_with_surname(tok),
+                    _ => {
+                        phone_span.is_some_and(|(ps, pe)| {
+                            let gap = |a: usize, b: usize| {
+                                a <= b && work[a..b].bytes().all(is_separator_byte)
+                            };
+                            gap(e, ps) || gap(pe, s)
+                        }) && looks_like_bare_name(tok)
+                    }
+                };
+                if fits && !self.starts_with_place(tok) {
+                    out.name = Some(clean_name(tok).to_string());
+                    name_span = Some((s, e));
+                    break;
+                }
+            }
+            if name_span.is_some() {
                 break;
             }
         }

