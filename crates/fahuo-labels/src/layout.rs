@@ -144,6 +144,9 @@ pub(crate) fn layout(
         return Err(LabelError::BadLogo("not a PNG image".into()));
     }
 
+    if !(150..=1200).contains(&opts.dpi) {
+        return Err(LabelError::UnsupportedDpi(opts.dpi));
+    }
     let w = opts.size.width_mm;
     let h = opts.size.height_mm;
     let dot = opts.dot_mm();

@@ -70,6 +70,8 @@ pub enum LabelError {
     BadQrPayload(String),
     /// Not one of the supported label sizes (76x130, 100x150, 100x180).
     UnsupportedSize(String),
+    /// The printer resolution is outside 150–1200 dpi (203 and 300 are the usual ones).
+    UnsupportedDpi(u32),
     /// The logo isn't a PNG krilla can read.
     BadLogo(String),
     /// krilla failed to write the PDF.
@@ -98,6 +100,7 @@ impl fmt::Display for LabelError {
                     "unsupported label size {s:?} (use 76x130, 100x150 or 100x180)"
                 )
             }
+            LabelError::UnsupportedDpi(d) => write!(f, "unsupported printer resolution {d} dpi"),
             LabelError::BadLogo(e) => write!(f, "logo is not a readable PNG: {e}"),
             LabelError::Pdf(e) => write!(f, "PDF writer failed: {e}"),
             LabelError::Xlsx(e) => write!(f, "xlsx writer failed: {e}"),

@@ -195,4 +195,12 @@ mod tests {
         );
         assert!((o.dot_mm() - 0.125).abs() < 0.001);
     }
+
+    #[test]
+    fn an_impossible_resolution_is_refused() {
+        let label = crate::sample_labels(1, 1);
+        let err =
+            crate::render_labels_pdf(&label, &LabelOptions::default().with_dpi(0)).unwrap_err();
+        assert_eq!(err, crate::LabelError::UnsupportedDpi(0));
+    }
 }
