@@ -75,8 +75,10 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
         return false;
     }
     let n = token.chars().count();
-    if token.chars().all(|c| c.is_ascii_alphabetic()) {
-        return (2..=20).contains(&n);
+    if token.is_ascii() {
+        // Latin names ("Tom", "asseek") are only trusted beside the phone: see
+        // `looks_like_bare_name`. Anywhere else a Latin word is more often "Room", "Rd" or "A座".
+        return false;
     }
     if token.chars().any(is_address_char) {
         return false;
@@ -103,10 +105,13 @@ pub(crate) fn clean_name(token: &str) -> &str {
     }
 }
 
-/// A name without a Han surname: 2–4 Han characters with no address or estate character. Only
-/// trusted right next to the phone number.
+/// A name without a Han surname: 2–4 Han characters with no address or estate character, or a
+/// Latin name. Only trusted right next to the phone number.
 pub(crate) fn looks_like_bare_name(token: &str) -> bool {
     let n = token.chars().count();
+    if token.chars().all(|c| c.is_ascii_alphabetic()) {
+        return (2..=20).contains(&n);
+    }
     (2..=4).contains(&n)
         && token.chars().all(is_han)
         && !token.chars().any(is_address_char)
