@@ -67,7 +67,7 @@ pub(crate) fn starts_with_surname(s: &str) -> bool {
 }
 
 /// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a
-/// surname (or 2–6 ending in a title), or a minority name with a middle dot, or a short Latin name.
+/// surname (or 2–6 ending in a title), a masked name (李xx), or a minority name with a middle dot.
 pub(crate) fn looks_like_name(token: &str) -> bool {
     // No name is longer than 20 bytes (6 Han characters, or a short Latin name); most tokens
     // tested are whole address lines, so reject those before any per-character work.
