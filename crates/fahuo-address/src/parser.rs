@@ -352,8 +352,9 @@ impl Parser {
     /// the child whose name shares the longest prefix (at least two characters) with the text
     /// after the city, if exactly one does. Returns the county and the bytes consumed.
     fn guess_county(&self, city: UnitId, rest: &str) -> Option<(UnitId, usize)> {
+        let all = rest;
         let rest = rest.trim_start_matches(is_noise);
-        let skipped = 0;
+        let skipped = all.len() - rest.len();
         let mut best: Option<(usize, UnitId)> = None;
         let mut tie = false;
         for &k in &self.data.kids[city as usize] {

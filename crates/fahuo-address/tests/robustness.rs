@@ -65,3 +65,46 @@ fn odd_scripts_and_marks_do_not_panic() {
         let _ = parse(input);
     }
 }
+
+mod mutations {
+    //! Real addresses with noise and unit characters inserted or characters deleted at random
+    //! places: the class of input where byte-offset slips turn into panics.
+
+    use proptest::prelude::*;
+
+    fn eval_inputs() -> Vec<&'static str> {
+        include_str!("data/eval.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split('\t').nth(1))
+            .collect()
+    }
+
+    const INSERTS: [char; 16] = [
+        ' ', '-', ',', '市', '区', '县', '镇', '路', '1', '号', '\u{3000}', '（', '·', '省', '转',
+        '\u{0}',
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn mutated_real_addresses_never_panic(
+            which in 0usize..1000,
+            edits in proptest::collection::vec((0usize..200, 0usize..INSERTS.len(), any::<bool>()), 1..6),
+        ) {
+            let inputs = eval_inputs();
+            let mut chars: Vec<char> = inputs[which % inputs.len()].chars().collect();
+            for (pos, ins, delete) in edits {
+                let at = pos % (chars.len() + 1);
+                if delete && at < chars.len() {
+                    chars.remove(at);
+                } else {
+                    chars.insert(at, INSERTS[ins]);
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            let p = fahuo_address::parse(&text);
+            prop_assert!((0.0..=1.0).contains(&p.confidence));
+        }
+    }
+}

@@ -197,6 +197,21 @@ fn noise_is_removed() {
 }
 
 #[test]
+fn a_county_spelled_differently_is_matched_within_its_city_and_flagged() {
+    for input in [
+        "南京市雨花区小行路58号",
+        "南京市 雨花区 小行路58号",
+        "江苏省南京市-雨花-小行路58号",
+    ] {
+        let p = parse(input);
+        assert_eq!(p.county, Some("雨花台区"), "{input}");
+        assert_eq!(p.detail, "小行路58号", "{input}");
+        assert!(p.reasons.contains(&Reason::CountyGuessed), "{input}");
+        assert_eq!(p.verdict, Verdict::Review, "{input}");
+    }
+}
+
+#[test]
 fn inconsistent_levels_are_corrected_and_flagged() {
     let p = parse("江苏省杭州市西湖区文三路90号");
     assert_eq!(levels(&p), (Some("浙江省"), Some("杭州市"), Some("西湖区")));
