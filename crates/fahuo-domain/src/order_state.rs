@@ -335,7 +335,8 @@ mod tests {
             for event in events {
                 match state.apply(event) {
                     Ok(next) => {
-                        prop_assert!(table.contains(&Transition { from: state, event, to: next }));
+                        let step = Transition { from: state, event, to: next };
+                        prop_assert!(table.contains(&step), "{:?} is not in the table", step);
                         state = next;
                     }
                     Err(e) => {

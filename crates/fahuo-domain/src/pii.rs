@@ -22,14 +22,15 @@ pub fn mask_name(name: &str) -> String {
 /// Keeps the first three and last four digits of the main number and drops any extension
 /// detail: `13812345678` → `138****5678`, `021-64581234-8` → `021****1234`.
 pub fn mask_phone(phone: &str) -> String {
-    let digits: String = phone
-        .split('-')
-        .take(2)
-        .collect::<Vec<_>>()
-        .concat()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let parts: Vec<&str> = phone.split('-').collect();
+    // A mobile or glued landline is complete in its first part (what follows is an
+    // extension); a split landline needs its area code and number.
+    let main = match parts.as_slice() {
+        [first, ..] if first.len() >= 10 => first.to_string(),
+        [area, number, ..] => format!("{area}{number}"),
+        _ => phone.to_string(),
+    };
+    let digits: String = main.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 8 {
         return "*".repeat(digits.len().max(4));
     }
