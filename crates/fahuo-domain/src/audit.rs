@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Who acted: a person, an integration's API token, or fahuo itself (sync, jobs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ActorRef {
     User { id: UserId, name: String },
     Token { id: crate::ApiTokenId, name: String },
@@ -48,6 +49,7 @@ impl ActorRef {
 /// One audit entry. `before`/`after` are JSON snapshots of what changed; PII in them is
 /// masked by whoever builds the entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub tenant_id: TenantId,
     pub actor: ActorRef,

@@ -16,6 +16,7 @@ pub struct Tenant {
 
 /// A staff account. The password hash never leaves the store and auth modules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub tenant_id: TenantId,
@@ -30,6 +31,7 @@ pub struct User {
 /// decrypted by the platform adapters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ShopStatus {
     /// Credentials entered, never synced successfully.
     Pending,
@@ -63,6 +65,7 @@ impl ShopStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shop {
     pub id: ShopId,
     pub tenant_id: TenantId,
@@ -99,6 +102,7 @@ impl std::fmt::Debug for ShopCredentials {
 /// A geographic point in degrees (WGS-84 or GCJ-02 as the source gives it; only used for
 /// distances, where the difference does not matter).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lng: f64,
@@ -116,6 +120,7 @@ impl GeoPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warehouse {
     pub id: WarehouseId,
     pub tenant_id: TenantId,
@@ -131,6 +136,7 @@ pub struct Warehouse {
 
 /// Outer dimensions in millimetres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SizeMm {
     pub length: i64,
     pub width: i64,
@@ -138,6 +144,7 @@ pub struct SizeMm {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sku {
     pub id: SkuId,
     pub tenant_id: TenantId,
@@ -154,6 +161,7 @@ pub struct Sku {
 /// A platform listing's SKU mapped to the merchant's SKU; `quantity` > 1 for bundles
 /// (one platform SKU = 2 × merchant SKU).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShopSku {
     pub id: ShopSkuId,
     pub tenant_id: TenantId,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Why an order may not proceed (挂起原因). The code is stable and machine-readable; review
 /// rules add their own codes as they come, so it is a string rather than a closed enum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hold {
     pub id: HoldId,
     pub order_id: OrderId,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who gets the parcel. All of it is PII: encrypted at rest, masked by default.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receiver {
     pub name: String,
     pub phone: Phone,
@@ -70,6 +71,7 @@ impl std::fmt::Debug for Receiver {
 
 /// A receiver as staff see it without the "show" action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaskedReceiver {
     pub name: String,
     pub phone: String,
@@ -81,6 +83,7 @@ pub struct MaskedReceiver {
 
 /// One SKU line of an order (子订单), as the platform sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     pub id: OrderLineId,
     pub platform_line_id: Option<String>,
@@ -127,6 +130,7 @@ pub struct Order {
 
 /// A new order line before it has an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrderLine {
     pub platform_line_id: Option<String>,
     pub platform_sku_id: Option<String>,

@@ -7,6 +7,7 @@ use std::fmt;
 /// Where a shop sells. `Manual` covers orders typed in or imported from a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Platform {
     /// 微信小店 / 视频号小店 (channels/ec).
     Wechat,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A staff role (角色).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// 主账号: everything, including users and settings.
     Owner,
@@ -27,6 +28,7 @@ pub enum Role {
 /// An action that needs a role's permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Permission {
     ViewOrders,
     EditOrders,

@@ -67,6 +67,7 @@ pub struct Session {
 
 /// An integration's API token (the secret itself is shown once, at creation, and never stored).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     pub id: ApiTokenId,
     pub tenant_id: TenantId,

@@ -31,6 +31,7 @@ pub(crate) use insert_audit;
 
 /// An audit entry as read back, with its id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     pub id: i64,
     #[serde(flatten)]

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobState {
     Queued,
     Running,
@@ -90,6 +91,7 @@ impl NewJob {
 
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     pub id: JobId,
     pub tenant_id: Option<TenantId>,
@@ -182,6 +184,7 @@ pub const INSERT_JOB_SQL: &str = INSERT_JOB;
 
 /// Counts of jobs per state, for `/metrics` and the console.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobCounts {
     pub queued: i64,
     pub running: i64,

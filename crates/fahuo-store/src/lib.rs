@@ -200,6 +200,7 @@ pub(crate) fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
 
 /// A page of results with the cursor for the next one.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `after` to get the next page; `None` on the last page.

@@ -60,6 +60,7 @@ impl Upsert {
 
 /// A row of the order list: no decryption needed, the receiver is already masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
     pub id: OrderId,
     pub shop_id: ShopId,

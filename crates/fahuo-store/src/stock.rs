@@ -14,6 +14,7 @@ use serde::Serialize;
 
 /// One ledger entry as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerEntry {
     pub id: i64,
     pub warehouse_id: WarehouseId,
@@ -50,6 +51,7 @@ impl From<LevelRow> for StockLevel {
 
 /// The ledger's sums for one stock row next to the row itself, for consistency checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerCheck {
     pub warehouse_id: WarehouseId,
     pub sku_id: SkuId,
