@@ -216,3 +216,23 @@ async fn purge(app: &App) -> Result<(), JobError> {
     tracing::info!(sessions, jobs, "maintenance purge");
     Ok(())
 }
+
+impl App {
+    /// The tenant's jobs in a state (`dead` is the dead letter), newest first.
+    pub async fn jobs(&self, actor: &crate::Actor, state: &str, after: Option<i64>, limit: i64) -> crate::Result<fahuo_store::Page<Job>> {
+        actor.require(fahuo_domain::Permission::ManageJobs)?;
+        let state = fahuo_store::jobs::JobState::parse(state)
+            .map_err(|_| fahuo_domain::ParseError::new("state", "queued, running, done or dead"))?;
+        Ok(self.store().jobs(actor.tenant_id, state, after, limit).await?)
+    }
+
+    /// Puts one of the tenant's dead jobs back in the queue.
+    pub async fn retry_job(&self, actor: &crate::Actor, id: fahuo_domain::JobId) -> crate::Result<()> {
+        actor.require(fahuo_domain::Permission::ManageJobs)?;
+        let mut audit = actor.audit("job.retry", "job", self.now());
+        audit.entity_id = Some(id.get());
+        self.store().retry_dead_job(actor.tenant_id, id, self.now()).await?;
+        self.store().append_audit(&audit).await?;
+        Ok(())
+    }
+}

@@ -38,7 +38,7 @@ impl JobState {
         }
     }
 
-    fn parse(s: &str) -> Result<JobState> {
+    pub fn parse(s: &str) -> Result<JobState> {
         Ok(match s {
             "queued" => JobState::Queued,
             "running" => JobState::Running,
