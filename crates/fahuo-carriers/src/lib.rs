@@ -6,16 +6,33 @@
 //!   detection and the wrong-carrier check (`fahuo tracking detect` streams through it).
 //! * [`rates`]: rate tables (首重/续重 by province or zone, volumetric weight, surcharges), pure
 //!   integer arithmetic in fen and grams.
+//! * [`province`], [`package`]: the plain inputs rates and selection work on (destination
+//!   province, weight in grams, dimensions in mm, product tags, shop id).
 //! * [`selection`]: the merchant's carrier rules, the choice per package with its explanation,
 //!   and the what-if over past packages.
 //!
 //! Waybill (电子面单) and tracking clients will join as further modules of this crate; the
 //! modules above stay pure (no I/O besides the line streaming over caller-given readers, no clock).
+//!
+//! ```
+//! use fahuo_carriers::{Carrier, detect, validate};
+//!
+//! let d = detect(" sf 1385 6287 16739").unwrap();
+//! assert_eq!(d.normalized, "SF1385628716739");
+//! assert_eq!(d.confident(), Some(Carrier::Sf));
+//! // An SF number typed under 中通 is caught.
+//! assert!(validate(Carrier::Zto, "SF1385628716739").is_err());
+//! ```
 
+pub mod package;
+pub mod province;
 pub mod rates;
 pub mod registry;
 pub mod selection;
 pub mod tracking_no;
 
+pub use package::{DimsMm, Package, Tag};
+pub use province::Province;
+pub use rates::{Fen, Quote, RateTable};
 pub use registry::{Carrier, CodeSystem, Mapping};
 pub use tracking_no::{Detection, TrackingNo, Why, detect, detect_lines, validate};

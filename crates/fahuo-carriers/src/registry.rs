@@ -128,6 +128,11 @@ impl Carrier {
         self.info().mapping(system)
     }
 
+    /// The Chinese name shown to merchants (顺丰速运).
+    pub fn name_zh(self) -> &'static str {
+        self.info().name_zh
+    }
+
     /// Whether both carriers belong to the same company group (e.g. 顺丰 and 顺丰快运), which
     /// matters when a number of one is entered under the other.
     pub fn same_group(self, other: Carrier) -> bool {
@@ -1152,6 +1157,18 @@ mod tests {
         let c: Carrier = serde_json::from_str("\"yunda\"").unwrap();
         assert_eq!(c, Carrier::Yunda);
         assert!(serde_json::from_str::<Carrier>("\"NOPE\"").is_err());
+    }
+
+    #[test]
+    fn registry_rows_serialise_with_evidence_and_sources() {
+        let v = serde_json::to_value(Carrier::Sf.info()).unwrap();
+        assert_eq!(v["code"], "SF");
+        assert_eq!(v["douyin"]["status"], "known");
+        assert_eq!(v["douyin"]["code"], "shunfeng");
+        assert_eq!(v["douyin"]["evidence"], "official");
+        assert!(v["douyin"]["source"].as_str().unwrap().contains("SKIT-DY"));
+        let v = serde_json::to_value(Carrier::Sfky.info()).unwrap();
+        assert_eq!(v["wechat"], serde_json::json!({"status": "unknown"}));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::registry::Carrier;
 
@@ -89,10 +89,24 @@ pub fn normalize(input: &str) -> String {
         .collect()
 }
 
-/// A normalised tracking number: 6–40 ASCII upper-case letters and digits.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+/// A normalised tracking number: 6–40 ASCII upper-case letters and digits. Deserialising
+/// normalises and checks like [`TrackingNo::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct TrackingNo(String);
+
+impl TryFrom<String> for TrackingNo {
+    type Error = TrackingNoError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        TrackingNo::parse(&s)
+    }
+}
+
+impl From<TrackingNo> for String {
+    fn from(n: TrackingNo) -> String {
+        n.0
+    }
+}
 
 impl TrackingNo {
     /// Normalises and checks `input`.
@@ -733,6 +747,36 @@ fn detect_parsed(input: &str, n: &TrackingNo) -> Detection {
         candidates,
         valid_for,
     }
+}
+
+/// A rule that accepted a number, for explanations (`fahuo tracking detect --explain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMatch {
+    pub carrier: Carrier,
+    /// The rule in regex notation.
+    pub pattern: String,
+    pub check: Option<Check>,
+    pub score: u8,
+    pub status: RuleStatus,
+    pub source: &'static str,
+}
+
+/// Every rule that accepts `n`, strongest first: the evidence behind a [`Detection`].
+pub fn explain(n: &TrackingNo) -> Vec<RuleMatch> {
+    let mut out: Vec<RuleMatch> = RULES
+        .iter()
+        .filter(|r| r.accepts(n))
+        .map(|r| RuleMatch {
+            carrier: r.carrier,
+            pattern: r.pattern.to_string(),
+            check: r.check,
+            score: r.score,
+            status: r.status,
+            source: r.source,
+        })
+        .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.score));
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

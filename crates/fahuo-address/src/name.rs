@@ -1,0 +1,65 @@
+//! Recognising the receiver's name among the pieces of an address line.
+
+use crate::normalize::is_han;
+
+/// Common single-character surnames (the top few hundred cover nearly all receivers). A name is
+/// only taken from text that starts with one of these, or ends in a title such as 先生/女士, so
+/// that a stray place word ("轻纺城") is not mistaken for a person.
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁\
+任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安\
+齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻\
+祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙\
+荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠\
+豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕\
+危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由";
+
+const COMPOUND_SURNAMES: [&str; 12] = [
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "令狐", "夏侯",
+];
+
+const TITLES: [&str; 6] = ["先生", "女士", "小姐", "老师", "师傅", "收"];
+
+/// Characters that mark address text, never a personal name.
+const ADDRESS_CHARS: &str = "路街道号楼室栋幢村镇乡区县省巷弄层组市州旗";
+
+pub(crate) fn starts_with_surname(s: &str) -> bool {
+    COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c))
+        || s.chars().next().is_some_and(|c| SURNAMES.contains(c))
+}
+
+/// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a
+/// surname (or 2–6 ending in a title), or a minority name with a middle dot, or a short Latin name.
+pub(crate) fn looks_like_name(token: &str) -> bool {
+    // No name is longer than 20 bytes (6 Han characters, or a short Latin name); most tokens
+    // tested are whole address lines, so reject those before any per-character work.
+    if token.len() > 45 || token.len() > 20 && !token.is_ascii() && !token.contains('·') {
+        return false;
+    }
+    let n = token.chars().count();
+    if token.chars().all(|c| c.is_ascii_alphabetic()) {
+        return (2..=20).contains(&n);
+    }
+    if token.chars().any(|c| ADDRESS_CHARS.contains(c)) {
+        return false;
+    }
+    if token.contains('·') || token.contains('•') {
+        return (3..=15).contains(&n) && token.chars().all(|c| is_han(c) || c == '·' || c == '•');
+    }
+    if !token.chars().all(is_han) {
+        // A masked or romanised given name after a Han surname: 李xx, 陆xg, 张y.
+        let mut cs = token.chars();
+        return cs.next().is_some_and(|c| SURNAMES.contains(c))
+            && (2..=5).contains(&n)
+            && cs.all(|c| c.is_ascii_alphabetic() || is_han(c));
+    }
+    let titled = TITLES.iter().any(|t| token.ends_with(t)) && (2..=6).contains(&n);
+    titled || ((2..=4).contains(&n) && starts_with_surname(token))
+}
+
+/// Strip a trailing "收" that some buyers add after the name ("张三收").
+pub(crate) fn clean_name(token: &str) -> &str {
+    match token.strip_suffix('收') {
+        Some(s) if s.chars().count() >= 2 => s,
+        _ => token,
+    }
+}

@@ -1,0 +1,877 @@
+//! The address parser: finds name and phone, recognises and reconciles the division levels, and
+//! splits off town and detail.
+//!
+//! Approach, in order:
+//! 1. normalise the text (simplified characters, half-width, no control characters);
+//! 2. take out phone numbers and field labels ("收货人:");
+//! 3. take a name-looking token (surname + 1–3 characters, or a title such as 先生);
+//! 4. find every division name (full, short, alias, old) with one Aho-Corasick pass, dropping
+//!    matches that are really road or town names (陕西南路, 长安镇);
+//! 5. group adjacent matches into regions and, for every unit any match could mean, score the
+//!    province→city→county chain it implies against the matches (full names weigh more than short
+//!    ones, levels must descend left to right, contradictions cost). The best chain wins; a tie
+//!    between different units at the same level is reported as ambiguous, never guessed;
+//! 6. what follows the region is town + detail; what precedes it may be a glued name.
+
+use std::io::{self, BufRead, Write};
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
+
+use crate::data::{Divisions, Level, NameKind, UnitId};
+use crate::name::{clean_name, looks_like_name, starts_with_surname};
+use crate::normalize::{Normalizer, is_han, is_noise, is_separator};
+use crate::phone::find_phones;
+use crate::result::{ParsedAddress, Reason};
+
+/// The four municipalities: their city level repeats their name.
+const MUNICIPALITIES: [u32; 4] = [110000, 120000, 310000, 500000];
+
+/// How many of `LABEL_WORDS` are field labels buyers paste along with the values.
+const N_LABELS: usize = 16;
+
+/// Everything `strip_labels` looks for: the labels first, then filler rows, then the country.
+const LABEL_WORDS: [&str; 22] = [
+    "收货人",
+    "收件人",
+    "联系人",
+    "姓名",
+    "联系电话",
+    "手机号码",
+    "手机号",
+    "手机",
+    "电话",
+    "详细地址",
+    "收货地址",
+    "所在地区",
+    "地址",
+    "邮政编码",
+    "邮编",
+    "地区",
+    "省直辖县级行政区划",
+    "省直辖行政区划",
+    "自治区直辖县级行政区划",
+    "市辖区",
+    "中华人民共和国",
+    "中国",
+];
+
+/// Labels long and specific enough to strip even without a following colon.
+const BARE_LABELS: [&str; 8] = [
+    "手机号码",
+    "收货人",
+    "收件人",
+    "联系人",
+    "联系电话",
+    "详细地址",
+    "收货地址",
+    "所在地区",
+];
+
+/// What may follow a place name when it is really part of a road, street or town name.
+const ROAD_SUFFIXES: [&str; 16] = [
+    "路", "街", "大街", "大道", "道", "巷", "弄", "胡同", "镇", "乡", "村", "里", "桥", "广场",
+    "花园", "小区",
+];
+
+/// Characters that may follow a short name as its (possibly outdated) suffix: 余杭县, 襄樊市.
+const UNIT_SUFFIX: [char; 7] = ['省', '市', '区', '县', '旗', '州', '盟'];
+
+const W_FULL: i32 = 6;
+const W_SHORT: i32 = 4;
+const W_CONFLICT: i32 = -3;
+
+/// Loaded once, on first use (about 10 ms in release builds; see BENCHMARKS.md).
+static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
+
+/// The parser: division data plus the compiled name matcher. Build it once and share it
+/// (`Parser::global()`); `parse` takes `&self` and is thread-safe.
+#[derive(Debug)]
+pub struct Parser {
+    data: Divisions,
+    norm: Normalizer,
+    matcher: AhoCorasick,
+    labels: AhoCorasick,
+    /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
+    /// can make leftmost-longest split "青岛市南区" wrongly.
+    suffix_led: Vec<&'static str>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One recognised division name in the text.
+#[derive(Debug, Clone, Copy)]
+struct Elem {
+    start: usize,
+    end: usize,
+    pat: u32,
+    /// A short name that carried a unit suffix along (余杭县).
+    suffixed: bool,
+}
+
+/// How well one candidate chain explains the matches of a region.
+#[derive(Debug, Clone)]
+struct Eval {
+    anchor: UnitId,
+    score: i32,
+    /// Per level: the element that wrote it, and how.
+    support: [Option<(usize, NameKind)>; 3],
+    first: usize,
+    last: usize,
+    conflicts: Vec<usize>,
+    leading: Vec<usize>,
+}
+
+impl Parser {
+    /// Load the embedded data and compile the matcher.
+    pub fn new() -> Self {
+        let data = Divisions::load();
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Both)
+            .build(&data.patterns)
+            .expect("division patterns compile");
+        let labels = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(LABEL_WORDS)
+            .expect("label patterns compile");
+        let suffix_led = data
+            .patterns
+            .iter()
+            .copied()
+            .filter(|p| p.starts_with(|c: char| UNIT_SUFFIX.contains(&c)))
+            .collect();
+        Parser {
+            data,
+            norm: Normalizer::load(),
+            matcher,
+            labels,
+            suffix_led,
+        }
+    }
+
+    /// The process-wide parser, loaded on first use.
+    pub fn global() -> &'static Parser {
+        &GLOBAL
+    }
+
+    /// The division data behind this parser (codes, names, centroids, renames).
+    pub fn divisions(&self) -> &Divisions {
+        &self.data
+    }
+
+    /// Parse one address line. Never panics; every input gets a result with a verdict.
+    pub fn parse(&self, input: &str) -> ParsedAddress {
+        let mut out = ParsedAddress::empty();
+        let norm = self.norm.normalize(input);
+        if norm.traditional {
+            out.add(Reason::TraditionalConverted);
+        }
+        if norm.control {
+            out.add(Reason::ControlCharsRemoved);
+        }
+        if norm.truncated {
+            out.add(Reason::InputTruncated);
+        }
+        if norm.text.trim().is_empty() {
+            out.add(Reason::EmptyInput);
+            out.finish();
+            return out;
+        }
+        // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
+        let mut work = norm.text;
+
+        // Phones.
+        for (i, f) in find_phones(&work).into_iter().enumerate() {
+            if i == 0 {
+                out.phone = Some(f.phone.number);
+                out.phone_kind = Some(f.phone.kind);
+            } else {
+                out.other_phones.push(f.phone.number);
+                out.add(Reason::ExtraPhone);
+            }
+            blank(&mut work, f.start, f.end);
+        }
+        self.strip_labels(&mut work);
+
+        // Name: a whole token that looks like one and does not start with a place name.
+        let mut name_span = None;
+        for (s, e) in tokens(&work) {
+            let tok = work[s..e].trim_matches(is_noise);
+            if looks_like_name(tok) && !self.starts_with_place(tok) {
+                out.name = Some(clean_name(tok).to_string());
+                name_span = Some((s, e));
+                break;
+            }
+        }
+        if let Some((s, e)) = name_span {
+            blank(&mut work, s, e);
+        }
+
+        let elems = self.find_elems(&work);
+        let best = self.best_chain(&work, &elems);
+
+        let (prefix, rest) = match &best {
+            Some((eval, _)) => (
+                &work[..elems[eval.first].start],
+                &work[elems[eval.last].end..],
+            ),
+            None => ("", work.as_str()),
+        };
+
+        let mut rest = rest;
+        match &best {
+            Some((eval, ambiguous)) => {
+                self.fill_levels(&mut out, &elems, eval, ambiguous);
+                if ambiguous.is_empty()
+                    && out.county.is_none()
+                    && let Some(city) = self.data.chains[eval.anchor as usize][1]
+                    && let Some((county, used)) = self.guess_county(city, rest)
+                {
+                    let k = self.data.unit(county);
+                    out.county = Some(k.name);
+                    out.adcode = Some(k.code.to_string());
+                    out.reasons.retain(|r| *r != Reason::MissingCounty);
+                    out.add(Reason::CountyGuessed);
+                    rest = &rest[used..];
+                }
+            }
+            None => out.add(Reason::NoDivision),
+        }
+
+        // Town and detail.
+        let mut detail = clean(rest);
+        if let Some((town, after)) = split_town(&detail) {
+            out.town = Some(town);
+            detail = after;
+        }
+        let prefix = clean(prefix);
+        if !prefix.is_empty() {
+            let leading_full = best.as_ref().is_some_and(|(e, _)| !e.leading.is_empty());
+            if out.name.is_none() && looks_like_name(&prefix) && !leading_full {
+                out.name = Some(clean_name(&prefix).to_string());
+            } else if detail.chars().count() < 2 {
+                detail = prefix;
+            } else if !leading_full {
+                out.add(Reason::TextIgnored);
+            }
+        }
+        if out.name.is_none()
+            && let Some((d, n)) = split_trailing_name(&detail)
+        {
+            out.name = Some(n);
+            detail = d;
+        }
+        if detail.chars().count() < 2 {
+            if out.town.is_none() || detail.is_empty() {
+                out.add(Reason::MissingDetail);
+            }
+        } else if !has_landmark(&detail) {
+            out.add(Reason::DetailVague);
+        }
+        out.detail = detail;
+        if out.name.is_none() {
+            out.add(Reason::NameMissing);
+        }
+        if out.phone.is_none() {
+            out.add(Reason::PhoneMissing);
+        }
+        out.finish();
+        out
+    }
+
+    /// A county of `city` written in a form the name table lacks ("南京市雨花区" for 雨花台区):
+    /// the child whose name shares the longest prefix (at least two characters) with the text
+    /// after the city, if exactly one does. Returns the county and the bytes consumed.
+    fn guess_county(&self, city: UnitId, rest: &str) -> Option<(UnitId, usize)> {
+        let rest = rest.trim_start_matches(is_noise);
+        let skipped = 0;
+        let mut best: Option<(usize, UnitId)> = None;
+        let mut tie = false;
+        for &k in &self.data.kids[city as usize] {
+            let u = self.data.unit(k);
+            let n = std::iter::once(u.name)
+                .chain(u.short_names.iter().copied())
+                .map(|name| common_prefix_chars(name, rest))
+                .max()
+                .unwrap_or(0);
+            if n >= 2 {
+                match best {
+                    Some((b, _)) if b == n => tie = true,
+                    Some((b, _)) if b > n => {}
+                    _ => {
+                        best = Some((n, k));
+                        tie = false;
+                    }
+                }
+            }
+        }
+        let (n, k) = best.filter(|_| !tie)?;
+        let mut used: usize = rest.chars().take(n).map(char::len_utf8).sum();
+        if let Some(c) = rest[used..].chars().next()
+            && UNIT_SUFFIX.contains(&c)
+        {
+            used += c.len_utf8();
+        }
+        Some((k, skipped + used))
+    }
+
+    /// Whether a token begins with a division name (so it is address, not a person).
+    fn starts_with_place(&self, tok: &str) -> bool {
+        self.matcher.find_iter(tok).any(|m| {
+            m.start() == 0
+                || self.data.hits[m.pattern().as_usize()]
+                    .iter()
+                    .any(|h| h.kind == NameKind::Full)
+        })
+    }
+
+    /// All division names in the text, minus those that are really part of a road or town name.
+    fn find_elems(&self, text: &str) -> Vec<Elem> {
+        let mut elems = Vec::new();
+        let mut pos = 0;
+        while pos < text.len() {
+            let Some(m) = self.matcher.find(Input::new(text).range(pos..)) else {
+                break;
+            };
+            let start = m.start();
+            let mut end = m.end();
+            let mut pat = m.pattern().as_usize();
+            // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
+            // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
+            if let Some(c) = text[start..end].chars().next_back()
+                && UNIT_SUFFIX.contains(&c)
+                && self
+                    .suffix_led
+                    .iter()
+                    .any(|p| text[end - c.len_utf8()..].starts_with(p))
+                && self.anchored(&text[end..]).is_none()
+            {
+                let alt = end - c.len_utf8();
+                if self
+                    .anchored(&text[alt..])
+                    .is_some_and(|next| next.end() > c.len_utf8())
+                    && let Some(head) = self
+                        .anchored(&text[start..alt])
+                        .filter(|h| h.end() == alt - start)
+                {
+                    pat = head.pattern().as_usize();
+                    end = alt;
+                }
+            }
+            pos = end;
+            let hits = &self.data.hits[pat];
+            let all_short = hits.iter().all(|h| h.kind != NameKind::Full);
+            let after = &text[end..];
+            let mut suffixed = false;
+            if all_short {
+                // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
+                if is_road_name(after) && self.anchored(after).is_none() {
+                    continue;
+                }
+                // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县),
+                // unless the suffix begins the next name (青岛|市南区).
+                if let Some(c) = after.chars().next()
+                    && UNIT_SUFFIX.contains(&c)
+                    && self.anchored(after).is_none()
+                {
+                    end += c.len_utf8();
+                    pos = end;
+                    suffixed = true;
+                }
+            }
+            elems.push(Elem {
+                start,
+                end,
+                pat: pat as u32,
+                suffixed,
+            });
+            // A county written in full, followed by ordinary text, ends the division part: the
+            // rest is detail, and scanning it for more names is wasted work (half the text).
+            let closes = hits
+                .iter()
+                .any(|h| h.kind == NameKind::Full && self.level(h.unit) == Level::County);
+            if closes
+                && text[end..].chars().next().is_some_and(|c| !is_noise(c))
+                && self.anchored(&text[end..]).is_none()
+            {
+                break;
+            }
+        }
+        elems
+    }
+
+    /// The longest division name that starts exactly at the beginning of `s`.
+    fn anchored(&self, s: &str) -> Option<aho_corasick::Match> {
+        self.matcher.find(Input::new(s).anchored(Anchored::Yes))
+    }
+
+    /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
+    /// and return the best chain with the other units it ties with, if any.
+    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Vec<UnitId>)> {
+        let mut best: Option<(Eval, Vec<UnitId>)> = None;
+        let mut i = 0;
+        while i < elems.len() {
+            let mut j = i + 1;
+            while j < elems.len()
+                && elems[j].start >= elems[j - 1].end
+                && text[elems[j - 1].end..elems[j].start]
+                    .chars()
+                    .all(|c| is_noise(c) || UNIT_SUFFIX.contains(&c))
+            {
+                j += 1;
+            }
+            if let Some(found) = self.eval_region(&elems[i..j], i)
+                && best.as_ref().is_none_or(|b| found.0.score > b.0.score)
+            {
+                best = Some(found);
+            }
+            i = j;
+        }
+        best
+    }
+
+    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Vec<UnitId>)> {
+        let mut anchors: Vec<UnitId> = Vec::new();
+        for e in region {
+            for h in &self.data.hits[e.pat as usize] {
+                if !anchors.contains(&h.unit) {
+                    anchors.push(h.unit);
+                }
+            }
+        }
+        // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
+        // then code order for determinism. Only the winner's full evaluation is kept.
+        let mut ranked: Vec<(i32, usize, Level, UnitId)> = Vec::with_capacity(anchors.len());
+        let mut best: Option<Eval> = None;
+        for &a in &anchors {
+            let Some(ev) = self.eval_chain(region, a, offset) else {
+                continue;
+            };
+            let key = (ev.score, ev.first, self.level(a), a);
+            ranked.push(key);
+            let better = best.as_ref().is_none_or(|b| {
+                let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
+                key.0 > bk.0
+                    || key.0 == bk.0
+                        && (key.1 < bk.1
+                            || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
+            });
+            if better {
+                best = Some(ev);
+            }
+        }
+        let top = best?;
+        let lvl = self.level(top.anchor);
+        let ties: Vec<UnitId> = ranked
+            .iter()
+            .filter(|k| k.3 != top.anchor && k.0 == top.score && k.1 == top.first && k.2 == lvl)
+            .filter(|k| self.unit_name(k.3) != self.unit_name(top.anchor) || lvl == Level::County)
+            .map(|k| k.3)
+            .collect();
+        Some((top, ties))
+    }
+
+    fn level(&self, u: UnitId) -> Level {
+        self.data.unit(u).level
+    }
+
+    fn unit_name(&self, u: UnitId) -> &'static str {
+        self.data.unit(u).name
+    }
+
+    /// Score the chain (province, city, county) of `anchor` against the region's elements.
+    fn eval_chain(&self, region: &[Elem], anchor: UnitId, offset: usize) -> Option<Eval> {
+        let chain = self.data.chains[anchor as usize];
+        let mut ev = Eval {
+            anchor,
+            score: 0,
+            support: [None; 3],
+            first: usize::MAX,
+            last: 0,
+            conflicts: Vec::new(),
+            leading: Vec::new(),
+        };
+        let mut last_level = 0usize;
+        let mut pending: Vec<usize> = Vec::new();
+        for (i, e) in region.iter().enumerate() {
+            let idx = i + offset;
+            if last_level == 3 {
+                // The county closes the chain: only repeats of its levels may follow
+                // ("西湖区西湖区文三路"); anything else is detail.
+                let repeat = self.data.hits[e.pat as usize].iter().any(|h| {
+                    chain[self.level(h.unit) as usize - 1] == Some(h.unit)
+                        && (h.kind == NameKind::Full || e.suffixed)
+                });
+                if repeat {
+                    ev.last = idx;
+                    continue;
+                }
+                break;
+            }
+            let mut pick: Option<(usize, NameKind)> = None;
+            let mut dup = false;
+            for h in &self.data.hits[e.pat as usize] {
+                let l = self.level(h.unit) as usize;
+                if chain[l - 1] != Some(h.unit) {
+                    continue;
+                }
+                if l > last_level {
+                    if pick.is_none_or(|(pl, _)| l < pl) {
+                        pick = Some((l, h.kind));
+                    }
+                } else if h.kind == NameKind::Full || e.suffixed {
+                    // A repeated level ("上海市上海市", "三亚市天涯区三亚市天涯区") is noise; a bare
+                    // short repeat is more likely a landmark's name (吐鲁番市吐鲁番宾馆).
+                    dup = true;
+                }
+            }
+            if let Some((l, kind)) = pick {
+                ev.score += if kind == NameKind::Full {
+                    W_FULL
+                } else {
+                    W_SHORT
+                };
+                ev.support[l - 1] = Some((idx, kind));
+                last_level = l;
+                if ev.first == usize::MAX {
+                    ev.first = idx;
+                }
+                ev.last = idx;
+                ev.conflicts.append(&mut pending);
+            } else if dup && ev.first != usize::MAX {
+                ev.last = idx;
+                ev.conflicts.append(&mut pending);
+            } else if ev.first == usize::MAX {
+                // Before the chain starts: a contradicting full name costs; a short name may just
+                // be part of a glued personal name (李江山浙江省...).
+                let full = self.data.hits[e.pat as usize]
+                    .iter()
+                    .any(|h| h.kind == NameKind::Full);
+                if full {
+                    ev.score += W_CONFLICT;
+                    ev.leading.push(idx);
+                } else {
+                    ev.score -= 1;
+                }
+            } else {
+                pending.push(idx);
+            }
+        }
+        if ev.first == usize::MAX {
+            return None;
+        }
+        ev.score += W_CONFLICT * ev.conflicts.len() as i32;
+        Some(ev)
+    }
+
+    /// Write province/city/county/adcode and the reasons the chosen chain implies.
+    fn fill_levels(&self, out: &mut ParsedAddress, elems: &[Elem], ev: &Eval, ties: &[UnitId]) {
+        let chain = self.data.chains[ev.anchor as usize];
+        for &(_, kind) in ev.support.iter().flatten() {
+            match kind {
+                NameKind::Short => out.add(Reason::ShortName),
+                NameKind::Old(_) => out.add(Reason::OldName),
+                NameKind::Full => {}
+            }
+        }
+        for &i in ev.conflicts.iter().chain(ev.leading.iter()) {
+            let lvl = self.data.hits[elems[i].pat as usize]
+                .iter()
+                .map(|h| self.level(h.unit))
+                .min();
+            out.add(match lvl {
+                Some(Level::Province) => Reason::ProvinceCorrected,
+                Some(Level::City) => Reason::CityCorrected,
+                _ => Reason::CountyCorrected,
+            });
+        }
+
+        if !ties.is_empty() {
+            // Same-name units: report what all candidates share, list the candidates.
+            out.add(Reason::AmbiguousDivision);
+            let mut all: Vec<UnitId> = vec![ev.anchor];
+            all.extend_from_slice(ties);
+            out.candidates = all
+                .iter()
+                .map(|&u| self.data.unit(u).code.to_string())
+                .collect();
+            for lvl in 0..3 {
+                let first = self.data.chains[ev.anchor as usize][lvl];
+                let same = all.iter().all(|&u| {
+                    self.data.chains[u as usize][lvl].map(|x| self.unit_name(x))
+                        == first.map(|x| self.unit_name(x))
+                });
+                let shared_unit = all
+                    .iter()
+                    .all(|&u| self.data.chains[u as usize][lvl] == first);
+                if let Some(f) = first
+                    && same
+                {
+                    let name = Some(self.unit_name(f));
+                    match lvl {
+                        0 if shared_unit => out.province = name,
+                        1 if shared_unit => out.city = name,
+                        2 => out.county = name,
+                        _ => {}
+                    }
+                }
+            }
+            return;
+        }
+
+        let province = chain[0].map(|u| self.data.unit(u));
+        let city = chain[1].map(|u| self.data.unit(u));
+        let county = chain[2].map(|u| self.data.unit(u));
+        out.province = province.map(|u| u.name);
+        out.city = city.map(|u| u.name);
+        out.county = county.map(|u| u.name);
+        let deepest = county.or(city).or(province);
+        out.adcode = deepest.map(|u| u.code.to_string());
+
+        let municipality = province.is_some_and(|p| MUNICIPALITIES.contains(&p.code));
+        if let Some(k) = county
+            && k.province_direct
+        {
+            // 仙桃市 etc.: no prefecture level; the city is the unit itself.
+            out.city = Some(k.name);
+        }
+        if municipality && out.city.is_none() {
+            out.city = out.province;
+        }
+        if ev.support[0].is_none()
+            && province.is_some()
+            && !out.reasons.contains(&Reason::ProvinceCorrected)
+        {
+            out.add(Reason::ProvinceInferred);
+        }
+        if ev.support[1].is_none()
+            && city.is_some()
+            && !out.reasons.contains(&Reason::CityCorrected)
+            && !municipality
+            && county.is_some_and(|k| !k.province_direct)
+        {
+            out.add(Reason::CityInferred);
+        }
+        if county.is_none() {
+            match city {
+                Some(c) if c.no_county => {}
+                Some(_) => out.add(Reason::MissingCounty),
+                None if municipality => out.add(Reason::MissingCounty),
+                None => {
+                    out.add(Reason::MissingCity);
+                    out.add(Reason::MissingCounty);
+                }
+            }
+        }
+    }
+}
+
+/// Number of leading characters two strings share.
+fn common_prefix_chars(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// Overwrite bytes [s, e) with spaces (s and e are char boundaries), keeping every offset valid.
+fn blank(work: &mut String, s: usize, e: usize) {
+    const SPACES: &str = "                                                                ";
+    if e - s <= SPACES.len() {
+        work.replace_range(s..e, &SPACES[..e - s]);
+    } else {
+        work.replace_range(s..e, &" ".repeat(e - s));
+    }
+}
+
+impl Parser {
+    /// Blank field labels ("收货人:", "地址："), picker filler rows (市辖区) and a leading "中国".
+    fn strip_labels(&self, work: &mut String) {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let text = work.as_str();
+        for m in self.labels.find_iter(text) {
+            let (pos, end) = (m.start(), m.end());
+            let word = LABEL_WORDS[m.pattern().as_usize()];
+            let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
+            if m.pattern().as_usize() < N_LABELS {
+                if let Some(rest) = text[end..].strip_prefix(':') {
+                    spans.push((pos, text.len() - rest.len()));
+                } else if BARE_LABELS.contains(&word) || at_token_start && word.chars().count() >= 3
+                {
+                    spans.push((pos, end));
+                }
+            } else if !word.starts_with('中') {
+                // Filler rows some platforms' division pickers emit between levels.
+                spans.push((pos, end));
+            } else if at_token_start && !text[end..].starts_with("银行") {
+                // Only as a country prefix: "中国浙江省...", not "中国银行".
+                spans.push((pos, end));
+            }
+        }
+        for (s, e) in spans {
+            blank(work, s, e);
+        }
+    }
+}
+
+/// Byte spans of whitespace/punctuation separated tokens.
+fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start: Option<usize> = None;
+    let mut iter = text.char_indices();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        for (i, c) in iter.by_ref() {
+            if is_separator(c) {
+                if let Some(s) = start.take() {
+                    return Some((s, i));
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        done = true;
+        start.take().map(|s| (s, text.len()))
+    })
+}
+
+/// Whether the text right after a place name makes it part of a road/town name: an optional
+/// direction or numeral, then a road suffix (陕西|南路, 北京|东路, 中山|二路, 长安|镇).
+fn is_road_name(after: &str) -> bool {
+    let mut rest = after;
+    if let Some(c) = rest.chars().next()
+        && "东西南北中一二三四五六七八九十".contains(c)
+    {
+        rest = &rest[c.len_utf8()..];
+    }
+    ROAD_SUFFIXES.iter().any(|s| rest.starts_with(s))
+}
+
+/// Collapse separators to single spaces and trim noise from both ends.
+fn clean(s: &str) -> String {
+    let trimmed = s.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
+    if !trimmed.contains(|c: char| is_separator(c)) {
+        return trimmed.to_string(); // the common case: one piece, nothing to collapse
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut space = false;
+    for c in trimmed.chars() {
+        if is_separator(c) {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.')
+        .to_string()
+}
+
+/// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
+/// not itself a road ("镇海路") and not containing road or house words.
+fn split_town(detail: &str) -> Option<(String, String)> {
+    let mut n = 0;
+    for (i, c) in detail.char_indices() {
+        if !is_han(c) {
+            return None;
+        }
+        n += 1;
+        if n > 9 {
+            return None;
+        }
+        if "路街号村巷弄区县道楼".contains(c) && !detail[i..].starts_with("街道") {
+            return None;
+        }
+        for suffix in ["街道", "镇", "乡", "苏木"] {
+            if detail[i..].starts_with(suffix) && n >= 2 {
+                let end = i + suffix.len();
+                let after = &detail[end..];
+                if is_road_name(after) && !after.starts_with('村') {
+                    return None;
+                }
+                let after = after.trim_start_matches(|c: char| is_noise(c));
+                return Some((detail[..end].to_string(), after.to_string()));
+            }
+        }
+    }
+    None
+}
+
+/// Last characters of estate and building names (幸福里, 锦绣苑), which are not personal names.
+const PLACE_ENDINGS: &str = "里苑园府城庄湾居阁轩坊寓厦馆店院舍湖港岛墅邸村寨屯";
+
+/// A name glued to the end of the detail ("文三路90号张三"): 2–3 Han characters starting with a
+/// surname, right after a digit or a house/room word.
+fn split_trailing_name(detail: &str) -> Option<(String, String)> {
+    let chars: Vec<(usize, char)> = detail.char_indices().collect();
+    let n = chars.len();
+    for len in [3usize, 2] {
+        if n <= len {
+            continue;
+        }
+        let (start, _) = chars[n - len];
+        let before = chars[n - len - 1].1;
+        let tail = &detail[start..];
+        if tail.chars().all(is_han)
+            && starts_with_surname(tail)
+            && !tail.ends_with(|c: char| PLACE_ENDINGS.contains(c))
+            && (before.is_ascii_digit() || "号室楼栋幢层元户 ".contains(before))
+            && looks_like_name(tail)
+        {
+            return Some((detail[..start].trim_end().to_string(), tail.to_string()));
+        }
+    }
+    None
+}
+
+/// Whether the detail names something a courier can find: a number, a village, a building.
+fn has_landmark(detail: &str) -> bool {
+    const MARKS: [&str; 30] = [
+        "号", "村", "组", "室", "栋", "幢", "楼", "单元", "门", "弄", "院", "店", "厂", "公司",
+        "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
+        "社区", "屯", "庄", "园", "驿站",
+    ];
+    detail
+        .chars()
+        .any(|c| c.is_ascii_digit() || "一二三四五六七八九十".contains(c))
+        || MARKS.iter().any(|m| detail.contains(m))
+}
+
+impl Parser {
+    /// Stream: read one address per line from `input`, write one JSON object per line to
+    /// `output`, in input order. Invalid UTF-8 is replaced (U+FFFD) rather than rejected, so a
+    /// bad line never stops the stream. Returns the number of lines written. Output is written
+    /// line by line; wrap `output` in a `BufWriter` for throughput or a `LineWriter` for
+    /// interactive use.
+    pub fn parse_lines<R: BufRead, W: Write>(
+        &self,
+        mut input: R,
+        mut output: W,
+    ) -> io::Result<u64> {
+        let mut buf = Vec::with_capacity(256);
+        let mut n = 0u64;
+        let mut json = Vec::with_capacity(512);
+        loop {
+            buf.clear();
+            if input.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            let line = String::from_utf8_lossy(&buf);
+            let parsed = self.parse(line.trim_end_matches(['\n', '\r']));
+            json.clear();
+            serde_json::to_writer(&mut json, &parsed).map_err(io::Error::other)?;
+            json.push(b'\n');
+            output.write_all(&json)?;
+            n += 1;
+        }
+        output.flush()?;
+        Ok(n)
+    }
+}

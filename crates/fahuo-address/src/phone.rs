@@ -1,0 +1,262 @@
+//! Phone numbers inside an address line: mainland mobiles, landlines with area code and
+//! extension, platform virtual numbers (mobile + extension) and 400/800 service numbers.
+
+use serde::Serialize;
+
+/// What kind of number was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneKind {
+    /// 11 digits, 1[3-9]xxxxxxxxx.
+    Mobile,
+    /// Area code + 7–8 digits, optionally "-extension".
+    Landline,
+    /// A platform privacy number: a mobile number plus an extension (13812345678-1234).
+    Virtual,
+    /// 400/800 service number.
+    Service,
+}
+
+/// A phone number in canonical form: digits with '-' between area code, number and extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Phone {
+    pub number: String,
+    pub kind: PhoneKind,
+}
+
+/// A phone found in the text: the number and the byte range it occupied.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub phone: Phone,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Separators allowed between digit groups of one number.
+fn group_sep(s: &str) -> Option<(usize, bool)> {
+    // (byte length, may introduce an extension)
+    for (pat, ext) in [
+        ("-", true),
+        (" ", false),
+        ("(", false),
+        (")", false),
+        ("转", true),
+        ("分机", true),
+        ("#", true),
+        ("ext", true),
+    ] {
+        if s.starts_with(pat) {
+            return Some((pat.len(), ext));
+        }
+    }
+    None
+}
+
+struct Group<'a> {
+    digits: &'a str,
+    start: usize,
+    end: usize,
+    /// Whether the separator before this group can introduce an extension.
+    ext_sep: bool,
+}
+
+fn is_mobile(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+}
+
+fn strip_country(d: &str) -> &str {
+    for p in ["0086", "86"] {
+        if let Some(rest) = d.strip_prefix(p)
+            && is_mobile(rest)
+        {
+            return rest;
+        }
+    }
+    d
+}
+
+/// Area code length of a landline written without separators (010, 02x are 3 digits).
+fn area_len(d: &str) -> usize {
+    if d.starts_with("01") || d.starts_with("02") {
+        3
+    } else {
+        4
+    }
+}
+
+fn landline(d: &str) -> Option<String> {
+    if !d.starts_with('0') || d.starts_with("00") {
+        return None;
+    }
+    let a = area_len(d);
+    let rest = d.len().checked_sub(a)?;
+    if (7..=8).contains(&rest) {
+        Some(format!("{}-{}", &d[..a], &d[a..]))
+    } else {
+        None
+    }
+}
+
+/// Try to read one number from `groups[i..]`; returns the phone and the number of groups used.
+fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
+    let mut joined = String::new();
+    for k in 0..groups.len().min(4) {
+        joined.push_str(groups[k].digits);
+        let d = strip_country(&joined);
+        let found = if is_mobile(d) {
+            Some(Phone {
+                number: d.to_string(),
+                kind: PhoneKind::Mobile,
+            })
+        } else if (d.starts_with("400") || d.starts_with("800")) && d.len() == 10 {
+            Some(Phone {
+                number: format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+                kind: PhoneKind::Service,
+            })
+        } else if k > 0 && groups[0].digits.starts_with('0') && groups[0].digits.len() <= 4 {
+            // Written with a separator after the area code: trust the writer's split.
+            let a = groups[0].digits.len();
+            let rest = joined.len() - a;
+            ((3..=4).contains(&a) && (7..=8).contains(&rest)).then(|| Phone {
+                number: format!("{}-{}", &joined[..a], &joined[a..]),
+                kind: PhoneKind::Landline,
+            })
+        } else {
+            landline(d).map(|number| Phone {
+                number,
+                kind: PhoneKind::Landline,
+            })
+        };
+        if let Some(mut phone) = found {
+            let mut used = k + 1;
+            if let Some(next) = groups.get(used)
+                && next.ext_sep
+                && (1..=6).contains(&next.digits.len())
+                && phone.kind != PhoneKind::Service
+            {
+                phone.number.push('-');
+                phone.number.push_str(next.digits);
+                if phone.kind == PhoneKind::Mobile {
+                    phone.kind = PhoneKind::Virtual;
+                }
+                used += 1;
+            }
+            return Some((phone, used));
+        }
+        if joined.len() > 13 {
+            break;
+        }
+    }
+    None
+}
+
+/// Find phone numbers in `text`, left to right.
+pub(crate) fn find_phones(text: &str) -> Vec<Found> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut groups: Vec<Group<'_>> = Vec::with_capacity(8);
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip quickly to the next digit or '+'.
+        match bytes[i..]
+            .iter()
+            .position(|b| b.is_ascii_digit() || *b == b'+')
+        {
+            Some(off) => i += off,
+            None => break,
+        }
+        let starts_number = bytes[i].is_ascii_digit()
+            || (bytes[i] == b'+' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        // A digit glued to a preceding digit is inside a longer number; a letter before it is
+        // fine ("陆xg15822222222").
+        if !starts_number || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        if bytes[i] == b'+' {
+            i += 1;
+        }
+        groups.clear();
+        let mut ext_sep = false;
+        loop {
+            let gs = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            groups.push(Group {
+                digits: &text[gs..i],
+                start: gs,
+                end: i,
+                ext_sep,
+            });
+            // Look past separators for another digit group.
+            let mut j = i;
+            let mut saw_ext = false;
+            let mut nsep = 0;
+            while let Some((len, ext)) = group_sep(&text[j..]) {
+                j += len;
+                saw_ext |= ext;
+                nsep += 1;
+                if nsep > 3 {
+                    break;
+                }
+            }
+            if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
+                i = j;
+                ext_sep = saw_ext;
+            } else {
+                break;
+            }
+        }
+        // House and room numbers ("90号", "5楼") are far too short to be phones.
+        if groups.iter().map(|g| g.digits.len()).sum::<usize>() < 7 {
+            if i == run_start {
+                i += 1;
+            }
+            continue;
+        }
+        let mut g = 0;
+        // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
+        // digits are a mobile number (and that is not a country-code prefix).
+        if groups.len() == 1 {
+            let d = groups[0].digits;
+            if (12..=16).contains(&d.len())
+                && is_mobile(&d[d.len() - 11..])
+                && !is_mobile(strip_country(d))
+            {
+                out.push(Found {
+                    phone: Phone {
+                        number: d[d.len() - 11..].to_string(),
+                        kind: PhoneKind::Mobile,
+                    },
+                    start: groups[0].end - 11,
+                    end: groups[0].end,
+                });
+                g = 1;
+            }
+        }
+        while g < groups.len() {
+            if let Some((phone, used)) = classify(&groups[g..]) {
+                let start = if g == 0 { run_start } else { groups[g].start };
+                let end = groups[g + used - 1].end;
+                // A number glued to a following digit-less unit ("13812345678号") is not a phone.
+                let glued_after = text[end..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| matches!(c, '号' | '室' | '楼' | '栋' | '幢' | '层'));
+                if !glued_after {
+                    out.push(Found { phone, start, end });
+                    g += used;
+                    continue;
+                }
+            }
+            g += 1;
+        }
+        if i == run_start {
+            i += 1;
+        }
+    }
+    out
+}

@@ -1,0 +1,211 @@
+//! The parse result: fields, machine-readable reasons for doubt, the ship verdict and confidence.
+
+use serde::Serialize;
+
+use crate::phone::PhoneKind;
+
+/// Why a parse is less than certain. Serialised as snake_case codes ("missing_county").
+///
+/// Each reason has a [`Severity`]; the worst severity decides the [`Verdict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    // --- Incomplete: the parcel cannot be routed without a person fixing the address.
+    /// Nothing but whitespace (or nothing at all) was given.
+    EmptyInput,
+    /// No province, city or county could be recognised.
+    NoDivision,
+    /// Only a province was recognised (and it is not a municipality).
+    MissingCity,
+    /// The city has county-level units but none was recognised.
+    MissingCounty,
+    /// Nothing (or almost nothing) is left for the street / house part.
+    MissingDetail,
+
+    // --- Doubt: probably right, but a person should look before it ships.
+    /// A same-name unit (朝阳区, 鼓楼区) could not be resolved from context; see `candidates`.
+    AmbiguousDivision,
+    /// The written province contradicts the city/county; the province was corrected.
+    ProvinceCorrected,
+    /// The written city contradicts the province/county; the city was corrected.
+    CityCorrected,
+    /// A written county does not belong to the chosen city; it was ignored.
+    CountyCorrected,
+    /// The county was recognised from a partial or unusual spelling ("雨花区" in 南京市 → 雨花台区).
+    CountyGuessed,
+    /// The detail has no house number, village, building or similar landmark.
+    DetailVague,
+    /// The input was longer than the parser reads; the rest was cut.
+    InputTruncated,
+
+    // --- Info: normal clean-up, recorded for transparency; never blocks shipping.
+    /// The province was not written and was filled from a lower level.
+    ProvinceInferred,
+    /// The city was not written and was filled from the county.
+    CityInferred,
+    /// A level was written by its short name (柯桥 for 柯桥区).
+    ShortName,
+    /// An old name was written (襄樊, 富阳市); the current unit is returned.
+    OldName,
+    /// Traditional characters were converted to simplified.
+    TraditionalConverted,
+    /// Control characters were removed.
+    ControlCharsRemoved,
+    /// No receiver name was found.
+    NameMissing,
+    /// No phone number was found.
+    PhoneMissing,
+    /// More than one phone number was found; the first is returned.
+    ExtraPhone,
+    /// Some text could not be placed (not name, phone, division or detail) and was dropped.
+    TextIgnored,
+}
+
+/// How much a reason matters for shipping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Doubt,
+    Incomplete,
+}
+
+impl Reason {
+    pub fn severity(self) -> Severity {
+        use Reason::*;
+        match self {
+            EmptyInput | NoDivision | MissingCity | MissingCounty | MissingDetail => {
+                Severity::Incomplete
+            }
+            AmbiguousDivision | ProvinceCorrected | CityCorrected | CountyCorrected
+            | CountyGuessed | DetailVague | InputTruncated => Severity::Doubt,
+            _ => Severity::Info,
+        }
+    }
+
+    /// Multiplier applied to the confidence for this reason.
+    fn confidence_factor(self) -> f32 {
+        use Reason::*;
+        match self {
+            EmptyInput | NoDivision => 0.0,
+            MissingCity => 0.3,
+            MissingCounty => 0.5,
+            MissingDetail => 0.4,
+            AmbiguousDivision => 0.4,
+            ProvinceCorrected | CityCorrected => 0.6,
+            CountyCorrected => 0.7,
+            CountyGuessed => 0.8,
+            DetailVague => 0.8,
+            InputTruncated => 0.7,
+            ShortName | OldName => 0.98,
+            TextIgnored => 0.9,
+            ProvinceInferred | CityInferred => 0.99,
+            TraditionalConverted | ControlCharsRemoved | NameMissing | PhoneMissing
+            | ExtraPhone => 1.0,
+        }
+    }
+}
+
+/// Is the address good enough to ship?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Complete and consistent: ship.
+    Ok,
+    /// Complete but something was corrected or is ambiguous: hold for a person to confirm.
+    Review,
+    /// A level or the detail is missing: hold until the buyer or staff complete it.
+    Incomplete,
+}
+
+/// Everything recognised in one address line.
+///
+/// Division names are official full names ("浙江省", "杭州市", "西湖区"); `None` (JSON `null`)
+/// where unknown. For a municipality the city repeats the municipality ("上海市" / "上海市"). For a
+/// county-level unit administered directly by its province (仙桃市, 济源市, 石河子市) the city is
+/// the unit's own name as well. For a city without counties (东莞, 中山, 儋州, 嘉峪关) `county` is
+/// `None` and that is complete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParsedAddress {
+    pub name: Option<String>,
+    /// Canonical number: "13812345678", "021-64581234-8", "13812345678-1234", "400-123-4567".
+    pub phone: Option<String>,
+    pub phone_kind: Option<PhoneKind>,
+    pub province: Option<&'static str>,
+    pub city: Option<&'static str>,
+    pub county: Option<&'static str>,
+    /// Town / street level (镇, 乡, 街道), when written.
+    pub town: Option<String>,
+    /// The rest: road, house number, building, room.
+    pub detail: String,
+    /// Six-digit division code of the deepest level recognised (normally the county).
+    pub adcode: Option<String>,
+    /// 0.0–1.0; 1.0 means nothing needed fixing or guessing.
+    pub confidence: f32,
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    /// Division codes the parser could not choose between (with `ambiguous_division`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
+    /// Further phone numbers, in the order written (with `extra_phone`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_phones: Vec<String>,
+}
+
+impl ParsedAddress {
+    pub(crate) fn empty() -> Self {
+        ParsedAddress {
+            name: None,
+            phone: None,
+            phone_kind: None,
+            province: None,
+            city: None,
+            county: None,
+            town: None,
+            detail: String::new(),
+            adcode: None,
+            confidence: 0.0,
+            verdict: Verdict::Incomplete,
+            reasons: Vec::new(),
+            candidates: Vec::new(),
+            other_phones: Vec::new(),
+        }
+    }
+
+    /// Record a reason once.
+    pub(crate) fn add(&mut self, r: Reason) {
+        if !self.reasons.contains(&r) {
+            self.reasons.push(r);
+        }
+    }
+
+    /// Derive verdict and confidence from the reasons.
+    pub(crate) fn finish(&mut self) {
+        let worst = self
+            .reasons
+            .iter()
+            .map(|r| r.severity())
+            .max()
+            .unwrap_or(Severity::Info);
+        self.verdict = match worst {
+            Severity::Info => Verdict::Ok,
+            Severity::Doubt => Verdict::Review,
+            Severity::Incomplete => Verdict::Incomplete,
+        };
+        let c: f32 = self.reasons.iter().map(|r| r.confidence_factor()).product();
+        self.confidence = (c * 100.0).round() / 100.0;
+    }
+
+    /// True when the address may ship without a person looking at it.
+    pub fn is_shippable(&self) -> bool {
+        self.verdict == Verdict::Ok
+    }
+
+    /// The reasons that hold the order (severity doubt or incomplete).
+    pub fn hold_reasons(&self) -> impl Iterator<Item = Reason> + '_ {
+        self.reasons
+            .iter()
+            .copied()
+            .filter(|r| r.severity() > Severity::Info)
+    }
+}

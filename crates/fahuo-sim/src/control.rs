@@ -1,0 +1,163 @@
+//! The `/_sim/` endpoints for tests and the demo, and the router that mounts every platform.
+//!
+//! * `GET  /_sim/info`: base URLs and credentials.
+//! * `GET  /_sim/ledger[?platform=wechat|douyin|xiaohongshu][&orders=false]`: the ledger.
+//! * `GET  /_sim/orders/{order_id}`: the emulator's truth about one order (plaintext PII).
+//! * `POST /_sim/clock` `{"advance_secs": N}`: move the sim clock forward.
+//! * `POST /_sim/faults` `{"rate": F}`: set the fault rate.
+//! * `POST /_sim/orders` `{"platform": "douyin", "count": N}`: place N new orders within a minute.
+//! * `POST /_sim/callbacks` `{"wechat": "http://...", "douyin": null, ...}`: set push receivers
+//!   (a key that is absent is left as it is; `null` switches pushes off).
+
+use crate::SimInfo;
+use crate::model::Platform;
+use crate::state::Sim;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .nest("/wechat", crate::wechat::router())
+        .nest("/douyin", crate::douyin::router())
+        .nest("/xiaohongshu", crate::xiaohongshu::router())
+        .route("/_sim/info", get(info_h))
+        .route("/_sim/ledger", get(ledger_h))
+        .route("/_sim/orders/{order_id}", get(order_h))
+        .route("/_sim/orders", post(generate_h))
+        .route("/_sim/clock", post(clock_h))
+        .route("/_sim/faults", post(faults_h))
+        .route("/_sim/callbacks", post(callbacks_h))
+        .with_state(sim)
+}
+
+pub fn info(sim: &Sim, addr: &str) -> SimInfo {
+    SimInfo {
+        wechat_base_url: format!("http://{addr}/wechat"),
+        douyin_base_url: format!("http://{addr}/douyin"),
+        xiaohongshu_base_url: format!("http://{addr}/xiaohongshu"),
+        ledger_url: format!("http://{addr}/_sim/ledger"),
+        wechat: sim.cfg.wechat.clone(),
+        douyin: sim.cfg.douyin.clone(),
+        xiaohongshu: sim.cfg.xiaohongshu.clone(),
+    }
+}
+
+fn parse_platform(s: &str) -> Option<Platform> {
+    Platform::ALL.into_iter().find(|p| p.as_str() == s)
+}
+
+async fn info_h(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Json<SimInfo> {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    Json(info(&sim, &host))
+}
+
+async fn ledger_h(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    sim.tick();
+    let platform = match q.get("platform") {
+        Some(p) => match parse_platform(p) {
+            Some(p) => Some(p),
+            None => return (StatusCode::BAD_REQUEST, "unknown platform").into_response(),
+        },
+        None => None,
+    };
+    let with_orders = q.get("orders").is_none_or(|v| v != "false");
+    Json(sim.snapshot(platform, with_orders)).into_response()
+}
+
+async fn order_h(State(sim): State<Arc<Sim>>, Path(order_id): Path<String>) -> Response {
+    sim.tick();
+    let st = sim.lock();
+    match st
+        .index
+        .get(&order_id)
+        .map(|&i| &st.orders[i])
+        .filter(|o| o.created_ms <= st.now_ms())
+    {
+        Some(o) => Json(o).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such order").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct GenerateBody {
+    platform: Option<String>,
+    count: usize,
+}
+
+async fn generate_h(State(sim): State<Arc<Sim>>, Json(b): Json<GenerateBody>) -> Response {
+    let platforms: Vec<Platform> = match b.platform.as_deref() {
+        Some(p) => match parse_platform(p) {
+            Some(p) => vec![p],
+            None => return (StatusCode::BAD_REQUEST, "unknown platform").into_response(),
+        },
+        None => Platform::ALL.to_vec(),
+    };
+    let mut out = serde_json::Map::new();
+    for p in platforms {
+        out.insert(
+            p.as_str().to_string(),
+            json!(sim.generate_more(p, b.count.min(100_000))),
+        );
+    }
+    Json(Value::Object(out)).into_response()
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    advance_secs: i64,
+}
+
+async fn clock_h(State(sim): State<Arc<Sim>>, Json(b): Json<ClockBody>) -> Json<Value> {
+    let now = {
+        let mut st = sim.lock();
+        st.offset_ms += b.advance_secs.max(0) * 1000;
+        st.now_ms()
+    };
+    sim.tick();
+    Json(json!({ "clock_ms": now }))
+}
+
+#[derive(Deserialize)]
+struct FaultsBody {
+    rate: f64,
+}
+
+async fn faults_h(State(sim): State<Arc<Sim>>, Json(b): Json<FaultsBody>) -> Json<Value> {
+    let rate = b.rate.clamp(0.0, 1.0);
+    sim.lock().fault_rate = rate;
+    Json(json!({ "fault_rate": rate }))
+}
+
+async fn callbacks_h(
+    State(sim): State<Arc<Sim>>,
+    Json(b): Json<HashMap<String, Option<String>>>,
+) -> Response {
+    let mut parsed = Vec::new();
+    for (k, v) in b {
+        let Some(p) = parse_platform(&k) else {
+            return (StatusCode::BAD_REQUEST, "unknown platform").into_response();
+        };
+        parsed.push((p, v));
+    }
+    for (p, v) in parsed {
+        sim.set_callback(p, v);
+    }
+    let st = sim.lock();
+    let cbs: HashMap<&str, &String> = st.callbacks.iter().map(|(p, u)| (p.as_str(), u)).collect();
+    Json(json!(cbs)).into_response()
+}

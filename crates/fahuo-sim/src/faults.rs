@@ -1,0 +1,142 @@
+//! Injected faults (5xx, timeouts, rate-limit answers) and the documented per-app rate limits.
+
+use crate::ledger::Rejection;
+use crate::model::Platform;
+use crate::state::Sim;
+use crate::util::real_now_ms;
+use axum::response::Response;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// HTTP 5xx before anything is done.
+    ServerError,
+    /// No answer within the client's timeout; the request was NOT processed.
+    TimeoutBefore,
+    /// No answer within the client's timeout, but the request WAS processed (the nasty case for
+    /// exactly-once: the retry must be recognised as a duplicate).
+    TimeoutAfter,
+    /// The platform's rate-limit error code, without processing.
+    RateLimited,
+}
+
+pub fn roll(rng: &mut crate::util::Rng, rate: f64) -> Fault {
+    if rate <= 0.0 || !rng.chance(rate) {
+        return Fault::None;
+    }
+    match rng.below(4) {
+        0 => Fault::ServerError,
+        1 => Fault::TimeoutBefore,
+        2 => Fault::TimeoutAfter,
+        _ => Fault::RateLimited,
+    }
+}
+
+/// Fixed one-second windows per key (app, or app+method), on the real clock: QPS limits are about
+/// how fast a client calls, not about the emulated calendar.
+#[derive(Default)]
+pub struct RateLimiter {
+    windows: HashMap<String, (i64, u32)>,
+}
+
+impl RateLimiter {
+    pub fn allow(&mut self, key: &str, limit_per_sec: u32) -> bool {
+        if limit_per_sec == 0 {
+            return true;
+        }
+        let sec = real_now_ms() / 1000;
+        let w = self.windows.entry(key.to_string()).or_insert((sec, 0));
+        if w.0 != sec {
+            *w = (sec, 0);
+        }
+        w.1 += 1;
+        w.1 <= limit_per_sec
+    }
+}
+
+/// How a platform module answers an injected fault or a rate limit.
+pub trait FaultAnswers {
+    fn server_error(&self) -> Response;
+    fn rate_limited(&self) -> Response;
+    /// Error code text recorded in the ledger for a rate-limit answer.
+    fn rate_limit_code(&self) -> String;
+}
+
+/// Runs `handler` under fault injection and rate limiting. `limits` are (key, per-second limit).
+pub async fn guard<A: FaultAnswers>(
+    sim: &Arc<Sim>,
+    platform: Platform,
+    api: &str,
+    limits: &[(String, u32)],
+    answers: A,
+    handler: impl FnOnce(&Arc<Sim>) -> Response,
+) -> Response {
+    sim.tick();
+    let (fault, limited, delay) = {
+        let mut st = sim.lock();
+        let rate = st.fault_rate;
+        let fault = roll(&mut st.fault_rng, rate);
+        let mut limited = false;
+        for (key, limit) in limits {
+            if !st.limiter.allow(key, *limit) {
+                limited = true;
+            }
+        }
+        let now = st.now_ms();
+        let reason = match (fault, limited) {
+            (_, true) => Some(("rate limit exceeded".to_string(), answers.rate_limit_code())),
+            (Fault::ServerError, _) => {
+                Some(("injected fault: 5xx".to_string(), "http-503".to_string()))
+            }
+            (Fault::TimeoutBefore, _) => Some((
+                "injected fault: timeout, not processed".to_string(),
+                "timeout".to_string(),
+            )),
+            (Fault::RateLimited, _) => Some((
+                "injected fault: rate-limit answer".to_string(),
+                answers.rate_limit_code(),
+            )),
+            _ => None,
+        };
+        if let Some((reason, code)) = reason {
+            st.ledger.rejected.push(Rejection {
+                platform,
+                api: api.to_string(),
+                code,
+                reason,
+                at_ms: now,
+            });
+        }
+        (fault, limited, sim.cfg.timeout_delay)
+    };
+    if limited {
+        return answers.rate_limited();
+    }
+    match fault {
+        Fault::ServerError => answers.server_error(),
+        Fault::RateLimited => answers.rate_limited(),
+        Fault::TimeoutBefore => {
+            tokio::time::sleep(delay).await;
+            answers.server_error()
+        }
+        Fault::TimeoutAfter => {
+            let resp = handler(sim);
+            {
+                let mut st = sim.lock();
+                let now = st.now_ms();
+                st.ledger.rejected.push(Rejection {
+                    platform,
+                    api: api.to_string(),
+                    code: "timeout".to_string(),
+                    reason: "injected fault: timeout after the request was processed".to_string(),
+                    at_ms: now,
+                });
+            }
+            tokio::time::sleep(delay).await;
+            resp
+        }
+        Fault::None => handler(sim),
+    }
+}
