@@ -52,9 +52,13 @@ pub async fn hash_password(password: &Password) -> Result<String> {
 
 async fn verify_password(password: &str, hash: &str) -> bool {
     let (pw, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(pw.as_bytes(), hash.as_str()).is_ok())
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(pw.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// A hash of a random password, verified against when the username does not exist so that
@@ -90,7 +94,12 @@ fn actor_for(user: &User, via: Via) -> Actor {
 
 impl App {
     /// Checks a username and password and opens a console session.
-    pub async fn login(&self, username: &str, password: &str, client: &str) -> Result<LoginSession> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<LoginSession> {
         let now = self.now();
         let s = self.settings();
         let window = Duration::minutes(s.login_window_minutes);
@@ -132,12 +141,18 @@ impl App {
         let token = random_token(32);
         let csrf_token = random_token(24);
         let expires_at = now + Duration::hours(s.session_hours);
-        store.create_session(&token_hash(&token), &user, &csrf_token, now, expires_at).await?;
+        store
+            .create_session(&token_hash(&token), &user, &csrf_token, now, expires_at)
+            .await?;
         let actor = actor_for(&user, Via::Session);
         let mut entry = actor.audit("auth.login", "user", now);
         entry.entity_id = Some(user.id.get());
         store.append_audit(&entry).await?;
-        tracing::info!(user_id = user.id.get(), tenant_id = user.tenant_id.get(), "login");
+        tracing::info!(
+            user_id = user.id.get(),
+            tenant_id = user.tenant_id.get(),
+            "login"
+        );
         Ok(LoginSession {
             token,
             csrf_token,
@@ -147,7 +162,9 @@ impl App {
     }
 
     pub async fn logout(&self, session_token: &str) -> Result<()> {
-        self.store().delete_session(&token_hash(session_token)).await?;
+        self.store()
+            .delete_session(&token_hash(session_token))
+            .await?;
         Ok(())
     }
 
@@ -198,6 +215,9 @@ impl App {
         actor.require(Permission::ManageUsers)?;
         let mut audit = actor.audit("api_token.revoke", "api_token", self.now());
         audit.entity_id = Some(id.get());
-        Ok(self.store().revoke_api_token(actor.tenant_id, id, &audit).await?)
+        Ok(self
+            .store()
+            .revoke_api_token(actor.tenant_id, id, &audit)
+            .await?)
     }
 }

@@ -40,9 +40,21 @@ impl ShopInput {
         if platform_shop_id.is_empty() || platform_shop_id.len() > 128 {
             return Err(ParseError::new("platform_shop_id", "1 to 128 characters"));
         }
-        let api_base_url = match self.api_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u.trim_end_matches('/').to_string()),
-            Some(_) => return Err(ParseError::new("api_base_url", "an http:// or https:// URL")),
+        let api_base_url = match self
+            .api_base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_string())
+            }
+            Some(_) => {
+                return Err(ParseError::new(
+                    "api_base_url",
+                    "an http:// or https:// URL",
+                ));
+            }
             None => None,
         };
         Ok(NewShop {
@@ -77,7 +89,9 @@ pub struct WarehouseInput {
 impl WarehouseInput {
     pub fn parse(&self) -> Result<NewWarehouse, ParseError> {
         let location = match (self.lat, self.lng) {
-            (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => {
+            (Some(lat), Some(lng))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) =>
+            {
                 Some(GeoPoint { lat, lng })
             }
             (None, None) => None,
@@ -124,7 +138,10 @@ impl SkuInput {
     pub fn parse(&self) -> Result<NewSku, ParseError> {
         let dims = [self.length_mm, self.width_mm, self.height_mm];
         if dims.iter().any(|d| !(0..=10_000).contains(d)) {
-            return Err(ParseError::new("length_mm", "dimensions between 0 and 10000 mm"));
+            return Err(ParseError::new(
+                "length_mm",
+                "dimensions between 0 and 10000 mm",
+            ));
         }
         if self.cost_fen < 0 {
             return Err(ParseError::new("cost_fen", "cannot be negative"));
@@ -132,9 +149,18 @@ impl SkuInput {
         Ok(NewSku {
             code: SkuCode::parse(&self.code)?,
             name: Name::parse(&self.name)?,
-            barcode: self.barcode.as_deref().filter(|b| !b.trim().is_empty()).map(Barcode::parse).transpose()?,
+            barcode: self
+                .barcode
+                .as_deref()
+                .filter(|b| !b.trim().is_empty())
+                .map(Barcode::parse)
+                .transpose()?,
             weight: Grams::new(self.weight_g)?,
-            size: SizeMm { length: self.length_mm, width: self.width_mm, height: self.height_mm },
+            size: SizeMm {
+                length: self.length_mm,
+                width: self.width_mm,
+                height: self.height_mm,
+            },
             cost: Fen(self.cost_fen),
         })
     }
@@ -156,11 +182,27 @@ pub struct StockMovementInput {
 impl StockMovementInput {
     pub fn parse(&self) -> Result<StockMovement, ParseError> {
         let kind = MovementKind::parse(&self.kind)?;
-        if !matches!(kind, MovementKind::Inbound | MovementKind::Return | MovementKind::Adjust) {
-            return Err(ParseError::new("kind", "by hand: inbound, return or adjust"));
+        if !matches!(
+            kind,
+            MovementKind::Inbound | MovementKind::Return | MovementKind::Adjust
+        ) {
+            return Err(ParseError::new(
+                "kind",
+                "by hand: inbound, return or adjust",
+            ));
         }
-        let mut m = StockMovement::new(WarehouseId(self.warehouse_id), SkuId(self.sku_id), kind, self.quantity)?;
-        if let Some(note) = self.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let mut m = StockMovement::new(
+            WarehouseId(self.warehouse_id),
+            SkuId(self.sku_id),
+            kind,
+            self.quantity,
+        )?;
+        if let Some(note) = self
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             m = m.with_note(note.chars().take(500).collect::<String>());
         }
         Ok(m)
@@ -172,8 +214,13 @@ impl App {
         actor.require(Permission::ManageShops)?;
         let new = input.parse()?;
         let mut audit = actor.audit("shop.create", "shop", self.now());
-        audit.after = Some(serde_json::json!({ "platform": new.platform, "name": new.name, "platform_shop_id": new.platform_shop_id }));
-        Ok(self.store().create_shop(actor.tenant_id, &new, &audit).await?)
+        audit.after = Some(
+            serde_json::json!({ "platform": new.platform, "name": new.name, "platform_shop_id": new.platform_shop_id }),
+        );
+        Ok(self
+            .store()
+            .create_shop(actor.tenant_id, &new, &audit)
+            .await?)
     }
 
     pub async fn shops(&self, actor: &Actor) -> Result<Vec<Shop>> {
@@ -181,12 +228,19 @@ impl App {
         Ok(self.store().shops(actor.tenant_id).await?)
     }
 
-    pub async fn create_warehouse(&self, actor: &Actor, input: &WarehouseInput) -> Result<Warehouse> {
+    pub async fn create_warehouse(
+        &self,
+        actor: &Actor,
+        input: &WarehouseInput,
+    ) -> Result<Warehouse> {
         actor.require(Permission::ManageCatalog)?;
         let new = input.parse()?;
         let mut audit = actor.audit("warehouse.create", "warehouse", self.now());
         audit.after = Some(serde_json::json!({ "code": new.code, "name": new.name }));
-        Ok(self.store().create_warehouse(actor.tenant_id, &new, &audit).await?)
+        Ok(self
+            .store()
+            .create_warehouse(actor.tenant_id, &new, &audit)
+            .await?)
     }
 
     pub async fn warehouses(&self, actor: &Actor) -> Result<Vec<Warehouse>> {
@@ -199,7 +253,10 @@ impl App {
         let new = input.parse()?;
         let mut audit = actor.audit("sku.create", "sku", self.now());
         audit.after = Some(serde_json::json!({ "code": new.code, "name": new.name }));
-        Ok(self.store().create_sku(actor.tenant_id, &new, &audit).await?)
+        Ok(self
+            .store()
+            .create_sku(actor.tenant_id, &new, &audit)
+            .await?)
     }
 
     pub async fn skus(&self, actor: &Actor) -> Result<Vec<Sku>> {
@@ -207,7 +264,14 @@ impl App {
         Ok(self.store().skus(actor.tenant_id).await?)
     }
 
-    pub async fn map_shop_sku(&self, actor: &Actor, shop: ShopId, platform_sku_id: &str, sku: SkuId, quantity: i64) -> Result<ShopSku> {
+    pub async fn map_shop_sku(
+        &self,
+        actor: &Actor,
+        shop: ShopId,
+        platform_sku_id: &str,
+        sku: SkuId,
+        quantity: i64,
+    ) -> Result<ShopSku> {
         actor.require(Permission::ManageCatalog)?;
         let platform_sku_id = platform_sku_id.trim();
         if platform_sku_id.is_empty() || platform_sku_id.len() > 128 {
@@ -217,18 +281,43 @@ impl App {
             return Err(ParseError::new("quantity", "between 1 and 1000").into());
         }
         let mut audit = actor.audit("shop_sku.map", "shop_sku", self.now());
-        audit.after = Some(serde_json::json!({ "shop_id": shop, "platform_sku_id": platform_sku_id, "sku_id": sku, "quantity": quantity }));
-        Ok(self.store().map_shop_sku(actor.tenant_id, shop, platform_sku_id, sku, quantity, &audit).await?)
+        audit.after = Some(
+            serde_json::json!({ "shop_id": shop, "platform_sku_id": platform_sku_id, "sku_id": sku, "quantity": quantity }),
+        );
+        Ok(self
+            .store()
+            .map_shop_sku(
+                actor.tenant_id,
+                shop,
+                platform_sku_id,
+                sku,
+                quantity,
+                &audit,
+            )
+            .await?)
     }
 
     /// Records stock arriving, coming back, or corrected by a count.
-    pub async fn move_stock(&self, actor: &Actor, input: &StockMovementInput) -> Result<StockLevel> {
+    pub async fn move_stock(
+        &self,
+        actor: &Actor,
+        input: &StockMovementInput,
+    ) -> Result<StockLevel> {
         actor.require(Permission::ManageStock)?;
         let movement = input.parse()?;
-        let level = self.store().move_stock(actor.tenant_id, &movement, &actor.name, self.now()).await?;
-        let mut audit = actor.audit(&format!("stock.{}", movement.kind.as_str()), "stock", self.now());
+        let level = self
+            .store()
+            .move_stock(actor.tenant_id, &movement, &actor.name, self.now())
+            .await?;
+        let mut audit = actor.audit(
+            &format!("stock.{}", movement.kind.as_str()),
+            "stock",
+            self.now(),
+        );
         audit.entity_id = Some(movement.sku_id.get());
-        audit.after = Some(serde_json::json!({ "warehouse_id": movement.warehouse_id, "on_hand": level.on_hand, "reserved": level.reserved }));
+        audit.after = Some(
+            serde_json::json!({ "warehouse_id": movement.warehouse_id, "on_hand": level.on_hand, "reserved": level.reserved }),
+        );
         self.store().append_audit(&audit).await?;
         Ok(level)
     }
@@ -238,13 +327,25 @@ impl App {
         Ok(self.store().stock_levels(actor.tenant_id, sku).await?)
     }
 
-    pub async fn stock_ledger(&self, actor: &Actor, warehouse: WarehouseId, sku: SkuId) -> Result<Vec<LedgerEntry>> {
+    pub async fn stock_ledger(
+        &self,
+        actor: &Actor,
+        warehouse: WarehouseId,
+        sku: SkuId,
+    ) -> Result<Vec<LedgerEntry>> {
         actor.require(Permission::ManageStock)?;
-        Ok(self.store().stock_ledger(actor.tenant_id, warehouse, sku).await?)
+        Ok(self
+            .store()
+            .stock_ledger(actor.tenant_id, warehouse, sku)
+            .await?)
     }
 
     /// The audit log of the actor's tenant.
-    pub async fn audit_log(&self, actor: &Actor, filter: &fahuo_store::audit::AuditFilter) -> Result<fahuo_store::Page<fahuo_store::audit::AuditRecord>> {
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        filter: &fahuo_store::audit::AuditFilter,
+    ) -> Result<fahuo_store::Page<fahuo_store::audit::AuditRecord>> {
         actor.require(Permission::ViewAudit)?;
         Ok(self.store().audit_log(actor.tenant_id, filter).await?)
     }

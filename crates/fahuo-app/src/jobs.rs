@@ -65,7 +65,9 @@ impl JobRunner {
             periodic: Vec::new(),
             permits,
         }
-        .register("maintenance.purge", |app, _job| async move { purge(&app).await }.boxed())
+        .register("maintenance.purge", |app, _job| {
+            async move { purge(&app).await }.boxed()
+        })
         .every("maintenance.purge", Duration::hours(1))
     }
 
@@ -112,10 +114,19 @@ impl JobRunner {
         }
         let kinds: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
         let lease = Duration::seconds(self.app.settings().job_lease_seconds);
-        let jobs = self.app.store().claim_jobs(&self.worker, &kinds, self.app.now(), lease, free).await?;
+        let jobs = self
+            .app
+            .store()
+            .claim_jobs(&self.worker, &kinds, self.app.now(), lease, free)
+            .await?;
         let mut tasks = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let permit = self.permits.clone().acquire_owned().await.expect("semaphore open");
+            let permit = self
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore open");
             let handler = self.handlers[&job.kind].clone();
             let (app, worker) = (self.app.clone(), self.worker.clone());
             tasks.push(tokio::spawn(async move {
@@ -155,7 +166,11 @@ impl JobRunner {
                 }
             };
             // Busy: look again at once for more work; idle: wait a little.
-            let wait = if started > 0 { std::time::Duration::from_millis(5) } else { poll };
+            let wait = if started > 0 {
+                std::time::Duration::from_millis(5)
+            } else {
+                poll
+            };
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(wait) => {}
@@ -171,7 +186,8 @@ async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Du
     let store = app.store().clone();
     let work = AssertUnwindSafe(handler(app.clone(), job.clone())).catch_unwind();
     let mut work = std::pin::pin!(work);
-    let renew_every = std::time::Duration::from_millis((lease.num_milliseconds() / 3).max(10) as u64);
+    let renew_every =
+        std::time::Duration::from_millis((lease.num_milliseconds() / 3).max(10) as u64);
     let outcome = loop {
         tokio::select! {
             result = &mut work => break result.unwrap_or_else(|_| Err(JobError::Retry("the handler panicked".into()))),
@@ -192,7 +208,9 @@ async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Du
         Ok(()) => store.complete_job(&job, &worker, now).await,
         Err(JobError::Retry(why)) => {
             tracing::info!(job_id = job.id.get(), kind = %job.kind, attempt = job.attempts, error = %why, "job failed; will retry");
-            store.fail_job(&job, &worker, why, Some(now + backoff(&job)), now).await
+            store
+                .fail_job(&job, &worker, why, Some(now + backoff(&job)), now)
+                .await
         }
         Err(JobError::Permanent(why)) => {
             tracing::warn!(job_id = job.id.get(), kind = %job.kind, error = %why, "job failed permanently");
@@ -201,7 +219,10 @@ async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Du
     };
     match recorded {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(job_id = job.id.get(), "job outcome not recorded: lease lost"),
+        Ok(false) => tracing::warn!(
+            job_id = job.id.get(),
+            "job outcome not recorded: lease lost"
+        ),
         Err(e) => tracing::error!(job_id = job.id.get(), error = %e, "job outcome not recorded"),
     }
 }
@@ -212,26 +233,44 @@ async fn purge(app: &App) -> Result<(), JobError> {
     let store = app.store();
     let retry = |e: fahuo_store::StoreError| JobError::Retry(e.to_string());
     let sessions = store.purge_sessions(now).await.map_err(retry)?;
-    let jobs = store.purge_done_jobs(now - Duration::days(7)).await.map_err(retry)?;
+    let jobs = store
+        .purge_done_jobs(now - Duration::days(7))
+        .await
+        .map_err(retry)?;
     tracing::info!(sessions, jobs, "maintenance purge");
     Ok(())
 }
 
 impl App {
     /// The tenant's jobs in a state (`dead` is the dead letter), newest first.
-    pub async fn jobs(&self, actor: &crate::Actor, state: &str, after: Option<i64>, limit: i64) -> crate::Result<fahuo_store::Page<Job>> {
+    pub async fn jobs(
+        &self,
+        actor: &crate::Actor,
+        state: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> crate::Result<fahuo_store::Page<Job>> {
         actor.require(fahuo_domain::Permission::ManageJobs)?;
         let state = fahuo_store::jobs::JobState::parse(state)
             .map_err(|_| fahuo_domain::ParseError::new("state", "queued, running, done or dead"))?;
-        Ok(self.store().jobs(actor.tenant_id, state, after, limit).await?)
+        Ok(self
+            .store()
+            .jobs(actor.tenant_id, state, after, limit)
+            .await?)
     }
 
     /// Puts one of the tenant's dead jobs back in the queue.
-    pub async fn retry_job(&self, actor: &crate::Actor, id: fahuo_domain::JobId) -> crate::Result<()> {
+    pub async fn retry_job(
+        &self,
+        actor: &crate::Actor,
+        id: fahuo_domain::JobId,
+    ) -> crate::Result<()> {
         actor.require(fahuo_domain::Permission::ManageJobs)?;
         let mut audit = actor.audit("job.retry", "job", self.now());
         audit.entity_id = Some(id.get());
-        self.store().retry_dead_job(actor.tenant_id, id, self.now()).await?;
+        self.store()
+            .retry_dead_job(actor.tenant_id, id, self.now())
+            .await?;
         self.store().append_audit(&audit).await?;
         Ok(())
     }

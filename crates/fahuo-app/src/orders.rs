@@ -60,7 +60,14 @@ pub struct OrderInput {
 
 impl ReceiverInput {
     pub fn parse(&self) -> Result<Receiver, ParseError> {
-        Receiver::parse(&self.name, &self.phone, &self.province, &self.city, &self.county, &self.detail)
+        Receiver::parse(
+            &self.name,
+            &self.phone,
+            &self.province,
+            &self.city,
+            &self.county,
+            &self.detail,
+        )
     }
 }
 
@@ -74,21 +81,34 @@ impl OrderInput {
                 Ok(NewOrderLine {
                     platform_line_id: None,
                     platform_sku_id: None,
-                    sku_code: l.sku_code.as_deref().filter(|c| !c.trim().is_empty()).map(SkuCode::parse).transpose()?,
+                    sku_code: l
+                        .sku_code
+                        .as_deref()
+                        .filter(|c| !c.trim().is_empty())
+                        .map(SkuCode::parse)
+                        .transpose()?,
                     title: l.title.trim().chars().take(200).collect(),
                     quantity: l.quantity,
                     unit_price: Fen(l.unit_price_fen),
-                    paid: Fen(l.paid_fen.unwrap_or(l.unit_price_fen.saturating_mul(l.quantity))),
+                    paid: Fen(l
+                        .paid_fen
+                        .unwrap_or(l.unit_price_fen.saturating_mul(l.quantity))),
                 })
             })
             .collect::<Result<Vec<_>, ParseError>>()?;
         let lines_total: Fen = lines.iter().map(|l| l.paid).sum();
-        let note = |n: &Option<String>| n.as_ref().map(|s| s.trim().chars().take(1000).collect::<String>()).filter(|s| !s.is_empty());
+        let note = |n: &Option<String>| {
+            n.as_ref()
+                .map(|s| s.trim().chars().take(1000).collect::<String>())
+                .filter(|s| !s.is_empty())
+        };
         NewOrder {
             shop_id: ShopId(self.shop_id),
             platform_order_id: PlatformOrderId::parse(&self.platform_order_id)?,
             platform_status: "manual".into(),
-            paid_total: Fen(self.paid_total_fen.unwrap_or(lines_total.get() + self.freight_fen)),
+            paid_total: Fen(self
+                .paid_total_fen
+                .unwrap_or(lines_total.get() + self.freight_fen)),
             freight: Fen(self.freight_fen),
             buyer_note: note(&self.buyer_note),
             seller_note: note(&self.seller_note),
@@ -182,21 +202,33 @@ pub struct OrderQuery {
 
 impl OrderQuery {
     pub fn parse(&self) -> Result<OrderFilter, ParseError> {
-        let blank = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let blank = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
         let phone = blank(&self.phone);
         if let Some(p) = &phone
             && (p.len() != 4 || !p.chars().all(|c| c.is_ascii_digit()))
         {
-            return Err(ParseError::new("phone", "the last four digits of the phone"));
+            return Err(ParseError::new(
+                "phone",
+                "the last four digits of the phone",
+            ));
         }
         let limit = self.limit.unwrap_or(50);
         if !(1..=500).contains(&limit) {
             return Err(ParseError::new("limit", "between 1 and 500"));
         }
         Ok(OrderFilter {
-            state: blank(&self.state).map(|s| OrderState::parse(&s)).transpose()?,
+            state: blank(&self.state)
+                .map(|s| OrderState::parse(&s))
+                .transpose()?,
             shop_id: self.shop_id.map(ShopId),
-            platform: blank(&self.platform).map(|p| Platform::parse(&p)).transpose()?,
+            platform: blank(&self.platform)
+                .map(|p| Platform::parse(&p))
+                .transpose()?,
             platform_order_id: blank(&self.platform_order_id)
                 .map(|p| PlatformOrderId::parse(&p).map(String::from))
                 .transpose()?,
@@ -212,7 +244,11 @@ impl OrderQuery {
 
 impl App {
     /// Creates (or, if sent again, finds) a manual order.
-    pub async fn create_manual_order(&self, actor: &Actor, input: &OrderInput) -> Result<(Upsert, OrderView)> {
+    pub async fn create_manual_order(
+        &self,
+        actor: &Actor,
+        input: &OrderInput,
+    ) -> Result<(Upsert, OrderView)> {
         actor.require(Permission::EditOrders)?;
         let now = self.now();
         let order = input.parse(now)?;
@@ -224,7 +260,10 @@ impl App {
                 shop.platform.label_zh()
             )));
         }
-        let outcome = self.store().upsert_order(actor.tenant_id, &order, &actor.audit_ref(), now).await?;
+        let outcome = self
+            .store()
+            .upsert_order(actor.tenant_id, &order, &actor.audit_ref(), now)
+            .await?;
         Ok((outcome, self.order(actor, outcome.order_id()).await?))
     }
 
@@ -263,32 +302,74 @@ impl App {
         let now = self.now();
         let order = self.store().order(actor.tenant_id, id).await?;
         if order.state == OrderState::OnHold {
-            self.store().release_order(actor.tenant_id, id, &actor.audit_ref(), now).await?;
+            self.store()
+                .release_order(actor.tenant_id, id, &actor.audit_ref(), now)
+                .await?;
         } else {
-            self.store().transition_order(actor.tenant_id, id, OrderEvent::Approve, &actor.audit_ref(), now).await?;
+            self.store()
+                .transition_order(
+                    actor.tenant_id,
+                    id,
+                    OrderEvent::Approve,
+                    &actor.audit_ref(),
+                    now,
+                )
+                .await?;
         }
         self.order(actor, id).await
     }
 
     /// Puts an order aside with a reason a person can act on.
-    pub async fn hold_order(&self, actor: &Actor, id: OrderId, reason_code: &str, message: &str) -> Result<OrderView> {
+    pub async fn hold_order(
+        &self,
+        actor: &Actor,
+        id: OrderId,
+        reason_code: &str,
+        message: &str,
+    ) -> Result<OrderView> {
         actor.require(Permission::ReviewOrders)?;
         let code = reason_code.trim();
-        if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-            return Err(ParseError::new("reason_code", "lowercase letters and _ (e.g. manual, address_incomplete)").into());
+        if code.is_empty()
+            || code.len() > 64
+            || !code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        {
+            return Err(ParseError::new(
+                "reason_code",
+                "lowercase letters and _ (e.g. manual, address_incomplete)",
+            )
+            .into());
         }
         let message: String = message.trim().chars().take(500).collect();
         if message.is_empty() {
-            return Err(ParseError::new("message", "say why, so that someone can act on it").into());
+            return Err(
+                ParseError::new("message", "say why, so that someone can act on it").into(),
+            );
         }
-        self.store().hold_order(actor.tenant_id, id, code, &message, &actor.audit_ref(), self.now()).await?;
+        self.store()
+            .hold_order(
+                actor.tenant_id,
+                id,
+                code,
+                &message,
+                &actor.audit_ref(),
+                self.now(),
+            )
+            .await?;
         self.order(actor, id).await
     }
 
     /// Cancels an order that has not shipped (e.g. the buyer cancelled by phone).
     pub async fn cancel_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView> {
         actor.require(Permission::EditOrders)?;
-        self.store().transition_order(actor.tenant_id, id, OrderEvent::Cancel, &actor.audit_ref(), self.now()).await?;
+        self.store()
+            .transition_order(
+                actor.tenant_id,
+                id,
+                OrderEvent::Cancel,
+                &actor.audit_ref(),
+                self.now(),
+            )
+            .await?;
         self.order(actor, id).await
     }
 }

@@ -32,7 +32,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -45,8 +48,14 @@ impl Lcg {
     }
 }
 
-const SURNAMES: &[&str] = &["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "欧阳"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "桂英", "晓燕"];
+const SURNAMES: &[&str] = &[
+    "张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
+    "何", "郭", "马", "欧阳",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明",
+    "超", "秀英", "桂英", "晓燕",
+];
 
 /// (province, city, county, street) — real places across the country.
 const PLACES: &[(&str, &str, &str, &str)] = &[
@@ -74,14 +83,49 @@ const PLACES: &[(&str, &str, &str, &str)] = &[
 
 /// (code, name, barcode body without check digit, weight g, cost fen, price fen)
 const SKUS: &[(&str, &str, &str, i64, i64, i64)] = &[
-    ("TEE-WHT-L", "纯棉T恤 白色 L", "690123456001", 220, 1800, 5900),
-    ("TEE-BLK-M", "纯棉T恤 黑色 M", "690123456002", 210, 1800, 5900),
-    ("MUG-350", "陶瓷马克杯 350ml", "690123456003", 380, 900, 3900),
-    ("TEA-LJ-250", "西湖龙井 250g 礼盒", "690123456004", 600, 12000, 29900),
+    (
+        "TEE-WHT-L",
+        "纯棉T恤 白色 L",
+        "690123456001",
+        220,
+        1800,
+        5900,
+    ),
+    (
+        "TEE-BLK-M",
+        "纯棉T恤 黑色 M",
+        "690123456002",
+        210,
+        1800,
+        5900,
+    ),
+    (
+        "MUG-350",
+        "陶瓷马克杯 350ml",
+        "690123456003",
+        380,
+        900,
+        3900,
+    ),
+    (
+        "TEA-LJ-250",
+        "西湖龙井 250g 礼盒",
+        "690123456004",
+        600,
+        12000,
+        29900,
+    ),
     ("SOCK-5P", "中筒袜 5双装", "690123456005", 180, 1000, 2990),
     ("BAG-CANVAS", "帆布托特包", "690123456006", 300, 1500, 4900),
     ("SCARF-SILK", "真丝丝巾", "690123456007", 90, 6000, 19900),
-    ("CANDLE-3", "香薰蜡烛 3只装", "690123456008", 900, 2500, 8900),
+    (
+        "CANDLE-3",
+        "香薰蜡烛 3只装",
+        "690123456008",
+        900,
+        2500,
+        8900,
+    ),
 ];
 
 /// The EAN-13 check digit of a 12-digit body.
@@ -98,9 +142,24 @@ pub fn ean13_check_digit(body: &str) -> u32 {
 impl App {
     /// Seeds the demo merchant once; a second call finds it and changes nothing.
     /// `progress(done, total)` is called as orders are created.
-    pub async fn seed_demo(&self, orders: usize, progress: &mut (dyn FnMut(usize, usize) + Send)) -> Result<DemoInfo> {
-        if let Some(t) = self.tenants().await?.into_iter().find(|t| t.name.as_str() == DEMO_TENANT) {
-            return Ok(DemoInfo { tenant: t.id, username: DEMO_USER, password: DEMO_PASSWORD, created: false, orders: 0 });
+    pub async fn seed_demo(
+        &self,
+        orders: usize,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<DemoInfo> {
+        if let Some(t) = self
+            .tenants()
+            .await?
+            .into_iter()
+            .find(|t| t.name.as_str() == DEMO_TENANT)
+        {
+            return Ok(DemoInfo {
+                tenant: t.id,
+                username: DEMO_USER,
+                password: DEMO_PASSWORD,
+                created: false,
+                orders: 0,
+            });
         }
         let tenant = self.create_tenant(&Name::parse(DEMO_TENANT)?).await?;
         let cli = Actor::cli(tenant.id);
@@ -127,7 +186,16 @@ impl App {
             (Platform::Manual, "线下/批发", "manual"),
         ] {
             let shop = self
-                .create_shop(&cli, &ShopInput { platform: platform.as_str().into(), name: name.into(), platform_shop_id: id.into(), api_base_url: None, credentials: None })
+                .create_shop(
+                    &cli,
+                    &ShopInput {
+                        platform: platform.as_str().into(),
+                        name: name.into(),
+                        platform_shop_id: id.into(),
+                        api_base_url: None,
+                        credentials: None,
+                    },
+                )
                 .await?;
             if platform == Platform::Manual {
                 manual_shop = Some(shop.id);
@@ -136,28 +204,64 @@ impl App {
         let manual_shop = manual_shop.expect("the manual shop was created");
         let mut warehouses = Vec::new();
         for (code, name, province, city, county, address, lat, lng) in [
-            ("HZ01", "杭州余杭仓", "浙江省", "杭州市", "余杭区", "仓前街道龙潭路8号", 30.2905, 119.9849),
-            ("GZ01", "广州白云仓", "广东省", "广州市", "白云区", "太和镇大源北路1号", 23.3210, 113.3380),
+            (
+                "HZ01",
+                "杭州余杭仓",
+                "浙江省",
+                "杭州市",
+                "余杭区",
+                "仓前街道龙潭路8号",
+                30.2905,
+                119.9849,
+            ),
+            (
+                "GZ01",
+                "广州白云仓",
+                "广东省",
+                "广州市",
+                "白云区",
+                "太和镇大源北路1号",
+                23.3210,
+                113.3380,
+            ),
         ] {
-            let input = WarehouseInput { code: code.into(), name: name.into(), province: province.into(), city: city.into(), county: county.into(), address: address.into(), lat: Some(lat), lng: Some(lng) };
+            let input = WarehouseInput {
+                code: code.into(),
+                name: name.into(),
+                province: province.into(),
+                city: city.into(),
+                county: county.into(),
+                address: address.into(),
+                lat: Some(lat),
+                lng: Some(lng),
+            };
             warehouses.push(self.create_warehouse(&cli, &input).await?);
         }
         for (i, (code, name, body, weight, cost, _)) in SKUS.iter().enumerate() {
             let sku = self
-                .create_sku(&cli, &SkuInput {
-                    code: (*code).into(),
-                    name: (*name).into(),
-                    barcode: Some(format!("{body}{}", ean13_check_digit(body))),
-                    weight_g: *weight,
-                    length_mm: 250,
-                    width_mm: 180,
-                    height_mm: 60,
-                    cost_fen: *cost,
-                })
+                .create_sku(
+                    &cli,
+                    &SkuInput {
+                        code: (*code).into(),
+                        name: (*name).into(),
+                        barcode: Some(format!("{body}{}", ean13_check_digit(body))),
+                        weight_g: *weight,
+                        length_mm: 250,
+                        width_mm: 180,
+                        height_mm: 60,
+                        cost_fen: *cost,
+                    },
+                )
                 .await?;
             for (w, warehouse) in warehouses.iter().enumerate() {
                 let quantity = 40 + ((i * 37 + w * 101) % 160) as i64;
-                let input = StockMovementInput { warehouse_id: warehouse.id.get(), sku_id: sku.id.get(), kind: "inbound".into(), quantity, note: Some("期初库存".into()) };
+                let input = StockMovementInput {
+                    warehouse_id: warehouse.id.get(),
+                    sku_id: sku.id.get(),
+                    kind: "inbound".into(),
+                    quantity,
+                    note: Some("期初库存".into()),
+                };
                 self.move_stock(&cli, &input).await?;
             }
         }
@@ -168,11 +272,21 @@ impl App {
         for n in 0..orders {
             let (province, city, county, street) = *rng.pick(PLACES);
             let name = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
-            let phone = format!("1{}{:09}", [3, 5, 7, 8, 9][rng.below(5)], rng.next() % 1_000_000_000);
+            let phone = format!(
+                "1{}{:09}",
+                [3, 5, 7, 8, 9][rng.below(5)],
+                rng.next() % 1_000_000_000
+            );
             let lines = (0..1 + rng.below(3))
                 .map(|_| {
                     let (code, title, _, _, _, price) = *rng.pick(SKUS);
-                    LineInput { sku_code: Some(code.into()), title: title.into(), quantity: 1 + rng.below(3) as i64, unit_price_fen: price, paid_fen: None }
+                    LineInput {
+                        sku_code: Some(code.into()),
+                        title: title.into(),
+                        quantity: 1 + rng.below(3) as i64,
+                        unit_price_fen: price,
+                        paid_fen: None,
+                    }
                 })
                 .collect();
             let input = OrderInput {
@@ -184,7 +298,14 @@ impl App {
                 seller_note: None,
                 ship_by: Some(now + Duration::hours(4 + rng.below(68) as i64)),
                 presale_ship_at: None,
-                receiver: ReceiverInput { name, phone, province: province.into(), city: city.into(), county: county.into(), detail: format!("{street}{}室", 100 + rng.below(900)) },
+                receiver: ReceiverInput {
+                    name,
+                    phone,
+                    province: province.into(),
+                    city: city.into(),
+                    county: county.into(),
+                    detail: format!("{street}{}室", 100 + rng.below(900)),
+                },
                 lines,
             };
             let (_, view) = self.create_manual_order(&cli, &input).await?;
@@ -198,12 +319,19 @@ impl App {
                     self.approve_order(&cli, *id).await?;
                 }
                 2 => {
-                    self.hold_order(&cli, *id, "buyer_note", "买家留言需客服确认").await?;
+                    self.hold_order(&cli, *id, "buyer_note", "买家留言需客服确认")
+                        .await?;
                 }
                 _ => {}
             }
         }
-        Ok(DemoInfo { tenant: tenant.id, username: DEMO_USER, password: DEMO_PASSWORD, created: true, orders })
+        Ok(DemoInfo {
+            tenant: tenant.id,
+            username: DEMO_USER,
+            password: DEMO_PASSWORD,
+            created: true,
+            orders,
+        })
     }
 }
 

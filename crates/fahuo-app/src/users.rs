@@ -74,7 +74,8 @@ impl App {
                 "there is no tenant yet: create one with `fahuo tenant add NAME`".into(),
             )),
             _ => Err(AppError::Conflict(
-                "there are several tenants: choose one with --tenant ID (see `fahuo tenant list`)".into(),
+                "there are several tenants: choose one with --tenant ID (see `fahuo tenant list`)"
+                    .into(),
             )),
         }
     }

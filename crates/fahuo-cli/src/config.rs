@@ -47,7 +47,10 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_deref().map(fahuo_store::redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(fahuo_store::redact_url),
+            )
             .field("listen", &self.listen)
             .finish_non_exhaustive()
     }
@@ -56,7 +59,10 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Loads the configuration for a command whose default data directory is `default_dir`.
     pub fn load(args: &CommonArgs, listen: Option<&str>, default_dir: &str) -> Result<Config> {
-        let defaults = Config { data_dir: PathBuf::from(default_dir), ..Config::default() };
+        let defaults = Config {
+            data_dir: PathBuf::from(default_dir),
+            ..Config::default()
+        };
         let data_dir_hint = args
             .data_dir
             .clone()
@@ -77,7 +83,11 @@ impl Config {
                 }
             }
         }
-        figment = figment.merge(Env::prefixed("FAHUO_").split("__").ignore(&["test_postgres_url", "require_postgres", "user_password"]));
+        figment = figment.merge(Env::prefixed("FAHUO_").split("__").ignore(&[
+            "test_postgres_url",
+            "require_postgres",
+            "user_password",
+        ]));
         let mut config: Config = figment.extract().context("invalid configuration")?;
         if let Some(dir) = &args.data_dir {
             config.data_dir = dir.clone();
@@ -98,7 +108,9 @@ impl Config {
     }
 
     pub fn pii_key_file(&self) -> PathBuf {
-        self.pii_key_file.clone().unwrap_or_else(|| self.data_dir.join("pii.key"))
+        self.pii_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("pii.key"))
     }
 }
 
@@ -113,5 +125,9 @@ pub fn init_logging(config: &Config) {
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let _ = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

@@ -21,9 +21,11 @@ use std::sync::Arc;
 /// labels, shipping, tracking and after-sales in one self-hosted binary.
 #[derive(Parser)]
 #[command(name = "fahuo", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Configuration: defaults < config file (--config, or fahuo.toml in the data directory) \
+#[command(
+    after_help = "Configuration: defaults < config file (--config, or fahuo.toml in the data directory) \
 < FAHUO_* environment variables (nested keys with __, e.g. FAHUO_APP__SESSION_HOURS=8) < flags.\n\
-Start here: `fahuo demo`, then open the printed URL.")]
+Start here: `fahuo demo`, then open the printed URL."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -123,7 +125,9 @@ enum UserCommand {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
@@ -136,17 +140,27 @@ async fn run(cli: Cli) -> Result<()> {
             serve(app, &config, !args.no_jobs, None).await
         }
         Command::Demo(args) => {
-            let config = Config::load(&args.serve.common, args.serve.listen.as_deref(), "fahuo-demo")?;
+            let config = Config::load(
+                &args.serve.common,
+                args.serve.listen.as_deref(),
+                "fahuo-demo",
+            )?;
             config::init_logging(&config);
             let app = open_app(&config).await?;
             let mut bar = progress::Progress::new("生成演示订单 demo orders", args.orders as u64);
-            let info = app.seed_demo(args.orders, &mut |done, _| bar.set(done as u64)).await?;
+            let info = app
+                .seed_demo(args.orders, &mut |done, _| bar.set(done as u64))
+                .await?;
             bar.finish();
             let banner = format!(
                 "  login:    {} / {}{}\n  data:     {} ({})",
                 info.username,
                 info.password,
-                if info.created { "" } else { "   (existing demo data)" },
+                if info.created {
+                    ""
+                } else {
+                    "   (existing demo data)"
+                },
                 config.data_dir.display(),
                 fahuo_store::redact_url(&config.database_url()),
             );
@@ -156,7 +170,10 @@ async fn run(cli: Cli) -> Result<()> {
             let config = Config::load(&common, None, "fahuo-data")?;
             config::init_logging(&config);
             let store = open_store(&config).await?;
-            println!("migrated {}", fahuo_store::redact_url(&config.database_url()));
+            println!(
+                "migrated {}",
+                fahuo_store::redact_url(&config.database_url())
+            );
             store.close().await;
             Ok(())
         }
@@ -173,16 +190,37 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::User(UserCommand::Add { username, role, display_name, tenant, password_stdin, common }) => {
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            display_name,
+            tenant,
+            password_stdin,
+            common,
+        }) => {
             let app = cli_app(&common).await?;
             let username = Username::parse(&username)?;
             let role = Role::parse(&role)?;
             let password = Password::parse(&read_password(password_stdin)?)?;
             let tenant = app.resolve_cli_tenant(tenant.map(TenantId)).await?;
             let user = app
-                .add_user(&Actor::cli(tenant), UserInput { username, display_name, role, password })
+                .add_user(
+                    &Actor::cli(tenant),
+                    UserInput {
+                        username,
+                        display_name,
+                        role,
+                        password,
+                    },
+                )
                 .await?;
-            println!("added user {} (id {}, role {}) to tenant {}", user.username, user.id, user.role.as_str(), tenant);
+            println!(
+                "added user {} (id {}, role {}) to tenant {}",
+                user.username,
+                user.id,
+                user.role.as_str(),
+                tenant
+            );
             Ok(())
         }
         Command::Openapi => {
@@ -264,9 +302,14 @@ async fn serve(app: App, config: &Config, jobs: bool, banner: Option<String>) ->
     }
     tracing::info!(%addr, jobs, "serving");
     let mut stop = stop_rx.clone();
-    let server = tokio::spawn(fahuo_server::serve(app.clone(), config.http.clone(), listener, async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }));
+    let server = tokio::spawn(fahuo_server::serve(
+        app.clone(),
+        config.http.clone(),
+        listener,
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
+    ));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);

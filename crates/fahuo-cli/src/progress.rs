@@ -22,7 +22,12 @@ impl Progress {
             bar.set_message(label.to_string());
             bar
         });
-        Progress { bar, label: label.to_string(), total, last_tenth: 0 }
+        Progress {
+            bar,
+            label: label.to_string(),
+            total,
+            last_tenth: 0,
+        }
     }
 
     pub fn set(&mut self, done: u64) {

@@ -39,9 +39,9 @@ impl ActorRef {
 
     pub fn name(&self) -> &str {
         match self {
-            ActorRef::User { name, .. } | ActorRef::Token { name, .. } | ActorRef::System { name } => {
-                name
-            }
+            ActorRef::User { name, .. }
+            | ActorRef::Token { name, .. }
+            | ActorRef::System { name } => name,
         }
     }
 }

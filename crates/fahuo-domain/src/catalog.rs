@@ -177,8 +177,14 @@ mod tests {
 
     #[test]
     fn distance_between_hangzhou_and_shanghai_is_about_165_km() {
-        let hangzhou = GeoPoint { lat: 30.2741, lng: 120.1551 };
-        let shanghai = GeoPoint { lat: 31.2304, lng: 121.4737 };
+        let hangzhou = GeoPoint {
+            lat: 30.2741,
+            lng: 120.1551,
+        };
+        let shanghai = GeoPoint {
+            lat: 31.2304,
+            lng: 121.4737,
+        };
         let d = hangzhou.distance_km(shanghai);
         assert!((150.0..180.0).contains(&d), "{d}");
     }

@@ -192,7 +192,15 @@ mod tests {
     use super::*;
 
     fn receiver() -> Receiver {
-        Receiver::parse("张三", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号").unwrap()
+        Receiver::parse(
+            "张三",
+            "13812345678",
+            "浙江省",
+            "杭州市",
+            "西湖区",
+            "文三路90号",
+        )
+        .unwrap()
     }
 
     #[test]

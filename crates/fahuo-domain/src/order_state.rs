@@ -284,7 +284,16 @@ mod tests {
     fn the_happy_path_is_the_documented_one() {
         use OrderEvent::*;
         let mut state = OrderState::New;
-        for event in [Approve, Allocate, IssueWaybill, Print, Pack, Ship, Transit, Deliver] {
+        for event in [
+            Approve,
+            Allocate,
+            IssueWaybill,
+            Print,
+            Pack,
+            Ship,
+            Transit,
+            Deliver,
+        ] {
             state = state.apply(event).unwrap();
         }
         assert_eq!(state, OrderState::Delivered);
@@ -296,13 +305,21 @@ mod tests {
             OrderState::WaybillIssued.apply(OrderEvent::Print),
             Ok(OrderState::Printed)
         );
-        assert!(!OrderState::Printed.apply(OrderEvent::Print).is_ok_and(|s| s == OrderState::Shipped));
+        assert!(
+            !OrderState::Printed
+                .apply(OrderEvent::Print)
+                .is_ok_and(|s| s == OrderState::Shipped)
+        );
         assert!(OrderState::Printed.is_before_shipping());
     }
 
     #[test]
     fn a_shipped_order_can_no_longer_be_cancelled_or_held() {
-        for state in [OrderState::Shipped, OrderState::InTransit, OrderState::Delivered] {
+        for state in [
+            OrderState::Shipped,
+            OrderState::InTransit,
+            OrderState::Delivered,
+        ] {
             assert!(state.apply(OrderEvent::Cancel).is_err());
             assert!(state.apply(OrderEvent::Hold).is_err());
         }

@@ -83,10 +83,15 @@ impl StockMovement {
         quantity: i64,
     ) -> Result<StockMovement, ParseError> {
         if quantity == 0 || (kind != MovementKind::Adjust && quantity < 0) {
-            return Err(ParseError::new("quantity", "must be positive (adjustments: non-zero)"));
+            return Err(ParseError::new(
+                "quantity",
+                "must be positive (adjustments: non-zero)",
+            ));
         }
         let (on_hand_delta, reserved_delta) = match kind {
-            MovementKind::Inbound | MovementKind::Return | MovementKind::TransferIn => (quantity, 0),
+            MovementKind::Inbound | MovementKind::Return | MovementKind::TransferIn => {
+                (quantity, 0)
+            }
             MovementKind::Adjust => (quantity, 0),
             MovementKind::TransferOut => (-quantity, 0),
             MovementKind::Reserve => (0, quantity),
@@ -167,7 +172,10 @@ mod tests {
         assert!(!level(10, 8).admits(&mv(MovementKind::Reserve, 3)));
         let mut safe = level(10, 0);
         safe.safety = 5;
-        assert!(!safe.admits(&mv(MovementKind::Reserve, 6)), "safety stock is kept back");
+        assert!(
+            !safe.admits(&mv(MovementKind::Reserve, 6)),
+            "safety stock is kept back"
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Money in fen (分), the only money type in fahuo. Never a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 pub struct Fen(pub i64);
@@ -38,7 +40,10 @@ impl Fen {
         let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
         let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
         if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || frac.len() > 2 {
-            return Err(ParseError::new(field, format!("not an amount in yuan: {input:?}")));
+            return Err(ParseError::new(
+                field,
+                format!("not an amount in yuan: {input:?}"),
+            ));
         }
         let whole: i64 = whole
             .parse()
@@ -75,7 +80,9 @@ impl std::iter::Sum for Fen {
 }
 
 /// Weight in whole grams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(try_from = "i64", into = "i64")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 pub struct Grams(i64);
@@ -85,7 +92,10 @@ impl Grams {
         if (0..=1_000_000_000).contains(&grams) {
             Ok(Grams(grams))
         } else {
-            Err(ParseError::new("weight_g", format!("weight out of range: {grams} g")))
+            Err(ParseError::new(
+                "weight_g",
+                format!("weight out of range: {grams} g"),
+            ))
         }
     }
     pub fn get(self) -> i64 {
@@ -168,7 +178,9 @@ fn any_text(s: &str) -> Result<String, String> {
 }
 
 fn code_chars(s: &str) -> Result<String, String> {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./#+".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./#+".contains(c))
+    {
         Ok(s.to_string())
     } else {
         Err("only letters, digits and - _ . / # + are allowed".into())
@@ -273,7 +285,10 @@ impl Phone {
         let parts: Vec<&str> = s.split('-').filter(|p| !p.is_empty()).collect();
         let digits_only = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
         if parts.is_empty() || !parts.iter().all(|p| digits_only(p)) {
-            return Err(ParseError::new(field, "a phone number has only digits and - separators"));
+            return Err(ParseError::new(
+                field,
+                "a phone number has only digits and - separators",
+            ));
         }
         let ok = match parts.as_slice() {
             // Mobile, optionally with a virtual-number extension.
@@ -290,7 +305,10 @@ impl Phone {
         if ok {
             Ok(Phone(parts.join("-")))
         } else {
-            Err(ParseError::new(field, "not a mobile, landline or virtual number"))
+            Err(ParseError::new(
+                field,
+                "not a mobile, landline or virtual number",
+            ))
         }
     }
 
@@ -344,7 +362,10 @@ mod tests {
         assert_eq!(Fen::parse_yuan("¥1,299.00"), Ok(Fen(129900)));
         assert_eq!(Fen::parse_yuan("3"), Ok(Fen(300)));
         assert_eq!(Fen::parse_yuan("-0.01"), Ok(Fen(-1)));
-        assert!(Fen::parse_yuan("1.234").is_err(), "more than two decimals is refused");
+        assert!(
+            Fen::parse_yuan("1.234").is_err(),
+            "more than two decimals is refused"
+        );
         assert!(Fen::parse_yuan("abc").is_err());
         assert!(Fen::parse_yuan("").is_err());
         assert!(Fen::parse_yuan("99999999999999999999").is_err());
@@ -358,7 +379,10 @@ mod tests {
         assert_eq!(mobile.as_str(), "13812345678");
         assert_eq!(mobile.masked(), "138****5678");
         assert_eq!(mobile.last_four(), "5678");
-        assert_eq!(Phone::parse("+86 13812345678").unwrap().as_str(), "13812345678");
+        assert_eq!(
+            Phone::parse("+86 13812345678").unwrap().as_str(),
+            "13812345678"
+        );
 
         let landline = Phone::parse("021-64581234-8").unwrap();
         assert_eq!(landline.as_str(), "021-64581234-8");
@@ -371,7 +395,10 @@ mod tests {
         assert!(Phone::parse("").is_err());
         assert!(Phone::parse("phone").is_err());
         assert!(Phone::parse("12345").is_err());
-        assert!(!format!("{mobile:?}").contains("13812345678"), "Debug never shows PII");
+        assert!(
+            !format!("{mobile:?}").contains("13812345678"),
+            "Debug never shows PII"
+        );
     }
 
     #[test]
@@ -382,7 +409,10 @@ mod tests {
         assert!(Name::parse("a\u{0}b").is_err());
         assert_eq!(Username::parse("Alice").unwrap().as_str(), "alice");
         assert_eq!(CarrierCode::parse("zto").unwrap().as_str(), "ZTO");
-        assert_eq!(TrackingNo::parse("sf 1234-5678-9012").unwrap().as_str(), "SF123456789012");
+        assert_eq!(
+            TrackingNo::parse("sf 1234-5678-9012").unwrap().as_str(),
+            "SF123456789012"
+        );
         let bad: Result<SkuCode, _> = serde_json::from_str("\"has space\"");
         assert!(bad.is_err(), "serde goes through the parser");
     }

@@ -61,22 +61,102 @@ impl From<PathRejection> for ApiError {
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, String, &'static str, Option<&'static str>) {
+    fn parts(
+        &self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        String,
+        &'static str,
+        Option<&'static str>,
+    ) {
         use AppError as E;
         match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone(), "请求格式有误", None),
-            ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf", "missing or wrong CSRF token".into(), "页面已过期，请刷新后重试", None),
+            ApiError::BadRequest(m) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                m.clone(),
+                "请求格式有误",
+                None,
+            ),
+            ApiError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong CSRF token".into(),
+                "页面已过期，请刷新后重试",
+                None,
+            ),
             ApiError::App(e) => match e {
-                E::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string(), "请先登录", None),
-                E::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string(), "用户名或密码错误", None),
-                E::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string(), "登录失败次数过多，请稍后再试", None),
-                E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", e.to_string(), "当前角色无权执行此操作", None),
-                E::NotFound => (StatusCode::NOT_FOUND, "not_found", e.to_string(), "未找到", None),
-                E::Invalid(p) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", p.to_string(), "输入有误", Some(p.field)),
-                E::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone(), "与现有数据冲突", None),
-                E::IllegalTransition(m) => (StatusCode::CONFLICT, "illegal_transition", m.clone(), "订单当前状态不允许此操作", None),
-                E::InsufficientStock(m) => (StatusCode::CONFLICT, "insufficient_stock", m.clone(), "库存不足", None),
-                E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into(), "服务器内部错误，请稍后重试", None),
+                E::Unauthenticated => (
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    e.to_string(),
+                    "请先登录",
+                    None,
+                ),
+                E::BadCredentials => (
+                    StatusCode::UNAUTHORIZED,
+                    "bad_credentials",
+                    e.to_string(),
+                    "用户名或密码错误",
+                    None,
+                ),
+                E::TooManyAttempts { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    e.to_string(),
+                    "登录失败次数过多，请稍后再试",
+                    None,
+                ),
+                E::Forbidden(_) => (
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    e.to_string(),
+                    "当前角色无权执行此操作",
+                    None,
+                ),
+                E::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    e.to_string(),
+                    "未找到",
+                    None,
+                ),
+                E::Invalid(p) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    p.to_string(),
+                    "输入有误",
+                    Some(p.field),
+                ),
+                E::Conflict(m) => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    m.clone(),
+                    "与现有数据冲突",
+                    None,
+                ),
+                E::IllegalTransition(m) => (
+                    StatusCode::CONFLICT,
+                    "illegal_transition",
+                    m.clone(),
+                    "订单当前状态不允许此操作",
+                    None,
+                ),
+                E::InsufficientStock(m) => (
+                    StatusCode::CONFLICT,
+                    "insufficient_stock",
+                    m.clone(),
+                    "库存不足",
+                    None,
+                ),
+                E::Internal(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error".into(),
+                    "服务器内部错误，请稍后重试",
+                    None,
+                ),
             },
         }
     }
@@ -88,7 +168,14 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        let body = ErrorBody { error: ErrorDetail { code, message, message_zh, field } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                message_zh,
+                field,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::App(AppError::TooManyAttempts { retry_after_secs }) = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())

@@ -61,11 +61,16 @@ impl FromRequestParts<AppState> for Authed {
                 .ok_or(ApiError::App(AppError::Unauthenticated))?;
             return Ok(Authed(state.app.token_actor(token.trim()).await?));
         }
-        let session = cookie(parts, SESSION_COOKIE).ok_or(ApiError::App(AppError::Unauthenticated))?;
+        let session =
+            cookie(parts, SESSION_COOKIE).ok_or(ApiError::App(AppError::Unauthenticated))?;
         let (actor, csrf) = state.app.session_actor(session).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
-            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !same_secret(sent, &csrf) {
                 return Err(ApiError::Csrf);
             }
@@ -77,10 +82,20 @@ impl FromRequestParts<AppState> for Authed {
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(token) = cookie(parts, SESSION_COOKIE) else { return Ok(MaybeSession(None)) };
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie(parts, SESSION_COOKIE) else {
+            return Ok(MaybeSession(None));
+        };
         Ok(MaybeSession(
-            state.app.session_actor(token).await.ok().map(|(actor, csrf)| (actor, csrf, token.to_string())),
+            state
+                .app
+                .session_actor(token)
+                .await
+                .ok()
+                .map(|(actor, csrf)| (actor, csrf, token.to_string())),
         ))
     }
 }

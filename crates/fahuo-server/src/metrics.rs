@@ -25,7 +25,9 @@ fn handle() -> &'static PrometheusHandle {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(render)).route("/healthz", get(health))
+    Router::new()
+        .route("/metrics", get(render))
+        .route("/healthz", get(health))
 }
 
 /// Counts requests and their latency by method, route template and status.
@@ -48,13 +50,22 @@ pub async fn track(req: Request, next: Next) -> Response {
 async fn render(State(s): State<AppState>) -> Response {
     match s.app.store().job_counts().await {
         Ok(c) => {
-            for (state, n) in [("queued", c.queued), ("running", c.running), ("done", c.done), ("dead", c.dead)] {
+            for (state, n) in [
+                ("queued", c.queued),
+                ("running", c.running),
+                ("done", c.done),
+                ("dead", c.dead),
+            ] {
                 metrics::gauge!("fahuo_jobs", "state" => state).set(n as f64);
             }
         }
         Err(e) => tracing::warn!(error = %e, "job counts unavailable for /metrics"),
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle().render(),
+    )
+        .into_response()
 }
 
 /// Liveness and database reachability.
@@ -63,7 +74,11 @@ async fn health(State(s): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "error", "database": "unreachable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "error", "database": "unreachable" })),
+            )
+                .into_response()
         }
     }
 }

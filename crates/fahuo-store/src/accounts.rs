@@ -222,7 +222,13 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    pub async fn set_password_hash(&self, tenant: TenantId, id: UserId, hash: &str, audit: &AuditEntry) -> Result<()> {
+    pub async fn set_password_hash(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        hash: &str,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         in_tx!(&self.db, tx => {
             let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(hash)
@@ -338,7 +344,11 @@ impl Store {
     }
 
     /// The live token for a bearer hash, with the (enabled) user it acts as.
-    pub async fn api_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, User)>> {
+    pub async fn api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ApiToken, User)>> {
         let sql = "SELECT t.id AS t_id, t.tenant_id AS t_tenant_id, t.user_id AS t_user_id, \
              t.name AS t_name, t.prefix AS t_prefix, t.created_at AS t_created_at, \
              t.last_used_at AS t_last_used_at, t.revoked_at AS t_revoked_at, \
@@ -362,7 +372,8 @@ impl Store {
     }
 
     pub async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY id");
+        let sql =
+            format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY id");
         let rows: Vec<ApiTokenRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant.get())
             .fetch_all(pool)
@@ -370,7 +381,12 @@ impl Store {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    pub async fn revoke_api_token(&self, tenant: TenantId, id: ApiTokenId, audit: &AuditEntry) -> Result<()> {
+    pub async fn revoke_api_token(
+        &self,
+        tenant: TenantId,
+        id: ApiTokenId,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
@@ -388,7 +404,12 @@ impl Store {
     }
 
     /// Failed logins for `key` in the window that is still open at `now`.
-    pub async fn login_failures(&self, key: &str, now: DateTime<Utc>, window: chrono::Duration) -> Result<i64> {
+    pub async fn login_failures(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) -> Result<i64> {
         let row: Option<(i64, i64)> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT failures, window_started_at FROM login_throttle WHERE throttle_key = $1")
             .bind(key)
@@ -401,7 +422,12 @@ impl Store {
     }
 
     /// Counts one failed login for `key`, starting a new window if the last one closed.
-    pub async fn record_login_failure(&self, key: &str, now: DateTime<Utc>, window: chrono::Duration) -> Result<i64> {
+    pub async fn record_login_failure(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) -> Result<i64> {
         let window_start = ms(now) - window.num_milliseconds();
         let failures: i64 = in_tx!(&self.db, tx => sqlx::query_scalar(
                 "INSERT INTO login_throttle (throttle_key, failures, window_started_at) VALUES ($1, 1, $2) \

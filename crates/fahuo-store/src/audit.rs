@@ -102,7 +102,11 @@ impl Store {
     }
 
     /// The tenant's audit log, newest first.
-    pub async fn audit_log(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Page<AuditRecord>> {
+    pub async fn audit_log(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+    ) -> Result<Page<AuditRecord>> {
         let limit = filter.limit.clamp(1, 500);
         let sql = "SELECT id, tenant_id, actor_kind, actor_id, actor_name, action, entity_type, \
             entity_id, before_json, after_json, at FROM audit_log \
@@ -118,8 +122,16 @@ impl Store {
             .fetch_all(pool)
             .await?);
         let more = rows.len() as i64 > limit;
-        let items: Vec<AuditRecord> = rows.into_iter().take(limit as usize).map(Into::into).collect();
-        let next_cursor = if more { items.last().map(|r| r.id) } else { None };
+        let items: Vec<AuditRecord> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(Into::into)
+            .collect();
+        let next_cursor = if more {
+            items.last().map(|r| r.id)
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 }

@@ -158,7 +158,12 @@ fn conflict(what: String) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 impl Store {
-    pub async fn create_shop(&self, tenant: TenantId, new: &NewShop, audit: &AuditEntry) -> Result<Shop> {
+    pub async fn create_shop(
+        &self,
+        tenant: TenantId,
+        new: &NewShop,
+        audit: &AuditEntry,
+    ) -> Result<Shop> {
         let credentials = new.credentials.as_ref().map(|c| self.pii.encrypt_json(c));
         let now = audit.at;
         let id: i64 = in_tx!(&self.db, tx => {
@@ -208,14 +213,23 @@ impl Store {
     }
 
     /// The decrypted credentials of a shop, for its platform adapter only.
-    pub async fn shop_credentials(&self, tenant: TenantId, id: ShopId) -> Result<Option<ShopCredentials>> {
+    pub async fn shop_credentials(
+        &self,
+        tenant: TenantId,
+        id: ShopId,
+    ) -> Result<Option<ShopCredentials>> {
         let blob: Option<Vec<u8>> = on_db!(&self.db, pool => sqlx::query_scalar(
                 "SELECT credentials_enc FROM shops WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.get()).bind(id.get()).fetch_one(pool).await?);
         blob.map(|b| self.pii.decrypt_json(&b)).transpose()
     }
 
-    pub async fn set_shop_status(&self, tenant: TenantId, id: ShopId, status: ShopStatus) -> Result<()> {
+    pub async fn set_shop_status(
+        &self,
+        tenant: TenantId,
+        id: ShopId,
+        status: ShopStatus,
+    ) -> Result<()> {
         let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shops SET status = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(status.as_str()).bind(tenant.get()).bind(id.get())
@@ -226,7 +240,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_warehouse(&self, tenant: TenantId, new: &NewWarehouse, audit: &AuditEntry) -> Result<Warehouse> {
+    pub async fn create_warehouse(
+        &self,
+        tenant: TenantId,
+        new: &NewWarehouse,
+        audit: &AuditEntry,
+    ) -> Result<Warehouse> {
         let now = audit.at;
         let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
@@ -254,20 +273,27 @@ impl Store {
     }
 
     pub async fn warehouse(&self, tenant: TenantId, id: WarehouseId) -> Result<Warehouse> {
-        let sql = format!("SELECT {WAREHOUSE_COLUMNS} FROM warehouses WHERE tenant_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {WAREHOUSE_COLUMNS} FROM warehouses WHERE tenant_id = $1 AND id = $2");
         let row: WarehouseRow = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant.get()).bind(id.get()).fetch_one(pool).await?);
         row.try_into()
     }
 
     pub async fn warehouses(&self, tenant: TenantId) -> Result<Vec<Warehouse>> {
-        let sql = format!("SELECT {WAREHOUSE_COLUMNS} FROM warehouses WHERE tenant_id = $1 ORDER BY id");
+        let sql =
+            format!("SELECT {WAREHOUSE_COLUMNS} FROM warehouses WHERE tenant_id = $1 ORDER BY id");
         let rows: Vec<WarehouseRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant.get()).fetch_all(pool).await?);
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    pub async fn create_sku(&self, tenant: TenantId, new: &NewSku, audit: &AuditEntry) -> Result<Sku> {
+    pub async fn create_sku(
+        &self,
+        tenant: TenantId,
+        new: &NewSku,
+        audit: &AuditEntry,
+    ) -> Result<Sku> {
         let now = audit.at;
         let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
@@ -326,7 +352,9 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<ShopSku> {
         if quantity < 1 {
-            return Err(StoreError::Conflict("a mapping needs a quantity of at least 1".into()));
+            return Err(StoreError::Conflict(
+                "a mapping needs a quantity of at least 1".into(),
+            ));
         }
         let id: i64 = in_tx!(&self.db, tx => {
             // Both ids must belong to the tenant: a mapping must never cross tenants.
@@ -359,7 +387,12 @@ impl Store {
         })
     }
 
-    pub async fn shop_sku(&self, tenant: TenantId, shop: ShopId, platform_sku_id: &str) -> Result<Option<ShopSku>> {
+    pub async fn shop_sku(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        platform_sku_id: &str,
+    ) -> Result<Option<ShopSku>> {
         let row: Option<(i64, i64, i64)> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT id, sku_id, quantity FROM shop_skus WHERE tenant_id = $1 AND shop_id = $2 \
                  AND platform_sku_id = $3")

@@ -53,10 +53,12 @@ impl StoreError {
     /// Errors worth retrying as they are (lock contention, lost connections).
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Database(e) => matches!(
-                e,
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            ) || matches!(e, sqlx::Error::Database(db) if db.message().contains("locked")),
+            StoreError::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+                ) || matches!(e, sqlx::Error::Database(db) if db.message().contains("locked"))
+            }
             StoreError::Stale(_) => true,
             _ => false,
         }

@@ -243,13 +243,21 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?
         });
-        let mut jobs: Vec<Job> = rows.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
+        let mut jobs: Vec<Job> = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
     }
 
     /// Extends the lease of a job this worker still owns. `false` if it lost the job.
-    pub async fn extend_lease(&self, job: &Job, worker: &str, until: DateTime<Utc>) -> Result<bool> {
+    pub async fn extend_lease(
+        &self,
+        job: &Job,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' \
                  AND locked_by = $3 AND attempts = $4")
@@ -301,7 +309,13 @@ impl Store {
     }
 
     /// Jobs of a tenant in a state (e.g. the dead letter), newest first.
-    pub async fn jobs(&self, tenant: TenantId, state: JobState, after: Option<i64>, limit: i64) -> Result<Page<Job>> {
+    pub async fn jobs(
+        &self,
+        tenant: TenantId,
+        state: JobState,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<Job>> {
         let limit = limit.clamp(1, 500);
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND state = $2 \
@@ -311,13 +325,26 @@ impl Store {
             .bind(tenant.get()).bind(state.as_str()).bind(after).bind(limit + 1)
             .fetch_all(pool).await?);
         let more = rows.len() as i64 > limit;
-        let items: Vec<Job> = rows.into_iter().take(limit as usize).map(TryInto::try_into).collect::<Result<_>>()?;
-        let next_cursor = if more { items.last().map(|j| j.id.get()) } else { None };
+        let items: Vec<Job> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(TryInto::try_into)
+            .collect::<Result<_>>()?;
+        let next_cursor = if more {
+            items.last().map(|j| j.id.get())
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 
     /// Puts a dead job of the tenant back in the queue with fresh attempts.
-    pub async fn retry_dead_job(&self, tenant: TenantId, id: JobId, now: DateTime<Utc>) -> Result<()> {
+    pub async fn retry_dead_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, finished_at = NULL \
                  WHERE id = $2 AND tenant_id = $3 AND state = 'dead'")

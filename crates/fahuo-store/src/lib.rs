@@ -95,7 +95,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend()).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
     }
 }
 
@@ -114,8 +116,7 @@ impl Store {
                 .connect_with(options)
                 .await?;
             Db::Sqlite(pool)
-        } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")
-        {
+        } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(database_url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)

@@ -186,7 +186,13 @@ impl Store {
     /// Takes in an order from sync, push, API or import. Idempotent: the same platform order
     /// again is `Unchanged`; a newer version (by the platform's update time) updates the stored
     /// one; an older one is ignored, so out-of-order deliveries are harmless.
-    pub async fn upsert_order(&self, tenant: TenantId, order: &NewOrder, actor: &ActorRef, now: DateTime<Utc>) -> Result<Upsert> {
+    pub async fn upsert_order(
+        &self,
+        tenant: TenantId,
+        order: &NewOrder,
+        actor: &ActorRef,
+        now: DateTime<Utc>,
+    ) -> Result<Upsert> {
         // Two nodes may insert the same new order at once on PostgreSQL; the loser sees a
         // unique violation and retries as an update.
         let mut attempt = 0;
@@ -199,7 +205,13 @@ impl Store {
         }
     }
 
-    async fn try_upsert_order(&self, tenant: TenantId, order: &NewOrder, actor: &ActorRef, now: DateTime<Utc>) -> Result<Upsert> {
+    async fn try_upsert_order(
+        &self,
+        tenant: TenantId,
+        order: &NewOrder,
+        actor: &ActorRef,
+        now: DateTime<Utc>,
+    ) -> Result<Upsert> {
         let r = &order.receiver;
         let receiver_enc = self.pii.encrypt_json(r);
         let name_masked = fahuo_domain::pii::mask_name(&r.name);
@@ -379,7 +391,11 @@ impl Store {
             .take(limit as usize)
             .map(TryInto::try_into)
             .collect::<Result<_>>()?;
-        let next_cursor = if more { items.last().map(|o| o.id.get()) } else { None };
+        let next_cursor = if more {
+            items.last().map(|o| o.id.get())
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 
@@ -478,7 +494,13 @@ impl Store {
     }
 
     /// Releases every open hold of an order and approves it.
-    pub async fn release_order(&self, tenant: TenantId, id: OrderId, actor: &ActorRef, now: DateTime<Utc>) -> Result<OrderState> {
+    pub async fn release_order(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        actor: &ActorRef,
+        now: DateTime<Utc>,
+    ) -> Result<OrderState> {
         let next = in_tx!(&self.db, tx => {
             let (state, version): (String, i64) = sqlx::query_as(
                 "SELECT state, version FROM orders WHERE tenant_id = $1 AND id = $2")
@@ -521,15 +543,16 @@ impl Store {
             .bind(tenant.get()).bind(order.get()).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
-            .map(|(id, order_id, reason_code, message, created_at, released_at)| Hold {
-                id: HoldId(id),
-                order_id: OrderId(order_id),
-                reason_code,
-                message,
-                created_at: from_ms(created_at),
-                released_at: opt_from_ms(released_at),
-            })
+            .map(
+                |(id, order_id, reason_code, message, created_at, released_at)| Hold {
+                    id: HoldId(id),
+                    order_id: OrderId(order_id),
+                    reason_code,
+                    message,
+                    created_at: from_ms(created_at),
+                    released_at: opt_from_ms(released_at),
+                },
+            )
             .collect())
     }
 }
-

@@ -71,7 +71,14 @@ impl Keyring {
 
     /// Adds a new encryption key and makes it the active one; old keys stay for decryption.
     pub fn rotate(&mut self) -> u8 {
-        let next = self.keys.keys().max().copied().unwrap_or(0).wrapping_add(1).max(1);
+        let next = self
+            .keys
+            .keys()
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .wrapping_add(1)
+            .max(1);
         self.keys.insert(next, random_bytes());
         self.active = next;
         next
@@ -107,7 +114,10 @@ impl Keyring {
         #[cfg(unix)]
         options.mode(0o600);
         let mut file = options.open(path).map_err(|e| {
-            StoreError::Config(format!("cannot create PII key file {}: {e}", path.display()))
+            StoreError::Config(format!(
+                "cannot create PII key file {}: {e}",
+                path.display()
+            ))
         })?;
         file.write_all(self.to_text().as_bytes())
             .map_err(|e| StoreError::Config(format!("cannot write PII key file: {e}")))
@@ -189,7 +199,8 @@ impl Keyring {
             .get(&data[0])
             .ok_or_else(|| StoreError::Crypto(format!("unknown key id {}", data[0])))?;
         let cipher = Aes256Gcm::new_from_slice(key).expect("32-byte key");
-        let nonce_bytes: [u8; NONCE_LEN] = data[1..1 + NONCE_LEN].try_into().expect("checked length");
+        let nonce_bytes: [u8; NONCE_LEN] =
+            data[1..1 + NONCE_LEN].try_into().expect("checked length");
         cipher
             .decrypt(&Nonce::from(nonce_bytes), &data[1 + NONCE_LEN..])
             .map_err(|_| StoreError::Crypto("ciphertext does not authenticate".into()))
@@ -207,7 +218,8 @@ impl Keyring {
     /// A keyed hash for exact-match lookup. `purpose` separates namespaces, so that the hash
     /// of a phone tail can never be compared with the hash of something else.
     pub fn lookup_hash(&self, purpose: &str, value: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.hash_key).expect("any key length");
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.hash_key).expect("any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
@@ -225,7 +237,11 @@ mod tests {
         let sealed = keys.encrypt("13812345678".as_bytes());
         assert!(!sealed.windows(11).any(|w| w == b"13812345678"));
         assert_eq!(keys.decrypt(&sealed).unwrap(), b"13812345678");
-        assert_ne!(sealed, keys.encrypt(b"13812345678"), "a fresh nonce every time");
+        assert_ne!(
+            sealed,
+            keys.encrypt(b"13812345678"),
+            "a fresh nonce every time"
+        );
     }
 
     #[test]
@@ -269,7 +285,12 @@ mod tests {
 
     #[test]
     fn malformed_key_files_get_a_clear_error() {
-        for text in ["", "active = 1", "active = 1\nkey.1 = zz\nhash = 00", "what"] {
+        for text in [
+            "",
+            "active = 1",
+            "active = 1\nkey.1 = zz\nhash = 00",
+            "what",
+        ] {
             let err = Keyring::parse(text).unwrap_err().to_string();
             assert!(err.contains("PII key file"), "{err}");
         }
@@ -278,8 +299,14 @@ mod tests {
     #[test]
     fn lookup_hashes_are_keyed_and_separated_by_purpose() {
         let keys = Keyring::generate();
-        assert_eq!(keys.lookup_hash("phone_tail", "5678"), keys.lookup_hash("phone_tail", "5678"));
-        assert_ne!(keys.lookup_hash("phone_tail", "5678"), keys.lookup_hash("name", "5678"));
+        assert_eq!(
+            keys.lookup_hash("phone_tail", "5678"),
+            keys.lookup_hash("phone_tail", "5678")
+        );
+        assert_ne!(
+            keys.lookup_hash("phone_tail", "5678"),
+            keys.lookup_hash("name", "5678")
+        );
         assert_ne!(
             keys.lookup_hash("phone_tail", "5678"),
             Keyring::generate().lookup_hash("phone_tail", "5678")

@@ -136,9 +136,17 @@ impl Store {
     }
 
     /// Sets the safety stock (安全库存) of a row, creating the row if needed.
-    pub async fn set_safety_stock(&self, tenant: TenantId, warehouse: WarehouseId, sku: SkuId, safety: i64) -> Result<()> {
+    pub async fn set_safety_stock(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        sku: SkuId,
+        safety: i64,
+    ) -> Result<()> {
         if safety < 0 {
-            return Err(StoreError::Conflict("safety stock cannot be negative".into()));
+            return Err(StoreError::Conflict(
+                "safety stock cannot be negative".into(),
+            ));
         }
         in_tx!(&self.db, tx => {
             sqlx::query(
@@ -152,7 +160,11 @@ impl Store {
     }
 
     /// Stock rows of the tenant, optionally for one SKU.
-    pub async fn stock_levels(&self, tenant: TenantId, sku: Option<SkuId>) -> Result<Vec<StockLevel>> {
+    pub async fn stock_levels(
+        &self,
+        tenant: TenantId,
+        sku: Option<SkuId>,
+    ) -> Result<Vec<StockLevel>> {
         let sql = format!(
             "SELECT {LEVEL_COLUMNS} FROM stock WHERE tenant_id = $1 AND ($2 IS NULL OR sku_id = $2) \
              ORDER BY warehouse_id, sku_id"
@@ -163,8 +175,24 @@ impl Store {
     }
 
     /// The ledger of one stock row, oldest first.
-    pub async fn stock_ledger(&self, tenant: TenantId, warehouse: WarehouseId, sku: SkuId) -> Result<Vec<LedgerEntry>> {
-        type Row = (i64, i64, i64, String, i64, i64, Option<i64>, Option<String>, String, i64);
+    pub async fn stock_ledger(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        sku: SkuId,
+    ) -> Result<Vec<LedgerEntry>> {
+        type Row = (
+            i64,
+            i64,
+            i64,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+            String,
+            i64,
+        );
         let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT id, warehouse_id, sku_id, kind, on_hand_delta, reserved_delta, order_id, note, \
                  actor, at FROM stock_ledger WHERE tenant_id = $1 AND warehouse_id = $2 AND sku_id = $3 \

@@ -25,7 +25,9 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("fahuo.db").display());
-        let store = Store::open(&url, Keyring::generate()).await.expect("open SQLite test store");
+        let store = Store::open(&url, Keyring::generate())
+            .await
+            .expect("open SQLite test store");
         TestDb {
             store,
             url,
@@ -47,7 +49,9 @@ impl TestDb {
         };
         let schema = format!("t_{}", crate::pii::random_token(8));
         {
-            let admin = sqlx::PgPool::connect(&base).await.expect("connect to test PostgreSQL");
+            let admin = sqlx::PgPool::connect(&base)
+                .await
+                .expect("connect to test PostgreSQL");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                 .execute(&admin)
                 .await
@@ -55,7 +59,9 @@ impl TestDb {
             admin.close().await;
         }
         let url = with_search_path(&base, &schema);
-        let store = Store::open(&url, Keyring::generate()).await.expect("open PostgreSQL test store");
+        let store = Store::open(&url, Keyring::generate())
+            .await
+            .expect("open PostgreSQL test store");
         Some(TestDb {
             store,
             url,
@@ -73,10 +79,14 @@ pub fn with_search_path(base: &str, schema: &str) -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((base, schema)) = self.pg_schema.take() else { return };
+        let Some((base, schema)) = self.pg_schema.take() else {
+            return;
+        };
         // Drop runs outside async; clean up on a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
                     if let Ok(opts) = sqlx::postgres::PgConnectOptions::from_str(&base)

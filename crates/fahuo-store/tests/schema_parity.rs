@@ -28,7 +28,9 @@ async fn columns(store: &Store) -> BTreeSet<(String, String, bool)> {
 #[tokio::test]
 async fn both_backends_have_the_same_tables_columns_and_nullability() {
     let sqlite = TestDb::sqlite().await;
-    let Some(postgres) = TestDb::postgres().await else { return };
+    let Some(postgres) = TestDb::postgres().await else {
+        return;
+    };
     let (s, p) = (columns(&sqlite.store).await, columns(&postgres.store).await);
     let only_sqlite: Vec<_> = s.difference(&p).collect();
     let only_postgres: Vec<_> = p.difference(&s).collect();
@@ -36,5 +38,9 @@ async fn both_backends_have_the_same_tables_columns_and_nullability() {
         only_sqlite.is_empty() && only_postgres.is_empty(),
         "schemas drifted:\n only in SQLite: {only_sqlite:?}\n only in PostgreSQL: {only_postgres:?}"
     );
-    assert!(s.len() > 100, "the comparison saw the tables ({} columns)", s.len());
+    assert!(
+        s.len() > 100,
+        "the comparison saw the tables ({} columns)",
+        s.len()
+    );
 }

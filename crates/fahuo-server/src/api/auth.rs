@@ -1,8 +1,8 @@
 //! Login, logout and "who am I".
 
+use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Authed, SESSION_COOKIE, client_addr, cookie};
-use crate::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -47,19 +47,34 @@ pub fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderVal
 /// Logs in with a username and password and sets the session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(s): State<AppState>, parts: Parts, ApiJson(req): ApiJson<LoginRequest>) -> Result<impl IntoResponse, ApiError> {
-    let session = s.app.login(&req.username, &req.password, &client_addr(&parts)).await?;
+pub async fn login(
+    State(s): State<AppState>,
+    parts: Parts,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = s
+        .app
+        .login(&req.username, &req.password, &client_addr(&parts))
+        .await?;
     let max_age = (session.expires_at - s.app.now()).num_seconds();
     let set = session_cookie(&session.token, max_age, s.http.secure_cookies);
     Ok((
         AppendHeaders([(header::SET_COOKIE, set)]),
-        Json(LoginResponse { user: session.user, csrf_token: session.csrf_token, expires_at: session.expires_at }),
+        Json(LoginResponse {
+            user: session.user,
+            csrf_token: session.csrf_token,
+            expires_at: session.expires_at,
+        }),
     ))
 }
 
 /// Ends the cookie session.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(s): State<AppState>, _who: Authed, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+pub async fn logout(
+    State(s): State<AppState>,
+    _who: Authed,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     let (mut parts, _) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
     if let Some(token) = cookie(&parts, SESSION_COOKIE) {
@@ -67,7 +82,10 @@ pub async fn logout(State(s): State<AppState>, _who: Authed, headers: HeaderMap)
     }
     Ok((
         axum::http::StatusCode::NO_CONTENT,
-        AppendHeaders([(header::SET_COOKIE, session_cookie("", 0, s.http.secure_cookies))]),
+        AppendHeaders([(
+            header::SET_COOKIE,
+            session_cookie("", 0, s.http.secure_cookies),
+        )]),
     ))
 }
 
@@ -75,5 +93,10 @@ pub async fn logout(State(s): State<AppState>, _who: Authed, headers: HeaderMap)
 #[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(State(s): State<AppState>, Authed(actor): Authed) -> Result<Json<Me>, ApiError> {
     let user = s.app.me(&actor).await?;
-    Ok(Json(Me { tenant_id: actor.tenant_id.get(), name: actor.name, role: actor.role, user }))
+    Ok(Json(Me {
+        tenant_id: actor.tenant_id.get(),
+        name: actor.name,
+        role: actor.role,
+        user,
+    }))
 }

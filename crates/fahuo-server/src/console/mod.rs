@@ -28,12 +28,25 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout))
         .route("/orders", get(orders_page))
-        .route("/static/app.css", get(|| async { static_asset("text/css; charset=utf-8", APP_CSS) }))
-        .route("/static/app.js", get(|| async { static_asset("text/javascript; charset=utf-8", APP_JS) }))
+        .route(
+            "/static/app.css",
+            get(|| async { static_asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { static_asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
 }
 
 fn static_asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// China has one time zone and no daylight saving.
@@ -67,7 +80,10 @@ struct LoginPage {
 }
 
 async fn login_page() -> Response {
-    render(LoginPage { error: None, username: String::new() })
+    render(LoginPage {
+        error: None,
+        username: String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -79,18 +95,29 @@ struct LoginForm {
 /// A cross-site page must not be able to log a victim into an attacker's account.
 fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()), host) {
+    match (
+        headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
+        host,
+    ) {
         (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
         (Some(_), None) => false,
         (None, _) => true,
     }
 }
 
-async fn login_submit(State(s): State<AppState>, parts: Parts, Form(form): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(s): State<AppState>,
+    parts: Parts,
+    Form(form): Form<LoginForm>,
+) -> Response {
     if !same_origin(&parts.headers) {
         return (StatusCode::FORBIDDEN, "跨站请求已拒绝").into_response();
     }
-    match s.app.login(&form.username, &form.password, &client_addr(&parts)).await {
+    match s
+        .app
+        .login(&form.username, &form.password, &client_addr(&parts))
+        .await
+    {
         Ok(session) => {
             let max_age = (session.expires_at - s.app.now()).num_seconds();
             let cookie = session_cookie(&session.token, max_age, s.http.secure_cookies);
@@ -98,14 +125,23 @@ async fn login_submit(State(s): State<AppState>, parts: Parts, Form(form): Form<
         }
         Err(e) => {
             let (status, message) = match e {
-                AppError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "登录失败次数过多，请 15 分钟后再试"),
+                AppError::TooManyAttempts { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "登录失败次数过多，请 15 分钟后再试",
+                ),
                 AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "用户名或密码错误"),
                 other => {
                     tracing::error!(error = %other, "login failed");
-                    (StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误，请稍后重试")
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "服务器内部错误，请稍后重试",
+                    )
                 }
             };
-            let page = LoginPage { error: Some(message.into()), username: form.username };
+            let page = LoginPage {
+                error: Some(message.into()),
+                username: form.username,
+            };
             (status, render(page)).into_response()
         }
     }
@@ -116,7 +152,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(s): State<AppState>, MaybeSession(session): MaybeSession, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(s): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if let Some((_, csrf, token)) = session {
         if !same_secret(&form.csrf, &csrf) {
             return (StatusCode::FORBIDDEN, "页面已过期，请刷新后重试").into_response();
@@ -125,7 +165,14 @@ async fn logout(State(s): State<AppState>, MaybeSession(session): MaybeSession, 
             tracing::error!(error = %e, "logout failed");
         }
     }
-    ([(header::SET_COOKIE, session_cookie("", 0, s.http.secure_cookies))], Redirect::to("/login")).into_response()
+    (
+        [(
+            header::SET_COOKIE,
+            session_cookie("", 0, s.http.secure_cookies),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 struct Tab {
@@ -173,8 +220,14 @@ const TABS: [(OrderState, &str); 7] = [
     (OrderState::Cancelled, "已取消"),
 ];
 
-async fn orders_page(State(s): State<AppState>, MaybeSession(session): MaybeSession, Query(query): Query<OrderQuery>) -> Response {
-    let Some((actor, csrf, _)) = session else { return Redirect::to("/login").into_response() };
+async fn orders_page(
+    State(s): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(query): Query<OrderQuery>,
+) -> Response {
+    let Some((actor, csrf, _)) = session else {
+        return Redirect::to("/login").into_response();
+    };
     let counts = s.app.order_counts(&actor).await.unwrap_or_default();
     let active = query.state.clone().unwrap_or_default();
     let tabs = TABS
@@ -182,7 +235,11 @@ async fn orders_page(State(s): State<AppState>, MaybeSession(session): MaybeSess
         .map(|(state, label)| Tab {
             state: state.as_str(),
             label,
-            count: counts.iter().find(|(s, _)| s == state).map(|(_, n)| *n).unwrap_or(0),
+            count: counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
             active: active == state.as_str(),
         })
         .collect();
@@ -198,7 +255,10 @@ async fn orders_page(State(s): State<AppState>, MaybeSession(session): MaybeSess
                     state: o.state.label_zh(),
                     receiver: o.receiver.name,
                     phone: o.receiver.phone,
-                    region: format!("{} {} {}", o.receiver.province, o.receiver.city, o.receiver.county),
+                    region: format!(
+                        "{} {} {}",
+                        o.receiver.province, o.receiver.city, o.receiver.county
+                    ),
                     paid: format!("¥{}", o.paid_total),
                     ship_by: o.ship_by.map(|t| t.to_rfc3339()),
                     ship_by_text: o.ship_by.map(shanghai).unwrap_or_else(|| "—".into()),
@@ -206,7 +266,11 @@ async fn orders_page(State(s): State<AppState>, MaybeSession(session): MaybeSess
                 })
                 .collect();
             let next = page.next_cursor.map(|c| {
-                let state = query.state.as_deref().map(|s| format!("&state={s}")).unwrap_or_default();
+                let state = query
+                    .state
+                    .as_deref()
+                    .map(|s| format!("&state={s}"))
+                    .unwrap_or_default();
                 format!("/orders?after={c}{state}")
             });
             (rows, None, next)
