@@ -1,0 +1,277 @@
+//! The job runner: claims due jobs from the database, runs their handlers, retries with
+//! backoff, and renews leases while a job runs. Any number of runners, on any number of nodes,
+//! may share one database; the store guarantees a job is owned by one runner at a time.
+//!
+//! Periodic work (syncs, polls, clean-up) is enqueued by every runner with a dedupe key per
+//! time slot, so each slot's job exists once however many nodes are up.
+
+use crate::App;
+use chrono::Duration;
+use fahuo_store::jobs::{Job, NewJob};
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// How a job attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// Worth trying again later (network, 5xx, rate limit).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never succeed as it is (bad payload, refused by the platform): dead letter now.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type Handler = Arc<dyn Fn(App, Job) -> JobFuture + Send + Sync>;
+
+struct Periodic {
+    kind: String,
+    every: Duration,
+}
+
+/// One node's job runner.
+pub struct JobRunner {
+    app: App,
+    worker: String,
+    handlers: HashMap<String, Handler>,
+    periodic: Vec<Periodic>,
+    permits: Arc<Semaphore>,
+}
+
+/// When to try a failed job again: exponential from 5 s, capped at one hour, spread by a
+/// deterministic jitter so that jobs failing together do not retry together.
+pub fn backoff(job: &Job) -> Duration {
+    let exp = (job.attempts - 1).clamp(0, 10) as u32;
+    let base = (5i64 * 2i64.pow(exp)).min(3600);
+    let jitter_pct = (job.id.get().wrapping_mul(7919) + job.attempts * 104_729).rem_euclid(20);
+    Duration::milliseconds(base * 1000 * (100 + jitter_pct) / 100)
+}
+
+impl JobRunner {
+    /// A runner named after its node (shown in `locked_by`), with the built-in maintenance job.
+    pub fn new(app: App, node: &str) -> JobRunner {
+        let worker = format!("{node}-{}", &fahuo_store::pii::random_token(4));
+        let permits = Arc::new(Semaphore::new(app.settings().job_concurrency.max(1)));
+        JobRunner {
+            app,
+            worker,
+            handlers: HashMap::new(),
+            periodic: Vec::new(),
+            permits,
+        }
+        .register("maintenance.purge", |app, _job| {
+            async move { purge(&app).await }.boxed()
+        })
+        .every("maintenance.purge", Duration::hours(1))
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.worker
+    }
+
+    /// Registers the handler of a job kind. Handlers must be idempotent: a job whose node dies
+    /// after the work but before completing is run again elsewhere.
+    pub fn register<F>(mut self, kind: &str, handler: F) -> JobRunner
+    where
+        F: Fn(App, Job) -> JobFuture + Send + Sync + 'static,
+    {
+        self.handlers.insert(kind.to_string(), Arc::new(handler));
+        self
+    }
+
+    /// Enqueues `kind` once per `every` (a registered kind).
+    pub fn every(mut self, kind: &str, every: Duration) -> JobRunner {
+        self.periodic.push(Periodic {
+            kind: kind.to_string(),
+            every,
+        });
+        self
+    }
+
+    async fn enqueue_periodic(&self) -> Result<(), crate::AppError> {
+        let now = self.app.now();
+        for p in &self.periodic {
+            let slot = now.timestamp_millis() / p.every.num_milliseconds().max(1);
+            let job = NewJob::new(&p.kind, serde_json::json!({ "slot": slot }), now)
+                .dedupe(format!("periodic:{}:{slot}", p.kind))
+                .max_attempts(3);
+            self.app.store().enqueue(&job, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims what free slots allow and starts those jobs; returns their tasks.
+    async fn claim_and_start(&self) -> Result<Vec<tokio::task::JoinHandle<()>>, crate::AppError> {
+        let free = self.permits.available_permits() as i64;
+        if free == 0 {
+            return Ok(Vec::new());
+        }
+        let kinds: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        let lease = Duration::seconds(self.app.settings().job_lease_seconds);
+        let jobs = self
+            .app
+            .store()
+            .claim_jobs(&self.worker, &kinds, self.app.now(), lease, free)
+            .await?;
+        let mut tasks = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let permit = self
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore open");
+            let handler = self.handlers[&job.kind].clone();
+            let (app, worker) = (self.app.clone(), self.worker.clone());
+            tasks.push(tokio::spawn(async move {
+                run_one(app, worker, handler, job, lease).await;
+                drop(permit);
+            }));
+        }
+        Ok(tasks)
+    }
+
+    /// Runs one round: periodic enqueues, then claims and runs due jobs to completion.
+    /// Returns how many jobs ran. Tests drive the runner with this.
+    pub async fn run_once(&self) -> Result<usize, crate::AppError> {
+        self.enqueue_periodic().await?;
+        let tasks = self.claim_and_start().await?;
+        let n = tasks.len();
+        for t in tasks {
+            let _ = t.await;
+        }
+        Ok(n)
+    }
+
+    /// Runs until `shutdown` resolves, then waits for running jobs to finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        let poll = std::time::Duration::from_millis(self.app.settings().job_poll_millis.max(10));
+        tracing::info!(worker = %self.worker, "job runner started");
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            if let Err(e) = self.enqueue_periodic().await {
+                tracing::warn!(error = %e, "could not enqueue periodic jobs");
+            }
+            let started = match self.claim_and_start().await {
+                Ok(tasks) => tasks.len(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim jobs");
+                    0
+                }
+            };
+            // Busy: look again at once for more work; idle: wait a little.
+            let wait = if started > 0 {
+                std::time::Duration::from_millis(5)
+            } else {
+                poll
+            };
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        let all = self.app.settings().job_concurrency.max(1) as u32;
+        let _ = self.permits.acquire_many(all).await;
+        tracing::info!(worker = %self.worker, "job runner stopped");
+    }
+}
+
+async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Duration) {
+    let store = app.store().clone();
+    let work = AssertUnwindSafe(handler(app.clone(), job.clone())).catch_unwind();
+    let mut work = std::pin::pin!(work);
+    let renew_every =
+        std::time::Duration::from_millis((lease.num_milliseconds() / 3).max(10) as u64);
+    let outcome = loop {
+        tokio::select! {
+            result = &mut work => break result.unwrap_or_else(|_| Err(JobError::Retry("the handler panicked".into()))),
+            _ = tokio::time::sleep(renew_every) => {
+                match store.extend_lease(&job, &worker, app.now() + lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job_id = job.id.get(), kind = %job.kind, "lease lost; abandoning the job");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not renew a lease"),
+                }
+            }
+        }
+    };
+    let now = app.now();
+    let recorded = match &outcome {
+        Ok(()) => store.complete_job(&job, &worker, now).await,
+        Err(JobError::Retry(why)) => {
+            tracing::info!(job_id = job.id.get(), kind = %job.kind, attempt = job.attempts, error = %why, "job failed; will retry");
+            store
+                .fail_job(&job, &worker, why, Some(now + backoff(&job)), now)
+                .await
+        }
+        Err(JobError::Permanent(why)) => {
+            tracing::warn!(job_id = job.id.get(), kind = %job.kind, error = %why, "job failed permanently");
+            store.fail_job(&job, &worker, why, None, now).await
+        }
+    };
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            job_id = job.id.get(),
+            "job outcome not recorded: lease lost"
+        ),
+        Err(e) => tracing::error!(job_id = job.id.get(), error = %e, "job outcome not recorded"),
+    }
+}
+
+/// Deletes expired sessions and finished jobs older than a week.
+async fn purge(app: &App) -> Result<(), JobError> {
+    let now = app.now();
+    let store = app.store();
+    let retry = |e: fahuo_store::StoreError| JobError::Retry(e.to_string());
+    let sessions = store.purge_sessions(now).await.map_err(retry)?;
+    let jobs = store
+        .purge_done_jobs(now - Duration::days(7))
+        .await
+        .map_err(retry)?;
+    tracing::info!(sessions, jobs, "maintenance purge");
+    Ok(())
+}
+
+impl App {
+    /// The tenant's jobs in a state (`dead` is the dead letter), newest first.
+    pub async fn jobs(
+        &self,
+        actor: &crate::Actor,
+        state: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> crate::Result<fahuo_store::Page<Job>> {
+        actor.require(fahuo_domain::Permission::ManageJobs)?;
+        let state = fahuo_store::jobs::JobState::parse(state)
+            .map_err(|_| fahuo_domain::ParseError::new("state", "queued, running, done or dead"))?;
+        Ok(self
+            .store()
+            .jobs(actor.tenant_id, state, after, limit)
+            .await?)
+    }
+
+    /// Puts one of the tenant's dead jobs back in the queue.
+    pub async fn retry_job(
+        &self,
+        actor: &crate::Actor,
+        id: fahuo_domain::JobId,
+    ) -> crate::Result<()> {
+        actor.require(fahuo_domain::Permission::ManageJobs)?;
+        let mut audit = actor.audit("job.retry", "job", self.now());
+        audit.entity_id = Some(id.get());
+        self.store()
+            .retry_dead_job(actor.tenant_id, id, self.now())
+            .await?;
+        self.store().append_audit(&audit).await?;
+        Ok(())
+    }
+}

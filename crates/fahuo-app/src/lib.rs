@@ -1,0 +1,188 @@
+//! fahuo's use-cases: everything the console, the API and the CLI can do, over the store.
+//!
+//! Every use-case takes the [`Actor`] who asks and checks its [`Permission`](fahuo_domain::Permission)
+//! here, so handlers and commands hold no business logic and cannot forget a check. Tenant
+//! scoping comes from the actor: a use-case never takes a tenant id from a request.
+
+pub mod auth;
+pub mod catalog;
+mod error;
+pub mod jobs;
+pub mod orders;
+pub mod seed;
+pub mod users;
+
+pub use error::AppError;
+pub use fahuo_store::Store;
+
+use chrono::{DateTime, Utc};
+use fahuo_domain::audit::{ActorRef, AuditEntry};
+use fahuo_domain::{ApiTokenId, Permission, Role, TenantId, UserId};
+use std::sync::Arc;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Where "now" comes from: the system clock in production, a settable clock in tests.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Clone)]
+pub struct ManualClock(Arc<std::sync::Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        ManualClock(Arc::new(std::sync::Mutex::new(start)))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// Tunables of the application layer, with defaults that work without any configuration.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// How long a console login lasts.
+    pub session_hours: i64,
+    /// Failed logins per username within the window before logins are refused.
+    pub login_max_failures: i64,
+    /// Failed logins from one client address within the window before it is refused.
+    pub login_max_failures_per_ip: i64,
+    pub login_window_minutes: i64,
+    /// Jobs run at once by this node.
+    pub job_concurrency: usize,
+    /// A claimed job's lease; renewed while it runs, reclaimable by other nodes once expired.
+    pub job_lease_seconds: i64,
+    /// How often an idle worker looks for due jobs.
+    pub job_poll_millis: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_hours: 12,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 50,
+            login_window_minutes: 15,
+            job_concurrency: 4,
+            job_lease_seconds: 60,
+            job_poll_millis: 500,
+        }
+    }
+}
+
+/// The application: the store, the clock and the settings. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> App {
+        App {
+            store,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// How an actor proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    Token(ApiTokenId),
+    /// The operator at the command line (`fahuo user add`, demo seeding).
+    Cli,
+}
+
+/// Who is asking: a staff member through the console, an integration through its token, or
+/// the operator through the CLI. Carries the tenant every query is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub tenant_id: TenantId,
+    pub user_id: Option<UserId>,
+    pub name: String,
+    pub role: Role,
+    pub via: Via,
+}
+
+impl Actor {
+    /// The operator at the command line acts as an owner of the given tenant.
+    pub fn cli(tenant_id: TenantId) -> Actor {
+        Actor {
+            tenant_id,
+            user_id: None,
+            name: "cli".into(),
+            role: Role::Owner,
+            via: Via::Cli,
+        }
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(permission))
+        }
+    }
+
+    pub fn audit_ref(&self) -> ActorRef {
+        match (&self.via, self.user_id) {
+            (Via::Token(id), _) => ActorRef::Token {
+                id: *id,
+                name: self.name.clone(),
+            },
+            (_, Some(id)) => ActorRef::User {
+                id,
+                name: self.name.clone(),
+            },
+            (_, None) => ActorRef::system(&self.name),
+        }
+    }
+
+    /// An audit entry by this actor, to be completed by the use-case.
+    pub fn audit(&self, action: &str, entity_type: &str, at: DateTime<Utc>) -> AuditEntry {
+        AuditEntry {
+            tenant_id: self.tenant_id,
+            actor: self.audit_ref(),
+            action: action.into(),
+            entity_type: entity_type.into(),
+            entity_id: None,
+            before: None,
+            after: None,
+            at,
+        }
+    }
+}

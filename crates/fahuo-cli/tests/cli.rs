@@ -1,0 +1,374 @@
+//! The `fahuo` binary as users run it: help, migrate, tenants and users, config layering,
+//! the demo side by side, and no clear phone number in the logs of a full demo run.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn fahuo() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fahuo"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FAHUO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("run fahuo");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// A running `fahuo serve|demo`, stopped with SIGTERM on drop; its output is kept.
+struct Running {
+    child: Child,
+    base: String,
+    stdout_rest: std::thread::JoinHandle<String>,
+    // Drained all along: a full pipe would block the process's logging.
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    fn start(cmd: &mut Command) -> Running {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fahuo");
+        let mut err_pipe = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = err_pipe.read_to_string(&mut all);
+            all
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap() > 0 {
+            first.push_str(&line);
+            if line.contains("serving http://") {
+                break;
+            }
+            line.clear();
+        }
+        let base = first
+            .lines()
+            .find_map(|l| l.split("serving ").nth(1))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .trim()
+            .to_string();
+        let stdout_rest = std::thread::spawn(move || {
+            let mut rest = first;
+            let _ = stdout.read_to_string(&mut rest);
+            rest
+        });
+        Running {
+            child,
+            base,
+            stdout_rest,
+            stderr,
+        }
+    }
+
+    /// Stops the process and returns everything it printed (stdout and stderr).
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        let stderr = self.stderr.join().unwrap();
+        assert!(status.success(), "fahuo exited with {status}: {stderr}");
+        let stdout = self.stdout_rest.join().unwrap();
+        format!("{stdout}\n{stderr}")
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Runs of exactly 11 digits that look like a mainland mobile number.
+fn mobile_numbers(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let run = &text[start..i];
+            if run.len() == 11 && run.starts_with('1') && (b'3'..=b'9').contains(&run.as_bytes()[1])
+            {
+                found.push(run.to_string());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+fn sqlite(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("fahuo.db").display())
+}
+
+#[test]
+fn help_reads_well() {
+    let (ok, out, _) = run(fahuo().arg("--help"));
+    assert!(ok);
+    for word in [
+        "serve", "demo", "migrate", "tenant", "user", "openapi", "FAHUO_",
+    ] {
+        assert!(out.contains(word), "--help mentions {word}: {out}");
+    }
+    let (ok, out, _) = run(fahuo().args(["serve", "--help"]));
+    assert!(
+        ok && out.contains("--listen")
+            && out.contains("--data-dir")
+            && out.contains("--database-url")
+    );
+    let (ok, _, err) = run(fahuo().args(["serve", "--database-url", "mysql://x"]));
+    assert!(!ok && err.contains("unsupported database URL"), "{err}");
+}
+
+#[test]
+fn migrate_then_add_a_tenant_and_an_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = sqlite(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    let (ok, out, err) = run(fahuo()
+        .args(["migrate", "--database-url", &url, "--data-dir"])
+        .arg(&data));
+    assert!(ok, "{err}");
+    assert!(out.contains("migrated"));
+    let (ok, _, err) = run(fahuo()
+        .args(["user", "add", "--username", "boss"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("FAHUO_USER_PASSWORD", "a-long-password"));
+    assert!(
+        !ok && err.contains("fahuo tenant add"),
+        "no tenant yet: {err}"
+    );
+    let (ok, id, err) = run(fahuo()
+        .args(["tenant", "add", "杭州某某服饰"])
+        .arg("--data-dir")
+        .arg(&data));
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(fahuo()
+        .args(["user", "add", "--username", "boss", "--role", "owner"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("FAHUO_USER_PASSWORD", "a-long-password"));
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("added user boss") && out.contains(&format!("tenant {}", id.trim())),
+        "{out}"
+    );
+    let (ok, _, err) = run(fahuo()
+        .args(["user", "add", "--username", "boss"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("FAHUO_USER_PASSWORD", "a-long-password"));
+    assert!(!ok && err.contains("taken"), "{err}");
+    let (ok, _, err) = run(fahuo()
+        .args(["user", "add", "--username", "short"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("FAHUO_USER_PASSWORD", "short"));
+    assert!(!ok && err.contains("password"), "{err}");
+    let (_, list, _) = run(fahuo()
+        .args(["tenant", "list"])
+        .arg("--data-dir")
+        .arg(&data));
+    assert!(list.contains("杭州某某服饰"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configuration_layers_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("fahuo.toml"),
+        "listen = \"127.0.0.1:1\"\n[app]\nsession_hours = 1\nlogin_max_failures = 9\n",
+    )
+    .unwrap();
+    run(fahuo()
+        .args(["tenant", "add", "商家"])
+        .arg("--data-dir")
+        .arg(&data));
+    run(fahuo()
+        .args(["user", "add", "--username", "boss"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("FAHUO_USER_PASSWORD", "a-long-password"));
+    // The file sets session_hours = 1, the environment overrides it to 2, the flag overrides listen.
+    let server = Running::start(
+        fahuo()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("FAHUO_APP__SESSION_HOURS", "2"),
+    );
+    let c = client();
+    let login: Value = c
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "boss", "password": "a-long-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(login["expires_at"].as_str().unwrap()).unwrap();
+    let hours =
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((1.9..=2.0).contains(&hours), "session lasts {hours} h");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_demos_run_side_by_side_and_logs_never_show_a_phone_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        Running::start(
+            fahuo()
+                .args(["demo", "--listen", "127.0.0.1:0", "--orders", "60"])
+                .arg("--data-dir")
+                .arg(dir.path().join(name))
+                .env("RUST_LOG", "debug"),
+        )
+    };
+    let (one, two) = (start("one"), start("two"));
+    assert_ne!(one.base, two.base);
+    let c = client();
+    for base in [&one.base, &two.base] {
+        let health: Value = c
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+        let doc: Value = c
+            .get(format!("{base}/api/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(doc["paths"]["/api/v1/orders"].is_object());
+    }
+    // A full session: log in, list, open every order, reveal a receiver, create an order.
+    let login: Value = c
+        .post(format!("{}/api/v1/auth/login", one.base))
+        .json(&json!({"username": "demo", "password": "fahuo-demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = login["csrf_token"].as_str().unwrap().to_string();
+    let orders: Value = c
+        .get(format!("{}/api/v1/orders?limit=100", one.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = orders["items"].as_array().unwrap();
+    assert_eq!(items.len(), 60, "an authenticated order list works");
+    let mut clear_phones = Vec::new();
+    for o in items {
+        let id = o["id"].as_i64().unwrap();
+        let detail: Value = c
+            .get(format!("{}/api/v1/orders/{id}", one.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            detail["receiver"]["phone"]
+                .as_str()
+                .unwrap()
+                .contains("****")
+        );
+        let receiver: Value = c
+            .post(format!("{}/api/v1/orders/{id}/reveal-receiver", one.base))
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        clear_phones.push(receiver["phone"].as_str().unwrap().to_string());
+    }
+    let shops: Value = c
+        .get(format!("{}/api/v1/shops", one.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let manual = shops
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["platform"] == "manual")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let created = c.post(format!("{}/api/v1/orders", one.base)).header("x-csrf-token", &csrf)
+        .json(&json!({"shop_id": manual, "platform_order_id": "LOG-TEST-1", "receiver": {"name": "王五", "phone": "13987654321", "province": "云南省", "city": "昆明市", "county": "五华区", "detail": "翠湖南路2号"}, "lines": [{"title": "茶", "quantity": 1, "unit_price_fen": 100}]}))
+        .send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    clear_phones.push("13987654321".into());
+    let failed = c.post(format!("{}/api/v1/orders", one.base)).header("x-csrf-token", &csrf)
+        .json(&json!({"shop_id": manual, "platform_order_id": "LOG-TEST-2", "receiver": {"name": "王五", "phone": "1398765432", "province": "云南省", "detail": "x"}, "lines": []}))
+        .send().await.unwrap();
+    assert_eq!(failed.status(), 422);
+
+    let logs = format!("{}\n{}", one.stop(), two.stop());
+    assert!(logs.contains("DEBUG"), "the run logged at debug level");
+    assert!(
+        logs.contains("login"),
+        "the run's logs are there to be checked"
+    );
+    let leaked: Vec<_> = mobile_numbers(&logs);
+    assert!(
+        leaked.is_empty(),
+        "clear phone numbers in the logs: {leaked:?}"
+    );
+    assert!(clear_phones.iter().all(|p| !logs.contains(p.as_str())));
+    assert!(
+        mobile_numbers("x 13812345678 y").len() == 1,
+        "the detector itself works"
+    );
+}

@@ -1,0 +1,25 @@
+//! fahuo's domain core: the vocabulary of 打单发货 as pure Rust types and rules.
+//!
+//! Nothing in this crate does I/O, spawns tasks or reads the clock: time is always passed in.
+//! Values are parsed at the edge into the newtypes of [`values`]; inside fahuo, a value that
+//! exists is valid. The order lifecycle is the exhaustive transition table in [`order_state`].
+
+pub mod audit;
+pub mod catalog;
+pub mod error;
+pub mod fulfilment;
+pub mod ids;
+pub mod order;
+pub mod order_state;
+pub mod pii;
+pub mod platform;
+pub mod role;
+pub mod stock;
+pub mod values;
+
+pub use error::ParseError;
+pub use ids::*;
+pub use order_state::{OrderEvent, OrderState, Transition};
+pub use platform::Platform;
+pub use role::{Permission, Role};
+pub use values::*;

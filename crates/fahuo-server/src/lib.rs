@@ -1,0 +1,103 @@
+//! fahuo's HTTP face: the JSON API under `/api/v1` (documented at `/api/openapi.json`), the
+//! merchant console, `/healthz` and `/metrics`.
+//!
+//! Handlers only translate HTTP to use-case calls and back: they parse input into the app
+//! layer's input types, call one `App` method with the authenticated [`Actor`](fahuo_app::Actor),
+//! and map the result. Errors become HTTP in one place, [`error::ApiError`].
+
+mod api;
+pub(crate) use api::auth as api_auth;
+mod console;
+pub mod error;
+mod extract;
+mod metrics;
+mod openapi;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use fahuo_app::App;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use openapi::openapi_json;
+
+/// How the HTTP layer behaves, beyond the application's settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// Mark cookies `Secure` (set when served over HTTPS, e.g. behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            secure_cookies: false,
+            max_body_bytes: 8 * 1024 * 1024,
+            request_timeout_seconds: 60,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub http: std::sync::Arc<HttpSettings>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole router: API, console, health and metrics, with the common layers.
+pub fn router(app: App, http: HttpSettings) -> Router {
+    let state = AppState {
+        app,
+        http: std::sync::Arc::new(http.clone()),
+    };
+    let (api, _doc) = api::router().split_for_parts();
+    Router::new()
+        .merge(api)
+        .merge(console::router())
+        .merge(metrics::router())
+        .route("/api/openapi.json", axum::routing::get(openapi::serve_openapi))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                // The path only: query strings may carry search terms.
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(http.request_timeout_seconds),
+        ))
+        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves the router on `listener` until `shutdown` resolves.
+pub async fn serve(
+    app: App,
+    http: HttpSettings,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app, http).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,383 @@
+//! The job queue and outbox: everything that waits or retries is a row here.
+//!
+//! A job is `queued` until a worker claims it, `running` while its lease lasts, then `done`,
+//! or back to `queued` with a later `run_at` after a failure, or `dead` (the dead letter) when
+//! its attempts are used up. A worker proves it still owns a job by its `(locked_by, attempts)`
+//! pair: once a lease has expired and another worker re-claimed the job, the first worker's
+//! completion is refused, so a job's effects are committed by one worker only.
+//!
+//! Claiming: PostgreSQL uses `FOR UPDATE SKIP LOCKED`, so many workers on many nodes claim
+//! disjoint rows; SQLite runs the same `UPDATE ... RETURNING` under `BEGIN IMMEDIATE`.
+//!
+//! Enqueue inside a business transaction (the outbox) with [`enqueue_job!`], so a change and
+//! the work it implies are committed together or not at all. A `dedupe_key` makes enqueueing
+//! idempotent.
+
+use crate::{Db, Page, Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
+use chrono::{DateTime, Utc};
+use fahuo_domain::{JobId, TenantId};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<JobState> {
+        Ok(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "dead" => JobState::Dead,
+            other => return Err(StoreError::Corrupt(format!("job state {other:?}"))),
+        })
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub tenant_id: Option<TenantId>,
+    /// At most one job ever exists per key (e.g. `ship:package:42`).
+    pub dedupe_key: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub max_attempts: i64,
+}
+
+impl NewJob {
+    pub fn new(kind: &str, payload: serde_json::Value, run_at: DateTime<Utc>) -> NewJob {
+        NewJob {
+            kind: kind.to_string(),
+            payload,
+            tenant_id: None,
+            dedupe_key: None,
+            run_at,
+            max_attempts: 10,
+        }
+    }
+
+    pub fn for_tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant_id = Some(tenant);
+        self
+    }
+
+    pub fn dedupe(mut self, key: impl Into<String>) -> Self {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    pub fn max_attempts(mut self, n: i64) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Job {
+    pub id: JobId,
+    pub tenant_id: Option<TenantId>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub dedupe_key: Option<String>,
+    pub state: JobState,
+    pub run_at: DateTime<Utc>,
+    /// Attempts started so far, including the current one while running.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    tenant_id: Option<i64>,
+    kind: String,
+    payload: String,
+    dedupe_key: Option<String>,
+    state: String,
+    run_at: i64,
+    attempts: i64,
+    max_attempts: i64,
+    locked_by: Option<String>,
+    locked_until: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> Result<Job> {
+        Ok(Job {
+            id: JobId(r.id),
+            tenant_id: r.tenant_id.map(TenantId),
+            kind: r.kind,
+            payload: serde_json::from_str(&r.payload)
+                .map_err(|e| StoreError::Corrupt(format!("job payload: {e}")))?,
+            dedupe_key: r.dedupe_key,
+            state: JobState::parse(&r.state)?,
+            run_at: from_ms(r.run_at),
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            locked_by: r.locked_by,
+            locked_until: opt_from_ms(r.locked_until),
+            last_error: r.last_error,
+            created_at: from_ms(r.created_at),
+            finished_at: opt_from_ms(r.finished_at),
+        })
+    }
+}
+
+const JOB_COLUMNS: &str = "id, tenant_id, kind, payload, dedupe_key, state, run_at, attempts, \
+    max_attempts, locked_by, locked_until, last_error, created_at, finished_at";
+
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (tenant_id, kind, payload, dedupe_key, state, \
+    run_at, attempts, max_attempts, created_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7) \
+    ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+
+/// Enqueues a [`NewJob`] on a connection or transaction of either backend (the outbox).
+/// Evaluates to `Option<i64>`: `None` when a job with the same dedupe key already exists.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! enqueue_job {
+    ($conn:expr, $job:expr, $now:expr) => {{
+        let job: &$crate::jobs::NewJob = $job;
+        let id: Option<i64> = sqlx::query_scalar($crate::jobs::INSERT_JOB_SQL)
+            .bind(job.tenant_id.map(|t| t.get()))
+            .bind(&job.kind)
+            .bind(job.payload.to_string())
+            .bind(job.dedupe_key.as_deref())
+            .bind(job.run_at.timestamp_millis())
+            .bind(job.max_attempts)
+            .bind(($now).timestamp_millis())
+            .fetch_optional($conn)
+            .await?;
+        id
+    }};
+}
+
+#[doc(hidden)]
+pub const INSERT_JOB_SQL: &str = INSERT_JOB;
+
+/// Counts of jobs per state, for `/metrics` and the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub dead: i64,
+}
+
+impl Store {
+    /// Enqueues a job; `None` if one with the same dedupe key exists already.
+    pub async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>> {
+        let id = on_db!(&self.db, pool => enqueue_job!(pool, job, now));
+        Ok(id.map(JobId))
+    }
+
+    /// Claims up to `limit` due jobs of the given kinds for `worker`, leasing each until
+    /// `now + lease`. Jobs whose lease expired are claimable again; those that have used
+    /// all their attempts go to the dead letter instead.
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let kinds_json = serde_json::to_string(kinds).expect("strings serialise");
+        let kind_filter = match self.db {
+            Db::Sqlite(_) => "kind IN (SELECT value FROM json_each($5))",
+            Db::Postgres(_) => "kind IN (SELECT jsonb_array_elements_text(CAST($5 AS jsonb)))",
+        };
+        let skip_locked = match self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        };
+        let claim = format!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
+             attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE \
+             ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)) \
+             AND attempts < max_attempts AND {kind_filter} ORDER BY run_at, id LIMIT $4{skip_locked}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows: Vec<JobRow> = in_tx!(&self.db, tx => {
+            // A job whose last lease expired after its final attempt is dead, not retried.
+            sqlx::query(
+                "UPDATE jobs SET state = 'dead', finished_at = $1, \
+                 last_error = COALESCE(last_error, 'lease expired on the last attempt') \
+                 WHERE state = 'running' AND locked_until < $1 AND attempts >= max_attempts")
+                .bind(ms(now))
+                .execute(&mut *tx).await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(claim))
+                .bind(worker)
+                .bind(ms(now + lease))
+                .bind(ms(now))
+                .bind(limit)
+                .bind(&kinds_json)
+                .fetch_all(&mut *tx)
+                .await?
+        });
+        let mut jobs: Vec<Job> = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_>>()?;
+        jobs.sort_by_key(|j| (j.run_at, j.id));
+        Ok(jobs)
+    }
+
+    /// Extends the lease of a job this worker still owns. `false` if it lost the job.
+    pub async fn extend_lease(
+        &self,
+        job: &Job,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' \
+                 AND locked_by = $3 AND attempts = $4")
+            .bind(ms(until)).bind(job.id.get()).bind(worker).bind(job.attempts)
+            .execute(pool).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Marks a claimed job done. `false` if this worker no longer owns it (lease lost).
+    pub async fn complete_job(&self, job: &Job, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL \
+                 WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4")
+            .bind(ms(now)).bind(job.id.get()).bind(worker).bind(job.attempts)
+            .execute(pool).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Records a failed attempt: back to the queue at `retry_at`, or to the dead letter when
+    /// `retry_at` is `None` or the attempts are used up. `false` if the lease was lost.
+    pub async fn fail_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let error: String = error.chars().take(2000).collect();
+        let retry = retry_at.filter(|_| job.attempts < job.max_attempts);
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, \
+                 locked_until = NULL, finished_at = $4 \
+                 WHERE id = $5 AND state = 'running' AND locked_by = $6 AND attempts = $7")
+            .bind(if retry.is_some() { "queued" } else { "dead" })
+            .bind(retry.map(ms))
+            .bind(&error)
+            .bind(if retry.is_some() { None } else { Some(ms(now)) })
+            .bind(job.id.get()).bind(worker).bind(job.attempts)
+            .execute(pool).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    pub async fn job(&self, id: JobId) -> Result<Job> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        let row: JobRow = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.get()).fetch_one(pool).await?);
+        row.try_into()
+    }
+
+    /// Jobs of a tenant in a state (e.g. the dead letter), newest first.
+    pub async fn jobs(
+        &self,
+        tenant: TenantId,
+        state: JobState,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<Job>> {
+        let limit = limit.clamp(1, 500);
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND state = $2 \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+        );
+        let rows: Vec<JobRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.get()).bind(state.as_str()).bind(after).bind(limit + 1)
+            .fetch_all(pool).await?);
+        let more = rows.len() as i64 > limit;
+        let items: Vec<Job> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(TryInto::try_into)
+            .collect::<Result<_>>()?;
+        let next_cursor = if more {
+            items.last().map(|j| j.id.get())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Puts a dead job of the tenant back in the queue with fresh attempts.
+    pub async fn retry_dead_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, finished_at = NULL \
+                 WHERE id = $2 AND tenant_id = $3 AND state = 'dead'")
+            .bind(ms(now)).bind(id.get()).bind(tenant.get())
+            .execute(pool).await?.rows_affected());
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Counts of all jobs per state (every tenant: for operators and `/metrics`).
+    pub async fn job_counts(&self) -> Result<JobCounts> {
+        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            .fetch_all(pool).await?);
+        let mut counts = JobCounts::default();
+        for (state, n) in rows {
+            match JobState::parse(&state)? {
+                JobState::Queued => counts.queued = n,
+                JobState::Running => counts.running = n,
+                JobState::Done => counts.done = n,
+                JobState::Dead => counts.dead = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Deletes finished jobs older than `before` (their dedupe keys are released with them).
+    pub async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let n = on_db!(&self.db, pool => sqlx::query(
+                "DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
+            .bind(ms(before)).execute(pool).await?.rows_affected());
+        Ok(n)
+    }
+}

@@ -1,0 +1,209 @@
+//! fahuo's storage: one API over SQLite and PostgreSQL. All SQL in fahuo lives in this crate.
+//!
+//! [`Store`] wraps a [`Db`], an enum of the two concrete sqlx pools. SQL is written once in a
+//! portable dialect (`$1` placeholders, BIGINT everywhere, times as epoch milliseconds, money as
+//! fen) and the [`on_db!`] / [`in_tx!`] macros compile each body once per backend. Where the
+//! dialects really differ (row locks, `SKIP LOCKED`) the code matches on the variant.
+//!
+//! Write transactions on SQLite start with `BEGIN IMMEDIATE`: a deferred transaction that later
+//! upgrades to a write fails with SQLITE_BUSY without waiting for the busy timeout.
+//!
+//! Every method that touches tenant data takes a [`TenantId`](fahuo_domain::TenantId) and
+//! scopes its SQL by it; there is no unscoped read of tenant data outside `accounts` (login
+//! must find a user before it knows the tenant).
+
+pub mod accounts;
+pub mod audit;
+pub mod catalog;
+mod error;
+pub mod jobs;
+pub mod orders;
+pub mod pii;
+pub mod stock;
+pub mod testing;
+
+pub use error::StoreError;
+pub use pii::Keyring;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The two backends. Cloning is cheap (pools are reference-counted).
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which backend a [`Db`] is, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside a write transaction bound to `$tx` (SQLite: `BEGIN IMMEDIATE`) and
+/// commits it when the body finishes; an early `?` return rolls it back.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! in_tx {
+    ($db:expr, $tx:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// The storage API. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    pii: Arc<Keyring>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Connects to `sqlite://path` (created if missing) or `postgres://...`, without migrating.
+    pub async fn connect(database_url: &str, pii: Keyring) -> Result<Store> {
+        let db = if database_url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(database_url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Db::Sqlite(pool)
+        } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(database_url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Db::Postgres(pool)
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
+                redact_url(database_url)
+            )));
+        };
+        Ok(Store {
+            db,
+            pii: Arc::new(pii),
+        })
+    }
+
+    /// Connects and applies the embedded migrations of the backend.
+    pub async fn open(database_url: &str, pii: Keyring) -> Result<Store> {
+        let store = Store::connect(database_url, pii).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations (embedded in the binary, one folder per backend).
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The raw pools, for the schema-parity test and operational commands only.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A cheap round trip, for `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        on_db!(&self.db, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(&self.db, pool => pool.close().await)
+    }
+}
+
+/// Hides the password of a database URL for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Times are stored as milliseconds since the epoch, identical on both backends.
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+pub(crate) fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.map(from_ms)
+}
+
+/// A page of results with the cursor for the next one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass back as `after` to get the next page; `None` on the last page.
+    pub next_cursor: Option<i64>,
+}

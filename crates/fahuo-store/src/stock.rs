@@ -1,0 +1,243 @@
+//! Stock levels and the stock ledger, changed only through [`Store::move_stock`].
+//!
+//! Each movement reads its stock row under a write lock (PostgreSQL `FOR UPDATE`; SQLite's
+//! `BEGIN IMMEDIATE` already serialises writers), lets the domain decide whether the movement
+//! is admissible, then updates the row and appends the ledger entry in the same transaction.
+//! So two reservations racing for the last unit cannot both succeed, and the ledger always sums
+//! to the row.
+
+use crate::{Db, Result, Store, StoreError, from_ms, in_tx, ms, on_db};
+use chrono::{DateTime, Utc};
+use fahuo_domain::stock::{MovementKind, StockLevel, StockMovement};
+use fahuo_domain::{OrderId, SkuId, TenantId, WarehouseId};
+use serde::Serialize;
+
+/// One ledger entry as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub warehouse_id: WarehouseId,
+    pub sku_id: SkuId,
+    pub kind: MovementKind,
+    pub on_hand_delta: i64,
+    pub reserved_delta: i64,
+    pub order_id: Option<OrderId>,
+    pub note: Option<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LevelRow {
+    warehouse_id: i64,
+    sku_id: i64,
+    on_hand: i64,
+    reserved: i64,
+    safety: i64,
+}
+
+impl From<LevelRow> for StockLevel {
+    fn from(r: LevelRow) -> Self {
+        StockLevel {
+            warehouse_id: WarehouseId(r.warehouse_id),
+            sku_id: SkuId(r.sku_id),
+            on_hand: r.on_hand,
+            reserved: r.reserved,
+            safety: r.safety,
+        }
+    }
+}
+
+/// The ledger's sums for one stock row next to the row itself, for consistency checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerCheck {
+    pub warehouse_id: WarehouseId,
+    pub sku_id: SkuId,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub ledger_on_hand: i64,
+    pub ledger_reserved: i64,
+}
+
+impl LedgerCheck {
+    pub fn consistent(&self) -> bool {
+        self.on_hand == self.ledger_on_hand && self.reserved == self.ledger_reserved
+    }
+}
+
+const LEVEL_COLUMNS: &str = "warehouse_id, sku_id, on_hand, reserved, safety";
+
+impl Store {
+    /// Applies one movement atomically and returns the new level. A movement the domain does
+    /// not admit (e.g. reserving more than is available) is `InsufficientStock` and changes
+    /// nothing.
+    pub async fn move_stock(
+        &self,
+        tenant: TenantId,
+        movement: &StockMovement,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StockLevel> {
+        let lock = match self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE",
+        };
+        let select = format!(
+            "SELECT {LEVEL_COLUMNS} FROM stock WHERE tenant_id = $1 AND warehouse_id = $2 AND sku_id = $3{lock}"
+        );
+        let level: StockLevel = in_tx!(&self.db, tx => {
+            // The warehouse and SKU must be the tenant's own.
+            let owned: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM warehouses WHERE tenant_id = $1 AND id = $2) + \
+                 (SELECT COUNT(*) FROM skus WHERE tenant_id = $1 AND id = $3)")
+                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
+                .fetch_one(&mut *tx).await?;
+            if owned != 2 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(
+                "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
+                 VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (warehouse_id, sku_id) DO NOTHING")
+                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
+                .execute(&mut *tx).await?;
+            let row: LevelRow = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
+                .fetch_one(&mut *tx).await?;
+            let level = StockLevel::from(row);
+            if !level.admits(movement) {
+                return Err(StoreError::InsufficientStock(format!(
+                    "{:?} of {} for SKU {} in warehouse {}: on hand {}, reserved {}, safety {}",
+                    movement.kind, movement.on_hand_delta.abs().max(movement.reserved_delta.abs()),
+                    movement.sku_id, movement.warehouse_id, level.on_hand, level.reserved, level.safety)));
+            }
+            sqlx::query(
+                "UPDATE stock SET on_hand = on_hand + $1, reserved = reserved + $2 \
+                 WHERE warehouse_id = $3 AND sku_id = $4")
+                .bind(movement.on_hand_delta).bind(movement.reserved_delta)
+                .bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
+                .execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO stock_ledger (tenant_id, warehouse_id, sku_id, kind, on_hand_delta, \
+                 reserved_delta, order_id, note, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
+                .bind(movement.kind.as_str()).bind(movement.on_hand_delta).bind(movement.reserved_delta)
+                .bind(movement.order_id.map(|o| o.get())).bind(movement.note.as_deref())
+                .bind(actor).bind(ms(now))
+                .execute(&mut *tx).await?;
+            StockLevel {
+                on_hand: level.on_hand + movement.on_hand_delta,
+                reserved: level.reserved + movement.reserved_delta,
+                ..level
+            }
+        });
+        Ok(level)
+    }
+
+    /// Sets the safety stock (安全库存) of a row, creating the row if needed.
+    pub async fn set_safety_stock(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        sku: SkuId,
+        safety: i64,
+    ) -> Result<()> {
+        if safety < 0 {
+            return Err(StoreError::Conflict(
+                "safety stock cannot be negative".into(),
+            ));
+        }
+        in_tx!(&self.db, tx => {
+            sqlx::query(
+                "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
+                 VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (warehouse_id, sku_id) DO UPDATE SET safety = $4 \
+                 WHERE stock.tenant_id = $1")
+                .bind(tenant.get()).bind(warehouse.get()).bind(sku.get()).bind(safety)
+                .execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
+    /// Stock rows of the tenant, optionally for one SKU.
+    pub async fn stock_levels(
+        &self,
+        tenant: TenantId,
+        sku: Option<SkuId>,
+    ) -> Result<Vec<StockLevel>> {
+        let sql = format!(
+            "SELECT {LEVEL_COLUMNS} FROM stock WHERE tenant_id = $1 AND ($2 IS NULL OR sku_id = $2) \
+             ORDER BY warehouse_id, sku_id"
+        );
+        let rows: Vec<LevelRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.get()).bind(sku.map(|s| s.get())).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The ledger of one stock row, oldest first.
+    pub async fn stock_ledger(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        sku: SkuId,
+    ) -> Result<Vec<LedgerEntry>> {
+        type Row = (
+            i64,
+            i64,
+            i64,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, warehouse_id, sku_id, kind, on_hand_delta, reserved_delta, order_id, note, \
+                 actor, at FROM stock_ledger WHERE tenant_id = $1 AND warehouse_id = $2 AND sku_id = $3 \
+                 ORDER BY id")
+            .bind(tenant.get()).bind(warehouse.get()).bind(sku.get()).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(id, w, s, kind, dh, dr, order, note, actor, at)| {
+                Ok(LedgerEntry {
+                    id,
+                    warehouse_id: WarehouseId(w),
+                    sku_id: SkuId(s),
+                    kind: MovementKind::parse(&kind)?,
+                    on_hand_delta: dh,
+                    reserved_delta: dr,
+                    order_id: order.map(OrderId),
+                    note,
+                    actor,
+                    at: from_ms(at),
+                })
+            })
+            .collect()
+    }
+
+    /// Every stock row of the tenant with the sums of its ledger: the "ledger sums to stock"
+    /// invariant, checkable at any time.
+    pub async fn check_stock_ledger(&self, tenant: TenantId) -> Result<Vec<LedgerCheck>> {
+        type Row = (i64, i64, i64, i64, i64, i64);
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT s.warehouse_id, s.sku_id, s.on_hand, s.reserved, \
+                 CAST(COALESCE(SUM(l.on_hand_delta), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(l.reserved_delta), 0) AS BIGINT) \
+                 FROM stock s LEFT JOIN stock_ledger l ON l.warehouse_id = s.warehouse_id \
+                 AND l.sku_id = s.sku_id WHERE s.tenant_id = $1 \
+                 GROUP BY s.warehouse_id, s.sku_id, s.on_hand, s.reserved ORDER BY s.warehouse_id, s.sku_id")
+            .bind(tenant.get()).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(w, s, on_hand, reserved, lo, lr)| LedgerCheck {
+                warehouse_id: WarehouseId(w),
+                sku_id: SkuId(s),
+                on_hand,
+                reserved,
+                ledger_on_hand: lo,
+                ledger_reserved: lr,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,1153 @@
+//! The storage contract: every behaviour here runs on SQLite and on PostgreSQL.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use fahuo_domain::audit::{ActorRef, AuditEntry};
+use fahuo_domain::catalog::{ShopCredentials, SizeMm};
+use fahuo_domain::order::{NewOrder, NewOrderLine, Receiver};
+use fahuo_domain::stock::{MovementKind, StockMovement};
+use fahuo_domain::*;
+use fahuo_store::accounts::NewUser;
+use fahuo_store::audit::AuditFilter;
+use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
+use fahuo_store::jobs::{JobState, NewJob};
+use fahuo_store::orders::{OrderFilter, Upsert};
+use fahuo_store::testing::TestDb;
+use fahuo_store::{Store, StoreError, both_backends, on_db};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).unwrap()
+}
+
+fn audit(tenant: TenantId, action: &str, entity: &str) -> AuditEntry {
+    AuditEntry {
+        tenant_id: tenant,
+        actor: ActorRef::system("test"),
+        action: action.into(),
+        entity_type: entity.into(),
+        entity_id: None,
+        before: None,
+        after: None,
+        at: t0(),
+    }
+}
+
+struct Fixture {
+    tenant: TenantId,
+    shop: ShopId,
+    warehouse: WarehouseId,
+    sku: SkuId,
+}
+
+async fn fixture(store: &Store, name: &str) -> Fixture {
+    let tenant = store
+        .create_tenant(&Name::parse(name).unwrap(), t0())
+        .await
+        .unwrap()
+        .id;
+    let shop = store
+        .create_shop(
+            tenant,
+            &NewShop {
+                platform: Platform::Douyin,
+                name: Name::parse("抖店旗舰店").unwrap(),
+                platform_shop_id: format!("{name}-shop"),
+                api_base_url: None,
+                credentials: Some(ShopCredentials {
+                    app_key: "key".into(),
+                    app_secret: "very-secret-app-secret".into(),
+                    ..Default::default()
+                }),
+            },
+            &audit(tenant, "shop.create", "shop"),
+        )
+        .await
+        .unwrap()
+        .id;
+    let warehouse = store
+        .create_warehouse(
+            tenant,
+            &NewWarehouse {
+                code: WarehouseCode::parse("HZ01").unwrap(),
+                name: Name::parse("杭州仓").unwrap(),
+                province: "浙江省".into(),
+                city: "杭州市".into(),
+                county: "余杭区".into(),
+                address: "仓前街道1号".into(),
+                location: Some(fahuo_domain::catalog::GeoPoint {
+                    lat: 30.29,
+                    lng: 119.99,
+                }),
+            },
+            &audit(tenant, "warehouse.create", "warehouse"),
+        )
+        .await
+        .unwrap()
+        .id;
+    let sku = store
+        .create_sku(
+            tenant,
+            &NewSku {
+                code: SkuCode::parse("TEE-01").unwrap(),
+                name: Name::parse("纯棉T恤").unwrap(),
+                barcode: Some(Barcode::parse("6901234567892").unwrap()),
+                weight: Grams::new(250).unwrap(),
+                size: SizeMm {
+                    length: 300,
+                    width: 200,
+                    height: 30,
+                },
+                cost: Fen(2500),
+            },
+            &audit(tenant, "sku.create", "sku"),
+        )
+        .await
+        .unwrap()
+        .id;
+    Fixture {
+        tenant,
+        shop,
+        warehouse,
+        sku,
+    }
+}
+
+fn new_order(
+    f: &Fixture,
+    platform_order_id: &str,
+    phone: &str,
+    updated: DateTime<Utc>,
+) -> NewOrder {
+    NewOrder {
+        shop_id: f.shop,
+        platform_order_id: PlatformOrderId::parse(platform_order_id).unwrap(),
+        platform_status: "2".into(),
+        paid_total: Fen(9900),
+        freight: Fen(0),
+        buyer_note: Some("请尽快发货".into()),
+        seller_note: None,
+        paid_at: Some(t0()),
+        ship_by: Some(t0() + Duration::hours(48)),
+        presale_ship_at: None,
+        platform_updated_at: Some(updated),
+        receiver: Receiver::parse("张三", phone, "浙江省", "杭州市", "西湖区", "文三路90号")
+            .unwrap(),
+        lines: vec![NewOrderLine {
+            platform_line_id: Some("L1".into()),
+            platform_sku_id: Some("PSKU1".into()),
+            sku_code: Some(SkuCode::parse("TEE-01").unwrap()),
+            title: "纯棉T恤 白色 L".into(),
+            quantity: 2,
+            unit_price: Fen(4950),
+            paid: Fen(9900),
+        }],
+    }
+}
+
+fn system() -> ActorRef {
+    ActorRef::system("sync")
+}
+
+both_backends!(
+    users_are_unique_and_scoped_to_their_tenant,
+    sessions_expire_and_tokens_can_be_revoked,
+    login_failures_are_counted_per_window,
+    shop_credentials_are_encrypted_at_rest,
+    catalog_rows_never_cross_tenants,
+    the_same_platform_order_is_stored_once,
+    concurrent_intake_of_one_order_yields_one_row,
+    receivers_are_encrypted_and_searchable_by_phone_tail,
+    orders_move_only_along_the_state_machine_with_audit,
+    holds_put_orders_aside_until_released,
+    concurrent_reservations_never_oversell,
+    ledger_always_sums_to_stock,
+    jobs_are_deduplicated_claimed_and_completed,
+    failed_jobs_retry_then_land_in_the_dead_letter,
+    an_expired_lease_passes_the_job_to_another_worker,
+    concurrent_workers_run_each_job_exactly_once,
+    the_audit_log_pages_newest_first,
+);
+
+async fn users_are_unique_and_scoped_to_their_tenant(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let b = fixture(store, "商家B").await;
+    let new_user = |tenant, name: &str| NewUser {
+        tenant_id: tenant,
+        username: Username::parse(name).unwrap(),
+        display_name: "小王".into(),
+        role: Role::Service,
+        password_hash: "$argon2id$fake".into(),
+    };
+    let user = store
+        .create_user(
+            &new_user(a.tenant, "wang"),
+            &audit(a.tenant, "user.create", "user"),
+        )
+        .await
+        .unwrap();
+    let dup = store
+        .create_user(
+            &new_user(b.tenant, "WANG"),
+            &audit(b.tenant, "user.create", "user"),
+        )
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(m)) if m.contains("wang")),
+        "usernames are unique across tenants"
+    );
+
+    let (found, hash) = store
+        .user_for_login(&Username::parse("wang").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, user);
+    assert_eq!(hash, "$argon2id$fake");
+    assert!(
+        store
+            .user_for_login(&Username::parse("nobody").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(store.user(a.tenant, user.id).await.unwrap(), user);
+    assert!(matches!(
+        store.user(b.tenant, user.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.users(b.tenant).await.unwrap().is_empty());
+
+    let log = store
+        .audit_log(
+            a.tenant,
+            &AuditFilter {
+                entity_type: Some("user".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        log.items[0].entry.entity_id,
+        Some(user.id.get()),
+        "creating a user is audited with its id"
+    );
+}
+
+async fn sessions_expire_and_tokens_can_be_revoked(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let user = store
+        .create_user(
+            &NewUser {
+                tenant_id: a.tenant,
+                username: Username::parse("boss").unwrap(),
+                display_name: "老板".into(),
+                role: Role::Owner,
+                password_hash: "h".into(),
+            },
+            &audit(a.tenant, "user.create", "user"),
+        )
+        .await
+        .unwrap();
+    store
+        .create_session("sess-hash", &user, "csrf", t0(), t0() + Duration::hours(12))
+        .await
+        .unwrap();
+    let live = store
+        .session("sess-hash", t0() + Duration::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.user.id, user.id);
+    assert_eq!(live.csrf_token, "csrf");
+    assert!(
+        store
+            .session("sess-hash", t0() + Duration::hours(13))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(store.session("other", t0()).await.unwrap().is_none());
+    store.delete_session("sess-hash").await.unwrap();
+    assert!(
+        store.session("sess-hash", t0()).await.unwrap().is_none(),
+        "logged out"
+    );
+
+    let token = store
+        .create_api_token(
+            &user,
+            "ERP",
+            "tok-hash",
+            "fh_abcd",
+            &audit(a.tenant, "token.create", "api_token"),
+        )
+        .await
+        .unwrap();
+    let (found, as_user) = store.api_token("tok-hash", t0()).await.unwrap().unwrap();
+    assert_eq!((found.id, as_user.id), (token.id, user.id));
+    assert_eq!(store.api_tokens(a.tenant).await.unwrap().len(), 1);
+    let b = fixture(store, "商家B").await;
+    assert!(
+        matches!(
+            store
+                .revoke_api_token(
+                    b.tenant,
+                    token.id,
+                    &audit(b.tenant, "token.revoke", "api_token")
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "another tenant cannot revoke it"
+    );
+    store
+        .revoke_api_token(
+            a.tenant,
+            token.id,
+            &audit(a.tenant, "token.revoke", "api_token"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.api_token("tok-hash", t0()).await.unwrap().is_none(),
+        "revoked tokens stop working"
+    );
+}
+
+async fn login_failures_are_counted_per_window(db: TestDb) {
+    let store = &db.store;
+    let window = Duration::minutes(15);
+    for expected in 1..=3 {
+        assert_eq!(
+            store
+                .record_login_failure("user:wang", t0(), window)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    assert_eq!(
+        store
+            .login_failures("user:wang", t0() + Duration::minutes(5), window)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .login_failures("user:wang", t0() + Duration::minutes(16), window)
+            .await
+            .unwrap(),
+        0,
+        "the window closed"
+    );
+    assert_eq!(
+        store
+            .record_login_failure("user:wang", t0() + Duration::minutes(16), window)
+            .await
+            .unwrap(),
+        1,
+        "a new window starts"
+    );
+    store.clear_login_failures("user:wang").await.unwrap();
+    assert_eq!(
+        store
+            .login_failures("user:wang", t0() + Duration::minutes(16), window)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn shop_credentials_are_encrypted_at_rest(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let creds = store
+        .shop_credentials(a.tenant, a.shop)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.app_secret, "very-secret-app-secret");
+    let raw: Vec<u8> = on_db!(store.db(), pool => sqlx::query_scalar("SELECT credentials_enc FROM shops WHERE id = $1")
+        .bind(a.shop.get()).fetch_one(pool).await.unwrap());
+    assert!(
+        !raw.windows(6).any(|w| w == b"secret"),
+        "no clear secret in the database"
+    );
+    let b = fixture(store, "商家B").await;
+    assert!(matches!(
+        store.shop_credentials(b.tenant, a.shop).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn catalog_rows_never_cross_tenants(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let b = fixture(store, "商家B").await;
+    assert_eq!(store.shops(a.tenant).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.shop(b.tenant, a.shop).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.warehouse(b.tenant, a.warehouse).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.sku(b.tenant, a.sku).await,
+        Err(StoreError::NotFound)
+    ));
+    // A mapping of tenant B's shop onto tenant A's SKU is refused.
+    let cross = store
+        .map_shop_sku(
+            b.tenant,
+            b.shop,
+            "P1",
+            a.sku,
+            1,
+            &audit(b.tenant, "sku.map", "shop_sku"),
+        )
+        .await;
+    assert!(matches!(cross, Err(StoreError::NotFound)));
+    let mapped = store
+        .map_shop_sku(
+            a.tenant,
+            a.shop,
+            "P1",
+            a.sku,
+            2,
+            &audit(a.tenant, "sku.map", "shop_sku"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.shop_sku(a.tenant, a.shop, "P1").await.unwrap(),
+        Some(mapped)
+    );
+    // The same SKU code is fine in another tenant, not twice in one.
+    let dup = store
+        .create_sku(
+            a.tenant,
+            &NewSku {
+                code: SkuCode::parse("TEE-01").unwrap(),
+                name: Name::parse("x").unwrap(),
+                barcode: None,
+                weight: Grams::new(1).unwrap(),
+                size: SizeMm::default(),
+                cost: Fen(0),
+            },
+            &audit(a.tenant, "sku.create", "sku"),
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(m)) if m.contains("TEE-01")));
+    assert_eq!(
+        store
+            .sku_by_code(b.tenant, &SkuCode::parse("TEE-01").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        b.sku
+    );
+}
+
+async fn the_same_platform_order_is_stored_once(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let order = new_order(&a, "6921000000001", "13812345678", t0());
+    let first = store
+        .upsert_order(a.tenant, &order, &system(), t0())
+        .await
+        .unwrap();
+    assert!(matches!(first, Upsert::Created(_)));
+    let again = store
+        .upsert_order(a.tenant, &order, &system(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Upsert::Unchanged(first.order_id()),
+        "a duplicate push changes nothing"
+    );
+
+    let mut newer = order.clone();
+    newer.platform_updated_at = Some(t0() + Duration::minutes(5));
+    newer.seller_note = Some("送小样".into());
+    assert_eq!(
+        store
+            .upsert_order(a.tenant, &newer, &system(), t0())
+            .await
+            .unwrap(),
+        Upsert::Updated(first.order_id())
+    );
+
+    let mut older = order.clone();
+    older.platform_updated_at = Some(t0() + Duration::minutes(1));
+    older.seller_note = Some("stale".into());
+    assert_eq!(
+        store
+            .upsert_order(a.tenant, &older, &system(), t0())
+            .await
+            .unwrap(),
+        Upsert::Unchanged(first.order_id()),
+        "out-of-order delivery is ignored"
+    );
+
+    let stored = store.order(a.tenant, first.order_id()).await.unwrap();
+    assert_eq!(stored.seller_note.as_deref(), Some("送小样"));
+    assert_eq!(stored.lines.len(), 1);
+    assert_eq!(stored.lines[0].quantity, 2);
+    assert_eq!(stored.state, OrderState::New);
+    assert_eq!(
+        store
+            .orders(
+                a.tenant,
+                &OrderFilter {
+                    limit: 50,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let b = fixture(store, "商家B").await;
+    assert!(matches!(
+        store.order(b.tenant, first.order_id()).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(
+            store.upsert_order(b.tenant, &order, &system(), t0()).await,
+            Err(StoreError::NotFound)
+        ),
+        "tenant B cannot write into tenant A's shop"
+    );
+}
+
+async fn concurrent_intake_of_one_order_yields_one_row(db: TestDb) {
+    let store = db.store.clone();
+    let a = fixture(&store, "商家A").await;
+    let order = new_order(&a, "6921000000002", "13812345678", t0());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, order) = (store.clone(), order.clone());
+            tokio::spawn(async move { store.upsert_order(a.tenant, &order, &system(), t0()).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        if let Upsert::Created(_) = t.await.unwrap().unwrap() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(
+        store
+            .orders(
+                a.tenant,
+                &OrderFilter {
+                    limit: 50,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+async fn receivers_are_encrypted_and_searchable_by_phone_tail(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let id = store
+        .upsert_order(
+            a.tenant,
+            &new_order(&a, "P-1", "13812345678", t0()),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .order_id();
+    store
+        .upsert_order(
+            a.tenant,
+            &new_order(&a, "P-2", "13900001111", t0()),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    let raw: Vec<u8> = on_db!(store.db(), pool => sqlx::query_scalar("SELECT receiver_enc FROM orders WHERE id = $1")
+        .bind(id.get()).fetch_one(pool).await.unwrap());
+    assert!(
+        !raw.windows(11).any(|w| w == b"13812345678"),
+        "no clear phone at rest"
+    );
+    let clear_columns: String = on_db!(store.db(), pool => sqlx::query_scalar(
+        "SELECT receiver_name_masked || receiver_phone_masked || receiver_phone_tail_hash FROM orders WHERE id = $1")
+        .bind(id.get()).fetch_one(pool).await.unwrap());
+    assert!(!clear_columns.contains("13812345678") && !clear_columns.contains("张三"));
+
+    let page = store
+        .orders(
+            a.tenant,
+            &OrderFilter {
+                phone_last_four: Some("5678".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].receiver.phone, "138****5678");
+    assert_eq!(page.items[0].receiver.name, "张*");
+    assert_eq!(
+        store
+            .order(a.tenant, id)
+            .await
+            .unwrap()
+            .receiver
+            .phone
+            .as_str(),
+        "13812345678",
+        "decrypts for printing"
+    );
+}
+
+async fn orders_move_only_along_the_state_machine_with_audit(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let id = store
+        .upsert_order(
+            a.tenant,
+            &new_order(&a, "P-1", "13812345678", t0()),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .order_id();
+    let refused = store
+        .transition_order(a.tenant, id, OrderEvent::Ship, &system(), t0())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Illegal(_))),
+        "a new order cannot ship"
+    );
+    assert_eq!(
+        store
+            .transition_order(a.tenant, id, OrderEvent::Approve, &system(), t0())
+            .await
+            .unwrap(),
+        OrderState::Approved
+    );
+    assert_eq!(
+        store
+            .transition_order(a.tenant, id, OrderEvent::Allocate, &system(), t0())
+            .await
+            .unwrap(),
+        OrderState::Allocated
+    );
+    let b = fixture(store, "商家B").await;
+    assert!(matches!(
+        store
+            .transition_order(b.tenant, id, OrderEvent::Cancel, &system(), t0())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let log = store
+        .audit_log(
+            a.tenant,
+            &AuditFilter {
+                entity_type: Some("order".into()),
+                entity_id: Some(id.get()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|r| r.entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["order.allocate", "order.approve", "order.created"]
+    );
+    assert_eq!(
+        log.items[0].entry.before,
+        Some(serde_json::json!({"state": "approved"}))
+    );
+    assert_eq!(
+        log.items[0].entry.after,
+        Some(serde_json::json!({"state": "allocated"}))
+    );
+    let counts = store.order_counts(a.tenant).await.unwrap();
+    assert_eq!(counts, vec![(OrderState::Allocated, 1)]);
+}
+
+async fn holds_put_orders_aside_until_released(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let id = store
+        .upsert_order(
+            a.tenant,
+            &new_order(&a, "P-1", "13812345678", t0()),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .order_id();
+    store
+        .hold_order(
+            a.tenant,
+            id,
+            "address_incomplete",
+            "地址缺少区县",
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .hold_order(
+            a.tenant,
+            id,
+            "buyer_note",
+            "买家留言需客服确认",
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.order(a.tenant, id).await.unwrap().state,
+        OrderState::OnHold
+    );
+    assert_eq!(store.holds(a.tenant, id).await.unwrap().len(), 2);
+    let filter = OrderFilter {
+        state: Some(OrderState::OnHold),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.orders(a.tenant, &filter).await.unwrap().items.len(),
+        1
+    );
+    assert_eq!(
+        store
+            .release_order(a.tenant, id, &system(), t0())
+            .await
+            .unwrap(),
+        OrderState::Approved
+    );
+    assert!(
+        store
+            .holds(a.tenant, id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.released_at.is_some())
+    );
+}
+
+async fn concurrent_reservations_never_oversell(db: TestDb) {
+    let store = db.store.clone();
+    let a = fixture(&store, "商家A").await;
+    store
+        .move_stock(
+            a.tenant,
+            &StockMovement::new(a.warehouse, a.sku, MovementKind::Inbound, 10).unwrap(),
+            "test",
+            t0(),
+        )
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let m = StockMovement::new(a.warehouse, a.sku, MovementKind::Reserve, 1).unwrap();
+                store.move_stock(a.tenant, &m, "test", t0()).await
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => granted += 1,
+            Err(StoreError::InsufficientStock(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(granted, 10, "exactly the stock on hand is reserved");
+    let level = store.stock_levels(a.tenant, Some(a.sku)).await.unwrap()[0];
+    assert_eq!(
+        (level.on_hand, level.reserved, level.available()),
+        (10, 10, 0)
+    );
+}
+
+async fn ledger_always_sums_to_stock(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let b = fixture(store, "商家B").await;
+    let steps = [
+        (MovementKind::Inbound, 20),
+        (MovementKind::Reserve, 5),
+        (MovementKind::Deduct, 3),
+        (MovementKind::Release, 2),
+        (MovementKind::Return, 1),
+        (MovementKind::Adjust, -4),
+    ];
+    for (kind, q) in steps {
+        store
+            .move_stock(
+                a.tenant,
+                &StockMovement::new(a.warehouse, a.sku, kind, q)
+                    .unwrap()
+                    .with_note("t"),
+                "tester",
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    let refused = store
+        .move_stock(
+            a.tenant,
+            &StockMovement::new(a.warehouse, a.sku, MovementKind::Deduct, 1).unwrap(),
+            "tester",
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::InsufficientStock(_))),
+        "nothing reserved is left to deduct"
+    );
+    let level = store.stock_levels(a.tenant, None).await.unwrap()[0];
+    assert_eq!((level.on_hand, level.reserved), (14, 0));
+    let checks = store.check_stock_ledger(a.tenant).await.unwrap();
+    assert!(checks.iter().all(|c| c.consistent()), "{checks:?}");
+    assert_eq!(
+        store
+            .stock_ledger(a.tenant, a.warehouse, a.sku)
+            .await
+            .unwrap()
+            .len(),
+        steps.len()
+    );
+    let cross = store
+        .move_stock(
+            b.tenant,
+            &StockMovement::new(a.warehouse, a.sku, MovementKind::Inbound, 1).unwrap(),
+            "x",
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(cross, Err(StoreError::NotFound)),
+        "another tenant cannot move this stock"
+    );
+    store
+        .set_safety_stock(a.tenant, a.warehouse, a.sku, 14)
+        .await
+        .unwrap();
+    let reserve = StockMovement::new(a.warehouse, a.sku, MovementKind::Reserve, 1).unwrap();
+    assert!(
+        matches!(
+            store.move_stock(a.tenant, &reserve, "t", t0()).await,
+            Err(StoreError::InsufficientStock(_))
+        ),
+        "safety stock is not sold"
+    );
+}
+
+async fn jobs_are_deduplicated_claimed_and_completed(db: TestDb) {
+    let store = &db.store;
+    let job = NewJob::new("ship", serde_json::json!({"package": 1}), t0()).dedupe("ship:1");
+    let id = store.enqueue(&job, t0()).await.unwrap().unwrap();
+    assert_eq!(
+        store.enqueue(&job, t0()).await.unwrap(),
+        None,
+        "same dedupe key, no second job"
+    );
+    store
+        .enqueue(
+            &NewJob::new("ship", serde_json::json!({}), t0() + Duration::minutes(10)),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue(&NewJob::new("other", serde_json::json!({}), t0()), t0())
+        .await
+        .unwrap();
+
+    let claimed = store
+        .claim_jobs("w1", &["ship"], t0(), Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "only due jobs of the asked kinds");
+    assert_eq!(
+        (claimed[0].id, claimed[0].attempts, claimed[0].state),
+        (id, 1, JobState::Running)
+    );
+    assert!(
+        store
+            .claim_jobs("w2", &["ship"], t0(), Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a leased job is not claimed twice"
+    );
+    assert!(
+        !store.complete_job(&claimed[0], "w2", t0()).await.unwrap(),
+        "only the owner completes"
+    );
+    assert!(store.complete_job(&claimed[0], "w1", t0()).await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().state, JobState::Done);
+    assert_eq!(store.job_counts().await.unwrap().done, 1);
+}
+
+async fn failed_jobs_retry_then_land_in_the_dead_letter(db: TestDb) {
+    let store = &db.store;
+    let tenant = fixture(store, "商家A").await.tenant;
+    let id = store
+        .enqueue(
+            &NewJob::new("sync", serde_json::json!({}), t0())
+                .for_tenant(tenant)
+                .max_attempts(2),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let job = store
+        .claim_jobs("w", &["sync"], t0(), Duration::seconds(30), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .fail_job(
+                &job,
+                "w",
+                "HTTP 503",
+                Some(t0() + Duration::seconds(10)),
+                t0()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_jobs(
+                "w",
+                &["sync"],
+                t0() + Duration::seconds(5),
+                Duration::seconds(30),
+                1
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before its retry time"
+    );
+    let job = store
+        .claim_jobs(
+            "w",
+            &["sync"],
+            t0() + Duration::seconds(10),
+            Duration::seconds(30),
+            1,
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(job.attempts, 2);
+    assert!(
+        store
+            .fail_job(
+                &job,
+                "w",
+                "HTTP 503 again",
+                Some(t0() + Duration::seconds(20)),
+                t0()
+            )
+            .await
+            .unwrap()
+    );
+    let dead = store.job(id).await.unwrap();
+    assert_eq!(dead.state, JobState::Dead, "attempts used up");
+    assert_eq!(dead.last_error.as_deref(), Some("HTTP 503 again"));
+    let letter = store.jobs(tenant, JobState::Dead, None, 10).await.unwrap();
+    assert_eq!(letter.items.len(), 1);
+    store
+        .retry_dead_job(tenant, id, t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.job(id).await.unwrap().state,
+        JobState::Queued,
+        "an operator can retry it"
+    );
+}
+
+async fn an_expired_lease_passes_the_job_to_another_worker(db: TestDb) {
+    let store = &db.store;
+    let id = store
+        .enqueue(&NewJob::new("waybill", serde_json::json!({}), t0()), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let first = store
+        .claim_jobs("dead-node", &["waybill"], t0(), Duration::seconds(30), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let later = t0() + Duration::seconds(31);
+    let second = store
+        .claim_jobs("live-node", &["waybill"], later, Duration::seconds(30), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((second.id, second.attempts), (id, 2));
+    assert!(
+        !store
+            .complete_job(&first, "dead-node", later)
+            .await
+            .unwrap(),
+        "the old owner lost it"
+    );
+    assert!(
+        !store
+            .extend_lease(&first, "dead-node", later + Duration::seconds(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .extend_lease(&second, "live-node", later + Duration::seconds(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete_job(&second, "live-node", later)
+            .await
+            .unwrap()
+    );
+}
+
+async fn concurrent_workers_run_each_job_exactly_once(db: TestDb) {
+    let store = db.store.clone();
+    let total = 200;
+    for i in 0..total {
+        store
+            .enqueue(
+                &NewJob::new("work", serde_json::json!({ "i": i }), t0()),
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    let runs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let (store, runs) = (store.clone(), runs.clone());
+            tokio::spawn(async move {
+                let name = format!("worker-{w}");
+                loop {
+                    let jobs = store
+                        .claim_jobs(&name, &["work"], t0(), Duration::seconds(300), 7)
+                        .await
+                        .unwrap();
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    for job in jobs {
+                        runs.lock()
+                            .unwrap()
+                            .push(job.payload["i"].as_i64().unwrap());
+                        assert!(store.complete_job(&job, &name, t0()).await.unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let mut runs = runs.lock().unwrap().clone();
+    runs.sort();
+    assert_eq!(
+        runs,
+        (0..total).collect::<Vec<_>>(),
+        "every job ran, none twice"
+    );
+}
+
+async fn the_audit_log_pages_newest_first(db: TestDb) {
+    let store = &db.store;
+    let tenant = fixture(store, "商家A").await.tenant;
+    for i in 0..5 {
+        let mut e = audit(tenant, "receiver.reveal", "order");
+        e.entity_id = Some(i);
+        store.append_audit(&e).await.unwrap();
+    }
+    let first = store
+        .audit_log(
+            tenant,
+            &AuditFilter {
+                entity_type: Some("order".into()),
+                limit: 3,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|r| r.entry.entity_id.unwrap())
+            .collect::<Vec<_>>(),
+        [4, 3, 2]
+    );
+    let rest = store
+        .audit_log(
+            tenant,
+            &AuditFilter {
+                entity_type: Some("order".into()),
+                before_id: first.next_cursor,
+                limit: 3,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items
+            .iter()
+            .map(|r| r.entry.entity_id.unwrap())
+            .collect::<Vec<_>>(),
+        [1, 0]
+    );
+    assert_eq!(rest.next_cursor, None);
+}
