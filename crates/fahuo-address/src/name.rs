@@ -118,3 +118,14 @@ pub(crate) fn looks_like_bare_name(token: &str) -> bool {
         && !token
             .ends_with(|c: char| "里苑园府城庄湾居阁轩坊寓厦馆店院舍湖港岛墅邸村寨屯".contains(c))
 }
+
+/// Text glued in front of the province/city ("楼丽丽浙江省…"): there a surname that is also an
+/// address character (楼, 路, 区 …) still starts a name, because no address part can come first.
+pub(crate) fn looks_like_glued_name(token: &str) -> bool {
+    let n = token.chars().count();
+    looks_like_name(token)
+        || (2..=4).contains(&n)
+            && token.chars().all(is_han)
+            && starts_with_surname(token)
+            && !token.chars().skip(1).any(is_address_char)
+}

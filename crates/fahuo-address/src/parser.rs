@@ -19,7 +19,9 @@ use std::sync::{LazyLock, OnceLock};
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
-use crate::name::{clean_name, looks_like_bare_name, looks_like_name, starts_with_surname};
+use crate::name::{
+    clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
+};
 use crate::normalize::{Normalizer, is_han, is_noise, is_separator, is_separator_byte};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
@@ -316,7 +318,7 @@ impl Parser {
         let prefix = clean(prefix);
         if !prefix.is_empty() {
             let leading_full = best.as_ref().is_some_and(|(e, _)| !e.leading.is_empty());
-            if out.name.is_none() && looks_like_name(&prefix) && !leading_full {
+            if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
                 out.name = Some(clean_name(&prefix).to_string());
             } else if detail.chars().count() < 2 {
                 detail = prefix;

@@ -178,6 +178,10 @@ fn names_glued_to_the_address_are_split_off() {
     let p = parse("浙江省杭州市西湖区文三路90号张三");
     assert_eq!(p.name.as_deref(), Some("张三"));
     assert_eq!(p.detail, "文三路90号");
+    // 楼 is a surname as well as "floor": in front of the province it can only be a name.
+    let p = parse("楼丽丽浙江省杭州市西湖区文三路90号3楼");
+    assert_eq!(p.name.as_deref(), Some("楼丽丽"));
+    assert_eq!(p.detail, "文三路90号3楼");
     let p = parse("深圳市龙华新区民治街道办民乐新村。陆xg15822222222");
     assert_eq!(p.name.as_deref(), Some("陆xg"));
     assert_eq!(p.phone.as_deref(), Some("15822222222"));
