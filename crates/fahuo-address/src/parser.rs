@@ -4,14 +4,19 @@
 //! Approach, in order:
 //! 1. normalise the text (simplified characters, half-width, no control characters);
 //! 2. take out phone numbers and field labels ("收货人:");
-//! 3. take a name-looking token (surname + 1–3 characters, or a title such as 先生);
+//! 3. take a name-looking token (surname + 1–3 characters, or a title such as 先生; failing that a
+//!    lone surname, or a short token right beside the phone);
 //! 4. find every division name (full, short, alias, old) with one Aho-Corasick pass, dropping
 //!    matches that are really road or town names (陕西南路, 长安镇);
 //! 5. group adjacent matches into regions and, for every unit any match could mean, score the
 //!    province→city→county chain it implies against the matches (full names weigh more than short
 //!    ones, levels must descend left to right, contradictions cost). The best chain wins; a tie
-//!    between different units at the same level is reported as ambiguous, never guessed;
-//! 6. what follows the region is town + detail; what precedes it may be a glued name.
+//!    between different units at the same level is reported as ambiguous, never guessed — unless
+//!    a landline's area code singles one out (朝阳区 + 010);
+//! 6. if the county is still missing: a county of the found city whose name shares a two-character
+//!    prefix with the text (南京市雨花区 → 雨花台区, flagged), else a town name that exactly one
+//!    county inside the found levels has (织里镇 → 吴兴区);
+//! 7. what follows the region is town + detail; what precedes it may be a glued name.
 
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
