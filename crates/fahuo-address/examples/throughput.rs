@@ -21,6 +21,14 @@ fn main() -> std::io::Result<()> {
     let path = args
         .get(1)
         .expect("usage: throughput FILE [--json | --secs N]");
+    if args.get(2).map(String::as_str) == Some("--once") {
+        // One pass, no timing: for instruction counting under callgrind.
+        let parser = fahuo_address::Parser::global();
+        let text = std::fs::read_to_string(path)?;
+        let sink: usize = text.lines().map(|l| parser.parse(l).detail.len()).sum();
+        println!("{sink}");
+        return Ok(());
+    }
     if args.get(2).map(String::as_str) == Some("--json") {
         let input = BufReader::new(std::fs::File::open(path)?);
         let out = BufWriter::new(std::io::stdout().lock());

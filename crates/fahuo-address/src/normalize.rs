@@ -76,43 +76,76 @@ impl Normalizer {
             ..Default::default()
         };
         // Unchanged characters are copied as whole runs (most of an address needs no change);
-        // only characters that map to something else are handled one by one.
+        // only characters that map to something else are handled one by one. The scan works on
+        // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
+        // into `char`s.
+        let b = input.as_bytes();
         let mut run = 0;
         let mut end = input.len();
-        for (n, (i, c)) in input.char_indices().enumerate() {
+        let mut i = 0;
+        let mut n = 0;
+        while i < b.len() {
             if n >= MAX_CHARS {
                 out.truncated = true;
                 end = i;
                 break;
             }
+            n += 1;
+            let x = b[i];
+            if x < 0x80 {
+                if x >= 0x20 && x != 0x7f {
+                    i += 1;
+                    continue;
+                }
+                if !matches!(x, b'\t' | b'\n' | b'\r') {
+                    out.control = true;
+                }
+                out.text.push_str(&input[run..i]);
+                out.text.push(' ');
+                i += 1;
+                run = i;
+                continue;
+            }
+            if (0xe4..=0xe9).contains(&x) {
+                // Three-byte sequence in U+4000..U+9FFF: decode the code point by hand.
+                let cp = (u32::from(x & 0x0f) << 12)
+                    | (u32::from(b[i + 1] & 0x3f) << 6)
+                    | u32::from(b[i + 2] & 0x3f);
+                if (0x4e00..=0x9fff).contains(&cp) && !self.bit_cp(cp) {
+                    i += 3;
+                    continue;
+                }
+            }
+            let Some(c) = input[i..].chars().next() else {
+                break;
+            };
             let mapped = if is_han(c) {
-                // The common case: a Han character, simplified already unless the bitmap says so.
                 if self.bit(c) {
                     out.traditional = true;
                     Some(self.t2s.get(&c).copied().unwrap_or(c))
                 } else {
+                    i += c.len_utf8();
                     continue;
-                }
-            } else if c.is_ascii() {
-                match c {
-                    '\t' | '\n' | '\r' => Some(' '),
-                    c if c.is_ascii_control() => {
-                        out.control = true;
-                        Some(' ')
-                    }
-                    _ => continue,
                 }
             } else {
                 self.map_other(c, &mut out)
             };
-            out.text.push_str(&input[run..i]);
-            if let Some(m) = mapped {
-                out.text.push(m);
+            if mapped != Some(c) {
+                out.text.push_str(&input[run..i]);
+                if let Some(m) = mapped {
+                    out.text.push(m);
+                }
+                run = i + c.len_utf8();
             }
-            run = i + c.len_utf8();
+            i += c.len_utf8();
         }
         out.text.push_str(&input[run..end.max(run)]);
         out
+    }
+
+    fn bit_cp(&self, n: u32) -> bool {
+        let n = n as usize;
+        n < 0x1_0000 && self.has_t2s[n / 64] & (1 << (n % 64)) != 0
     }
 
     fn bit(&self, c: char) -> bool {
@@ -149,9 +182,33 @@ impl Normalizer {
     }
 }
 
+/// Byte classes for the ASCII range: bit 0 = separator, bit 1 = noise. A table, because these
+/// tests run for every byte of every line.
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let seps = b" ,;:|/\\[]()\"'<>{}!?~`=+*^$%&@\t\n\r\x0b\x0c";
+    let mut i = 0;
+    while i < seps.len() {
+        t[seps[i] as usize] = 3;
+        i += 1;
+    }
+    let noise = b"-_.#";
+    let mut i = 0;
+    while i < noise.len() {
+        t[noise[i] as usize] = 2;
+        i += 1;
+    }
+    t
+};
+
 /// Whether a byte is an ASCII field separator (see [`is_separator`]).
 pub(crate) fn is_separator_byte(b: u8) -> bool {
-    b.is_ascii() && is_separator(b as char)
+    BYTE_CLASS[b as usize] & 1 != 0
+}
+
+/// Whether a byte is ASCII noise (separators plus "-_.#"); see [`is_noise`].
+pub(crate) fn is_noise_byte(b: u8) -> bool {
+    BYTE_CLASS[b as usize] & 2 != 0
 }
 
 /// Characters that separate fields but carry no address content.

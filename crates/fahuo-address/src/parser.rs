@@ -22,12 +22,15 @@ use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
+use smallvec::SmallVec;
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{Normalizer, is_han, is_noise, is_separator, is_separator_byte};
+use crate::normalize::{
+    Normalizer, is_han, is_noise, is_noise_byte, is_separator, is_separator_byte,
+};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
@@ -458,8 +461,8 @@ impl Parser {
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str) -> Vec<Elem> {
-        let mut elems = Vec::new();
+    fn find_elems(&self, text: &str) -> SmallVec<[Elem; 16]> {
+        let mut elems = SmallVec::new();
         let mut pos = 0;
         while pos < text.len() {
             let Some(m) = self.matcher.find(Input::new(text).range(pos..)) else {
@@ -563,7 +566,8 @@ impl Parser {
     }
 
     fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Vec<UnitId>)> {
-        let mut anchors: Vec<UnitId> = Vec::new();
+        // Small inline vectors: these live for one line, and heap allocation showed in profiles.
+        let mut anchors: SmallVec<[UnitId; 16]> = SmallVec::new();
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
                 if !anchors.contains(&h.unit) {
@@ -573,7 +577,7 @@ impl Parser {
         }
         // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
         // then code order for determinism. Only the winner's full evaluation is kept.
-        let mut ranked: Vec<(i32, usize, Level, UnitId)> = Vec::with_capacity(anchors.len());
+        let mut ranked: SmallVec<[(i32, usize, Level, UnitId); 16]> = SmallVec::new();
         let mut best: Option<Eval> = None;
         for &a in &anchors {
             let Some(ev) = self.eval_chain(region, a, offset) else {
@@ -887,7 +891,16 @@ fn is_road_name(after: &str) -> bool {
 
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
-    let trimmed = s.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
+    // Trim ASCII noise bytewise (blanked name/phone spans leave long runs of spaces), then the
+    // rare non-ASCII noise ('·') char-wise.
+    let b = s.as_bytes();
+    let start = b.iter().position(|&x| !is_noise_byte(x)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|&x| !is_noise_byte(x))
+        .map_or(start, |e| e + 1);
+    let trimmed =
+        s[start..end.max(start)].trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
     if !trimmed.bytes().any(is_separator_byte) {
         return trimmed.to_string(); // the common case: one piece, nothing to collapse
     }
