@@ -280,10 +280,35 @@ def main():
             if k not in speed or v["per_sec"] > speed[k]["per_sec"]:
                 speed[k] = v
 
+    speed["fahuo-address"]["instructions"] = instructions_per_line(ours, speed_in, tmp)
     report = render(results, speed, len(sets["sweep (synthetic, all counties)"]))
     print(report)
     if a.write:
         update(a.write, report)
+
+
+def instructions_per_line(ours, lines_path, tmp):
+    """Instructions per address under callgrind (deterministic, unlike time on a shared machine):
+    one pass over the first 3,000 lines minus a run on an empty file (the data load)."""
+    if not shutil.which("valgrind"):
+        return None
+    sample = os.path.join(tmp, "sample3k.txt")
+    empty = os.path.join(tmp, "empty.txt")
+    with open(lines_path, encoding="utf-8") as f, open(sample, "w", encoding="utf-8") as o:
+        lines = f.readlines()[:3000]
+        o.writelines(lines)
+    open(empty, "w").close()
+
+    def refs(path):
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", ours, path, "--once"],
+                           capture_output=True, text=True)
+        m = re.search(r"refs:\s+([\d,]+)", r.stderr)
+        return int(m.group(1).replace(",", "")) if m else None
+
+    full, base = refs(sample), refs(empty)
+    if full is None or base is None:
+        return None
+    return (full - base) / len(lines)
 
 
 def machine():
@@ -333,7 +358,11 @@ def render(results, speed, sweep_n):
                 lines.append(f"| {src} | {next(iter(r.values()))['n']} | "
                              + " | ".join(pct(r[k]["all3"]) for k in names) + " |")
             lines.append("")
+    instr = speed["fahuo-address"].get("instructions")
     lines += [f"### Throughput (one core, the {sweep_n} sweep lines)", "",
+              *([f"fahuo-address executes {instr:,.0f} instructions per address (callgrind, first 3,000 sweep "
+                 "lines, load subtracted): a machine-independent figure to compare future changes against.", ""]
+                if instr else []),
               "| parser | addresses per CPU-second | fahuo-address is × faster | load (ms) |", "|---|---|---|---|"]
     for k, v in speed.items():
         lines.append(f"| {k} | {v['per_sec']:,.0f} | {ours / v['per_sec']:.1f}× | {v['load_ms']:.1f} |")
