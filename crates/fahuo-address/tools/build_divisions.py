@@ -89,6 +89,7 @@ ZONES = {"500157"}  # 两江新区
 # districts of (almost) the same name.
 MANUAL_ALIASES = {
     "440309": ["龙华新区"], "440310": ["坪山新区"], "440311": ["光明新区"],
+    "632857": ["大柴旦行政委员会", "大柴旦"],  # the statistics codes' name for 大柴旦行政区
 }
 
 
