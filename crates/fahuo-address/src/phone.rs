@@ -34,22 +34,17 @@ pub(crate) struct Found {
 
 /// Separators allowed between digit groups of one number.
 fn group_sep(s: &str) -> Option<(usize, bool)> {
-    // (byte length, may introduce an extension)
-    for (pat, ext) in [
-        ("-", true),
-        (" ", false),
-        ("(", false),
-        (")", false),
-        ("转", true),
-        ("分机", true),
-        ("#", true),
-        ("ext", true),
-    ] {
-        if s.starts_with(pat) {
-            return Some((pat.len(), ext));
-        }
+    // (byte length, may introduce an extension); dispatch on the first byte, as this runs after
+    // every digit group of every line.
+    let b = s.as_bytes();
+    match *b.first()? {
+        b'-' | b'#' => Some((1, true)),
+        b' ' | b'(' | b')' => Some((1, false)),
+        b'e' if b.starts_with(b"ext") => Some((3, true)),
+        0xe8 if s.starts_with('转') => Some(('转'.len_utf8(), true)),
+        0xe5 if s.starts_with("分机") => Some(("分机".len(), true)),
+        _ => None,
     }
-    None
 }
 
 struct Group<'a> {
@@ -100,10 +95,18 @@ fn landline(d: &str) -> Option<String> {
 
 /// Try to read one number from `groups[i..]`; returns the phone and the number of groups used.
 fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
-    let mut joined = String::new();
+    // The digits of groups[..=k], in a stack buffer (no allocation per digit run).
+    let mut buf = [0u8; 32];
+    let mut len = 0;
     for k in 0..groups.len().min(4) {
-        joined.push_str(groups[k].digits);
-        let d = strip_country(&joined);
+        let g = groups[k].digits.as_bytes();
+        if len + g.len() > buf.len() {
+            break;
+        }
+        buf[len..len + g.len()].copy_from_slice(g);
+        len += g.len();
+        let joined = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+        let d = strip_country(joined);
         let found = if is_mobile(d) {
             Some(Phone {
                 number: d.to_string(),
