@@ -330,6 +330,19 @@ impl Divisions {
         self.chains[id as usize].map(|o| o.map(|i| &self.units[i as usize]))
     }
 
+    /// The unit with this six-digit code written as text (an `adcode` from a parse result).
+    pub fn get_adcode(&self, adcode: &str) -> Option<&Division> {
+        adcode.parse().ok().and_then(|c| self.get(c))
+    }
+
+    /// Centroid (latitude, longitude) of a unit, if the data has one; see `coord_source` for how
+    /// exact it is.
+    pub fn centroid(&self, adcode: &str) -> Option<(f64, f64)> {
+        self.get_adcode(adcode)
+            .filter(|u| u.lat.is_finite() && u.lng.is_finite())
+            .map(|u| (u.lat, u.lng))
+    }
+
     /// The city (or municipality) a landline area code belongs to: "0571" → 杭州市.
     pub fn area_code_division(&self, area_code: &str) -> Option<&Division> {
         self.area_codes.get(area_code).and_then(|&c| self.get(c))

@@ -309,11 +309,11 @@ impl Parser {
         }
 
         // No county (or nothing at all) but a town name that only one county has: place it there.
-        if out.county.is_none()
-            && out.candidates.is_empty()
-            && !out.city.is_some_and(|c| self.city_without_counties(c))
-        {
-            let anchor = best.as_ref().map(|(e, _)| e.anchor);
+        let anchor = best.as_ref().map(|(e, _)| e.anchor);
+        let city_without_counties = anchor
+            .and_then(|a| self.data.chains[a as usize][1])
+            .is_some_and(|c| self.data.unit(c).no_county);
+        if out.county.is_none() && out.candidates.is_empty() && !city_without_counties {
             self.place_by_town(&mut out, rest, anchor);
         }
 
@@ -393,13 +393,6 @@ impl Parser {
             used += c.len_utf8();
         }
         Some((k, skipped + used))
-    }
-
-    fn city_without_counties(&self, name: &str) -> bool {
-        self.data
-            .units
-            .iter()
-            .any(|u| u.no_county && u.name == name)
     }
 
     /// The town index, built on first use (it is only needed when no county was written).

@@ -382,3 +382,27 @@ fn every_chongqing_district_is_known() {
     assert_eq!(parse("重庆 渝北区 龙溪街道 1号").county, Some("渝北区"));
     assert_eq!(parse("重庆市江北区观音桥1号").county, Some("江北区"));
 }
+
+#[test]
+fn the_parser_is_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<fahuo_address::Parser>();
+    let handles: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| parse("柯桥轻纺城老市场11楼").county))
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), Some("柯桥区"));
+    }
+}
+
+#[test]
+fn a_parsed_adcode_gives_a_centroid_for_distance() {
+    let d = fahuo_address::Parser::global().divisions();
+    let a = parse("浙江杭州西湖区文三路90号");
+    let b = parse("柯桥轻纺城老市场11楼");
+    let (la, lo) = d.centroid(a.adcode.unwrap()).unwrap();
+    let (lb, lob) = d.centroid(b.adcode.unwrap()).unwrap();
+    let km = fahuo_address::distance_km(la, lo, lb, lob);
+    assert!((20.0..80.0).contains(&km), "{km}");
+    assert_eq!(d.centroid("999999"), None);
+}
