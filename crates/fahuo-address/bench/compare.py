@@ -352,7 +352,8 @@ def render(results, speed, sweep_n):
             names = list(res)
             lines += ["All three levels right, by source of the cases. `fahuo-holdout` was first scored blind,"
                       " before any fix: fahuo-address then had 98.3% per level and 96.7% on all three (58/60);"
-                      " the table shows the current result (see tests/data/EVAL.md):", "",
+                      " `fahuo-holdout2` (plainer addresses) scored 100% blind. The table shows the current"
+                      " results (see tests/data/EVAL.md):", "",
                       "| source | cases | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
             for src, r in by_source.items():
                 lines.append(f"| {src} | {next(iter(r.values()))['n']} | "
@@ -381,7 +382,7 @@ def render(results, speed, sweep_n):
               f"({ours / single:.0f}×).",
               "",
               "Notes: name/phone columns count only cases whose gold gives them (cpca returns neither).",
-              "Apart from its `fahuo-holdout` cases, the hand-labelled set was run while the parser was developed;",
+              "Apart from its `fahuo-holdout*` cases, the hand-labelled set was run while the parser was developed;",
               "the sweep is generated from fahuo's own division table and favours fahuo's naming (for",
               "example, current names such as 龙华区 or 沙湾市 that older data in the other tools lacks).",
               "The stats-2023 sweep's remaining fahuo misses (as of this writing) are naming differences —",
