@@ -4,6 +4,7 @@
 //! here, so handlers and commands hold no business logic and cannot forget a check. Tenant
 //! scoping comes from the actor: a use-case never takes a tenant id from a request.
 
+pub mod address;
 pub mod auth;
 pub mod catalog;
 mod error;

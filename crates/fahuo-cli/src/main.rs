@@ -47,6 +47,61 @@ enum Command {
     User(UserCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Chinese addresses (智能地址解析).
+    #[command(subcommand)]
+    Address(AddressCommand),
+    /// Tracking (waybill) numbers.
+    #[command(subcommand)]
+    Tracking(TrackingCommand),
+    /// Shipping labels.
+    #[command(subcommand)]
+    Labels(LabelsCommand),
+    /// Serve the WeChat Shop, Douyin Shop and Xiaohongshu emulators on loopback.
+    Sim(SimArgs),
+}
+
+#[derive(Subcommand)]
+enum AddressCommand {
+    /// Read one address per line on stdin; write one JSON object per line (name, phone,
+    /// province, city, county, town, detail, adcode, confidence, verdict, reasons), in order.
+    Parse,
+}
+
+#[derive(Subcommand)]
+enum TrackingCommand {
+    /// Read tracking numbers on stdin; write one JSON object per line:
+    /// {input, normalized, candidates: [{carrier, score}], valid_for}.
+    Detect,
+}
+
+#[derive(Subcommand)]
+enum LabelsCommand {
+    /// Render N generated labels into a PDF and print their waybill numbers in page order.
+    Sample {
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// 76x130, 100x150 or 100x180 (mm).
+        #[arg(long, default_value = "76x130")]
+        size: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct SimArgs {
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    listen: std::net::SocketAddr,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Orders generated per shop.
+    #[arg(long, default_value_t = 100)]
+    orders: usize,
+    /// Share of calls and pushes that fail (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
 }
 
 /// Where fahuo keeps its data and how to reach the database.
@@ -225,6 +280,47 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Openapi => {
             println!("{}", fahuo_server::openapi_json());
+            Ok(())
+        }
+        Command::Address(AddressCommand::Parse) => {
+            fahuo_address::parse_lines(std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Tracking(TrackingCommand::Detect) => {
+            let summary = fahuo_carriers::tracking_no::detect_lines(
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+            )?;
+            if summary.failed > 0 {
+                eprintln!(
+                    "{} of {} lines are not tracking numbers",
+                    summary.failed, summary.lines
+                );
+            }
+            Ok(())
+        }
+        Command::Labels(LabelsCommand::Sample {
+            count,
+            size,
+            seed,
+            out,
+        }) => {
+            let size: fahuo_labels::LabelSize = size.parse()?;
+            let rendered = fahuo_labels::render_sample_pdf(count, size, seed)?;
+            std::fs::write(&out, &rendered.pdf)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            for report in &rendered.reports {
+                println!("{}", report.waybill_no);
+            }
+            Ok(())
+        }
+        Command::Sim(args) => {
+            if !(0.0..=1.0).contains(&args.fault_rate) {
+                bail!("--fault-rate is a share between 0.0 and 1.0");
+            }
+            let mut config = fahuo_sim::SimConfig::new(args.seed, args.orders);
+            config.fault_rate = args.fault_rate;
+            fahuo_sim::serve(config, args.listen).await?;
             Ok(())
         }
     }

@@ -372,3 +372,152 @@ async fn two_demos_run_side_by_side_and_logs_never_show_a_phone_number() {
         "the detector itself works"
     );
 }
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = fahuo()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn address_parse_streams_one_json_object_per_line_in_order() {
+    let input = "张三 13812345678 浙江杭州西湖区文三路90号\n\n柯桥轻纺城老市场11楼\n上海徐汇区虹漕路461号58号楼5楼 李四 021-64581234-8\n";
+    let (ok, out, err) = run_with_stdin(&["address", "parse"], input);
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "one line out per line in, blank lines included: {out}"
+    );
+    assert_eq!(
+        (
+            rows[0]["province"].as_str(),
+            rows[0]["county"].as_str(),
+            rows[0]["phone"].as_str()
+        ),
+        (Some("浙江省"), Some("西湖区"), Some("13812345678"))
+    );
+    assert_eq!(rows[2]["city"], "绍兴市");
+    assert_eq!(rows[3]["city"], "上海市");
+    for key in [
+        "name",
+        "phone",
+        "province",
+        "city",
+        "county",
+        "town",
+        "detail",
+        "adcode",
+        "confidence",
+    ] {
+        assert!(rows[0].get(key).is_some(), "{key} is in every row");
+    }
+}
+
+#[test]
+fn tracking_detect_names_carriers_and_flags_junk() {
+    let (ok, out, _) = run_with_stdin(
+        &["tracking", "detect"],
+        "SF1234567890123\nEA123456785CN\nnot a number\n12\n",
+    );
+    assert!(ok);
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["candidates"][0]["carrier"], "SF");
+    assert!(
+        rows[1]["valid_for"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "EMS" || c == "YZPY"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2]["candidates"].as_array().unwrap().is_empty(),
+        "words match no carrier"
+    );
+    assert_eq!(rows[3]["error"], "too_short");
+}
+
+#[test]
+fn labels_sample_writes_a_pdf_and_prints_the_numbers_in_page_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("labels.pdf");
+    let (ok, out, err) = run(fahuo()
+        .args([
+            "labels", "sample", "--count", "5", "--size", "100x180", "--out",
+        ])
+        .arg(&pdf));
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 5);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let (ok, _, err) = run(fahuo()
+        .args(["labels", "sample", "--size", "3x3", "--out"])
+        .arg(&pdf));
+    assert!(!ok && !err.is_empty(), "a bad size is refused clearly");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sim_serves_the_platform_emulators_and_their_ledger() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = fahuo()
+        .args([
+            "sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--orders",
+            "5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("fahuo sim listening"), "{line}");
+    let ledger: Value = client()
+        .get(format!("http://127.0.0.1:{port}/_sim/ledger"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ledger.is_object());
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}

@@ -155,6 +155,11 @@ fn order_body(shop: i64, number: &str) -> Value {
 fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::GET, "/api/v1/me".into(), None),
+        (
+            Method::POST,
+            "/api/v1/address/parse".into(),
+            Some(json!({"address": "张三 13812345678 浙江杭州西湖区文三路90号"})),
+        ),
         (Method::GET, "/api/v1/orders".into(), None),
         (
             Method::POST,
@@ -255,6 +260,7 @@ both_backends!(
     errors_have_one_shape,
     logins_are_rate_limited,
     health_metrics_and_openapi_are_served,
+    addresses_are_parsed_one_or_many,
     the_console_logs_in_and_lists_orders_masked,
 );
 
@@ -827,4 +833,43 @@ async fn the_console_logs_in_and_lists_orders_masked(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
+}
+
+async fn addresses_are_parsed_one_or_many(db: TestDb) {
+    let (s, app) = start(db).await;
+    let m = merchant(&s, &app, "商家A", "alice").await;
+    let c = client();
+    let t = Some(m.token.as_str());
+    let (status, one) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/address/parse", s.base),
+        t,
+        Some(json!({"address": "张三 13812345678 浙江杭州西湖区文三路90号"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one[0]["province"], "浙江省");
+    assert_eq!(one[0]["city"], "杭州市");
+    assert_eq!(one[0]["county"], "西湖区");
+    assert_eq!(one[0]["name"], "张三");
+    let (_, many) = call(&c, Method::POST, format!("{}/api/v1/address/parse", s.base), t, Some(json!({"addresses": ["柯桥轻纺城老市场11楼", "上海徐汇区虹漕路461号58号楼5楼 李四 021-64581234-8"]}))).await;
+    assert_eq!(many.as_array().unwrap().len(), 2);
+    assert_eq!(
+        many[0]["city"], "绍兴市",
+        "missing levels are filled from lower ones"
+    );
+    assert_eq!(many[1]["county"], "徐汇区");
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/address/parse", s.base),
+        t,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("addresses"))
+    );
 }

@@ -165,6 +165,7 @@ both_backends!(
     an_expired_lease_passes_the_job_to_another_worker,
     concurrent_workers_run_each_job_exactly_once,
     the_audit_log_pages_newest_first,
+    outbox_jobs_commit_or_roll_back_with_their_transaction,
 );
 
 async fn users_are_unique_and_scoped_to_their_tenant(db: TestDb) {
@@ -1150,4 +1151,34 @@ async fn the_audit_log_pages_newest_first(db: TestDb) {
         [1, 0]
     );
     assert_eq!(rest.next_cursor, None);
+}
+
+async fn outbox_jobs_commit_or_roll_back_with_their_transaction(db: TestDb) {
+    use fahuo_store::{enqueue_job, in_tx};
+    let store = &db.store;
+    let job = NewJob::new("ship", serde_json::json!({"package": 7}), t0()).dedupe("ship:7");
+    // A business change that fails takes its job with it...
+    let failed: Result<(), StoreError> = async {
+        in_tx!(store.db(), tx => {
+            let enqueued = enqueue_job!(&mut *tx, &job, t0());
+            if enqueued.is_some() {
+                return Err(StoreError::Conflict("the change failed after enqueueing".into()));
+            }
+        });
+        Ok(())
+    }
+    .await;
+    assert!(failed.is_err());
+    assert_eq!(
+        store.job_counts().await.unwrap().queued,
+        0,
+        "nothing enqueued by a rolled-back change"
+    );
+    // ...and one that commits makes the job visible, once, whatever retries enqueue again.
+    for _ in 0..2 {
+        let r: Result<Option<i64>, StoreError> =
+            async { Ok(in_tx!(store.db(), tx => enqueue_job!(&mut *tx, &job, t0()))) }.await;
+        r.unwrap();
+    }
+    assert_eq!(store.job_counts().await.unwrap().queued, 1);
 }

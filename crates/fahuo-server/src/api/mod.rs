@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per area. Every handler is documented for the
 //! OpenAPI document through `#[utoipa::path]`.
 
+mod address;
 mod admin;
 pub(crate) mod auth;
 mod catalog;
@@ -15,6 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(address::parse_addresses))
         .routes(routes!(orders::list_orders, orders::create_order))
         .routes(routes!(orders::order_counts))
         .routes(routes!(orders::get_order))
