@@ -121,17 +121,7 @@ impl Store {
             .bind(limit + 1)
             .fetch_all(pool)
             .await?);
-        let more = rows.len() as i64 > limit;
-        let items: Vec<AuditRecord> = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(Into::into)
-            .collect();
-        let next_cursor = if more {
-            items.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let rows: Vec<AuditRecord> = rows.into_iter().map(Into::into).collect();
+        Ok(Page::from_overfetch(rows, limit, |r| r.id))
     }
 }

@@ -324,18 +324,11 @@ impl Store {
         let rows: Vec<JobRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant.get()).bind(state.as_str()).bind(after).bind(limit + 1)
             .fetch_all(pool).await?);
-        let more = rows.len() as i64 > limit;
-        let items: Vec<Job> = rows
+        let rows: Vec<Job> = rows
             .into_iter()
-            .take(limit as usize)
             .map(TryInto::try_into)
             .collect::<Result<_>>()?;
-        let next_cursor = if more {
-            items.last().map(|j| j.id.get())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_overfetch(rows, limit, |j| j.id.get()))
     }
 
     /// Puts a dead job of the tenant back in the queue with fresh attempts.

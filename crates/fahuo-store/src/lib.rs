@@ -207,3 +207,17 @@ pub struct Page<T> {
     /// Pass back as `after` to get the next page; `None` on the last page.
     pub next_cursor: Option<i64>,
 }
+
+impl<T> Page<T> {
+    /// Builds a page from a query that fetched `limit + 1` rows: the extra row only says that
+    /// there is a next page, whose cursor is the last kept row's key.
+    pub(crate) fn from_overfetch(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        let next_cursor = if more { rows.last().map(&key) } else { None };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+}

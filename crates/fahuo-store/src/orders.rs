@@ -385,18 +385,11 @@ impl Store {
             .bind(limit + 1)
             .fetch_all(pool)
             .await?);
-        let more = rows.len() as i64 > limit;
-        let items: Vec<OrderSummary> = rows
+        let rows: Vec<OrderSummary> = rows
             .into_iter()
-            .take(limit as usize)
             .map(TryInto::try_into)
             .collect::<Result<_>>()?;
-        let next_cursor = if more {
-            items.last().map(|o| o.id.get())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_overfetch(rows, limit, |o| o.id.get()))
     }
 
     /// Counts of the tenant's orders per state, for the console's tabs.
