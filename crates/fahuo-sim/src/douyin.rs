@@ -8,7 +8,7 @@
 
 use crate::SimConfig;
 use crate::faults::{FaultAnswers, guard};
-use crate::ledger::{Rejection, ShipOutcome, ShipRecord};
+use crate::ledger::{Rejection, ShipOutcome};
 use crate::model::{Order, Platform, Presale, Refund, Status};
 use crate::push::{Outgoing, PushMsg};
 use crate::state::{Change, ShipRequest, Sim, State, Token};
@@ -899,28 +899,6 @@ pub fn render(o: &Order, pii: &PiiCipher, shop_id: i64) -> Value {
     })
 }
 
-fn ship_record(
-    st: &mut State,
-    api: &str,
-    order_id: &str,
-    carrier: &str,
-    no: &str,
-    outcome: ShipOutcome,
-    reason: &str,
-) {
-    let now = st.now_ms();
-    st.ledger.ships.push(ShipRecord {
-        platform: Platform::Douyin,
-        api: api.to_string(),
-        order_id: order_id.to_string(),
-        carrier: carrier.to_string(),
-        tracking_no: no.to_string(),
-        outcome,
-        reason: reason.to_string(),
-        at_ms: now,
-    });
-}
-
 fn logistics_add(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
     let oid = str_or_num(p.get("order_id"));
     let code = p
@@ -935,7 +913,7 @@ fn logistics_add(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         .trim()
         .to_string();
     let fail = |st: &mut State, outcome: ShipOutcome, why: &str| {
-        ship_record(st, api, &oid, &code, &no, outcome, why)
+        st.record_ship(Platform::Douyin, api, &oid, &code, &no, outcome, why)
     };
     for (k, v) in [
         ("order_id", &oid),
@@ -1065,7 +1043,15 @@ fn logistics_edit(st: &mut State, api: &str, p: &Value) -> Response {
         s.tracking_no = no.clone();
     }
     o.updated_ms = o.updated_ms.max(now);
-    ship_record(st, api, &oid, &code, &no, ShipOutcome::Accepted, "changed");
+    st.record_ship(
+        Platform::Douyin,
+        api,
+        &oid,
+        &code,
+        &no,
+        ShipOutcome::Accepted,
+        "changed",
+    );
     ok(json!({}))
 }
 

@@ -72,6 +72,31 @@ pub struct State {
 }
 
 impl State {
+    /// Records a ship or modify-express request in the ledger, whatever its outcome.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_ship(
+        &mut self,
+        platform: Platform,
+        api: &str,
+        order_id: &str,
+        carrier: &str,
+        tracking_no: &str,
+        outcome: crate::ledger::ShipOutcome,
+        reason: &str,
+    ) {
+        let at_ms = self.now_ms();
+        self.ledger.ships.push(crate::ledger::ShipRecord {
+            platform,
+            api: api.to_string(),
+            order_id: order_id.to_string(),
+            carrier: carrier.to_string(),
+            tracking_no: tracking_no.to_string(),
+            outcome,
+            reason: reason.to_string(),
+            at_ms,
+        });
+    }
+
     pub fn now_ms(&self) -> i64 {
         real_now_ms() + self.offset_ms
     }

@@ -5,7 +5,7 @@
 //! `?access_token=` in the query; answers carry `errcode`/`errmsg` next to the business fields.
 
 use crate::faults::{FaultAnswers, guard};
-use crate::ledger::{Rejection, ShipOutcome, ShipRecord};
+use crate::ledger::{Rejection, ShipOutcome};
 use crate::model::{Order, Platform, Presale, Refund, Status};
 use crate::push::{Outgoing, PushMsg};
 use crate::state::{Change, ShipRequest, Sim, State, Token};
@@ -781,28 +781,6 @@ fn decode(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     ok(v)
 }
 
-fn ship_record(
-    st: &mut State,
-    api: &str,
-    order_id: &str,
-    carrier: &str,
-    no: &str,
-    outcome: ShipOutcome,
-    reason: &str,
-) {
-    let now = st.now_ms();
-    st.ledger.ships.push(ShipRecord {
-        platform: Platform::Wechat,
-        api: api.to_string(),
-        order_id: order_id.to_string(),
-        carrier: carrier.to_string(),
-        tracking_no: no.to_string(),
-        outcome,
-        reason: reason.to_string(),
-        at_ms: now,
-    });
-}
-
 /// Validates one `delivery_list[]` entry and returns the shipment it asks for.
 fn parse_package(o: &Order, d: &Value, planned: &mut [u32]) -> Result<ShipRequest, String> {
     let carrier = d.get("delivery_id").and_then(Value::as_str).unwrap_or("");
@@ -883,8 +861,8 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     let i = match find(st, api, b) {
         Ok(i) => i,
         Err(r) => {
-            ship_record(
-                st,
+            st.record_ship(
+                Platform::Wechat,
                 api,
                 &oid,
                 "",
@@ -912,8 +890,8 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
         .unwrap_or("")
         .to_string();
     if list.is_empty() {
-        ship_record(
-            st,
+        st.record_ship(
+            Platform::Wechat,
             api,
             &oid,
             "",
@@ -938,8 +916,8 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
             .any(|s| s.carrier == c && s.tracking_no == n)
     });
     if repeat {
-        ship_record(
-            st,
+        st.record_ship(
+            Platform::Wechat,
             api,
             &oid,
             &f_carrier,
@@ -956,8 +934,8 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     }
     if !o.shippable() {
         let why = format!("order status {} does not allow delivery", status(o).0);
-        ship_record(
-            st,
+        st.record_ship(
+            Platform::Wechat,
             api,
             &oid,
             &f_carrier,
@@ -972,8 +950,8 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     for d in &list {
         match parse_package(o, d, &mut planned) {
             Ok(r) if r.items.is_empty() => {
-                ship_record(
-                    st,
+                st.record_ship(
+                    Platform::Wechat,
                     api,
                     &oid,
                     &f_carrier,
@@ -985,7 +963,15 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
             }
             Ok(r) => reqs.push(r),
             Err(e) => {
-                ship_record(st, api, &oid, &f_carrier, &f_no, ShipOutcome::Rejected, &e);
+                st.record_ship(
+                    Platform::Wechat,
+                    api,
+                    &oid,
+                    &f_carrier,
+                    &f_no,
+                    ShipOutcome::Rejected,
+                    &e,
+                );
                 return reject(st, api, ERR_INVALID_ARGS, &e);
             }
         }
@@ -994,7 +980,15 @@ fn send(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     for r in reqs {
         let (c, n) = (r.carrier.clone(), r.tracking_no.clone());
         all = crate::state::ship(st, i, r);
-        ship_record(st, api, &oid, &c, &n, ShipOutcome::Accepted, "");
+        st.record_ship(
+            Platform::Wechat,
+            api,
+            &oid,
+            &c,
+            &n,
+            ShipOutcome::Accepted,
+            "",
+        );
     }
     sim.emit(st, i, Change::Shipped { all });
     ok(json!({}))
@@ -1119,7 +1113,15 @@ fn update_delivery(st: &mut State, api: &str, b: &Value) -> Response {
             o.shipments[pkg].carrier = nc.clone();
             o.shipments[pkg].tracking_no = nn.clone();
             o.updated_ms = o.updated_ms.max(now);
-            ship_record(st, api, &oid, &nc, &nn, ShipOutcome::Accepted, "changed");
+            st.record_ship(
+                Platform::Wechat,
+                api,
+                &oid,
+                &nc,
+                &nn,
+                ShipOutcome::Accepted,
+                "changed",
+            );
         }
     } else if let Some(list) = b.get("delivery_list").and_then(Value::as_array) {
         // Whole-order form: one package replaces whatever was recorded.
@@ -1153,7 +1155,15 @@ fn update_delivery(st: &mut State, api: &str, b: &Value) -> Response {
             items,
         });
         o.updated_ms = o.updated_ms.max(now);
-        ship_record(st, api, &oid, &nc, &nn, ShipOutcome::Accepted, "changed");
+        st.record_ship(
+            Platform::Wechat,
+            api,
+            &oid,
+            &nc,
+            &nn,
+            ShipOutcome::Accepted,
+            "changed",
+        );
     } else {
         return reject(
             st,

@@ -10,7 +10,7 @@
 
 use crate::SimConfig;
 use crate::faults::{FaultAnswers, guard};
-use crate::ledger::{Rejection, ShipOutcome, ShipRecord};
+use crate::ledger::{Rejection, ShipOutcome};
 use crate::model::{Order, Platform, Presale, Refund, Status};
 use crate::push::{Outgoing, PushMsg};
 use crate::state::{Change, ShipRequest, Sim, State, Token};
@@ -595,34 +595,12 @@ fn receiver_info(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     ok(json!({ "receiverInfos": out }))
 }
 
-fn ship_record(
-    st: &mut State,
-    api: &str,
-    order_id: &str,
-    carrier: &str,
-    no: &str,
-    outcome: ShipOutcome,
-    reason: &str,
-) {
-    let now = st.now_ms();
-    st.ledger.ships.push(ShipRecord {
-        platform: Platform::Xiaohongshu,
-        api: api.to_string(),
-        order_id: order_id.to_string(),
-        carrier: carrier.to_string(),
-        tracking_no: no.to_string(),
-        outcome,
-        reason: reason.to_string(),
-        at_ms: now,
-    });
-}
-
 fn deliver(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     let id = text(b.get("orderId"));
     let no = text(b.get("expressNo")).trim().to_string();
     let code = text(b.get("expressCompanyCode"));
     let rec = |st: &mut State, outcome: ShipOutcome, why: &str| {
-        ship_record(st, api, &id, &code, &no, outcome, why)
+        st.record_ship(Platform::Xiaohongshu, api, &id, &code, &no, outcome, why)
     };
     for (k, v) in [
         ("orderId", &id),
@@ -734,7 +712,15 @@ fn modify_express(st: &mut State, api: &str, b: &Value) -> Response {
     o.shipments[pkg].carrier = code.clone();
     o.shipments[pkg].tracking_no = no.clone();
     o.updated_ms = o.updated_ms.max(now);
-    ship_record(st, api, &id, &code, &no, ShipOutcome::Accepted, "changed");
+    st.record_ship(
+        Platform::Xiaohongshu,
+        api,
+        &id,
+        &code,
+        &no,
+        ShipOutcome::Accepted,
+        "changed",
+    );
     ok(Value::Null)
 }
 
