@@ -40,6 +40,37 @@ macro_rules! insert_lines {
     };
 }
 
+/// Moves order `$id` by `$event` inside transaction `$tx`: reads its state, lets the domain's
+/// transition table decide, and writes the new state only if nobody changed the order since
+/// (optimistic version check, `Stale` otherwise). Evaluates to `(from, to)`.
+macro_rules! apply_order_event {
+    ($tx:expr, $tenant:expr, $id:expr, $event:expr, $now:expr) => {{
+        let (state, version): (String, i64) =
+            sqlx::query_as("SELECT state, version FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind($tenant.get())
+                .bind($id.get())
+                .fetch_one(&mut *$tx)
+                .await?;
+        let from = OrderState::parse(&state)?;
+        let to = from.apply($event).map_err(StoreError::Illegal)?;
+        let done = sqlx::query(
+            "UPDATE orders SET state = $1, version = version + 1, updated_at = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND version = $5",
+        )
+        .bind(to.as_str())
+        .bind(ms($now))
+        .bind($tenant.get())
+        .bind($id.get())
+        .bind(version)
+        .execute(&mut *$tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Stale("order"));
+        }
+        (from, to)
+    }};
+}
+
 /// What an intake of an order did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", content = "order_id", rename_all = "snake_case")]
@@ -414,19 +445,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
         let next = in_tx!(&self.db, tx => {
-            let (state, version): (String, i64) = sqlx::query_as(
-                "SELECT state, version FROM orders WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
-            let from = OrderState::parse(&state)?;
-            let to = from.apply(event).map_err(StoreError::Illegal)?;
-            let done = sqlx::query(
-                "UPDATE orders SET state = $1, version = version + 1, updated_at = $2 \
-                 WHERE tenant_id = $3 AND id = $4 AND version = $5")
-                .bind(to.as_str()).bind(ms(now)).bind(tenant.get()).bind(id.get()).bind(version)
-                .execute(&mut *tx).await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::Stale("order"));
-            }
+            let (from, to) = apply_order_event!(tx, tenant, id, event, now);
             let entry = AuditEntry {
                 tenant_id: tenant,
                 actor: actor.clone(),
@@ -454,17 +473,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<HoldId> {
         let hold_id = in_tx!(&self.db, tx => {
-            let (state, version): (String, i64) = sqlx::query_as(
-                "SELECT state, version FROM orders WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
-            let from = OrderState::parse(&state)?;
-            if from != OrderState::OnHold {
-                let to = from.apply(OrderEvent::Hold).map_err(StoreError::Illegal)?;
-                sqlx::query("UPDATE orders SET state = $1, version = version + 1, updated_at = $2 \
-                     WHERE id = $3 AND version = $4")
-                    .bind(to.as_str()).bind(ms(now)).bind(id.get()).bind(version)
-                    .execute(&mut *tx).await?;
-            }
+            // Holding a held order keeps it on hold (the table allows it) and adds a reason.
+            let (from, _) = apply_order_event!(tx, tenant, id, OrderEvent::Hold, now);
             let hold_id: i64 = sqlx::query_scalar(
                 "INSERT INTO holds (tenant_id, order_id, reason_code, message, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id")
@@ -495,22 +505,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
         let next = in_tx!(&self.db, tx => {
-            let (state, version): (String, i64) = sqlx::query_as(
-                "SELECT state, version FROM orders WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
-            let from = OrderState::parse(&state)?;
-            let to = from.apply(OrderEvent::Approve).map_err(StoreError::Illegal)?;
+            let (from, to) = apply_order_event!(tx, tenant, id, OrderEvent::Approve, now);
             sqlx::query("UPDATE holds SET released_at = $1, released_by = $2 \
                  WHERE tenant_id = $3 AND order_id = $4 AND released_at IS NULL")
                 .bind(ms(now)).bind(actor.name()).bind(tenant.get()).bind(id.get())
                 .execute(&mut *tx).await?;
-            let done = sqlx::query("UPDATE orders SET state = $1, version = version + 1, updated_at = $2 \
-                 WHERE id = $3 AND version = $4")
-                .bind(to.as_str()).bind(ms(now)).bind(id.get()).bind(version)
-                .execute(&mut *tx).await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::Stale("order"));
-            }
             let entry = AuditEntry {
                 tenant_id: tenant,
                 actor: actor.clone(),
