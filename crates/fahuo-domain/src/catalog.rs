@@ -76,6 +76,9 @@ pub struct Shop {
     /// Base URL of the platform API; the official endpoint in production, an emulator in tests.
     pub api_base_url: Option<String>,
     pub status: ShopStatus,
+    /// The last part of the shop's webhook URL (`/webhooks/{key}`), to enter in the
+    /// platform's console. Not a secret: pushes are trusted by their signature only.
+    pub webhook_key: String,
     pub created_at: DateTime<Utc>,
 }
 

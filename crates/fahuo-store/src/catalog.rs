@@ -22,7 +22,7 @@ pub struct NewShop {
 }
 
 #[derive(sqlx::FromRow)]
-struct ShopRow {
+pub(crate) struct ShopRow {
     id: i64,
     tenant_id: i64,
     platform: String,
@@ -30,6 +30,7 @@ struct ShopRow {
     platform_shop_id: String,
     api_base_url: Option<String>,
     status: String,
+    webhook_key: String,
     created_at: i64,
 }
 
@@ -44,13 +45,14 @@ impl TryFrom<ShopRow> for Shop {
             platform_shop_id: r.platform_shop_id,
             api_base_url: r.api_base_url,
             status: ShopStatus::parse(&r.status)?,
+            webhook_key: r.webhook_key,
             created_at: from_ms(r.created_at),
         })
     }
 }
 
-const SHOP_COLUMNS: &str =
-    "id, tenant_id, platform, name, platform_shop_id, api_base_url, status, created_at";
+pub(crate) const SHOP_COLUMNS: &str = "id, tenant_id, platform, name, platform_shop_id, \
+    api_base_url, status, COALESCE(webhook_key, '') AS webhook_key, created_at";
 
 /// A warehouse to create.
 #[derive(Debug, Clone)]
@@ -165,11 +167,13 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Shop> {
         let credentials = new.credentials.as_ref().map(|c| self.pii.encrypt_json(c));
+        let webhook_key = crate::pii::random_token(16);
         let now = audit.at;
         let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO shops (tenant_id, platform, name, platform_shop_id, api_base_url, \
-                 credentials_enc, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                 credentials_enc, status, webhook_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 RETURNING id")
                 .bind(tenant.get())
                 .bind(new.platform.as_str())
                 .bind(new.name.as_str())
@@ -177,6 +181,7 @@ impl Store {
                 .bind(new.api_base_url.as_deref())
                 .bind(credentials.as_deref())
                 .bind(ShopStatus::Pending.as_str())
+                .bind(&webhook_key)
                 .bind(ms(now))
                 .fetch_one(&mut *tx)
                 .await
@@ -194,6 +199,7 @@ impl Store {
             platform_shop_id: new.platform_shop_id.clone(),
             api_base_url: new.api_base_url.clone(),
             status: ShopStatus::Pending,
+            webhook_key,
             created_at: now,
         })
     }

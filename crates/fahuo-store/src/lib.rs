@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 mod error;
+pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod pii;

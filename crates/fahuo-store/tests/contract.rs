@@ -166,6 +166,8 @@ both_backends!(
     concurrent_workers_run_each_job_exactly_once,
     the_audit_log_pages_newest_first,
     outbox_jobs_commit_or_roll_back_with_their_transaction,
+    sync_progress_only_moves_forward_and_stays_in_its_tenant,
+    webhook_keys_find_their_shop_and_credentials_can_be_replaced,
 );
 
 async fn users_are_unique_and_scoped_to_their_tenant(db: TestDb) {
@@ -1181,4 +1183,132 @@ async fn outbox_jobs_commit_or_roll_back_with_their_transaction(db: TestDb) {
         r.unwrap();
     }
     assert_eq!(store.job_counts().await.unwrap().queued, 1);
+}
+
+async fn sync_progress_only_moves_forward_and_stays_in_its_tenant(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "甲").await;
+    let b = fixture(store, "乙").await;
+    assert_eq!(
+        store.sync_state(a.tenant, a.shop).await.unwrap(),
+        Default::default(),
+        "before the first run nothing is known"
+    );
+
+    let hw = t0() + Duration::hours(2);
+    store
+        .record_sync_progress(a.tenant, a.shop, hw, 40, t0())
+        .await
+        .unwrap();
+    store
+        .record_sync_progress(a.tenant, a.shop, t0() + Duration::hours(1), 5, t0())
+        .await
+        .unwrap();
+    let state = store.sync_state(a.tenant, a.shop).await.unwrap();
+    assert_eq!(
+        state.high_water,
+        Some(hw),
+        "an older run never moves the mark back"
+    );
+    assert_eq!(state.orders_pulled, 45);
+
+    let later = t0() + Duration::minutes(5);
+    store
+        .record_sync_failure(a.tenant, a.shop, "20000 服务不可用", later)
+        .await
+        .unwrap();
+    store
+        .record_sync_failure(a.tenant, a.shop, "20000 服务不可用", later)
+        .await
+        .unwrap();
+    let state = store.sync_state(a.tenant, a.shop).await.unwrap();
+    assert_eq!(state.high_water, Some(hw), "a failure keeps the mark");
+    assert_eq!(state.consecutive_failures, 2);
+    assert_eq!(state.last_error.as_deref(), Some("20000 服务不可用"));
+    assert_eq!(state.last_success_at, Some(t0()));
+
+    store
+        .record_sync_progress(a.tenant, a.shop, hw, 0, later)
+        .await
+        .unwrap();
+    let state = store.sync_state(a.tenant, a.shop).await.unwrap();
+    assert_eq!((state.consecutive_failures, state.last_error), (0, None));
+
+    assert!(
+        matches!(
+            store
+                .record_sync_progress(b.tenant, a.shop, hw, 1, t0())
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "another tenant cannot touch the shop's sync"
+    );
+    assert_eq!(
+        store.sync_state(b.tenant, a.shop).await.unwrap(),
+        Default::default()
+    );
+}
+
+async fn webhook_keys_find_their_shop_and_credentials_can_be_replaced(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "甲").await;
+    let b = fixture(store, "乙").await;
+    let shop_a = store.shop(a.tenant, a.shop).await.unwrap();
+    let shop_b = store.shop(b.tenant, b.shop).await.unwrap();
+    assert_eq!(shop_a.webhook_key.len(), 32);
+    assert_ne!(shop_a.webhook_key, shop_b.webhook_key);
+    let found = store
+        .shop_by_webhook_key(&shop_a.webhook_key)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(shop_a.clone()));
+    assert_eq!(store.shop_by_webhook_key("nope").await.unwrap(), None);
+    assert_eq!(store.shop_by_webhook_key("").await.unwrap(), None);
+
+    let refreshed = ShopCredentials {
+        app_key: "key".into(),
+        app_secret: "very-secret-app-secret".into(),
+        access_token: Some("fresh-token".into()),
+        refresh_token: Some("fresh-refresh".into()),
+        ..Default::default()
+    };
+    store
+        .set_shop_credentials(a.tenant, a.shop, &refreshed)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.shop_credentials(a.tenant, a.shop).await.unwrap(),
+        Some(refreshed.clone())
+    );
+    assert!(matches!(
+        store
+            .set_shop_credentials(b.tenant, a.shop, &refreshed)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let due: Vec<ShopId> = store
+        .shops_to_sync()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(due, vec![a.shop, b.shop]);
+    store
+        .set_shop_status(
+            b.tenant,
+            b.shop,
+            fahuo_domain::catalog::ShopStatus::Disabled,
+        )
+        .await
+        .unwrap();
+    let due: Vec<ShopId> = store
+        .shops_to_sync()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(due, vec![a.shop], "disabled shops are not synced");
 }

@@ -1,0 +1,149 @@
+//! Order intake bookkeeping: which shops to sync, how far each shop's sync got, its webhook
+//! endpoint and the credentials its adapter refreshes.
+
+use crate::catalog::{SHOP_COLUMNS, ShopRow};
+use crate::{Result, Store, StoreError, ms, on_db, opt_from_ms};
+use chrono::{DateTime, Utc};
+use fahuo_domain::catalog::{Shop, ShopCredentials};
+use fahuo_domain::{ShopId, TenantId};
+use serde::Serialize;
+
+/// How far a shop's incremental sync has got.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncState {
+    /// Every order the platform updated before this instant has been pulled.
+    pub high_water: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last run failed, if it did (no PII: an error code and message of the platform).
+    pub last_error: Option<String>,
+    pub consecutive_failures: i64,
+    pub orders_pulled: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SyncStateRow {
+    high_water: Option<i64>,
+    last_run_at: Option<i64>,
+    last_success_at: Option<i64>,
+    last_error: Option<String>,
+    consecutive_failures: i64,
+    orders_pulled: i64,
+}
+
+/// Inserts the shop's state row if missing, scoped to the tenant through `shops`; then the
+/// caller's `UPDATE` applies. Two statements keep the SQL the same on both backends.
+const ENSURE_STATE: &str = "INSERT INTO shop_sync_state (shop_id, tenant_id) \
+    SELECT id, tenant_id FROM shops WHERE tenant_id = $1 AND id = $2 \
+    ON CONFLICT (shop_id) DO NOTHING";
+
+impl Store {
+    /// Every shop, of every tenant, whose orders fahuo pulls: platform shops with credentials
+    /// that are not disabled. For the sync scheduler only.
+    pub async fn shops_to_sync(&self) -> Result<Vec<Shop>> {
+        let sql = format!(
+            "SELECT {SHOP_COLUMNS} FROM shops WHERE platform <> 'manual' \
+             AND credentials_enc IS NOT NULL AND status <> 'disabled' ORDER BY id"
+        );
+        let rows: Vec<ShopRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool).await?);
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The shop a webhook is addressed to. Not tenant-scoped: the key in the URL is how a push
+    /// names its shop, and the caller must verify the push's signature with that shop's
+    /// secrets before trusting anything in it.
+    pub async fn shop_by_webhook_key(&self, key: &str) -> Result<Option<Shop>> {
+        let sql = format!("SELECT {SHOP_COLUMNS} FROM shops WHERE webhook_key = $1");
+        let row: Option<ShopRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(key).fetch_optional(pool).await?);
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Replaces a shop's credentials, e.g. after its adapter obtained or refreshed a token.
+    pub async fn set_shop_credentials(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        credentials: &ShopCredentials,
+    ) -> Result<()> {
+        let blob = self.pii.encrypt_json(credentials);
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE shops SET credentials_enc = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(&blob).bind(tenant.get()).bind(shop.get())
+            .execute(pool).await?.rows_affected());
+        found(done)
+    }
+
+    /// How far the shop's sync got; all empty before its first run.
+    pub async fn sync_state(&self, tenant: TenantId, shop: ShopId) -> Result<SyncState> {
+        let row: Option<SyncStateRow> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT high_water, last_run_at, last_success_at, last_error, consecutive_failures, \
+                 orders_pulled FROM shop_sync_state WHERE tenant_id = $1 AND shop_id = $2")
+            .bind(tenant.get()).bind(shop.get()).fetch_optional(pool).await?);
+        Ok(row
+            .map(|r| SyncState {
+                high_water: opt_from_ms(r.high_water),
+                last_run_at: opt_from_ms(r.last_run_at),
+                last_success_at: opt_from_ms(r.last_success_at),
+                last_error: r.last_error,
+                consecutive_failures: r.consecutive_failures,
+                orders_pulled: r.orders_pulled,
+            })
+            .unwrap_or_default())
+    }
+
+    /// Records that everything updated before `high_water` has been pulled, `pulled` orders
+    /// more. The high-water mark never moves back, so overlapping syncs are harmless.
+    pub async fn record_sync_progress(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        high_water: DateTime<Utc>,
+        pulled: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.ensure_sync_state(tenant, shop).await?;
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE shop_sync_state SET high_water = CASE WHEN high_water IS NULL \
+                 OR high_water < $1 THEN $1 ELSE high_water END, last_run_at = $2, \
+                 last_success_at = $2, last_error = NULL, consecutive_failures = 0, \
+                 orders_pulled = orders_pulled + $3 WHERE tenant_id = $4 AND shop_id = $5")
+            .bind(ms(high_water)).bind(ms(now)).bind(pulled).bind(tenant.get()).bind(shop.get())
+            .execute(pool).await?.rows_affected());
+        found(done)
+    }
+
+    /// Records a failed sync run; the high-water mark stays where it was.
+    pub async fn record_sync_failure(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.ensure_sync_state(tenant, shop).await?;
+        let error: String = error.chars().take(500).collect();
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE shop_sync_state SET last_run_at = $1, last_error = $2, \
+                 consecutive_failures = consecutive_failures + 1 WHERE tenant_id = $3 AND shop_id = $4")
+            .bind(ms(now)).bind(&error).bind(tenant.get()).bind(shop.get())
+            .execute(pool).await?.rows_affected());
+        found(done)
+    }
+
+    async fn ensure_sync_state(&self, tenant: TenantId, shop: ShopId) -> Result<()> {
+        on_db!(&self.db, pool => sqlx::query(ENSURE_STATE)
+            .bind(tenant.get()).bind(shop.get()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+}
+
+/// An update that touched no row means the shop is not the tenant's.
+fn found(rows: u64) -> Result<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
