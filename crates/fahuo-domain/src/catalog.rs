@@ -91,6 +91,16 @@ pub struct ShopCredentials {
     pub refresh_token: Option<String>,
     /// Webhook verification material (WeChat token + EncodingAESKey, Douyin/XHS secrets).
     pub webhook_secret: Option<String>,
+    /// When `access_token` stops working, as the platform said when it was issued.
+    #[serde(default)]
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// When `refresh_token` stops working (Douyin, Xiaohongshu).
+    #[serde(default)]
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// A one-time authorisation `code` from the platform's consent page (Xiaohongshu
+    /// `oauth.getAccessToken`, Douyin tool apps' `token.create`); consumed by the first token call.
+    #[serde(default)]
+    pub auth_code: Option<String>,
 }
 
 impl std::fmt::Debug for ShopCredentials {
@@ -200,5 +210,14 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn credentials_stored_before_token_expiry_fields_still_parse() {
+        let old = r#"{"app_key":"k","app_secret":"s","access_token":"t","refresh_token":null,"webhook_secret":null}"#;
+        let c: ShopCredentials = serde_json::from_str(old).expect("old blob");
+        assert_eq!(c.access_token.as_deref(), Some("t"));
+        assert_eq!(c.access_token_expires_at, None);
+        assert_eq!(c.auth_code, None);
     }
 }

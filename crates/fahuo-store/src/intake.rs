@@ -1,9 +1,11 @@
 //! Order intake bookkeeping: which shops to sync, how far each shop's sync got, its webhook
 //! endpoint and the credentials its adapter refreshes.
 
+use crate::audit::insert_audit;
 use crate::catalog::{SHOP_COLUMNS, ShopRow};
-use crate::{Result, Store, StoreError, ms, on_db, opt_from_ms};
+use crate::{Result, Store, StoreError, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
+use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::catalog::{Shop, ShopCredentials};
 use fahuo_domain::{ShopId, TenantId};
 use serde::Serialize;
@@ -21,6 +23,10 @@ pub struct SyncState {
     pub consecutive_failures: i64,
     pub orders_pulled: i64,
 }
+
+/// The right to run a shop's sync, held by one run at a time (see [`Store::claim_sync`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SyncLease(String);
 
 #[derive(sqlx::FromRow)]
 struct SyncStateRow {
@@ -74,6 +80,31 @@ impl Store {
             .bind(&blob).bind(tenant.get()).bind(shop.get())
             .execute(pool).await?.rows_affected());
         found(done)
+    }
+
+    /// Points a shop at its platform anew (new credentials, another API base URL), e.g. after
+    /// the merchant re-authorised it; the shop is `pending` until its next sync succeeds.
+    pub async fn connect_shop(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        api_base_url: Option<&str>,
+        credentials: &ShopCredentials,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let blob = self.pii.encrypt_json(credentials);
+        in_tx!(&self.db, tx => {
+            let done = sqlx::query(
+                "UPDATE shops SET credentials_enc = $1, api_base_url = $2, status = 'pending' \
+                 WHERE tenant_id = $3 AND id = $4")
+                .bind(&blob).bind(api_base_url).bind(tenant.get()).bind(shop.get())
+                .execute(&mut *tx).await?.rows_affected();
+            found(done)?;
+            let mut entry = audit.clone();
+            entry.entity_id = Some(shop.get());
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
     }
 
     /// How far the shop's sync got; all empty before its first run.
@@ -131,6 +162,57 @@ impl Store {
             .bind(ms(now)).bind(&error).bind(tenant.get()).bind(shop.get())
             .execute(pool).await?.rows_affected());
         found(done)
+    }
+
+    /// Takes the shop's sync lease until `until` unless another run holds it; `None` if it
+    /// does. The returned token renews and releases it.
+    pub async fn claim_sync(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<SyncLease>> {
+        self.ensure_sync_state(tenant, shop).await?;
+        let lease = SyncLease(crate::pii::random_token(16));
+        let taken = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE shop_sync_state SET lease_owner = $1, lease_until = $2 \
+                 WHERE tenant_id = $3 AND shop_id = $4 \
+                 AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $5)")
+            .bind(&lease.0).bind(ms(until)).bind(tenant.get()).bind(shop.get()).bind(ms(now))
+            .execute(pool).await?.rows_affected());
+        Ok((taken == 1).then_some(lease))
+    }
+
+    /// Extends a lease this run holds; `false` if it lapsed and another run took it.
+    pub async fn renew_sync(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        lease: &SyncLease,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let renewed = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE shop_sync_state SET lease_until = $1 \
+                 WHERE tenant_id = $2 AND shop_id = $3 AND lease_owner = $4")
+            .bind(ms(until)).bind(tenant.get()).bind(shop.get()).bind(&lease.0)
+            .execute(pool).await?.rows_affected());
+        Ok(renewed == 1)
+    }
+
+    /// Gives the lease back (a no-op if it already passed to another run).
+    pub async fn release_sync(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        lease: SyncLease,
+    ) -> Result<()> {
+        on_db!(&self.db, pool => sqlx::query(
+                "UPDATE shop_sync_state SET lease_owner = NULL, lease_until = NULL \
+                 WHERE tenant_id = $1 AND shop_id = $2 AND lease_owner = $3")
+            .bind(tenant.get()).bind(shop.get()).bind(&lease.0)
+            .execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     async fn ensure_sync_state(&self, tenant: TenantId, shop: ShopId) -> Result<()> {

@@ -328,6 +328,20 @@ impl Store {
         Ok(outcome)
     }
 
+    /// The fahuo id of a shop's platform order, if fahuo has it.
+    pub async fn order_id_by_platform_id(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        platform_order_id: &PlatformOrderId,
+    ) -> Result<Option<OrderId>> {
+        let id: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT id FROM orders WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
+            .bind(tenant.get()).bind(shop.get()).bind(platform_order_id.as_str())
+            .fetch_optional(pool).await?);
+        Ok(id.map(OrderId))
+    }
+
     /// The whole order with its receiver decrypted. Callers show it masked unless the user
     /// asked to reveal it (an audited action of the application layer).
     pub async fn order(&self, tenant: TenantId, id: OrderId) -> Result<Order> {
@@ -385,6 +399,38 @@ impl Store {
             updated_at: s.updated_at,
             version: row.version,
         })
+    }
+
+    /// Which of these platform order numbers the shop already has (an import's duplicates).
+    /// Asks in batches, so any number of order numbers is fine.
+    pub async fn existing_platform_order_ids(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        platform_order_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        const BATCH: usize = 500;
+        let mut found = std::collections::HashSet::new();
+        for batch in platform_order_ids.chunks(BATCH) {
+            let placeholders: Vec<String> =
+                (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "SELECT platform_order_id FROM orders WHERE tenant_id = $1 AND shop_id = $2 \
+                 AND platform_order_id IN ({})",
+                placeholders.join(", ")
+            );
+            let rows: Vec<String> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.get())
+                    .bind(shop.get());
+                for id in batch {
+                    q = q.bind(id.as_str());
+                }
+                q.fetch_all(pool).await?
+            });
+            found.extend(rows);
+        }
+        Ok(found)
     }
 
     /// The order list, newest first, with masked receivers.

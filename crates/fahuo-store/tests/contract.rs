@@ -154,6 +154,7 @@ both_backends!(
     shop_credentials_are_encrypted_at_rest,
     catalog_rows_never_cross_tenants,
     the_same_platform_order_is_stored_once,
+    existing_order_numbers_are_found_per_shop_and_tenant,
     concurrent_intake_of_one_order_yields_one_row,
     receivers_are_encrypted_and_searchable_by_phone_tail,
     orders_move_only_along_the_state_machine_with_audit,
@@ -167,6 +168,7 @@ both_backends!(
     the_audit_log_pages_newest_first,
     outbox_jobs_commit_or_roll_back_with_their_transaction,
     sync_progress_only_moves_forward_and_stays_in_its_tenant,
+    one_sync_per_shop_holds_the_lease_until_it_releases_or_lapses,
     webhook_keys_find_their_shop_and_credentials_can_be_replaced,
 );
 
@@ -534,6 +536,58 @@ async fn the_same_platform_order_is_stored_once(db: TestDb) {
             Err(StoreError::NotFound)
         ),
         "tenant B cannot write into tenant A's shop"
+    );
+}
+
+async fn existing_order_numbers_are_found_per_shop_and_tenant(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    for no in ["A-1", "A-2"] {
+        store
+            .upsert_order(
+                a.tenant,
+                &new_order(&a, no, "13812345678", t0()),
+                &system(),
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    // More numbers than one batch of placeholders, with the stored ones at both ends.
+    let mut asked: Vec<String> = vec!["A-1".into()];
+    asked.extend((0..1200).map(|i| format!("N-{i}")));
+    asked.push("A-2".into());
+    let found = store
+        .existing_platform_order_ids(a.tenant, a.shop, &asked)
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        ["A-1".to_string(), "A-2".to_string()].into_iter().collect()
+    );
+    assert!(
+        store
+            .existing_platform_order_ids(a.tenant, a.shop, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let b = fixture(store, "商家B").await;
+    assert!(
+        store
+            .existing_platform_order_ids(b.tenant, a.shop, &asked)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another tenant sees none of A's order numbers"
+    );
+    assert!(
+        store
+            .existing_platform_order_ids(b.tenant, b.shop, &asked)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another shop has none of them"
     );
 }
 
@@ -1183,6 +1237,88 @@ async fn outbox_jobs_commit_or_roll_back_with_their_transaction(db: TestDb) {
         r.unwrap();
     }
     assert_eq!(store.job_counts().await.unwrap().queued, 1);
+}
+
+async fn one_sync_per_shop_holds_the_lease_until_it_releases_or_lapses(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "甲").await;
+    let b = fixture(store, "乙").await;
+    let until = t0() + Duration::minutes(5);
+    let first = store
+        .claim_sync(a.tenant, a.shop, t0(), until)
+        .await
+        .unwrap()
+        .expect("a free shop can be claimed");
+    assert!(
+        store
+            .claim_sync(a.tenant, a.shop, t0(), until)
+            .await
+            .unwrap()
+            .is_none(),
+        "a second run finds the lease held"
+    );
+    assert!(
+        store
+            .claim_sync(b.tenant, b.shop, t0(), until)
+            .await
+            .unwrap()
+            .is_some(),
+        "another shop has a lease of its own"
+    );
+    assert!(
+        store
+            .claim_sync(b.tenant, a.shop, t0(), until)
+            .await
+            .unwrap()
+            .is_none(),
+        "another tenant cannot claim the shop"
+    );
+
+    let later = until + Duration::minutes(5);
+    assert!(
+        store
+            .renew_sync(a.tenant, a.shop, &first, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_sync(a.tenant, a.shop, until, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "a renewed lease holds past its first end"
+    );
+    let second = store
+        .claim_sync(a.tenant, a.shop, later, later + Duration::minutes(5))
+        .await
+        .unwrap()
+        .expect("a lapsed lease can be taken over");
+    assert!(
+        !store
+            .renew_sync(a.tenant, a.shop, &first, later)
+            .await
+            .unwrap(),
+        "the run that lost its lease learns it on renewal"
+    );
+    store.release_sync(a.tenant, a.shop, first).await.unwrap();
+    assert!(
+        store
+            .claim_sync(a.tenant, a.shop, later, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "releasing a lost lease does not free the new holder's"
+    );
+    store.release_sync(a.tenant, a.shop, second).await.unwrap();
+    assert!(
+        store
+            .claim_sync(a.tenant, a.shop, later, later)
+            .await
+            .unwrap()
+            .is_some(),
+        "a released lease is free at once"
+    );
 }
 
 async fn sync_progress_only_moves_forward_and_stays_in_its_tenant(db: TestDb) {
