@@ -11,7 +11,7 @@ use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
 use fahuo_store::stock::LedgerEntry;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialsInput {
     pub app_key: String,
@@ -19,6 +19,8 @@ pub struct CredentialsInput {
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
     pub webhook_secret: Option<String>,
+    /// A one-time code from the platform's authorisation page (Xiaohongshu, Douyin tool apps).
+    pub auth_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,37 +42,51 @@ impl ShopInput {
         if platform_shop_id.is_empty() || platform_shop_id.len() > 128 {
             return Err(ParseError::new("platform_shop_id", "1 to 128 characters"));
         }
-        let api_base_url = match self
-            .api_base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        {
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                Some(u.trim_end_matches('/').to_string())
-            }
-            Some(_) => {
-                return Err(ParseError::new(
-                    "api_base_url",
-                    "an http:// or https:// URL",
-                ));
-            }
-            None => None,
-        };
+        let api_base_url = parse_base_url(self.api_base_url.as_deref())?;
         Ok(NewShop {
             platform: Platform::parse(&self.platform)?,
             name: Name::parse(&self.name)?,
             platform_shop_id: platform_shop_id.to_string(),
             api_base_url,
-            credentials: self.credentials.as_ref().map(|c| ShopCredentials {
-                app_key: c.app_key.trim().to_string(),
-                app_secret: c.app_secret.trim().to_string(),
-                access_token: c.access_token.clone(),
-                refresh_token: c.refresh_token.clone(),
-                webhook_secret: c.webhook_secret.clone(),
-            }),
+            credentials: self.credentials.as_ref().map(CredentialsInput::parse),
         })
     }
+}
+
+impl CredentialsInput {
+    pub fn parse(&self) -> ShopCredentials {
+        ShopCredentials {
+            app_key: self.app_key.trim().to_string(),
+            app_secret: self.app_secret.trim().to_string(),
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone(),
+            webhook_secret: self.webhook_secret.clone(),
+            auth_code: self.auth_code.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+fn parse_base_url(url: Option<&str>) -> Result<Option<String>, ParseError> {
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            Ok(Some(u.trim_end_matches('/').to_string()))
+        }
+        Some(_) => Err(ParseError::new(
+            "api_base_url",
+            "an http:// or https:// URL",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// New credentials or API address for a connected shop (re-authorisation).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionInput {
+    /// The platform API's base URL; empty for the official endpoint.
+    pub api_base_url: Option<String>,
+    pub credentials: CredentialsInput,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,10 +233,44 @@ impl App {
         audit.after = Some(
             serde_json::json!({ "platform": new.platform, "name": new.name, "platform_shop_id": new.platform_shop_id }),
         );
-        Ok(self
+        let shop = self
             .store()
             .create_shop(actor.tenant_id, &new, &audit)
-            .await?)
+            .await?;
+        if shop.platform != fahuo_domain::Platform::Manual && new.credentials.is_some() {
+            // The first sync starts at once rather than at the next scheduled slot.
+            self.enqueue_sync(&shop, "first").await?;
+        }
+        Ok(shop)
+    }
+
+    /// Re-connects a shop (new credentials or API address) and syncs it at once.
+    pub async fn connect_shop(
+        &self,
+        actor: &Actor,
+        shop_id: ShopId,
+        input: &ConnectionInput,
+    ) -> Result<Shop> {
+        actor.require(Permission::ManageShops)?;
+        let api_base_url = parse_base_url(input.api_base_url.as_deref())?;
+        let credentials = input.credentials.parse();
+        let mut audit = actor.audit("shop.connect", "shop", self.now());
+        audit.after = Some(serde_json::json!({ "api_base_url": api_base_url }));
+        self.store()
+            .connect_shop(
+                actor.tenant_id,
+                shop_id,
+                api_base_url.as_deref(),
+                &credentials,
+                &audit,
+            )
+            .await?;
+        let shop = self.store().shop(actor.tenant_id, shop_id).await?;
+        if shop.platform != fahuo_domain::Platform::Manual {
+            self.enqueue_sync(&shop, &format!("connect-{}", self.now().timestamp_millis()))
+                .await?;
+        }
+        Ok(shop)
     }
 
     pub async fn shops(&self, actor: &Actor) -> Result<Vec<Shop>> {

@@ -19,12 +19,24 @@ pub enum AppError {
     NotFound,
     #[error(transparent)]
     Invalid(#[from] ParseError),
+    /// A whole file could not be imported (empty, unreadable, too large, columns missing).
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     IllegalTransition(String),
     #[error("{0}")]
     InsufficientStock(String),
+    /// A platform or carrier failed in a way that may pass (5xx, timeout, rate limit).
+    #[error("platform unavailable: {0}")]
+    Upstream(String),
+    /// A platform refused the shop's authorisation: the merchant must re-authorise the shop.
+    #[error("platform refused the shop's authorisation: {0}")]
+    UpstreamAuth(String),
+    /// A platform refused the request itself (invalid argument, business rule, quota).
+    #[error("platform refused the request: {0}")]
+    UpstreamRefused(String),
     /// Anything else: logged in full, shown to users as a generic message.
     #[error("internal error: {0}")]
     Internal(String),

@@ -8,6 +8,8 @@ pub mod address;
 pub mod auth;
 pub mod catalog;
 mod error;
+pub mod import;
+pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod seed;
@@ -73,6 +75,20 @@ pub struct Settings {
     pub job_lease_seconds: i64,
     /// How often an idle worker looks for due jobs.
     pub job_poll_millis: u64,
+    /// How often every shop's incremental sync runs (pushes arrive in between).
+    pub sync_every_seconds: i64,
+    /// How far back a shop's first sync reaches.
+    pub sync_initial_lookback_hours: i64,
+    /// One platform call's time limit.
+    pub platform_timeout_millis: u64,
+    /// Tries of one platform call before the job itself is retried later.
+    pub platform_max_attempts: u32,
+    /// Calls per second to one shop's platform, from this node.
+    pub platform_calls_per_second: f64,
+    /// Detail and decryption calls in flight at once per shop during a sync.
+    pub platform_concurrency: usize,
+    /// First retry delay of a failed platform call; doubles per attempt, with jitter.
+    pub platform_backoff_millis: u64,
 }
 
 impl Default for Settings {
@@ -85,6 +101,13 @@ impl Default for Settings {
             job_concurrency: 4,
             job_lease_seconds: 60,
             job_poll_millis: 500,
+            sync_every_seconds: 60,
+            sync_initial_lookback_hours: 72,
+            platform_timeout_millis: 10_000,
+            platform_max_attempts: 5,
+            platform_calls_per_second: 20.0,
+            platform_concurrency: 4,
+            platform_backoff_millis: 300,
         }
     }
 }
@@ -95,14 +118,24 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
+    platforms: Arc<intake::Platforms>,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> App {
+        let platforms = Arc::new(intake::Platforms::new(fahuo_platforms::ClientOptions {
+            timeout: std::time::Duration::from_millis(settings.platform_timeout_millis),
+            max_attempts: settings.platform_max_attempts,
+            rate_per_sec: settings.platform_calls_per_second,
+            concurrency: settings.platform_concurrency.max(1),
+            backoff_base: std::time::Duration::from_millis(settings.platform_backoff_millis),
+            ..Default::default()
+        }));
         App {
             store,
             clock,
             settings: Arc::new(settings),
+            platforms,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::{Actor, App, AppError, Result};
 use chrono::{DateTime, Utc};
+use fahuo_domain::catalog::Shop;
 use fahuo_domain::fulfilment::Hold;
 use fahuo_domain::order::{MaskedReceiver, NewOrder, NewOrderLine, Order, OrderLine, Receiver};
 use fahuo_domain::{
@@ -252,7 +253,18 @@ impl App {
         actor.require(Permission::EditOrders)?;
         let now = self.now();
         let order = input.parse(now)?;
-        let shop = self.store().shop(actor.tenant_id, order.shop_id).await?;
+        self.manual_shop(actor, order.shop_id).await?;
+        let outcome = self
+            .store()
+            .upsert_order(actor.tenant_id, &order, &actor.audit_ref(), now)
+            .await?;
+        Ok((outcome, self.order(actor, outcome.order_id()).await?))
+    }
+
+    /// The actor's shop, if it is a manual shop (the only kind that takes orders typed in or
+    /// imported; the others get theirs from the platform).
+    pub(crate) async fn manual_shop(&self, actor: &Actor, id: ShopId) -> Result<Shop> {
+        let shop = self.store().shop(actor.tenant_id, id).await?;
         if shop.platform != Platform::Manual {
             return Err(AppError::Conflict(format!(
                 "shop {} is a {} shop: its orders come from the platform; use a manual shop",
@@ -260,11 +272,7 @@ impl App {
                 shop.platform.label_zh()
             )));
         }
-        let outcome = self
-            .store()
-            .upsert_order(actor.tenant_id, &order, &actor.audit_ref(), now)
-            .await?;
-        Ok((outcome, self.order(actor, outcome.order_id()).await?))
+        Ok(shop)
     }
 
     pub async fn orders(&self, actor: &Actor, query: &OrderQuery) -> Result<Page<OrderSummary>> {

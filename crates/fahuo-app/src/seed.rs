@@ -1,8 +1,8 @@
-//! The demo merchant: a tenant with users, shops on every platform, two warehouses, SKUs with
-//! stock, and manual orders, generated deterministically so every demo looks the same.
+//! The demo merchant: a tenant with users, a manual (线下/批发) shop with orders, two
+//! warehouses and SKUs with stock, generated deterministically so every demo looks the same.
 //!
-//! Platform shops are created without orders: their orders arrive through sync once the
-//! platform is connected. The seeded orders belong to the manual (线下/批发) shop.
+//! Platform shops are not seeded: `fahuo demo` connects shops on the built-in platform
+//! emulators, and their orders arrive through sync and pushes like a real shop's.
 
 use crate::auth::Password;
 use crate::catalog::{ShopInput, SkuInput, StockMovementInput, WarehouseInput};
@@ -178,30 +178,20 @@ impl App {
             };
             self.add_user(&cli, input).await?;
         }
-        let mut manual_shop = None;
-        for (platform, name, id) in [
-            (Platform::Wechat, "微信小店·示例", "wx-demo-shop"),
-            (Platform::Douyin, "抖店·示例", "dy-demo-shop"),
-            (Platform::Xiaohongshu, "小红书·示例", "xhs-demo-shop"),
-            (Platform::Manual, "线下/批发", "manual"),
-        ] {
-            let shop = self
-                .create_shop(
-                    &cli,
-                    &ShopInput {
-                        platform: platform.as_str().into(),
-                        name: name.into(),
-                        platform_shop_id: id.into(),
-                        api_base_url: None,
-                        credentials: None,
-                    },
-                )
-                .await?;
-            if platform == Platform::Manual {
-                manual_shop = Some(shop.id);
-            }
-        }
-        let manual_shop = manual_shop.expect("the manual shop was created");
+        // Platform shops are added by connecting them (`fahuo demo` connects the emulators).
+        let manual_shop = self
+            .create_shop(
+                &cli,
+                &ShopInput {
+                    platform: Platform::Manual.as_str().into(),
+                    name: "线下/批发".into(),
+                    platform_shop_id: "manual".into(),
+                    api_base_url: None,
+                    credentials: None,
+                },
+            )
+            .await?
+            .id;
         let mut warehouses = Vec::new();
         for (code, name, province, city, county, address, lat, lng) in [
             (

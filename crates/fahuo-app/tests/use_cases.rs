@@ -561,7 +561,8 @@ async fn the_demo_is_seeded_once(db: TestDb) {
         20
     );
     assert_eq!(app.warehouses(&owner).await.unwrap().len(), 2);
-    assert_eq!(app.shops(&owner).await.unwrap().len(), 4);
+    // Only the manual shop: platform shops are added by connecting them.
+    assert_eq!(app.shops(&owner).await.unwrap().len(), 1);
     let levels = app.stock_levels(&owner, None).await.unwrap();
     assert_eq!(levels.len(), 16);
     assert!(

@@ -1,0 +1,691 @@
+//! Order intake from the platforms: the per-shop incremental sync, webhook reception, and
+//! how a platform's order status moves fahuo's own order state.
+//!
+//! Both paths end in [`App::ingest`]: a push only names an order, so its job pulls the order's
+//! current detail, exactly as the sync does. Duplicate and out-of-order deliveries are therefore
+//! harmless: the store keeps the newest version by the platform's update time.
+//!
+//! The sync backs the pushes up. Each run starts at the shop's high-water mark minus the
+//! platform's overlap, walks to now in windows the platform accepts, and moves the mark after
+//! every window it has stored, so a failed run resumes where it stopped.
+
+use crate::jobs::{JobError, JobRunner};
+use crate::{Actor, App, AppError, Result};
+use chrono::{DateTime, Duration, Utc};
+use fahuo_domain::audit::ActorRef;
+use fahuo_domain::catalog::{Shop, ShopStatus};
+use fahuo_domain::{OrderEvent, OrderId, OrderState, Permission, Platform, ShopId, TenantId};
+pub use fahuo_platforms::WebhookRequest;
+use fahuo_platforms::{
+    AfterSale, ClientOptions, Connection, PlatformClient, PlatformError, PlatformStatus,
+    PulledOrder, WebhookMessage,
+};
+use fahuo_store::intake::{SyncLease, SyncState};
+use fahuo_store::jobs::{Job, NewJob};
+use fahuo_store::orders::Upsert;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Enqueues a sync of every connected shop.
+pub const SCHEDULE_JOB: &str = "intake.schedule";
+/// Syncs one shop (`{"tenant_id", "shop_id"}`).
+pub const SYNC_JOB: &str = "intake.sync";
+/// Pulls one order a push named (`{"tenant_id", "shop_id", "platform_order_id"}`).
+pub const PUSH_JOB: &str = "intake.push";
+/// How long a sync run may go without renewing its lease before another run may take over.
+const SYNC_LEASE: Duration = Duration::minutes(5);
+/// The longest stretch of platform update time between two progress records.
+const PROGRESS_WINDOW: Duration = Duration::hours(1);
+
+/// Hold reasons set by intake.
+pub const HOLD_REFUND: &str = "refund_pending";
+pub const HOLD_SHIPPED_ELSEWHERE: &str = "shipped_elsewhere";
+pub const HOLD_CANCELLED_LATE: &str = "cancelled_after_waybill";
+
+/// What one sync run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncReport {
+    /// Another run held the shop's sync lease, so this one did nothing.
+    pub already_running: bool,
+    pub windows: usize,
+    pub pulled: usize,
+    #[serde(flatten)]
+    pub ingested: IngestCounts,
+    pub high_water: Option<DateTime<Utc>>,
+    /// Time spent waiting for the platform (listing, details, decryption, retries).
+    pub pull_millis: u64,
+    /// Time spent storing what was pulled.
+    pub store_millis: u64,
+}
+
+/// How pulled orders landed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IngestCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Not paid yet, or finished on the platform before fahuo ever saw it: nothing to ship.
+    pub skipped: usize,
+    /// Orders whose state the platform moved (cancelled, refunded, shipped elsewhere) or held.
+    pub moved: usize,
+    /// Orders the platform sent that could not be stored (reason logged, retried next run).
+    pub rejected: usize,
+}
+
+impl IngestCounts {
+    fn add(&mut self, one: Ingested) {
+        match one {
+            Ingested::Created => self.created += 1,
+            Ingested::Updated => self.updated += 1,
+            Ingested::Unchanged => self.unchanged += 1,
+            Ingested::Skipped => self.skipped += 1,
+            Ingested::Rejected => self.rejected += 1,
+        }
+    }
+}
+
+/// What became of one pulled order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Created,
+    Updated,
+    Unchanged,
+    Skipped,
+    Rejected,
+}
+
+/// A shop's sync as staff see it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopSync {
+    pub shop: Shop,
+    pub state: SyncState,
+    /// Where the platform should push (`/webhooks/{key}` on fahuo's public address).
+    pub webhook_path: String,
+}
+
+/// What a webhook request gets back, in the platform's own format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAnswer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// The platform clients of this node, one per shop, so each shop's rate limit and token are
+/// shared by all its calls.
+pub(crate) struct Platforms {
+    http: reqwest::Client,
+    options: ClientOptions,
+    clients: Mutex<HashMap<ShopId, (String, Arc<PlatformClient>)>>,
+}
+
+impl Platforms {
+    pub(crate) fn new(options: ClientOptions) -> Platforms {
+        Platforms {
+            http: fahuo_platforms::http_client(),
+            options,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ShopJob {
+    tenant_id: i64,
+    shop_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    platform_order_id: Option<String>,
+}
+
+impl App {
+    /// The adapter for a shop, reused while its connection settings stay the same.
+    async fn platform_client(&self, shop: &Shop) -> Result<Arc<PlatformClient>> {
+        let credentials = self
+            .store()
+            .shop_credentials(shop.tenant_id, shop.id)
+            .await?
+            .ok_or_else(|| AppError::Upstream("the shop has no credentials".into()))?;
+        let base_url = shop
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| official_base_url(shop.platform).to_string());
+        // Tokens are left out: the client refreshes them itself and we persist what it got.
+        let fingerprint = serde_json::json!([
+            base_url,
+            shop.platform_shop_id,
+            credentials.app_key,
+            credentials.app_secret,
+            credentials.auth_code,
+        ])
+        .to_string();
+        let platforms = &self.platforms;
+        if let Some((_, client)) = platforms
+            .clients
+            .lock()
+            .expect("clients lock")
+            .get(&shop.id)
+            .filter(|(fp, _)| *fp == fingerprint)
+        {
+            return Ok(client.clone());
+        }
+        let connection = Connection {
+            platform: shop.platform,
+            base_url,
+            platform_shop_id: shop.platform_shop_id.clone(),
+            credentials,
+        };
+        let client = Arc::new(
+            PlatformClient::new(
+                connection,
+                platforms.http.clone(),
+                platforms.options.clone(),
+            )
+            .map_err(|e| AppError::Upstream(e.to_string()))?,
+        );
+        platforms
+            .clients
+            .lock()
+            .expect("clients lock")
+            .insert(shop.id, (fingerprint, client.clone()));
+        Ok(client)
+    }
+
+    /// Makes sure the shop's token is valid, persisting any new one (encrypted).
+    async fn ready_client(&self, shop: &Shop) -> Result<Arc<PlatformClient>> {
+        let client = self.platform_client(shop).await?;
+        let changed = client
+            .ensure_token(self.now())
+            .await
+            .map_err(|e| self.platform_failure(e))?;
+        if changed {
+            self.store()
+                .set_shop_credentials(shop.tenant_id, shop.id, &client.credentials())
+                .await?;
+        }
+        Ok(client)
+    }
+
+    fn platform_failure(&self, e: PlatformError) -> AppError {
+        if e.is_retryable() {
+            AppError::Upstream(e.to_string())
+        } else if e.is_auth() {
+            AppError::UpstreamAuth(e.to_string())
+        } else {
+            AppError::UpstreamRefused(e.to_string())
+        }
+    }
+
+    /// Pulls everything the shop's platform changed since the last run and stores it.
+    pub async fn sync_shop(&self, tenant: TenantId, shop_id: ShopId) -> Result<SyncReport> {
+        let shop = self.store().shop(tenant, shop_id).await?;
+        let now = self.now();
+        let Some(lease) = self
+            .store()
+            .claim_sync(tenant, shop_id, now, now + SYNC_LEASE)
+            .await?
+        else {
+            // Another run is syncing the shop; it covers everything up to its own end.
+            return Ok(SyncReport {
+                already_running: true,
+                ..SyncReport::default()
+            });
+        };
+        let outcome = self.sync_shop_windows(&shop, &lease).await;
+        self.store().release_sync(tenant, shop_id, lease).await?;
+        match outcome {
+            Ok(report) => {
+                if shop.status != ShopStatus::Connected {
+                    self.store()
+                        .set_shop_status(tenant, shop_id, ShopStatus::Connected)
+                        .await?;
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                self.store()
+                    .record_sync_failure(tenant, shop_id, &e.to_string(), self.now())
+                    .await?;
+                if matches!(e, AppError::UpstreamAuth(_)) {
+                    self.store()
+                        .set_shop_status(tenant, shop_id, ShopStatus::AuthFailed)
+                        .await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn sync_shop_windows(&self, shop: &Shop, lease: &SyncLease) -> Result<SyncReport> {
+        if shop.platform == Platform::Manual {
+            return Err(AppError::Conflict(
+                "manual shops have nothing to sync".into(),
+            ));
+        }
+        let client = self.ready_client(shop).await?;
+        let limits = client.sync_limits();
+        let state = self.store().sync_state(shop.tenant_id, shop.id).await?;
+        let now = self.now();
+        let mut start = match state.high_water {
+            Some(mark) => mark - limits.overlap,
+            None => now - Duration::hours(self.settings().sync_initial_lookback_hours),
+        };
+        let mut report = SyncReport::default();
+        // Progress is recorded per window, so windows are kept short enough that a restart
+        // repeats little of a long catch-up.
+        let step = limits.max_window.min(PROGRESS_WINDOW);
+        while start < now {
+            let end = (start + step).min(now);
+            let pulling = std::time::Instant::now();
+            let pulled = client
+                .pull_window(start, end)
+                .await
+                .map_err(|e| self.platform_failure(e))?;
+            report.pull_millis += pulling.elapsed().as_millis() as u64;
+            let storing = std::time::Instant::now();
+            report.windows += 1;
+            let count = pulled.len();
+            report.pulled += count;
+            for order in pulled {
+                report.ingested.add(self.ingest(shop, order).await?);
+            }
+            self.store()
+                .record_sync_progress(shop.tenant_id, shop.id, end, count as i64, self.now())
+                .await?;
+            report.store_millis += storing.elapsed().as_millis() as u64;
+            report.high_water = Some(end);
+            start = end;
+            let renewed = self
+                .store()
+                .renew_sync(shop.tenant_id, shop.id, lease, self.now() + SYNC_LEASE)
+                .await?;
+            if !renewed {
+                // This run took so long its lease lapsed and another run took over.
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Stores one pulled order and lets its platform status move fahuo's state.
+    pub async fn ingest(&self, shop: &Shop, pulled: PulledOrder) -> Result<Ingested> {
+        let tenant = shop.tenant_id;
+        let actor = ActorRef::system("intake");
+        let now = self.now();
+        let known = self
+            .store()
+            .order_id_by_platform_id(tenant, shop.id, pulled.platform_order_id())
+            .await?;
+        let new_order = match (pulled.new_order(shop.id), known) {
+            (Ok(order), _) => order,
+            // The platform no longer shows the receiver (finished or not yet shippable): keep
+            // the one stored, update the rest.
+            (Err(_), Some(id)) => {
+                let stored = self.store().order(tenant, id).await?;
+                let mut with_stored = pulled.clone();
+                with_stored.receiver = Ok(stored.receiver);
+                match with_stored.new_order(shop.id) {
+                    Ok(order) => order,
+                    Err(e) => {
+                        tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "update not stored");
+                        return Ok(Ingested::Rejected);
+                    }
+                }
+            }
+            // Never seen and nothing to ship: unpaid, or finished before fahuo was connected.
+            (Err(_), None) if !pulled.status.is_shippable() => return Ok(Ingested::Skipped),
+            (Err(e), None) => {
+                tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "order not stored");
+                return Ok(Ingested::Rejected);
+            }
+        };
+        if known.is_none() && !pulled.status.is_shippable() {
+            return Ok(Ingested::Skipped);
+        }
+        let outcome = self
+            .store()
+            .upsert_order(tenant, &new_order, &actor, now)
+            .await?;
+        let (id, ingested) = match outcome {
+            Upsert::Created(id) => (id, Ingested::Created),
+            Upsert::Updated(id) => (id, Ingested::Updated),
+            Upsert::Unchanged(id) => (id, Ingested::Unchanged),
+        };
+        // Also when unchanged: a run that stopped between the two steps catches up here.
+        self.follow_platform(tenant, id, &pulled, &actor).await?;
+        Ok(ingested)
+    }
+
+    /// Moves fahuo's state where the platform's status leaves no choice; holds the order for a
+    /// person where it does.
+    async fn follow_platform(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        pulled: &PulledOrder,
+        actor: &ActorRef,
+    ) -> Result<()> {
+        let store = self.store();
+        let now = self.now();
+        let state = store.order(tenant, id).await?.state;
+        if state.is_terminal() {
+            return Ok(());
+        }
+        let before_shipping = state.is_before_shipping();
+        // Goods already in the warehouse flow (waybill, label, box) need a person to stop them.
+        let in_flow = matches!(
+            state,
+            OrderState::Allocated
+                | OrderState::WaybillIssued
+                | OrderState::Printed
+                | OrderState::Packed
+        );
+        match &pulled.status {
+            PlatformStatus::Cancelled | PlatformStatus::Closed if before_shipping => {
+                if in_flow {
+                    self.hold_once(
+                        tenant,
+                        id,
+                        HOLD_CANCELLED_LATE,
+                        "平台已取消/关闭此订单，但已取号或打单：请拦截包裹并回收面单",
+                        actor,
+                    )
+                    .await?;
+                } else {
+                    store
+                        .transition_order(tenant, id, OrderEvent::Cancel, actor, now)
+                        .await?;
+                }
+            }
+            PlatformStatus::Shipped | PlatformStatus::Completed if before_shipping => {
+                if in_flow {
+                    self.hold_once(
+                        tenant,
+                        id,
+                        HOLD_SHIPPED_ELSEWHERE,
+                        "平台显示已发货，但 fahuo 中此单仍在作业：请核对是否重复发货",
+                        actor,
+                    )
+                    .await?;
+                } else {
+                    // Shipped from the platform's back end or another tool: nothing left to do.
+                    if matches!(state, OrderState::New | OrderState::OnHold) {
+                        store.release_order(tenant, id, actor, now).await?;
+                    }
+                    store
+                        .transition_order(tenant, id, OrderEvent::Ship, actor, now)
+                        .await?;
+                }
+            }
+            _ => {}
+        }
+        let refund_open = pulled.after_sale == AfterSale::Requested
+            || pulled
+                .lines_after_sale
+                .iter()
+                .any(|l| l.state == AfterSale::Requested);
+        if refund_open && pulled.status.is_shippable() {
+            self.hold_once(
+                tenant,
+                id,
+                HOLD_REFUND,
+                "买家申请退款：请处理售后后再发货",
+                actor,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts a hold with `reason` on the order unless one is open already.
+    async fn hold_once(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        reason: &str,
+        message: &str,
+        actor: &ActorRef,
+    ) -> Result<()> {
+        let holds = self.store().holds(tenant, id).await?;
+        if holds
+            .iter()
+            .any(|h| h.reason_code == reason && h.released_at.is_none())
+        {
+            return Ok(());
+        }
+        self.store()
+            .hold_order(tenant, id, reason, message, actor, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Enqueues a sync of every shop that has credentials; at most one per shop per minute.
+    pub async fn schedule_syncs(&self) -> Result<usize> {
+        let now = self.now();
+        let slot = now.timestamp() / self.settings().sync_every_seconds.max(1);
+        let mut enqueued = 0;
+        for shop in self.store().shops_to_sync().await? {
+            if shop.status == ShopStatus::AuthFailed {
+                continue;
+            }
+            if self.enqueue_sync(&shop, &format!("{slot}")).await? {
+                enqueued += 1;
+            }
+        }
+        Ok(enqueued)
+    }
+
+    pub(crate) async fn enqueue_sync(&self, shop: &Shop, slot: &str) -> Result<bool> {
+        let payload = serde_json::to_value(ShopJob {
+            tenant_id: shop.tenant_id.get(),
+            shop_id: shop.id.get(),
+            platform_order_id: None,
+        })
+        .expect("job payload serialises");
+        let job = NewJob::new(SYNC_JOB, payload, self.now())
+            .for_tenant(shop.tenant_id)
+            .dedupe(format!("sync:{}:{slot}", shop.id.get()))
+            .max_attempts(5);
+        Ok(self.store().enqueue(&job, self.now()).await?.is_some())
+    }
+
+    /// A shop's sync progress and the webhook path to enter in the platform's console.
+    pub async fn shop_sync(&self, actor: &Actor, shop_id: ShopId) -> Result<ShopSync> {
+        actor.require(Permission::ViewOrders)?;
+        let shop = self.store().shop(actor.tenant_id, shop_id).await?;
+        let state = self.store().sync_state(actor.tenant_id, shop_id).await?;
+        Ok(ShopSync {
+            webhook_path: format!("/webhooks/{}", shop.webhook_key),
+            shop,
+            state,
+        })
+    }
+
+    /// "Sync now": enqueues a sync of the shop unless one was requested this second.
+    pub async fn request_sync(&self, actor: &Actor, shop_id: ShopId) -> Result<ShopSync> {
+        actor.require(Permission::EditOrders)?;
+        let shop = self.store().shop(actor.tenant_id, shop_id).await?;
+        if shop.platform == Platform::Manual {
+            return Err(AppError::Conflict(
+                "manual shops have nothing to sync".into(),
+            ));
+        }
+        self.enqueue_sync(&shop, &format!("now-{}", self.now().timestamp()))
+            .await?;
+        self.shop_sync(actor, shop_id).await
+    }
+
+    /// Takes a platform's push to `/webhooks/{key}`: verifies it with the shop's secrets,
+    /// stores one job per order it names, and answers the way the platform expects. Nothing
+    /// is stored for a push that fails verification.
+    pub async fn receive_webhook(&self, key: &str, request: &WebhookRequest<'_>) -> WebhookAnswer {
+        let Ok(Some(shop)) = self.store().shop_by_webhook_key(key).await else {
+            return WebhookAnswer {
+                status: 404,
+                content_type: "text/plain",
+                body: "unknown webhook".into(),
+            };
+        };
+        match self.accept_webhook(&shop, request).await {
+            Ok(Some(echo)) => WebhookAnswer {
+                status: 200,
+                content_type: "text/plain",
+                body: echo,
+            },
+            Ok(None) => answer(shop.platform, Ok(())),
+            Err(e) => {
+                tracing::warn!(shop = shop.id.get(), platform = %shop.platform, error = %e, "webhook refused");
+                let mut refused = answer(shop.platform, Err(()));
+                if matches!(e, WebhookFailure::Refused(_)) {
+                    refused.status = 401;
+                }
+                refused
+            }
+        }
+    }
+
+    async fn accept_webhook(
+        &self,
+        shop: &Shop,
+        request: &WebhookRequest<'_>,
+    ) -> Result<Option<String>, WebhookFailure> {
+        let credentials = self
+            .store()
+            .shop_credentials(shop.tenant_id, shop.id)
+            .await
+            .map_err(|e| WebhookFailure::Store(e.to_string()))?
+            .unwrap_or_default();
+        let message = fahuo_platforms::verify_webhook(shop.platform, &credentials, request)
+            .map_err(|e| WebhookFailure::Refused(e.to_string()))?;
+        let events = match message {
+            WebhookMessage::UrlCheck { echo } => return Ok(Some(echo)),
+            WebhookMessage::Test => return Ok(None),
+            WebhookMessage::Events(events) => events,
+        };
+        let now = self.now();
+        for event in events {
+            if event
+                .platform_shop_id
+                .as_deref()
+                .is_some_and(|s| s != shop.platform_shop_id)
+            {
+                tracing::warn!(
+                    shop = shop.id.get(),
+                    "push for another shop of the app ignored"
+                );
+                continue;
+            }
+            let Some(order_id) = event.platform_order_id else {
+                continue;
+            };
+            let payload = serde_json::to_value(ShopJob {
+                tenant_id: shop.tenant_id.get(),
+                shop_id: shop.id.get(),
+                platform_order_id: Some(order_id),
+            })
+            .expect("job payload serialises");
+            let job = NewJob::new(PUSH_JOB, payload, now)
+                .for_tenant(shop.tenant_id)
+                .dedupe(format!("push:{}:{}", shop.id.get(), event.dedupe_key))
+                .max_attempts(8);
+            self.store()
+                .enqueue(&job, now)
+                .await
+                .map_err(|e| WebhookFailure::Store(e.to_string()))?;
+        }
+        Ok(None)
+    }
+
+    /// Pulls the order a push named and stores it.
+    pub async fn pull_pushed_order(
+        &self,
+        tenant: TenantId,
+        shop_id: ShopId,
+        platform_order_id: &str,
+    ) -> Result<Ingested> {
+        let shop = self.store().shop(tenant, shop_id).await?;
+        let client = self.ready_client(&shop).await?;
+        let pulled = client
+            .pull_order(platform_order_id)
+            .await
+            .map_err(|e| self.platform_failure(e))?;
+        self.ingest(&shop, pulled).await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum WebhookFailure {
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("not stored: {0}")]
+    Store(String),
+}
+
+fn answer(platform: Platform, outcome: std::result::Result<(), ()>) -> WebhookAnswer {
+    let (status, content_type, body) = fahuo_platforms::webhook_reply(platform, outcome);
+    WebhookAnswer {
+        status: status.as_u16(),
+        content_type,
+        body,
+    }
+}
+
+/// The production API hosts (reference `platform-apis.md` §1.1, §2.1, §3.1).
+fn official_base_url(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Wechat => "https://api.weixin.qq.com",
+        Platform::Douyin => "https://openapi-fxg.jinritemai.com",
+        Platform::Xiaohongshu => "https://ark.xiaohongshu.com",
+        Platform::Manual => "",
+    }
+}
+
+/// Registers the intake jobs and the periodic sync schedule on a runner.
+pub fn register(runner: JobRunner, every: Duration) -> JobRunner {
+    runner
+        .register(SCHEDULE_JOB, |app, _job| {
+            async move { app.schedule_syncs().await.map(|_| ()).map_err(job_error) }.boxed()
+        })
+        .every(SCHEDULE_JOB, every)
+        .register(SYNC_JOB, |app, job| {
+            async move {
+                let j = shop_job(&job)?;
+                app.sync_shop(TenantId(j.tenant_id), ShopId(j.shop_id))
+                    .await
+                    .map(|_| ())
+                    .map_err(job_error)
+            }
+            .boxed()
+        })
+        .register(PUSH_JOB, |app, job| {
+            async move {
+                let j = shop_job(&job)?;
+                let order = j
+                    .platform_order_id
+                    .ok_or_else(|| JobError::Permanent("no order id".into()))?;
+                app.pull_pushed_order(TenantId(j.tenant_id), ShopId(j.shop_id), &order)
+                    .await
+                    .map(|_| ())
+                    .map_err(job_error)
+            }
+            .boxed()
+        })
+}
+
+fn shop_job(job: &Job) -> std::result::Result<ShopJob, JobError> {
+    serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))
+}
+
+fn job_error(e: AppError) -> JobError {
+    match e {
+        AppError::Upstream(_) | AppError::Internal(_) | AppError::Conflict(_) => {
+            JobError::Retry(e.to_string())
+        }
+        other => JobError::Permanent(other.to_string()),
+    }
+}
