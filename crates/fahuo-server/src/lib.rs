@@ -12,6 +12,7 @@ pub mod error;
 mod extract;
 mod metrics;
 mod openapi;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -32,7 +33,7 @@ pub use openapi::openapi_json;
 pub struct HttpSettings {
     /// Mark cookies `Secure` (set when served over HTTPS, e.g. behind a TLS proxy).
     pub secure_cookies: bool,
-    /// Largest accepted request body.
+    /// Largest accepted request body (the order import has its own limit for files).
     pub max_body_bytes: usize,
     pub request_timeout_seconds: u64,
 }
@@ -62,12 +63,19 @@ pub fn router(app: App, http: HttpSettings) -> Router {
         app,
         http: std::sync::Arc::new(http.clone()),
     };
-    let (api, _doc) = api::router().split_for_parts();
-    Router::new()
-        .merge(api)
+    let (api, _doc) = api::router_with_limit(http.max_body_bytes).split_for_parts();
+    let pages = Router::new()
         .merge(console::router())
         .merge(metrics::router())
-        .route("/api/openapi.json", axum::routing::get(openapi::serve_openapi))
+        .merge(webhooks::router())
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(openapi::serve_openapi),
+        )
+        .layer(RequestBodyLimitLayer::new(http.max_body_bytes));
+    Router::new()
+        .merge(api)
+        .merge(pages)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -85,7 +93,6 @@ pub fn router(app: App, http: HttpSettings) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(http.request_timeout_seconds),
         ))
-        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
         .with_state(state)
 }
 

@@ -37,6 +37,7 @@ struct Merchant {
 }
 
 fn client() -> Client {
+    fahuo_platforms::install_tls_provider();
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -56,7 +57,7 @@ async fn call(
         req = req.bearer_auth(t);
     }
     if let Some(b) = body {
-        req = req.json(&b);
+        req = with_body(req, b);
     }
     let resp = req.send().await.unwrap();
     let status = resp.status();
@@ -65,6 +66,15 @@ async fn call(
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// A JSON body, or for a JSON string the raw text of a CSV file (the order import takes the
+/// file itself as the body; no JSON route takes a bare string).
+fn with_body(req: reqwest::RequestBuilder, body: Value) -> reqwest::RequestBuilder {
+    match body {
+        Value::String(csv) => req.header("content-type", "text/csv").body(csv),
+        other => req.json(&other),
+    }
 }
 
 async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
@@ -151,6 +161,14 @@ fn order_body(shop: i64, number: &str) -> Value {
     })
 }
 
+/// A one-order import file (its receiver is not A's usual one, so a leak check stays exact).
+fn import_csv(number: &str) -> String {
+    format!(
+        "订单号,收件人,手机,省,市,区,详细地址,商品名称,商家编码,数量,单价\n\
+         {number},赵六,13900001111,广东省,深圳市,南山区,科技园南区1栋,马克杯,MUG,1,39\n"
+    )
+}
+
 /// Every documented route, with a body that would be valid for the route's owner.
 fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
     vec![
@@ -165,6 +183,16 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             Method::POST,
             "/api/v1/orders".into(),
             Some(order_body(m.shop, "X9")),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/import?shop_id={}&mode=commit", m.shop),
+            Some(Value::String(import_csv("IMP-1"))),
+        ),
+        (
+            Method::GET,
+            "/api/v1/orders/import/template.xlsx".into(),
+            None,
         ),
         (Method::GET, "/api/v1/order-counts".into(), None),
         (Method::GET, format!("/api/v1/orders/{}", m.order), None),
@@ -193,6 +221,13 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             Method::POST,
             "/api/v1/shops".into(),
             Some(json!({"platform": "manual", "name": "批发", "platform_shop_id": "wholesale"})),
+        ),
+        (Method::GET, format!("/api/v1/shops/{}/sync", m.shop), None),
+        (Method::POST, format!("/api/v1/shops/{}/sync", m.shop), None),
+        (
+            Method::PUT,
+            format!("/api/v1/shops/{}/connection", m.shop),
+            Some(json!({"credentials": {"app_key": "k", "app_secret": "s"}})),
         ),
         (Method::GET, "/api/v1/warehouses".into(), None),
         (
@@ -262,6 +297,7 @@ both_backends!(
     health_metrics_and_openapi_are_served,
     addresses_are_parsed_one_or_many,
     the_console_logs_in_and_lists_orders_masked,
+    orders_are_imported_from_a_file_over_http,
 );
 
 async fn every_route_is_listed_and_requires_authentication(db: TestDb) {
@@ -488,7 +524,7 @@ async fn roles_are_enforced_over_http(db: TestDb) {
             .request(method, format!("{}{path}", s.base))
             .header("x-csrf-token", &csrf);
         if let Some(b) = body {
-            req = req.json(&b);
+            req = with_body(req, b);
         }
         req.send()
     };
@@ -873,4 +909,267 @@ async fn addresses_are_parsed_one_or_many(db: TestDb) {
         (status, body["error"]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("addresses"))
     );
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+async fn orders_are_imported_from_a_file_over_http(db: TestDb) {
+    let (s, app) = start(db).await;
+    let m = merchant(&s, &app, "商家A", "alice").await;
+    let c = client();
+    let url = |query: &str| format!("{}/api/v1/orders/import?shop_id={}{query}", s.base, m.shop);
+    let post = |url: String, content_type: Option<&'static str>, body: Vec<u8>| {
+        let mut req = c.post(url).bearer_auth(&m.token).body(body);
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+
+    // A real xlsx: two orders, one of two lines; previewed with and without a content type.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let rows = [
+        [
+            "订单号",
+            "收件人",
+            "手机",
+            "省",
+            "市",
+            "区",
+            "详细地址",
+            "商品名称",
+            "数量",
+            "单价",
+        ],
+        [
+            "X-1",
+            "赵六",
+            "13900001111",
+            "广东省",
+            "深圳市",
+            "南山区",
+            "科技园1栋",
+            "马克杯",
+            "1",
+            "39",
+        ],
+        ["X-1", "", "", "", "", "", "", "帆布包", "2", "19.9"],
+        [
+            "X-2",
+            "钱七",
+            "13900002222",
+            "广东省",
+            "深圳市",
+            "福田区",
+            "华强北2号",
+            "围巾",
+            "1",
+            "59",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (col, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                ws.write_string(r as u32, col as u16, *cell).unwrap();
+            }
+        }
+    }
+    let file = wb.save_to_buffer().unwrap();
+    for content_type in [Some(XLSX), None, Some("application/octet-stream")] {
+        let (status, report) = post(url("&mode=preview"), content_type, file.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{content_type:?}: {report}");
+        assert_eq!(report["format"], "xlsx");
+        assert_eq!(report["committed"], false);
+        assert_eq!(report["summary"]["orders"], 2);
+        assert_eq!(report["summary"]["ok"], 2);
+        assert_eq!(report["orders"][0]["rows"], json!([2, 3]));
+        assert_eq!(
+            report["orders"][0]["receiver"]["phone"], "139****1111",
+            "masked"
+        );
+    }
+    let orders_now = |c: Client| {
+        let base = s.base.clone();
+        let token = m.token.clone();
+        async move {
+            let (_, list) = call(
+                &c,
+                Method::GET,
+                format!("{base}/api/v1/orders?limit=500"),
+                Some(&token),
+                None,
+            )
+            .await;
+            list["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(
+        orders_now(c.clone()).await,
+        1,
+        "a preview stores nothing (M1 only)"
+    );
+
+    let (status, report) = post(url("&mode=commit"), Some(XLSX), file.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (
+            report["committed"].as_bool(),
+            report["summary"]["created"].as_i64()
+        ),
+        (Some(true), Some(2))
+    );
+    assert_eq!(report["orders"][0]["status"], "created");
+    let id = report["orders"][0]["order_id"].as_i64().unwrap();
+    let (_, order) = call(
+        &c,
+        Method::GET,
+        format!("{}/api/v1/orders/{id}", s.base),
+        Some(&m.token),
+        None,
+    )
+    .await;
+    assert_eq!(order["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(order["lines"][1]["unit_price"], 1990);
+    assert_eq!(order["paid_total_fen"], 3900 + 2 * 1990);
+    let (_, report) = post(url("&mode=commit"), Some(XLSX), file.clone()).await;
+    assert_eq!(
+        (
+            report["summary"]["created"].as_i64(),
+            report["summary"]["duplicates"].as_i64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert_eq!(report["orders"][1]["status"], "already_imported");
+    assert_eq!(orders_now(c.clone()).await, 3);
+
+    // GBK CSV with a bad row: refused as a whole with only_if_clean, else the good order goes in.
+    let (gbk, _, _) = encoding_rs::GBK.encode(
+        "订单号,收件人,手机,省,市,区,详细地址,商品名称,数量\r\n\
+         G-1,孙八,13900003333,浙江省,杭州市,西湖区,文三路1号,马克杯,1\r\n\
+         G-2,周九,1234,浙江省,杭州市,西湖区,文三路2号,马克杯,1\r\n",
+    );
+    let (status, report) = post(
+        url("&mode=commit&only_if_clean=true"),
+        Some("text/csv"),
+        gbk.to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            report["committed"].as_bool(),
+            report["summary"]["created"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+    assert_eq!(report["encoding"], "gb18030");
+    let bad = &report["rows"][1];
+    assert_eq!(
+        (bad["row"].as_i64(), bad["ok"].as_bool()),
+        (Some(3), Some(false))
+    );
+    assert_eq!(bad["errors"][0]["column"], "手机");
+    assert!(
+        bad["errors"][0]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("手机号")
+    );
+    assert_eq!(orders_now(c.clone()).await, 3);
+    let (_, report) = post(url("&mode=commit"), Some("text/csv"), gbk.to_vec()).await;
+    assert_eq!(report["summary"]["created"], 1);
+    assert_eq!(report["summary"]["failed"], 1);
+
+    // A file that cannot be imported at all is one error in the API's error shape.
+    let (status, body) = post(url(""), Some("text/csv"), Vec::new()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_file"))
+    );
+    assert_eq!(body["error"]["message_zh"], "文件是空的");
+    let (status, body) = post(url(""), Some("text/csv"), "订单号,收件人\nA,张三\n".into()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_columns"))
+    );
+    assert!(
+        body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("数量"),
+        "{body}"
+    );
+    let (status, body) = post(url(""), Some("application/json"), b"{}".to_vec()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+    let (status, body) = post(url(""), Some("text/csv"), vec![b'a'; 10 * 1024 * 1024 + 1]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("file_too_large"))
+    );
+    let (status, body) = post(
+        format!("{}/api/v1/orders/import", s.base),
+        Some("text/csv"),
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+
+    // The template is a real xlsx with fahuo's headers.
+    let resp = c
+        .get(format!("{}/api/v1/orders/import/template.xlsx", s.base))
+        .bearer_auth(&m.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], XLSX);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let headers: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(&headers[..3], ["订单号", "收件人", "手机"]);
+    assert!(headers.contains(&"商品名称".to_string()) && headers.contains(&"数量".to_string()));
+    // ... and importing it as it is previews its example order cleanly.
+    let (status, report) = post(url(""), None, bytes).await;
+    assert_eq!(
+        (status, report["summary"]["ok"].as_i64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+
+    let doc: Value = serde_json::from_str(fahuo_server::openapi_json()).unwrap();
+    assert!(
+        doc["paths"]["/api/v1/orders/import"]["post"]["requestBody"]["content"]["text/csv"]
+            .is_object()
+    );
+    assert!(doc["components"]["schemas"]["ImportReport"].is_object());
 }

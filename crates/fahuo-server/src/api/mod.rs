@@ -5,13 +5,26 @@ mod address;
 mod admin;
 pub(crate) mod auth;
 mod catalog;
+mod import;
+mod intake;
 mod orders;
 
 use crate::AppState;
+use tower_http::limit::RequestBodyLimitLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The API with the default body limit (for the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
+    router_with_limit(crate::HttpSettings::default().max_body_bytes)
+}
+
+/// The API; JSON routes refuse bodies over `max_body_bytes`. The order import takes files up
+/// to its own, larger limit and enforces it itself (with the API's error shape).
+pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
+    let files = OpenApiRouter::new()
+        .routes(routes!(import::import_orders))
+        .routes(routes!(import::import_template));
     let v1 = OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -25,6 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::hold_order))
         .routes(routes!(orders::cancel_order))
         .routes(routes!(catalog::list_shops, catalog::create_shop))
+        .routes(routes!(intake::shop_sync, intake::request_sync))
+        .routes(routes!(intake::connect_shop))
         .routes(routes!(catalog::list_warehouses, catalog::create_warehouse))
         .routes(routes!(catalog::list_skus, catalog::create_sku))
         .routes(routes!(catalog::map_shop_sku))
@@ -36,6 +51,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::revoke_token))
         .routes(routes!(admin::audit_log))
         .routes(routes!(admin::list_jobs))
-        .routes(routes!(admin::retry_job));
+        .routes(routes!(admin::retry_job))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)
 }

@@ -1,0 +1,46 @@
+//! `/webhooks/{key}`: where the platforms push order events. Outside the API's session and
+//! CSRF checks by nature; a push is trusted only once the application has verified its
+//! signature with the shop's own secrets.
+
+use crate::AppState;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use fahuo_app::intake::WebhookRequest;
+
+/// Pushes are small; a larger body is refused before it is read.
+const MAX_PUSH_BYTES: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/{key}", get(receive).post(receive))
+}
+
+async fn receive(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_PUSH_BYTES {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let request = WebhookRequest {
+        path: uri.path(),
+        query: query.as_deref().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+    };
+    let answer = s.app.receive_webhook(&key, &request).await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    (
+        status,
+        [(header::CONTENT_TYPE, answer.content_type)],
+        answer.body,
+    )
+        .into_response()
+}
