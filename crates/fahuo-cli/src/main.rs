@@ -11,6 +11,7 @@ use fahuo_app::auth::Password;
 use fahuo_app::jobs::JobRunner;
 use fahuo_app::users::UserInput;
 use fahuo_app::{Actor, App, SystemClock};
+use fahuo_cli::{bench, demo};
 use fahuo_domain::{Name, Role, TenantId, Username};
 use fahuo_store::{Keyring, Store};
 use std::io::IsTerminal;
@@ -47,6 +48,9 @@ enum Command {
     User(UserCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Orders (订单).
+    #[command(subcommand)]
+    Orders(OrdersCommand),
     /// Chinese addresses (智能地址解析).
     #[command(subcommand)]
     Address(AddressCommand),
@@ -58,6 +62,58 @@ enum Command {
     Labels(LabelsCommand),
     /// Serve the WeChat Shop, Douyin Shop and Xiaohongshu emulators on loopback.
     Sim(SimArgs),
+    /// Measure fahuo against the built-in emulators (results for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Sync N orders per platform from the emulators into a fresh tenant; print orders/s and
+    /// where the time went. Uses a throw-away SQLite database unless --database-url is given.
+    Intake {
+        #[arg(long, default_value_t = 5000)]
+        orders: usize,
+        /// Share of platform calls that fail (5xx, timeouts, rate limits), retried by fahuo.
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// fahuo's own limit on calls per second per shop (default: the configured
+        /// `platform_calls_per_second`); 0 leaves only the platform's limits.
+        #[arg(long)]
+        calls_per_second: Option<f64>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrdersCommand {
+    /// Import orders from an xlsx or CSV file (UTF-8 or GBK), one row per order line.
+    ///
+    /// Without --commit this is a preview: it prints each row's errors and the orders that
+    /// would be created, and stores nothing. Exits 0 when every row is valid, 2 when some rows
+    /// have errors (the report is still printed), 1 when the file cannot be read at all.
+    Import {
+        /// The file (.xlsx or .csv).
+        file: PathBuf,
+        /// The id of a manual shop (see the console's shop list).
+        #[arg(long)]
+        shop: i64,
+        /// The tenant id (optional when there is only one tenant).
+        #[arg(long)]
+        tenant: Option<i64>,
+        /// Import the valid, new orders (all or nothing per order).
+        #[arg(long)]
+        commit: bool,
+        /// With --commit: import nothing unless every row is valid.
+        #[arg(long, requires = "commit")]
+        only_if_clean: bool,
+        /// Print the whole report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +193,10 @@ struct DemoArgs {
     /// Manual orders to generate for the demo merchant.
     #[arg(long, default_value_t = 200)]
     orders: usize,
+    /// Orders per platform in the built-in WeChat Shop, Douyin and Xiaohongshu emulators
+    /// (0: no emulators, no platform shops).
+    #[arg(long, default_value_t = 300)]
+    platform_orders: usize,
 }
 
 #[derive(Subcommand)]
@@ -192,7 +252,7 @@ async fn run(cli: Cli) -> Result<()> {
             let config = Config::load(&args.common, args.listen.as_deref(), "fahuo-data")?;
             config::init_logging(&config);
             let app = open_app(&config).await?;
-            serve(app, &config, !args.no_jobs, None).await
+            serve(app, &config, !args.no_jobs, None, None).await
         }
         Command::Demo(args) => {
             let config = Config::load(
@@ -207,6 +267,12 @@ async fn run(cli: Cli) -> Result<()> {
                 .seed_demo(args.orders, &mut |done, _| bar.set(done as u64))
                 .await?;
             bar.finish();
+            let mut emulators = None;
+            if args.platform_orders > 0 {
+                let sim = Arc::new(demo::start_emulators(args.platform_orders).await?);
+                let shops = demo::connect_shops(&app, info.tenant, &sim).await?;
+                emulators = Some((sim, shops));
+            }
             let banner = format!(
                 "  login:    {} / {}{}\n  data:     {} ({})",
                 info.username,
@@ -219,7 +285,21 @@ async fn run(cli: Cli) -> Result<()> {
                 config.data_dir.display(),
                 fahuo_store::redact_url(&config.database_url()),
             );
-            serve(app, &config, !args.serve.no_jobs, Some(banner)).await
+            // The emulators live until the server stops (`emulators` is dropped after it).
+            let on_listening = emulators.as_ref().map(|(sim, shops)| {
+                let (sim, shops) = (sim.clone(), shops.clone());
+                Box::new(move |addr| demo::point_pushes(&sim, &shops, addr)) as OnListening
+            });
+            let served = serve(
+                app,
+                &config,
+                !args.serve.no_jobs,
+                Some(banner),
+                on_listening,
+            )
+            .await;
+            drop(emulators);
+            served
         }
         Command::Migrate(common) => {
             let config = Config::load(&common, None, "fahuo-data")?;
@@ -282,6 +362,42 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", fahuo_server::openapi_json());
             Ok(())
         }
+        Command::Orders(OrdersCommand::Import {
+            file,
+            shop,
+            tenant,
+            commit,
+            only_if_clean,
+            json,
+            common,
+        }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let app = cli_app(&common).await?;
+            let actor = Actor::cli(app.resolve_cli_tenant(tenant.map(TenantId)).await?);
+            let report = if commit {
+                app.commit_import(&actor, shop, &bytes, only_if_clean).await
+            } else {
+                app.preview_import(&actor, shop, &bytes).await
+            };
+            let report = match report {
+                Ok(r) => r,
+                Err(fahuo_app::AppError::Import(e)) => bail!("{}\n{e}", e.message_zh()),
+                Err(fahuo_app::AppError::NotFound) => {
+                    bail!("找不到店铺 {shop} / shop {shop} not found in this tenant")
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", import_table(&report));
+            }
+            if report.summary.rows_failed > 0 {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Address(AddressCommand::Parse) => {
             fahuo_address::parse_lines(std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(())
@@ -314,6 +430,37 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench(BenchCommand::Intake {
+            orders,
+            fault_rate,
+            calls_per_second,
+            common,
+        }) => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-bench")?;
+            config.log = "warn".into();
+            config::init_logging(&config);
+            config.app.sync_initial_lookback_hours = 24 * 4;
+            config.app.platform_timeout_millis = 1_000;
+            if let Some(rate) = calls_per_second {
+                config.app.platform_calls_per_second = rate;
+            }
+            let app = open_app(&config).await?;
+            let rows = bench::intake(&app, orders, fault_rate).await?;
+            println!(
+                "{} orders per platform, fault rate {fault_rate}, {} calls/s per shop, {}",
+                orders,
+                config.app.platform_calls_per_second,
+                fahuo_store::redact_url(&config.database_url())
+            );
+            print!("{}", bench::intake_table(&rows));
+            app.store().close().await;
+            Ok(())
+        }
         Command::Sim(args) => {
             if !(0.0..=1.0).contains(&args.fault_rate) {
                 bail!("--fault-rate is a share between 0.0 and 1.0");
@@ -324,6 +471,87 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The import report as a merchant reads it: what was read, the counts, then every row in
+/// error (row number as in Excel, column, message in Chinese and English).
+fn import_table(r: &fahuo_app::import::ImportReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let s = &r.summary;
+    let what = match (r.mode, r.committed) {
+        ("preview", _) => "预览 preview (nothing stored)",
+        (_, true) => "导入 commit",
+        (_, false) => "未导入 not committed: the file has errors and --only-if-clean was given",
+    };
+    let _ = writeln!(out, "{what}");
+    let _ = writeln!(
+        out,
+        "file: {}{}{}, header row {}, address {}",
+        match r.format {
+            fahuo_app::import::FileFormat::Xlsx => "xlsx",
+            fahuo_app::import::FileFormat::Csv => "csv",
+        },
+        r.encoding.map(|e| format!(" {e}")).unwrap_or_default(),
+        r.sheet
+            .as_deref()
+            .map(|n| format!(" sheet {n}"))
+            .unwrap_or_default(),
+        r.header_row,
+        if r.address_parsed {
+            "parsed from one column"
+        } else {
+            "in columns"
+        },
+    );
+    if !r.ignored_columns.is_empty() {
+        let _ = writeln!(
+            out,
+            "ignored columns 忽略的列: {}",
+            r.ignored_columns.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "rows 行: {} ({} ok, {} failed)   orders 订单: {}   {} {}   failed 失败: {}   already imported 已导入: {}",
+        s.rows,
+        s.rows_ok,
+        s.rows_failed,
+        s.orders,
+        if r.mode == "preview" {
+            "new 可导入:"
+        } else {
+            "created 已创建:"
+        },
+        if r.mode == "preview" { s.ok } else { s.created },
+        s.failed,
+        s.duplicates,
+    );
+    let problems: Vec<_> = r
+        .rows
+        .iter()
+        .flat_map(|row| {
+            row.errors
+                .iter()
+                .map(move |e| (row, "error", e))
+                .chain(row.warnings.iter().map(move |w| (row, "warning", w)))
+        })
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\nrow 行\torder 订单号\tcolumn 列\tkind\tmessage 说明");
+        for (row, kind, e) in problems {
+            let _ = writeln!(
+                out,
+                "{}\t{}\t{}\t{kind}\t{} ({})",
+                row.row,
+                row.order_no.as_deref().unwrap_or("-"),
+                e.column.as_deref().unwrap_or("-"),
+                e.message_zh,
+                e.message,
+            );
+        }
+    }
+    out
 }
 
 fn read_password(from_stdin: bool) -> Result<String> {
@@ -379,14 +607,25 @@ async fn cli_app(common: &CommonArgs) -> Result<App> {
     open_app(&config).await
 }
 
-async fn serve(app: App, config: &Config, jobs: bool, banner: Option<String>) -> Result<()> {
+/// Called once the server listens, with its address.
+type OnListening = Box<dyn FnOnce(std::net::SocketAddr) + Send>;
+
+async fn serve(
+    app: App,
+    config: &Config,
+    jobs: bool,
+    banner: Option<String>,
+    on_listening: Option<OnListening>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runner = jobs.then(|| {
-        let runner = JobRunner::new(app.clone(), &config.node_name);
+        let every = chrono::Duration::seconds(app.settings().sync_every_seconds.max(1));
+        let runner =
+            fahuo_app::intake::register(JobRunner::new(app.clone(), &config.node_name), every);
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -406,6 +645,9 @@ async fn serve(app: App, config: &Config, jobs: bool, banner: Option<String>) ->
             let _ = stop.wait_for(|s| *s).await;
         },
     ));
+    if let Some(hook) = on_listening {
+        hook(addr);
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);

@@ -93,6 +93,7 @@ impl Running {
 }
 
 fn client() -> reqwest::Client {
+    fahuo_platforms::install_tls_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .timeout(Duration::from_secs(30))
@@ -100,8 +101,10 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// Runs of exactly 11 digits that look like a mainland mobile number.
+/// Runs of exactly 11 digits that look like a mainland mobile number. Request ids (UUIDs) are
+/// blanked first: their hex groups can hold such a run by chance ("…-a13063618281").
 fn mobile_numbers(text: &str) -> Vec<String> {
+    let text = &without_uuids(text);
     let mut found = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -121,6 +124,30 @@ fn mobile_numbers(text: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// `text` with every UUID-shaped token (8-4-4-4-12 hex digits) replaced by dashes.
+fn without_uuids(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let is_uuid = |t: &[u8]| {
+        t.len() == 36
+            && t.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    };
+    let mut i = 0;
+    while i + 36 <= bytes.len() {
+        let starts_token = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let ends_token = bytes.get(i + 36).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if starts_token && ends_token && is_uuid(&bytes[i..i + 36]) {
+            bytes[i..i + 36].fill(b'-');
+            i += 36;
+        } else {
+            i += 1;
+        }
+    }
+    String::from_utf8(bytes).expect("only ASCII bytes were replaced")
 }
 
 fn sqlite(dir: &Path) -> String {
@@ -246,12 +273,13 @@ async fn configuration_layers_file_then_environment_then_flags() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn two_demos_run_side_by_side_and_logs_never_show_a_phone_number() {
+async fn two_demos_run_side_by_side_sync_the_emulators_and_logs_never_show_a_phone_number() {
     let dir = tempfile::tempdir().unwrap();
     let start = |name: &str| {
         Running::start(
             fahuo()
                 .args(["demo", "--listen", "127.0.0.1:0", "--orders", "60"])
+                .args(["--platform-orders", "20"])
                 .arg("--data-dir")
                 .arg(dir.path().join(name))
                 .env("RUST_LOG", "debug"),
@@ -291,8 +319,34 @@ async fn two_demos_run_side_by_side_and_logs_never_show_a_phone_number() {
         .await
         .unwrap();
     let csrf = login["csrf_token"].as_str().unwrap().to_string();
+    // The demo's platform shops sync from the built-in emulators within seconds.
+    for platform in ["wechat", "douyin", "xiaohongshu"] {
+        let mut synced = 0;
+        for _ in 0..120 {
+            let page: Value = c
+                .get(format!(
+                    "{}/api/v1/orders?platform={platform}&limit=5",
+                    one.base
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            synced = page["items"].as_array().unwrap().len();
+            if synced > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        assert!(synced > 0, "no {platform} orders synced from the emulator");
+    }
     let orders: Value = c
-        .get(format!("{}/api/v1/orders?limit=100", one.base))
+        .get(format!(
+            "{}/api/v1/orders?platform=manual&limit=100",
+            one.base
+        ))
         .send()
         .await
         .unwrap()
@@ -301,8 +355,23 @@ async fn two_demos_run_side_by_side_and_logs_never_show_a_phone_number() {
         .unwrap();
     let items = orders["items"].as_array().unwrap();
     assert_eq!(items.len(), 60, "an authenticated order list works");
+    let synced: Value = c
+        .get(format!(
+            "{}/api/v1/orders?platform=douyin&limit=20",
+            one.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items: Vec<&Value> = items
+        .iter()
+        .chain(synced["items"].as_array().unwrap())
+        .collect();
     let mut clear_phones = Vec::new();
-    for o in items {
+    for o in &items {
         let id = o["id"].as_i64().unwrap();
         let detail: Value = c
             .get(format!("{}/api/v1/orders/{id}", one.base))
@@ -367,9 +436,14 @@ async fn two_demos_run_side_by_side_and_logs_never_show_a_phone_number() {
         "clear phone numbers in the logs: {leaked:?}"
     );
     assert!(clear_phones.iter().all(|p| !logs.contains(p.as_str())));
-    assert!(
-        mobile_numbers("x 13812345678 y").len() == 1,
+    assert_eq!(
+        mobile_numbers("x 13812345678 y"),
+        ["13812345678"],
         "the detector itself works"
+    );
+    assert!(
+        mobile_numbers("request_id=e32a001f-4a64-4ccd-a460-a13063618281}").is_empty(),
+        "a request id is not a phone number"
     );
 }
 
@@ -520,4 +594,139 @@ async fn sim_serves_the_platform_emulators_and_their_ledger() {
         .arg(child.id().to_string())
         .status();
     let _ = child.wait();
+}
+
+/// A tenant and a manual shop in a fresh data directory: the tenant through the CLI, the shop
+/// through the library (the CLI has no shop command).
+async fn data_dir_with_a_manual_shop(data: &Path) -> (String, i64) {
+    std::fs::create_dir_all(data).unwrap();
+    let url = sqlite(data);
+    let (ok, tenant, err) = run(fahuo()
+        .args([
+            "tenant",
+            "add",
+            "杭州某某服饰",
+            "--database-url",
+            &url,
+            "--data-dir",
+        ])
+        .arg(data));
+    assert!(ok, "{err}");
+    let keys = fahuo_store::Keyring::load_or_create(&data.join("pii.key")).unwrap();
+    let store = fahuo_store::Store::open(&url, keys).await.unwrap();
+    let app = fahuo_app::App::new(
+        store.clone(),
+        std::sync::Arc::new(fahuo_app::SystemClock),
+        Default::default(),
+    );
+    let actor = fahuo_app::Actor::cli(fahuo_domain::TenantId(tenant.trim().parse().unwrap()));
+    let shop = app
+        .create_shop(
+            &actor,
+            &fahuo_app::catalog::ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    (url, shop.id.get())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_import_previews_then_commits_a_gbk_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (url, shop) = data_dir_with_a_manual_shop(&data).await;
+    let (gbk, _, _) = encoding_rs::GBK.encode(
+        "订单号,收件人,手机,省,市,区,详细地址,商品名称,数量,单价,下单时间\r\n\
+         C-1,张三,13812345678,浙江省,杭州市,西湖区,文三路90号,马克杯,2,39,2026-11-19\r\n\
+         C-2,李四,1234,浙江省,杭州市,西湖区,文三路1号,帆布包,1,19.9,2026-11-19\r\n",
+    );
+    let file = dir.path().join("订单.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let import = |extra: &[&str]| {
+        let mut cmd = fahuo();
+        cmd.args(["orders", "import"])
+            .arg(&file)
+            .args([
+                "--shop",
+                &shop.to_string(),
+                "--database-url",
+                &url,
+                "--data-dir",
+            ])
+            .arg(&data)
+            .args(extra);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+
+    // The preview: a table with the bad row, exit status 2, nothing stored.
+    let (code, out, err) = import(&[]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("preview") && out.contains("下单时间"), "{out}");
+    let bad = out
+        .lines()
+        .find(|l| l.starts_with("3\t"))
+        .unwrap_or_else(|| panic!("row 3 in {out}"));
+    assert!(
+        bad.contains("C-2") && bad.contains("手机") && bad.contains("手机号格式不正确"),
+        "{bad}"
+    );
+    let (_, json_out, _) = import(&["--json"]);
+    let report: Value = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(report["encoding"], "gb18030");
+    assert_eq!(report["summary"]["ok"], 1);
+    assert_eq!(report["summary"]["created"], 0);
+
+    // Only if clean: refused. Then the valid order goes in, once.
+    let (code, out, _) = import(&["--commit", "--only-if-clean", "--json"]);
+    assert_eq!(code, Some(2));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            report["committed"].as_bool(),
+            report["summary"]["created"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+    let (code, out, _) = import(&["--commit", "--json"]);
+    assert_eq!(code, Some(2));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["summary"]["created"], 1);
+    let (_, out, _) = import(&["--commit", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            report["summary"]["created"].as_i64(),
+            report["summary"]["duplicates"].as_i64()
+        ),
+        (Some(0), Some(1))
+    );
+
+    // A clean file exits 0; an unreadable one exits 1 with the reason in Chinese and English.
+    std::fs::write(
+        &file,
+        "订单号,收件人,手机,省,详细地址,商品名称,数量\nC-3,王五,13900001111,北京市,建国路1号,围巾,1\n",
+    )
+    .unwrap();
+    let (code, out, err) = import(&["--commit"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("created 已创建: 1"), "{out}");
+    std::fs::write(&file, "订单号,收件人\nC-4,赵六\n").unwrap();
+    let (code, _, err) = import(&[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("缺少必填列") && err.contains("required columns missing"),
+        "{err}"
+    );
 }

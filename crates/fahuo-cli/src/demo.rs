@@ -1,0 +1,123 @@
+//! `fahuo demo`'s platforms: the WeChat Shop, Douyin and Xiaohongshu emulators run in-process,
+//! and the demo merchant's shops are connected to them exactly as a merchant connects a real
+//! shop (credentials, API address, webhook URL).
+
+use anyhow::Result;
+use fahuo_app::catalog::{ConnectionInput, CredentialsInput, ShopInput};
+use fahuo_app::{Actor, App};
+use fahuo_domain::TenantId;
+use fahuo_domain::catalog::Shop;
+use fahuo_sim::{Platform as SimPlatform, SimConfig, SimHandle, SimInfo};
+
+/// Starts the emulators with `orders` orders per platform and a steady trickle of new ones.
+pub async fn start_emulators(orders: usize) -> Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let config = SimConfig {
+        trickle_per_minute: 2,
+        ..SimConfig::new(20_261_122, orders)
+    };
+    Ok(fahuo_sim::start(config, listener)?)
+}
+
+/// Connects (or re-connects, as the emulators' port changes per run) one shop per platform.
+pub async fn connect_shops(app: &App, tenant: TenantId, sim: &SimHandle) -> Result<Vec<Shop>> {
+    let mut shops = Vec::new();
+    for platform in SimPlatform::ALL {
+        shops.push(connect_shop(app, tenant, sim, platform).await?);
+    }
+    Ok(shops)
+}
+
+/// Connects the tenant's shop on one emulated platform, creating it the first time.
+pub async fn connect_shop(
+    app: &App,
+    tenant: TenantId,
+    sim: &SimHandle,
+    platform: SimPlatform,
+) -> Result<Shop> {
+    let actor = Actor::cli(tenant);
+    let (name, shop_id, credentials) = emulator_shop(&sim.info(), platform);
+    let api_base_url = Some(sim.base_url(platform));
+    let existing = app
+        .shops(&actor)
+        .await?
+        .into_iter()
+        .find(|s| s.platform.as_str() == platform.as_str() && s.platform_shop_id == shop_id);
+    Ok(match existing {
+        Some(shop) => {
+            let input = ConnectionInput {
+                api_base_url,
+                credentials,
+            };
+            app.connect_shop(&actor, shop.id, &input).await?
+        }
+        None => {
+            let input = ShopInput {
+                platform: platform.as_str().into(),
+                name: name.into(),
+                platform_shop_id: shop_id,
+                api_base_url,
+                credentials: Some(credentials),
+            };
+            app.create_shop(&actor, &input).await?
+        }
+    })
+}
+
+/// Tells each emulator where to push: the shop's webhook URL on the running server.
+pub fn point_pushes(sim: &SimHandle, shops: &[Shop], server: std::net::SocketAddr) {
+    for shop in shops {
+        if let Some(platform) = SimPlatform::ALL
+            .into_iter()
+            .find(|p| p.as_str() == shop.platform.as_str())
+        {
+            let url = format!("http://{server}/webhooks/{}", shop.webhook_key);
+            sim.set_callback(platform, Some(url));
+        }
+    }
+}
+
+/// What a merchant would paste into fahuo for the emulator's shop.
+fn emulator_shop(
+    info: &SimInfo,
+    platform: SimPlatform,
+) -> (&'static str, String, CredentialsInput) {
+    match platform {
+        SimPlatform::Wechat => (
+            "微信小店·示例",
+            info.wechat.appid.clone(),
+            CredentialsInput {
+                app_key: info.wechat.appid.clone(),
+                app_secret: info.wechat.secret.clone(),
+                webhook_secret: Some(
+                    fahuo_platforms::wechat::WechatPushKeys {
+                        token: info.wechat.push_token.clone(),
+                        encoding_aes_key: info.wechat.encoding_aes_key.clone(),
+                        appid: None,
+                    }
+                    .to_secret(),
+                ),
+                ..Default::default()
+            },
+        ),
+        SimPlatform::Douyin => (
+            "抖店·示例",
+            info.douyin.shop_id.to_string(),
+            CredentialsInput {
+                app_key: info.douyin.app_key.clone(),
+                app_secret: info.douyin.app_secret.clone(),
+                ..Default::default()
+            },
+        ),
+        SimPlatform::Xiaohongshu => (
+            "小红书·示例",
+            info.xiaohongshu.seller_id.clone(),
+            CredentialsInput {
+                app_key: info.xiaohongshu.app_id.clone(),
+                app_secret: info.xiaohongshu.app_secret.clone(),
+                auth_code: Some(info.xiaohongshu.auth_code.clone()),
+                ..Default::default()
+            },
+        ),
+    }
+}
