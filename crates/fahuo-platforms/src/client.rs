@@ -2,6 +2,8 @@
 //! Everything platform-specific (URLs, signing, envelopes, mapping) lives in the platform
 //! modules; this file only knows how to send bytes politely and try again.
 
+use crate::caller::Caller;
+pub(crate) use crate::caller::Outgoing;
 use crate::error::PlatformError;
 use crate::model::{PulledOrder, SyncLimits};
 use crate::{douyin, wechat, xiaohongshu};
@@ -10,7 +12,7 @@ use fahuo_domain::Platform;
 use fahuo_domain::catalog::ShopCredentials;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where and as whom to connect. `platform_shop_id` is the platform's id for the shop:
 /// WeChat the appid (the same as `credentials.app_key`), Douyin the numeric `shop_id`,
@@ -90,30 +92,16 @@ impl Default for ClientOptions {
     }
 }
 
-/// A request ready to send.
-pub(crate) struct Outgoing {
-    pub method: reqwest::Method,
-    pub url: String,
-    pub json_body: Option<Vec<u8>>,
-    pub content_type: &'static str,
-}
-
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
 /// One client per shop. `Send + Sync`; share it in an `Arc`.
 pub struct PlatformClient {
     pub(crate) platform: Platform,
     pub(crate) base_url: String,
     pub(crate) shop_id: Mutex<String>,
-    pub(crate) http: reqwest::Client,
     pub(crate) opts: ClientOptions,
+    caller: Caller,
     creds: Mutex<ShopCredentials>,
     /// Serialises token acquisition so that concurrent calls do not all refresh at once.
     token_lock: tokio::sync::Mutex<()>,
-    bucket: Mutex<Bucket>,
 }
 
 impl std::fmt::Debug for PlatformClient {
@@ -180,19 +168,14 @@ impl PlatformClient {
         opts.concurrency = opts.concurrency.max(1);
         opts.page_size = opts.page_size.clamp(1, 100);
         opts.douyin_decrypt_batch = opts.douyin_decrypt_batch.clamp(1, 100);
-        let burst = opts.rate_per_sec.max(1.0);
         Ok(PlatformClient {
             platform: conn.platform,
             base_url,
             shop_id: Mutex::new(conn.platform_shop_id.trim().to_string()),
-            http,
+            caller: Caller::new(conn.platform.to_string(), http, &opts),
             opts,
             creds: Mutex::new(conn.credentials),
             token_lock: tokio::sync::Mutex::new(()),
-            bucket: Mutex::new(Bucket {
-                tokens: burst,
-                last: Instant::now(),
-            }),
         })
     }
 
@@ -334,78 +317,12 @@ impl PlatformClient {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, PlatformError>>,
     {
-        let mut attempt = 1;
-        loop {
-            match f().await {
-                Err(e) if e.is_retryable() && attempt < self.opts.max_attempts => {
-                    let delay = self.backoff(attempt, &e);
-                    tracing::debug!(platform = %self.platform, what, attempt, error = %e, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                r => return r,
-            }
-        }
+        self.caller.retrying(what, f).await
     }
 
-    fn backoff(&self, attempt: u32, e: &PlatformError) -> Duration {
-        if let PlatformError::RateLimited {
-            retry_after: Some(d),
-            ..
-        } = e
-        {
-            return (*d).min(self.opts.backoff_max);
-        }
-        let exp = self
-            .opts
-            .backoff_base
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(self.opts.backoff_max);
-        // "Equal jitter": half fixed, half random, so retries of many clients spread out.
-        let half = exp / 2;
-        half + half.mul_f64(fastrand::f64())
-    }
-
-    /// Waits for the rate limiter.
-    async fn acquire(&self) {
-        let rate = self.opts.rate_per_sec;
-        if rate <= 0.0 {
-            return;
-        }
-        loop {
-            let wait = {
-                let mut b = lock(&self.bucket);
-                let now = Instant::now();
-                let cap = rate.max(1.0);
-                b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(cap);
-                b.last = now;
-                if b.tokens >= 1.0 {
-                    b.tokens -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - b.tokens) / rate)
-            };
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Sends one request (after the rate limiter) and returns the status and body. Transport
-    /// failures (timeout, refused connection, broken body) become `Transient`.
+    /// Sends one request (after the rate limiter) and returns the status and body.
     pub(crate) async fn send(&self, out: Outgoing) -> Result<(u16, Vec<u8>), PlatformError> {
-        self.acquire().await;
-        let mut req = self
-            .http
-            .request(out.method, &out.url)
-            .timeout(self.opts.timeout);
-        if let Some(body) = out.json_body {
-            req = req
-                .header(http::header::CONTENT_TYPE, out.content_type)
-                .body(body);
-        }
-        let resp = req.send().await.map_err(transport_error)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport_error)?;
-        Ok((status, body.to_vec()))
+        self.caller.send(out).await
     }
 
     pub async fn pull_window(
@@ -435,17 +352,6 @@ impl PlatformClient {
             Platform::Xiaohongshu => xiaohongshu::pull_order(self, id).await,
             Platform::Manual => Err(PlatformError::Config("manual shop".into())),
         }
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> PlatformError {
-    // reqwest's Display can include the URL, and WeChat URLs carry the access token in the
-    // query: strip it before the text goes anywhere.
-    let e = e.without_url();
-    if e.is_timeout() {
-        PlatformError::Transient(format!("timeout: {e}"))
-    } else {
-        PlatformError::Transient(format!("transport: {e}"))
     }
 }
 

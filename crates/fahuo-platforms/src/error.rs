@@ -26,6 +26,10 @@ pub enum PlatformError {
     /// The daily PII-decryption quota is used up. Not retried in a loop: it resets tomorrow.
     #[error("PII decryption quota exhausted ({code}): {msg}")]
     DecryptQuota { code: String, msg: String },
+    /// The carrier account has no e-waybill numbers left. Not retryable on this account: top
+    /// it up, or fail over to another.
+    #[error("no waybill balance left on the account ({code}): {msg}")]
+    NoBalance { code: String, msg: String },
     /// The platform rejected the request (bad argument, unknown order, business rule).
     #[error("platform rejected the request ({code}): {msg}")]
     Invalid { code: String, msg: String },

@@ -46,11 +46,13 @@
 
 #![forbid(unsafe_code)]
 
+mod caller;
 mod client;
 pub mod douyin;
 mod error;
 mod model;
 mod util;
+pub mod waybill;
 pub mod webhook;
 pub mod wechat;
 pub mod xiaohongshu;

@@ -320,6 +320,9 @@ fn classify(status: u16, body: &[u8], decode: bool) -> Result<Value, PlatformErr
             retry_after: None,
         },
         45009 if decode => PlatformError::DecryptQuota { code: c, msg },
+        // E-waybill: the account has no numbers left / is not usable (WAYBILL-PROTOCOLS.md).
+        9710001 => PlatformError::NoBalance { code: c, msg },
+        9710002 => PlatformError::Auth { code: c, msg },
         _ if TOKEN_CODES.contains(&code) || AUTH_CODES.contains(&code) => {
             PlatformError::Auth { code: c, msg }
         }
@@ -380,7 +383,11 @@ pub(crate) async fn obtain_token(
 }
 
 /// One business call: `POST {base}/channels/ec/{api}?access_token=…`.
-async fn call(c: &PlatformClient, api: &str, body: Value) -> Result<Value, PlatformError> {
+pub(crate) async fn call(
+    c: &PlatformClient,
+    api: &str,
+    body: Value,
+) -> Result<Value, PlatformError> {
     let body = body.to_string().into_bytes();
     let decode = api.contains("sensitiveinfo");
     c.authorized(api, token_rejected, |token| {
