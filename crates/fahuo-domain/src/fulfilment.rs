@@ -2,7 +2,8 @@
 //! tracking events.
 
 use crate::{
-    CarrierCode, Grams, HoldId, OrderId, PackageId, ShipmentId, TrackingNo, WarehouseId, WaybillId,
+    CarrierAccountId, CarrierCode, Grams, HoldId, OrderId, PackageId, PrintJobId, ShipmentId,
+    ShopId, TrackingNo, WarehouseId, WaybillId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,4 +121,139 @@ pub struct TrackingEvent {
     pub description: String,
     pub location: Option<String>,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// The service a carrier account issues waybill numbers through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WaybillService {
+    /// 快递100 e-waybill, for carrier-site accounts.
+    Kuaidi100,
+    /// 快递鸟 e-waybill, for carrier-site accounts.
+    Kdniao,
+    /// 微信小店电子面单, through a connected WeChat shop.
+    WechatEwaybill,
+}
+
+impl WaybillService {
+    pub const ALL: [WaybillService; 3] = [
+        WaybillService::Kuaidi100,
+        WaybillService::Kdniao,
+        WaybillService::WechatEwaybill,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaybillService::Kuaidi100 => "kuaidi100",
+            WaybillService::Kdniao => "kdniao",
+            WaybillService::WechatEwaybill => "wechat_ewaybill",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<WaybillService, crate::ParseError> {
+        WaybillService::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s.trim())
+            .ok_or_else(|| {
+                crate::ParseError::new(
+                    "service",
+                    "must be one of kuaidi100, kdniao, wechat_ewaybill",
+                )
+            })
+    }
+
+    /// Whether the service answers a balance query. For the others fahuo counts the balance
+    /// down from the quota the merchant enters.
+    pub fn reports_balance(self) -> bool {
+        self == WaybillService::WechatEwaybill
+    }
+}
+
+impl std::fmt::Display for WaybillService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A carrier account (快递账号) bound by the merchant. Credentials are stored apart, encrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CarrierAccount {
+    pub id: CarrierAccountId,
+    pub name: String,
+    pub service: WaybillService,
+    pub carrier: CarrierCode,
+    pub base_url: String,
+    /// WeChat e-waybill: the shop whose token issues the numbers.
+    pub shop_id: Option<ShopId>,
+    /// Lower is asked first among the accounts of one carrier; the next takes over on failure.
+    pub priority: i64,
+    /// Numbers bought, for services that report no balance.
+    pub quota: Option<i64>,
+    /// What the service last said was left, and when.
+    pub reported_balance: Option<i64>,
+    pub balance_checked_at: Option<DateTime<Utc>>,
+    /// Numbers issued on this account and not recycled.
+    pub used: i64,
+    pub low_balance_threshold: i64,
+    pub latency_budget_ms: i64,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl CarrierAccount {
+    /// Numbers left: the service's own figure when it reports one, else the quota less what
+    /// fahuo used. `None` when neither is known.
+    pub fn remaining(&self) -> Option<i64> {
+        if self.service.reports_balance() {
+            self.reported_balance
+        } else {
+            self.quota.map(|q| (q - self.used).max(0))
+        }
+    }
+
+    /// Whether the merchant should top up soon.
+    pub fn low_balance(&self) -> bool {
+        self.remaining()
+            .is_some_and(|r| r < self.low_balance_threshold)
+    }
+}
+
+/// What the merchant enters to bind an account (credentials travel separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCarrierAccount {
+    pub name: String,
+    pub service: WaybillService,
+    pub carrier: CarrierCode,
+    pub base_url: String,
+    pub shop_id: Option<ShopId>,
+    pub priority: i64,
+    pub quota: Option<i64>,
+    pub low_balance_threshold: i64,
+    pub latency_budget_ms: i64,
+}
+
+/// One label of a print job: which package, which number, and how many times it was printed
+/// before (0 for the first print).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrintedLabel {
+    pub package_id: PackageId,
+    pub tracking_no: String,
+    pub reprint: i64,
+}
+
+/// A print (打印记录): its id is the receipt; the labels are in page order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrintJob {
+    pub id: PrintJobId,
+    pub label_size: String,
+    pub labels: Vec<PrintedLabel>,
+    /// Labels in this job that had been printed before.
+    pub reprints: i64,
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
 }

@@ -56,4 +56,10 @@ id_type!(
     ApiTokenId,
     /// An entry of the audit log.
     AuditId,
+    /// A carrier account on an e-waybill service (电子面单账号).
+    CarrierAccountId,
+    /// One request for a waybill number, under its request key.
+    WaybillRequestId,
+    /// A print of labels, with its receipt (打印记录).
+    PrintJobId,
 );

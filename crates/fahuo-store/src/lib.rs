@@ -22,6 +22,7 @@ pub mod orders;
 pub mod pii;
 pub mod stock;
 pub mod testing;
+pub mod waybills;
 
 pub use error::StoreError;
 pub use pii::Keyring;

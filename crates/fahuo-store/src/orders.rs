@@ -70,6 +70,7 @@ macro_rules! apply_order_event {
         (from, to)
     }};
 }
+pub(crate) use apply_order_event;
 
 /// What an intake of an order did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

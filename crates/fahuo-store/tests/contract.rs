@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::catalog::{ShopCredentials, SizeMm};
+use fahuo_domain::fulfilment::{NewCarrierAccount, WaybillService};
 use fahuo_domain::order::{NewOrder, NewOrderLine, Receiver};
 use fahuo_domain::stock::{MovementKind, StockMovement};
 use fahuo_domain::*;
@@ -12,6 +13,7 @@ use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
 use fahuo_store::jobs::{JobState, NewJob};
 use fahuo_store::orders::{OrderFilter, Upsert};
 use fahuo_store::testing::TestDb;
+use fahuo_store::waybills::{IssuedNumber, Recorded};
 use fahuo_store::{Store, StoreError, both_backends, on_db};
 
 fn t0() -> DateTime<Utc> {
@@ -170,6 +172,9 @@ both_backends!(
     sync_progress_only_moves_forward_and_stays_in_its_tenant,
     one_sync_per_shop_holds_the_lease_until_it_releases_or_lapses,
     webhook_keys_find_their_shop_and_credentials_can_be_replaced,
+    carrier_accounts_keep_secrets_count_usage_and_stay_in_their_tenant,
+    concurrent_requests_for_one_package_share_one_key_and_one_live_number,
+    print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice,
 );
 
 async fn users_are_unique_and_scoped_to_their_tenant(db: TestDb) {
@@ -1447,4 +1452,396 @@ async fn webhook_keys_find_their_shop_and_credentials_can_be_replaced(db: TestDb
         .map(|s| s.id)
         .collect();
     assert_eq!(due, vec![a.shop], "disabled shops are not synced");
+}
+
+// ---------------------------------------------------------------- waybills and printing
+
+fn zto_account(name: &str, quota: Option<i64>) -> NewCarrierAccount {
+    NewCarrierAccount {
+        name: name.into(),
+        service: WaybillService::Kdniao,
+        carrier: CarrierCode::parse("ZTO").unwrap(),
+        base_url: "http://127.0.0.1:1/kdniao".into(),
+        shop_id: None,
+        priority: 0,
+        quota,
+        low_balance_threshold: 2,
+        latency_budget_ms: 800,
+    }
+}
+
+/// An approved and allocated order of `f`, as one package.
+async fn allocated_package(
+    store: &Store,
+    f: &Fixture,
+    platform_order_id: &str,
+) -> (OrderId, PackageId) {
+    let order = store
+        .upsert_order(
+            f.tenant,
+            &new_order(f, platform_order_id, "13812345678", t0()),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .order_id();
+    store
+        .transition_order(f.tenant, order, OrderEvent::Approve, &system(), t0())
+        .await
+        .unwrap();
+    let package = store
+        .allocate_order(
+            f.tenant,
+            order,
+            f.warehouse,
+            None,
+            &audit(f.tenant, "order.allocate", "package"),
+        )
+        .await
+        .unwrap();
+    (order, package)
+}
+
+fn number(n: &str) -> IssuedNumber {
+    IssuedNumber {
+        tracking_no: TrackingNo::parse(n).unwrap(),
+        sort_code: Some("300-A12".into()),
+        hub: Some("杭州转运中心".into()),
+    }
+}
+
+async fn carrier_accounts_keep_secrets_count_usage_and_stay_in_their_tenant(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let b = fixture(store, "商家B").await;
+    let secret = serde_json::json!({"api_key": "EB1", "api_secret": "app-key-that-is-secret"});
+    let account = store
+        .create_carrier_account(
+            a.tenant,
+            &zto_account("中通 kdniao", Some(3)),
+            &secret,
+            &audit(a.tenant, "carrier_account.create", "carrier_account"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (account.used, account.remaining(), account.low_balance()),
+        (0, Some(3), false)
+    );
+    let duplicate = store
+        .create_carrier_account(
+            a.tenant,
+            &zto_account("中通 kdniao", None),
+            &secret,
+            &audit(a.tenant, "carrier_account.create", "carrier_account"),
+        )
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "names are unique per tenant"
+    );
+    let raw: Vec<u8> = on_db!(store.db(), pool => sqlx::query_scalar("SELECT credentials_enc FROM carrier_accounts WHERE id = $1")
+        .bind(account.id.get()).fetch_one(pool).await.unwrap());
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("app-key-that-is-secret"),
+        "credentials are encrypted at rest"
+    );
+    let back: serde_json::Value = store
+        .carrier_account_credentials(a.tenant, account.id)
+        .await
+        .unwrap();
+    assert_eq!(back, secret);
+
+    let (_, package) = allocated_package(store, &a, "P-1").await;
+    let request = store
+        .open_waybill_request_with(a.tenant, package, account.id, None, t0())
+        .await
+        .unwrap();
+    store
+        .record_waybill(&request, &account.carrier, &number("73100000000001"), t0())
+        .await
+        .unwrap();
+    let after = store.carrier_account(a.tenant, account.id).await.unwrap();
+    assert_eq!(
+        (after.used, after.remaining(), after.low_balance()),
+        (1, Some(2), false)
+    );
+
+    assert!(matches!(
+        store.carrier_account(b.tenant, account.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.carrier_accounts(b.tenant).await.unwrap().is_empty());
+    assert!(
+        store
+            .carrier_account_credentials::<serde_json::Value>(b.tenant, account.id)
+            .await
+            .is_err()
+    );
+    let foreign = store
+        .open_waybill_request_with(b.tenant, package, account.id, None, t0())
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::NotFound)),
+        "no request on another tenant's package"
+    );
+}
+
+async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let creds = serde_json::json!({});
+    let first = store
+        .create_carrier_account(
+            a.tenant,
+            &zto_account("主账号", None),
+            &creds,
+            &audit(a.tenant, "carrier_account.create", "carrier_account"),
+        )
+        .await
+        .unwrap();
+    let second = store
+        .create_carrier_account(
+            a.tenant,
+            &zto_account("备用账号", None),
+            &creds,
+            &audit(a.tenant, "carrier_account.create", "carrier_account"),
+        )
+        .await
+        .unwrap();
+    let (order, package) = allocated_package(store, &a, "P-1").await;
+
+    // Twenty callers at once: one request row, one key.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .open_waybill_request_with(a.tenant, package, first.id, None, t0())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for t in tasks {
+        keys.insert(t.await.unwrap().request_key);
+    }
+    assert_eq!(keys.len(), 1, "every caller asks under one key: {keys:?}");
+    let request = store
+        .open_waybill_request(a.tenant, package, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The service answers the same key with the same number, however often it is stored.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, request, carrier) = (store.clone(), request.clone(), first.carrier.clone());
+            tokio::spawn(async move {
+                store
+                    .record_waybill(&request, &carrier, &number("73100000000001"), t0())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Recorded::Live(_)));
+    }
+    assert_eq!(
+        store.order(a.tenant, order).await.unwrap().state,
+        OrderState::WaybillIssued
+    );
+
+    // A failover account answered too (its first answer was late): its number loses and is
+    // marked for recycling; the package keeps its one live number.
+    let late = store
+        .open_waybill_request_with(a.tenant, package, second.id, None, t0())
+        .await
+        .unwrap();
+    assert_ne!(late.request_key, request.request_key);
+    let outcome = store
+        .record_waybill(&late, &second.carrier, &number("73100000000002"), t0())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, Recorded::Superseded(w) if w.tracking_no.as_str() == "73100000000001")
+    );
+    let live = store.live_waybills(a.tenant).await.unwrap();
+    assert_eq!(live.len(), 1);
+    let abandoned = store.abandoned_waybill_requests(10).await.unwrap();
+    assert_eq!(
+        abandoned
+            .iter()
+            .map(|r| r.request_key.as_str())
+            .collect::<Vec<_>>(),
+        [late.request_key.as_str()]
+    );
+    store
+        .mark_waybill_recycled(&abandoned[0], t0())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .abandoned_waybill_requests(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A request the service refused leaves nothing to recycle; a timed-out one does.
+    let (_, other) = allocated_package(store, &a, "P-2").await;
+    let refused = store
+        .open_waybill_request_with(a.tenant, other, first.id, None, t0())
+        .await
+        .unwrap();
+    store
+        .close_waybill_request(&refused, "no balance", false, t0())
+        .await
+        .unwrap();
+    let retry = store
+        .open_waybill_request_with(a.tenant, other, first.id, None, t0())
+        .await
+        .unwrap();
+    assert_ne!(
+        retry.request_key, refused.request_key,
+        "a closed request's key is not reused"
+    );
+    store
+        .close_waybill_request(&retry, "timeout", true, t0())
+        .await
+        .unwrap();
+    assert_eq!(store.abandoned_waybill_requests(10).await.unwrap().len(), 1);
+}
+
+async fn print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let b = fixture(store, "商家B").await;
+    let account = store
+        .create_carrier_account(
+            a.tenant,
+            &zto_account("主账号", None),
+            &serde_json::json!({}),
+            &audit(a.tenant, "carrier_account.create", "carrier_account"),
+        )
+        .await
+        .unwrap();
+    let (mut packages, mut orders) = (Vec::new(), Vec::new());
+    for (i, n) in ["73100000000011", "73100000000012"].into_iter().enumerate() {
+        let (order, package) = allocated_package(store, &a, &format!("P-{i}")).await;
+        orders.push(order);
+        let request = store
+            .open_waybill_request_with(a.tenant, package, account.id, None, t0())
+            .await
+            .unwrap();
+        store
+            .record_waybill(&request, &account.carrier, &number(n), t0())
+            .await
+            .unwrap();
+        packages.push(package);
+    }
+    let (unissued_order, unissued) = allocated_package(store, &a, "P-9").await;
+    let refused = store
+        .record_print_job(
+            a.tenant,
+            None,
+            "76x130",
+            &[packages[0], unissued],
+            None,
+            &audit(a.tenant, "print", "print_job"),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "no label without a number"
+    );
+    assert_eq!(
+        store.order(a.tenant, unissued_order).await.unwrap().state,
+        OrderState::Allocated
+    );
+
+    let first = store
+        .record_print_job(
+            a.tenant,
+            Some("click-1"),
+            "76x130",
+            &packages,
+            None,
+            &audit(a.tenant, "print", "print_job"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .labels
+            .iter()
+            .map(|l| (l.tracking_no.as_str(), l.reprint))
+            .collect::<Vec<_>>(),
+        [("73100000000011", 0), ("73100000000012", 0)]
+    );
+    assert_eq!(first.reprints, 0);
+    for order in &orders {
+        assert_eq!(
+            store.order(a.tenant, *order).await.unwrap().state,
+            OrderState::Printed
+        );
+    }
+    let double_click = store
+        .record_print_job(
+            a.tenant,
+            Some("click-1"),
+            "76x130",
+            &packages,
+            None,
+            &audit(a.tenant, "print", "print_job"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(double_click, first, "the same key is the same job");
+    let reprint = store
+        .record_print_job(
+            a.tenant,
+            Some("click-2"),
+            "76x130",
+            &packages[1..],
+            Some("卡纸"),
+            &audit(a.tenant, "print", "print_job"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            reprint.labels[0].reprint,
+            reprint.reprints,
+            reprint.reason.as_deref()
+        ),
+        (1, 1, Some("卡纸"))
+    );
+    assert_ne!(reprint.id, first.id);
+    let orders = store
+        .packages_of_order(a.tenant, unissued_order)
+        .await
+        .unwrap();
+    assert_eq!(orders, [unissued], "an order knows its packages");
+    assert!(matches!(
+        store.print_job(b.tenant, first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let other_tenant = store
+        .record_print_job(
+            b.tenant,
+            None,
+            "76x130",
+            &packages,
+            None,
+            &audit(b.tenant, "print", "print_job"),
+        )
+        .await;
+    assert!(
+        other_tenant.is_err(),
+        "another tenant cannot print these packages"
+    );
 }
