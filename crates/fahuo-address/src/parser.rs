@@ -6,7 +6,7 @@
 //! 2. take out phone numbers and field labels ("收货人:");
 //! 3. take a name-looking token (surname + 1–3 characters, or a title such as 先生; failing that a
 //!    lone surname, or a short token right beside the phone);
-//! 4. find every division name (full, short, alias, old) with one Aho-Corasick pass, dropping
+//! 4. find every division name (full, short, alias, old) in one left-to-right pass, dropping
 //!    matches that are really road or town names (陕西南路, 长安镇);
 //! 5. group adjacent matches into regions and, for every unit any match could mean, score the
 //!    province→city→county chain it implies against the matches (full names weigh more than short
@@ -21,10 +21,10 @@
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use smallvec::SmallVec;
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
+use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
@@ -101,8 +101,8 @@ static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
 pub struct Parser {
     data: Divisions,
     norm: Normalizer,
-    matcher: AhoCorasick,
-    labels: AhoCorasick,
+    matcher: Matcher,
+    labels: Matcher,
     /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
     /// can make leftmost-longest split "青岛市南区" wrongly.
     suffix_led: Vec<&'static str>,
@@ -144,15 +144,8 @@ impl Parser {
     /// Load the embedded data and compile the matcher.
     pub fn new() -> Self {
         let data = Divisions::load();
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Both)
-            .build(&data.patterns)
-            .expect("division patterns compile");
-        let labels = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(LABEL_WORDS)
-            .expect("label patterns compile");
+        let matcher = Matcher::new(&data.patterns);
+        let labels = Matcher::new(&LABEL_WORDS);
         let suffix_led = data
             .patterns
             .iter()
@@ -446,8 +439,8 @@ impl Parser {
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
         self.matcher.find_iter(tok).any(|m| {
-            m.start() == 0
-                || self.data.hits[m.pattern().as_usize()]
+            m.start == 0
+                || self.data.hits[m.pattern]
                     .iter()
                     .any(|h| h.kind == NameKind::Full)
         })
@@ -458,12 +451,12 @@ impl Parser {
         let mut elems = SmallVec::new();
         let mut pos = 0;
         while pos < text.len() {
-            let Some(m) = self.matcher.find(Input::new(text).range(pos..)) else {
+            let Some(m) = self.matcher.find(text, pos) else {
                 break;
             };
-            let start = m.start();
-            let mut end = m.end();
-            let mut pat = m.pattern().as_usize();
+            let start = m.start;
+            let mut end = m.end;
+            let mut pat = m.pattern;
             // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
             if let Some(c) = text[start..end].chars().next_back()
@@ -477,12 +470,12 @@ impl Parser {
                 let alt = end - c.len_utf8();
                 if self
                     .anchored(&text[alt..])
-                    .is_some_and(|next| next.end() > c.len_utf8())
-                    && let Some(head) = self
+                    .is_some_and(|(_, len)| len > c.len_utf8())
+                    && let Some((head, _)) = self
                         .anchored(&text[start..alt])
-                        .filter(|h| h.end() == alt - start)
+                        .filter(|&(_, len)| len == alt - start)
                 {
-                    pat = head.pattern().as_usize();
+                    pat = head;
                     end = alt;
                 }
             }
@@ -528,9 +521,9 @@ impl Parser {
         elems
     }
 
-    /// The longest division name that starts exactly at the beginning of `s`.
-    fn anchored(&self, s: &str) -> Option<aho_corasick::Match> {
-        self.matcher.find(Input::new(s).anchored(Anchored::Yes))
+    /// The longest division name that starts exactly at the beginning of `s`: (pattern, length).
+    fn anchored(&self, s: &str) -> Option<(usize, usize)> {
+        self.matcher.anchored(s)
     }
 
     /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
@@ -826,10 +819,10 @@ impl Parser {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         let text = work.as_str();
         for m in self.labels.find_iter(text) {
-            let (pos, end) = (m.start(), m.end());
-            let word = LABEL_WORDS[m.pattern().as_usize()];
+            let (pos, end) = (m.start, m.end);
+            let word = LABEL_WORDS[m.pattern];
             let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
-            if m.pattern().as_usize() < N_LABELS {
+            if m.pattern < N_LABELS {
                 if let Some(rest) = text[end..].strip_prefix(':') {
                     spans.push((pos, text.len() - rest.len()));
                 } else if BARE_LABELS.contains(&word) || at_token_start && word.chars().count() >= 3
