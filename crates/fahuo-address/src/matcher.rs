@@ -13,12 +13,43 @@ pub(crate) struct Matcher {
     /// Open-addressed table, `slots.len()` a power of two: (two-character key, start and end
     /// of its bucket in `order`). Key 0 marks an empty slot (no real key is 0).
     slots: Vec<(u64, u32, u32)>,
-    /// Pattern ids grouped by bucket, longest first within each bucket.
-    order: Vec<u32>,
+    /// Patterns grouped by bucket, longest first within each bucket.
+    order: Vec<Entry>,
     shift: u32,
     /// One bit per BMP code point (bit 0x1_0000 stands for all others): set when some pattern
     /// starts with it. Most positions of a line fail this test and never reach the table.
     first: Vec<u64>,
+}
+
+/// One pattern in a bucket, with its first 16 bytes as two words (zero-padded) so that the
+/// usual names (two to five characters) are compared in two word operations, not a memcmp call.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: u32,
+    len: u32,
+    w0: u64,
+    w1: u64,
+}
+
+/// The first 16 bytes of `b` as two little-endian words, zero-padded.
+#[inline(always)]
+fn words(b: &[u8]) -> (u64, u64) {
+    if let Some(w) = b.first_chunk::<16>() {
+        let (a, c) = w.split_at(8);
+        let a: [u8; 8] = a.try_into().unwrap_or_default();
+        let c: [u8; 8] = c.try_into().unwrap_or_default();
+        return (u64::from_le_bytes(a), u64::from_le_bytes(c));
+    }
+    let mut k = [0u8; 16];
+    let n = b.len().min(16);
+    k[..n].copy_from_slice(&b[..n]);
+    words(&k)
+}
+
+/// A mask of the low `n` bytes of a word (`n` ≥ 8 gives all of it).
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 { !0 } else { (1u64 << (8 * n)) - 1 }
 }
 
 /// A match: pattern id (index into the slice given to [`Matcher::new`]) and byte range.
@@ -126,7 +157,19 @@ impl Matcher {
             first,
             patterns: patterns.to_vec(),
             slots,
-            order: keyed.into_iter().map(|(_, p)| p).collect(),
+            order: keyed
+                .into_iter()
+                .map(|(_, id)| {
+                    let p = patterns[id as usize].as_bytes();
+                    let (w0, w1) = words(p);
+                    Entry {
+                        id,
+                        len: p.len() as u32,
+                        w0,
+                        w1,
+                    }
+                })
+                .collect(),
             shift,
         }
     }
@@ -136,7 +179,8 @@ impl Matcher {
     }
 
     /// The bucket of patterns whose first two characters start `s`.
-    fn bucket(&self, s: &[u8]) -> &[u32] {
+    #[inline]
+    fn bucket(&self, s: &[u8]) -> &[Entry] {
         let Some(k) = key(s) else {
             return &[];
         };
@@ -157,11 +201,23 @@ impl Matcher {
     /// The longest pattern that `s` starts with: (pattern id, byte length).
     pub fn anchored(&self, s: &str) -> Option<(usize, usize)> {
         let b = s.as_bytes();
-        self.bucket(b)
+        let bucket = self.bucket(b);
+        if bucket.is_empty() {
+            return None;
+        }
+        let (t0, t1) = words(b);
+        bucket
             .iter()
-            .map(|&p| p as usize)
-            .find(|&p| b.starts_with(self.patterns[p].as_bytes()))
-            .map(|p| (p, self.patterns[p].len()))
+            .find(|e| {
+                let len = e.len as usize;
+                len <= b.len()
+                    && t0 & low_bytes(len) == e.w0
+                    && (len <= 8
+                        || t1 & low_bytes(len - 8) == e.w1
+                            && (len <= 16
+                                || b[16..len] == self.patterns[e.id as usize].as_bytes()[16..]))
+            })
+            .map(|e| (e.id as usize, e.len as usize))
     }
 
     /// The leftmost match in `text` starting at or after byte `from` (a character boundary),
@@ -183,6 +239,33 @@ impl Matcher {
             pos += char_len(b[pos]);
         }
         None
+    }
+
+    /// [`Self::find`] looking only at the byte offsets in `marks` (ascending): the positions of
+    /// every character in `text` that may start a pattern, as normalisation recorded them.
+    /// Characters that were overwritten since (with spaces) are checked again here.
+    pub fn find_marked(&self, text: &str, marks: &[u32], from: usize) -> Option<Match> {
+        let b = text.as_bytes();
+        let first = marks.partition_point(|&m| (m as usize) < from);
+        for &m in &marks[first..] {
+            let pos = m as usize;
+            let cp = code_point(&b[pos..]) as usize;
+            if self.first[cp / 64] & (1 << (cp % 64)) != 0
+                && let Some((pattern, len)) = self.anchored(&text[pos..])
+            {
+                return Some(Match {
+                    pattern,
+                    start: pos,
+                    end: pos + len,
+                });
+            }
+        }
+        None
+    }
+
+    /// The first characters of the patterns.
+    pub fn first_chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.patterns.iter().filter_map(|p| p.chars().next())
     }
 
     /// Non-overlapping leftmost-longest matches, left to right.

@@ -125,8 +125,15 @@ struct Elem {
     suffixed: bool,
 }
 
+/// Element indexes, inline: a chain is scored for every candidate unit of every line, and heap
+/// vectors here were a tenth of the parse time.
+type Idxs = SmallVec<[usize; 4]>;
+
+/// Units tied with the best chain (almost always none).
+type Ties = SmallVec<[UnitId; 4]>;
+
 /// How well one candidate chain explains the matches of a region.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Eval {
     anchor: UnitId,
     score: i32,
@@ -134,8 +141,8 @@ struct Eval {
     support: [Option<(usize, NameKind)>; 3],
     first: usize,
     last: usize,
-    conflicts: Vec<usize>,
-    leading: Vec<usize>,
+    conflicts: Idxs,
+    leading: Idxs,
     /// The region (element index range) this chain was scored on.
     region: (usize, usize),
 }
@@ -154,7 +161,7 @@ impl Parser {
             .collect();
         Parser {
             data,
-            norm: Normalizer::load(),
+            norm: Normalizer::load(matcher.first_chars().chain(labels.first_chars())),
             matcher,
             labels,
             suffix_led,
@@ -175,7 +182,7 @@ impl Parser {
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
         let mut out = ParsedAddress::empty();
-        let norm = self.norm.normalize(input);
+        let mut norm = self.norm.normalize(input);
         if norm.traditional {
             out.add(Reason::TraditionalConverted);
         }
@@ -191,7 +198,7 @@ impl Parser {
             return out;
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
-        let mut work = norm.text;
+        let mut work = std::mem::take(&mut norm.text);
 
         // Phones.
         let mut phone_span = None;
@@ -206,7 +213,7 @@ impl Parser {
             }
             blank(&mut work, f.start, f.end);
         }
-        self.strip_labels(&mut work);
+        self.strip_labels(&mut work, &norm.marks);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
@@ -241,7 +248,7 @@ impl Parser {
             blank(&mut work, s, e);
         }
 
-        let elems = self.find_elems(&work);
+        let elems = self.find_elems(&work, &norm.marks);
         let best = self.best_chain(&work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -447,11 +454,11 @@ impl Parser {
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str) -> SmallVec<[Elem; 16]> {
+    fn find_elems(&self, text: &str, marks: &[u32]) -> SmallVec<[Elem; 16]> {
         let mut elems = SmallVec::new();
         let mut pos = 0;
         while pos < text.len() {
-            let Some(m) = self.matcher.find(text, pos) else {
+            let Some(m) = self.matcher.find_marked(text, marks, pos) else {
                 break;
             };
             let start = m.start;
@@ -528,8 +535,8 @@ impl Parser {
 
     /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
     /// and return the best chain with the other units it ties with, if any.
-    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Vec<UnitId>)> {
-        let mut best: Option<(Eval, Vec<UnitId>)> = None;
+    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Ties)> {
+        let mut best: Option<(Eval, Ties)> = None;
         let mut i = 0;
         while i < elems.len() {
             let mut j = i + 1;
@@ -551,7 +558,7 @@ impl Parser {
         best
     }
 
-    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Vec<UnitId>)> {
+    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Ties)> {
         // Small inline vectors: these live for one line, and heap allocation showed in profiles.
         let mut anchors: SmallVec<[UnitId; 16]> = SmallVec::new();
         for e in region {
@@ -564,14 +571,20 @@ impl Parser {
         // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
         // then code order for determinism. Only the winner's full evaluation is kept.
         let mut ranked: SmallVec<[(i32, usize, Level, UnitId); 16]> = SmallVec::new();
-        let mut best: Option<Eval> = None;
+        // Two evaluation slots, the best so far and the one being scored, so that no evaluation
+        // is ever copied.
+        let mut slots: [Eval; 2] = Default::default();
+        let mut best: Option<usize> = None;
         for &a in &anchors {
-            let Some(ev) = self.eval_chain(region, a, offset) else {
+            let cur = best.map_or(0, |b| 1 - b);
+            if !self.score_chain(region, a, offset, &mut slots[cur]) {
                 continue;
-            };
+            }
+            let ev = &slots[cur];
             let key = (ev.score, ev.first, self.level(a), a);
             ranked.push(key);
-            let better = best.as_ref().is_none_or(|b| {
+            let better = best.is_none_or(|b| {
+                let b = &slots[b];
                 let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
                 key.0 > bk.0
                     || key.0 == bk.0
@@ -579,12 +592,12 @@ impl Parser {
                             || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
             });
             if better {
-                best = Some(ev);
+                best = Some(cur);
             }
         }
-        let top = best?;
+        let top = std::mem::take(&mut slots[best?]);
         let lvl = self.level(top.anchor);
-        let ties: Vec<UnitId> = ranked
+        let ties: Ties = ranked
             .iter()
             .filter(|k| k.3 != top.anchor && k.0 == top.score && k.1 == top.first && k.2 == lvl)
             .filter(|k| self.unit_name(k.3) != self.unit_name(top.anchor) || lvl == Level::County)
@@ -603,19 +616,24 @@ impl Parser {
 
     /// Score the chain (province, city, county) of `anchor` against the region's elements.
     fn eval_chain(&self, region: &[Elem], anchor: UnitId, offset: usize) -> Option<Eval> {
+        let mut ev = Eval::default();
+        self.score_chain(region, anchor, offset, &mut ev)
+            .then_some(ev)
+    }
+
+    /// [`Self::eval_chain`] into a caller's slot (overwritten); false if no element fits.
+    fn score_chain(&self, region: &[Elem], anchor: UnitId, offset: usize, ev: &mut Eval) -> bool {
         let chain = self.data.chains[anchor as usize];
-        let mut ev = Eval {
-            anchor,
-            score: 0,
-            support: [None; 3],
-            first: usize::MAX,
-            last: 0,
-            conflicts: Vec::new(),
-            leading: Vec::new(),
-            region: (offset, offset + region.len()),
-        };
+        ev.anchor = anchor;
+        ev.score = 0;
+        ev.support = [None; 3];
+        ev.first = usize::MAX;
+        ev.last = 0;
+        ev.conflicts.clear();
+        ev.leading.clear();
+        ev.region = (offset, offset + region.len());
         let mut last_level = 0usize;
-        let mut pending: Vec<usize> = Vec::new();
+        let mut pending = Idxs::new();
         for (i, e) in region.iter().enumerate() {
             let idx = i + offset;
             if last_level == 3 {
@@ -693,10 +711,10 @@ impl Parser {
             }
         }
         if ev.first == usize::MAX {
-            return None;
+            return false;
         }
         ev.score += W_CONFLICT * ev.conflicts.len() as i32;
-        Some(ev)
+        true
     }
 
     /// Write province/city/county/adcode and the reasons the chosen chain implies.
@@ -815,10 +833,12 @@ fn blank(work: &mut String, s: usize, e: usize) {
 
 impl Parser {
     /// Blank field labels ("收货人:", "地址："), picker filler rows (市辖区) and a leading "中国".
-    fn strip_labels(&self, work: &mut String) {
-        let mut spans: Vec<(usize, usize)> = Vec::new();
+    fn strip_labels(&self, work: &mut String, marks: &[u32]) {
+        let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         let text = work.as_str();
-        for m in self.labels.find_iter(text) {
+        let mut from = 0;
+        while let Some(m) = self.labels.find_marked(text, marks, from) {
+            from = m.end;
             let (pos, end) = (m.start, m.end);
             let word = LABEL_WORDS[m.pattern];
             let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
