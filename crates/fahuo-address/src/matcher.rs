@@ -178,34 +178,31 @@ impl Matcher {
         (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize
     }
 
-    /// The bucket of patterns whose first two characters start `s`.
-    #[inline]
-    fn bucket(&self, s: &[u8]) -> &[Entry] {
-        let Some(k) = key(s) else {
-            return &[];
-        };
-        let mask = self.slots.len() - 1;
-        let mut h = Self::hash(k, self.shift);
-        loop {
-            let (sk, a, b) = self.slots[h];
-            if sk == k {
-                return &self.order[a as usize..b as usize];
-            }
-            if sk == 0 {
-                return &[];
-            }
-            h = (h + 1) & mask;
-        }
-    }
-
     /// The longest pattern that `s` starts with: (pattern id, byte length).
+    #[inline]
     pub fn anchored(&self, s: &str) -> Option<(usize, usize)> {
         let b = s.as_bytes();
-        let bucket = self.bucket(b);
-        if bucket.is_empty() {
+        // The first 16 bytes serve both the bucket key (the first two characters, at most eight
+        // bytes) and the comparison with each pattern of the bucket.
+        let (t0, t1) = words(b);
+        let first = char_len(*b.first()?);
+        let n = first + char_len(*b.get(first)?);
+        if n > b.len() {
             return None;
         }
-        let (t0, t1) = words(b);
+        let k = t0 & low_bytes(n);
+        let mask = self.slots.len() - 1;
+        let mut h = Self::hash(k, self.shift);
+        let bucket = loop {
+            let (sk, a, e) = self.slots[h];
+            if sk == k {
+                break &self.order[a as usize..e as usize];
+            }
+            if sk == 0 {
+                return None;
+            }
+            h = (h + 1) & mask;
+        };
         bucket
             .iter()
             .find(|e| {
