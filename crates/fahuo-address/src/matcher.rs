@@ -239,15 +239,15 @@ impl Matcher {
     }
 
     /// [`Self::find`] looking only at the byte offsets in `marks` (ascending): the positions of
-    /// every character in `text` that may start a pattern, as normalisation recorded them.
-    /// Characters that were overwritten since (with spaces) are checked again here.
+    /// every character in `text` that starts some pattern, as normalisation recorded them
+    /// (characters overwritten with spaces since then are skipped).
     pub fn find_marked(&self, text: &str, marks: &[u32], from: usize) -> Option<Match> {
         let b = text.as_bytes();
         let first = marks.partition_point(|&m| (m as usize) < from);
         for &m in &marks[first..] {
             let pos = m as usize;
-            let cp = code_point(&b[pos..]) as usize;
-            if self.first[cp / 64] & (1 << (cp % 64)) != 0
+            // A mark is a non-ASCII character; a space there now means it was blanked.
+            if b[pos] >= 0x80
                 && let Some((pattern, len)) = self.anchored(&text[pos..])
             {
                 return Some(Match {

@@ -35,8 +35,10 @@ pub const MAX_CHARS: usize = 512;
 
 /// `class` bit: the character has a t2s entry.
 const T2S: u8 = 1;
-/// `class` bit: the character may start a name the parser searches for (see `Normalized::marks`).
-const MARK: u8 = 2;
+/// `class` bits: the character may start a name of the first or the second set the parser
+/// searches for (see `Normalized::marks`).
+const MARK: [u8; 2] = [2, 4];
+const ANY_MARK: u8 = 2 | 4;
 
 /// Traditional → simplified single-character table (jionlp 1.5.31, filtered; see data/SOURCES.md).
 #[derive(Debug)]
@@ -51,18 +53,31 @@ pub(crate) struct Normalizer {
 #[derive(Debug, Default)]
 pub(crate) struct Normalized {
     pub text: String,
-    /// Byte offsets in `text` of every character given to [`Normalizer::load`] as a possible
-    /// first character, in order: the only places a name search needs to look at.
-    pub marks: SmallVec<[u32; 32]>,
+    /// For each of the two character sets given to [`Normalizer::load`]: byte offsets in `text`
+    /// of every character of the set, in order: the only places where a search for names that
+    /// start with those characters needs to look.
+    pub marks: [SmallVec<[u32; 24]>; 2],
     pub traditional: bool,
     pub control: bool,
     pub truncated: bool,
 }
 
+impl Normalized {
+    /// Record output offset `at` in the mark lists that class bits `k` name.
+    #[inline(always)]
+    fn mark(&mut self, k: u8, at: usize) {
+        for (set, &bit) in MARK.iter().enumerate() {
+            if k & bit != 0 {
+                self.marks[set].push(at as u32);
+            }
+        }
+    }
+}
+
 impl Normalizer {
-    /// `marks`: characters whose positions `normalize` records (the first characters of the
-    /// names searched later). They must lie in the BMP and outside ASCII.
-    pub fn load(marks: impl IntoIterator<Item = char>) -> Self {
+    /// `marks`: two sets of characters whose positions `normalize` records (the first
+    /// characters of the names searched later). They must lie in the BMP and outside ASCII.
+    pub fn load(marks: [Vec<char>; 2]) -> Self {
         let mut t2s = CharMap::with_capacity_and_hasher(3500, Default::default());
         for line in T2S_TSV.lines() {
             let mut it = line.split('\t');
@@ -79,12 +94,14 @@ impl Normalizer {
                 *k |= T2S;
             }
         }
-        for c in marks {
-            assert!(
-                !c.is_ascii() && (c as u32) < 0x1_0000,
-                "mark characters are non-ASCII BMP characters: {c:?}"
-            );
-            class[c as usize] |= MARK;
+        for (set, chars) in marks.iter().enumerate() {
+            for &c in chars {
+                assert!(
+                    !c.is_ascii() && (c as u32) < 0x1_0000,
+                    "mark characters are non-ASCII BMP characters: {c:?}"
+                );
+                class[c as usize] |= MARK[set];
+            }
         }
         Normalizer { t2s, class }
     }
@@ -132,8 +149,8 @@ impl Normalizer {
                     | u32::from(b[i + 2] & 0x3f);
                 let k = self.class_of(cp);
                 if (0x4e00..=0x9fff).contains(&cp) && k & T2S == 0 {
-                    if k & MARK != 0 {
-                        out.marks.push((out.text.len() + i - run) as u32);
+                    if k & ANY_MARK != 0 {
+                        out.mark(k, out.text.len() + i - run);
                     }
                     i += 3;
                     continue;
@@ -147,9 +164,7 @@ impl Normalizer {
                     out.traditional = true;
                     Some(self.t2s.get(&c).copied().unwrap_or(c))
                 } else {
-                    if self.class_of(c as u32) & MARK != 0 {
-                        out.marks.push((out.text.len() + i - run) as u32);
-                    }
+                    out.mark(self.class_of(c as u32), out.text.len() + i - run);
                     i += c.len_utf8();
                     continue;
                 }
@@ -159,14 +174,12 @@ impl Normalizer {
             if mapped != Some(c) {
                 out.text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
-                    if self.class_of(m as u32) & MARK != 0 {
-                        out.marks.push(out.text.len() as u32);
-                    }
+                    out.mark(self.class_of(m as u32), out.text.len());
                     out.text.push(m);
                 }
                 run = i + c.len_utf8();
-            } else if self.class_of(c as u32) & MARK != 0 {
-                out.marks.push((out.text.len() + i - run) as u32);
+            } else {
+                out.mark(self.class_of(c as u32), out.text.len() + i - run);
             }
             i += c.len_utf8();
         }

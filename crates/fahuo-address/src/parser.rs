@@ -161,7 +161,10 @@ impl Parser {
             .collect();
         Parser {
             data,
-            norm: Normalizer::load(matcher.first_chars().chain(labels.first_chars())),
+            norm: Normalizer::load([
+                matcher.first_chars().collect(),
+                labels.first_chars().collect(),
+            ]),
             matcher,
             labels,
             suffix_led,
@@ -213,7 +216,7 @@ impl Parser {
             }
             blank(&mut work, f.start, f.end);
         }
-        self.strip_labels(&mut work, &norm.marks);
+        self.strip_labels(&mut work, &norm.marks[1]);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
@@ -248,7 +251,7 @@ impl Parser {
             blank(&mut work, s, e);
         }
 
-        let elems = self.find_elems(&work, &norm.marks);
+        let elems = self.find_elems(&work, &norm.marks[0]);
         let best = self.best_chain(&work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
