@@ -600,12 +600,18 @@ impl Parser {
         }
         let top = std::mem::take(&mut slots[best?]);
         let lvl = self.level(top.anchor);
-        let ties: Ties = ranked
-            .iter()
-            .filter(|k| k.3 != top.anchor && k.0 == top.score && k.1 == top.first && k.2 == lvl)
-            .filter(|k| self.unit_name(k.3) != self.unit_name(top.anchor) || lvl == Level::County)
-            .map(|k| k.3)
-            .collect();
+        // A plain loop: collecting into the inline vector cost more than the filtering.
+        let mut ties = Ties::new();
+        for k in &ranked {
+            if k.3 != top.anchor
+                && k.0 == top.score
+                && k.1 == top.first
+                && k.2 == lvl
+                && (lvl == Level::County || self.unit_name(k.3) != self.unit_name(top.anchor))
+            {
+                ties.push(k.3);
+            }
+        }
         Some((top, ties))
     }
 
