@@ -92,7 +92,7 @@ const W_FULL: i32 = 6;
 const W_SHORT: i32 = 4;
 const W_CONFLICT: i32 = -3;
 
-/// Loaded once, on first use (about 10 ms in release builds; see BENCHMARKS.md).
+/// Loaded once, on first use (about 5 ms in release builds; see BENCHMARKS.md).
 static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
 
 /// The parser: division data plus the compiled name matcher. Build it once and share it
