@@ -14,6 +14,7 @@
 //! ```
 
 mod data;
+mod matcher;
 mod name;
 mod normalize;
 mod parser;

@@ -74,26 +74,44 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
     if token.len() > 45 || token.len() > 20 && !token.is_ascii() && !token.contains('·') {
         return false;
     }
-    let n = token.chars().count();
-    if token.is_ascii() {
+    // One pass over the characters gathers everything the rules below ask about.
+    let mut n = 0;
+    let mut ascii = true;
+    let mut address = false;
+    let mut dotted = false;
+    let mut all_han = true;
+    let mut han_or_dot = true;
+    // Every character after the first is a Latin letter or Han (a masked name: 李xx).
+    let mut masked_tail = true;
+    for c in token.chars() {
+        let han = is_han(c);
+        let dot = c == '·' || c == '•';
+        ascii &= c.is_ascii();
+        address |= is_address_char(c);
+        dotted |= dot;
+        all_han &= han;
+        han_or_dot &= han || dot;
+        if n > 0 {
+            masked_tail &= han || c.is_ascii_alphabetic();
+        }
+        n += 1;
+    }
+    if ascii {
         // Latin names ("Tom", "asseek") are only trusted beside the phone: see
         // `looks_like_bare_name`. Anywhere else a Latin word is more often "Room", "Rd" or "A座".
         return false;
     }
-    if token.chars().any(is_address_char) {
+    if address {
         return false;
     }
-    if token.contains('·') || token.contains('•') {
-        return (3..=15).contains(&n) && token.chars().all(|c| is_han(c) || c == '·' || c == '•');
+    if dotted {
+        return (3..=15).contains(&n) && han_or_dot;
     }
-    if !token.chars().all(is_han) {
+    if !all_han {
         // A masked or romanised given name after a Han surname: 李xx, 陆xg, 张y.
-        let mut cs = token.chars();
-        return cs.next().is_some_and(is_surname)
-            && (2..=5).contains(&n)
-            && cs.all(|c| c.is_ascii_alphabetic() || is_han(c));
+        return token.chars().next().is_some_and(is_surname) && (2..=5).contains(&n) && masked_tail;
     }
-    let titled = TITLES.iter().any(|t| token.ends_with(t)) && (2..=6).contains(&n);
+    let titled = (2..=6).contains(&n) && TITLES.iter().any(|t| token.ends_with(t));
     titled || ((2..=4).contains(&n) && starts_with_surname(token))
 }
 

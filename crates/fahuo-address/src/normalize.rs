@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use smallvec::SmallVec;
+
 /// A multiplicative hasher for `char` keys: the t2s lookup runs for every non-ASCII character,
 /// and SipHash was a tenth of the parse time.
 #[derive(Default)]
@@ -31,25 +33,51 @@ const T2S_TSV: &str = include_str!("../data/t2s.tsv");
 /// the worst case of a pasted document bounded.
 pub const MAX_CHARS: usize = 512;
 
+/// `class` bit: the character has a t2s entry.
+const T2S: u8 = 1;
+/// `class` bits: the character may start a name of the first or the second set the parser
+/// searches for (see `Normalized::marks`).
+const MARK: [u8; 2] = [2, 4];
+const ANY_MARK: u8 = 2 | 4;
+
 /// Traditional → simplified single-character table (jionlp 1.5.31, filtered; see data/SOURCES.md).
 #[derive(Debug)]
 pub(crate) struct Normalizer {
     t2s: CharMap,
-    /// One bit per BMP code point: set when the character has a t2s entry. Most characters of an
-    /// address are already simplified, so this skips nearly all map lookups.
-    has_t2s: Vec<u64>,
+    /// One byte per BMP code point: `T2S` and `MARK` bits. Most characters of an address are
+    /// already simplified, so this skips nearly all map lookups, and it lets normalisation note
+    /// where names may start while it passes over the text anyway.
+    class: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Normalized {
     pub text: String,
+    /// For each of the two character sets given to [`Normalizer::load`]: byte offsets in `text`
+    /// of every character of the set, in order: the only places where a search for names that
+    /// start with those characters needs to look.
+    pub marks: [SmallVec<[u32; 24]>; 2],
     pub traditional: bool,
     pub control: bool,
     pub truncated: bool,
 }
 
+impl Normalized {
+    /// Record output offset `at` in the mark lists that class bits `k` name.
+    #[inline(always)]
+    fn mark(&mut self, k: u8, at: usize) {
+        for (set, &bit) in MARK.iter().enumerate() {
+            if k & bit != 0 {
+                self.marks[set].push(at as u32);
+            }
+        }
+    }
+}
+
 impl Normalizer {
-    pub fn load() -> Self {
+    /// `marks`: two sets of characters whose positions `normalize` records (the first
+    /// characters of the names searched later). They must lie in the BMP and outside ASCII.
+    pub fn load(marks: [Vec<char>; 2]) -> Self {
         let mut t2s = CharMap::with_capacity_and_hasher(3500, Default::default());
         for line in T2S_TSV.lines() {
             let mut it = line.split('\t');
@@ -60,14 +88,22 @@ impl Normalizer {
                 }
             }
         }
-        let mut has_t2s = vec![0u64; 0x1_0000 / 64];
+        let mut class = vec![0u8; 0x1_0000];
         for &c in t2s.keys() {
-            let n = c as usize;
-            if n < 0x1_0000 {
-                has_t2s[n / 64] |= 1 << (n % 64);
+            if let Some(k) = class.get_mut(c as usize) {
+                *k |= T2S;
             }
         }
-        Normalizer { t2s, has_t2s }
+        for (set, chars) in marks.iter().enumerate() {
+            for &c in chars {
+                assert!(
+                    !c.is_ascii() && (c as u32) < 0x1_0000,
+                    "mark characters are non-ASCII BMP characters: {c:?}"
+                );
+                class[c as usize] |= MARK[set];
+            }
+        }
+        Normalizer { t2s, class }
     }
 
     pub fn normalize(&self, input: &str) -> Normalized {
@@ -111,7 +147,11 @@ impl Normalizer {
                 let cp = (u32::from(x & 0x0f) << 12)
                     | (u32::from(b[i + 1] & 0x3f) << 6)
                     | u32::from(b[i + 2] & 0x3f);
-                if (0x4e00..=0x9fff).contains(&cp) && !self.bit_cp(cp) {
+                let k = self.class_of(cp);
+                if (0x4e00..=0x9fff).contains(&cp) && k & T2S == 0 {
+                    if k & ANY_MARK != 0 {
+                        out.mark(k, out.text.len() + i - run);
+                    }
                     i += 3;
                     continue;
                 }
@@ -124,6 +164,7 @@ impl Normalizer {
                     out.traditional = true;
                     Some(self.t2s.get(&c).copied().unwrap_or(c))
                 } else {
+                    out.mark(self.class_of(c as u32), out.text.len() + i - run);
                     i += c.len_utf8();
                     continue;
                 }
@@ -133,9 +174,12 @@ impl Normalizer {
             if mapped != Some(c) {
                 out.text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
+                    out.mark(self.class_of(m as u32), out.text.len());
                     out.text.push(m);
                 }
                 run = i + c.len_utf8();
+            } else {
+                out.mark(self.class_of(c as u32), out.text.len() + i - run);
             }
             i += c.len_utf8();
         }
@@ -143,14 +187,14 @@ impl Normalizer {
         out
     }
 
-    fn bit_cp(&self, n: u32) -> bool {
-        let n = n as usize;
-        n < 0x1_0000 && self.has_t2s[n / 64] & (1 << (n % 64)) != 0
+    /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
+    #[inline(always)]
+    fn class_of(&self, cp: u32) -> u8 {
+        self.class.get(cp as usize).copied().unwrap_or(0)
     }
 
     fn bit(&self, c: char) -> bool {
-        let n = c as usize;
-        n < 0x1_0000 && self.has_t2s[n / 64] & (1 << (n % 64)) != 0
+        self.class_of(c as u32) & T2S != 0
     }
 
     /// Non-ASCII, non-Han characters: punctuation and space variants, control and zero-width

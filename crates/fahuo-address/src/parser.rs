@@ -6,7 +6,7 @@
 //! 2. take out phone numbers and field labels ("收货人:");
 //! 3. take a name-looking token (surname + 1–3 characters, or a title such as 先生; failing that a
 //!    lone surname, or a short token right beside the phone);
-//! 4. find every division name (full, short, alias, old) with one Aho-Corasick pass, dropping
+//! 4. find every division name (full, short, alias, old) in one left-to-right pass, dropping
 //!    matches that are really road or town names (陕西南路, 长安镇);
 //! 5. group adjacent matches into regions and, for every unit any match could mean, score the
 //!    province→city→county chain it implies against the matches (full names weigh more than short
@@ -21,10 +21,10 @@
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use smallvec::SmallVec;
 
 use crate::data::{Divisions, Level, NameKind, UnitId};
+use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
@@ -92,7 +92,7 @@ const W_FULL: i32 = 6;
 const W_SHORT: i32 = 4;
 const W_CONFLICT: i32 = -3;
 
-/// Loaded once, on first use (about 10 ms in release builds; see BENCHMARKS.md).
+/// Loaded once, on first use (about 5 ms in release builds; see BENCHMARKS.md).
 static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
 
 /// The parser: division data plus the compiled name matcher. Build it once and share it
@@ -101,8 +101,8 @@ static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
 pub struct Parser {
     data: Divisions,
     norm: Normalizer,
-    matcher: AhoCorasick,
-    labels: AhoCorasick,
+    matcher: Matcher,
+    labels: Matcher,
     /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
     /// can make leftmost-longest split "青岛市南区" wrongly.
     suffix_led: Vec<&'static str>,
@@ -125,8 +125,15 @@ struct Elem {
     suffixed: bool,
 }
 
+/// Element indexes, inline: a chain is scored for every candidate unit of every line, and heap
+/// vectors here were a tenth of the parse time.
+type Idxs = SmallVec<[usize; 4]>;
+
+/// Units tied with the best chain (almost always none).
+type Ties = SmallVec<[UnitId; 4]>;
+
 /// How well one candidate chain explains the matches of a region.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Eval {
     anchor: UnitId,
     score: i32,
@@ -134,8 +141,8 @@ struct Eval {
     support: [Option<(usize, NameKind)>; 3],
     first: usize,
     last: usize,
-    conflicts: Vec<usize>,
-    leading: Vec<usize>,
+    conflicts: Idxs,
+    leading: Idxs,
     /// The region (element index range) this chain was scored on.
     region: (usize, usize),
 }
@@ -144,15 +151,8 @@ impl Parser {
     /// Load the embedded data and compile the matcher.
     pub fn new() -> Self {
         let data = Divisions::load();
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Both)
-            .build(&data.patterns)
-            .expect("division patterns compile");
-        let labels = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(LABEL_WORDS)
-            .expect("label patterns compile");
+        let matcher = Matcher::new(&data.patterns);
+        let labels = Matcher::new(&LABEL_WORDS);
         let suffix_led = data
             .patterns
             .iter()
@@ -161,7 +161,10 @@ impl Parser {
             .collect();
         Parser {
             data,
-            norm: Normalizer::load(),
+            norm: Normalizer::load([
+                matcher.first_chars().collect(),
+                labels.first_chars().collect(),
+            ]),
             matcher,
             labels,
             suffix_led,
@@ -182,7 +185,7 @@ impl Parser {
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
         let mut out = ParsedAddress::empty();
-        let norm = self.norm.normalize(input);
+        let mut norm = self.norm.normalize(input);
         if norm.traditional {
             out.add(Reason::TraditionalConverted);
         }
@@ -198,7 +201,7 @@ impl Parser {
             return out;
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
-        let mut work = norm.text;
+        let mut work = std::mem::take(&mut norm.text);
 
         // Phones.
         let mut phone_span = None;
@@ -213,7 +216,7 @@ impl Parser {
             }
             blank(&mut work, f.start, f.end);
         }
-        self.strip_labels(&mut work);
+        self.strip_labels(&mut work, &norm.marks[1]);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
@@ -248,7 +251,7 @@ impl Parser {
             blank(&mut work, s, e);
         }
 
-        let elems = self.find_elems(&work);
+        let elems = self.find_elems(&work, &norm.marks[0]);
         let best = self.best_chain(&work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -446,24 +449,24 @@ impl Parser {
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
         self.matcher.find_iter(tok).any(|m| {
-            m.start() == 0
-                || self.data.hits[m.pattern().as_usize()]
+            m.start == 0
+                || self.data.hits[m.pattern]
                     .iter()
                     .any(|h| h.kind == NameKind::Full)
         })
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str) -> SmallVec<[Elem; 16]> {
+    fn find_elems(&self, text: &str, marks: &[u32]) -> SmallVec<[Elem; 16]> {
         let mut elems = SmallVec::new();
         let mut pos = 0;
         while pos < text.len() {
-            let Some(m) = self.matcher.find(Input::new(text).range(pos..)) else {
+            let Some(m) = self.matcher.find_marked(text, marks, pos) else {
                 break;
             };
-            let start = m.start();
-            let mut end = m.end();
-            let mut pat = m.pattern().as_usize();
+            let start = m.start;
+            let mut end = m.end;
+            let mut pat = m.pattern;
             // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
             if let Some(c) = text[start..end].chars().next_back()
@@ -477,12 +480,12 @@ impl Parser {
                 let alt = end - c.len_utf8();
                 if self
                     .anchored(&text[alt..])
-                    .is_some_and(|next| next.end() > c.len_utf8())
-                    && let Some(head) = self
+                    .is_some_and(|(_, len)| len > c.len_utf8())
+                    && let Some((head, _)) = self
                         .anchored(&text[start..alt])
-                        .filter(|h| h.end() == alt - start)
+                        .filter(|&(_, len)| len == alt - start)
                 {
-                    pat = head.pattern().as_usize();
+                    pat = head;
                     end = alt;
                 }
             }
@@ -528,15 +531,15 @@ impl Parser {
         elems
     }
 
-    /// The longest division name that starts exactly at the beginning of `s`.
-    fn anchored(&self, s: &str) -> Option<aho_corasick::Match> {
-        self.matcher.find(Input::new(s).anchored(Anchored::Yes))
+    /// The longest division name that starts exactly at the beginning of `s`: (pattern, length).
+    fn anchored(&self, s: &str) -> Option<(usize, usize)> {
+        self.matcher.anchored(s)
     }
 
     /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
     /// and return the best chain with the other units it ties with, if any.
-    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Vec<UnitId>)> {
-        let mut best: Option<(Eval, Vec<UnitId>)> = None;
+    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Ties)> {
+        let mut best: Option<(Eval, Ties)> = None;
         let mut i = 0;
         while i < elems.len() {
             let mut j = i + 1;
@@ -558,7 +561,7 @@ impl Parser {
         best
     }
 
-    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Vec<UnitId>)> {
+    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Ties)> {
         // Small inline vectors: these live for one line, and heap allocation showed in profiles.
         let mut anchors: SmallVec<[UnitId; 16]> = SmallVec::new();
         for e in region {
@@ -571,14 +574,20 @@ impl Parser {
         // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
         // then code order for determinism. Only the winner's full evaluation is kept.
         let mut ranked: SmallVec<[(i32, usize, Level, UnitId); 16]> = SmallVec::new();
-        let mut best: Option<Eval> = None;
+        // Two evaluation slots, the best so far and the one being scored, so that no evaluation
+        // is ever copied.
+        let mut slots: [Eval; 2] = Default::default();
+        let mut best: Option<usize> = None;
         for &a in &anchors {
-            let Some(ev) = self.eval_chain(region, a, offset) else {
+            let cur = best.map_or(0, |b| 1 - b);
+            if !self.score_chain(region, a, offset, &mut slots[cur]) {
                 continue;
-            };
+            }
+            let ev = &slots[cur];
             let key = (ev.score, ev.first, self.level(a), a);
             ranked.push(key);
-            let better = best.as_ref().is_none_or(|b| {
+            let better = best.is_none_or(|b| {
+                let b = &slots[b];
                 let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
                 key.0 > bk.0
                     || key.0 == bk.0
@@ -586,17 +595,23 @@ impl Parser {
                             || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
             });
             if better {
-                best = Some(ev);
+                best = Some(cur);
             }
         }
-        let top = best?;
+        let top = std::mem::take(&mut slots[best?]);
         let lvl = self.level(top.anchor);
-        let ties: Vec<UnitId> = ranked
-            .iter()
-            .filter(|k| k.3 != top.anchor && k.0 == top.score && k.1 == top.first && k.2 == lvl)
-            .filter(|k| self.unit_name(k.3) != self.unit_name(top.anchor) || lvl == Level::County)
-            .map(|k| k.3)
-            .collect();
+        // A plain loop: collecting into the inline vector cost more than the filtering.
+        let mut ties = Ties::new();
+        for k in &ranked {
+            if k.3 != top.anchor
+                && k.0 == top.score
+                && k.1 == top.first
+                && k.2 == lvl
+                && (lvl == Level::County || self.unit_name(k.3) != self.unit_name(top.anchor))
+            {
+                ties.push(k.3);
+            }
+        }
         Some((top, ties))
     }
 
@@ -610,19 +625,24 @@ impl Parser {
 
     /// Score the chain (province, city, county) of `anchor` against the region's elements.
     fn eval_chain(&self, region: &[Elem], anchor: UnitId, offset: usize) -> Option<Eval> {
+        let mut ev = Eval::default();
+        self.score_chain(region, anchor, offset, &mut ev)
+            .then_some(ev)
+    }
+
+    /// [`Self::eval_chain`] into a caller's slot (overwritten); false if no element fits.
+    fn score_chain(&self, region: &[Elem], anchor: UnitId, offset: usize, ev: &mut Eval) -> bool {
         let chain = self.data.chains[anchor as usize];
-        let mut ev = Eval {
-            anchor,
-            score: 0,
-            support: [None; 3],
-            first: usize::MAX,
-            last: 0,
-            conflicts: Vec::new(),
-            leading: Vec::new(),
-            region: (offset, offset + region.len()),
-        };
+        ev.anchor = anchor;
+        ev.score = 0;
+        ev.support = [None; 3];
+        ev.first = usize::MAX;
+        ev.last = 0;
+        ev.conflicts.clear();
+        ev.leading.clear();
+        ev.region = (offset, offset + region.len());
         let mut last_level = 0usize;
-        let mut pending: Vec<usize> = Vec::new();
+        let mut pending = Idxs::new();
         for (i, e) in region.iter().enumerate() {
             let idx = i + offset;
             if last_level == 3 {
@@ -700,10 +720,10 @@ impl Parser {
             }
         }
         if ev.first == usize::MAX {
-            return None;
+            return false;
         }
         ev.score += W_CONFLICT * ev.conflicts.len() as i32;
-        Some(ev)
+        true
     }
 
     /// Write province/city/county/adcode and the reasons the chosen chain implies.
@@ -822,14 +842,16 @@ fn blank(work: &mut String, s: usize, e: usize) {
 
 impl Parser {
     /// Blank field labels ("收货人:", "地址："), picker filler rows (市辖区) and a leading "中国".
-    fn strip_labels(&self, work: &mut String) {
-        let mut spans: Vec<(usize, usize)> = Vec::new();
+    fn strip_labels(&self, work: &mut String, marks: &[u32]) {
+        let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         let text = work.as_str();
-        for m in self.labels.find_iter(text) {
-            let (pos, end) = (m.start(), m.end());
-            let word = LABEL_WORDS[m.pattern().as_usize()];
+        let mut from = 0;
+        while let Some(m) = self.labels.find_marked(text, marks, from) {
+            from = m.end;
+            let (pos, end) = (m.start, m.end);
+            let word = LABEL_WORDS[m.pattern];
             let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
-            if m.pattern().as_usize() < N_LABELS {
+            if m.pattern < N_LABELS {
                 if let Some(rest) = text[end..].strip_prefix(':') {
                     spans.push((pos, text.len() - rest.len()));
                 } else if BARE_LABELS.contains(&word) || at_token_start && word.chars().count() >= 3

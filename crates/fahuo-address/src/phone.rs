@@ -2,6 +2,7 @@
 //! extension, platform virtual numbers (mobile + extension) and 400/800 service numbers.
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 /// What kind of number was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -154,19 +155,41 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
     None
 }
 
+/// The first index at or after `from` holding an ASCII digit or '+'. Most of a line is Han text
+/// and words between the numbers, so this skips eight bytes at a time while none of them is in
+/// b'+'..=b'9' (a word-wide range test; bytes ≥ 0x80 never count), and only then looks at
+/// single bytes.
+fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    let wanted = |b: &u8| b.is_ascii_digit() || *b == b'+';
+    let mut i = from;
+    while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let x = u64::from_le_bytes(*w);
+        let low = x & (ONES * 0x7f);
+        // Per byte: set the high bit when 0x2a < byte < 0x3a (for bytes below 0x80).
+        let between = (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2a)) & HIGH;
+        if between != 0
+            && let Some(off) = w.iter().position(wanted)
+        {
+            return Some(i + off);
+        }
+        i += 8;
+    }
+    bytes.get(i..)?.iter().position(wanted).map(|off| i + off)
+}
+
 /// Find phone numbers in `text`, left to right.
-pub(crate) fn find_phones(text: &str) -> Vec<Found> {
+pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut groups: Vec<Group<'_>> = Vec::with_capacity(8);
+    // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
+    // vectors showed in profiles.
+    let mut out = SmallVec::new();
+    let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
     let mut i = 0;
     while i < bytes.len() {
-        // Skip quickly to the next digit or '+'.
-        match bytes[i..]
-            .iter()
-            .position(|b| b.is_ascii_digit() || *b == b'+')
-        {
-            Some(off) => i += off,
+        match next_digit_or_plus(bytes, i) {
+            Some(at) => i = at,
             None => break,
         }
         let starts_number = bytes[i].is_ascii_digit()
