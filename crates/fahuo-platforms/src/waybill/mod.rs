@@ -24,51 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The service an account issues numbers through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaybillService {
-    /// 快递100 e-waybill (`label/order`), for carrier-site accounts.
-    Kuaidi100,
-    /// 快递鸟 e-waybill (`EOrderService`, RequestType 1007/1147), for carrier-site accounts.
-    Kdniao,
-    /// 微信小店电子面单 (`channels/ec/logistics/ewaybill/biz`), through a connected WeChat shop.
-    WechatEwaybill,
-}
-
-impl WaybillService {
-    pub const ALL: [WaybillService; 3] = [
-        WaybillService::Kuaidi100,
-        WaybillService::Kdniao,
-        WaybillService::WechatEwaybill,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WaybillService::Kuaidi100 => "kuaidi100",
-            WaybillService::Kdniao => "kdniao",
-            WaybillService::WechatEwaybill => "wechat_ewaybill",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<WaybillService> {
-        WaybillService::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s.trim())
-    }
-
-    /// Whether the service answers a balance query (the others' balance is counted by fahuo
-    /// from the quota the merchant enters).
-    pub fn reports_balance(self) -> bool {
-        self == WaybillService::WechatEwaybill
-    }
-}
-
-impl std::fmt::Display for WaybillService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use fahuo_domain::fulfilment::WaybillService;
 
 /// What an account signs and identifies itself with. The fields mean different things per
 /// service (see the table); secrets are stored encrypted by the caller.
