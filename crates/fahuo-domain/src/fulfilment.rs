@@ -189,6 +189,9 @@ pub struct CarrierAccount {
     pub shop_id: Option<ShopId>,
     /// Lower is asked first among the accounts of one carrier; the next takes over on failure.
     pub priority: i64,
+    /// The sender (发件人) on labels; the address is the shipping warehouse's.
+    pub sender_name: String,
+    pub sender_phone: String,
     /// Numbers bought, for services that report no balance.
     pub quota: Option<i64>,
     /// What the service last said was left, and when.
@@ -229,6 +232,8 @@ pub struct NewCarrierAccount {
     pub base_url: String,
     pub shop_id: Option<ShopId>,
     pub priority: i64,
+    pub sender_name: String,
+    pub sender_phone: String,
     pub quota: Option<i64>,
     pub low_balance_threshold: i64,
     pub latency_budget_ms: i64,

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.service, a.carrier_code, a.base_url, a.shop_id, \
-    a.priority, a.quota, a.reported_balance, a.balance_checked_at, a.low_balance_threshold, \
+    a.priority, a.sender_name, a.sender_phone, a.quota, a.reported_balance, a.balance_checked_at, a.low_balance_threshold, \
     a.latency_budget_ms, a.enabled, a.created_at, \
     (SELECT COUNT(*) FROM waybill_requests r WHERE r.account_id = a.id \
        AND r.state IN ('pending', 'issued', 'abandoned')) AS used";
@@ -35,6 +35,8 @@ struct AccountRow {
     base_url: String,
     shop_id: Option<i64>,
     priority: i64,
+    sender_name: String,
+    sender_phone: String,
     quota: Option<i64>,
     reported_balance: Option<i64>,
     balance_checked_at: Option<i64>,
@@ -56,6 +58,8 @@ impl TryFrom<AccountRow> for CarrierAccount {
             base_url: r.base_url,
             shop_id: r.shop_id.map(ShopId),
             priority: r.priority,
+            sender_name: r.sender_name,
+            sender_phone: r.sender_phone,
             quota: r.quota,
             reported_balance: r.reported_balance,
             balance_checked_at: opt_from_ms(r.balance_checked_at),
@@ -192,9 +196,9 @@ impl Store {
         let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO carrier_accounts (tenant_id, name, service, carrier_code, base_url, \
-                 shop_id, credentials_enc, priority, quota, low_balance_threshold, \
-                 latency_budget_ms, enabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, $12) RETURNING id")
+                 shop_id, credentials_enc, priority, sender_name, sender_phone, quota, \
+                 low_balance_threshold, latency_budget_ms, enabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, TRUE, $14) RETURNING id")
                 .bind(tenant.get())
                 .bind(&new.name)
                 .bind(new.service.as_str())
@@ -203,6 +207,8 @@ impl Store {
                 .bind(new.shop_id.map(ShopId::get))
                 .bind(&blob)
                 .bind(new.priority)
+                .bind(&new.sender_name)
+                .bind(&new.sender_phone)
                 .bind(new.quota)
                 .bind(new.low_balance_threshold)
                 .bind(new.latency_budget_ms)

@@ -1464,6 +1464,8 @@ fn zto_account(name: &str, quota: Option<i64>) -> NewCarrierAccount {
         base_url: "http://127.0.0.1:1/kdniao".into(),
         shop_id: None,
         priority: 0,
+        sender_name: "杭州仓发货组".into(),
+        sender_phone: "057188880000".into(),
         quota,
         low_balance_threshold: 2,
         latency_budget_ms: 800,

@@ -12,6 +12,10 @@ CREATE TABLE carrier_accounts (
     shop_id BIGINT REFERENCES shops(id),
     credentials_enc BYTEA NOT NULL,
     priority BIGINT NOT NULL DEFAULT 0,
+    -- The sender (发件人) printed on the labels and sent to the carrier; the sender's address is
+    -- the shipping warehouse's.
+    sender_name TEXT NOT NULL,
+    sender_phone TEXT NOT NULL,
     -- Numbers bought, for services that report no balance (fahuo counts them down).
     quota BIGINT,
     -- The balance the service last reported, and when.
