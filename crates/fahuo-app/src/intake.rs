@@ -119,7 +119,7 @@ pub struct WebhookAnswer {
 /// The platform clients of this node, one per shop, so each shop's rate limit and token are
 /// shared by all its calls.
 pub(crate) struct Platforms {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     options: ClientOptions,
     clients: Mutex<HashMap<ShopId, (String, Arc<PlatformClient>)>>,
 }
@@ -196,7 +196,7 @@ impl App {
     }
 
     /// Makes sure the shop's token is valid, persisting any new one (encrypted).
-    async fn ready_client(&self, shop: &Shop) -> Result<Arc<PlatformClient>> {
+    pub(crate) async fn ready_client(&self, shop: &Shop) -> Result<Arc<PlatformClient>> {
         let client = self.platform_client(shop).await?;
         let changed = client
             .ensure_token(self.now())
@@ -210,7 +210,7 @@ impl App {
         Ok(client)
     }
 
-    fn platform_failure(&self, e: PlatformError) -> AppError {
+    pub(crate) fn platform_failure(&self, e: PlatformError) -> AppError {
         if e.is_retryable() {
             AppError::Upstream(e.to_string())
         } else if e.is_auth() {

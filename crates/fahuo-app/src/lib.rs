@@ -12,6 +12,7 @@ pub mod import;
 pub mod intake;
 pub mod jobs;
 pub mod orders;
+pub mod printing;
 pub mod seed;
 pub mod users;
 

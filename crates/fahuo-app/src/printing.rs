@@ -1,0 +1,722 @@
+//! 取号 and 打单: carrier accounts, allocation of approved orders to packages, one waybill
+//! number per package (with failover between accounts), label PDFs and print jobs.
+//!
+//! Exactly one number per package, however often a print is clicked or retried:
+//! * a number is asked for under a request key stored *before* the call, and every retry on
+//!   that account reuses the key, so the service answers with the number it already issued;
+//! * the store keeps at most one live waybill per package; a number that loses a race (a
+//!   failover account answered too) is marked abandoned and given back by
+//!   [`App::recycle_abandoned_waybills`];
+//! * a print with an `Idempotency-Key` the tenant used before returns the first job.
+
+use crate::{Actor, App, AppError, Result};
+use fahuo_domain::fulfilment::{CarrierAccount, NewCarrierAccount, PrintJob, WaybillService};
+use fahuo_domain::{
+    CarrierAccountId, CarrierCode, OrderId, OrderState, PackageId, Permission, PrintJobId, ShopId,
+    WarehouseId,
+};
+use fahuo_platforms::PlatformError;
+use fahuo_platforms::waybill::{
+    Contact, Item, WaybillAccount, WaybillClient, WaybillCredentials, WaybillRequest,
+    waybill_options,
+};
+use fahuo_store::waybills::{IssuedNumber, PackageForWaybill, Recorded};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+/// Packages asked for at once in one print (each on its own connection).
+const ISSUE_CONCURRENCY: usize = 8;
+
+/// What the merchant enters to bind a carrier account.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BindCarrierAccount {
+    pub name: String,
+    pub service: WaybillService,
+    /// fahuo's carrier code (= WeChat `delivery_id`), e.g. `ZTO`.
+    pub carrier: String,
+    /// The service's API base URL; defaults to the official host. Unused for WeChat.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// WeChat e-waybill: the connected WeChat shop that issues the numbers.
+    #[serde(default)]
+    pub shop_id: Option<ShopId>,
+    #[serde(default)]
+    pub priority: i64,
+    pub sender_name: String,
+    pub sender_phone: String,
+    /// Numbers bought, for services that report no balance (kuaidi100, kdniao).
+    #[serde(default)]
+    pub quota: Option<i64>,
+    #[serde(default = "default_low_balance")]
+    pub low_balance_threshold: i64,
+    #[serde(default = "default_latency_budget")]
+    pub latency_budget_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credentials: WaybillCredentials,
+}
+
+fn default_low_balance() -> i64 {
+    200
+}
+
+fn default_latency_budget() -> i64 {
+    800
+}
+
+fn official_base_url(service: WaybillService) -> &'static str {
+    match service {
+        WaybillService::Kuaidi100 => "https://api.kuaidi100.com",
+        WaybillService::Kdniao => "https://api.kdniao.com",
+        WaybillService::WechatEwaybill => "https://api.weixin.qq.com",
+    }
+}
+
+/// A print request: orders in page order, the label stock, and why (for reprints).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrintRequest {
+    pub order_ids: Vec<OrderId>,
+    /// `76x130` (default), `100x150` or `100x180`.
+    #[serde(default)]
+    pub size: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// An order that could not be printed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrintFailure {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
+/// The outcome of a print: the job (receipt), the PDF, what failed, and balance warnings.
+#[derive(Debug, Clone)]
+pub struct Printed {
+    pub job: Option<PrintJob>,
+    pub pdf: Option<Vec<u8>>,
+    pub failures: Vec<PrintFailure>,
+    /// e.g. "中通 kdniao: 150 numbers left".
+    pub warnings: Vec<String>,
+}
+
+impl App {
+    // ------------------------------------------------------------------ carrier accounts
+
+    /// Binds a carrier account; its credentials are checked for shape here and by the first
+    /// number it issues.
+    pub async fn bind_carrier_account(
+        &self,
+        actor: &Actor,
+        input: BindCarrierAccount,
+    ) -> Result<CarrierAccount> {
+        actor.require(Permission::ManageShops)?;
+        let carrier = CarrierCode::parse(&input.carrier)?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(fahuo_domain::ParseError::new("name", "1 to 64 characters").into());
+        }
+        if input.sender_name.trim().is_empty() || input.sender_phone.trim().is_empty() {
+            return Err(fahuo_domain::ParseError::new(
+                "sender",
+                "sender name and phone are printed on every label",
+            )
+            .into());
+        }
+        if !(100..=60_000).contains(&input.latency_budget_ms) {
+            return Err(
+                fahuo_domain::ParseError::new("latency_budget_ms", "100 to 60000").into(),
+            );
+        }
+        if let Some(shop) = input.shop_id {
+            self.store().shop(actor.tenant_id, shop).await?;
+        }
+        let new = NewCarrierAccount {
+            name: name.to_string(),
+            service: input.service,
+            carrier,
+            base_url: input
+                .base_url
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| official_base_url(input.service).to_string()),
+            shop_id: input.shop_id,
+            priority: input.priority,
+            sender_name: input.sender_name.trim().to_string(),
+            sender_phone: input.sender_phone.trim().to_string(),
+            quota: input.quota,
+            low_balance_threshold: input.low_balance_threshold,
+            latency_budget_ms: input.latency_budget_ms,
+        };
+        // Build a client once: it refuses credentials that cannot work (missing key, a carrier
+        // the service has no code for) before anything is stored.
+        let probe = WaybillAccount {
+            service: new.service,
+            carrier: carrier_of(&new.carrier)?,
+            base_url: new.base_url.clone(),
+            credentials: input.credentials.clone(),
+        };
+        if new.service != WaybillService::WechatEwaybill {
+            WaybillClient::new(
+                probe,
+                self.platforms.http.clone(),
+                &waybill_options(budget(new.latency_budget_ms)),
+                None,
+            )
+            .map_err(|e| AppError::UpstreamRefused(e.to_string()))?;
+        } else if new.shop_id.is_none() {
+            return Err(fahuo_domain::ParseError::new(
+                "shop_id",
+                "a WeChat e-waybill account issues through a connected WeChat shop",
+            )
+            .into());
+        }
+        let audit = actor.audit("carrier_account.bind", "carrier_account", self.now());
+        Ok(self
+            .store()
+            .create_carrier_account(actor.tenant_id, &new, &input.credentials, &audit)
+            .await?)
+    }
+
+    pub async fn carrier_accounts(&self, actor: &Actor) -> Result<Vec<CarrierAccount>> {
+        actor.require(Permission::ViewOrders)?;
+        Ok(self.store().carrier_accounts(actor.tenant_id).await?)
+    }
+
+    /// Asks the service for the account's balance (where it tells) and stores it.
+    pub async fn refresh_carrier_balance(
+        &self,
+        actor: &Actor,
+        id: CarrierAccountId,
+    ) -> Result<CarrierAccount> {
+        actor.require(Permission::PrintAndShip)?;
+        let account = self.store().carrier_account(actor.tenant_id, id).await?;
+        let client = self.waybill_client(actor.tenant_id, &account).await?;
+        if let Some(balance) = client
+            .balance()
+            .await
+            .map_err(|e| self.platform_failure(e))?
+        {
+            self.store()
+                .set_carrier_balance(actor.tenant_id, id, balance, self.now())
+                .await?;
+        }
+        Ok(self.store().carrier_account(actor.tenant_id, id).await?)
+    }
+
+    async fn waybill_client(
+        &self,
+        tenant: fahuo_domain::TenantId,
+        account: &CarrierAccount,
+    ) -> Result<WaybillClient> {
+        let credentials: WaybillCredentials = self
+            .store()
+            .carrier_account_credentials(tenant, account.id)
+            .await?;
+        let shop = match account.shop_id {
+            Some(shop_id) if account.service == WaybillService::WechatEwaybill => {
+                let shop = self.store().shop(tenant, shop_id).await?;
+                Some(self.ready_client(&shop).await?)
+            }
+            _ => None,
+        };
+        WaybillClient::new(
+            WaybillAccount {
+                service: account.service,
+                carrier: carrier_of(&account.carrier)?,
+                base_url: account.base_url.clone(),
+                credentials,
+            },
+            self.platforms.http.clone(),
+            &waybill_options(budget(account.latency_budget_ms)),
+            shop,
+        )
+        .map_err(|e| AppError::UpstreamRefused(e.to_string()))
+    }
+
+    // ------------------------------------------------------------------ allocation
+
+    /// Sends an approved order from `warehouse` as one package, with `carrier` or the first
+    /// carrier the tenant has an account for. (Automatic warehouse choice, splits and stock
+    /// reservation belong to review and allocation.)
+    pub async fn allocate_order(
+        &self,
+        actor: &Actor,
+        order: OrderId,
+        warehouse: WarehouseId,
+        carrier: Option<CarrierCode>,
+    ) -> Result<PackageId> {
+        actor.require(Permission::PrintAndShip)?;
+        let mut audit = actor.audit("order.allocate", "package", self.now());
+        audit.after = Some(serde_json::json!({"order_id": order, "warehouse_id": warehouse, "carrier": carrier}));
+        Ok(self
+            .store()
+            .allocate_order(actor.tenant_id, order, warehouse, carrier.as_ref(), &audit)
+            .await?)
+    }
+
+    // ------------------------------------------------------------------ waybill numbers
+
+    /// The package's live waybill number: the stored one, or a new one from the first of the
+    /// carrier's accounts that gives one.
+    pub async fn issue_waybill(
+        &self,
+        actor: &Actor,
+        package: PackageId,
+    ) -> Result<fahuo_domain::fulfilment::Waybill> {
+        actor.require(Permission::PrintAndShip)?;
+        let tenant = actor.tenant_id;
+        let pkg = self.store().package_for_waybill(tenant, package).await?;
+        if let Some(w) = pkg.waybill {
+            return Ok(w);
+        }
+        let accounts = self.store().carrier_accounts(tenant).await?;
+        let carrier = match &pkg.carrier {
+            Some(c) => c.clone(),
+            None => accounts
+                .iter()
+                .find(|a| a.enabled)
+                .map(|a| a.carrier.clone())
+                .ok_or_else(|| AppError::Conflict("no carrier account is bound".into()))?,
+        };
+        let candidates: Vec<&CarrierAccount> = accounts
+            .iter()
+            .filter(|a| a.enabled && a.carrier == carrier)
+            .collect();
+        if candidates.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "no enabled carrier account for {carrier}"
+            )));
+        }
+        let request = self.waybill_request(tenant, &pkg, candidates[0]).await?;
+        let mut failures = Vec::new();
+        // Requests left pending after a retryable failure: if another account then gives the
+        // number, theirs (if any) are abandoned for recycling; if none does, they stay pending
+        // and the next try asks again under the same key.
+        let mut pending = Vec::new();
+        for account in candidates {
+            let req = WaybillRequest {
+                sender: Contact {
+                    name: account.sender_name.clone(),
+                    mobile: account.sender_phone.clone(),
+                    ..request.sender.clone()
+                },
+                ..request.clone()
+            };
+            match self.try_account(tenant, &pkg, account, &req).await {
+                Ok(waybill) => {
+                    for r in &pending {
+                        self.store()
+                            .close_waybill_request(r, "another account issued the number", true, self.now())
+                            .await?;
+                    }
+                    return Ok(waybill);
+                }
+                Err(Attempt::Retryable(r, e)) => {
+                    tracing::info!(package = package.get(), account = account.id.get(), error = %e, "waybill account failed; trying the next");
+                    failures.push(format!("{}: {e}", account.name));
+                    pending.extend(r);
+                }
+                Err(Attempt::Refused(e)) => {
+                    tracing::info!(package = package.get(), account = account.id.get(), error = %e, "waybill account refused; trying the next");
+                    failures.push(format!("{}: {e}", account.name));
+                }
+                Err(Attempt::Fatal(e)) => return Err(e),
+            }
+        }
+        let msg = failures.join("; ");
+        Err(if pending.is_empty() {
+            AppError::UpstreamRefused(msg)
+        } else {
+            AppError::Upstream(msg)
+        })
+    }
+
+    async fn try_account(
+        &self,
+        tenant: fahuo_domain::TenantId,
+        pkg: &PackageForWaybill,
+        account: &CarrierAccount,
+        req: &WaybillRequest,
+    ) -> std::result::Result<fahuo_domain::fulfilment::Waybill, Attempt> {
+        let client = self
+            .waybill_client(tenant, account)
+            .await
+            .map_err(Attempt::Refused)?;
+        let now = self.now();
+        let request = match self
+            .store()
+            .open_waybill_request(tenant, pkg.id, account.id)
+            .await
+            .map_err(|e| Attempt::Fatal(e.into()))?
+        {
+            Some(r) => r,
+            None => {
+                let key = if account.service == WaybillService::WechatEwaybill {
+                    Some(
+                        client
+                            .request_key("", req)
+                            .await
+                            .map_err(|e| Attempt::from_platform(None, e))?,
+                    )
+                } else {
+                    None
+                };
+                self.store()
+                    .open_waybill_request_with(tenant, pkg.id, account.id, key.as_deref(), now)
+                    .await
+                    .map_err(|e| Attempt::Fatal(e.into()))?
+            }
+        };
+        match client.issue(&request.request_key, req).await {
+            Ok(issued) => {
+                let number = IssuedNumber {
+                    tracking_no: fahuo_domain::TrackingNo::parse(&issued.tracking_no)
+                        .map_err(|e| Attempt::Fatal(e.into()))?,
+                    sort_code: issued.sort_code,
+                    hub: issued.hub,
+                };
+                let recorded = self
+                    .store()
+                    .record_waybill(&request, &account.carrier, &number, self.now())
+                    .await
+                    .map_err(|e| Attempt::Fatal(e.into()))?;
+                if let Recorded::Superseded(_) = &recorded {
+                    tracing::info!(package = pkg.id.get(), "a second number lost the race; it will be recycled");
+                }
+                Ok(recorded.waybill().clone())
+            }
+            Err(e) if e.is_retryable() => Err(Attempt::from_platform(Some(request), e)),
+            Err(e) => {
+                // A malformed answer may hide an issued number: recycle it to be safe.
+                let maybe_issued = matches!(e, PlatformError::Protocol(_));
+                self.store()
+                    .close_waybill_request(&request, &e.to_string(), maybe_issued, self.now())
+                    .await
+                    .map_err(|e| Attempt::Fatal(e.into()))?;
+                Err(Attempt::Refused(self.platform_failure(e)))
+            }
+        }
+    }
+
+    /// What the services need about a package: sender address (the warehouse), receiver,
+    /// items, weight. The sender's name and phone come from the account.
+    async fn waybill_request(
+        &self,
+        tenant: fahuo_domain::TenantId,
+        pkg: &PackageForWaybill,
+        account: &CarrierAccount,
+    ) -> Result<WaybillRequest> {
+        let warehouse = self.store().warehouse(tenant, pkg.warehouse_id).await?;
+        let mut orders = Vec::new();
+        for id in &pkg.orders {
+            orders.push(self.store().order(tenant, *id).await?);
+        }
+        let first = orders
+            .first()
+            .ok_or_else(|| AppError::Conflict(format!("package {} holds no order", pkg.id)))?;
+        let r = &first.receiver;
+        Ok(WaybillRequest {
+            sender: Contact {
+                name: account.sender_name.clone(),
+                mobile: account.sender_phone.clone(),
+                province: warehouse.province.clone(),
+                city: warehouse.city.clone(),
+                county: warehouse.county.clone(),
+                address: warehouse.address.clone(),
+            },
+            receiver: Contact {
+                name: r.name.clone(),
+                mobile: r.phone.as_str().to_string(),
+                province: r.province.clone(),
+                city: r.city.clone(),
+                county: r.county.clone(),
+                address: r.detail.clone(),
+            },
+            items: orders
+                .iter()
+                .flat_map(|o| &o.lines)
+                .map(|l| Item {
+                    name: l.title.clone(),
+                    count: u32::try_from(l.quantity).unwrap_or(1),
+                })
+                .collect(),
+            weight_g: pkg.weight_g,
+            remark: None,
+            platform_order_ids: orders
+                .iter()
+                .map(|o| o.platform_order_id.as_str().to_string())
+                .collect(),
+        })
+    }
+
+    /// Gives back numbers nobody uses (a failover account's late answer, a timed-out request
+    /// superseded by another account). Run by the job runner; returns how many were recycled.
+    pub async fn recycle_abandoned_waybills(&self, limit: i64) -> Result<usize> {
+        let mut done = 0;
+        for request in self.store().abandoned_waybill_requests(limit).await? {
+            let account = self
+                .store()
+                .carrier_account(request.tenant_id, request.account_id)
+                .await?;
+            let client = self.waybill_client(request.tenant_id, &account).await?;
+            // The number may never have reached us: ask again under the same key (the service
+            // answers with the number it issued, if any), then give it back.
+            let number = match &request.tracking_no {
+                Some(n) => n.clone(),
+                None => {
+                    let pkg = self
+                        .store()
+                        .package_for_waybill(request.tenant_id, request.package_id)
+                        .await?;
+                    let req = self
+                        .waybill_request(request.tenant_id, &pkg, &account)
+                        .await?;
+                    match client.issue(&request.request_key, &req).await {
+                        Ok(issued) => issued.tracking_no,
+                        Err(e) if e.is_retryable() => continue,
+                        Err(_) => {
+                            // Refused: no number exists under this key.
+                            self.store()
+                                .mark_waybill_recycled(&request, self.now())
+                                .await?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match client.cancel(&request.request_key, &number).await {
+                Ok(()) => {
+                    self.store()
+                        .mark_waybill_recycled(&request, self.now())
+                        .await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    tracing::info!(request = request.id.get(), error = %e, "recycling failed; will try again")
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    // ------------------------------------------------------------------ printing
+
+    /// Prints the labels of `req.order_ids` in that order: approved orders are allocated to
+    /// the tenant's first warehouse, every package gets its number, and one PDF comes back
+    /// with a print job as receipt. Orders that cannot be printed are listed with the reason;
+    /// the rest print. `idempotency_key`: a repeated print returns the first job unchanged.
+    pub async fn print_labels(
+        &self,
+        actor: &Actor,
+        req: &PrintRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Printed> {
+        actor.require(Permission::PrintAndShip)?;
+        let tenant = actor.tenant_id;
+        let size_text = req.size.as_deref().unwrap_or("76x130");
+        let size: fahuo_labels::LabelSize = size_text
+            .parse()
+            .map_err(|e: fahuo_labels::LabelError| {
+                fahuo_domain::ParseError::new("size", e.to_string())
+            })?;
+        if req.order_ids.is_empty() || req.order_ids.len() > 2_000 {
+            return Err(fahuo_domain::ParseError::new("order_ids", "1 to 2000 orders").into());
+        }
+        if let Some(key) = idempotency_key
+            && (key.is_empty() || key.len() > 128)
+        {
+            return Err(fahuo_domain::ParseError::new("Idempotency-Key", "1 to 128 characters").into());
+        }
+        let mut failures = Vec::new();
+        let mut packages: Vec<(OrderId, PackageId)> = Vec::new();
+        let warehouse = self.store().warehouses(tenant).await?.into_iter().next();
+        for &order_id in &req.order_ids {
+            match self.packages_to_print(actor, order_id, warehouse.as_ref().map(|w| w.id)).await {
+                Ok(ps) => packages.extend(ps.into_iter().map(|p| (order_id, p))),
+                Err(e) => failures.push(PrintFailure { order_id, reason: e.to_string() }),
+            }
+        }
+        // Numbers first, several packages at a time.
+        let issued: Vec<(OrderId, PackageId, Result<()>)> = futures::stream::iter(packages)
+            .map(|(order, package)| async move {
+                (order, package, self.issue_waybill(actor, package).await.map(drop))
+            })
+            .buffered(ISSUE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut ready = Vec::new();
+        for (order_id, package, outcome) in issued {
+            match outcome {
+                Ok(()) => ready.push(package),
+                Err(e) => failures.push(PrintFailure { order_id, reason: e.to_string() }),
+            }
+        }
+        let warnings = self.balance_warnings(tenant).await?;
+        if ready.is_empty() {
+            return Ok(Printed { job: None, pdf: None, failures, warnings });
+        }
+        let mut audit = actor.audit("labels.print", "print_job", self.now());
+        audit.after = Some(serde_json::json!({"orders": req.order_ids.len()}));
+        let job = self
+            .store()
+            .record_print_job(
+                tenant,
+                idempotency_key,
+                size.to_string().as_str(),
+                &ready,
+                req.reason.as_deref(),
+                &audit,
+            )
+            .await?;
+        let pdf = self.render_job(tenant, &job, size).await?;
+        Ok(Printed { job: Some(job), pdf: Some(pdf), failures, warnings })
+    }
+
+    /// The PDF of a print job as it was printed (same pages, same reprint marks).
+    pub async fn print_job_pdf(&self, actor: &Actor, id: PrintJobId) -> Result<(PrintJob, Vec<u8>)> {
+        actor.require(Permission::PrintAndShip)?;
+        let job = self.store().print_job(actor.tenant_id, id).await?;
+        let size = job
+            .label_size
+            .parse()
+            .map_err(|e: fahuo_labels::LabelError| AppError::Internal(e.to_string()))?;
+        let pdf = self.render_job(actor.tenant_id, &job, size).await?;
+        Ok((job, pdf))
+    }
+
+    pub async fn print_job(&self, actor: &Actor, id: PrintJobId) -> Result<PrintJob> {
+        actor.require(Permission::PrintAndShip)?;
+        Ok(self.store().print_job(actor.tenant_id, id).await?)
+    }
+
+    /// The packages an order prints as, allocating an approved order first.
+    async fn packages_to_print(
+        &self,
+        actor: &Actor,
+        order_id: OrderId,
+        warehouse: Option<WarehouseId>,
+    ) -> Result<Vec<PackageId>> {
+        let tenant = actor.tenant_id;
+        let existing = self.store().packages_of_order(tenant, order_id).await?;
+        if !existing.is_empty() {
+            return Ok(existing);
+        }
+        let order = self.store().order(tenant, order_id).await?;
+        match order.state {
+            OrderState::Approved => {
+                let warehouse = warehouse
+                    .ok_or_else(|| AppError::Conflict("the tenant has no warehouse".into()))?;
+                Ok(vec![self.allocate_order(actor, order_id, warehouse, None).await?])
+            }
+            state => Err(AppError::IllegalTransition(format!(
+                "order is {} ({}); approve it before printing",
+                state.as_str(),
+                state.label_zh()
+            ))),
+        }
+    }
+
+    async fn render_job(
+        &self,
+        tenant: fahuo_domain::TenantId,
+        job: &PrintJob,
+        size: fahuo_labels::LabelSize,
+    ) -> Result<Vec<u8>> {
+        let accounts = self.store().carrier_accounts(tenant).await?;
+        let mut labels = Vec::with_capacity(job.labels.len());
+        for printed in &job.labels {
+            let pkg = self.store().package_for_waybill(tenant, printed.package_id).await?;
+            let waybill = pkg.waybill.clone().ok_or_else(|| {
+                AppError::Conflict(format!("package {} lost its waybill", pkg.id))
+            })?;
+            let account = accounts.iter().find(|a| a.carrier == waybill.carrier);
+            let req = match account {
+                Some(a) => self.waybill_request(tenant, &pkg, a).await?,
+                None => return Err(AppError::Conflict(format!("no account for {}", waybill.carrier))),
+            };
+            let carrier_name = fahuo_carriers::Carrier::from_code(waybill.carrier.as_str())
+                .map_or_else(|| waybill.carrier.as_str().to_string(), |c| c.name_zh().to_string());
+            labels.push(fahuo_labels::ShippingLabel {
+                carrier_name,
+                waybill_no: printed.tracking_no.clone(),
+                qr_payload: None,
+                sort_code: waybill.sort_code.clone().unwrap_or_default(),
+                hub: waybill.hub.clone(),
+                receiver: fahuo_labels::Party {
+                    name: req.receiver.name.clone(),
+                    // 隐私面单: the phone is printed masked.
+                    phone: fahuo_domain::pii::mask_phone(&req.receiver.mobile),
+                    address: req.receiver.full_address(),
+                },
+                sender: fahuo_labels::Party {
+                    name: req.sender.name.clone(),
+                    phone: fahuo_domain::pii::mask_phone(&req.sender.mobile),
+                    address: req.sender.full_address(),
+                },
+                items: req
+                    .items
+                    .iter()
+                    .map(|i| format!("{} ×{}", i.name, i.count))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                order_ref: Some(req.platform_order_ids.join(" ")),
+                reprint: u32::try_from(printed.reprint).unwrap_or(u32::MAX),
+                print_job_id: format!("P{}", job.id),
+                ..Default::default()
+            });
+        }
+        let out = fahuo_labels::render_labels_pdf(&labels, &fahuo_labels::LabelOptions::new(size))
+            .map_err(|e| AppError::Internal(format!("label rendering: {e}")))?;
+        Ok(out.pdf)
+    }
+
+    async fn balance_warnings(&self, tenant: fahuo_domain::TenantId) -> Result<Vec<String>> {
+        Ok(self
+            .store()
+            .carrier_accounts(tenant)
+            .await?
+            .into_iter()
+            .filter(|a| a.enabled && a.low_balance())
+            .map(|a| {
+                format!(
+                    "{}: 面单余额不足, {} left (warn below {})",
+                    a.name,
+                    a.remaining().unwrap_or(0),
+                    a.low_balance_threshold
+                )
+            })
+            .collect())
+    }
+}
+
+/// How one account's attempt ended.
+enum Attempt {
+    /// Timed out, 5xx or rate limited after the retries: a number may exist under the key.
+    Retryable(Option<fahuo_store::waybills::WaybillRequest>, AppError),
+    /// The account refused (no balance, credentials, bad request): no number exists.
+    Refused(AppError),
+    /// fahuo's own failure (database): stop.
+    Fatal(AppError),
+}
+
+impl Attempt {
+    fn from_platform(request: Option<fahuo_store::waybills::WaybillRequest>, e: PlatformError) -> Attempt {
+        if e.is_retryable() {
+            Attempt::Retryable(request, AppError::Upstream(e.to_string()))
+        } else {
+            Attempt::Refused(AppError::UpstreamRefused(e.to_string()))
+        }
+    }
+}
+
+fn carrier_of(code: &CarrierCode) -> Result<fahuo_carriers::Carrier> {
+    fahuo_carriers::Carrier::from_code(code.as_str()).ok_or_else(|| {
+        fahuo_domain::ParseError::new("carrier", format!("{code} is not a known carrier")).into()
+    })
+}
+
+fn budget(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(800))
+}
