@@ -8,9 +8,20 @@
 //! * `POST /_sim/orders` `{"platform": "douyin", "count": N}`: place N new orders within a minute.
 //! * `POST /_sim/callbacks` `{"wechat": "http://...", "douyin": null, ...}`: set push receivers
 //!   (a key that is absent is left as it is; `null` switches pushes off).
+//! * `GET  /_sim/waybill/accounts`: every e-waybill account with its balance and counts.
+//! * `POST /_sim/waybill/balance` `{"service"?: "kuaidi100"|"kdniao"|"wechat", "account"?: "…",
+//!   "balance": N}`: set the waybill balance of one account (`partnerId`, `CustomerName` or
+//!   `acct_id`), of a service's accounts, or of all; answers the accounts.
+//! * `POST /_sim/latency` `{"kuaidi100"?: ms, "kdniao"?: ms, "wechat"?: ms}`: added latency per
+//!   e-waybill API (absent keys are left as they are); answers the current values.
+//!
+//! The router also mounts the e-waybill emulators: `/kuaidi100` ([`crate::waybill::kuaidi100`]),
+//! `/kdniao` ([`crate::waybill::kdniao`]), and the WeChat ones under `/wechat`
+//! ([`crate::waybill::wechat`]).
 
 use crate::model::Platform;
 use crate::state::Sim;
+use crate::waybill::{Service, WaybillAccount};
 use crate::{DouyinShopInfo, SimInfo, XiaohongshuSellerInfo};
 use axum::Json;
 use axum::Router;
@@ -28,6 +39,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .nest("/wechat", crate::wechat::router())
         .nest("/douyin", crate::douyin::router())
         .nest("/xiaohongshu", crate::xiaohongshu::router())
+        .nest("/kuaidi100", crate::waybill::kuaidi100::router())
+        .nest("/kdniao", crate::waybill::kdniao::router())
         .route("/_sim/info", get(info_h))
         .route("/_sim/ledger", get(ledger_h))
         .route("/_sim/orders/{order_id}", get(order_h))
@@ -35,6 +48,9 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/clock", post(clock_h))
         .route("/_sim/faults", post(faults_h))
         .route("/_sim/callbacks", post(callbacks_h))
+        .route("/_sim/waybill/accounts", get(waybill_accounts_h))
+        .route("/_sim/waybill/balance", post(waybill_balance_h))
+        .route("/_sim/latency", post(latency_h))
         .with_state(sim)
 }
 
@@ -57,6 +73,7 @@ pub fn info(sim: &Sim, addr: &str) -> SimInfo {
             })
             .collect(),
         xiaohongshu_sellers: shops
+            .clone()
             .map(|k| {
                 let (seller_id, seller_name, auth_code) = sim.cfg.xiaohongshu_seller(k);
                 XiaohongshuSellerInfo {
@@ -65,6 +82,13 @@ pub fn info(sim: &Sim, addr: &str) -> SimInfo {
                     auth_code,
                 }
             })
+            .collect(),
+        kuaidi100_base_url: format!("http://{addr}/kuaidi100"),
+        kdniao_base_url: format!("http://{addr}/kdniao"),
+        kuaidi100: sim.cfg.kuaidi100.clone(),
+        kdniao: sim.cfg.kdniao.clone(),
+        wechat_ewaybill_accounts: shops
+            .flat_map(|k| sim.cfg.wechat_ewaybill_accounts(k))
             .collect(),
     }
 }
@@ -179,4 +203,57 @@ async fn callbacks_h(
     let st = sim.lock();
     let cbs: HashMap<&str, &String> = st.callbacks.iter().map(|(p, u)| (p.as_str(), u)).collect();
     Json(json!(cbs)).into_response()
+}
+
+async fn waybill_accounts_h(State(sim): State<Arc<Sim>>) -> Json<Vec<WaybillAccount>> {
+    Json(sim.lock().waybills.accounts.clone())
+}
+
+#[derive(Deserialize)]
+struct BalanceBody {
+    service: Option<String>,
+    account: Option<String>,
+    balance: u64,
+}
+
+async fn waybill_balance_h(State(sim): State<Arc<Sim>>, Json(b): Json<BalanceBody>) -> Response {
+    let service = match b.service.as_deref() {
+        None => None,
+        Some(s) => match Service::parse(s) {
+            Some(s) => Some(s),
+            None => return (StatusCode::BAD_REQUEST, "unknown service").into_response(),
+        },
+    };
+    let mut st = sim.lock();
+    let changed = st
+        .waybills
+        .set_balance(service, b.account.as_deref(), b.balance);
+    if changed == 0 {
+        return (StatusCode::NOT_FOUND, "no such e-waybill account").into_response();
+    }
+    Json(st.waybills.accounts.clone()).into_response()
+}
+
+#[derive(Deserialize)]
+struct LatencyBody {
+    kuaidi100: Option<u64>,
+    kdniao: Option<u64>,
+    wechat: Option<u64>,
+}
+
+async fn latency_h(State(sim): State<Arc<Sim>>, Json(b): Json<LatencyBody>) -> Json<Value> {
+    let mut st = sim.lock();
+    let l = &mut st.waybills.latency;
+    // Capped at ten minutes: a typo must not park requests forever.
+    let cap = |ms: u64| ms.min(600_000);
+    if let Some(ms) = b.kuaidi100 {
+        l.kuaidi100 = cap(ms);
+    }
+    if let Some(ms) = b.kdniao {
+        l.kdniao = cap(ms);
+    }
+    if let Some(ms) = b.wechat {
+        l.wechat = cap(ms);
+    }
+    Json(json!(l))
 }

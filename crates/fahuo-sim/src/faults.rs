@@ -2,8 +2,9 @@
 
 use crate::ledger::Rejection;
 use crate::model::Platform;
-use crate::state::Sim;
+use crate::state::{Sim, State};
 use crate::util::real_now_ms;
+use crate::waybill::Service;
 use axum::response::Response;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,15 +65,49 @@ pub trait FaultAnswers {
     fn rate_limit_code(&self) -> String;
 }
 
+/// Who is being called, for the ledger: a platform's order API or an e-waybill service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Platform(Platform),
+    Waybill(Service),
+}
+
+impl From<Platform> for Source {
+    fn from(p: Platform) -> Source {
+        Source::Platform(p)
+    }
+}
+
+impl From<Service> for Source {
+    fn from(s: Service) -> Source {
+        Source::Waybill(s)
+    }
+}
+
+fn record(st: &mut State, source: Source, api: &str, code: String, reason: String) {
+    let at_ms = st.now_ms();
+    match source {
+        Source::Platform(platform) => st.ledger.rejected.push(Rejection {
+            platform,
+            api: api.to_string(),
+            code,
+            reason,
+            at_ms,
+        }),
+        Source::Waybill(service) => st.reject_waybill(service, api, &code, &reason),
+    }
+}
+
 /// Runs `handler` under fault injection and rate limiting. `limits` are (key, per-second limit).
 pub async fn guard<A: FaultAnswers>(
     sim: &Arc<Sim>,
-    platform: Platform,
+    source: impl Into<Source>,
     api: &str,
     limits: &[(String, u32)],
     answers: A,
     handler: impl FnOnce(&Arc<Sim>) -> Response,
 ) -> Response {
+    let source = source.into();
     sim.tick();
     let (fault, limited, delay) = {
         let mut st = sim.lock();
@@ -84,7 +119,6 @@ pub async fn guard<A: FaultAnswers>(
                 limited = true;
             }
         }
-        let now = st.now_ms();
         let reason = match (fault, limited) {
             (_, true) => Some(("rate limit exceeded".to_string(), answers.rate_limit_code())),
             (Fault::ServerError, _) => {
@@ -101,13 +135,7 @@ pub async fn guard<A: FaultAnswers>(
             _ => None,
         };
         if let Some((reason, code)) = reason {
-            st.ledger.rejected.push(Rejection {
-                platform,
-                api: api.to_string(),
-                code,
-                reason,
-                at_ms: now,
-            });
+            record(&mut st, source, api, code, reason);
         }
         (fault, limited, sim.cfg.timeout_delay)
     };
@@ -123,17 +151,13 @@ pub async fn guard<A: FaultAnswers>(
         }
         Fault::TimeoutAfter => {
             let resp = handler(sim);
-            {
-                let mut st = sim.lock();
-                let now = st.now_ms();
-                st.ledger.rejected.push(Rejection {
-                    platform,
-                    api: api.to_string(),
-                    code: "timeout".to_string(),
-                    reason: "injected fault: timeout after the request was processed".to_string(),
-                    at_ms: now,
-                });
-            }
+            record(
+                &mut sim.lock(),
+                source,
+                api,
+                "timeout".to_string(),
+                "injected fault: timeout after the request was processed".to_string(),
+            );
             tokio::time::sleep(delay).await;
             resp
         }

@@ -1,6 +1,7 @@
 //! What the emulators saw and did, for tests and the demo: `GET /_sim/ledger`.
 
 use crate::model::{Platform, Shipment};
+use crate::waybill::Service;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +101,53 @@ pub struct DecryptRecord {
     pub at_ms: i64,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaybillStatus {
+    Issued,
+    /// Recycled; the number went back to the account's balance.
+    Cancelled,
+}
+
+/// One e-waybill number the emulators issued, and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaybillRecord {
+    pub service: Service,
+    /// `partnerId` (kuaidi100), `CustomerName` (kdniao), `acct_id` (WeChat).
+    pub account: String,
+    /// The WeChat shop (0-based) for WeChat e-waybills; `None` for the aggregators.
+    pub shop: Option<u32>,
+    /// The carrier as the request named it (`kuaidicom`, `ShipperCode`, `delivery_id`).
+    pub carrier: String,
+    /// The idempotency key (`orderId`, `OrderCode`, `ewaybill_order_id`).
+    pub key: String,
+    pub number: String,
+    /// 三段码 / 大头笔.
+    pub sort_code: String,
+    /// 集包地, e.g. `杭州转运中心`.
+    pub hub: String,
+    pub hub_code: String,
+    /// The hub on the sender's side (kdniao's `OriginName` / `OriginCode`).
+    pub origin_hub: String,
+    pub origin_code: String,
+    pub status: WaybillStatus,
+    pub issued_ms: i64,
+    pub cancelled_ms: Option<i64>,
+    /// Later requests with the same key, answered with this same number.
+    pub repeats: u32,
+}
+
+/// An e-waybill call the emulator refused or faulted (bad sign, bad parameter, no balance, …).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaybillRejection {
+    pub service: Service,
+    pub api: String,
+    /// The service's error code, as text (`30002`, `"101"`, `9710001`, `timeout`, …).
+    pub code: String,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
 /// A copy of the ledger plus the orders' current platform statuses.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LedgerSnapshot {
@@ -110,9 +158,24 @@ pub struct LedgerSnapshot {
     pub ships: Vec<ShipRecord>,
     pub rejected: Vec<Rejection>,
     pub decrypts: Vec<DecryptRecord>,
+    /// Every e-waybill number issued, in issue order (WeChat ones only with `platform=wechat`
+    /// when the snapshot is filtered by platform; the aggregators' are always listed).
+    pub waybills: Vec<WaybillRecord>,
+    /// Refused or faulted kuaidi100 / kdniao calls (WeChat e-waybill refusals are in `rejected`,
+    /// like every other WeChat call).
+    pub waybill_rejected: Vec<WaybillRejection>,
 }
 
 impl LedgerSnapshot {
+    /// The numbers of one key that are still live (a correct client ends with exactly one per
+    /// package it kept, and none for packages it cancelled).
+    pub fn live_waybills(&self, key: &str) -> Vec<&WaybillRecord> {
+        self.waybills
+            .iter()
+            .filter(|w| w.key == key && w.status == WaybillStatus::Issued)
+            .collect()
+    }
+
     /// Accepted shipments of one order, in the order they were received.
     pub fn accepted_ships(&self, order_id: &str) -> Vec<&ShipRecord> {
         self.ships

@@ -1,16 +1,22 @@
-//! Emulators of the WeChat Shop (`channels/ec`), Douyin Shop and Xiaohongshu order APIs.
+//! Emulators of the WeChat Shop (`channels/ec`), Douyin Shop and Xiaohongshu order APIs, and of
+//! the e-waybill (电子面单) APIs of kuaidi100, kdniao and WeChat Shop.
 //!
 //! Each emulator is an independent implementation of the published protocol, written from
-//! `reference/platform-apis.md` and not from fahuo's adapters, so that an adapter's
-//! misunderstanding cannot be mirrored here. One listener serves all three platforms:
+//! `reference/platform-apis.md` (the e-waybill ones from `crates/fahuo-carriers/WAYBILL-PROTOCOLS.md`)
+//! and not from fahuo's adapters, so that an adapter's misunderstanding cannot be mirrored here.
+//! One listener serves them all:
 //!
-//! | platform | base URL | example call |
+//! | API | base URL | example call |
 //! |---|---|---|
 //! | WeChat Shop | `http://ADDR/wechat` | `POST {base}/channels/ec/order/list/get?access_token=..` |
+//! | WeChat e-waybill | `http://ADDR/wechat` | `POST {base}/channels/ec/logistics/ewaybill/biz/order/create?access_token=..` |
 //! | Douyin Shop | `http://ADDR/douyin` | `POST {base}/order/searchList?app_key=..&method=order.searchList&..` |
 //! | Xiaohongshu | `http://ADDR/xiaohongshu` | `POST {base}/ark/open_api/v3/common_controller` |
+//! | kuaidi100 e-waybill | `http://ADDR/kuaidi100` | `POST {base}/label/order` (form: `method`, `key`, `t`, `param`, `sign`) |
+//! | kdniao e-waybill | `http://ADDR/kdniao` | `POST {base}/api/EOrderService` (form: `RequestData`, `EBusinessID`, `RequestType`, `DataSign`, `DataType`) |
 //!
-//! Control and inspection endpoints live under `http://ADDR/_sim/` (see [`control`]).
+//! Control and inspection endpoints live under `http://ADDR/_sim/` (see [`control`]); the
+//! e-waybill rules shared by the three services are described in [`waybill`].
 
 // Handlers bail out early with a ready-made platform error `Response`; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
@@ -25,13 +31,17 @@ pub mod model;
 pub mod push;
 pub mod state;
 pub mod util;
+pub mod waybill;
 pub mod wechat;
 pub mod xiaohongshu;
 
 pub use crate::r#gen::EventKind;
-pub use crate::ledger::{LedgerSnapshot, PushKind, ShipOutcome};
+pub use crate::ledger::{
+    LedgerSnapshot, PushKind, ShipOutcome, WaybillRecord, WaybillRejection, WaybillStatus,
+};
 pub use crate::model::{Order, Platform, Status};
 use crate::state::Sim;
+pub use crate::waybill::{Service as WaybillService, WaybillAccount};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +87,64 @@ pub struct XiaohongshuApp {
     pub refresh_ttl_secs: i64,
 }
 
+/// The kuaidi100 merchant the emulator accepts (`key`, `secret` sign every call) and its
+/// carrier-site accounts (`partnerId`/`partnerKey`, one per carrier).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Kuaidi100Merchant {
+    pub key: String,
+    pub secret: String,
+    pub accounts: Vec<Kuaidi100Account>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Kuaidi100Account {
+    /// kuaidi100 company code, e.g. `zhongtong`.
+    pub kuaidicom: String,
+    pub partner_id: String,
+    pub partner_key: String,
+    /// Checked only when a request sends `partnerSecret`.
+    pub partner_secret: String,
+    /// The carrier site (网点) name, informational.
+    pub net: String,
+}
+
+/// The kdniao merchant (`EBusinessID`, `AppKey` sign every call) and its carrier accounts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KdniaoMerchant {
+    pub ebusiness_id: String,
+    pub app_key: String,
+    pub accounts: Vec<KdniaoAccount>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KdniaoAccount {
+    /// kdniao carrier code, e.g. `ZTO`, `YD`.
+    pub shipper_code: String,
+    /// Optional in requests; when sent, `CustomerName` and `CustomerPwd` must both match.
+    pub customer_name: String,
+    pub customer_pwd: String,
+}
+
+/// One WeChat shop's e-waybill account with one carrier.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WechatEwaybillAccount {
+    /// The WeChat shop (0-based) whose token sees this account.
+    pub shop: u32,
+    pub appid: String,
+    pub delivery_id: String,
+    pub acct_id: String,
+    pub site_code: String,
+    pub site_name: String,
+}
+
+/// Extra latency per e-waybill API, in milliseconds (0 = none).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaybillLatency {
+    pub kuaidi100: u64,
+    pub kdniao: u64,
+    pub wechat: u64,
+}
+
 /// Webhook receivers (fahuo's callback URLs), `http://` only.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Callbacks {
@@ -106,6 +174,10 @@ pub struct RateLimits {
     pub xiaohongshu_app_per_sec: u32,
     /// Documented default per method: 200/s.
     pub xiaohongshu_method_per_sec: u32,
+    /// UNCONFIRMED stand-in: kuaidi100 publishes no e-waybill QPS; per merchant `key`.
+    pub kuaidi100_per_sec: u32,
+    /// UNCONFIRMED stand-in: per `EBusinessID`.
+    pub kdniao_per_sec: u32,
 }
 
 impl Default for RateLimits {
@@ -115,6 +187,8 @@ impl Default for RateLimits {
             douyin_per_sec: 200,
             xiaohongshu_app_per_sec: 100,
             xiaohongshu_method_per_sec: 200,
+            kuaidi100_per_sec: 100,
+            kdniao_per_sec: 100,
         }
     }
 }
@@ -160,6 +234,17 @@ pub struct SimConfig {
     pub douyin: DouyinApp,
     pub xiaohongshu: XiaohongshuApp,
     pub rate_limits: RateLimits,
+    /// kuaidi100 e-waybill merchant and partner accounts (`/kuaidi100`).
+    pub kuaidi100: Kuaidi100Merchant,
+    /// kdniao e-waybill merchant and carrier accounts (`/kdniao`).
+    pub kdniao: KdniaoMerchant,
+    /// Carriers (`delivery_id`) with which every WeChat shop has an e-waybill account
+    /// ([`SimConfig::wechat_ewaybill_accounts`]).
+    pub wechat_ewaybill_carriers: Vec<String>,
+    /// The waybill balance every e-waybill account starts with.
+    pub waybill_balance: u64,
+    /// Latency added to every e-waybill call before it is looked at (also `POST /_sim/latency`).
+    pub waybill_latency_ms: WaybillLatency,
 }
 
 impl SimConfig {
@@ -230,6 +315,28 @@ impl SimConfig {
         }
     }
 
+    /// WeChat shop `shop`'s e-waybill accounts, one per carrier in `wechat_ewaybill_carriers`.
+    /// The `acct_id` is derived from the shop's appid, so every shop has its own.
+    pub fn wechat_ewaybill_accounts(&self, shop: u32) -> Vec<WechatEwaybillAccount> {
+        let appid = self.wechat_app(shop).appid;
+        self.wechat_ewaybill_carriers
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let h = crate::util::md5_hex(format!("ewaybill|{appid}|{d}").as_bytes());
+                let n = u64::from_str_radix(&h[..15], 16).unwrap_or(0) % 1_000_000_000_000;
+                WechatEwaybillAccount {
+                    shop,
+                    appid: appid.clone(),
+                    delivery_id: d.clone(),
+                    acct_id: format!("{n:012}"),
+                    site_code: format!("571{:03}", i + 1),
+                    site_name: format!("杭州西湖{d}网点"),
+                }
+            })
+            .collect()
+    }
+
     /// The WeChat shop whose appid this is.
     pub fn wechat_shop_of(&self, appid: &str) -> Option<u32> {
         (0..self.shops()).find(|k| self.wechat_app(*k).appid == appid)
@@ -291,7 +398,70 @@ impl Default for SimConfig {
                 refresh_ttl_secs: 14 * 86_400,
             },
             rate_limits: RateLimits::default(),
+            kuaidi100: default_kuaidi100(),
+            kdniao: default_kdniao(),
+            wechat_ewaybill_carriers: ["ZTO", "YTO", "YUNDA", "STO", "JTSD", "SF"]
+                .map(String::from)
+                .to_vec(),
+            waybill_balance: 100_000,
+            waybill_latency_ms: WaybillLatency::default(),
         }
+    }
+}
+
+/// Fixed, like the platform apps: partner credentials are derived from the company code so each
+/// carrier's differ and stay the same from run to run.
+fn default_kuaidi100() -> Kuaidi100Merchant {
+    let companies = [
+        "zhongtong",
+        "yuantong",
+        "shunfeng",
+        "jtexpress",
+        "yunda",
+        "shentong",
+        "jd",
+        "ems",
+        "youzhengguonei",
+        "debangkuaidi",
+    ];
+    Kuaidi100Merchant {
+        key: "fhSimK100key2025".into(),
+        secret: "8a3f5c7e9b1d2f4a6c8e0b2d4f6a8c0e".into(),
+        accounts: companies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let h = crate::util::md5_hex(format!("kuaidi100|{c}").as_bytes());
+                Kuaidi100Account {
+                    kuaidicom: c.to_string(),
+                    partner_id: format!("K571{:04}", 1001 + i),
+                    partner_key: h[..12].to_string(),
+                    partner_secret: h[12..28].to_string(),
+                    net: "杭州西湖".into(),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn default_kdniao() -> KdniaoMerchant {
+    let shippers = [
+        "ZTO", "YTO", "SF", "JTSD", "YD", "STO", "JD", "EMS", "YZPY", "DBL",
+    ];
+    KdniaoMerchant {
+        ebusiness_id: "1688571".into(),
+        app_key: "3c9e6a1f-5b7d-4e2a-9c8f-0d1e2f3a4b5c".into(),
+        accounts: shippers
+            .iter()
+            .map(|s| {
+                let h = crate::util::md5_hex(format!("kdniao|{s}").as_bytes());
+                KdniaoAccount {
+                    shipper_code: s.to_string(),
+                    customer_name: format!("fh{}571", s.to_lowercase()),
+                    customer_pwd: h[..10].to_string(),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -371,6 +541,17 @@ pub struct SimInfo {
     pub douyin_shops: Vec<DouyinShopInfo>,
     /// Every Xiaohongshu seller under the app, with the auth `code` that binds a token to it.
     pub xiaohongshu_sellers: Vec<XiaohongshuSellerInfo>,
+    /// `POST {kuaidi100_base_url}/label/order`.
+    pub kuaidi100_base_url: String,
+    /// `POST {kdniao_base_url}/api/EOrderService`.
+    pub kdniao_base_url: String,
+    /// kuaidi100 `key`/`secret` and the partner accounts per `kuaidicom`.
+    pub kuaidi100: Kuaidi100Merchant,
+    /// kdniao `EBusinessID`/`AppKey` and `CustomerName`/`CustomerPwd` per `ShipperCode`.
+    pub kdniao: KdniaoMerchant,
+    /// Every WeChat shop's e-waybill accounts (`acct_id` per `delivery_id`); the shop's token
+    /// (see `wechat_shops`) is what sees them.
+    pub wechat_ewaybill_accounts: Vec<WechatEwaybillAccount>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -478,6 +659,48 @@ impl SimHandle {
     /// Adds `count` orders to one shop of `platform`.
     pub fn generate_orders_for(&self, p: Platform, shop: u32, count: usize) -> Vec<String> {
         self.sim.generate_more_for(p, shop, count)
+    }
+
+    /// Base URL of one e-waybill API: kuaidi100 and kdniao have their own, WeChat's is the
+    /// WeChat Shop base.
+    pub fn waybill_base_url(&self, s: WaybillService) -> String {
+        format!("http://{}/{}", self.addr, s.as_str())
+    }
+
+    /// Every e-waybill number issued so far, with its status.
+    pub fn waybills(&self) -> Vec<WaybillRecord> {
+        self.sim.lock().waybills.records.clone()
+    }
+
+    /// Every e-waybill account with its balance and counts.
+    pub fn waybill_accounts(&self) -> Vec<WaybillAccount> {
+        self.sim.lock().waybills.accounts.clone()
+    }
+
+    /// Sets the waybill balance of one account (`partnerId`, `CustomerName` or `acct_id`), or of
+    /// every account of `service` when `account` is `None`. Returns how many were changed.
+    pub fn set_waybill_balance(
+        &self,
+        service: WaybillService,
+        account: Option<&str>,
+        balance: u64,
+    ) -> usize {
+        self.sim
+            .lock()
+            .waybills
+            .set_balance(Some(service), account, balance)
+    }
+
+    /// Adds `latency` to every call of one e-waybill API.
+    pub fn set_waybill_latency(&self, service: WaybillService, latency: Duration) {
+        let ms = latency.as_millis() as u64;
+        let mut st = self.sim.lock();
+        let l = &mut st.waybills.latency;
+        match service {
+            WaybillService::Kuaidi100 => l.kuaidi100 = ms,
+            WaybillService::Kdniao => l.kdniao = ms,
+            WaybillService::Wechat => l.wechat = ms,
+        }
     }
 
     pub async fn shutdown(mut self) {

@@ -69,6 +69,8 @@ pub struct State {
     pub ship_within_ms: i64,
     /// The shop of the request being served, set from its token under the same lock.
     pub scope_shop: u32,
+    /// E-waybill accounts, issued numbers and keys (kuaidi100, kdniao, WeChat).
+    pub waybills: crate::waybill::Book,
 }
 
 impl State {
@@ -189,6 +191,7 @@ impl Sim {
             generated_batches: 0,
             ship_within_ms: cfg.ship_within_secs * 1000,
             scope_shop: 0,
+            waybills: crate::waybill::Book::new(&cfg, Default::default()),
         };
         for p in Platform::ALL {
             for shop in 0..cfg.shops_per_platform.max(1) as u32 {
@@ -211,6 +214,13 @@ impl Sim {
                 st.callbacks.insert(p, url.clone());
             }
         }
+        // Numbers of shipments made before the emulator started are in circulation too.
+        let shipped = st
+            .orders
+            .iter()
+            .flat_map(|o| o.shipments.iter().map(|s| s.tracking_no.clone()))
+            .collect();
+        st.waybills = crate::waybill::Book::new(&cfg, shipped);
         let pii = [
             (Platform::Wechat, PiiCipher::new(&cfg.wechat.secret)),
             (Platform::Douyin, PiiCipher::new(&cfg.douyin.app_secret)),
@@ -342,6 +352,14 @@ impl Sim {
                 .filter(|r| keep(r.platform))
                 .cloned()
                 .collect(),
+            waybills: st
+                .waybills
+                .records
+                .iter()
+                .filter(|w| w.service != crate::waybill::Service::Wechat || keep(Platform::Wechat))
+                .cloned()
+                .collect(),
+            waybill_rejected: st.waybills.rejected.clone(),
         }
     }
 

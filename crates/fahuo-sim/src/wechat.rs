@@ -1,5 +1,7 @@
 //! WeChat Shop (微信小店, `channels/ec`) emulator: access_token, order list/get/search, PII decode,
-//! delivery/send and deliveryinfo/update, carrier lists, and AES-encrypted order pushes.
+//! delivery/send and deliveryinfo/update, carrier lists, and AES-encrypted order pushes. The
+//! platform e-waybill endpoints (`logistics/ewaybill/biz/…`) pass through here for the token and
+//! envelope and are served by [`crate::waybill::wechat`].
 //!
 //! Protocol (reference §1): every `channels/ec` call is `POST` with a JSON body and
 //! `?access_token=` in the query; answers carry `errcode`/`errmsg` next to the business fields.
@@ -105,13 +107,13 @@ fn err_body(code: i64, msg: &str) -> Value {
     json!({ "errcode": code, "errmsg": format!("{msg} rid: {}", rid()) })
 }
 
-fn ok(mut v: Value) -> Response {
+pub(crate) fn ok(mut v: Value) -> Response {
     v["errcode"] = json!(0);
     v["errmsg"] = json!("ok");
     Json(v).into_response()
 }
 
-fn reject(st: &mut State, api: &str, code: i64, msg: &str) -> Response {
+pub(crate) fn reject(st: &mut State, api: &str, code: i64, msg: &str) -> Response {
     let now = st.now_ms();
     st.ledger.rejected.push(Rejection {
         platform: Platform::Wechat,
@@ -307,6 +309,10 @@ async fn ec_h(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
+    // The e-waybill endpoints share the token and envelope but can be slowed down on their own.
+    if api.starts_with("logistics/ewaybill/") {
+        crate::waybill::added_latency(&sim, crate::waybill::Service::Wechat).await;
+    }
     // The rate limit is per app, i.e. per shop; find the shop from the token.
     let shop = {
         let st = sim.lock();
@@ -378,6 +384,13 @@ async fn ec_h(
                 }
                 companies()
             }
+            a if a.starts_with("logistics/ewaybill/biz/") => crate::waybill::wechat::handle(
+                &sim.cfg,
+                &mut st,
+                &api_name,
+                &a["logistics/ewaybill/biz/".len()..],
+                &b,
+            ),
             _ => reject(&mut st, &api_name, ERR_API_UNAUTHORIZED, "api unauthorized"),
         }
     })
