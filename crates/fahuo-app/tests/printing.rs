@@ -1,0 +1,415 @@
+//! 取号 and 打单 against the e-waybill emulators over real HTTP, on SQLite and PostgreSQL:
+//! one number per package however often a print is clicked, retried or crashes, failover
+//! between accounts, recycling of numbers nobody uses, and labels that real tools can read.
+
+use chrono::Utc;
+use fahuo_app::auth::Password;
+use fahuo_app::catalog::{ShopInput, WarehouseInput};
+use fahuo_app::orders::{LineInput, OrderInput, ReceiverInput};
+use fahuo_app::printing::{BindCarrierAccount, PrintRequest};
+use fahuo_app::users::UserInput;
+use fahuo_app::{Actor, App, Settings, SystemClock};
+use fahuo_domain::fulfilment::{CarrierAccount, WaybillService};
+use fahuo_domain::{CarrierCode, Name, OrderId, OrderState, PackageId, Role, Username};
+use fahuo_platforms::waybill::WaybillCredentials;
+use fahuo_sim::{SimConfig, SimHandle};
+use fahuo_store::both_backends;
+use fahuo_store::testing::TestDb;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct World {
+    app: App,
+    owner: Actor,
+    sim: SimHandle,
+    orders: Vec<OrderId>,
+    kdniao: CarrierAccount,
+    kuaidi100: CarrierAccount,
+}
+
+async fn world(db: &TestDb, orders: usize) -> World {
+    fahuo_platforms::install_tls_provider();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = fahuo_sim::start(SimConfig::new(7, 0), listener).unwrap();
+    let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+    let tenant = app.create_tenant(&Name::parse("打单商家").unwrap()).await.unwrap();
+    let cli = Actor::cli(tenant.id);
+    app.add_user(
+        &cli,
+        UserInput {
+            username: Username::parse("printer").unwrap(),
+            display_name: String::new(),
+            role: Role::Owner,
+            password: Password::parse("correct horse battery").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let owner = cli;
+    app.create_warehouse(
+        &owner,
+        &WarehouseInput {
+            code: "HZ01".into(),
+            name: "杭州仓".into(),
+            province: "浙江省".into(),
+            city: "杭州市".into(),
+            county: "余杭区".into(),
+            address: "仓前街道文一西路1号".into(),
+            lat: None,
+            lng: None,
+        },
+    )
+    .await
+    .unwrap();
+    let shop = app
+        .create_shop(
+            &owner,
+            &ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..orders {
+        let (_, view) = app
+            .create_manual_order(&owner, &order_input(shop.id.get(), i))
+            .await
+            .unwrap();
+        app.approve_order(&owner, view.id).await.unwrap();
+        ids.push(view.id);
+    }
+    let info = sim.info();
+    let kd = info
+        .kdniao
+        .accounts
+        .iter()
+        .find(|a| a.shipper_code == "ZTO")
+        .unwrap();
+    let kdniao = app
+        .bind_carrier_account(
+            &owner,
+            BindCarrierAccount {
+                name: "中通 快递鸟".into(),
+                service: WaybillService::Kdniao,
+                carrier: "ZTO".into(),
+                base_url: Some(info.kdniao_base_url.clone()),
+                shop_id: None,
+                priority: 0,
+                sender_name: "杭州仓发货组".into(),
+                sender_phone: "13900001111".into(),
+                quota: Some(10_000),
+                low_balance_threshold: 200,
+                latency_budget_ms: 800,
+                credentials: WaybillCredentials {
+                    api_key: info.kdniao.ebusiness_id.clone(),
+                    api_secret: info.kdniao.app_key.clone(),
+                    account: Some(kd.customer_name.clone()),
+                    account_secret: Some(kd.customer_pwd.clone()),
+                    site: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let k100 = info
+        .kuaidi100
+        .accounts
+        .iter()
+        .find(|a| a.kuaidicom == "zhongtong")
+        .unwrap();
+    let kuaidi100 = app
+        .bind_carrier_account(
+            &owner,
+            BindCarrierAccount {
+                name: "中通 快递100".into(),
+                service: WaybillService::Kuaidi100,
+                carrier: "ZTO".into(),
+                base_url: Some(info.kuaidi100_base_url.clone()),
+                shop_id: None,
+                priority: 1,
+                sender_name: "杭州仓发货组".into(),
+                sender_phone: "13900001111".into(),
+                quota: Some(10_000),
+                low_balance_threshold: 200,
+                latency_budget_ms: 800,
+                credentials: WaybillCredentials {
+                    api_key: info.kuaidi100.key.clone(),
+                    api_secret: info.kuaidi100.secret.clone(),
+                    account: Some(k100.partner_id.clone()),
+                    account_secret: Some(k100.partner_key.clone()),
+                    site: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    World {
+        app,
+        owner,
+        sim,
+        orders: ids,
+        kdniao,
+        kuaidi100,
+    }
+}
+
+fn order_input(shop_id: i64, i: usize) -> OrderInput {
+    OrderInput {
+        shop_id,
+        platform_order_id: format!("PRINT-{i:04}"),
+        paid_total_fen: None,
+        freight_fen: 0,
+        buyer_note: None,
+        seller_note: None,
+        ship_by: None,
+        presale_ship_at: None,
+        receiver: ReceiverInput {
+            name: format!("收件人{i}"),
+            phone: format!("1380000{i:04}"),
+            province: "上海市".into(),
+            city: "上海市".into(),
+            county: "徐汇区".into(),
+            detail: format!("虹漕路{}号", 400 + i),
+        },
+        lines: vec![LineInput {
+            sku_code: Some("MUG-350".into()),
+            title: "马克杯".into(),
+            quantity: 1 + (i % 3) as i64,
+            unit_price_fen: 3900,
+            paid_fen: None,
+        }],
+    }
+}
+
+impl World {
+    async fn allocate_all(&self) -> Vec<PackageId> {
+        let warehouse = self.app.store().warehouses(self.owner.tenant_id).await.unwrap()[0].id;
+        let mut packages = Vec::new();
+        for id in &self.orders {
+            packages.push(
+                self.app
+                    .allocate_order(&self.owner, *id, warehouse, Some(CarrierCode::parse("ZTO").unwrap()))
+                    .await
+                    .unwrap(),
+            );
+        }
+        packages
+    }
+
+    /// Numbers the emulator issued and nobody gave back, by key.
+    fn live_at_the_carrier(&self) -> BTreeMap<String, String> {
+        self.sim
+            .waybills()
+            .into_iter()
+            .filter(|w| w.status == fahuo_sim::ledger::WaybillStatus::Issued)
+            .map(|w| (w.key, w.number))
+            .collect()
+    }
+
+    async fn live_in_fahuo(&self) -> BTreeMap<PackageId, String> {
+        self.app
+            .store()
+            .live_waybills(self.owner.tenant_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.package_id, w.tracking_no.as_str().to_string()))
+            .collect()
+    }
+
+    fn print(&self) -> PrintRequest {
+        PrintRequest {
+            order_ids: self.orders.clone(),
+            size: Some("76x130".into()),
+            reason: None,
+        }
+    }
+}
+
+both_backends!(
+    fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers,
+    a_crash_between_issue_and_store_gets_the_same_number_back,
+    a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled,
+    reprints_are_counted_marked_and_a_double_click_prints_one_job,
+);
+
+async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(db: TestDb) {
+    let w = Arc::new(world(&db, 100).await);
+    let packages = w.allocate_all().await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let w = w.clone();
+            tokio::spawn(async move { w.app.print_labels(&w.owner, &w.print(), None).await.unwrap() })
+        })
+        .collect();
+    let mut jobs = Vec::new();
+    for t in tasks {
+        let printed = t.await.unwrap();
+        assert!(printed.failures.is_empty(), "{:?}", printed.failures);
+        jobs.push(printed.job.unwrap());
+    }
+    // Numbers that lost a race (if any) go back to the carrier.
+    w.app.recycle_abandoned_waybills(1_000).await.unwrap();
+
+    let ours = w.live_in_fahuo().await;
+    assert_eq!(ours.len(), 100, "one live number per package");
+    assert_eq!(ours.keys().copied().collect::<BTreeSet<_>>(), packages.iter().copied().collect());
+    let distinct: BTreeSet<&String> = ours.values().collect();
+    assert_eq!(distinct.len(), 100, "no number is shared");
+    let carrier: BTreeSet<String> = w.live_at_the_carrier().into_values().collect();
+    assert_eq!(carrier, ours.values().cloned().collect(), "the carrier's live numbers are exactly fahuo's");
+    // Every job printed all hundred labels, each with the package's one number; exactly one
+    // job printed each label first.
+    let mut first_prints = 0;
+    for job in &jobs {
+        assert_eq!(job.labels.len(), 100);
+        for label in &job.labels {
+            assert_eq!(ours[&label.package_id], label.tracking_no);
+            first_prints += usize::from(label.reprint == 0);
+        }
+    }
+    assert_eq!(first_prints, 100);
+    for id in &w.orders {
+        assert_eq!(w.app.store().order(w.owner.tenant_id, *id).await.unwrap().state, OrderState::Printed);
+    }
+}
+
+async fn a_crash_between_issue_and_store_gets_the_same_number_back(db: TestDb) {
+    let w = world(&db, 1).await;
+    let package = w.allocate_all().await[0];
+    let tenant = w.owner.tenant_id;
+    // fahuo stored its key and asked; the carrier issued; fahuo died before storing the number.
+    let request = w
+        .app
+        .store()
+        .open_waybill_request_with(tenant, package, w.kdniao.id, None, Utc::now())
+        .await
+        .unwrap();
+    let creds: WaybillCredentials = w.app.store().carrier_account_credentials(tenant, w.kdniao.id).await.unwrap();
+    let client = fahuo_platforms::waybill::WaybillClient::new(
+        fahuo_platforms::waybill::WaybillAccount {
+            service: WaybillService::Kdniao,
+            carrier: fahuo_carriers::Carrier::Zto,
+            base_url: w.kdniao.base_url.clone(),
+            credentials: creds,
+        },
+        fahuo_platforms::http_client(),
+        &fahuo_platforms::waybill::waybill_options(Duration::from_secs(5)),
+        None,
+    )
+    .unwrap();
+    let req = fahuo_platforms::waybill::WaybillRequest {
+        sender: contact("发货组"),
+        receiver: contact("收件人"),
+        items: vec![],
+        weight_g: None,
+        remark: None,
+        platform_order_ids: vec![],
+    };
+    let lost = client.issue(&request.request_key, &req).await.unwrap();
+
+    // After the restart the print asks again, under the stored key.
+    let waybill = w.app.issue_waybill(&w.owner, package).await.unwrap();
+    assert_eq!(waybill.tracking_no.as_str(), lost.tracking_no);
+    let at_carrier = w.live_at_the_carrier();
+    assert_eq!(at_carrier.len(), 1, "the carrier issued one number: {at_carrier:?}");
+    assert_eq!(at_carrier[&request.request_key], lost.tracking_no);
+}
+
+fn contact(name: &str) -> fahuo_platforms::waybill::Contact {
+    fahuo_platforms::waybill::Contact {
+        name: name.into(),
+        mobile: "13800000000".into(),
+        province: "上海市".into(),
+        city: "上海市".into(),
+        county: "徐汇区".into(),
+        address: "虹漕路461号".into(),
+    }
+}
+
+async fn a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled(db: TestDb) {
+    let w = world(&db, 2).await;
+    let packages = w.allocate_all().await;
+    // The first account is empty: the second one issues, and nothing is left to recycle.
+    w.sim.set_waybill_balance(fahuo_sim::WaybillService::Kdniao, None, 0);
+    let first = w.app.issue_waybill(&w.owner, packages[0]).await.unwrap();
+    let stored = w.app.store().live_waybills(w.owner.tenant_id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].tracking_no, first.tracking_no);
+    assert_eq!(w.live_at_the_carrier().len(), 1);
+    assert!(w.app.store().abandoned_waybill_requests(10).await.unwrap().is_empty());
+
+    // The first account answers too late for its 800 ms budget: the second issues; the first
+    // account's number (issued after all) is recycled.
+    w.sim.set_waybill_balance(fahuo_sim::WaybillService::Kdniao, None, 1_000);
+    w.sim.set_waybill_latency(fahuo_sim::WaybillService::Kdniao, Duration::from_millis(1_500));
+    let second = w.app.issue_waybill(&w.owner, packages[1]).await.unwrap();
+    w.sim.set_waybill_latency(fahuo_sim::WaybillService::Kdniao, Duration::ZERO);
+    assert_ne!(second.tracking_no, first.tracking_no);
+    // Let the slow answers land at the emulator before recycling.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    assert_eq!(w.app.recycle_abandoned_waybills(10).await.unwrap(), 1);
+    let live: BTreeSet<String> = w.live_at_the_carrier().into_values().collect();
+    let ours: BTreeSet<String> = w.live_in_fahuo().await.into_values().collect();
+    assert_eq!(live, ours, "the stray number went back to the carrier");
+    let accounts = w.app.carrier_accounts(&w.owner).await.unwrap();
+    let kdniao = accounts.iter().find(|a| a.id == w.kdniao.id).unwrap();
+    let kuaidi100 = accounts.iter().find(|a| a.id == w.kuaidi100.id).unwrap();
+    assert_eq!((kdniao.used, kuaidi100.used), (0, 2), "recycled numbers are not counted as used");
+}
+
+async fn reprints_are_counted_marked_and_a_double_click_prints_one_job(db: TestDb) {
+    let w = world(&db, 3).await;
+    let first = w.app.print_labels(&w.owner, &w.print(), Some("click-1")).await.unwrap();
+    let job = first.job.clone().unwrap();
+    assert_eq!(job.reprints, 0);
+    let again = w.app.print_labels(&w.owner, &w.print(), Some("click-1")).await.unwrap();
+    assert_eq!(again.job.unwrap(), job, "a double click is the same job");
+    let reprint = w
+        .app
+        .print_labels(
+            &w.owner,
+            &PrintRequest {
+                order_ids: w.orders[..1].to_vec(),
+                size: Some("100x180".into()),
+                reason: Some("卡纸".into()),
+            },
+            Some("click-2"),
+        )
+        .await
+        .unwrap();
+    let reprint_job = reprint.job.unwrap();
+    assert_eq!((reprint_job.reprints, reprint_job.labels[0].reprint), (1, 1));
+    assert_eq!(w.live_at_the_carrier().len(), 3, "a reprint asks for no number");
+
+    // The PDFs are real: qpdf accepts them, the numbers and the reprint mark are text.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, pdf) in [("first.pdf", first.pdf.unwrap()), ("reprint.pdf", reprint.pdf.unwrap())] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pdf).unwrap();
+        let check = std::process::Command::new("qpdf").arg("--check").arg(&path).output().unwrap();
+        assert!(check.status.success(), "qpdf: {}", String::from_utf8_lossy(&check.stdout));
+        let text = std::process::Command::new("pdftotext").arg(&path).arg("-").output().unwrap();
+        let text = String::from_utf8_lossy(&text.stdout).to_string();
+        let numbers: Vec<&str> = if name == "first.pdf" {
+            job.labels.iter().map(|l| l.tracking_no.as_str()).collect()
+        } else {
+            vec![reprint_job.labels[0].tracking_no.as_str()]
+        };
+        for n in numbers {
+            assert!(text.contains(n), "{name} shows {n}");
+        }
+        assert!(text.contains("上海市"), "Chinese text is extractable");
+        assert_eq!(text.contains("补打"), name == "reprint.pdf");
+        assert!(!text.contains("13800000000"), "the receiver's phone is printed masked");
+    }
+    let (stored, pdf) = w.app.print_job_pdf(&w.owner, reprint_job.id).await.unwrap();
+    assert_eq!(stored, reprint_job);
+    assert!(pdf.starts_with(b"%PDF-"));
+}
