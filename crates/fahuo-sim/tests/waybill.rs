@@ -989,6 +989,14 @@ async fn sim_info_and_ledger_expose_the_waybill_side() {
         assert!(i.kdniao.accounts.iter().any(|a| a.shipper_code == s), "{s}");
     }
     assert!(i.kuaidi100_base_url.ends_with("/kuaidi100"));
+    let printed = fahuo_sim::summary(&h);
+    for want in [
+        &i.kuaidi100.key,
+        &i.kdniao.ebusiness_id,
+        &i.wechat_ewaybill_accounts[0].acct_id,
+    ] {
+        assert!(printed.contains(want.as_str()), "{want} in {printed}");
+    }
     assert!(i.kdniao_base_url.ends_with("/kdniao"));
     k100(&h, "order", &k100_order(&i, "jtexpress", "led-1")).await;
     let url = format!("http://{}/_sim/ledger?orders=false", h.addr());
