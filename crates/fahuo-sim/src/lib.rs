@@ -730,7 +730,10 @@ pub fn summary(h: &SimHandle) -> String {
          ledger:      {ledger}\n\
          WeChat Shop: {wb}\n  appid={wa} secret={ws}\n  push token={wt} EncodingAESKey={wk}\n\
          Douyin Shop: {db}\n  app_key={da} app_secret={ds} shop_id={dshop}\n\
-         Xiaohongshu: {xb}/ark/open_api/v3/common_controller\n  appId={xa} appSecret={xs} auth code={xc}\n",
+         Xiaohongshu: {xb}/ark/open_api/v3/common_controller\n  appId={xa} appSecret={xs} auth code={xc}\n\
+         kuaidi100 e-waybill: {kb}/label/order\n  key={kk} secret={ks}\n{ka}\
+         kdniao e-waybill: {nb}/api/EOrderService\n  EBusinessID={ne} AppKey={nk}\n{na}\
+         WeChat e-waybill: {wb}/channels/ec/logistics/ewaybill/biz/…\n{wea}",
         addr = h.addr(),
         seed = c.seed,
         n = c.orders,
@@ -749,6 +752,42 @@ pub fn summary(h: &SimHandle) -> String {
         xa = i.xiaohongshu.app_id,
         xs = i.xiaohongshu.app_secret,
         xc = i.xiaohongshu.auth_code,
+        kb = i.kuaidi100_base_url,
+        kk = i.kuaidi100.key,
+        ks = i.kuaidi100.secret,
+        ka = i
+            .kuaidi100
+            .accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "  {} partnerId={} partnerKey={}\n",
+                    a.kuaidicom, a.partner_id, a.partner_key
+                )
+            })
+            .collect::<String>(),
+        nb = i.kdniao_base_url,
+        ne = i.kdniao.ebusiness_id,
+        nk = i.kdniao.app_key,
+        na = i
+            .kdniao
+            .accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "  {} CustomerName={} CustomerPwd={}\n",
+                    a.shipper_code, a.customer_name, a.customer_pwd
+                )
+            })
+            .collect::<String>(),
+        wea = i
+            .wechat_ewaybill_accounts
+            .iter()
+            .map(|a| format!(
+                "  shop {} {} acct_id={}\n",
+                a.shop, a.delivery_id, a.acct_id
+            ))
+            .collect::<String>(),
     )
 }
 

@@ -989,6 +989,14 @@ async fn sim_info_and_ledger_expose_the_waybill_side() {
         assert!(i.kdniao.accounts.iter().any(|a| a.shipper_code == s), "{s}");
     }
     assert!(i.kuaidi100_base_url.ends_with("/kuaidi100"));
+    let printed = fahuo_sim::summary(&h);
+    for want in [
+        &i.kuaidi100.key,
+        &i.kdniao.ebusiness_id,
+        &i.wechat_ewaybill_accounts[0].acct_id,
+    ] {
+        assert!(printed.contains(want.as_str()), "{want} in {printed}");
+    }
     assert!(i.kdniao_base_url.ends_with("/kdniao"));
     k100(&h, "order", &k100_order(&i, "jtexpress", "led-1")).await;
     let url = format!("http://{}/_sim/ledger?orders=false", h.addr());
@@ -1028,5 +1036,77 @@ async fn sim_info_and_ledger_expose_the_waybill_side() {
         accts
             .as_array()
             .is_some_and(|a| a.iter().any(|x| x["service"] == "wechat"))
+    );
+}
+
+#[tokio::test]
+async fn injected_faults_use_each_services_codes() {
+    let h = start(config()).await;
+    let i = info(&h).await;
+    h.set_fault_rate(1.0);
+    let c = client(Duration::from_millis(100));
+    let (key, secret) = (i.kuaidi100.key.clone(), i.kuaidi100.secret.clone());
+    let (mut http503, mut busy, mut limited, mut timeouts) = (0, 0, 0, 0);
+    for k in 0..40 {
+        let p = k100_order(&i, "yunda", &format!("fault-{k}")).to_string();
+        let t = "1763000000123";
+        let sign = k100_sign(&p, t, &key, &secret);
+        let form = [
+            ("method", "order"),
+            ("key", key.as_str()),
+            ("t", t),
+            ("param", p.as_str()),
+            ("sign", sign.as_str()),
+        ];
+        let url = format!("{}/label/order", i.kuaidi100_base_url);
+        match c.post(url).form(&form).send().await {
+            Err(e) if e.is_timeout() => timeouts += 1,
+            Err(e) => panic!("{e}"),
+            Ok(r) => {
+                let (status, v) = into_json(r).await;
+                match (status, v["code"].as_i64()) {
+                    (503, Some(500)) => http503 += 1,
+                    (200, Some(500)) => busy += 1,
+                    (200, Some(429)) => limited += 1,
+                    other => panic!("unexpected {other:?} {v}"),
+                }
+            }
+        }
+    }
+    assert!(
+        http503 > 0 && busy > 0 && limited > 0 && timeouts > 0,
+        "503 {http503}, busy {busy}, 429 {limited}, timeouts {timeouts}"
+    );
+    let codes: HashSet<String> = h
+        .ledger()
+        .waybill_rejected
+        .iter()
+        .map(|r| r.code.clone())
+        .collect();
+    for want in ["http-503", "429", "timeout"] {
+        assert!(codes.contains(want), "{want} in {codes:?}");
+    }
+    // kdniao answers its own text codes.
+    let mut kdn_codes = HashSet::new();
+    for k in 0..30 {
+        let d = kdn_order(&i, "STO", &format!("fault-{k}")).to_string();
+        let sign = kdn_sign(&d, &i.kdniao.app_key);
+        let form = [
+            ("RequestData", d.as_str()),
+            ("EBusinessID", i.kdniao.ebusiness_id.as_str()),
+            ("RequestType", "1007"),
+            ("DataSign", sign.as_str()),
+            ("DataType", "2"),
+        ];
+        let url = format!("{}/api/EOrderService", i.kdniao_base_url);
+        if let Ok(r) = c.post(url).form(&form).send().await {
+            let (_, v) = into_json(r).await;
+            assert_eq!(v["Success"], false, "{v}");
+            kdn_codes.insert(v["ResultCode"].as_str().unwrap_or("").to_string());
+        }
+    }
+    assert_eq!(
+        kdn_codes,
+        HashSet::from(["109".to_string(), "429".to_string()])
     );
 }

@@ -18,7 +18,7 @@ use crate::{Kuaidi100Account, SimConfig};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State as AxState};
+use axum::extract::{RawQuery, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -82,10 +82,13 @@ impl FaultAnswers for Answers {
 
 async fn label_order_h(
     AxState(sim): AxState<Arc<Sim>>,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     added_latency(&sim, Service::Kuaidi100).await;
+    // Parsed here rather than by axum's `Query`, whose refusal would be a plain-text 400 instead
+    // of kuaidi100's JSON answer.
+    let q = parse_form(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let form = parse_form(&body);
     // `method` may come in the query (the documented URL has `?method=order`) or in the form.
     let method = form
