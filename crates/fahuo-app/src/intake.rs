@@ -122,6 +122,16 @@ pub(crate) struct Platforms {
     pub(crate) http: reqwest::Client,
     options: ClientOptions,
     clients: Mutex<HashMap<ShopId, (String, Arc<PlatformClient>)>>,
+    /// E-waybill clients, one per carrier account (its rate limit is shared by all calls).
+    pub(crate) waybill_clients: Mutex<
+        HashMap<
+            fahuo_domain::CarrierAccountId,
+            (String, Arc<fahuo_platforms::waybill::WaybillClient>),
+        >,
+    >,
+    /// Packages whose number this node is asking for right now: one caller asks, the others
+    /// wait for it and then read the stored number.
+    pub(crate) issuing: Mutex<HashMap<fahuo_domain::PackageId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Platforms {
@@ -130,6 +140,8 @@ impl Platforms {
             http: fahuo_platforms::http_client(),
             options,
             clients: Mutex::new(HashMap::new()),
+            waybill_clients: Mutex::new(HashMap::new()),
+            issuing: Mutex::new(HashMap::new()),
         }
     }
 }

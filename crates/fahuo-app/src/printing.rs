@@ -23,9 +23,13 @@ use fahuo_platforms::waybill::{
 use fahuo_store::waybills::{IssuedNumber, PackageForWaybill, Recorded};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Packages asked for at once in one print (each on its own connection).
 const ISSUE_CONCURRENCY: usize = 8;
+
+/// The declared weight of a package nobody has weighed yet.
+const DEFAULT_WEIGHT_G: i64 = 1_000;
 
 /// What the merchant enters to bind a carrier account.
 #[derive(Debug, Clone, Deserialize)]
@@ -126,9 +130,7 @@ impl App {
             .into());
         }
         if !(100..=60_000).contains(&input.latency_budget_ms) {
-            return Err(
-                fahuo_domain::ParseError::new("latency_budget_ms", "100 to 60000").into(),
-            );
+            return Err(fahuo_domain::ParseError::new("latency_budget_ms", "100 to 60000").into());
         }
         if let Some(shop) = input.shop_id {
             self.store().shop(actor.tenant_id, shop).await?;
@@ -205,11 +207,12 @@ impl App {
         Ok(self.store().carrier_account(actor.tenant_id, id).await?)
     }
 
+    /// The account's client, reused while its settings stay the same.
     async fn waybill_client(
         &self,
         tenant: fahuo_domain::TenantId,
         account: &CarrierAccount,
-    ) -> Result<WaybillClient> {
+    ) -> Result<Arc<WaybillClient>> {
         let credentials: WaybillCredentials = self
             .store()
             .carrier_account_credentials(tenant, account.id)
@@ -221,18 +224,41 @@ impl App {
             }
             _ => None,
         };
-        WaybillClient::new(
-            WaybillAccount {
-                service: account.service,
-                carrier: carrier_of(&account.carrier)?,
-                base_url: account.base_url.clone(),
-                credentials,
-            },
-            self.platforms.http.clone(),
-            &waybill_options(budget(account.latency_budget_ms)),
-            shop,
-        )
-        .map_err(|e| AppError::UpstreamRefused(e.to_string()))
+        let fingerprint = serde_json::json!([
+            account.base_url,
+            account.latency_budget_ms,
+            credentials,
+            shop.as_ref().map(|s| Arc::as_ptr(s) as usize),
+        ])
+        .to_string();
+        let cache = &self.platforms.waybill_clients;
+        if let Some((_, client)) = cache
+            .lock()
+            .expect("waybill clients lock")
+            .get(&account.id)
+            .filter(|(fp, _)| *fp == fingerprint)
+        {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(
+            WaybillClient::new(
+                WaybillAccount {
+                    service: account.service,
+                    carrier: carrier_of(&account.carrier)?,
+                    base_url: account.base_url.clone(),
+                    credentials,
+                },
+                self.platforms.http.clone(),
+                &waybill_options(budget(account.latency_budget_ms)),
+                shop,
+            )
+            .map_err(|e| AppError::UpstreamRefused(e.to_string()))?,
+        );
+        cache
+            .lock()
+            .expect("waybill clients lock")
+            .insert(account.id, (fingerprint, client.clone()));
+        Ok(client)
     }
 
     // ------------------------------------------------------------------ allocation
@@ -249,7 +275,9 @@ impl App {
     ) -> Result<PackageId> {
         actor.require(Permission::PrintAndShip)?;
         let mut audit = actor.audit("order.allocate", "package", self.now());
-        audit.after = Some(serde_json::json!({"order_id": order, "warehouse_id": warehouse, "carrier": carrier}));
+        audit.after = Some(
+            serde_json::json!({"order_id": order, "warehouse_id": warehouse, "carrier": carrier}),
+        );
         Ok(self
             .store()
             .allocate_order(actor.tenant_id, order, warehouse, carrier.as_ref(), &audit)
@@ -267,6 +295,39 @@ impl App {
     ) -> Result<fahuo_domain::fulfilment::Waybill> {
         actor.require(Permission::PrintAndShip)?;
         let tenant = actor.tenant_id;
+        if let Some(w) = self
+            .store()
+            .package_for_waybill(tenant, package)
+            .await?
+            .waybill
+        {
+            return Ok(w);
+        }
+        // One caller per package on this node; the others then find its number stored.
+        let lock = self
+            .platforms
+            .issuing
+            .lock()
+            .expect("issuing lock")
+            .entry(package)
+            .or_default()
+            .clone();
+        let outcome = {
+            let _turn = lock.lock().await;
+            self.issue_waybill_now(tenant, package).await
+        };
+        let mut issuing = self.platforms.issuing.lock().expect("issuing lock");
+        if Arc::strong_count(&lock) <= 2 {
+            issuing.remove(&package);
+        }
+        outcome
+    }
+
+    async fn issue_waybill_now(
+        &self,
+        tenant: fahuo_domain::TenantId,
+        package: PackageId,
+    ) -> Result<fahuo_domain::fulfilment::Waybill> {
         let pkg = self.store().package_for_waybill(tenant, package).await?;
         if let Some(w) = pkg.waybill {
             return Ok(w);
@@ -308,7 +369,12 @@ impl App {
                 Ok(waybill) => {
                     for r in &pending {
                         self.store()
-                            .close_waybill_request(r, "another account issued the number", true, self.now())
+                            .close_waybill_request(
+                                r,
+                                "another account issued the number",
+                                true,
+                                self.now(),
+                            )
                             .await?;
                     }
                     return Ok(waybill);
@@ -383,7 +449,10 @@ impl App {
                     .await
                     .map_err(|e| Attempt::Fatal(e.into()))?;
                 if let Recorded::Superseded(_) = &recorded {
-                    tracing::info!(package = pkg.id.get(), "a second number lost the race; it will be recycled");
+                    tracing::info!(
+                        package = pkg.id.get(),
+                        "a second number lost the race; it will be recycled"
+                    );
                 }
                 Ok(recorded.waybill().clone())
             }
@@ -442,7 +511,9 @@ impl App {
                     count: u32::try_from(l.quantity).unwrap_or(1),
                 })
                 .collect(),
-            weight_g: pkg.weight_g,
+            // Until the package is weighed, the merchant's usual parcel weight stands in (the
+            // carriers re-weigh at pickup; kuaidi100 requires a weight).
+            weight_g: Some(pkg.weight_g.unwrap_or(DEFAULT_WEIGHT_G)),
             remark: None,
             platform_order_ids: orders
                 .iter()
@@ -516,9 +587,8 @@ impl App {
         actor.require(Permission::PrintAndShip)?;
         let tenant = actor.tenant_id;
         let size_text = req.size.as_deref().unwrap_or("76x130");
-        let size: fahuo_labels::LabelSize = size_text
-            .parse()
-            .map_err(|e: fahuo_labels::LabelError| {
+        let size: fahuo_labels::LabelSize =
+            size_text.parse().map_err(|e: fahuo_labels::LabelError| {
                 fahuo_domain::ParseError::new("size", e.to_string())
             })?;
         if req.order_ids.is_empty() || req.order_ids.len() > 2_000 {
@@ -527,21 +597,33 @@ impl App {
         if let Some(key) = idempotency_key
             && (key.is_empty() || key.len() > 128)
         {
-            return Err(fahuo_domain::ParseError::new("Idempotency-Key", "1 to 128 characters").into());
+            return Err(
+                fahuo_domain::ParseError::new("Idempotency-Key", "1 to 128 characters").into(),
+            );
         }
         let mut failures = Vec::new();
         let mut packages: Vec<(OrderId, PackageId)> = Vec::new();
         let warehouse = self.store().warehouses(tenant).await?.into_iter().next();
         for &order_id in &req.order_ids {
-            match self.packages_to_print(actor, order_id, warehouse.as_ref().map(|w| w.id)).await {
+            match self
+                .packages_to_print(actor, order_id, warehouse.as_ref().map(|w| w.id))
+                .await
+            {
                 Ok(ps) => packages.extend(ps.into_iter().map(|p| (order_id, p))),
-                Err(e) => failures.push(PrintFailure { order_id, reason: e.to_string() }),
+                Err(e) => failures.push(PrintFailure {
+                    order_id,
+                    reason: e.to_string(),
+                }),
             }
         }
         // Numbers first, several packages at a time.
         let issued: Vec<(OrderId, PackageId, Result<()>)> = futures::stream::iter(packages)
             .map(|(order, package)| async move {
-                (order, package, self.issue_waybill(actor, package).await.map(drop))
+                (
+                    order,
+                    package,
+                    self.issue_waybill(actor, package).await.map(drop),
+                )
             })
             .buffered(ISSUE_CONCURRENCY)
             .collect()
@@ -550,12 +632,20 @@ impl App {
         for (order_id, package, outcome) in issued {
             match outcome {
                 Ok(()) => ready.push(package),
-                Err(e) => failures.push(PrintFailure { order_id, reason: e.to_string() }),
+                Err(e) => failures.push(PrintFailure {
+                    order_id,
+                    reason: e.to_string(),
+                }),
             }
         }
         let warnings = self.balance_warnings(tenant).await?;
         if ready.is_empty() {
-            return Ok(Printed { job: None, pdf: None, failures, warnings });
+            return Ok(Printed {
+                job: None,
+                pdf: None,
+                failures,
+                warnings,
+            });
         }
         let mut audit = actor.audit("labels.print", "print_job", self.now());
         audit.after = Some(serde_json::json!({"orders": req.order_ids.len()}));
@@ -571,11 +661,20 @@ impl App {
             )
             .await?;
         let pdf = self.render_job(tenant, &job, size).await?;
-        Ok(Printed { job: Some(job), pdf: Some(pdf), failures, warnings })
+        Ok(Printed {
+            job: Some(job),
+            pdf: Some(pdf),
+            failures,
+            warnings,
+        })
     }
 
     /// The PDF of a print job as it was printed (same pages, same reprint marks).
-    pub async fn print_job_pdf(&self, actor: &Actor, id: PrintJobId) -> Result<(PrintJob, Vec<u8>)> {
+    pub async fn print_job_pdf(
+        &self,
+        actor: &Actor,
+        id: PrintJobId,
+    ) -> Result<(PrintJob, Vec<u8>)> {
         actor.require(Permission::PrintAndShip)?;
         let job = self.store().print_job(actor.tenant_id, id).await?;
         let size = job
@@ -608,7 +707,10 @@ impl App {
             OrderState::Approved => {
                 let warehouse = warehouse
                     .ok_or_else(|| AppError::Conflict("the tenant has no warehouse".into()))?;
-                Ok(vec![self.allocate_order(actor, order_id, warehouse, None).await?])
+                Ok(vec![
+                    self.allocate_order(actor, order_id, warehouse, None)
+                        .await?,
+                ])
             }
             state => Err(AppError::IllegalTransition(format!(
                 "order is {} ({}); approve it before printing",
@@ -627,17 +729,28 @@ impl App {
         let accounts = self.store().carrier_accounts(tenant).await?;
         let mut labels = Vec::with_capacity(job.labels.len());
         for printed in &job.labels {
-            let pkg = self.store().package_for_waybill(tenant, printed.package_id).await?;
+            let pkg = self
+                .store()
+                .package_for_waybill(tenant, printed.package_id)
+                .await?;
             let waybill = pkg.waybill.clone().ok_or_else(|| {
                 AppError::Conflict(format!("package {} lost its waybill", pkg.id))
             })?;
             let account = accounts.iter().find(|a| a.carrier == waybill.carrier);
             let req = match account {
                 Some(a) => self.waybill_request(tenant, &pkg, a).await?,
-                None => return Err(AppError::Conflict(format!("no account for {}", waybill.carrier))),
+                None => {
+                    return Err(AppError::Conflict(format!(
+                        "no account for {}",
+                        waybill.carrier
+                    )));
+                }
             };
             let carrier_name = fahuo_carriers::Carrier::from_code(waybill.carrier.as_str())
-                .map_or_else(|| waybill.carrier.as_str().to_string(), |c| c.name_zh().to_string());
+                .map_or_else(
+                    || waybill.carrier.as_str().to_string(),
+                    |c| c.name_zh().to_string(),
+                );
             labels.push(fahuo_labels::ShippingLabel {
                 carrier_name,
                 waybill_no: printed.tracking_no.clone(),
@@ -702,7 +815,10 @@ enum Attempt {
 }
 
 impl Attempt {
-    fn from_platform(request: Option<fahuo_store::waybills::WaybillRequest>, e: PlatformError) -> Attempt {
+    fn from_platform(
+        request: Option<fahuo_store::waybills::WaybillRequest>,
+        e: PlatformError,
+    ) -> Attempt {
         if e.is_retryable() {
             Attempt::Retryable(request, AppError::Upstream(e.to_string()))
         } else {

@@ -33,7 +33,10 @@ async fn world(db: &TestDb, orders: usize) -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = fahuo_sim::start(SimConfig::new(7, 0), listener).unwrap();
     let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
-    let tenant = app.create_tenant(&Name::parse("打单商家").unwrap()).await.unwrap();
+    let tenant = app
+        .create_tenant(&Name::parse("打单商家").unwrap())
+        .await
+        .unwrap();
     let cli = Actor::cli(tenant.id);
     app.add_user(
         &cli,
@@ -189,12 +192,23 @@ fn order_input(shop_id: i64, i: usize) -> OrderInput {
 
 impl World {
     async fn allocate_all(&self) -> Vec<PackageId> {
-        let warehouse = self.app.store().warehouses(self.owner.tenant_id).await.unwrap()[0].id;
+        let warehouse = self
+            .app
+            .store()
+            .warehouses(self.owner.tenant_id)
+            .await
+            .unwrap()[0]
+            .id;
         let mut packages = Vec::new();
         for id in &self.orders {
             packages.push(
                 self.app
-                    .allocate_order(&self.owner, *id, warehouse, Some(CarrierCode::parse("ZTO").unwrap()))
+                    .allocate_order(
+                        &self.owner,
+                        *id,
+                        warehouse,
+                        Some(CarrierCode::parse("ZTO").unwrap()),
+                    )
                     .await
                     .unwrap(),
             );
@@ -245,7 +259,12 @@ async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(d
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let w = w.clone();
-            tokio::spawn(async move { w.app.print_labels(&w.owner, &w.print(), None).await.unwrap() })
+            tokio::spawn(async move {
+                w.app
+                    .print_labels(&w.owner, &w.print(), None)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut jobs = Vec::new();
@@ -259,11 +278,18 @@ async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(d
 
     let ours = w.live_in_fahuo().await;
     assert_eq!(ours.len(), 100, "one live number per package");
-    assert_eq!(ours.keys().copied().collect::<BTreeSet<_>>(), packages.iter().copied().collect());
+    assert_eq!(
+        ours.keys().copied().collect::<BTreeSet<_>>(),
+        packages.iter().copied().collect()
+    );
     let distinct: BTreeSet<&String> = ours.values().collect();
     assert_eq!(distinct.len(), 100, "no number is shared");
     let carrier: BTreeSet<String> = w.live_at_the_carrier().into_values().collect();
-    assert_eq!(carrier, ours.values().cloned().collect(), "the carrier's live numbers are exactly fahuo's");
+    assert_eq!(
+        carrier,
+        ours.values().cloned().collect(),
+        "the carrier's live numbers are exactly fahuo's"
+    );
     // Every job printed all hundred labels, each with the package's one number; exactly one
     // job printed each label first.
     let mut first_prints = 0;
@@ -276,7 +302,15 @@ async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(d
     }
     assert_eq!(first_prints, 100);
     for id in &w.orders {
-        assert_eq!(w.app.store().order(w.owner.tenant_id, *id).await.unwrap().state, OrderState::Printed);
+        assert_eq!(
+            w.app
+                .store()
+                .order(w.owner.tenant_id, *id)
+                .await
+                .unwrap()
+                .state,
+            OrderState::Printed
+        );
     }
 }
 
@@ -291,7 +325,12 @@ async fn a_crash_between_issue_and_store_gets_the_same_number_back(db: TestDb) {
         .open_waybill_request_with(tenant, package, w.kdniao.id, None, Utc::now())
         .await
         .unwrap();
-    let creds: WaybillCredentials = w.app.store().carrier_account_credentials(tenant, w.kdniao.id).await.unwrap();
+    let creds: WaybillCredentials = w
+        .app
+        .store()
+        .carrier_account_credentials(tenant, w.kdniao.id)
+        .await
+        .unwrap();
     let client = fahuo_platforms::waybill::WaybillClient::new(
         fahuo_platforms::waybill::WaybillAccount {
             service: WaybillService::Kdniao,
@@ -318,7 +357,11 @@ async fn a_crash_between_issue_and_store_gets_the_same_number_back(db: TestDb) {
     let waybill = w.app.issue_waybill(&w.owner, package).await.unwrap();
     assert_eq!(waybill.tracking_no.as_str(), lost.tracking_no);
     let at_carrier = w.live_at_the_carrier();
-    assert_eq!(at_carrier.len(), 1, "the carrier issued one number: {at_carrier:?}");
+    assert_eq!(
+        at_carrier.len(),
+        1,
+        "the carrier issued one number: {at_carrier:?}"
+    );
     assert_eq!(at_carrier[&request.request_key], lost.tracking_no);
 }
 
@@ -337,20 +380,38 @@ async fn a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled(
     let w = world(&db, 2).await;
     let packages = w.allocate_all().await;
     // The first account is empty: the second one issues, and nothing is left to recycle.
-    w.sim.set_waybill_balance(fahuo_sim::WaybillService::Kdniao, None, 0);
+    w.sim
+        .set_waybill_balance(fahuo_sim::WaybillService::Kdniao, None, 0);
     let first = w.app.issue_waybill(&w.owner, packages[0]).await.unwrap();
-    let stored = w.app.store().live_waybills(w.owner.tenant_id).await.unwrap();
+    let stored = w
+        .app
+        .store()
+        .live_waybills(w.owner.tenant_id)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].tracking_no, first.tracking_no);
     assert_eq!(w.live_at_the_carrier().len(), 1);
-    assert!(w.app.store().abandoned_waybill_requests(10).await.unwrap().is_empty());
+    assert!(
+        w.app
+            .store()
+            .abandoned_waybill_requests(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The first account answers too late for its 800 ms budget: the second issues; the first
     // account's number (issued after all) is recycled.
-    w.sim.set_waybill_balance(fahuo_sim::WaybillService::Kdniao, None, 1_000);
-    w.sim.set_waybill_latency(fahuo_sim::WaybillService::Kdniao, Duration::from_millis(1_500));
+    w.sim
+        .set_waybill_balance(fahuo_sim::WaybillService::Kdniao, None, 1_000);
+    w.sim.set_waybill_latency(
+        fahuo_sim::WaybillService::Kdniao,
+        Duration::from_millis(1_500),
+    );
     let second = w.app.issue_waybill(&w.owner, packages[1]).await.unwrap();
-    w.sim.set_waybill_latency(fahuo_sim::WaybillService::Kdniao, Duration::ZERO);
+    w.sim
+        .set_waybill_latency(fahuo_sim::WaybillService::Kdniao, Duration::ZERO);
     assert_ne!(second.tracking_no, first.tracking_no);
     // Let the slow answers land at the emulator before recycling.
     tokio::time::sleep(Duration::from_millis(1_600)).await;
@@ -361,15 +422,27 @@ async fn a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled(
     let accounts = w.app.carrier_accounts(&w.owner).await.unwrap();
     let kdniao = accounts.iter().find(|a| a.id == w.kdniao.id).unwrap();
     let kuaidi100 = accounts.iter().find(|a| a.id == w.kuaidi100.id).unwrap();
-    assert_eq!((kdniao.used, kuaidi100.used), (0, 2), "recycled numbers are not counted as used");
+    assert_eq!(
+        (kdniao.used, kuaidi100.used),
+        (0, 2),
+        "recycled numbers are not counted as used"
+    );
 }
 
 async fn reprints_are_counted_marked_and_a_double_click_prints_one_job(db: TestDb) {
     let w = world(&db, 3).await;
-    let first = w.app.print_labels(&w.owner, &w.print(), Some("click-1")).await.unwrap();
+    let first = w
+        .app
+        .print_labels(&w.owner, &w.print(), Some("click-1"))
+        .await
+        .unwrap();
     let job = first.job.clone().unwrap();
     assert_eq!(job.reprints, 0);
-    let again = w.app.print_labels(&w.owner, &w.print(), Some("click-1")).await.unwrap();
+    let again = w
+        .app
+        .print_labels(&w.owner, &w.print(), Some("click-1"))
+        .await
+        .unwrap();
     assert_eq!(again.job.unwrap(), job, "a double click is the same job");
     let reprint = w
         .app
@@ -385,17 +458,39 @@ async fn reprints_are_counted_marked_and_a_double_click_prints_one_job(db: TestD
         .await
         .unwrap();
     let reprint_job = reprint.job.unwrap();
-    assert_eq!((reprint_job.reprints, reprint_job.labels[0].reprint), (1, 1));
-    assert_eq!(w.live_at_the_carrier().len(), 3, "a reprint asks for no number");
+    assert_eq!(
+        (reprint_job.reprints, reprint_job.labels[0].reprint),
+        (1, 1)
+    );
+    assert_eq!(
+        w.live_at_the_carrier().len(),
+        3,
+        "a reprint asks for no number"
+    );
 
     // The PDFs are real: qpdf accepts them, the numbers and the reprint mark are text.
     let dir = tempfile::tempdir().unwrap();
-    for (name, pdf) in [("first.pdf", first.pdf.unwrap()), ("reprint.pdf", reprint.pdf.unwrap())] {
+    for (name, pdf) in [
+        ("first.pdf", first.pdf.unwrap()),
+        ("reprint.pdf", reprint.pdf.unwrap()),
+    ] {
         let path = dir.path().join(name);
         std::fs::write(&path, pdf).unwrap();
-        let check = std::process::Command::new("qpdf").arg("--check").arg(&path).output().unwrap();
-        assert!(check.status.success(), "qpdf: {}", String::from_utf8_lossy(&check.stdout));
-        let text = std::process::Command::new("pdftotext").arg(&path).arg("-").output().unwrap();
+        let check = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "qpdf: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+        let text = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&text.stdout).to_string();
         let numbers: Vec<&str> = if name == "first.pdf" {
             job.labels.iter().map(|l| l.tracking_no.as_str()).collect()
@@ -407,7 +502,10 @@ async fn reprints_are_counted_marked_and_a_double_click_prints_one_job(db: TestD
         }
         assert!(text.contains("上海市"), "Chinese text is extractable");
         assert_eq!(text.contains("补打"), name == "reprint.pdf");
-        assert!(!text.contains("13800000000"), "the receiver's phone is printed masked");
+        assert!(
+            !text.contains("13800000000"),
+            "the receiver's phone is printed masked"
+        );
     }
     let (stored, pdf) = w.app.print_job_pdf(&w.owner, reprint_job.id).await.unwrap();
     assert_eq!(stored, reprint_job);

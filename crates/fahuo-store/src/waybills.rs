@@ -392,6 +392,28 @@ impl Store {
         key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<WaybillRequest> {
+        // A concurrent caller may open and close a request between our insert and read (its
+        // key then blocks ours): count again and retry.
+        for _ in 0..5 {
+            self.try_open_waybill_request(tenant, package, account, key, now)
+                .await?;
+            if let Some(open) = self.open_waybill_request(tenant, package, account).await? {
+                return Ok(open);
+            }
+        }
+        Err(StoreError::Conflict(
+            "waybill request key already used".into(),
+        ))
+    }
+
+    async fn try_open_waybill_request(
+        &self,
+        tenant: TenantId,
+        package: PackageId,
+        account: CarrierAccountId,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         in_tx!(&self.db, tx => {
             let n: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM waybill_requests WHERE package_id = $1 AND account_id = $2")
@@ -412,9 +434,7 @@ impl Store {
                 .bind(tenant.get()).bind(package.get()).bind(account.get()).bind(&key).bind(ms(now))
                 .execute(&mut *tx).await?;
         });
-        self.open_waybill_request(tenant, package, account)
-            .await?
-            .ok_or_else(|| StoreError::Conflict("waybill request key already used".into()))
+        Ok(())
     }
 
     /// Stores a number the service issued under `request`. The first number stored for the
