@@ -76,6 +76,28 @@ fn official_base_url(service: WaybillService) -> &'static str {
     }
 }
 
+/// An account as the console shows it: what is left, and whether to warn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CarrierAccountView {
+    #[serde(flatten)]
+    pub account: CarrierAccount,
+    /// Numbers left (the service's figure, or the quota less what fahuo used).
+    pub remaining: Option<i64>,
+    /// Fewer than `low_balance_threshold` numbers left.
+    pub low_balance: bool,
+}
+
+impl From<CarrierAccount> for CarrierAccountView {
+    fn from(account: CarrierAccount) -> Self {
+        CarrierAccountView {
+            remaining: account.remaining(),
+            low_balance: account.low_balance(),
+            account,
+        }
+    }
+}
+
 /// A print request: orders in page order, the label stock, and why (for reprints).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -115,7 +137,7 @@ impl App {
         &self,
         actor: &Actor,
         input: BindCarrierAccount,
-    ) -> Result<CarrierAccount> {
+    ) -> Result<CarrierAccountView> {
         actor.require(Permission::ManageShops)?;
         let carrier = CarrierCode::parse(&input.carrier)?;
         let name = input.name.trim();
@@ -178,12 +200,14 @@ impl App {
         Ok(self
             .store()
             .create_carrier_account(actor.tenant_id, &new, &input.credentials, &audit)
-            .await?)
+            .await?
+            .into())
     }
 
-    pub async fn carrier_accounts(&self, actor: &Actor) -> Result<Vec<CarrierAccount>> {
+    pub async fn carrier_accounts(&self, actor: &Actor) -> Result<Vec<CarrierAccountView>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().carrier_accounts(actor.tenant_id).await?)
+        let accounts = self.store().carrier_accounts(actor.tenant_id).await?;
+        Ok(accounts.into_iter().map(Into::into).collect())
     }
 
     /// Asks the service for the account's balance (where it tells) and stores it.
@@ -191,7 +215,7 @@ impl App {
         &self,
         actor: &Actor,
         id: CarrierAccountId,
-    ) -> Result<CarrierAccount> {
+    ) -> Result<CarrierAccountView> {
         actor.require(Permission::PrintAndShip)?;
         let account = self.store().carrier_account(actor.tenant_id, id).await?;
         let client = self.waybill_client(actor.tenant_id, &account).await?;
@@ -204,7 +228,11 @@ impl App {
                 .set_carrier_balance(actor.tenant_id, id, balance, self.now())
                 .await?;
         }
-        Ok(self.store().carrier_account(actor.tenant_id, id).await?)
+        Ok(self
+            .store()
+            .carrier_account(actor.tenant_id, id)
+            .await?
+            .into())
     }
 
     /// The account's client, reused while its settings stay the same.

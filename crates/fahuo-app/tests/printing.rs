@@ -6,10 +6,11 @@ use chrono::Utc;
 use fahuo_app::auth::Password;
 use fahuo_app::catalog::{ShopInput, WarehouseInput};
 use fahuo_app::orders::{LineInput, OrderInput, ReceiverInput};
+use fahuo_app::printing::CarrierAccountView;
 use fahuo_app::printing::{BindCarrierAccount, PrintRequest};
 use fahuo_app::users::UserInput;
 use fahuo_app::{Actor, App, Settings, SystemClock};
-use fahuo_domain::fulfilment::{CarrierAccount, WaybillService};
+use fahuo_domain::fulfilment::WaybillService;
 use fahuo_domain::{CarrierCode, Name, OrderId, OrderState, PackageId, Role, Username};
 use fahuo_platforms::waybill::WaybillCredentials;
 use fahuo_sim::{SimConfig, SimHandle};
@@ -24,8 +25,8 @@ struct World {
     owner: Actor,
     sim: SimHandle,
     orders: Vec<OrderId>,
-    kdniao: CarrierAccount,
-    kuaidi100: CarrierAccount,
+    kdniao: CarrierAccountView,
+    kuaidi100: CarrierAccountView,
 }
 
 async fn world(db: &TestDb, orders: usize) -> World {
@@ -322,20 +323,20 @@ async fn a_crash_between_issue_and_store_gets_the_same_number_back(db: TestDb) {
     let request = w
         .app
         .store()
-        .open_waybill_request_with(tenant, package, w.kdniao.id, None, Utc::now())
+        .open_waybill_request_with(tenant, package, w.kdniao.account.id, None, Utc::now())
         .await
         .unwrap();
     let creds: WaybillCredentials = w
         .app
         .store()
-        .carrier_account_credentials(tenant, w.kdniao.id)
+        .carrier_account_credentials(tenant, w.kdniao.account.id)
         .await
         .unwrap();
     let client = fahuo_platforms::waybill::WaybillClient::new(
         fahuo_platforms::waybill::WaybillAccount {
             service: WaybillService::Kdniao,
             carrier: fahuo_carriers::Carrier::Zto,
-            base_url: w.kdniao.base_url.clone(),
+            base_url: w.kdniao.account.base_url.clone(),
             credentials: creds,
         },
         fahuo_platforms::http_client(),
@@ -420,8 +421,16 @@ async fn a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled(
     let ours: BTreeSet<String> = w.live_in_fahuo().await.into_values().collect();
     assert_eq!(live, ours, "the stray number went back to the carrier");
     let accounts = w.app.carrier_accounts(&w.owner).await.unwrap();
-    let kdniao = accounts.iter().find(|a| a.id == w.kdniao.id).unwrap();
-    let kuaidi100 = accounts.iter().find(|a| a.id == w.kuaidi100.id).unwrap();
+    let kdniao = &accounts
+        .iter()
+        .find(|a| a.account.id == w.kdniao.account.id)
+        .unwrap()
+        .account;
+    let kuaidi100 = &accounts
+        .iter()
+        .find(|a| a.account.id == w.kuaidi100.account.id)
+        .unwrap()
+        .account;
     assert_eq!(
         (kdniao.used, kuaidi100.used),
         (0, 2),

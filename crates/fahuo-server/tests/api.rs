@@ -284,6 +284,35 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, "/api/v1/audit".into(), None),
         (Method::GET, "/api/v1/jobs".into(), None),
         (Method::POST, "/api/v1/jobs/999999/retry".into(), None),
+        (Method::GET, "/api/v1/carrier-accounts".into(), None),
+        (
+            Method::POST,
+            "/api/v1/carrier-accounts".into(),
+            Some(
+                json!({"name": "中通", "service": "kdniao", "carrier": "ZTO", "base_url": "http://127.0.0.1:9/kdniao", "sender_name": "发货组", "sender_phone": "13900001111", "credentials": {"api_key": "EB1", "api_secret": "k"}}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/api/v1/carrier-accounts/999999/balance".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/allocate", m.order),
+            Some(json!({"warehouse_id": m.warehouse})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/print-jobs".into(),
+            Some(json!({"order_ids": [m.order]})),
+        ),
+        (Method::GET, "/api/v1/print-jobs/999999".into(), None),
+        (
+            Method::GET,
+            "/api/v1/print-jobs/999999/labels.pdf".into(),
+            None,
+        ),
     ]
 }
 

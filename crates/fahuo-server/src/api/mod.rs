@@ -8,6 +8,7 @@ mod catalog;
 mod import;
 mod intake;
 mod orders;
+mod printing;
 
 use crate::AppState;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -52,6 +53,15 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::audit_log))
         .routes(routes!(admin::list_jobs))
         .routes(routes!(admin::retry_job))
+        .routes(routes!(
+            printing::list_carrier_accounts,
+            printing::bind_carrier_account
+        ))
+        .routes(routes!(printing::refresh_balance))
+        .routes(routes!(printing::allocate_order))
+        .routes(routes!(printing::create_print_job))
+        .routes(routes!(printing::get_print_job))
+        .routes(routes!(printing::print_job_pdf))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)

@@ -1,0 +1,174 @@
+//! 取号 and 打单: carrier accounts and their balances, allocation, print jobs and their PDFs.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, Authed};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use fahuo_app::printing::{BindCarrierAccount, CarrierAccountView, PrintFailure, PrintRequest};
+use fahuo_domain::fulfilment::PrintJob;
+use fahuo_domain::{CarrierAccountId, CarrierCode, OrderId, PackageId, PrintJobId, WarehouseId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The carrier accounts, by carrier and failover order, with what is left on each.
+#[utoipa::path(get, path = "/carrier-accounts", tag = "printing",
+    responses((status = 200, body = Vec<CarrierAccountView>), (status = 401, body = ErrorBody)))]
+pub async fn list_carrier_accounts(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<CarrierAccountView>>, ApiError> {
+    Ok(Json(s.app.carrier_accounts(&actor).await?))
+}
+
+/// Binds a carrier account (kuaidi100, kdniao, or a WeChat shop's e-waybill account).
+/// Credentials are stored encrypted and never returned.
+#[utoipa::path(post, path = "/carrier-accounts", tag = "printing", request_body = BindCarrierAccount,
+    responses((status = 201, body = CarrierAccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn bind_carrier_account(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(input): ApiJson<BindCarrierAccount>,
+) -> Result<(StatusCode, Json<CarrierAccountView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.bind_carrier_account(&actor, input).await?),
+    ))
+}
+
+/// Asks the service for the account's balance (services that report one) and returns the account.
+#[utoipa::path(post, path = "/carrier-accounts/{id}/balance", tag = "printing",
+    params(("id" = i64, Path, description = "carrier account id")),
+    responses((status = 200, body = CarrierAccountView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn refresh_balance(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CarrierAccountView>, ApiError> {
+    Ok(Json(
+        s.app
+            .refresh_carrier_balance(&actor, CarrierAccountId(id))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AllocateRequest {
+    pub warehouse_id: WarehouseId,
+    /// fahuo's carrier code (e.g. `ZTO`); without it, the first carrier with an account.
+    #[serde(default)]
+    pub carrier: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Allocated {
+    pub package_id: PackageId,
+}
+
+/// Sends an approved order from a warehouse as one package (待取号).
+#[utoipa::path(post, path = "/orders/{id}/allocate", tag = "printing", request_body = AllocateRequest,
+    params(("id" = i64, Path, description = "order id")),
+    responses((status = 201, body = Allocated), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn allocate_order(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<AllocateRequest>,
+) -> Result<(StatusCode, Json<Allocated>), ApiError> {
+    let carrier = input
+        .carrier
+        .as_deref()
+        .map(CarrierCode::parse)
+        .transpose()
+        .map_err(fahuo_app::AppError::from)?;
+    let package_id = s
+        .app
+        .allocate_order(&actor, OrderId(id), input.warehouse_id, carrier)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Allocated { package_id })))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintResponse {
+    /// The receipt; absent when no order could be printed.
+    pub job: Option<PrintJob>,
+    /// Where to download the labels (PDF, in page order).
+    pub pdf_url: Option<String>,
+    /// Orders that were not printed, with the reason.
+    pub failures: Vec<PrintFailure>,
+    /// Accounts running low on waybill numbers.
+    pub warnings: Vec<String>,
+}
+
+/// Prints the orders' labels: numbers for packages that have none (one per package, however
+/// often this is called), then one PDF in the order given. Send an `Idempotency-Key` header:
+/// a repeated request with the same key returns the first job and counts nothing again.
+#[utoipa::path(post, path = "/print-jobs", tag = "printing", request_body = PrintRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe key of this print")),
+    responses((status = 201, body = PrintResponse), (status = 422, body = ErrorBody)))]
+pub async fn create_print_job(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<PrintRequest>,
+) -> Result<(StatusCode, Json<PrintResponse>), ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| fahuo_domain::ParseError::new("Idempotency-Key", "must be ASCII"))
+        })
+        .transpose()
+        .map_err(fahuo_app::AppError::from)?;
+    let printed = s.app.print_labels(&actor, &input, key).await?;
+    let pdf_url = printed
+        .job
+        .as_ref()
+        .map(|j| format!("/api/v1/print-jobs/{}/labels.pdf", j.id));
+    Ok((
+        StatusCode::CREATED,
+        Json(PrintResponse {
+            job: printed.job,
+            pdf_url,
+            failures: printed.failures,
+            warnings: printed.warnings,
+        }),
+    ))
+}
+
+/// A print job's receipt: each label in page order with its number and reprint count.
+#[utoipa::path(get, path = "/print-jobs/{id}", tag = "printing",
+    params(("id" = i64, Path, description = "print job id")),
+    responses((status = 200, body = PrintJob), (status = 404, body = ErrorBody)))]
+pub async fn get_print_job(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<PrintJob>, ApiError> {
+    Ok(Json(s.app.print_job(&actor, PrintJobId(id)).await?))
+}
+
+/// The job's labels as one PDF, exactly as printed (same pages, same reprint marks).
+#[utoipa::path(get, path = "/print-jobs/{id}/labels.pdf", tag = "printing",
+    params(("id" = i64, Path, description = "print job id")),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn print_job_pdf(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (job, pdf) = s.app.print_job_pdf(&actor, PrintJobId(id)).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"fahuo-labels-{}.pdf\"", job.id),
+            ),
+        ],
+        pdf,
+    ))
+}
