@@ -693,7 +693,7 @@ fn shop_job(job: &Job) -> std::result::Result<ShopJob, JobError> {
         .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))
 }
 
-fn job_error(e: AppError) -> JobError {
+pub(crate) fn job_error(e: AppError) -> JobError {
     match e {
         AppError::Upstream(_) | AppError::Internal(_) | AppError::Conflict(_) => {
             JobError::Retry(e.to_string())

@@ -90,6 +90,9 @@ pub struct Settings {
     pub platform_concurrency: usize,
     /// First retry delay of a failed platform call; doubles per attempt, with jitter.
     pub platform_backoff_millis: u64,
+    /// Calls per second to one carrier account's e-waybill service, from this node. None of
+    /// the services publishes its limit; 50 is a cautious stand-in.
+    pub waybill_calls_per_second: f64,
 }
 
 impl Default for Settings {
@@ -109,6 +112,7 @@ impl Default for Settings {
             platform_calls_per_second: 20.0,
             platform_concurrency: 4,
             platform_backoff_millis: 300,
+            waybill_calls_per_second: 50.0,
         }
     }
 }

@@ -9,19 +9,20 @@
 //!   [`App::recycle_abandoned_waybills`];
 //! * a print with an `Idempotency-Key` the tenant used before returns the first job.
 
+use crate::jobs::JobRunner;
 use crate::{Actor, App, AppError, Result};
 use fahuo_domain::fulfilment::{CarrierAccount, NewCarrierAccount, PrintJob, WaybillService};
 use fahuo_domain::{
     CarrierAccountId, CarrierCode, OrderId, OrderState, PackageId, Permission, PrintJobId, ShopId,
     WarehouseId,
 };
-use fahuo_platforms::PlatformError;
 use fahuo_platforms::waybill::{
     Contact, Item, WaybillAccount, WaybillClient, WaybillCredentials, WaybillRequest,
     waybill_options,
 };
+use fahuo_platforms::{ClientOptions, PlatformError};
 use fahuo_store::waybills::{IssuedNumber, PackageForWaybill, Recorded};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -204,6 +205,30 @@ impl App {
             .into())
     }
 
+    /// Points an account at its service anew: another base URL or new credentials.
+    pub async fn reconnect_carrier_account(
+        &self,
+        actor: &Actor,
+        id: CarrierAccountId,
+        base_url: &str,
+        credentials: &WaybillCredentials,
+    ) -> Result<CarrierAccountView> {
+        actor.require(Permission::ManageShops)?;
+        let base_url = base_url.trim();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(fahuo_domain::ParseError::new("base_url", "an http(s) URL").into());
+        }
+        let audit = actor.audit("carrier_account.reconnect", "carrier_account", self.now());
+        self.store()
+            .reconnect_carrier_account(actor.tenant_id, id, base_url, credentials, &audit)
+            .await?;
+        Ok(self
+            .store()
+            .carrier_account(actor.tenant_id, id)
+            .await?
+            .into())
+    }
+
     pub async fn carrier_accounts(&self, actor: &Actor) -> Result<Vec<CarrierAccountView>> {
         actor.require(Permission::ViewOrders)?;
         let accounts = self.store().carrier_accounts(actor.tenant_id).await?;
@@ -277,7 +302,10 @@ impl App {
                     credentials,
                 },
                 self.platforms.http.clone(),
-                &waybill_options(budget(account.latency_budget_ms)),
+                &ClientOptions {
+                    rate_per_sec: self.settings().waybill_calls_per_second,
+                    ..waybill_options(budget(account.latency_budget_ms))
+                },
                 shop,
             )
             .map_err(|e| AppError::UpstreamRefused(e.to_string()))?,
@@ -830,6 +858,23 @@ impl App {
             })
             .collect())
     }
+}
+
+const RECYCLE_JOB: &str = "waybill.recycle";
+
+/// Adds the recycling of numbers nobody uses to a job runner, every `every`.
+pub fn register(runner: JobRunner, every: chrono::Duration) -> JobRunner {
+    runner
+        .register(RECYCLE_JOB, |app, _job| {
+            async move {
+                app.recycle_abandoned_waybills(200)
+                    .await
+                    .map(drop)
+                    .map_err(crate::intake::job_error)
+            }
+            .boxed()
+        })
+        .every(RECYCLE_JOB, every)
 }
 
 /// How one account's attempt ended.

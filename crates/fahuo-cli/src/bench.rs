@@ -80,3 +80,238 @@ pub fn intake_table(rows: &[IntakeRow]) -> String {
     }
     out
 }
+
+/// One e-waybill measurement: `calls` numbers asked for, `concurrency` at a time.
+pub struct WaybillRow {
+    pub what: String,
+    pub calls: usize,
+    pub concurrency: usize,
+    pub seconds: f64,
+}
+
+impl WaybillRow {
+    pub fn per_second(&self) -> f64 {
+        self.calls as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Waybill round trips against the built-in e-waybill emulators (limits off), twice per
+/// service: fresh keys (new numbers) and repeated keys (the retry path). Then the whole print
+/// path through `app`: `packages` approved orders printed in one job (numbers stored,
+/// orders moved, labels rendered), with fahuo's own per-account rate limit in force.
+pub async fn waybills(app: &App, calls: usize, packages: usize) -> Result<Vec<WaybillRow>> {
+    use fahuo_platforms::waybill::{
+        Contact, WaybillAccount, WaybillClient, WaybillCredentials, WaybillRequest, waybill_options,
+    };
+    use futures::StreamExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let config = fahuo_sim::SimConfig {
+        live: false,
+        rate_limits: fahuo_sim::RateLimits {
+            kuaidi100_per_sec: 0,
+            kdniao_per_sec: 0,
+            ..Default::default()
+        },
+        waybill_balance: (calls * 4 + packages * 2) as u64,
+        ..fahuo_sim::SimConfig::new(7, 0)
+    };
+    let sim = fahuo_sim::start(config, listener)?;
+    let info = sim.info();
+    let kd = info
+        .kdniao
+        .accounts
+        .iter()
+        .find(|a| a.shipper_code == "ZTO")
+        .context("kdniao ZTO")?;
+    let k100 = info
+        .kuaidi100
+        .accounts
+        .iter()
+        .find(|a| a.kuaidicom == "zhongtong")
+        .context("kuaidi100 ZTO")?;
+    let accounts = [
+        (
+            "kdniao",
+            fahuo_domain::fulfilment::WaybillService::Kdniao,
+            info.kdniao_base_url.clone(),
+            WaybillCredentials {
+                api_key: info.kdniao.ebusiness_id.clone(),
+                api_secret: info.kdniao.app_key.clone(),
+                account: Some(kd.customer_name.clone()),
+                account_secret: Some(kd.customer_pwd.clone()),
+                site: None,
+            },
+        ),
+        (
+            "kuaidi100",
+            fahuo_domain::fulfilment::WaybillService::Kuaidi100,
+            info.kuaidi100_base_url.clone(),
+            WaybillCredentials {
+                api_key: info.kuaidi100.key.clone(),
+                api_secret: info.kuaidi100.secret.clone(),
+                account: Some(k100.partner_id.clone()),
+                account_secret: Some(k100.partner_key.clone()),
+                site: None,
+            },
+        ),
+    ];
+    let contact = |name: &str| Contact {
+        name: name.into(),
+        mobile: "13800000000".into(),
+        province: "浙江省".into(),
+        city: "杭州市".into(),
+        county: "西湖区".into(),
+        address: "文三路90号".into(),
+    };
+    let req = WaybillRequest {
+        sender: contact("发货组"),
+        receiver: contact("收件人"),
+        items: vec![],
+        weight_g: Some(1000),
+        remark: None,
+        platform_order_ids: vec![],
+    };
+    let concurrency = 8;
+    let mut rows = Vec::new();
+    for (name, service, base_url, credentials) in accounts {
+        let mut opts = waybill_options(std::time::Duration::from_secs(5));
+        opts.rate_per_sec = 0.0;
+        let client = WaybillClient::new(
+            WaybillAccount {
+                service,
+                carrier: fahuo_carriers::Carrier::Zto,
+                base_url,
+                credentials,
+            },
+            fahuo_platforms::http_client(),
+            &opts,
+            None,
+        )?;
+        // The second round asks under the same keys: the retry path, answered from the ledger.
+        for label in ["new numbers", "repeated keys"] {
+            let started = Instant::now();
+            let results: Vec<_> = futures::stream::iter(0..calls)
+                .map(|i| {
+                    let (client, req) = (&client, &req);
+                    async move { client.issue(&format!("B{name}{i}"), req).await }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            anyhow::ensure!(failed == 0, "{failed} of {calls} {name} calls failed");
+            rows.push(WaybillRow {
+                what: format!("{name}: {label}"),
+                calls,
+                concurrency,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    // The whole print path.
+    let name = format!("bench {}", app.now().format("%Y%m%d%H%M%S%3f"));
+    let tenant = app.create_tenant(&Name::parse(&name)?).await?.id;
+    let actor = fahuo_app::Actor::cli(tenant);
+    app.create_warehouse(
+        &actor,
+        &fahuo_app::catalog::WarehouseInput {
+            code: "HZ01".into(),
+            name: "杭州仓".into(),
+            province: "浙江省".into(),
+            city: "杭州市".into(),
+            county: "余杭区".into(),
+            address: "仓前街道1号".into(),
+            lat: None,
+            lng: None,
+        },
+    )
+    .await?;
+    let shop = app
+        .create_shop(
+            &actor,
+            &fahuo_app::catalog::ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await?;
+    demo::bind_carrier_accounts(app, tenant, &sim).await?;
+    let mut orders = Vec::with_capacity(packages);
+    for i in 0..packages {
+        let input = fahuo_app::orders::OrderInput {
+            shop_id: shop.id.get(),
+            platform_order_id: format!("B{i:06}"),
+            paid_total_fen: None,
+            freight_fen: 0,
+            buyer_note: None,
+            seller_note: None,
+            ship_by: None,
+            presale_ship_at: None,
+            receiver: fahuo_app::orders::ReceiverInput {
+                name: format!("收件人{i}"),
+                phone: format!("1390000{:04}", i % 10_000),
+                province: "上海市".into(),
+                city: "上海市".into(),
+                county: "徐汇区".into(),
+                detail: format!("虹漕路{}号", i % 900 + 1),
+            },
+            lines: vec![fahuo_app::orders::LineInput {
+                sku_code: None,
+                title: "马克杯".into(),
+                quantity: 1,
+                unit_price_fen: 3900,
+                paid_fen: None,
+            }],
+        };
+        let (_, view) = app.create_manual_order(&actor, &input).await?;
+        app.approve_order(&actor, view.id).await?;
+        orders.push(view.id);
+    }
+    let started = Instant::now();
+    let printed = app
+        .print_labels(
+            &actor,
+            &fahuo_app::printing::PrintRequest {
+                order_ids: orders,
+                size: None,
+                reason: None,
+            },
+            None,
+        )
+        .await?;
+    anyhow::ensure!(
+        printed.failures.is_empty(),
+        "print failures: {:?}",
+        &printed.failures[..printed.failures.len().min(3)]
+    );
+    rows.push(WaybillRow {
+        what: format!("print {packages} orders (allocate, number, store, render one PDF)"),
+        calls: packages,
+        concurrency: 8,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    sim.shutdown().await;
+    Ok(rows)
+}
+
+/// The e-waybill result as a Markdown table, for BENCHMARKS.md.
+pub fn waybill_table(rows: &[WaybillRow]) -> String {
+    let mut out = String::from(
+        "| what | calls | in flight | seconds | per second |\n|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.0} |\n",
+            r.what,
+            r.calls,
+            r.concurrency,
+            r.seconds,
+            r.per_second()
+        ));
+    }
+    out
+}

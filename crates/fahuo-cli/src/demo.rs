@@ -1,12 +1,16 @@
 //! `fahuo demo`'s platforms: the WeChat Shop, Douyin and Xiaohongshu emulators run in-process,
 //! and the demo merchant's shops are connected to them exactly as a merchant connects a real
-//! shop (credentials, API address, webhook URL).
+//! shop (credentials, API address, webhook URL). The e-waybill emulators issue the demo's
+//! waybill numbers through carrier accounts bound the same way.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use fahuo_app::catalog::{ConnectionInput, CredentialsInput, ShopInput};
+use fahuo_app::printing::{BindCarrierAccount, CarrierAccountView};
 use fahuo_app::{Actor, App};
 use fahuo_domain::TenantId;
 use fahuo_domain::catalog::Shop;
+use fahuo_domain::fulfilment::WaybillService;
+use fahuo_platforms::waybill::WaybillCredentials;
 use fahuo_sim::{Platform as SimPlatform, SimConfig, SimHandle, SimInfo};
 
 /// Starts the emulators with `orders` orders per platform and a steady trickle of new ones.
@@ -62,6 +66,103 @@ pub async fn connect_shop(
             app.create_shop(&actor, &input).await?
         }
     })
+}
+
+/// Binds the demo's carrier accounts on the emulated e-waybill services (kdniao for 中通,
+/// kuaidi100 for 圆通 and as 中通's fallback), or points them at this run's emulator.
+pub async fn bind_carrier_accounts(
+    app: &App,
+    tenant: TenantId,
+    sim: &SimHandle,
+) -> Result<Vec<CarrierAccountView>> {
+    let actor = Actor::cli(tenant);
+    let info = sim.info();
+    let kdniao = |code: &str| {
+        let a = info
+            .kdniao
+            .accounts
+            .iter()
+            .find(|a| a.shipper_code == code)?;
+        Some(WaybillCredentials {
+            api_key: info.kdniao.ebusiness_id.clone(),
+            api_secret: info.kdniao.app_key.clone(),
+            account: Some(a.customer_name.clone()),
+            account_secret: Some(a.customer_pwd.clone()),
+            site: None,
+        })
+    };
+    let kuaidi100 = |com: &str| {
+        let a = info
+            .kuaidi100
+            .accounts
+            .iter()
+            .find(|a| a.kuaidicom == com)?;
+        Some(WaybillCredentials {
+            api_key: info.kuaidi100.key.clone(),
+            api_secret: info.kuaidi100.secret.clone(),
+            account: Some(a.partner_id.clone()),
+            account_secret: Some(a.partner_key.clone()),
+            site: Some(a.net.clone()),
+        })
+    };
+    let wanted = [
+        (
+            "中通·快递鸟",
+            WaybillService::Kdniao,
+            "ZTO",
+            0,
+            &info.kdniao_base_url,
+            kdniao("ZTO"),
+        ),
+        (
+            "中通·快递100",
+            WaybillService::Kuaidi100,
+            "ZTO",
+            1,
+            &info.kuaidi100_base_url,
+            kuaidi100("zhongtong"),
+        ),
+        (
+            "圆通·快递100",
+            WaybillService::Kuaidi100,
+            "YTO",
+            0,
+            &info.kuaidi100_base_url,
+            kuaidi100("yuantong"),
+        ),
+    ];
+    let existing = app.carrier_accounts(&actor).await?;
+    let mut out = Vec::new();
+    for (name, service, carrier, priority, base_url, credentials) in wanted {
+        let credentials = credentials.context("the emulator lacks a demo carrier account")?;
+        out.push(match existing.iter().find(|a| a.account.name == name) {
+            Some(a) => {
+                app.reconnect_carrier_account(&actor, a.account.id, base_url, &credentials)
+                    .await?
+            }
+            None => {
+                app.bind_carrier_account(
+                    &actor,
+                    BindCarrierAccount {
+                        name: name.into(),
+                        service,
+                        carrier: carrier.into(),
+                        base_url: Some(base_url.clone()),
+                        shop_id: None,
+                        priority,
+                        sender_name: "示例商家发货组".into(),
+                        sender_phone: "057188886666".into(),
+                        quota: Some(5_000),
+                        low_balance_threshold: 200,
+                        latency_budget_ms: 800,
+                        credentials,
+                    },
+                )
+                .await?
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// Tells each emulator where to push: the shop's webhook URL on the running server.

@@ -84,6 +84,21 @@ enum BenchCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// E-waybill round trips per second against the built-in emulators (new numbers and
+    /// repeated keys, per service), then one print of N orders end to end. Uses a throw-away
+    /// SQLite database unless --database-url is given.
+    Waybills {
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        #[arg(long, default_value_t = 500)]
+        packages: usize,
+        /// fahuo's own limit on e-waybill calls per second per account (default: the
+        /// configured `waybill_calls_per_second`); 0 switches it off.
+        #[arg(long)]
+        calls_per_second: Option<f64>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +286,7 @@ async fn run(cli: Cli) -> Result<()> {
             if args.platform_orders > 0 {
                 let sim = Arc::new(demo::start_emulators(args.platform_orders).await?);
                 let shops = demo::connect_shops(&app, info.tenant, &sim).await?;
+                demo::bind_carrier_accounts(&app, info.tenant, &sim).await?;
                 emulators = Some((sim, shops));
             }
             let banner = format!(
@@ -461,6 +477,34 @@ async fn run(cli: Cli) -> Result<()> {
             app.store().close().await;
             Ok(())
         }
+        Command::Bench(BenchCommand::Waybills {
+            calls,
+            packages,
+            calls_per_second,
+            common,
+        }) => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-bench")?;
+            config.log = "warn".into();
+            config::init_logging(&config);
+            if let Some(rate) = calls_per_second {
+                config.app.waybill_calls_per_second = rate;
+            }
+            let app = open_app(&config).await?;
+            let rows = bench::waybills(&app, calls, packages).await?;
+            println!(
+                "{}, {} e-waybill calls/s per account",
+                fahuo_store::redact_url(&config.database_url()),
+                config.app.waybill_calls_per_second
+            );
+            print!("{}", bench::waybill_table(&rows));
+            app.store().close().await;
+            Ok(())
+        }
         Command::Sim(args) => {
             if !(0.0..=1.0).contains(&args.fault_rate) {
                 bail!("--fault-rate is a share between 0.0 and 1.0");
@@ -626,6 +670,7 @@ async fn serve(
         let every = chrono::Duration::seconds(app.settings().sync_every_seconds.max(1));
         let runner =
             fahuo_app::intake::register(JobRunner::new(app.clone(), &config.node_name), every);
+        let runner = fahuo_app::printing::register(runner, chrono::Duration::minutes(5));
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;

@@ -265,6 +265,32 @@ impl Store {
         self.pii.decrypt_json(&blob)
     }
 
+    /// Points an account at its service anew (another base URL, new credentials). Audited.
+    pub async fn reconnect_carrier_account<C: Serialize>(
+        &self,
+        tenant: TenantId,
+        id: CarrierAccountId,
+        base_url: &str,
+        credentials: &C,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let blob = self.pii.encrypt_json(credentials);
+        in_tx!(&self.db, tx => {
+            let done = sqlx::query(
+                    "UPDATE carrier_accounts SET base_url = $1, credentials_enc = $2 \
+                     WHERE tenant_id = $3 AND id = $4")
+                .bind(base_url).bind(&blob).bind(tenant.get()).bind(id.get())
+                .execute(&mut *tx).await?.rows_affected();
+            if done == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let mut entry = audit.clone();
+            entry.entity_id = Some(id.get());
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
+    }
+
     /// Records the balance a service reported.
     pub async fn set_carrier_balance(
         &self,
