@@ -252,6 +252,7 @@ both_backends!(
     a_crash_between_issue_and_store_gets_the_same_number_back,
     a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled,
     reprints_are_counted_marked_and_a_double_click_prints_one_job,
+    a_wechat_shop_issues_through_its_own_e_waybill_account,
 );
 
 async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(db: TestDb) {
@@ -519,4 +520,106 @@ async fn reprints_are_counted_marked_and_a_double_click_prints_one_job(db: TestD
     let (stored, pdf) = w.app.print_job_pdf(&w.owner, reprint_job.id).await.unwrap();
     assert_eq!(stored, reprint_job);
     assert!(pdf.starts_with(b"%PDF-"));
+}
+
+async fn a_wechat_shop_issues_through_its_own_e_waybill_account(db: TestDb) {
+    let w = world(&db, 2).await;
+    let info = w.sim.info();
+    let shop = w
+        .app
+        .create_shop(
+            &w.owner,
+            &ShopInput {
+                platform: "wechat".into(),
+                name: "微信小店".into(),
+                platform_shop_id: info.wechat.appid.clone(),
+                api_base_url: Some(info.wechat_base_url.clone()),
+                credentials: Some(fahuo_app::catalog::CredentialsInput {
+                    app_key: info.wechat.appid.clone(),
+                    app_secret: info.wechat.secret.clone(),
+                    ..Default::default()
+                }),
+            },
+        )
+        .await
+        .unwrap();
+    let acct = info
+        .wechat_ewaybill_accounts
+        .iter()
+        .find(|a| a.shop == 0 && a.delivery_id == "YTO")
+        .unwrap();
+    let bound = w
+        .app
+        .bind_carrier_account(
+            &w.owner,
+            BindCarrierAccount {
+                name: "圆通 微信电子面单".into(),
+                service: WaybillService::WechatEwaybill,
+                carrier: "YTO".into(),
+                base_url: None,
+                shop_id: Some(shop.id),
+                priority: 0,
+                sender_name: "杭州仓发货组".into(),
+                sender_phone: "13900001111".into(),
+                quota: None,
+                low_balance_threshold: 200,
+                latency_budget_ms: 2_000,
+                credentials: WaybillCredentials {
+                    account: Some(acct.acct_id.clone()),
+                    site: Some(acct.site_code.clone()),
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let warehouse = w.app.store().warehouses(w.owner.tenant_id).await.unwrap()[0].id;
+    let yto = CarrierCode::parse("YTO").unwrap();
+    let mut numbers = Vec::new();
+    for id in &w.orders {
+        let package = w
+            .app
+            .allocate_order(&w.owner, *id, warehouse, Some(yto.clone()))
+            .await
+            .unwrap();
+        let waybill = w.app.issue_waybill(&w.owner, package).await.unwrap();
+        assert!(
+            waybill.tracking_no.as_str().starts_with("YT"),
+            "{}",
+            waybill.tracking_no.as_str()
+        );
+        assert!(
+            waybill.sort_code.is_some() && waybill.hub.is_some(),
+            "the label's sort code and hub came back"
+        );
+        // Asking again returns the stored number, not a new one.
+        assert_eq!(
+            w.app.issue_waybill(&w.owner, package).await.unwrap(),
+            waybill
+        );
+        numbers.push(waybill.tracking_no.as_str().to_string());
+    }
+    let at_wechat: BTreeSet<String> = w
+        .sim
+        .waybills()
+        .into_iter()
+        .filter(|r| r.service == fahuo_sim::WaybillService::Wechat)
+        .map(|r| r.number)
+        .collect();
+    assert_eq!(at_wechat, numbers.iter().cloned().collect());
+    // WeChat reports the balance itself.
+    let refreshed = w
+        .app
+        .refresh_carrier_balance(&w.owner, bound.account.id)
+        .await
+        .unwrap();
+    let expected = w
+        .sim
+        .waybill_accounts()
+        .into_iter()
+        .find(|a| a.account == acct.acct_id)
+        .unwrap()
+        .balance as i64;
+    assert_eq!(refreshed.remaining, Some(expected));
+    assert!(!refreshed.low_balance);
 }
