@@ -111,6 +111,73 @@ pub struct PrintRequest {
     pub reason: Option<String>,
 }
 
+/// How a print job's labels come out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum LabelFormat {
+    #[default]
+    Pdf,
+    /// Raw TSPL for TSC-compatible thermal printers (text in GB18030).
+    Tspl,
+    /// Raw ZPL for Zebra-compatible printers.
+    Zpl,
+}
+
+/// The output of a print job's labels for one printer: format, resolution and the printer's
+/// drift correction (mm; positive x moves right, positive y down), so templates stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct LabelOutput {
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(inline))]
+    pub format: LabelFormat,
+    /// Print-head resolution (203 or 300 dpi); 203 by default.
+    #[serde(default)]
+    pub dpi: Option<u32>,
+    #[serde(default)]
+    pub offset_x_mm: Option<f32>,
+    #[serde(default)]
+    pub offset_y_mm: Option<f32>,
+}
+
+impl LabelOutput {
+    fn options_for(&self, job: &PrintJob) -> Result<fahuo_labels::LabelOptions> {
+        let size: fahuo_labels::LabelSize = job.label_size.parse().map_err(label_error)?;
+        let (x, y) = (
+            self.offset_x_mm.unwrap_or(0.0),
+            self.offset_y_mm.unwrap_or(0.0),
+        );
+        if !(x.is_finite() && y.is_finite() && x.abs() <= 10.0 && y.abs() <= 10.0) {
+            return Err(
+                fahuo_domain::ParseError::new("offset", "each offset within ±10 mm").into(),
+            );
+        }
+        Ok(fahuo_labels::LabelOptions::new(size)
+            .with_offset(x, y)
+            .with_dpi(self.dpi.unwrap_or(203)))
+    }
+}
+
+/// Rendered labels and how to send them.
+#[derive(Debug, Clone)]
+pub struct RenderedLabels {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    pub extension: &'static str,
+}
+
+/// A label problem the caller caused (size, resolution) is invalid input; the rest is ours.
+fn label_error(e: fahuo_labels::LabelError) -> AppError {
+    use fahuo_labels::LabelError as L;
+    match e {
+        L::UnsupportedSize(_) | L::UnsupportedDpi(_) => {
+            fahuo_domain::ParseError::new("label", e.to_string()).into()
+        }
+        other => AppError::Internal(format!("label rendering: {other}")),
+    }
+}
+
 /// An order that could not be printed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -716,7 +783,10 @@ impl App {
                 &audit,
             )
             .await?;
-        let pdf = self.render_job(tenant, &job, size).await?;
+        let labels = self.job_labels(tenant, &job).await?;
+        let pdf = fahuo_labels::render_labels_pdf(&labels, &fahuo_labels::LabelOptions::new(size))
+            .map_err(label_error)?
+            .pdf;
         Ok(Printed {
             job: Some(job),
             pdf: Some(pdf),
@@ -725,20 +795,118 @@ impl App {
         })
     }
 
-    /// The PDF of a print job as it was printed (same pages, same reprint marks).
-    pub async fn print_job_pdf(
+    /// A print job's labels as they were printed (same pages, same reprint marks), as a PDF or
+    /// as raw TSPL/ZPL for a thermal printer, shifted by the printer's offset.
+    pub async fn print_job_labels(
         &self,
         actor: &Actor,
         id: PrintJobId,
-    ) -> Result<(PrintJob, Vec<u8>)> {
+        out: &LabelOutput,
+    ) -> Result<(PrintJob, RenderedLabels)> {
         actor.require(Permission::PrintAndShip)?;
         let job = self.store().print_job(actor.tenant_id, id).await?;
-        let size = job
-            .label_size
-            .parse()
-            .map_err(|e: fahuo_labels::LabelError| AppError::Internal(e.to_string()))?;
-        let pdf = self.render_job(actor.tenant_id, &job, size).await?;
-        Ok((job, pdf))
+        let options = out.options_for(&job)?;
+        let labels = self.job_labels(actor.tenant_id, &job).await?;
+        let thermal = fahuo_labels::ThermalOptions::default();
+        let rendered = match out.format {
+            LabelFormat::Pdf => RenderedLabels {
+                bytes: fahuo_labels::render_labels_pdf(&labels, &options)
+                    .map_err(label_error)?
+                    .pdf,
+                content_type: "application/pdf",
+                extension: "pdf",
+            },
+            LabelFormat::Tspl => RenderedLabels {
+                bytes: fahuo_labels::render_labels_tspl(&labels, &options, &thermal)
+                    .map_err(label_error)?
+                    .data,
+                content_type: "application/octet-stream",
+                extension: "tspl",
+            },
+            LabelFormat::Zpl => RenderedLabels {
+                bytes: fahuo_labels::render_labels_zpl(&labels, &options, &thermal)
+                    .map_err(label_error)?
+                    .data,
+                content_type: "application/octet-stream",
+                extension: "zpl",
+            },
+        };
+        Ok((job, rendered))
+    }
+
+    /// The pick list (拣货单) of a print job: every SKU to pick, by bin, with its orders; PDF
+    /// (A4) or xlsx.
+    pub async fn print_job_pick_list(
+        &self,
+        actor: &Actor,
+        id: PrintJobId,
+        xlsx: bool,
+    ) -> Result<Vec<u8>> {
+        actor.require(Permission::PrintAndShip)?;
+        let tenant = actor.tenant_id;
+        let job = self.store().print_job(tenant, id).await?;
+        let skus = self.store().skus(tenant).await?;
+        let mut lines = Vec::new();
+        let mut warehouses = std::collections::BTreeSet::new();
+        for printed in &job.labels {
+            let pkg = self
+                .store()
+                .package_for_waybill(tenant, printed.package_id)
+                .await?;
+            warehouses.insert(pkg.warehouse_id);
+            for order_id in &pkg.orders {
+                let order = self.store().order(tenant, *order_id).await?;
+                for line in &order.lines {
+                    let sku = line.sku_id.and_then(|id| skus.iter().find(|s| s.id == id));
+                    lines.push(fahuo_labels::PickLine {
+                        // Bins (库位) are not kept yet: one group for the whole warehouse.
+                        bin: "未指定库位".into(),
+                        sku_code: line
+                            .sku_code
+                            .as_ref()
+                            .map(|c| c.as_str().to_string())
+                            .unwrap_or_else(|| "（未映射）".into()),
+                        name: sku
+                            .map_or_else(|| line.title.clone(), |s| s.name.as_str().to_string()),
+                        barcode: sku
+                            .and_then(|s| s.barcode.as_ref())
+                            .map(|b| b.as_str().to_string())
+                            .unwrap_or_default(),
+                        quantity: u32::try_from(line.quantity).unwrap_or(u32::MAX),
+                        order_no: order.platform_order_id.as_str().to_string(),
+                    });
+                }
+            }
+        }
+        let mut names = Vec::new();
+        for w in warehouses {
+            names.push(
+                self.store()
+                    .warehouse(tenant, w)
+                    .await?
+                    .name
+                    .as_str()
+                    .to_string(),
+            );
+        }
+        let created = job
+            .created_at
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        let list = fahuo_labels::PickList::from_lines(
+            "拣货单",
+            names.join("、"),
+            format!("P{}", job.id),
+            created,
+            &lines,
+        );
+        let bytes = if xlsx {
+            fahuo_labels::render_pick_list_xlsx(&list)
+        } else {
+            fahuo_labels::render_pick_list_pdf(&list)
+        };
+        bytes.map_err(label_error)
     }
 
     pub async fn print_job(&self, actor: &Actor, id: PrintJobId) -> Result<PrintJob> {
@@ -776,12 +944,12 @@ impl App {
         }
     }
 
-    async fn render_job(
+    /// The job's labels, in page order, with their reprint marks.
+    async fn job_labels(
         &self,
         tenant: fahuo_domain::TenantId,
         job: &PrintJob,
-        size: fahuo_labels::LabelSize,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<Vec<fahuo_labels::ShippingLabel>> {
         let accounts = self.store().carrier_accounts(tenant).await?;
         let mut labels = Vec::with_capacity(job.labels.len());
         for printed in &job.labels {
@@ -836,9 +1004,7 @@ impl App {
                 ..Default::default()
             });
         }
-        let out = fahuo_labels::render_labels_pdf(&labels, &fahuo_labels::LabelOptions::new(size))
-            .map_err(|e| AppError::Internal(format!("label rendering: {e}")))?;
-        Ok(out.pdf)
+        Ok(labels)
     }
 
     async fn balance_warnings(&self, tenant: fahuo_domain::TenantId) -> Result<Vec<String>> {

@@ -517,9 +517,73 @@ async fn reprints_are_counted_marked_and_a_double_click_prints_one_job(db: TestD
             "the receiver's phone is printed masked"
         );
     }
-    let (stored, pdf) = w.app.print_job_pdf(&w.owner, reprint_job.id).await.unwrap();
+    use fahuo_app::printing::{LabelFormat, LabelOutput};
+    let (stored, pdf) = w
+        .app
+        .print_job_labels(&w.owner, reprint_job.id, &LabelOutput::default())
+        .await
+        .unwrap();
     assert_eq!(stored, reprint_job);
-    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.bytes.starts_with(b"%PDF-"));
+    // Raw printer languages carry the same number; a printer's drift is corrected by an offset.
+    for format in [LabelFormat::Tspl, LabelFormat::Zpl] {
+        let out = LabelOutput {
+            format,
+            dpi: Some(300),
+            offset_x_mm: Some(1.0),
+            offset_y_mm: Some(-0.5),
+        };
+        let (_, raw) = w
+            .app
+            .print_job_labels(&w.owner, job.id, &out)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw.bytes);
+        for label in &job.labels {
+            assert!(
+                text.contains(&label.tracking_no),
+                "{format:?} carries {}",
+                label.tracking_no
+            );
+        }
+    }
+    let off_the_label = LabelOutput {
+        offset_x_mm: Some(50.0),
+        ..Default::default()
+    };
+    assert!(matches!(
+        w.app
+            .print_job_labels(&w.owner, job.id, &off_the_label)
+            .await,
+        Err(fahuo_app::AppError::Invalid(_))
+    ));
+    // The pick list names every order of the job, as PDF text and in the workbook.
+    let pick_pdf = w
+        .app
+        .print_job_pick_list(&w.owner, job.id, false)
+        .await
+        .unwrap();
+    let path = dir.path().join("pick.pdf");
+    std::fs::write(&path, pick_pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert!(text.contains("拣货单") && text.contains("马克杯"), "{text}");
+    for i in 0..3 {
+        assert!(
+            text.contains(&format!("PRINT-{i:04}")),
+            "pick list names order {i}"
+        );
+    }
+    let xlsx = w
+        .app
+        .print_job_pick_list(&w.owner, job.id, true)
+        .await
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK"), "an xlsx is a zip");
 }
 
 async fn a_wechat_shop_issues_through_its_own_e_waybill_account(db: TestDb) {

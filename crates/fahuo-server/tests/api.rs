@@ -310,7 +310,12 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, "/api/v1/print-jobs/999999".into(), None),
         (
             Method::GET,
-            "/api/v1/print-jobs/999999/labels.pdf".into(),
+            "/api/v1/print-jobs/999999/labels?format=zpl".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/print-jobs/999999/pick-list?format=xlsx".into(),
             None,
         ),
     ]

@@ -61,7 +61,8 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(printing::allocate_order))
         .routes(routes!(printing::create_print_job))
         .routes(routes!(printing::get_print_job))
-        .routes(routes!(printing::print_job_pdf))
+        .routes(routes!(printing::print_job_labels))
+        .routes(routes!(printing::print_job_pick_list))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)

@@ -2,12 +2,14 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, Authed};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use fahuo_app::printing::{BindCarrierAccount, CarrierAccountView, PrintFailure, PrintRequest};
+use fahuo_app::printing::{
+    BindCarrierAccount, CarrierAccountView, LabelOutput, PrintFailure, PrintRequest,
+};
 use fahuo_domain::fulfilment::PrintJob;
 use fahuo_domain::{CarrierAccountId, CarrierCode, OrderId, PackageId, PrintJobId, WarehouseId};
 use serde::{Deserialize, Serialize};
@@ -126,7 +128,7 @@ pub async fn create_print_job(
     let pdf_url = printed
         .job
         .as_ref()
-        .map(|j| format!("/api/v1/print-jobs/{}/labels.pdf", j.id));
+        .map(|j| format!("/api/v1/print-jobs/{}/labels", j.id));
     Ok((
         StatusCode::CREATED,
         Json(PrintResponse {
@@ -150,25 +152,83 @@ pub async fn get_print_job(
     Ok(Json(s.app.print_job(&actor, PrintJobId(id)).await?))
 }
 
-/// The job's labels as one PDF, exactly as printed (same pages, same reprint marks).
-#[utoipa::path(get, path = "/print-jobs/{id}/labels.pdf", tag = "printing",
-    params(("id" = i64, Path, description = "print job id")),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody)))]
-pub async fn print_job_pdf(
+/// The job's labels exactly as printed (same pages, same reprint marks): PDF, or raw TSPL/ZPL
+/// for a thermal printer, shifted by the printer's offset to correct drift.
+#[utoipa::path(get, path = "/print-jobs/{id}/labels", tag = "printing",
+    params(("id" = i64, Path, description = "print job id"), LabelOutput),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn print_job_labels(
     State(s): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(out): ApiQuery<LabelOutput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (job, pdf) = s.app.print_job_pdf(&actor, PrintJobId(id)).await?;
+    let (job, labels) = s.app.print_job_labels(&actor, PrintJobId(id), &out).await?;
     Ok((
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_TYPE, labels.content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"fahuo-labels-{}.pdf\"", job.id),
+                format!(
+                    "inline; filename=\"fahuo-labels-{}.{}\"",
+                    job.id, labels.extension
+                ),
             ),
         ],
-        pdf,
+        labels.bytes,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PickListQuery {
+    /// `pdf` (default) or `xlsx`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// The job's pick list (拣货单): every SKU to pick with its quantity and orders.
+#[utoipa::path(get, path = "/print-jobs/{id}/pick-list", tag = "printing",
+    params(("id" = i64, Path, description = "print job id"), PickListQuery),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn print_job_pick_list(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PickListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let xlsx = match q.format.as_deref().unwrap_or("pdf") {
+        "pdf" => false,
+        "xlsx" => true,
+        _ => {
+            return Err(fahuo_app::AppError::from(fahuo_domain::ParseError::new(
+                "format",
+                "pdf or xlsx",
+            ))
+            .into());
+        }
+    };
+    let bytes = s
+        .app
+        .print_job_pick_list(&actor, PrintJobId(id), xlsx)
+        .await?;
+    let (mime, ext) = if xlsx {
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        )
+    } else {
+        ("application/pdf", "pdf")
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"fahuo-pick-list-{id}.{ext}\""),
+            ),
+        ],
+        bytes,
     ))
 }
