@@ -11,6 +11,8 @@
 
 use crate::jobs::JobRunner;
 use crate::{Actor, App, AppError, Result};
+use fahuo_carriers::selection::{Choice, PastPackage, RuleSet, WhatIf};
+use fahuo_carriers::{Package, Province};
 use fahuo_domain::fulfilment::{CarrierAccount, NewCarrierAccount, PrintJob, WaybillService};
 use fahuo_domain::{
     CarrierAccountId, CarrierCode, OrderId, OrderState, PackageId, Permission, PrintJobId, ShopId,
@@ -386,9 +388,10 @@ impl App {
 
     // ------------------------------------------------------------------ allocation
 
-    /// Sends an approved order from `warehouse` as one package, with `carrier` or the first
-    /// carrier the tenant has an account for. (Automatic warehouse choice, splits and stock
-    /// reservation belong to review and allocation.)
+    /// Sends an approved order from `warehouse` as one package, with `carrier`, or else the
+    /// carrier the warehouse's rules choose (the explanation goes into the audit log), or else
+    /// the first carrier the tenant has an account for. (Automatic warehouse choice, splits
+    /// and stock reservation belong to review and allocation.)
     pub async fn allocate_order(
         &self,
         actor: &Actor,
@@ -397,14 +400,166 @@ impl App {
         carrier: Option<CarrierCode>,
     ) -> Result<PackageId> {
         actor.require(Permission::PrintAndShip)?;
+        let (carrier, choice) = match carrier {
+            Some(c) => (Some(c), None),
+            None => match self.choose_carrier(actor, order, warehouse).await? {
+                Some(choice) => {
+                    let chosen = choice.chosen.ok_or_else(|| {
+                        AppError::Conflict(format!(
+                            "no carrier is allowed for this order:\n{choice}"
+                        ))
+                    })?;
+                    (Some(CarrierCode::parse(chosen.code())?), Some(choice))
+                }
+                None => (None, None),
+            },
+        };
         let mut audit = actor.audit("order.allocate", "package", self.now());
-        audit.after = Some(
-            serde_json::json!({"order_id": order, "warehouse_id": warehouse, "carrier": carrier}),
-        );
+        audit.after = Some(serde_json::json!({
+            "order_id": order,
+            "warehouse_id": warehouse,
+            "carrier": carrier,
+            "carrier_choice": choice.as_ref().map(|c| c.to_string()),
+        }));
         Ok(self
             .store()
             .allocate_order(actor.tenant_id, order, warehouse, carrier.as_ref(), &audit)
             .await?)
+    }
+
+    // ------------------------------------------------------------------ carrier rules
+
+    /// Replaces the carrier selection settings of a warehouse (rate tables, rules, goal, shop
+    /// defaults), after checking they can be used.
+    pub async fn set_carrier_rules(
+        &self,
+        actor: &Actor,
+        warehouse: WarehouseId,
+        rules: serde_json::Value,
+    ) -> Result<RuleSet> {
+        actor.require(Permission::ManageShops)?;
+        let rules: RuleSet = serde_json::from_value(rules)
+            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
+        rules
+            .validate()
+            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
+        let json = serde_json::to_string(&rules).map_err(|e| AppError::Internal(e.to_string()))?;
+        let audit = actor.audit("carrier_rules.set", "warehouse", self.now());
+        self.store()
+            .set_carrier_rules(actor.tenant_id, warehouse, &json, &audit)
+            .await?;
+        Ok(rules)
+    }
+
+    pub async fn carrier_rules(
+        &self,
+        actor: &Actor,
+        warehouse: WarehouseId,
+    ) -> Result<Option<RuleSet>> {
+        actor.require(Permission::ViewOrders)?;
+        self.store().warehouse(actor.tenant_id, warehouse).await?;
+        self.store()
+            .carrier_rules(actor.tenant_id, warehouse)
+            .await?
+            .map(|json| {
+                serde_json::from_str(&json)
+                    .map_err(|e| AppError::Internal(format!("stored carrier rules: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The carrier the warehouse's rules choose for an order, and why; `None` when the
+    /// warehouse has no rules. Only carriers the tenant has an enabled account for compete.
+    pub async fn choose_carrier(
+        &self,
+        actor: &Actor,
+        order: OrderId,
+        warehouse: WarehouseId,
+    ) -> Result<Option<Choice>> {
+        let Some(mut rules) = self.carrier_rules(actor, warehouse).await? else {
+            return Ok(None);
+        };
+        let accounts = self.store().carrier_accounts(actor.tenant_id).await?;
+        rules.tables.retain(|t| {
+            accounts
+                .iter()
+                .any(|a| a.enabled && a.carrier.as_str() == t.carrier.code())
+        });
+        let package = self.selection_package(actor, order).await?;
+        Ok(Some(rules.choose(&package)))
+    }
+
+    /// Prices the tenant's packages that left `warehouse` with a number under `proposed`
+    /// rules, against the carrier each actually went with (its price from `proposed`'s table).
+    pub async fn carrier_what_if(
+        &self,
+        actor: &Actor,
+        warehouse: WarehouseId,
+        proposed: serde_json::Value,
+    ) -> Result<WhatIf> {
+        actor.require(Permission::ViewReports)?;
+        let proposed: RuleSet = serde_json::from_value(proposed)
+            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
+        proposed
+            .validate()
+            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
+        let tenant = actor.tenant_id;
+        let mut past = Vec::new();
+        for waybill in self
+            .store()
+            .live_waybills(tenant)
+            .await?
+            .into_iter()
+            .take(5_000)
+        {
+            let pkg = self
+                .store()
+                .package_for_waybill(tenant, waybill.package_id)
+                .await?;
+            if pkg.warehouse_id != warehouse {
+                continue;
+            }
+            let Some(first) = pkg.orders.first() else {
+                continue;
+            };
+            let Ok(mut package) = self.selection_package(actor, *first).await else {
+                continue;
+            };
+            package.id = format!("P{}", pkg.id);
+            past.push(PastPackage {
+                package,
+                shipped_with: fahuo_carriers::Carrier::from_code(waybill.carrier.as_str()),
+                paid: None,
+            });
+        }
+        Ok(fahuo_carriers::selection::what_if(&past, &proposed))
+    }
+
+    /// An order as carrier selection sees it: destination province, weight (mapped SKUs'
+    /// weights, else the declared default), the shop.
+    async fn selection_package(&self, actor: &Actor, order: OrderId) -> Result<Package> {
+        let order = self.store().order(actor.tenant_id, order).await?;
+        let destination = Province::parse(&order.receiver.province).map_err(|e| {
+            AppError::Conflict(format!("the receiver's province is not known: {e}"))
+        })?;
+        let skus = self.store().skus(actor.tenant_id).await?;
+        let mut weight = 0i64;
+        let mut all_weighed = true;
+        for line in &order.lines {
+            match line.sku_id.and_then(|id| skus.iter().find(|s| s.id == id)) {
+                Some(sku) => weight += sku.weight.get() * line.quantity,
+                None => all_weighed = false,
+            }
+        }
+        if !all_weighed || weight <= 0 {
+            weight = weight.max(DEFAULT_WEIGHT_G);
+        }
+        Ok(Package::new(
+            format!("O{}", order.id),
+            order.shop_id.to_string(),
+            destination,
+            u32::try_from(weight).unwrap_or(u32::MAX),
+        ))
     }
 
     // ------------------------------------------------------------------ waybill numbers

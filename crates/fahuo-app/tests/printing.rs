@@ -253,6 +253,7 @@ both_backends!(
     a_refusing_or_slow_account_fails_over_and_its_stray_number_is_recycled,
     reprints_are_counted_marked_and_a_double_click_prints_one_job,
     a_wechat_shop_issues_through_its_own_e_waybill_account,
+    the_warehouse_rules_choose_the_carrier_and_say_why,
 );
 
 async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(db: TestDb) {
@@ -686,4 +687,102 @@ async fn a_wechat_shop_issues_through_its_own_e_waybill_account(db: TestDb) {
         .balance as i64;
     assert_eq!(refreshed.remaining, Some(expected));
     assert!(!refreshed.low_balance);
+}
+
+async fn the_warehouse_rules_choose_the_carrier_and_say_why(db: TestDb) {
+    let w = world(&db, 2).await;
+    let info = w.sim.info();
+    let yto = info
+        .kuaidi100
+        .accounts
+        .iter()
+        .find(|a| a.kuaidicom == "yuantong")
+        .unwrap();
+    w.app
+        .bind_carrier_account(
+            &w.owner,
+            BindCarrierAccount {
+                name: "圆通 快递100".into(),
+                service: WaybillService::Kuaidi100,
+                carrier: "YTO".into(),
+                base_url: Some(info.kuaidi100_base_url.clone()),
+                shop_id: None,
+                priority: 0,
+                sender_name: "杭州仓发货组".into(),
+                sender_phone: "13900001111".into(),
+                quota: None,
+                low_balance_threshold: 200,
+                latency_budget_ms: 800,
+                credentials: WaybillCredentials {
+                    api_key: info.kuaidi100.key.clone(),
+                    api_secret: info.kuaidi100.secret.clone(),
+                    account: Some(yto.partner_id.clone()),
+                    account_secret: Some(yto.partner_key.clone()),
+                    site: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let warehouse = w.app.store().warehouses(w.owner.tenant_id).await.unwrap()[0].id;
+    // 中通 is cheaper, but the merchant keeps it away from 上海; 顺丰 has no account.
+    let zone = |first: i64| serde_json::json!([{"name": "华东", "provinces": ["31", "32", "33"], "first_g": 1000, "first_fen": first, "step_g": 1000, "step_fen": 200}]);
+    let rules = serde_json::json!({
+        "name": "杭州仓 2026",
+        "tables": [
+            {"carrier": "ZTO", "name": "中通协议价", "zones": zone(450)},
+            {"carrier": "YTO", "name": "圆通协议价", "zones": zone(500)},
+            {"carrier": "SF", "name": "顺丰", "zones": zone(300)}
+        ],
+        "rules": [{"rule": "exclude_destinations", "carriers": ["ZTO"], "provinces": ["31"]}],
+        "goal": "cheapest"
+    });
+    let bad = serde_json::json!({"name": "x", "tables": [{"carrier": "ZTO", "name": "a", "zones": zone(1)}, {"carrier": "ZTO", "name": "b", "zones": zone(1)}]});
+    assert!(
+        matches!(
+            w.app.set_carrier_rules(&w.owner, warehouse, bad).await,
+            Err(fahuo_app::AppError::Invalid(_))
+        ),
+        "two tables for one carrier are refused"
+    );
+    w.app
+        .set_carrier_rules(&w.owner, warehouse, rules.clone())
+        .await
+        .unwrap();
+
+    let choice = w
+        .app
+        .choose_carrier(&w.owner, w.orders[0], warehouse)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(choice.chosen, Some(fahuo_carriers::Carrier::Yto));
+    let why = choice.to_string();
+    assert!(why.contains("rule #1"), "the exclusion is explained: {why}");
+    assert!(
+        !why.contains("SF"),
+        "carriers without an account do not compete: {why}"
+    );
+
+    // Allocation without a carrier follows the rules; the number comes from 圆通's account.
+    let package = w
+        .app
+        .allocate_order(&w.owner, w.orders[0], warehouse, None)
+        .await
+        .unwrap();
+    let waybill = w.app.issue_waybill(&w.owner, package).await.unwrap();
+    assert_eq!(waybill.carrier.as_str(), "YTO");
+    assert!(waybill.tracking_no.as_str().starts_with("YT"));
+
+    // What if 中通 were allowed everywhere? The one package would have gone cheaper.
+    let mut relaxed = rules;
+    relaxed["name"] = "放开上海".into();
+    relaxed["rules"] = serde_json::json!([]);
+    let report = w
+        .app
+        .carrier_what_if(&w.owner, warehouse, relaxed)
+        .await
+        .unwrap();
+    assert_eq!(report.rows.len(), 1);
+    assert!(report.delta.0 < 0, "{report:?}");
 }

@@ -169,6 +169,17 @@ fn import_csv(number: &str) -> String {
     )
 }
 
+/// A small carrier rule set: 中通 and 顺丰 priced by weight, cheapest wins.
+fn rule_set() -> Value {
+    json!({
+        "name": "默认",
+        "tables": [
+            {"carrier": "ZTO", "name": "中通", "zones": [{"name": "江浙沪", "provinces": ["31", "32", "33"], "first_g": 1000, "first_fen": 500, "step_g": 1000, "step_fen": 200}]},
+            {"carrier": "SF", "name": "顺丰", "zones": [{"name": "江浙沪", "provinces": ["31", "32", "33"], "first_g": 1000, "first_fen": 1200, "step_g": 1000, "step_fen": 500}]}
+        ]
+    })
+}
+
 /// Every documented route, with a body that would be valid for the route's owner.
 fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
     vec![
@@ -316,6 +327,29 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
         (
             Method::GET,
             "/api/v1/print-jobs/999999/pick-list?format=xlsx".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/warehouses/{}/carrier-rules", m.warehouse),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/warehouses/{}/carrier-rules", m.warehouse),
+            Some(rule_set()),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/warehouses/{}/carrier-rules/what-if", m.warehouse),
+            Some(rule_set()),
+        ),
+        (
+            Method::GET,
+            format!(
+                "/api/v1/orders/{}/carrier-choice?warehouse_id={}",
+                m.order, m.warehouse
+            ),
             None,
         ),
     ]

@@ -310,6 +310,45 @@ impl Store {
         Ok(())
     }
 
+    // ------------------------------------------------------------------ carrier rules
+
+    /// Stores the carrier selection settings of one origin warehouse (the caller validated
+    /// them), replacing any before. Audited.
+    pub async fn set_carrier_rules(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        rule_set_json: &str,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(warehouse.get()).fetch_one(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO carrier_rule_sets (tenant_id, warehouse_id, rule_set_json, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, warehouse_id) \
+                 DO UPDATE SET rule_set_json = excluded.rule_set_json, updated_at = excluded.updated_at")
+                .bind(tenant.get()).bind(warehouse.get()).bind(rule_set_json).bind(ms(audit.at))
+                .execute(&mut *tx).await?;
+            let mut entry = audit.clone();
+            entry.entity_id = Some(warehouse.get());
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
+    }
+
+    /// The carrier selection settings of one origin warehouse, as stored.
+    pub async fn carrier_rules(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+    ) -> Result<Option<String>> {
+        let json: Option<String> = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT rule_set_json FROM carrier_rule_sets WHERE tenant_id = $1 AND warehouse_id = $2")
+            .bind(tenant.get()).bind(warehouse.get()).fetch_optional(pool).await?);
+        Ok(json)
+    }
+
     // ------------------------------------------------------------------ packages
 
     /// Allocates an approved order to `warehouse` as one package holding all its lines, to

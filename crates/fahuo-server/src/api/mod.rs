@@ -63,6 +63,12 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(printing::get_print_job))
         .routes(routes!(printing::print_job_labels))
         .routes(routes!(printing::print_job_pick_list))
+        .routes(routes!(
+            printing::get_carrier_rules,
+            printing::set_carrier_rules
+        ))
+        .routes(routes!(printing::carrier_what_if))
+        .routes(routes!(printing::carrier_choice))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)

@@ -232,3 +232,93 @@ pub async fn print_job_pick_list(
         bytes,
     ))
 }
+
+/// The warehouse's carrier selection settings (rate tables, rules, goal, shop defaults), or
+/// `null` when it has none.
+#[utoipa::path(get, path = "/warehouses/{id}/carrier-rules", tag = "printing",
+    params(("id" = i64, Path, description = "warehouse id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn get_carrier_rules(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rules = s.app.carrier_rules(&actor, WarehouseId(id)).await?;
+    Ok(Json(serde_json::to_value(rules).unwrap_or_default()))
+}
+
+/// Replaces the warehouse's carrier selection settings; refused with the reason when a table
+/// or rule cannot be used.
+#[utoipa::path(put, path = "/warehouses/{id}/carrier-rules", tag = "printing", request_body = Object,
+    params(("id" = i64, Path, description = "warehouse id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_carrier_rules(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(rules): ApiJson<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rules = s
+        .app
+        .set_carrier_rules(&actor, WarehouseId(id), rules)
+        .await?;
+    Ok(Json(serde_json::to_value(rules).unwrap_or_default()))
+}
+
+/// Prices the packages that left the warehouse under proposed rules, against the carriers
+/// they went with: per package and in total.
+#[utoipa::path(post, path = "/warehouses/{id}/carrier-rules/what-if", tag = "printing", request_body = Object,
+    params(("id" = i64, Path, description = "warehouse id")),
+    responses((status = 200, body = Object), (status = 422, body = ErrorBody)))]
+pub async fn carrier_what_if(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(rules): ApiJson<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let report = s
+        .app
+        .carrier_what_if(&actor, WarehouseId(id), rules)
+        .await?;
+    Ok(Json(serde_json::to_value(report).unwrap_or_default()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ChoiceQuery {
+    pub warehouse_id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CarrierChoice {
+    /// The chosen carrier's code, or null when every carrier is excluded.
+    pub chosen: Option<String>,
+    /// The explanation in words, as the console shows it.
+    pub explanation: String,
+    /// The full choice: survivors with prices and days, every exclusion with its rule.
+    #[schema(value_type = Object)]
+    pub choice: serde_json::Value,
+}
+
+/// Which carrier the warehouse's rules would choose for the order, and why.
+#[utoipa::path(get, path = "/orders/{id}/carrier-choice", tag = "printing",
+    params(("id" = i64, Path, description = "order id"), ChoiceQuery),
+    responses((status = 200, body = CarrierChoice), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn carrier_choice(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ChoiceQuery>,
+) -> Result<Json<CarrierChoice>, ApiError> {
+    let choice = s
+        .app
+        .choose_carrier(&actor, OrderId(id), WarehouseId(q.warehouse_id))
+        .await?
+        .ok_or_else(|| {
+            fahuo_app::AppError::Conflict("the warehouse has no carrier rules".into())
+        })?;
+    Ok(Json(CarrierChoice {
+        chosen: choice.chosen.map(|c| c.code().to_string()),
+        explanation: choice.to_string(),
+        choice: serde_json::to_value(&choice).unwrap_or_default(),
+    }))
+}

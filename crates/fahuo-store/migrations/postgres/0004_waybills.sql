@@ -85,3 +85,13 @@ CREATE TABLE print_job_items (
     reprint BIGINT NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
+
+-- The merchant's carrier selection settings (rate tables, rules, goal, shop defaults) per
+-- origin warehouse, as the JSON of fahuo-carriers' RuleSet (validated before it is stored).
+CREATE TABLE carrier_rule_sets (
+    tenant_id BIGINT NOT NULL REFERENCES tenants(id),
+    warehouse_id BIGINT NOT NULL REFERENCES warehouses(id),
+    rule_set_json TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, warehouse_id)
+);
