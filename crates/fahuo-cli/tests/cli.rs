@@ -418,7 +418,40 @@ async fn two_demos_run_side_by_side_sync_the_emulators_and_logs_never_show_a_pho
         .json(&json!({"shop_id": manual, "platform_order_id": "LOG-TEST-1", "receiver": {"name": "王五", "phone": "13987654321", "province": "云南省", "city": "昆明市", "county": "五华区", "detail": "翠湖南路2号"}, "lines": [{"title": "茶", "quantity": 1, "unit_price_fen": 100}]}))
         .send().await.unwrap();
     assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
     clear_phones.push("13987654321".into());
+    // Print its label: the demo's carrier accounts issue the number from the emulator.
+    let order_id = created["order"]["id"].as_i64().unwrap();
+    let approved = c
+        .post(format!("{}/api/v1/orders/{order_id}/approve", one.base))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+    let printed = c
+        .post(format!("{}/api/v1/print-jobs", one.base))
+        .header("x-csrf-token", &csrf)
+        .header("idempotency-key", "demo-print-1")
+        .json(&json!({"order_ids": [order_id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(printed.status(), 201);
+    let printed: Value = printed.json().await.unwrap();
+    assert_eq!(printed["failures"], json!([]), "{printed}");
+    assert_eq!(printed["job"]["labels"].as_array().unwrap().len(), 1);
+    let pdf = c
+        .get(format!(
+            "{}{}",
+            one.base,
+            printed["pdf_url"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
     let failed = c.post(format!("{}/api/v1/orders", one.base)).header("x-csrf-token", &csrf)
         .json(&json!({"shop_id": manual, "platform_order_id": "LOG-TEST-2", "receiver": {"name": "王五", "phone": "1398765432", "province": "云南省", "detail": "x"}, "lines": []}))
         .send().await.unwrap();
