@@ -255,6 +255,33 @@ pub(crate) fn is_noise_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] & 2 != 0
 }
 
+/// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
+/// noise character is ASCII except the middle dot '·'.
+pub(crate) fn trim_noise(s: &str) -> &str {
+    const DOT: &[u8] = "·".as_bytes();
+    let b = s.as_bytes();
+    let (mut i, mut j) = (0, b.len());
+    while i < j {
+        if is_noise_byte(b[i]) {
+            i += 1;
+        } else if b[i..j].starts_with(DOT) {
+            i += DOT.len();
+        } else {
+            break;
+        }
+    }
+    while j > i {
+        if is_noise_byte(b[j - 1]) {
+            j -= 1;
+        } else if b[i..j].ends_with(DOT) {
+            j -= DOT.len();
+        } else {
+            break;
+        }
+    }
+    &s[i..j]
+}
+
 /// Characters that separate fields but carry no address content.
 pub(crate) fn is_separator(c: char) -> bool {
     if c.is_ascii() {

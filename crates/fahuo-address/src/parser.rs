@@ -28,9 +28,7 @@ use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{
-    Normalizer, is_han, is_noise, is_noise_byte, is_separator, is_separator_byte,
-};
+use crate::normalize::{Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
@@ -125,15 +123,14 @@ struct Elem {
     suffixed: bool,
 }
 
-/// Element indexes, inline: a chain is scored for every candidate unit of every line, and heap
-/// vectors here were a tenth of the parse time.
+/// Element indexes, inline (one line's worth).
 type Idxs = SmallVec<[usize; 4]>;
 
 /// Units tied with the best chain (almost always none).
 type Ties = SmallVec<[UnitId; 4]>;
 
 /// How well one candidate chain explains the matches of a region.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Eval {
     anchor: UnitId,
     score: i32,
@@ -141,8 +138,12 @@ struct Eval {
     support: [Option<(usize, NameKind)>; 3],
     first: usize,
     last: usize,
-    conflicts: Idxs,
-    leading: Idxs,
+    /// How many elements inside the chain contradict it (the list is only rebuilt for the
+    /// winner, by [`Parser::flagged`]: a chain is scored for every candidate unit of every
+    /// line, and keeping lists here was a tenth of the parse time).
+    conflicts: u32,
+    /// How many full names before the chain contradict it.
+    leading: u32,
     /// The region (element index range) this chain was scored on.
     region: (usize, usize),
 }
@@ -224,7 +225,7 @@ impl Parser {
         let mut name_span = None;
         for pass in 0..3 {
             for (s, e) in tokens(&work) {
-                let tok = work[s..e].trim_matches(is_noise);
+                let tok = trim_noise(&work[s..e]);
                 let fits = match pass {
                     0 => looks_like_name(tok),
                     1 => tok.chars().count() == 1 && starts_with_surname(tok),
@@ -328,7 +329,7 @@ impl Parser {
         }
         let prefix = clean(prefix);
         if !prefix.is_empty() {
-            let leading_full = best.as_ref().is_some_and(|(e, _)| !e.leading.is_empty());
+            let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
                 out.name = Some(clean_name(&prefix).to_string());
             } else if detail.chars().count() < 2 {
@@ -598,7 +599,7 @@ impl Parser {
                 best = Some(cur);
             }
         }
-        let top = std::mem::take(&mut slots[best?]);
+        let top = slots[best?];
         let lvl = self.level(top.anchor);
         // A plain loop: collecting into the inline vector cost more than the filtering.
         let mut ties = Ties::new();
@@ -630,19 +631,45 @@ impl Parser {
             .then_some(ev)
     }
 
+    /// The contradicting elements of a chain `ev` as [`Self::score_chain`] counted them: those
+    /// inside the chain, then the full names before it.
+    fn flagged(&self, elems: &[Elem], ev: &Eval) -> (Idxs, Idxs) {
+        let mut lists = (Idxs::new(), Idxs::new());
+        let mut again = Eval::default();
+        let (a, b) = ev.region;
+        self.score_chain_into(&elems[a..b], ev.anchor, a, &mut again, Some(&mut lists));
+        lists
+    }
+
     /// [`Self::eval_chain`] into a caller's slot (overwritten); false if no element fits.
     fn score_chain(&self, region: &[Elem], anchor: UnitId, offset: usize, ev: &mut Eval) -> bool {
+        self.score_chain_into(region, anchor, offset, ev, None)
+    }
+
+    /// [`Self::score_chain`], also listing the contradicting elements in `lists` (inside the
+    /// chain, before it) when given.
+    fn score_chain_into(
+        &self,
+        region: &[Elem],
+        anchor: UnitId,
+        offset: usize,
+        ev: &mut Eval,
+        mut lists: Option<&mut (Idxs, Idxs)>,
+    ) -> bool {
         let chain = self.data.chains[anchor as usize];
         ev.anchor = anchor;
         ev.score = 0;
         ev.support = [None; 3];
         ev.first = usize::MAX;
         ev.last = 0;
-        ev.conflicts.clear();
-        ev.leading.clear();
+        ev.conflicts = 0;
+        ev.leading = 0;
         ev.region = (offset, offset + region.len());
         let mut last_level = 0usize;
-        let mut pending = Idxs::new();
+        // Elements after the chain start that do not fit it: contradictions if the chain goes
+        // on past them.
+        let mut pending = 0u32;
+        let mut pending_from = 0usize;
         for (i, e) in region.iter().enumerate() {
             let idx = i + offset;
             if last_level == 3 {
@@ -699,10 +726,22 @@ impl Parser {
                     ev.first = idx;
                 }
                 ev.last = idx;
-                ev.conflicts.append(&mut pending);
+                take_pending(
+                    &mut ev.conflicts,
+                    &mut pending,
+                    &mut lists,
+                    pending_from,
+                    idx,
+                );
             } else if dup && ev.first != usize::MAX {
                 ev.last = idx;
-                ev.conflicts.append(&mut pending);
+                take_pending(
+                    &mut ev.conflicts,
+                    &mut pending,
+                    &mut lists,
+                    pending_from,
+                    idx,
+                );
             } else if ev.first == usize::MAX {
                 // Before the chain starts: a contradicting full name costs; a short name may just
                 // be part of a glued personal name (李江山浙江省...).
@@ -711,18 +750,24 @@ impl Parser {
                     .any(|h| h.kind == NameKind::Full);
                 if full {
                     ev.score += W_CONFLICT;
-                    ev.leading.push(idx);
+                    ev.leading += 1;
+                    if let Some((_, leading)) = lists.as_deref_mut() {
+                        leading.push(idx);
+                    }
                 } else {
                     ev.score -= 1;
                 }
             } else {
-                pending.push(idx);
+                if pending == 0 {
+                    pending_from = idx;
+                }
+                pending += 1;
             }
         }
         if ev.first == usize::MAX {
             return false;
         }
-        ev.score += W_CONFLICT * ev.conflicts.len() as i32;
+        ev.score += W_CONFLICT * ev.conflicts as i32;
         true
     }
 
@@ -736,7 +781,12 @@ impl Parser {
                 NameKind::Full => {}
             }
         }
-        for &i in ev.conflicts.iter().chain(ev.leading.iter()) {
+        let (conflicts, leading) = if ev.conflicts + ev.leading > 0 {
+            self.flagged(elems, ev)
+        } else {
+            Default::default()
+        };
+        for &i in conflicts.iter().chain(leading.iter()) {
             let lvl = self.data.hits[elems[i].pat as usize]
                 .iter()
                 .map(|h| h.level)
@@ -825,6 +875,25 @@ impl Parser {
     }
 }
 
+/// Count the pending elements as contradictions of the chain, which goes on at element `to`;
+/// list them too when asked. Pending elements are all those from `from` up to `to` that did not
+/// fit, which are exactly the ones the chain neither picked nor skipped as repeats.
+fn take_pending(
+    conflicts: &mut u32,
+    pending: &mut u32,
+    lists: &mut Option<&mut (Idxs, Idxs)>,
+    from: usize,
+    to: usize,
+) {
+    *conflicts += *pending;
+    if *pending > 0
+        && let Some((listed, _)) = lists.as_deref_mut()
+    {
+        listed.extend(from..to);
+    }
+    *pending = 0;
+}
+
 /// Number of leading characters two strings share.
 fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
@@ -850,7 +919,10 @@ impl Parser {
             from = m.end;
             let (pos, end) = (m.start, m.end);
             let word = LABEL_WORDS[m.pattern];
-            let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
+            let at_token_start = text[..pos]
+                .bytes()
+                .next_back()
+                .is_none_or(is_separator_byte);
             if m.pattern < N_LABELS {
                 if let Some(rest) = text[end..].strip_prefix(':') {
                     spans.push((pos, text.len() - rest.len()));
@@ -906,34 +978,20 @@ fn is_road_name(after: &str) -> bool {
 
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
-    // Trim ASCII noise bytewise (blanked name/phone spans leave long runs of spaces), then the
-    // rare non-ASCII noise ('·') char-wise.
-    let b = s.as_bytes();
-    let start = b.iter().position(|&x| !is_noise_byte(x)).unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|&x| !is_noise_byte(x))
-        .map_or(start, |e| e + 1);
-    let trimmed =
-        s[start..end.max(start)].trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
+    let trimmed = trim_noise(s);
     if !trimmed.bytes().any(is_separator_byte) {
         return trimmed.to_string(); // the common case: one piece, nothing to collapse
     }
+    // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
+    // so the first and last piece are non-empty and nothing needs trimming afterwards.
     let mut out = String::with_capacity(trimmed.len());
-    let mut space = false;
-    for c in trimmed.chars() {
-        if is_separator(c) {
-            space = !out.is_empty();
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
-            }
-            out.push(c);
+    for (a, b) in tokens(trimmed) {
+        if !out.is_empty() {
+            out.push(' ');
         }
+        out.push_str(&trimmed[a..b]);
     }
-    out.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.')
-        .to_string()
+    out
 }
 
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
