@@ -461,8 +461,9 @@ impl Parser {
     fn find_elems(&self, text: &str, marks: &[u32]) -> SmallVec<[Elem; 16]> {
         let mut elems = SmallVec::new();
         let mut pos = 0;
+        let mut next = 0;
         while pos < text.len() {
-            let Some(m) = self.matcher.find_marked(text, marks, pos) else {
+            let Some(m) = self.matcher.find_marked(text, marks, &mut next, pos) else {
                 break;
             };
             let start = m.start;
@@ -915,7 +916,8 @@ impl Parser {
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         let text = work.as_str();
         let mut from = 0;
-        while let Some(m) = self.labels.find_marked(text, marks, from) {
+        let mut next = 0;
+        while let Some(m) = self.labels.find_marked(text, marks, &mut next, from) {
             from = m.end;
             let (pos, end) = (m.start, m.end);
             let word = LABEL_WORDS[m.pattern];
