@@ -106,7 +106,13 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
         }
         buf[len..len + g.len()].copy_from_slice(g);
         len += g.len();
-        let joined = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+        // One group (the usual case) is a slice of the text already; only joined groups need
+        // the buffer read back as text.
+        let joined = if k == 0 {
+            groups[0].digits
+        } else {
+            std::str::from_utf8(&buf[..len]).unwrap_or_default()
+        };
         let d = strip_country(joined);
         let found = if is_mobile(d) {
             Some(Phone {
