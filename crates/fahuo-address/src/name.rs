@@ -63,7 +63,13 @@ fn is_surname(c: char) -> bool {
 }
 
 pub(crate) fn starts_with_surname(s: &str) -> bool {
-    COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c)) || s.chars().next().is_some_and(is_surname)
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    is_surname(first)
+        || COMPOUND_SURNAMES
+            .iter()
+            .any(|c| c.starts_with(first) && s.starts_with(c))
 }
 
 /// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a

@@ -77,7 +77,10 @@ const BARE_LABELS: [&str; 8] = [
     "所在地区",
 ];
 
-/// What may follow a place name when it is really part of a road, street or town name.
+/// What may follow a place name when it is really part of a road, street or town name (the
+/// test itself, `is_road_name`, is written out by first character; a test checks it against
+/// this list).
+#[cfg(test)]
 const ROAD_SUFFIXES: [&str; 16] = [
     "路", "街", "大街", "大道", "道", "巷", "弄", "胡同", "镇", "乡", "村", "里", "桥", "广场",
     "花园", "小区",
@@ -101,9 +104,6 @@ pub struct Parser {
     norm: Normalizer,
     matcher: Matcher,
     labels: Matcher,
-    /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
-    /// can make leftmost-longest split "青岛市南区" wrongly.
-    suffix_led: Vec<&'static str>,
     towns: OnceLock<TownIndex>,
 }
 
@@ -154,12 +154,6 @@ impl Parser {
         let data = Divisions::load();
         let matcher = Matcher::new(&data.patterns);
         let labels = Matcher::new(&LABEL_WORDS);
-        let suffix_led = data
-            .patterns
-            .iter()
-            .copied()
-            .filter(|p| p.starts_with(|c: char| UNIT_SUFFIX.contains(&c)))
-            .collect();
         Parser {
             data,
             norm: Normalizer::load([
@@ -168,7 +162,6 @@ impl Parser {
             ]),
             matcher,
             labels,
-            suffix_led,
             towns: OnceLock::new(),
         }
     }
@@ -196,7 +189,8 @@ impl Parser {
         if norm.truncated {
             out.add(Reason::InputTruncated);
         }
-        if norm.text.trim().is_empty() {
+        // Normalisation turned every kind of whitespace into ' '.
+        if norm.text.bytes().all(|b| b == b' ') {
             out.add(Reason::EmptyInput);
             out.finish();
             return out;
@@ -473,16 +467,10 @@ impl Parser {
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
             if let Some(c) = text[start..end].chars().next_back()
                 && UNIT_SUFFIX.contains(&c)
-                && self
-                    .suffix_led
-                    .iter()
-                    .any(|p| text[end - c.len_utf8()..].starts_with(p))
-                && self.anchored(&text[end..]).is_none()
             {
                 let alt = end - c.len_utf8();
-                if self
-                    .anchored(&text[alt..])
-                    .is_some_and(|(_, len)| len > c.len_utf8())
+                if self.anchored(&text[alt..]).is_some()
+                    && self.anchored(&text[end..]).is_none()
                     && let Some((head, _)) = self
                         .anchored(&text[start..alt])
                         .filter(|&(_, len)| len == alt - start)
@@ -969,13 +957,22 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 /// Whether the text right after a place name makes it part of a road/town name: an optional
 /// direction or numeral, then a road suffix (陕西|南路, 北京|东路, 中山|二路, 长安|镇).
 fn is_road_name(after: &str) -> bool {
-    let mut rest = after;
-    if let Some(c) = rest.chars().next()
-        && (matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c))
-    {
-        rest = &rest[c.len_utf8()..];
+    let mut rest = after.chars();
+    let mut c = rest.next();
+    if c.is_some_and(|c| matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c)) {
+        c = rest.next();
     }
-    ROAD_SUFFIXES.iter().any(|s| rest.starts_with(s))
+    // ROAD_SUFFIXES, dispatched on the first character.
+    let second = rest.next();
+    match c {
+        Some('路' | '街' | '道' | '巷' | '弄' | '镇' | '乡' | '村' | '里' | '桥') => true,
+        Some('大') => matches!(second, Some('街' | '道')),
+        Some('胡') => second == Some('同'),
+        Some('广') => second == Some('场'),
+        Some('花') => second == Some('园'),
+        Some('小') => second == Some('区'),
+        _ => false,
+    }
 }
 
 /// Collapse separators to single spaces and trim noise from both ends.
@@ -1015,16 +1012,21 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         {
             return None;
         }
-        for suffix in ["街道", "镇", "乡", "苏木"] {
-            if detail[i..].starts_with(suffix) && n >= 2 {
-                let end = i + suffix.len();
-                let after = &detail[end..];
-                if is_road_name(after) && !after.starts_with('村') {
-                    return None;
-                }
-                let after = after.trim_start_matches(|c: char| is_noise(c));
-                return Some((detail[..end].to_string(), after.to_string()));
+        let suffix = match c {
+            '街' if detail[i..].starts_with("街道") => "街道",
+            '镇' => "镇",
+            '乡' => "乡",
+            '苏' if detail[i..].starts_with("苏木") => "苏木",
+            _ => "",
+        };
+        if !suffix.is_empty() && n >= 2 {
+            let end = i + suffix.len();
+            let after = &detail[end..];
+            if is_road_name(after) && !after.starts_with('村') {
+                return None;
             }
+            let after = after.trim_start_matches(|c: char| is_noise(c));
+            return Some((detail[..end].to_string(), after.to_string()));
         }
     }
     None
@@ -1036,14 +1038,19 @@ const PLACE_ENDINGS: &str = "里苑园府城庄湾居阁轩坊寓厦馆店院舍
 /// A name glued to the end of the detail ("文三路90号张三"): 2–3 Han characters starting with a
 /// surname, right after a digit or a house/room word.
 fn split_trailing_name(detail: &str) -> Option<(String, String)> {
-    let chars: Vec<(usize, char)> = detail.char_indices().collect();
-    let n = chars.len();
+    // The last four characters, last first.
+    let mut back = [(0usize, ' '); 4];
+    let mut n = 0;
+    for ci in detail.char_indices().rev().take(4) {
+        back[n] = ci;
+        n += 1;
+    }
     for len in [3usize, 2] {
         if n <= len {
             continue;
         }
-        let (start, _) = chars[n - len];
-        let before = chars[n - len - 1].1;
+        let (start, _) = back[len - 1];
+        let before = back[len].1;
         let tail = &detail[start..];
         if tail.chars().all(is_han)
             && starts_with_surname(tail)
@@ -1144,5 +1151,35 @@ impl Parser {
         }
         output.flush()?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `is_road_name` is written out by first character; it must say the same as the list.
+    #[test]
+    fn road_name_test_matches_the_suffix_list() {
+        let by_list = |after: &str| {
+            let mut rest = after;
+            if let Some(c) = rest.chars().next()
+                && (matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c))
+            {
+                rest = &rest[c.len_utf8()..];
+            }
+            ROAD_SUFFIXES.iter().any(|s| rest.starts_with(s))
+        };
+        let heads = ["", "东", "北", "中", "三", "十", "新"];
+        let tails = [
+            "路", "街", "大街", "大道", "大厦", "道", "巷", "弄", "胡同", "胡", "镇", "乡", "村",
+            "里", "桥", "广场", "广", "花园", "花", "小区", "小", "号", "", "1号",
+        ];
+        for h in heads {
+            for t in tails {
+                let after = format!("{h}{t}");
+                assert_eq!(is_road_name(&after), by_list(&after), "{after}");
+            }
+        }
     }
 }
