@@ -222,7 +222,12 @@ impl Parser {
                 let tok = trim_noise(&work[s..e]);
                 let fits = match pass {
                     0 => looks_like_name(tok),
-                    1 => tok.chars().count() == 1 && starts_with_surname(tok),
+                    1 => {
+                        tok.chars()
+                            .next()
+                            .is_some_and(|c| c.len_utf8() == tok.len())
+                            && starts_with_surname(tok)
+                    }
                     _ => {
                         phone_span.is_some_and(|(ps, pe)| {
                             let gap = |a: usize, b: usize| {
@@ -326,7 +331,7 @@ impl Parser {
             let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
                 out.name = Some(clean_name(&prefix).to_string());
-            } else if detail.chars().count() < 2 {
+            } else if shorter_than_two_chars(&detail) {
                 detail = prefix;
             } else if !leading_full {
                 out.add(Reason::TextIgnored);
@@ -338,7 +343,7 @@ impl Parser {
             out.name = Some(n);
             detail = d;
         }
-        if detail.chars().count() < 2 {
+        if shorter_than_two_chars(&detail) {
             if out.town.is_none() || detail.is_empty() {
                 out.add(Reason::MissingDetail);
             }
@@ -881,6 +886,11 @@ fn take_pending(
         listed.extend(from..to);
     }
     *pending = 0;
+}
+
+/// Whether `s` has fewer than two characters (without counting them all).
+fn shorter_than_two_chars(s: &str) -> bool {
+    s.chars().nth(1).is_none()
 }
 
 /// Number of leading characters two strings share.
