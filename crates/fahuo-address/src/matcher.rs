@@ -40,16 +40,19 @@ const KEY_LEN: usize = 6;
 /// The first 16 bytes of `b` as two little-endian words, zero-padded.
 #[inline(always)]
 fn words(b: &[u8]) -> (u64, u64) {
-    if let Some(w) = b.first_chunk::<16>() {
-        let (a, c) = w.split_at(8);
-        let a: [u8; 8] = a.try_into().unwrap_or_default();
-        let c: [u8; 8] = c.try_into().unwrap_or_default();
-        return (u64::from_le_bytes(a), u64::from_le_bytes(c));
+    (word(b), word(b.get(8..).unwrap_or_default()))
+}
+
+/// The first 8 bytes of `b` as a little-endian word, zero-padded. Short tails are gathered
+/// byte by byte: a variable-length copy into a buffer compiles to a memcpy call.
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    if let Some(w) = b.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
     }
-    let mut k = [0u8; 16];
-    let n = b.len().min(16);
-    k[..n].copy_from_slice(&b[..n]);
-    words(&k)
+    b.iter()
+        .enumerate()
+        .fold(0, |x, (i, &c)| x | u64::from(c) << (8 * i))
 }
 
 /// A mask of the low `n` bytes of a word (`n` ≥ 8 gives all of it).
