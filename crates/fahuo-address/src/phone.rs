@@ -218,6 +218,13 @@ pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
         if bytes[i] == b'+' {
             i += 1;
         }
+        // The usual digit run, a house or room number ("245号"), is short and not followed by a
+        // group separator: too short for a phone on its own, so skip it without grouping.
+        let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if run_end - i < 7 && group_sep(&text[run_end..]).is_none() {
+            i = run_end;
+            continue;
+        }
         groups.clear();
         let mut ext_sep = false;
         loop {
