@@ -276,8 +276,16 @@ pub(crate) fn is_noise_byte(b: u8) -> bool {
 /// noise character is ASCII except the middle dot '·'.
 pub(crate) fn trim_noise(s: &str) -> &str {
     const DOT: &[u8] = "·".as_bytes();
+    const SPACES: [u8; 8] = [b' '; 8];
     let b = s.as_bytes();
     let (mut i, mut j) = (0, b.len());
+    // Blanked name and phone spans leave long runs of spaces: skip them eight at a time.
+    while b[i..j].first_chunk::<8>() == Some(&SPACES) {
+        i += 8;
+    }
+    while b[i..j].last_chunk::<8>() == Some(&SPACES) {
+        j -= 8;
+    }
     while i < j {
         if is_noise_byte(b[i]) {
             i += 1;
