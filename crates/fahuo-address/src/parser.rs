@@ -641,7 +641,9 @@ impl Parser {
     }
 
     /// [`Self::score_chain`], also listing the contradicting elements in `lists` (inside the
-    /// chain, before it) when given.
+    /// chain, before it) when given. Inlined into both callers, so that the hot one, which
+    /// gives no lists, is compiled without the listing.
+    #[inline(always)]
     fn score_chain_into(
         &self,
         region: &[Elem],
