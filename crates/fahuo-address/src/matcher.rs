@@ -211,7 +211,8 @@ impl Matcher {
     pub fn find(&self, text: &str, from: usize) -> Option<Match> {
         let b = text.as_bytes();
         let mut pos = from;
-        while pos + 1 < b.len() {
+        // No pattern is shorter than a key.
+        while pos + KEY_LEN <= b.len() {
             let cp = code_point(&b[pos..]) as usize;
             if self.first[cp / 64] & (1 << (cp % 64)) != 0
                 && let Some((pattern, len)) = self.anchored(&text[pos..])
