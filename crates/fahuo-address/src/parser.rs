@@ -123,6 +123,9 @@ struct Elem {
     suffixed: bool,
 }
 
+/// The division names of one line, inline.
+type Elems = SmallVec<[Elem; 16]>;
+
 /// Element indexes, inline (one line's worth).
 type Idxs = SmallVec<[usize; 4]>;
 
@@ -251,7 +254,9 @@ impl Parser {
             blank(&mut work, s, e);
         }
 
-        let elems = self.find_elems(&work, &norm.marks[0]);
+        // Filled in place: returning the inline vector by value was a copy of its whole buffer.
+        let mut elems = Elems::new();
+        self.find_elems(&work, &norm.marks[0], &mut elems);
         let best = self.best_chain(&work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -457,8 +462,7 @@ impl Parser {
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str, marks: &[u32]) -> SmallVec<[Elem; 16]> {
-        let mut elems = SmallVec::new();
+    fn find_elems(&self, text: &str, marks: &[u32], elems: &mut Elems) {
         let mut pos = 0;
         let mut next = 0;
         while pos < text.len() {
@@ -523,7 +527,6 @@ impl Parser {
                 break;
             }
         }
-        elems
     }
 
     /// The longest division name that starts exactly at the beginning of `s`: (pattern, length).
