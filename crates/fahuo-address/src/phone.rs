@@ -96,7 +96,9 @@ fn landline(d: &str) -> Option<String> {
 
 /// Try to read one number from `groups[i..]`; returns the phone and the number of groups used.
 fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
-    // The digits of groups[..=k], in a stack buffer (no allocation per digit run).
+    // The digits of groups[..=k], in a stack buffer (no allocation per digit run). One group
+    // (the usual case) is a slice of the text already, so the buffer is only filled, and read
+    // back as text, once a second group joins.
     let mut buf = [0u8; 32];
     let mut len = 0;
     for k in 0..groups.len().min(4) {
@@ -104,10 +106,13 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
         if len + g.len() > buf.len() {
             break;
         }
-        buf[len..len + g.len()].copy_from_slice(g);
+        if k == 1 {
+            buf[..len].copy_from_slice(groups[0].digits.as_bytes());
+        }
+        if k > 0 {
+            buf[len..len + g.len()].copy_from_slice(g);
+        }
         len += g.len();
-        // One group (the usual case) is a slice of the text already; only joined groups need
-        // the buffer read back as text.
         let joined = if k == 0 {
             groups[0].digits
         } else {
