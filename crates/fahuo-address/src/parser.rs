@@ -571,35 +571,59 @@ impl Parser {
         }
         // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
         // then code order for determinism. Only the winner's full evaluation is kept.
-        let mut ranked: SmallVec<[(i32, usize, Level, UnitId); 16]> = SmallVec::new();
+        //
+        // A chain scores at most W_FULL per level it has (a pick is a level of the chain, or the
+        // city level of a county's former city), so county chains are scored first, then city
+        // chains, then provinces, and a group stops being scored once the best score exceeds
+        // what it could reach: it could neither win nor tie. Most lines name their county, and
+        // this skips most of the shallower chains.
+        let mut ranked: SmallVec<[(i32, usize, Level, UnitId, usize); 16]> = SmallVec::new();
         // Two evaluation slots, the best so far and the one being scored, so that no evaluation
         // is ever copied.
         let mut slots: [Eval; 2] = Default::default();
         let mut best: Option<usize> = None;
-        for &a in &anchors {
-            let cur = best.map_or(0, |b| 1 - b);
-            if !self.score_chain(region, a, offset, &mut slots[cur]) {
-                continue;
+        for (depth, bound) in [(3, 3 * W_FULL), (2, 2 * W_FULL), (1, W_FULL)] {
+            if best.is_some_and(|b| slots[b].score > bound) {
+                break;
             }
-            let ev = &slots[cur];
-            let key = (ev.score, ev.first, self.level(a), a);
-            ranked.push(key);
-            let better = best.is_none_or(|b| {
-                let b = &slots[b];
-                let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
-                key.0 > bk.0
-                    || key.0 == bk.0
-                        && (key.1 < bk.1
-                            || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
-            });
-            if better {
-                best = Some(cur);
+            for (order, &a) in anchors.iter().enumerate() {
+                let chain = &self.data.chains[a as usize];
+                let has = if chain[2].is_some() {
+                    3
+                } else if chain[1].is_some() {
+                    2
+                } else {
+                    1
+                };
+                if has != depth {
+                    continue;
+                }
+                let cur = best.map_or(0, |b| 1 - b);
+                if !self.score_chain(region, a, offset, &mut slots[cur]) {
+                    continue;
+                }
+                let ev = &slots[cur];
+                let key = (ev.score, ev.first, self.level(a), a);
+                ranked.push((key.0, key.1, key.2, key.3, order));
+                let better = best.is_none_or(|b| {
+                    let b = &slots[b];
+                    let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
+                    key.0 > bk.0
+                        || key.0 == bk.0
+                            && (key.1 < bk.1
+                                || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
+                });
+                if better {
+                    best = Some(cur);
+                }
             }
         }
         let top = slots[best?];
         let lvl = self.level(top.anchor);
-        // A plain loop: collecting into the inline vector cost more than the filtering.
-        let mut ties = Ties::new();
+        // A plain loop: collecting into the inline vector cost more than the filtering. Ties
+        // are listed in the order their units were first named (`order`), whatever order they
+        // were scored in.
+        let mut tied: SmallVec<[(usize, UnitId); 4]> = SmallVec::new();
         for k in &ranked {
             if k.3 != top.anchor
                 && k.0 == top.score
@@ -607,9 +631,11 @@ impl Parser {
                 && k.2 == lvl
                 && (lvl == Level::County || self.unit_name(k.3) != self.unit_name(top.anchor))
             {
-                ties.push(k.3);
+                tied.push((k.4, k.3));
             }
         }
+        tied.sort_unstable();
+        let ties = tied.iter().map(|&(_, u)| u).collect();
         Some((top, ties))
     }
 
