@@ -129,6 +129,10 @@ type Elems = SmallVec<[Elem; 16]>;
 /// Element indexes, inline (one line's worth).
 type Idxs = SmallVec<[usize; 4]>;
 
+/// A scored chain as ranked: score, first element, level and unit of its anchor, and where the
+/// anchor comes in the order the units were named.
+type Rank = (i32, usize, Level, UnitId, usize);
+
 /// Units tied with the best chain (almost always none).
 type Ties = SmallVec<[UnitId; 4]>;
 
@@ -577,7 +581,7 @@ impl Parser {
         // chains, then provinces, and a group stops being scored once the best score exceeds
         // what it could reach: it could neither win nor tie. Most lines name their county, and
         // this skips most of the shallower chains.
-        let mut ranked: SmallVec<[(i32, usize, Level, UnitId, usize); 16]> = SmallVec::new();
+        let mut ranked: SmallVec<[Rank; 16]> = SmallVec::new();
         // Two evaluation slots, the best so far and the one being scored, so that no evaluation
         // is ever copied.
         let mut slots: [Eval; 2] = Default::default();
