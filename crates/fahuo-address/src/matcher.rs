@@ -1,9 +1,9 @@
 //! Leftmost-longest search for a fixed set of names (division names, field labels) in text.
 //!
-//! Every pattern is at least two characters long, so a pattern can only start where the text's
-//! next two characters equal its first two. The matcher keeps one bucket per such two-character
-//! prefix in a small open-addressed table; a search position costs one table probe, and only
-//! the few patterns of a matching bucket are compared byte by byte. This replaced a general
+//! Every pattern starts with two three-byte characters (Han), so a pattern can only start where
+//! the text's next six bytes equal its first six. The matcher keeps one bucket per such
+//! two-character prefix in a small open-addressed table; a search position costs one table
+//! probe, and only the few patterns of a matching bucket are compared, a word at a time. This replaced a general
 //! Aho-Corasick automaton, which took a quarter of the parse time and most of the load time.
 
 /// A pattern set compiled for [`Matcher::find`] and [`Matcher::anchored`].
@@ -21,29 +21,38 @@ pub(crate) struct Matcher {
     first: Vec<u64>,
 }
 
-/// One pattern in a bucket, with its first 16 bytes as two words (zero-padded) so that the
-/// usual names (two to five characters) are compared in two word operations, not a memcmp call.
+/// One pattern in a bucket, with its first 16 bytes as two words (zero-padded) and the masks
+/// that select its bytes from the text's first 16, so that the usual names (two to five
+/// characters) are compared in two masked word operations, not a memcmp call.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     id: u32,
     len: u32,
     w0: u64,
     w1: u64,
+    m0: u64,
+    m1: u64,
 }
+
+/// Byte length of the bucket key: two three-byte characters.
+const KEY_LEN: usize = 6;
 
 /// The first 16 bytes of `b` as two little-endian words, zero-padded.
 #[inline(always)]
 fn words(b: &[u8]) -> (u64, u64) {
-    if let Some(w) = b.first_chunk::<16>() {
-        let (a, c) = w.split_at(8);
-        let a: [u8; 8] = a.try_into().unwrap_or_default();
-        let c: [u8; 8] = c.try_into().unwrap_or_default();
-        return (u64::from_le_bytes(a), u64::from_le_bytes(c));
+    (word(b), word(b.get(8..).unwrap_or_default()))
+}
+
+/// The first 8 bytes of `b` as a little-endian word, zero-padded. Short tails are gathered
+/// byte by byte: a variable-length copy into a buffer compiles to a memcpy call.
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    if let Some(w) = b.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
     }
-    let mut k = [0u8; 16];
-    let n = b.len().min(16);
-    k[..n].copy_from_slice(&b[..n]);
-    words(&k)
+    b.iter()
+        .enumerate()
+        .fold(0, |x, (i, &c)| x | u64::from(c) << (8 * i))
 }
 
 /// A mask of the low `n` bytes of a word (`n` ≥ 8 gives all of it).
@@ -71,30 +80,14 @@ fn char_len(lead: u8) -> usize {
     }
 }
 
-/// The key of the first two characters of `s` (their bytes, packed little-endian; two
-/// characters are at most eight bytes), or `None` if `s` has fewer than two characters.
-#[inline]
-fn key(s: &[u8]) -> Option<u64> {
-    let first = char_len(*s.first()?);
-    let n = first + char_len(*s.get(first)?);
-    let word = match s.first_chunk::<8>() {
-        // The common case, read as one word (a variable-length copy compiles to a memcpy call).
-        Some(w) => u64::from_le_bytes(*w),
-        None => {
-            let mut k = [0u8; 8];
-            let m = s.len().min(8);
-            k[..m].copy_from_slice(&s[..m]);
-            u64::from_le_bytes(k)
-        }
-    };
-    if n > s.len() {
-        return None;
-    }
-    Some(if n == 8 {
-        word
-    } else {
-        word & ((1u64 << (8 * n)) - 1)
-    })
+/// The bucket key of a pattern: its first two characters, which must both be three bytes long.
+fn key(p: &str) -> u64 {
+    let b = p.as_bytes();
+    assert!(
+        b.len() >= KEY_LEN && char_len(b[0]) == 3 && char_len(b[3]) == 3,
+        "patterns start with two three-byte characters: {p:?}"
+    );
+    words(b).0 & low_bytes(KEY_LEN)
 }
 
 /// The code point starting at `b[0]` (a character boundary of valid UTF-8), decoded by hand:
@@ -111,15 +104,12 @@ fn code_point(b: &[u8]) -> u32 {
 }
 
 impl Matcher {
-    /// Compile `patterns`; each must be at least two characters long.
+    /// Compile `patterns`; each must start with two three-byte characters (Han names do).
     pub fn new(patterns: &[&'static str]) -> Self {
         let mut keyed: Vec<(u64, u32)> = patterns
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                let k = key(p.as_bytes()).expect("patterns have at least two characters");
-                (k, i as u32)
-            })
+            .map(|(i, p)| (key(p), i as u32))
             .collect();
         // Group by key, longest first: the first pattern of a bucket that fits is the longest.
         keyed.sort_unstable_by(|a, b| {
@@ -167,6 +157,8 @@ impl Matcher {
                         len: p.len() as u32,
                         w0,
                         w1,
+                        m0: low_bytes(p.len()),
+                        m1: low_bytes(p.len().saturating_sub(8)),
                     }
                 })
                 .collect(),
@@ -179,18 +171,17 @@ impl Matcher {
     }
 
     /// The longest pattern that `s` starts with: (pattern id, byte length).
-    #[inline]
+    #[inline(always)]
     pub fn anchored(&self, s: &str) -> Option<(usize, usize)> {
         let b = s.as_bytes();
-        // The first 16 bytes serve both the bucket key (the first two characters, at most eight
-        // bytes) and the comparison with each pattern of the bucket.
-        let (t0, t1) = words(b);
-        let first = char_len(*b.first()?);
-        let n = first + char_len(*b.get(first)?);
-        if n > b.len() {
+        if b.len() < KEY_LEN {
             return None;
         }
-        let k = t0 & low_bytes(n);
+        // The first 16 bytes serve both the bucket key and the comparison with each pattern of
+        // the bucket. Six bytes equal to a key are two whole characters, as `s` starts at a
+        // character boundary.
+        let (t0, t1) = words(b);
+        let k = t0 & low_bytes(KEY_LEN);
         let mask = self.slots.len() - 1;
         let mut h = Self::hash(k, self.shift);
         let bucket = loop {
@@ -208,11 +199,9 @@ impl Matcher {
             .find(|e| {
                 let len = e.len as usize;
                 len <= b.len()
-                    && t0 & low_bytes(len) == e.w0
-                    && (len <= 8
-                        || t1 & low_bytes(len - 8) == e.w1
-                            && (len <= 16
-                                || b[16..len] == self.patterns[e.id as usize].as_bytes()[16..]))
+                    && t0 & e.m0 == e.w0
+                    && t1 & e.m1 == e.w1
+                    && (len <= 16 || b[16..len] == self.patterns[e.id as usize].as_bytes()[16..])
             })
             .map(|e| (e.id as usize, e.len as usize))
     }
@@ -222,7 +211,8 @@ impl Matcher {
     pub fn find(&self, text: &str, from: usize) -> Option<Match> {
         let b = text.as_bytes();
         let mut pos = from;
-        while pos + 1 < b.len() {
+        // No pattern is shorter than a key.
+        while pos + KEY_LEN <= b.len() {
             let cp = code_point(&b[pos..]) as usize;
             if self.first[cp / 64] & (1 << (cp % 64)) != 0
                 && let Some((pattern, len)) = self.anchored(&text[pos..])
@@ -240,14 +230,23 @@ impl Matcher {
 
     /// [`Self::find`] looking only at the byte offsets in `marks` (ascending): the positions of
     /// every character in `text` that starts some pattern, as normalisation recorded them
-    /// (characters overwritten with spaces since then are skipped).
-    pub fn find_marked(&self, text: &str, marks: &[u32], from: usize) -> Option<Match> {
+    /// (characters overwritten with spaces since then are skipped). `next` is a cursor into
+    /// `marks` for a left-to-right search: marks before it and before `from` are skipped, and
+    /// it is left just past the mark of the match.
+    pub fn find_marked(
+        &self,
+        text: &str,
+        marks: &[u32],
+        next: &mut usize,
+        from: usize,
+    ) -> Option<Match> {
         let b = text.as_bytes();
-        let first = marks.partition_point(|&m| (m as usize) < from);
-        for &m in &marks[first..] {
+        while let Some(&m) = marks.get(*next) {
+            *next += 1;
             let pos = m as usize;
             // A mark is a non-ASCII character; a space there now means it was blanked.
-            if b[pos] >= 0x80
+            if pos >= from
+                && b[pos] >= 0x80
                 && let Some((pattern, len)) = self.anchored(&text[pos..])
             {
                 return Some(Match {

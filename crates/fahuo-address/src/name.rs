@@ -63,7 +63,13 @@ fn is_surname(c: char) -> bool {
 }
 
 pub(crate) fn starts_with_surname(s: &str) -> bool {
-    COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c)) || s.chars().next().is_some_and(is_surname)
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    is_surname(first)
+        || COMPOUND_SURNAMES
+            .iter()
+            .any(|c| c.starts_with(first) && s.starts_with(c))
 }
 
 /// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a
@@ -111,7 +117,10 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
         // A masked or romanised given name after a Han surname: 李xx, 陆xg, 张y.
         return token.chars().next().is_some_and(is_surname) && (2..=5).contains(&n) && masked_tail;
     }
-    let titled = (2..=6).contains(&n) && TITLES.iter().any(|t| token.ends_with(t));
+    // Every title ends in one of these characters; test that before comparing whole titles.
+    let titled = (2..=6).contains(&n)
+        && token.ends_with(['生', '士', '姐', '师', '傅', '收'])
+        && TITLES.iter().any(|t| token.ends_with(t));
     titled || ((2..=4).contains(&n) && starts_with_surname(token))
 }
 

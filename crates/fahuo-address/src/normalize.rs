@@ -1,31 +1,7 @@
 //! Text clean-up before parsing: traditional → simplified, full-width → half-width, control and
 //! zero-width characters, dash variants, and a length cap.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use smallvec::SmallVec;
-
-/// A multiplicative hasher for `char` keys: the t2s lookup runs for every non-ASCII character,
-/// and SipHash was a tenth of the parse time.
-#[derive(Default)]
-pub(crate) struct CharHasher(u64);
-
-impl Hasher for CharHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type CharMap = HashMap<char, char, BuildHasherDefault<CharHasher>>;
 
 const T2S_TSV: &str = include_str!("../data/t2s.tsv");
 
@@ -39,15 +15,22 @@ const T2S: u8 = 1;
 /// searches for (see `Normalized::marks`).
 const MARK: [u8; 2] = [2, 4];
 const ANY_MARK: u8 = 2 | 4;
+/// `class` bit: a Han character of the basic block (U+4E00..U+9FFF) without a t2s entry, which
+/// normalisation keeps as it is: the bulk of every line, tested with this one bit.
+const PLAIN_HAN: u8 = 8;
 
 /// Traditional → simplified single-character table (jionlp 1.5.31, filtered; see data/SOURCES.md).
 #[derive(Debug)]
 pub(crate) struct Normalizer {
-    t2s: CharMap,
-    /// One byte per BMP code point: `T2S` and `MARK` bits. Most characters of an address are
-    /// already simplified, so this skips nearly all map lookups, and it lets normalisation note
-    /// where names may start while it passes over the text anyway.
-    class: Vec<u8>,
+    /// Simplified form of each BMP code point with a t2s entry, 0 for none. A flat table, as
+    /// the lookup runs for every traditional character.
+    t2s: Box<[u16]>,
+    /// The few t2s entries outside the BMP.
+    t2s_astral: Vec<(char, char)>,
+    /// One byte per BMP code point: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
+    /// address are already simplified, so this skips nearly all t2s lookups, and it lets
+    /// normalisation note where names may start while it passes over the text anyway.
+    class: Box<[u8; 0x1_0000]>,
 }
 
 #[derive(Debug, Default)]
@@ -78,20 +61,30 @@ impl Normalizer {
     /// `marks`: two sets of characters whose positions `normalize` records (the first
     /// characters of the names searched later). They must lie in the BMP and outside ASCII.
     pub fn load(marks: [Vec<char>; 2]) -> Self {
-        let mut t2s = CharMap::with_capacity_and_hasher(3500, Default::default());
+        let mut t2s = vec![0u16; 0x1_0000].into_boxed_slice();
+        let mut t2s_astral = Vec::new();
+        let mut class: Box<[u8; 0x1_0000]> = vec![0u8; 0x1_0000]
+            .into_boxed_slice()
+            .try_into()
+            .expect("0x10000 entries");
         for line in T2S_TSV.lines() {
             let mut it = line.split('\t');
             if let (Some(a), Some(b)) = (it.next(), it.next()) {
                 let (mut a, mut b) = (a.chars(), b.chars());
                 if let (Some(a), None, Some(b), None) = (a.next(), a.next(), b.next(), b.next()) {
-                    t2s.insert(a, b);
+                    match (u16::try_from(a as u32), u16::try_from(b as u32)) {
+                        (Ok(x), Ok(y)) => {
+                            t2s[usize::from(x)] = y;
+                            class[usize::from(x)] |= T2S;
+                        }
+                        _ => t2s_astral.push((a, b)),
+                    }
                 }
             }
         }
-        let mut class = vec![0u8; 0x1_0000];
-        for &c in t2s.keys() {
-            if let Some(k) = class.get_mut(c as usize) {
-                *k |= T2S;
+        for cp in 0x4e00..=0x9fff {
+            if class[cp] & T2S == 0 {
+                class[cp] |= PLAIN_HAN;
             }
         }
         for (set, chars) in marks.iter().enumerate() {
@@ -103,12 +96,43 @@ impl Normalizer {
                 class[c as usize] |= MARK[set];
             }
         }
-        Normalizer { t2s, class }
+        Normalizer {
+            t2s,
+            t2s_astral,
+            class,
+        }
+    }
+
+    /// The simplified form of `c`, if the t2s table has one.
+    fn simplified(&self, c: char) -> Option<char> {
+        match u16::try_from(c as u32) {
+            Ok(x) => match self.t2s[usize::from(x)] {
+                0 => None,
+                y => char::from_u32(u32::from(y)),
+            },
+            Err(_) => self
+                .t2s_astral
+                .iter()
+                .find(|&&(a, _)| a == c)
+                .map(|&(_, b)| b),
+        }
     }
 
     pub fn normalize(&self, input: &str) -> Normalized {
+        // Cut at MAX_CHARS characters first, so that the loop below need not count them; a line
+        // of at most MAX_CHARS bytes has at most that many characters.
+        let mut truncated = false;
+        let input = if input.len() > MAX_CHARS
+            && let Some((end, _)) = input.char_indices().nth(MAX_CHARS)
+        {
+            truncated = true;
+            &input[..end]
+        } else {
+            input
+        };
         let mut out = Normalized {
             text: String::with_capacity(input.len()),
+            truncated,
             ..Default::default()
         };
         // Unchanged characters are copied as whole runs (most of an address needs no change);
@@ -117,16 +141,8 @@ impl Normalizer {
         // into `char`s.
         let b = input.as_bytes();
         let mut run = 0;
-        let mut end = input.len();
         let mut i = 0;
-        let mut n = 0;
         while i < b.len() {
-            if n >= MAX_CHARS {
-                out.truncated = true;
-                end = i;
-                break;
-            }
-            n += 1;
             let x = b[i];
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
@@ -142,13 +158,14 @@ impl Normalizer {
                 run = i;
                 continue;
             }
-            if (0xe4..=0xe9).contains(&x) {
+            if (0xe4..=0xe9).contains(&x)
+                && let Some(&[y, z]) = b.get(i + 1..i + 3)
+            {
                 // Three-byte sequence in U+4000..U+9FFF: decode the code point by hand.
-                let cp = (u32::from(x & 0x0f) << 12)
-                    | (u32::from(b[i + 1] & 0x3f) << 6)
-                    | u32::from(b[i + 2] & 0x3f);
-                let k = self.class_of(cp);
-                if (0x4e00..=0x9fff).contains(&cp) && k & T2S == 0 {
+                let cp =
+                    (u16::from(x & 0x0f) << 12) | (u16::from(y & 0x3f) << 6) | u16::from(z & 0x3f);
+                let k = self.class[usize::from(cp)];
+                if k & PLAIN_HAN != 0 {
                     if k & ANY_MARK != 0 {
                         out.mark(k, out.text.len() + i - run);
                     }
@@ -162,7 +179,7 @@ impl Normalizer {
             let mapped = if is_han(c) {
                 if self.bit(c) {
                     out.traditional = true;
-                    Some(self.t2s.get(&c).copied().unwrap_or(c))
+                    Some(self.simplified(c).unwrap_or(c))
                 } else {
                     out.mark(self.class_of(c as u32), out.text.len() + i - run);
                     i += c.len_utf8();
@@ -183,14 +200,14 @@ impl Normalizer {
             }
             i += c.len_utf8();
         }
-        out.text.push_str(&input[run..end.max(run)]);
+        out.text.push_str(&input[run..]);
         out
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
     #[inline(always)]
     fn class_of(&self, cp: u32) -> u8 {
-        self.class.get(cp as usize).copied().unwrap_or(0)
+        u16::try_from(cp).map_or(0, |x| self.class[usize::from(x)] & (T2S | ANY_MARK))
     }
 
     fn bit(&self, c: char) -> bool {
@@ -214,8 +231,8 @@ impl Normalizer {
             '\u{3002}' => ',', // 。 ends a field, unlike an ASCII '.' in "3.5号"
             '\u{3010}' | '\u{300c}' | '\u{300e}' => '[',
             '\u{3011}' | '\u{300d}' | '\u{300f}' => ']',
-            c if self.bit(c) || c as u32 >= 0x1_0000 => match self.t2s.get(&c) {
-                Some(&s) => {
+            c if self.bit(c) || c as u32 >= 0x1_0000 => match self.simplified(c) {
+                Some(s) => {
                     out.traditional = true;
                     s
                 }
@@ -253,6 +270,41 @@ pub(crate) fn is_separator_byte(b: u8) -> bool {
 /// Whether a byte is ASCII noise (separators plus "-_.#"); see [`is_noise`].
 pub(crate) fn is_noise_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] & 2 != 0
+}
+
+/// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
+/// noise character is ASCII except the middle dot '·'.
+pub(crate) fn trim_noise(s: &str) -> &str {
+    const DOT: &[u8] = "·".as_bytes();
+    const SPACES: [u8; 8] = [b' '; 8];
+    let b = s.as_bytes();
+    let (mut i, mut j) = (0, b.len());
+    // Blanked name and phone spans leave long runs of spaces: skip them eight at a time.
+    while b[i..j].first_chunk::<8>() == Some(&SPACES) {
+        i += 8;
+    }
+    while b[i..j].last_chunk::<8>() == Some(&SPACES) {
+        j -= 8;
+    }
+    while i < j {
+        if is_noise_byte(b[i]) {
+            i += 1;
+        } else if b[i..j].starts_with(DOT) {
+            i += DOT.len();
+        } else {
+            break;
+        }
+    }
+    while j > i {
+        if is_noise_byte(b[j - 1]) {
+            j -= 1;
+        } else if b[i..j].ends_with(DOT) {
+            j -= DOT.len();
+        } else {
+            break;
+        }
+    }
+    &s[i..j]
 }
 
 /// Characters that separate fields but carry no address content.

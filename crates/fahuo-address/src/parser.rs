@@ -28,9 +28,7 @@ use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{
-    Normalizer, is_han, is_noise, is_noise_byte, is_separator, is_separator_byte,
-};
+use crate::normalize::{Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
@@ -79,7 +77,10 @@ const BARE_LABELS: [&str; 8] = [
     "所在地区",
 ];
 
-/// What may follow a place name when it is really part of a road, street or town name.
+/// What may follow a place name when it is really part of a road, street or town name (the
+/// test itself, `is_road_name`, is written out by first character; a test checks it against
+/// this list).
+#[cfg(test)]
 const ROAD_SUFFIXES: [&str; 16] = [
     "路", "街", "大街", "大道", "道", "巷", "弄", "胡同", "镇", "乡", "村", "里", "桥", "广场",
     "花园", "小区",
@@ -103,9 +104,6 @@ pub struct Parser {
     norm: Normalizer,
     matcher: Matcher,
     labels: Matcher,
-    /// Division names that begin with a unit suffix character (市南区, 市中区): the only ones that
-    /// can make leftmost-longest split "青岛市南区" wrongly.
-    suffix_led: Vec<&'static str>,
     towns: OnceLock<TownIndex>,
 }
 
@@ -125,15 +123,21 @@ struct Elem {
     suffixed: bool,
 }
 
-/// Element indexes, inline: a chain is scored for every candidate unit of every line, and heap
-/// vectors here were a tenth of the parse time.
+/// The division names of one line, inline.
+type Elems = SmallVec<[Elem; 16]>;
+
+/// Element indexes, inline (one line's worth).
 type Idxs = SmallVec<[usize; 4]>;
+
+/// A scored chain as ranked: score, first element, level and unit of its anchor, and where the
+/// anchor comes in the order the units were named.
+type Rank = (i32, usize, Level, UnitId, usize);
 
 /// Units tied with the best chain (almost always none).
 type Ties = SmallVec<[UnitId; 4]>;
 
 /// How well one candidate chain explains the matches of a region.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Eval {
     anchor: UnitId,
     score: i32,
@@ -141,8 +145,12 @@ struct Eval {
     support: [Option<(usize, NameKind)>; 3],
     first: usize,
     last: usize,
-    conflicts: Idxs,
-    leading: Idxs,
+    /// How many elements inside the chain contradict it (the list is only rebuilt for the
+    /// winner, by [`Parser::flagged`]: a chain is scored for every candidate unit of every
+    /// line, and keeping lists here was a tenth of the parse time).
+    conflicts: u32,
+    /// How many full names before the chain contradict it.
+    leading: u32,
     /// The region (element index range) this chain was scored on.
     region: (usize, usize),
 }
@@ -153,12 +161,6 @@ impl Parser {
         let data = Divisions::load();
         let matcher = Matcher::new(&data.patterns);
         let labels = Matcher::new(&LABEL_WORDS);
-        let suffix_led = data
-            .patterns
-            .iter()
-            .copied()
-            .filter(|p| p.starts_with(|c: char| UNIT_SUFFIX.contains(&c)))
-            .collect();
         Parser {
             data,
             norm: Normalizer::load([
@@ -167,7 +169,6 @@ impl Parser {
             ]),
             matcher,
             labels,
-            suffix_led,
             towns: OnceLock::new(),
         }
     }
@@ -195,7 +196,8 @@ impl Parser {
         if norm.truncated {
             out.add(Reason::InputTruncated);
         }
-        if norm.text.trim().is_empty() {
+        // Normalisation turned every kind of whitespace into ' '.
+        if norm.text.bytes().all(|b| b == b' ') {
             out.add(Reason::EmptyInput);
             out.finish();
             return out;
@@ -224,10 +226,15 @@ impl Parser {
         let mut name_span = None;
         for pass in 0..3 {
             for (s, e) in tokens(&work) {
-                let tok = work[s..e].trim_matches(is_noise);
+                let tok = trim_noise(&work[s..e]);
                 let fits = match pass {
                     0 => looks_like_name(tok),
-                    1 => tok.chars().count() == 1 && starts_with_surname(tok),
+                    1 => {
+                        tok.chars()
+                            .next()
+                            .is_some_and(|c| c.len_utf8() == tok.len())
+                            && starts_with_surname(tok)
+                    }
                     _ => {
                         phone_span.is_some_and(|(ps, pe)| {
                             let gap = |a: usize, b: usize| {
@@ -251,7 +258,9 @@ impl Parser {
             blank(&mut work, s, e);
         }
 
-        let elems = self.find_elems(&work, &norm.marks[0]);
+        // Filled in place: returning the inline vector by value was a copy of its whole buffer.
+        let mut elems = Elems::new();
+        self.find_elems(&work, &norm.marks[0], &mut elems);
         let best = self.best_chain(&work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -328,10 +337,10 @@ impl Parser {
         }
         let prefix = clean(prefix);
         if !prefix.is_empty() {
-            let leading_full = best.as_ref().is_some_and(|(e, _)| !e.leading.is_empty());
+            let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
                 out.name = Some(clean_name(&prefix).to_string());
-            } else if detail.chars().count() < 2 {
+            } else if shorter_than_two_chars(&detail) {
                 detail = prefix;
             } else if !leading_full {
                 out.add(Reason::TextIgnored);
@@ -343,7 +352,7 @@ impl Parser {
             out.name = Some(n);
             detail = d;
         }
-        if detail.chars().count() < 2 {
+        if shorter_than_two_chars(&detail) {
             if out.town.is_none() || detail.is_empty() {
                 out.add(Reason::MissingDetail);
             }
@@ -457,11 +466,11 @@ impl Parser {
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str, marks: &[u32]) -> SmallVec<[Elem; 16]> {
-        let mut elems = SmallVec::new();
+    fn find_elems(&self, text: &str, marks: &[u32], elems: &mut Elems) {
         let mut pos = 0;
+        let mut next = 0;
         while pos < text.len() {
-            let Some(m) = self.matcher.find_marked(text, marks, pos) else {
+            let Some(m) = self.matcher.find_marked(text, marks, &mut next, pos) else {
                 break;
             };
             let start = m.start;
@@ -471,16 +480,10 @@ impl Parser {
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
             if let Some(c) = text[start..end].chars().next_back()
                 && UNIT_SUFFIX.contains(&c)
-                && self
-                    .suffix_led
-                    .iter()
-                    .any(|p| text[end - c.len_utf8()..].starts_with(p))
-                && self.anchored(&text[end..]).is_none()
             {
                 let alt = end - c.len_utf8();
-                if self
-                    .anchored(&text[alt..])
-                    .is_some_and(|(_, len)| len > c.len_utf8())
+                if self.anchored(&text[alt..]).is_some()
+                    && self.anchored(&text[end..]).is_none()
                     && let Some((head, _)) = self
                         .anchored(&text[start..alt])
                         .filter(|&(_, len)| len == alt - start)
@@ -528,7 +531,6 @@ impl Parser {
                 break;
             }
         }
-        elems
     }
 
     /// The longest division name that starts exactly at the beginning of `s`: (pattern, length).
@@ -573,35 +575,59 @@ impl Parser {
         }
         // Rank by score, then earliest start, then the higher level (朝阳 → 朝阳市 over 朝阳区),
         // then code order for determinism. Only the winner's full evaluation is kept.
-        let mut ranked: SmallVec<[(i32, usize, Level, UnitId); 16]> = SmallVec::new();
+        //
+        // A chain scores at most W_FULL per level it has (a pick is a level of the chain, or the
+        // city level of a county's former city), so county chains are scored first, then city
+        // chains, then provinces, and a group stops being scored once the best score exceeds
+        // what it could reach: it could neither win nor tie. Most lines name their county, and
+        // this skips most of the shallower chains.
+        let mut ranked: SmallVec<[Rank; 16]> = SmallVec::new();
         // Two evaluation slots, the best so far and the one being scored, so that no evaluation
         // is ever copied.
         let mut slots: [Eval; 2] = Default::default();
         let mut best: Option<usize> = None;
-        for &a in &anchors {
-            let cur = best.map_or(0, |b| 1 - b);
-            if !self.score_chain(region, a, offset, &mut slots[cur]) {
-                continue;
+        for (depth, bound) in [(3, 3 * W_FULL), (2, 2 * W_FULL), (1, W_FULL)] {
+            if best.is_some_and(|b| slots[b].score > bound) {
+                break;
             }
-            let ev = &slots[cur];
-            let key = (ev.score, ev.first, self.level(a), a);
-            ranked.push(key);
-            let better = best.is_none_or(|b| {
-                let b = &slots[b];
-                let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
-                key.0 > bk.0
-                    || key.0 == bk.0
-                        && (key.1 < bk.1
-                            || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
-            });
-            if better {
-                best = Some(cur);
+            for (order, &a) in anchors.iter().enumerate() {
+                let chain = &self.data.chains[a as usize];
+                let has = if chain[2].is_some() {
+                    3
+                } else if chain[1].is_some() {
+                    2
+                } else {
+                    1
+                };
+                if has != depth {
+                    continue;
+                }
+                let cur = best.map_or(0, |b| 1 - b);
+                if !self.score_chain(region, a, offset, &mut slots[cur]) {
+                    continue;
+                }
+                let ev = &slots[cur];
+                let key = (ev.score, ev.first, self.level(a), a);
+                ranked.push((key.0, key.1, key.2, key.3, order));
+                let better = best.is_none_or(|b| {
+                    let b = &slots[b];
+                    let bk = (b.score, b.first, self.level(b.anchor), b.anchor);
+                    key.0 > bk.0
+                        || key.0 == bk.0
+                            && (key.1 < bk.1
+                                || key.1 == bk.1 && (key.2 < bk.2 || key.2 == bk.2 && key.3 < bk.3))
+                });
+                if better {
+                    best = Some(cur);
+                }
             }
         }
-        let top = std::mem::take(&mut slots[best?]);
+        let top = slots[best?];
         let lvl = self.level(top.anchor);
-        // A plain loop: collecting into the inline vector cost more than the filtering.
-        let mut ties = Ties::new();
+        // A plain loop: collecting into the inline vector cost more than the filtering. Ties
+        // are listed in the order their units were first named (`order`), whatever order they
+        // were scored in.
+        let mut tied: SmallVec<[(usize, UnitId); 4]> = SmallVec::new();
         for k in &ranked {
             if k.3 != top.anchor
                 && k.0 == top.score
@@ -609,9 +635,11 @@ impl Parser {
                 && k.2 == lvl
                 && (lvl == Level::County || self.unit_name(k.3) != self.unit_name(top.anchor))
             {
-                ties.push(k.3);
+                tied.push((k.4, k.3));
             }
         }
+        tied.sort_unstable();
+        let ties = tied.iter().map(|&(_, u)| u).collect();
         Some((top, ties))
     }
 
@@ -630,19 +658,47 @@ impl Parser {
             .then_some(ev)
     }
 
+    /// The contradicting elements of a chain `ev` as [`Self::score_chain`] counted them: those
+    /// inside the chain, then the full names before it.
+    fn flagged(&self, elems: &[Elem], ev: &Eval) -> (Idxs, Idxs) {
+        let mut lists = (Idxs::new(), Idxs::new());
+        let mut again = Eval::default();
+        let (a, b) = ev.region;
+        self.score_chain_into(&elems[a..b], ev.anchor, a, &mut again, Some(&mut lists));
+        lists
+    }
+
     /// [`Self::eval_chain`] into a caller's slot (overwritten); false if no element fits.
     fn score_chain(&self, region: &[Elem], anchor: UnitId, offset: usize, ev: &mut Eval) -> bool {
+        self.score_chain_into(region, anchor, offset, ev, None)
+    }
+
+    /// [`Self::score_chain`], also listing the contradicting elements in `lists` (inside the
+    /// chain, before it) when given. Inlined into both callers, so that the hot one, which
+    /// gives no lists, is compiled without the listing.
+    #[inline(always)]
+    fn score_chain_into(
+        &self,
+        region: &[Elem],
+        anchor: UnitId,
+        offset: usize,
+        ev: &mut Eval,
+        mut lists: Option<&mut (Idxs, Idxs)>,
+    ) -> bool {
         let chain = self.data.chains[anchor as usize];
         ev.anchor = anchor;
         ev.score = 0;
         ev.support = [None; 3];
         ev.first = usize::MAX;
         ev.last = 0;
-        ev.conflicts.clear();
-        ev.leading.clear();
+        ev.conflicts = 0;
+        ev.leading = 0;
         ev.region = (offset, offset + region.len());
         let mut last_level = 0usize;
-        let mut pending = Idxs::new();
+        // Elements after the chain start that do not fit it: contradictions if the chain goes
+        // on past them.
+        let mut pending = 0u32;
+        let mut pending_from = 0usize;
         for (i, e) in region.iter().enumerate() {
             let idx = i + offset;
             if last_level == 3 {
@@ -699,10 +755,22 @@ impl Parser {
                     ev.first = idx;
                 }
                 ev.last = idx;
-                ev.conflicts.append(&mut pending);
+                take_pending(
+                    &mut ev.conflicts,
+                    &mut pending,
+                    &mut lists,
+                    pending_from,
+                    idx,
+                );
             } else if dup && ev.first != usize::MAX {
                 ev.last = idx;
-                ev.conflicts.append(&mut pending);
+                take_pending(
+                    &mut ev.conflicts,
+                    &mut pending,
+                    &mut lists,
+                    pending_from,
+                    idx,
+                );
             } else if ev.first == usize::MAX {
                 // Before the chain starts: a contradicting full name costs; a short name may just
                 // be part of a glued personal name (李江山浙江省...).
@@ -711,18 +779,24 @@ impl Parser {
                     .any(|h| h.kind == NameKind::Full);
                 if full {
                     ev.score += W_CONFLICT;
-                    ev.leading.push(idx);
+                    ev.leading += 1;
+                    if let Some((_, leading)) = lists.as_deref_mut() {
+                        leading.push(idx);
+                    }
                 } else {
                     ev.score -= 1;
                 }
             } else {
-                pending.push(idx);
+                if pending == 0 {
+                    pending_from = idx;
+                }
+                pending += 1;
             }
         }
         if ev.first == usize::MAX {
             return false;
         }
-        ev.score += W_CONFLICT * ev.conflicts.len() as i32;
+        ev.score += W_CONFLICT * ev.conflicts as i32;
         true
     }
 
@@ -736,7 +810,12 @@ impl Parser {
                 NameKind::Full => {}
             }
         }
-        for &i in ev.conflicts.iter().chain(ev.leading.iter()) {
+        let (conflicts, leading) = if ev.conflicts + ev.leading > 0 {
+            self.flagged(elems, ev)
+        } else {
+            Default::default()
+        };
+        for &i in conflicts.iter().chain(leading.iter()) {
             let lvl = self.data.hits[elems[i].pat as usize]
                 .iter()
                 .map(|h| h.level)
@@ -825,6 +904,30 @@ impl Parser {
     }
 }
 
+/// Count the pending elements as contradictions of the chain, which goes on at element `to`;
+/// list them too when asked. Pending elements are all those from `from` up to `to` that did not
+/// fit, which are exactly the ones the chain neither picked nor skipped as repeats.
+fn take_pending(
+    conflicts: &mut u32,
+    pending: &mut u32,
+    lists: &mut Option<&mut (Idxs, Idxs)>,
+    from: usize,
+    to: usize,
+) {
+    *conflicts += *pending;
+    if *pending > 0
+        && let Some((listed, _)) = lists.as_deref_mut()
+    {
+        listed.extend(from..to);
+    }
+    *pending = 0;
+}
+
+/// Whether `s` has fewer than two characters (without counting them all).
+fn shorter_than_two_chars(s: &str) -> bool {
+    s.chars().nth(1).is_none()
+}
+
 /// Number of leading characters two strings share.
 fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
@@ -846,11 +949,15 @@ impl Parser {
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         let text = work.as_str();
         let mut from = 0;
-        while let Some(m) = self.labels.find_marked(text, marks, from) {
+        let mut next = 0;
+        while let Some(m) = self.labels.find_marked(text, marks, &mut next, from) {
             from = m.end;
             let (pos, end) = (m.start, m.end);
             let word = LABEL_WORDS[m.pattern];
-            let at_token_start = text[..pos].chars().next_back().is_none_or(is_separator);
+            let at_token_start = text[..pos]
+                .bytes()
+                .next_back()
+                .is_none_or(is_separator_byte);
             if m.pattern < N_LABELS {
                 if let Some(rest) = text[end..].strip_prefix(':') {
                     spans.push((pos, text.len() - rest.len()));
@@ -895,45 +1002,40 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 /// Whether the text right after a place name makes it part of a road/town name: an optional
 /// direction or numeral, then a road suffix (陕西|南路, 北京|东路, 中山|二路, 长安|镇).
 fn is_road_name(after: &str) -> bool {
-    let mut rest = after;
-    if let Some(c) = rest.chars().next()
-        && (matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c))
-    {
-        rest = &rest[c.len_utf8()..];
+    let mut rest = after.chars();
+    let mut c = rest.next();
+    if c.is_some_and(|c| matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c)) {
+        c = rest.next();
     }
-    ROAD_SUFFIXES.iter().any(|s| rest.starts_with(s))
+    // ROAD_SUFFIXES, dispatched on the first character.
+    let second = rest.next();
+    match c {
+        Some('路' | '街' | '道' | '巷' | '弄' | '镇' | '乡' | '村' | '里' | '桥') => true,
+        Some('大') => matches!(second, Some('街' | '道')),
+        Some('胡') => second == Some('同'),
+        Some('广') => second == Some('场'),
+        Some('花') => second == Some('园'),
+        Some('小') => second == Some('区'),
+        _ => false,
+    }
 }
 
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
-    // Trim ASCII noise bytewise (blanked name/phone spans leave long runs of spaces), then the
-    // rare non-ASCII noise ('·') char-wise.
-    let b = s.as_bytes();
-    let start = b.iter().position(|&x| !is_noise_byte(x)).unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|&x| !is_noise_byte(x))
-        .map_or(start, |e| e + 1);
-    let trimmed =
-        s[start..end.max(start)].trim_matches(|c: char| is_noise(c) || c == ',' || c == '.');
+    let trimmed = trim_noise(s);
     if !trimmed.bytes().any(is_separator_byte) {
         return trimmed.to_string(); // the common case: one piece, nothing to collapse
     }
+    // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
+    // so the first and last piece are non-empty and nothing needs trimming afterwards.
     let mut out = String::with_capacity(trimmed.len());
-    let mut space = false;
-    for c in trimmed.chars() {
-        if is_separator(c) {
-            space = !out.is_empty();
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
-            }
-            out.push(c);
+    for (a, b) in tokens(trimmed) {
+        if !out.is_empty() {
+            out.push(' ');
         }
+        out.push_str(&trimmed[a..b]);
     }
-    out.trim_matches(|c: char| is_noise(c) || c == ',' || c == '.')
-        .to_string()
+    out
 }
 
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
@@ -955,16 +1057,21 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         {
             return None;
         }
-        for suffix in ["街道", "镇", "乡", "苏木"] {
-            if detail[i..].starts_with(suffix) && n >= 2 {
-                let end = i + suffix.len();
-                let after = &detail[end..];
-                if is_road_name(after) && !after.starts_with('村') {
-                    return None;
-                }
-                let after = after.trim_start_matches(|c: char| is_noise(c));
-                return Some((detail[..end].to_string(), after.to_string()));
+        let suffix = match c {
+            '街' if detail[i..].starts_with("街道") => "街道",
+            '镇' => "镇",
+            '乡' => "乡",
+            '苏' if detail[i..].starts_with("苏木") => "苏木",
+            _ => "",
+        };
+        if !suffix.is_empty() && n >= 2 {
+            let end = i + suffix.len();
+            let after = &detail[end..];
+            if is_road_name(after) && !after.starts_with('村') {
+                return None;
             }
+            let after = after.trim_start_matches(|c: char| is_noise(c));
+            return Some((detail[..end].to_string(), after.to_string()));
         }
     }
     None
@@ -976,14 +1083,19 @@ const PLACE_ENDINGS: &str = "里苑园府城庄湾居阁轩坊寓厦馆店院舍
 /// A name glued to the end of the detail ("文三路90号张三"): 2–3 Han characters starting with a
 /// surname, right after a digit or a house/room word.
 fn split_trailing_name(detail: &str) -> Option<(String, String)> {
-    let chars: Vec<(usize, char)> = detail.char_indices().collect();
-    let n = chars.len();
+    // The last four characters, last first.
+    let mut back = [(0usize, ' '); 4];
+    let mut n = 0;
+    for ci in detail.char_indices().rev().take(4) {
+        back[n] = ci;
+        n += 1;
+    }
     for len in [3usize, 2] {
         if n <= len {
             continue;
         }
-        let (start, _) = chars[n - len];
-        let before = chars[n - len - 1].1;
+        let (start, _) = back[len - 1];
+        let before = back[len].1;
         let tail = &detail[start..];
         if tail.chars().all(is_han)
             && starts_with_surname(tail)
@@ -1084,5 +1196,35 @@ impl Parser {
         }
         output.flush()?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `is_road_name` is written out by first character; it must say the same as the list.
+    #[test]
+    fn road_name_test_matches_the_suffix_list() {
+        let by_list = |after: &str| {
+            let mut rest = after;
+            if let Some(c) = rest.chars().next()
+                && (matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c))
+            {
+                rest = &rest[c.len_utf8()..];
+            }
+            ROAD_SUFFIXES.iter().any(|s| rest.starts_with(s))
+        };
+        let heads = ["", "东", "北", "中", "三", "十", "新"];
+        let tails = [
+            "路", "街", "大街", "大道", "大厦", "道", "巷", "弄", "胡同", "胡", "镇", "乡", "村",
+            "里", "桥", "广场", "广", "花园", "花", "小区", "小", "号", "", "1号",
+        ];
+        for h in heads {
+            for t in tails {
+                let after = format!("{h}{t}");
+                assert_eq!(is_road_name(&after), by_list(&after), "{after}");
+            }
+        }
     }
 }

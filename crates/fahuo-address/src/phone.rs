@@ -96,7 +96,9 @@ fn landline(d: &str) -> Option<String> {
 
 /// Try to read one number from `groups[i..]`; returns the phone and the number of groups used.
 fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
-    // The digits of groups[..=k], in a stack buffer (no allocation per digit run).
+    // The digits of groups[..=k], in a stack buffer (no allocation per digit run). One group
+    // (the usual case) is a slice of the text already, so the buffer is only filled, and read
+    // back as text, once a second group joins.
     let mut buf = [0u8; 32];
     let mut len = 0;
     for k in 0..groups.len().min(4) {
@@ -104,9 +106,18 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
         if len + g.len() > buf.len() {
             break;
         }
-        buf[len..len + g.len()].copy_from_slice(g);
+        if k == 1 {
+            buf[..len].copy_from_slice(groups[0].digits.as_bytes());
+        }
+        if k > 0 {
+            buf[len..len + g.len()].copy_from_slice(g);
+        }
         len += g.len();
-        let joined = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+        let joined = if k == 0 {
+            groups[0].digits
+        } else {
+            std::str::from_utf8(&buf[..len]).unwrap_or_default()
+        };
         let d = strip_country(joined);
         let found = if is_mobile(d) {
             Some(Phone {
@@ -156,27 +167,35 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
 }
 
 /// The first index at or after `from` holding an ASCII digit or '+'. Most of a line is Han text
-/// and words between the numbers, so this skips eight bytes at a time while none of them is in
-/// b'+'..=b'9' (a word-wide range test; bytes ≥ 0x80 never count), and only then looks at
-/// single bytes.
+/// and words between the numbers, so this tests eight bytes at a time with word-wide
+/// arithmetic that is exact for the lowest matching byte, whose index it then reads off the
+/// bit position; the last few bytes are read zero-padded (a zero byte matches neither test).
 fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES * 0x80;
-    let wanted = |b: &u8| b.is_ascii_digit() || *b == b'+';
     let mut i = from;
-    while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let x = u64::from_le_bytes(*w);
+    while i < bytes.len() {
+        let x = match bytes[i..].first_chunk::<8>() {
+            Some(w) => u64::from_le_bytes(*w),
+            None => bytes[i..]
+                .iter()
+                .enumerate()
+                .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
+        };
         let low = x & (ONES * 0x7f);
-        // Per byte: set the high bit when 0x2a < byte < 0x3a (for bytes below 0x80).
-        let between = (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2a)) & HIGH;
-        if between != 0
-            && let Some(off) = w.iter().position(wanted)
-        {
-            return Some(i + off);
+        // Per byte, exactly: the high bit set when 0x2f < byte < 0x3a (bytes below 0x80).
+        let digit = (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH;
+        // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
+        // lowest-bit read below never sees).
+        let p = x ^ (ONES * u64::from(b'+'));
+        let plus = p.wrapping_sub(ONES) & !p & HIGH;
+        let found = digit | plus;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    bytes.get(i..)?.iter().position(wanted).map(|off| i + off)
+    None
 }
 
 /// Find phone numbers in `text`, left to right.
@@ -203,6 +222,13 @@ pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
         let run_start = i;
         if bytes[i] == b'+' {
             i += 1;
+        }
+        // The usual digit run, a house or room number ("245号"), is short and not followed by a
+        // group separator: too short for a phone on its own, so skip it without grouping.
+        let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if run_end - i < 7 && group_sep(&text[run_end..]).is_none() {
+            i = run_end;
+            continue;
         }
         groups.clear();
         let mut ext_sep = false;
@@ -338,6 +364,27 @@ mod tests {
             "13812345678号",
         ] {
             assert_eq!(one(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn digit_skipping_agrees_with_a_plain_scan() {
+        let texts = [
+            "",
+            "+",
+            "浙江省杭州市西湖区文三路90号",
+            "a,b-c/d.e*f+g",
+            "内蒙古自治区-乌兰察布市-凉城县 新华路245号",
+            "\u{7f}\u{80}9",
+            "++++++++++1",
+            "abcdefghijklmno7",
+        ];
+        for t in texts {
+            let b = t.as_bytes();
+            for from in 0..=b.len() {
+                let plain = (from..b.len()).find(|&i| b[i].is_ascii_digit() || b[i] == b'+');
+                assert_eq!(next_digit_or_plus(b, from), plain, "{t:?} from {from}");
+            }
         }
     }
 

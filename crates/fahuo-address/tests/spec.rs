@@ -171,6 +171,50 @@ fn county_names_without_suffix_are_recognised() {
 }
 
 #[test]
+fn xinjiang_prefectures_are_recognised_by_each_of_their_short_names() {
+    // The alias source joins two aliases with '/' (克州/克孜勒苏); each one alone is a name.
+    for (input, city, county, detail) in [
+        (
+            "新疆克孜勒苏阿图什市幸福路1号",
+            "克孜勒苏柯尔克孜自治州",
+            "阿图什市",
+            "幸福路1号",
+        ),
+        (
+            "新疆克州阿图什市幸福路1号",
+            "克孜勒苏柯尔克孜自治州",
+            "阿图什市",
+            "幸福路1号",
+        ),
+        (
+            "巴音郭楞库尔勒市人民路2号",
+            "巴音郭楞蒙古自治州",
+            "库尔勒市",
+            "人民路2号",
+        ),
+        (
+            "新疆巴州库尔勒市人民路2号",
+            "巴音郭楞蒙古自治州",
+            "库尔勒市",
+            "人民路2号",
+        ),
+    ] {
+        let p = parse(input);
+        assert_eq!(
+            levels(&p),
+            (Some("新疆维吾尔自治区"), Some(city), Some(county)),
+            "{input}"
+        );
+        assert_eq!(p.detail, detail, "{input}");
+        assert!(p.is_shippable(), "{input}: {:?}", p.reasons);
+        assert!(!p.reasons.contains(&Reason::TextIgnored), "{input}");
+    }
+    // 巴州 is also 巴中市巴州区's short name; there it stays a county.
+    let p = parse("四川巴中巴州区人民路1号");
+    assert_eq!(levels(&p), (Some("四川省"), Some("巴中市"), Some("巴州区")));
+}
+
+#[test]
 fn names_glued_to_the_address_are_split_off() {
     let p = parse("张三浙江省杭州市西湖区文三路90号");
     assert_eq!(p.name.as_deref(), Some("张三"));

@@ -219,9 +219,11 @@ def main():
         parts = line.strip("\t\r ").split("\t")
         if depth > 2 or len(parts) < 3:
             continue
-        name, code, alias = parts[0], parts[1], parts[2]
-        if code in units and units[code]["name"] == name and alias and alias != name and len(alias) >= 2:
-            aliases[code].add(alias)
+        name, code = parts[0], parts[1]
+        # Several aliases in one field are joined with '/' (克州/克孜勒苏).
+        for alias in parts[2].split("/"):
+            if code in units and units[code]["name"] == name and alias and alias != name and len(alias) >= 2:
+                aliases[code].add(alias)
 
     # ---- renames ---------------------------------------------------------------------
     by_name_in = defaultdict(list)  # (prefix, name) -> codes
