@@ -254,6 +254,7 @@ both_backends!(
     reprints_are_counted_marked_and_a_double_click_prints_one_job,
     a_wechat_shop_issues_through_its_own_e_waybill_account,
     the_warehouse_rules_choose_the_carrier_and_say_why,
+    under_faults_every_package_still_gets_exactly_one_number,
 );
 
 async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(db: TestDb) {
@@ -785,4 +786,50 @@ async fn the_warehouse_rules_choose_the_carrier_and_say_why(db: TestDb) {
         .unwrap();
     assert_eq!(report.rows.len(), 1);
     assert!(report.delta.0 < 0, "{report:?}");
+}
+
+async fn under_faults_every_package_still_gets_exactly_one_number(db: TestDb) {
+    let w = world(&db, 40).await;
+    w.allocate_all().await;
+    // One call in five fails: 5xx, rate limits, timeouts before and after the number was
+    // issued. The merchant prints again until nothing fails, as the console tells them to.
+    w.sim.set_fault_rate(0.2);
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let printed = w
+            .app
+            .print_labels(&w.owner, &w.print(), None)
+            .await
+            .unwrap();
+        if printed.failures.is_empty() {
+            break;
+        }
+        assert!(
+            rounds < 30,
+            "still failing after {rounds} prints: {:?}",
+            printed.failures
+        );
+    }
+    w.sim.set_fault_rate(0.0);
+    // Answers that never came back may hold numbers: recycle until nothing is left.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    while !w
+        .app
+        .store()
+        .abandoned_waybill_requests(100)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        w.app.recycle_abandoned_waybills(100).await.unwrap();
+    }
+    let ours = w.live_in_fahuo().await;
+    assert_eq!(ours.len(), 40);
+    let carrier: BTreeSet<String> = w.live_at_the_carrier().into_values().collect();
+    assert_eq!(
+        carrier,
+        ours.into_values().collect(),
+        "no stray number is left at the carrier"
+    );
 }
