@@ -12,11 +12,11 @@
 use crate::jobs::JobRunner;
 use crate::{Actor, App, AppError, Result};
 use fahuo_carriers::selection::{Choice, PastPackage, RuleSet, WhatIf};
-use fahuo_carriers::{Package, Province};
+use fahuo_carriers::{Package, Province, Tag};
 use fahuo_domain::fulfilment::{CarrierAccount, NewCarrierAccount, PrintJob, WaybillService};
 use fahuo_domain::{
     CarrierAccountId, CarrierCode, OrderId, OrderState, PackageId, Permission, PrintJobId, ShopId,
-    WarehouseId,
+    SkuId, WarehouseId,
 };
 use fahuo_platforms::waybill::{
     Contact, Item, WaybillAccount, WaybillClient, WaybillCredentials, WaybillRequest,
@@ -26,10 +26,26 @@ use fahuo_platforms::{ClientOptions, PlatformError};
 use fahuo_store::waybills::{IssuedNumber, PackageForWaybill, Recorded};
 use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Packages asked for at once in one print (each on its own connection).
 const ISSUE_CONCURRENCY: usize = 8;
+
+/// The largest label logo accepted (a logo prints about 20 mm wide).
+const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// What a shop's labels carry besides the waybill.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelSettingsInput {
+    /// A short line at the bottom of every label, e.g. 关注店铺领 5 元券 (at most 40 characters).
+    #[serde(default)]
+    pub promo: Option<String>,
+    /// The merchant's logo as a base64 PNG (at most 256 KB).
+    #[serde(default)]
+    pub logo_png_base64: Option<String>,
+}
 
 /// The declared weight of a package nobody has weighed yet.
 const DEFAULT_WEIGHT_G: i64 = 1_000;
@@ -427,6 +443,80 @@ impl App {
             .await?)
     }
 
+    // ------------------------------------------------------------------ label settings, tags
+
+    /// Sets the shop's label logo (a PNG, base64) and promo line; absent fields are removed.
+    pub async fn set_label_settings(
+        &self,
+        actor: &Actor,
+        shop: ShopId,
+        input: &LabelSettingsInput,
+    ) -> Result<()> {
+        actor.require(Permission::ManageShops)?;
+        let logo = match input.logo_png_base64.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(b64) => {
+                use base64::Engine;
+                let png = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| fahuo_domain::ParseError::new("logo_png_base64", e.to_string()))?;
+                if png.len() > MAX_LOGO_BYTES {
+                    return Err(
+                        fahuo_domain::ParseError::new("logo_png_base64", "at most 256 KB").into(),
+                    );
+                }
+                // Render one label with it: a logo that cannot print is refused now, not at
+                // the next print.
+                let mut probe = fahuo_labels::sample_labels(1, 1);
+                probe[0].logo_png = Some(Arc::from(png.clone()));
+                fahuo_labels::render_labels_pdf(&probe, &fahuo_labels::LabelOptions::default())
+                    .map_err(|e| fahuo_domain::ParseError::new("logo_png_base64", e.to_string()))?;
+                Some(png)
+            }
+        };
+        let promo = input
+            .promo
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        if promo.is_some_and(|p| p.chars().count() > 40) {
+            return Err(fahuo_domain::ParseError::new("promo", "at most 40 characters").into());
+        }
+        let audit = actor.audit("shop.label_settings", "shop", self.now());
+        Ok(self
+            .store()
+            .set_shop_label_settings(actor.tenant_id, shop, logo.as_deref(), promo, &audit)
+            .await?)
+    }
+
+    /// Replaces a SKU's tags (冷链, 易碎, 液体, 带电, 大件, or the merchant's own): labels mark
+    /// cold-chain and fragile packages, and carrier rules can require or exclude carriers by tag.
+    pub async fn set_sku_tags(
+        &self,
+        actor: &Actor,
+        sku: SkuId,
+        tags: &[String],
+    ) -> Result<Vec<String>> {
+        actor.require(Permission::ManageCatalog)?;
+        let mut parsed = std::collections::BTreeSet::new();
+        for t in tags {
+            let tag =
+                Tag::parse(t).map_err(|e| fahuo_domain::ParseError::new("tags", e.to_string()))?;
+            if tag.as_str().contains(',') {
+                return Err(
+                    fahuo_domain::ParseError::new("tags", "a tag cannot hold a comma").into(),
+                );
+            }
+            parsed.insert(tag.as_str().to_string());
+        }
+        let tags: Vec<String> = parsed.into_iter().collect();
+        let audit = actor.audit("sku.tags", "sku", self.now());
+        self.store()
+            .set_sku_tags(actor.tenant_id, sku, &tags, &audit)
+            .await?;
+        Ok(tags)
+    }
+
     // ------------------------------------------------------------------ carrier rules
 
     /// Replaces the carrier selection settings of a warehouse (rate tables, rules, goal, shop
@@ -546,7 +636,7 @@ impl App {
         let mut weight = 0i64;
         let mut all_weighed = true;
         for line in &order.lines {
-            match line.sku_id.and_then(|id| skus.iter().find(|s| s.id == id)) {
+            match line_sku(line, &skus) {
                 Some(sku) => weight += sku.weight.get() * line.quantity,
                 None => all_weighed = false,
             }
@@ -554,12 +644,22 @@ impl App {
         if !all_weighed || weight <= 0 {
             weight = weight.max(DEFAULT_WEIGHT_G);
         }
-        Ok(Package::new(
+        let mut package = Package::new(
             format!("O{}", order.id),
             order.shop_id.to_string(),
             destination,
             u32::try_from(weight).unwrap_or(u32::MAX),
-        ))
+        );
+        let tags = self.store().sku_tags(actor.tenant_id).await?;
+        for line in &order.lines {
+            let line_tags = line_sku(line, &skus).and_then(|sku| tags.get(&sku.id));
+            for tag in line_tags.into_iter().flatten() {
+                if let Ok(tag) = Tag::parse(tag) {
+                    package = package.with_tag(tag);
+                }
+            }
+        }
+        Ok(package)
     }
 
     // ------------------------------------------------------------------ waybill numbers
@@ -755,49 +855,21 @@ impl App {
         pkg: &PackageForWaybill,
         account: &CarrierAccount,
     ) -> Result<WaybillRequest> {
+        let orders = self.package_orders(tenant, pkg).await?;
         let warehouse = self.store().warehouse(tenant, pkg.warehouse_id).await?;
+        build_request(pkg, &orders, &warehouse, account)
+    }
+
+    async fn package_orders(
+        &self,
+        tenant: fahuo_domain::TenantId,
+        pkg: &PackageForWaybill,
+    ) -> Result<Vec<fahuo_domain::order::Order>> {
         let mut orders = Vec::new();
         for id in &pkg.orders {
             orders.push(self.store().order(tenant, *id).await?);
         }
-        let first = orders
-            .first()
-            .ok_or_else(|| AppError::Conflict(format!("package {} holds no order", pkg.id)))?;
-        let r = &first.receiver;
-        Ok(WaybillRequest {
-            sender: Contact {
-                name: account.sender_name.clone(),
-                mobile: account.sender_phone.clone(),
-                province: warehouse.province.clone(),
-                city: warehouse.city.clone(),
-                county: warehouse.county.clone(),
-                address: warehouse.address.clone(),
-            },
-            receiver: Contact {
-                name: r.name.clone(),
-                mobile: r.phone.as_str().to_string(),
-                province: r.province.clone(),
-                city: r.city.clone(),
-                county: r.county.clone(),
-                address: r.detail.clone(),
-            },
-            items: orders
-                .iter()
-                .flat_map(|o| &o.lines)
-                .map(|l| Item {
-                    name: l.title.clone(),
-                    count: u32::try_from(l.quantity).unwrap_or(1),
-                })
-                .collect(),
-            // Until the package is weighed, the merchant's usual parcel weight stands in (the
-            // carriers re-weigh at pickup; kuaidi100 requires a weight).
-            weight_g: Some(pkg.weight_g.unwrap_or(DEFAULT_WEIGHT_G)),
-            remark: None,
-            platform_order_ids: orders
-                .iter()
-                .map(|o| o.platform_order_id.as_str().to_string())
-                .collect(),
-        })
+        Ok(orders)
     }
 
     /// Gives back numbers nobody uses (a failover account's late answer, a timed-out request
@@ -1012,7 +1084,7 @@ impl App {
             for order_id in &pkg.orders {
                 let order = self.store().order(tenant, *order_id).await?;
                 for line in &order.lines {
-                    let sku = line.sku_id.and_then(|id| skus.iter().find(|s| s.id == id));
+                    let sku = line_sku(line, &skus);
                     lines.push(fahuo_labels::PickLine {
                         // Bins (库位) are not kept yet: one group for the whole warehouse.
                         bin: "未指定库位".into(),
@@ -1106,6 +1178,9 @@ impl App {
         job: &PrintJob,
     ) -> Result<Vec<fahuo_labels::ShippingLabel>> {
         let accounts = self.store().carrier_accounts(tenant).await?;
+        let tags = self.store().sku_tags(tenant).await?;
+        let skus = self.store().skus(tenant).await?;
+        let mut shops: HashMap<ShopId, (Option<Arc<[u8]>>, Option<String>)> = HashMap::new();
         let mut labels = Vec::with_capacity(job.labels.len());
         for printed in &job.labels {
             let pkg = self
@@ -1116,14 +1191,27 @@ impl App {
                 AppError::Conflict(format!("package {} lost its waybill", pkg.id))
             })?;
             let account = accounts.iter().find(|a| a.carrier == waybill.carrier);
-            let req = match account {
-                Some(a) => self.waybill_request(tenant, &pkg, a).await?,
-                None => {
-                    return Err(AppError::Conflict(format!(
-                        "no account for {}",
-                        waybill.carrier
-                    )));
-                }
+            let Some(account) = account else {
+                return Err(AppError::Conflict(format!(
+                    "no account for {}",
+                    waybill.carrier
+                )));
+            };
+            let orders = self.package_orders(tenant, &pkg).await?;
+            let warehouse = self.store().warehouse(tenant, pkg.warehouse_id).await?;
+            let req = build_request(&pkg, &orders, &warehouse, account)?;
+            let shop = orders[0].shop_id;
+            if !shops.contains_key(&shop) {
+                let (logo, promo) = self.store().shop_label_settings(tenant, shop).await?;
+                shops.insert(shop, (logo.map(Arc::from), promo));
+            }
+            let (logo, promo) = shops[&shop].clone();
+            let tagged = |tag: &str| {
+                orders.iter().flat_map(|o| &o.lines).any(|l| {
+                    line_sku(l, &skus)
+                        .and_then(|sku| tags.get(&sku.id))
+                        .is_some_and(|t| t.iter().any(|x| x == tag))
+                })
             };
             let carrier_name = fahuo_carriers::Carrier::from_code(waybill.carrier.as_str())
                 .map_or_else(
@@ -1133,7 +1221,6 @@ impl App {
             labels.push(fahuo_labels::ShippingLabel {
                 carrier_name,
                 waybill_no: printed.tracking_no.clone(),
-                qr_payload: None,
                 sort_code: waybill.sort_code.clone().unwrap_or_default(),
                 hub: waybill.hub.clone(),
                 receiver: fahuo_labels::Party {
@@ -1154,9 +1241,13 @@ impl App {
                     .collect::<Vec<_>>()
                     .join("；"),
                 order_ref: Some(req.platform_order_ids.join(" ")),
+                logo_png: logo,
+                promo,
+                cold_chain: tagged("cold_chain"),
+                fragile: tagged("fragile"),
                 reprint: u32::try_from(printed.reprint).unwrap_or(u32::MAX),
                 print_job_id: format!("P{}", job.id),
-                ..Default::default()
+                qr_payload: None,
             });
         }
         Ok(labels)
@@ -1229,4 +1320,67 @@ fn carrier_of(code: &CarrierCode) -> Result<fahuo_carriers::Carrier> {
 
 fn budget(ms: i64) -> std::time::Duration {
     std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(800))
+}
+
+/// What the services need about a package: sender address (the warehouse; name and phone from
+/// the account), receiver (the first order's), items, weight.
+fn build_request(
+    pkg: &PackageForWaybill,
+    orders: &[fahuo_domain::order::Order],
+    warehouse: &fahuo_domain::catalog::Warehouse,
+    account: &CarrierAccount,
+) -> Result<WaybillRequest> {
+    let first = orders
+        .first()
+        .ok_or_else(|| AppError::Conflict(format!("package {} holds no order", pkg.id)))?;
+    let r = &first.receiver;
+    Ok(WaybillRequest {
+        sender: Contact {
+            name: account.sender_name.clone(),
+            mobile: account.sender_phone.clone(),
+            province: warehouse.province.clone(),
+            city: warehouse.city.clone(),
+            county: warehouse.county.clone(),
+            address: warehouse.address.clone(),
+        },
+        receiver: Contact {
+            name: r.name.clone(),
+            mobile: r.phone.as_str().to_string(),
+            province: r.province.clone(),
+            city: r.city.clone(),
+            county: r.county.clone(),
+            address: r.detail.clone(),
+        },
+        items: orders
+            .iter()
+            .flat_map(|o| &o.lines)
+            .map(|l| Item {
+                name: l.title.clone(),
+                count: u32::try_from(l.quantity).unwrap_or(1),
+            })
+            .collect(),
+        // Until the package is weighed, the merchant's usual parcel weight stands in (the
+        // carriers re-weigh at pickup; kuaidi100 requires a weight).
+        weight_g: Some(pkg.weight_g.unwrap_or(DEFAULT_WEIGHT_G)),
+        remark: None,
+        platform_order_ids: orders
+            .iter()
+            .map(|o| o.platform_order_id.as_str().to_string())
+            .collect(),
+    })
+}
+
+/// The merchant SKU of an order line: the mapped one, else the one whose code the listing
+/// carries (商家编码).
+fn line_sku<'a>(
+    line: &fahuo_domain::order::OrderLine,
+    skus: &'a [fahuo_domain::catalog::Sku],
+) -> Option<&'a fahuo_domain::catalog::Sku> {
+    match line.sku_id {
+        Some(id) => skus.iter().find(|s| s.id == id),
+        None => {
+            let code = line.sku_code.as_ref()?;
+            skus.iter().find(|s| s.code == *code)
+        }
+    }
 }

@@ -255,6 +255,7 @@ both_backends!(
     a_wechat_shop_issues_through_its_own_e_waybill_account,
     the_warehouse_rules_choose_the_carrier_and_say_why,
     under_faults_every_package_still_gets_exactly_one_number,
+    labels_carry_the_shop_logo_promo_and_product_marks,
 );
 
 async fn fifty_concurrent_prints_of_a_hundred_packages_yield_a_hundred_numbers(db: TestDb) {
@@ -831,5 +832,81 @@ async fn under_faults_every_package_still_gets_exactly_one_number(db: TestDb) {
         carrier,
         ours.into_values().collect(),
         "no stray number is left at the carrier"
+    );
+}
+
+async fn labels_carry_the_shop_logo_promo_and_product_marks(db: TestDb) {
+    let w = world(&db, 1).await;
+    let sku = w
+        .app
+        .create_sku(
+            &w.owner,
+            &fahuo_app::catalog::SkuInput {
+                code: "MUG-350".into(),
+                name: "马克杯 350ml".into(),
+                barcode: None,
+                weight_g: 380,
+                length_mm: 0,
+                width_mm: 0,
+                height_mm: 0,
+                cost_fen: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let tags = w
+        .app
+        .set_sku_tags(&w.owner, sku.id, &["易碎".to_string(), "冷链".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(tags, ["cold_chain", "fragile"]);
+    let shop = w.app.store().shops(w.owner.tenant_id).await.unwrap()[0].id;
+    // A 1×1 PNG.
+    let logo = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let settings = fahuo_app::printing::LabelSettingsInput {
+        promo: Some("关注店铺领五元券".into()),
+        logo_png_base64: Some(logo.into()),
+    };
+    w.app
+        .set_label_settings(&w.owner, shop, &settings)
+        .await
+        .unwrap();
+    let not_png = fahuo_app::printing::LabelSettingsInput {
+        promo: None,
+        logo_png_base64: Some("aGVsbG8=".into()),
+    };
+    assert!(
+        matches!(
+            w.app.set_label_settings(&w.owner, shop, &not_png).await,
+            Err(fahuo_app::AppError::Invalid(_))
+        ),
+        "a logo that cannot print is refused"
+    );
+
+    let printed = w
+        .app
+        .print_labels(&w.owner, &w.print(), None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.pdf");
+    std::fs::write(&path, printed.pdf.unwrap()).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    for mark in ["关注店铺领五元券", "冷链", "易碎"] {
+        assert!(text.contains(mark), "the label shows {mark}: {text}");
+    }
+    let images = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&images.stdout).lines().count() > 2,
+        "the logo is in the PDF"
     );
 }

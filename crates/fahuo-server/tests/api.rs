@@ -352,6 +352,16 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             ),
             None,
         ),
+        (
+            Method::PUT,
+            format!("/api/v1/shops/{}/label-settings", m.shop),
+            Some(json!({"promo": "关注店铺领 5 元券"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/skus/{}/tags", m.sku),
+            Some(json!({"tags": ["易碎"]})),
+        ),
     ]
 }
 

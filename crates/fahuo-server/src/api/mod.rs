@@ -69,6 +69,8 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(printing::carrier_what_if))
         .routes(routes!(printing::carrier_choice))
+        .routes(routes!(printing::set_label_settings))
+        .routes(routes!(printing::set_sku_tags))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)

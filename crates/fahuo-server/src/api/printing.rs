@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use fahuo_app::printing::{
-    BindCarrierAccount, CarrierAccountView, LabelOutput, PrintFailure, PrintRequest,
+    BindCarrierAccount, CarrierAccountView, LabelOutput, LabelSettingsInput, PrintFailure,
+    PrintRequest,
 };
 use fahuo_domain::fulfilment::PrintJob;
 use fahuo_domain::{CarrierAccountId, CarrierCode, OrderId, PackageId, PrintJobId, WarehouseId};
@@ -321,4 +322,45 @@ pub async fn carrier_choice(
         explanation: choice.to_string(),
         choice: serde_json::to_value(&choice).unwrap_or_default(),
     }))
+}
+
+/// Sets what the shop's labels carry besides the waybill: the merchant's logo (base64 PNG,
+/// refused now if it cannot print) and a promo line. Absent fields are removed.
+#[utoipa::path(put, path = "/shops/{shop_id}/label-settings", tag = "printing", request_body = LabelSettingsInput,
+    params(("shop_id" = i64, Path, description = "shop id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_label_settings(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<LabelSettingsInput>,
+) -> Result<StatusCode, ApiError> {
+    s.app
+        .set_label_settings(&actor, fahuo_domain::ShopId(id), &input)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct SkuTags {
+    /// e.g. `["冷链", "fragile"]`; stored normalised (`cold_chain`, `fragile`, ...).
+    pub tags: Vec<String>,
+}
+
+/// Replaces a SKU's tags: cold-chain and fragile goods are marked on labels, and carrier rules
+/// can require or exclude carriers by tag.
+#[utoipa::path(put, path = "/skus/{id}/tags", tag = "printing", request_body = SkuTags,
+    params(("id" = i64, Path, description = "SKU id")),
+    responses((status = 200, body = SkuTags), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_sku_tags(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<SkuTags>,
+) -> Result<Json<SkuTags>, ApiError> {
+    let tags = s
+        .app
+        .set_sku_tags(&actor, fahuo_domain::SkuId(id), &input.tags)
+        .await?;
+    Ok(Json(SkuTags { tags }))
 }

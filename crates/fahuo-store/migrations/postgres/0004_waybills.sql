@@ -95,3 +95,10 @@ CREATE TABLE carrier_rule_sets (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, warehouse_id)
 );
+
+-- What a shop's labels carry besides the waybill: the merchant's logo (PNG) and a promo line.
+ALTER TABLE shops ADD COLUMN label_logo_png BYTEA;
+ALTER TABLE shops ADD COLUMN label_promo TEXT;
+-- Product tags that change how a package ships (cold_chain, fragile, liquid, battery, bulky,
+-- or the merchant's own), comma-separated: label marks and carrier rules read them.
+ALTER TABLE skus ADD COLUMN tags TEXT NOT NULL DEFAULT '';
