@@ -517,6 +517,26 @@ impl App {
         Ok(tags)
     }
 
+    /// Records where a SKU sits in a warehouse (库位, e.g. `A-03-2`); pick lists group by it.
+    pub async fn set_stock_bin(
+        &self,
+        actor: &Actor,
+        warehouse: WarehouseId,
+        sku: SkuId,
+        bin: Option<&str>,
+    ) -> Result<()> {
+        actor.require(Permission::ManageStock)?;
+        let bin = bin.map(str::trim).filter(|b| !b.is_empty());
+        if bin.is_some_and(|b| b.chars().count() > 32) {
+            return Err(fahuo_domain::ParseError::new("bin", "at most 32 characters").into());
+        }
+        let audit = actor.audit("stock.bin", "sku", self.now());
+        Ok(self
+            .store()
+            .set_stock_bin(actor.tenant_id, warehouse, sku, bin, &audit)
+            .await?)
+    }
+
     // ------------------------------------------------------------------ carrier rules
 
     /// Replaces the carrier selection settings of a warehouse (rate tables, rules, goal, shop
@@ -1075,19 +1095,26 @@ impl App {
         let skus = self.store().skus(tenant).await?;
         let mut lines = Vec::new();
         let mut warehouses = std::collections::BTreeSet::new();
+        let mut bins = HashMap::new();
         for printed in &job.labels {
             let pkg = self
                 .store()
                 .package_for_waybill(tenant, printed.package_id)
                 .await?;
-            warehouses.insert(pkg.warehouse_id);
+            if warehouses.insert(pkg.warehouse_id) {
+                for (sku, bin) in self.store().stock_bins(tenant, pkg.warehouse_id).await? {
+                    bins.insert((pkg.warehouse_id, sku), bin);
+                }
+            }
             for order_id in &pkg.orders {
                 let order = self.store().order(tenant, *order_id).await?;
                 for line in &order.lines {
                     let sku = line_sku(line, &skus);
                     lines.push(fahuo_labels::PickLine {
-                        // Bins (库位) are not kept yet: one group for the whole warehouse.
-                        bin: "未指定库位".into(),
+                        bin: sku
+                            .and_then(|s| bins.get(&(pkg.warehouse_id, s.id)))
+                            .cloned()
+                            .unwrap_or_else(|| "未指定库位".into()),
                         sku_code: line
                             .sku_code
                             .as_ref()

@@ -883,12 +883,36 @@ async fn labels_carry_the_shop_logo_promo_and_product_marks(db: TestDb) {
         "a logo that cannot print is refused"
     );
 
+    let warehouse = w.app.store().warehouses(w.owner.tenant_id).await.unwrap()[0].id;
+    w.app
+        .set_stock_bin(&w.owner, warehouse, sku.id, Some("A-03-2"))
+        .await
+        .unwrap();
     let printed = w
         .app
         .print_labels(&w.owner, &w.print(), None)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // The pick list groups by the SKU's bin.
+    let job = printed.job.clone().unwrap();
+    let pick = w
+        .app
+        .print_job_pick_list(&w.owner, job.id, false)
+        .await
+        .unwrap();
+    let pick_path = dir.path().join("pick.pdf");
+    std::fs::write(&pick_path, pick).unwrap();
+    let pick_text = std::process::Command::new("pdftotext")
+        .arg(&pick_path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let pick_text = String::from_utf8_lossy(&pick_text.stdout).to_string();
+    assert!(
+        pick_text.contains("A-03-2") && pick_text.contains("MUG-350"),
+        "{pick_text}"
+    );
     let path = dir.path().join("l.pdf");
     std::fs::write(&path, printed.pdf.unwrap()).unwrap();
     let text = std::process::Command::new("pdftotext")

@@ -362,6 +362,11 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             format!("/api/v1/skus/{}/tags", m.sku),
             Some(json!({"tags": ["易碎"]})),
         ),
+        (
+            Method::PUT,
+            "/api/v1/stock/bin".into(),
+            Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "bin": "A-03-2"})),
+        ),
     ]
 }
 

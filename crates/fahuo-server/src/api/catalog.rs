@@ -153,3 +153,31 @@ pub async fn stock_ledger(
             .await?,
     ))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StockBin {
+    pub warehouse_id: WarehouseId,
+    pub sku_id: SkuId,
+    /// Where the SKU sits (库位, e.g. `A-03-2`); null or empty clears it.
+    #[serde(default)]
+    pub bin: Option<String>,
+}
+
+/// Records where a SKU sits in a warehouse; pick lists are grouped by it.
+#[utoipa::path(put, path = "/stock/bin", tag = "catalog", request_body = StockBin,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_stock_bin(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(input): ApiJson<StockBin>,
+) -> Result<StatusCode, ApiError> {
+    s.app
+        .set_stock_bin(
+            &actor,
+            input.warehouse_id,
+            input.sku_id,
+            input.bin.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -47,6 +47,7 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::list_stock))
         .routes(routes!(catalog::move_stock))
         .routes(routes!(catalog::stock_ledger))
+        .routes(routes!(catalog::set_stock_bin))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::revoke_token))

@@ -102,3 +102,5 @@ ALTER TABLE shops ADD COLUMN label_promo TEXT;
 -- Product tags that change how a package ships (cold_chain, fragile, liquid, battery, bulky,
 -- or the merchant's own), comma-separated: label marks and carrier rules read them.
 ALTER TABLE skus ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+-- Where a SKU sits in a warehouse (库位, e.g. A-03-2): pick lists are grouped by it.
+ALTER TABLE stock ADD COLUMN bin TEXT;
