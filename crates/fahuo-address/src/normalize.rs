@@ -278,6 +278,15 @@ pub(crate) fn trim_noise(s: &str) -> &str {
     const DOT: &[u8] = "·".as_bytes();
     const SPACES: [u8; 8] = [b' '; 8];
     let b = s.as_bytes();
+    // The usual case: nothing to trim. ('·' starts with 0xC2 and ends with 0xB7.)
+    if let (Some(&first), Some(&last)) = (b.first(), b.last())
+        && !is_noise_byte(first)
+        && first != DOT[0]
+        && !is_noise_byte(last)
+        && last != DOT[1]
+    {
+        return s;
+    }
     let (mut i, mut j) = (0, b.len());
     // Blanked name and phone spans leave long runs of spaces: skip them eight at a time.
     while b[i..j].first_chunk::<8>() == Some(&SPACES) {

@@ -175,9 +175,11 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     const HIGH: u64 = ONES * 0x80;
     let mut i = from;
     while i < bytes.len() {
-        let x = match bytes[i..].first_chunk::<8>() {
-            Some(w) => u64::from_le_bytes(*w),
-            None => bytes[i..]
+        let x = match (bytes[i..].first_chunk::<8>(), bytes.last_chunk::<8>()) {
+            (Some(w), _) => u64::from_le_bytes(*w),
+            // The last eight bytes, shifted so that byte i comes first (zeros shift in).
+            (None, Some(w)) => u64::from_le_bytes(*w) >> (8 * (i + 8 - bytes.len())),
+            (None, None) => bytes[i..]
                 .iter()
                 .enumerate()
                 .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
