@@ -147,6 +147,13 @@ impl Normalizer {
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
                     i += 1;
+                    // Inside a run of printable ASCII (a phone number, a house number): pass
+                    // eight bytes at a time while all of them are printable.
+                    while let Some(w) = b[i..].first_chunk::<8>()
+                        && printable_ascii(u64::from_le_bytes(*w))
+                    {
+                        i += 8;
+                    }
                     continue;
                 }
                 if !matches!(x, b'\t' | b'\n' | b'\r') {
@@ -272,6 +279,16 @@ pub(crate) fn is_noise_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] & 2 != 0
 }
 
+/// Whether all eight bytes of a word are printable ASCII (0x20..=0x7e).
+#[inline(always)]
+fn printable_ascii(x: u64) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    // No byte ≥ 0x80; then per byte without carries: + 0x60 reaches 0x80 iff ≥ 0x20, and + 1
+    // reaches it iff = 0x7f.
+    x & HIGH == 0 && x.wrapping_add(ONES * 0x60) & HIGH == HIGH && x.wrapping_add(ONES) & HIGH == 0
+}
+
 /// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
 /// noise character is ASCII except the middle dot '·'.
 pub(crate) fn trim_noise(s: &str) -> &str {
@@ -363,4 +380,25 @@ pub(crate) fn is_noise(c: char) -> bool {
 /// A CJK unified ideograph (the basic block and extension A are all that names use).
 pub(crate) fn is_han(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_ascii_words_are_recognised_byte_by_byte() {
+        for b in 0u8..=255 {
+            for at in 0..8 {
+                let mut w = *b"abc 1234";
+                w[at] = b;
+                let want = w.iter().all(|&c| (0x20..=0x7e).contains(&c));
+                assert_eq!(
+                    printable_ascii(u64::from_le_bytes(w)),
+                    want,
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+    }
 }
