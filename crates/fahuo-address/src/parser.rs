@@ -104,8 +104,18 @@ pub struct Parser {
     norm: Normalizer,
     matcher: Matcher,
     labels: Matcher,
+    /// Per division pattern: `FULL`, `FULL_COUNTY` and `SUFFIX_END` bits, so that the search
+    /// does not walk the hit list or decode the name for them at every match.
+    pat_flags: Vec<u8>,
     towns: OnceLock<TownIndex>,
 }
+
+/// `pat_flags` bit: some unit has the pattern as its full name.
+const FULL: u8 = 1;
+/// `pat_flags` bit: some county-level unit has the pattern as its full name.
+const FULL_COUNTY: u8 = 2;
+/// `pat_flags` bit: the pattern ends in a unit suffix character (省, 市, 区 ...).
+const SUFFIX_END: u8 = 4;
 
 impl Default for Parser {
     fn default() -> Self {
@@ -161,6 +171,24 @@ impl Parser {
         let data = Divisions::load();
         let matcher = Matcher::new(&data.patterns);
         let labels = Matcher::new(&LABEL_WORDS);
+        let pat_flags = data
+            .patterns
+            .iter()
+            .zip(&data.hits)
+            .map(|(p, hits)| {
+                let mut f = 0;
+                for h in hits.iter().filter(|h| h.kind == NameKind::Full) {
+                    f |= FULL;
+                    if h.level == Level::County {
+                        f |= FULL_COUNTY;
+                    }
+                }
+                if p.ends_with(UNIT_SUFFIX) {
+                    f |= SUFFIX_END;
+                }
+                f
+            })
+            .collect();
         Parser {
             data,
             norm: Normalizer::load([
@@ -169,6 +197,7 @@ impl Parser {
             ]),
             matcher,
             labels,
+            pat_flags,
             towns: OnceLock::new(),
         }
     }
@@ -457,12 +486,9 @@ impl Parser {
 
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
-        self.matcher.find_iter(tok).any(|m| {
-            m.start == 0
-                || self.data.hits[m.pattern]
-                    .iter()
-                    .any(|h| h.kind == NameKind::Full)
-        })
+        self.matcher
+            .find_iter(tok)
+            .any(|m| m.start == 0 || self.pat_flags[m.pattern] & FULL != 0)
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
@@ -478,8 +504,8 @@ impl Parser {
             let mut pat = m.pattern;
             // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
-            if let Some(c) = text[start..end].chars().next_back()
-                && UNIT_SUFFIX.contains(&c)
+            if self.pat_flags[pat] & SUFFIX_END != 0
+                && let Some(c) = text[start..end].chars().next_back()
             {
                 let alt = end - c.len_utf8();
                 if self.anchored(&text[alt..]).is_some()
@@ -493,20 +519,24 @@ impl Parser {
                 }
             }
             pos = end;
-            let hits = &self.data.hits[pat];
-            let all_short = hits.iter().all(|h| h.kind != NameKind::Full);
+            let flags = self.pat_flags[pat];
             let after = &text[end..];
+            // Whether a division name starts right after the match: asked by up to two of the
+            // tests below, so found once.
+            let mut name_after = None;
+            let mut name_follows =
+                || *name_after.get_or_insert_with(|| self.anchored(after).is_some());
             let mut suffixed = false;
-            if all_short {
+            if flags & FULL == 0 {
                 // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
-                if is_road_name(after) && self.anchored(after).is_none() {
+                if is_road_name(after) && !name_follows() {
                     continue;
                 }
                 // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县),
                 // unless the suffix begins the next name (青岛|市南区).
                 if let Some(c) = after.chars().next()
                     && UNIT_SUFFIX.contains(&c)
-                    && self.anchored(after).is_none()
+                    && !name_follows()
                 {
                     end += c.len_utf8();
                     pos = end;
@@ -521,12 +551,10 @@ impl Parser {
             });
             // A county written in full, followed by ordinary text, ends the division part: the
             // rest is detail, and scanning it for more names is wasted work (half the text).
-            let closes = hits
-                .iter()
-                .any(|h| h.kind == NameKind::Full && h.level == Level::County);
-            if closes
-                && text[end..].chars().next().is_some_and(|c| !is_noise(c))
-                && self.anchored(&text[end..]).is_none()
+            // (A full name is never suffixed, so `after` still starts at `end` here.)
+            if flags & FULL_COUNTY != 0
+                && after.chars().next().is_some_and(|c| !is_noise(c))
+                && !name_follows()
             {
                 break;
             }
@@ -774,10 +802,7 @@ impl Parser {
             } else if ev.first == usize::MAX {
                 // Before the chain starts: a contradicting full name costs; a short name may just
                 // be part of a glued personal name (李江山浙江省...).
-                let full = self.data.hits[e.pat as usize]
-                    .iter()
-                    .any(|h| h.kind == NameKind::Full);
-                if full {
+                if self.pat_flags[e.pat as usize] & FULL != 0 {
                     ev.score += W_CONFLICT;
                     ev.leading += 1;
                     if let Some((_, leading)) = lists.as_deref_mut() {
