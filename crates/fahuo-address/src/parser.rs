@@ -593,11 +593,20 @@ impl Parser {
 
     fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Ties)> {
         // Small inline vectors: these live for one line, and heap allocation showed in profiles.
-        let mut anchors: SmallVec<[UnitId; 16]> = SmallVec::new();
+        // Every unit the region's names may mean, with how many levels its chain has.
+        let mut anchors: SmallVec<[(UnitId, u8); 16]> = SmallVec::new();
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
-                if !anchors.contains(&h.unit) {
-                    anchors.push(h.unit);
+                if !anchors.iter().any(|&(u, _)| u == h.unit) {
+                    let chain = &self.data.chains[h.unit as usize];
+                    let depth = if chain[2].is_some() {
+                        3
+                    } else if chain[1].is_some() {
+                        2
+                    } else {
+                        1
+                    };
+                    anchors.push((h.unit, depth));
                 }
             }
         }
@@ -618,15 +627,7 @@ impl Parser {
             if best.is_some_and(|b| slots[b].score > bound) {
                 break;
             }
-            for (order, &a) in anchors.iter().enumerate() {
-                let chain = &self.data.chains[a as usize];
-                let has = if chain[2].is_some() {
-                    3
-                } else if chain[1].is_some() {
-                    2
-                } else {
-                    1
-                };
+            for (order, &(a, has)) in anchors.iter().enumerate() {
                 if has != depth {
                     continue;
                 }
