@@ -118,7 +118,9 @@ impl Normalizer {
         }
     }
 
-    pub fn normalize(&self, input: &str) -> Normalized {
+    /// Normalise `input` into `out`, whose previous contents are dropped (its buffers are
+    /// kept, so that a caller that reuses one `Normalized` does not allocate per line).
+    pub fn normalize(&self, input: &str, out: &mut Normalized) {
         // Cut at MAX_CHARS characters first, so that the loop below need not count them; a line
         // of at most MAX_CHARS bytes has at most that many characters.
         let mut truncated = false;
@@ -130,11 +132,13 @@ impl Normalizer {
         } else {
             input
         };
-        let mut out = Normalized {
-            text: String::with_capacity(input.len()),
-            truncated,
-            ..Default::default()
-        };
+        out.text.clear();
+        out.text.reserve(input.len());
+        out.marks[0].clear();
+        out.marks[1].clear();
+        out.traditional = false;
+        out.control = false;
+        out.truncated = truncated;
         // Unchanged characters are copied as whole runs (most of an address needs no change);
         // only characters that map to something else are handled one by one. The scan works on
         // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
@@ -193,7 +197,7 @@ impl Normalizer {
                     continue;
                 }
             } else {
-                self.map_other(c, &mut out)
+                self.map_other(c, out)
             };
             if mapped != Some(c) {
                 out.text.push_str(&input[run..i]);
@@ -208,7 +212,6 @@ impl Normalizer {
             i += c.len_utf8();
         }
         out.text.push_str(&input[run..]);
-        out
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).

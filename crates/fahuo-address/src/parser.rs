@@ -18,6 +18,7 @@
 //!    county inside the found levels has (织里镇 → 吴兴区);
 //! 7. what follows the region is town + detail; what precedes it may be a glued name.
 
+use std::cell::RefCell;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
@@ -28,7 +29,7 @@ use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
+use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
 use crate::phone::{PhoneKind, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
@@ -92,6 +93,12 @@ const UNIT_SUFFIX: [char; 7] = ['省', '市', '区', '县', '旗', '州', '盟']
 const W_FULL: i32 = 6;
 const W_SHORT: i32 = 4;
 const W_CONFLICT: i32 = -3;
+
+thread_local! {
+    /// Per-thread buffers for the normalised line (its text and mark lists), reused from
+    /// parse to parse, so that parsing allocates little besides what it returns.
+    static SCRATCH: RefCell<Normalized> = RefCell::new(Normalized::default());
+}
 
 /// Loaded once, on first use (about 5 ms in release builds; see BENCHMARKS.md).
 static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
@@ -214,8 +221,17 @@ impl Parser {
 
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut norm) => self.parse_in(input, &mut norm),
+            // Only if parsing ever came to parse again on the same thread: fresh buffers.
+            Err(_) => self.parse_in(input, &mut Normalized::default()),
+        })
+    }
+
+    /// [`Self::parse`], normalising into `norm` (overwritten).
+    fn parse_in(&self, input: &str, norm: &mut Normalized) -> ParsedAddress {
         let mut out = ParsedAddress::empty();
-        let mut norm = self.norm.normalize(input);
+        self.norm.normalize(input, norm);
         if norm.traditional {
             out.add(Reason::TraditionalConverted);
         }
@@ -232,11 +248,13 @@ impl Parser {
             return out;
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
-        let mut work = std::mem::take(&mut norm.text);
+        let Normalized {
+            text: work, marks, ..
+        } = norm;
 
         // Phones.
         let mut phone_span = None;
-        for (i, f) in find_phones(&work).into_iter().enumerate() {
+        for (i, f) in find_phones(work).into_iter().enumerate() {
             if i == 0 {
                 phone_span = Some((f.start, f.end));
                 out.phone = Some(f.phone.number);
@@ -245,16 +263,16 @@ impl Parser {
                 out.other_phones.push(f.phone.number);
                 out.add(Reason::ExtraPhone);
             }
-            blank(&mut work, f.start, f.end);
+            blank(work, f.start, f.end);
         }
-        self.strip_labels(&mut work, &norm.marks[1]);
+        self.strip_labels(work, &marks[1]);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
         // the phone, for names without a Han surname (次仁, 阿依古丽).
         let mut name_span = None;
         for pass in 0..3 {
-            for (s, e) in tokens(&work) {
+            for (s, e) in tokens(work) {
                 let tok = trim_noise(&work[s..e]);
                 let fits = match pass {
                     0 => looks_like_name(tok),
@@ -284,13 +302,13 @@ impl Parser {
             }
         }
         if let Some((s, e)) = name_span {
-            blank(&mut work, s, e);
+            blank(work, s, e);
         }
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
         let mut elems = Elems::new();
-        self.find_elems(&work, &norm.marks[0], &mut elems);
-        let best = self.best_chain(&work, &elems);
+        self.find_elems(work, &marks[0], &mut elems);
+        let best = self.best_chain(work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
         let mut best = best;
