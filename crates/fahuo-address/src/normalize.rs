@@ -1,8 +1,6 @@
 //! Text clean-up before parsing: traditional → simplified, full-width → half-width, control and
 //! zero-width characters, dash variants, and a length cap.
 
-use smallvec::SmallVec;
-
 const T2S_TSV: &str = include_str!("../data/t2s.tsv");
 
 /// Inputs longer than this (in characters) are cut: no real address is that long, and the cap keeps
@@ -39,7 +37,9 @@ pub(crate) struct Normalized {
     /// For each of the two character sets given to [`Normalizer::load`]: byte offsets in `text`
     /// of every character of the set, in order: the only places where a search for names that
     /// start with those characters needs to look.
-    pub marks: [SmallVec<[u32; 24]>; 2],
+    /// (Plain vectors: the parser reuses one `Normalized` per thread, so after the first lines
+    /// they no longer allocate, and their push is cheaper than an inline vector's.)
+    pub marks: [Vec<u32>; 2],
     pub traditional: bool,
     pub control: bool,
     pub truncated: bool,
