@@ -24,6 +24,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use smallvec::SmallVec;
 
+use crate::charset::CharSet;
 use crate::data::{Divisions, Level, NameKind, UnitId};
 use crate::matcher::Matcher;
 use crate::name::{
@@ -1082,6 +1083,10 @@ fn clean(s: &str) -> String {
     out
 }
 
+/// The characters `split_town` acts on: those that end the town part, and the first characters
+/// of the town suffixes.
+static TOWN_CHARS: CharSet = CharSet::of("路街号村巷弄区县道楼镇乡苏");
+
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
 /// not itself a road ("镇海路") and not containing road or house words.
 fn split_town(detail: &str) -> Option<(String, String)> {
@@ -1093,6 +1098,9 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         n += 1;
         if n > 9 {
             return None;
+        }
+        if !TOWN_CHARS.contains(c) {
+            continue; // neither ends the town part nor is a town suffix (most characters)
         }
         if matches!(
             c,
@@ -1167,9 +1175,9 @@ fn has_landmark(detail: &str) -> bool {
         "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
         "社区", "屯", "庄", "园", "驿站",
     ];
-    detail
-        .chars()
-        .any(|c| c.is_ascii_digit() || is_cn_numeral(c))
+    // A digit is the usual landmark: look for one bytewise before decoding characters.
+    detail.bytes().any(|b| b.is_ascii_digit())
+        || detail.chars().any(is_cn_numeral)
         || MARKS.iter().any(|m| detail.contains(m))
 }
 
