@@ -31,7 +31,7 @@ use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
 use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
-use crate::phone::{PhoneKind, find_phones};
+use crate::phone::{PhoneKind, Phones, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
 
@@ -255,7 +255,9 @@ impl Parser {
 
         // Phones.
         let mut phone_span = None;
-        for (i, f) in find_phones(work).into_iter().enumerate() {
+        let mut phones = Phones::new();
+        find_phones(work, &mut phones);
+        for (i, f) in phones.into_iter().enumerate() {
             if i == 0 {
                 phone_span = Some((f.start, f.end));
                 out.phone = Some(f.phone.number);

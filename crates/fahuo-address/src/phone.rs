@@ -25,6 +25,9 @@ pub struct Phone {
     pub kind: PhoneKind,
 }
 
+/// The phones of one line, inline.
+pub(crate) type Phones = SmallVec<[Found; 2]>;
+
 /// A phone found in the text: the number and the byte range it occupied.
 #[derive(Debug)]
 pub(crate) struct Found {
@@ -201,11 +204,12 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Find phone numbers in `text`, left to right.
-pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
+/// Found phones are appended to `out` (a caller's inline vector: returning one by value was a
+/// copy of its whole buffer).
+pub(crate) fn find_phones(text: &str, out: &mut Phones) {
     let bytes = text.as_bytes();
     // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
     // vectors showed in profiles.
-    let mut out = SmallVec::new();
     let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -312,15 +316,20 @@ pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
             i += 1;
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn all(text: &str) -> Phones {
+        let mut found = Phones::new();
+        find_phones(text, &mut found);
+        found
+    }
+
     fn one(text: &str) -> Option<(String, PhoneKind)> {
-        find_phones(text)
+        all(text)
             .into_iter()
             .next()
             .map(|f| (f.phone.number, f.phone.kind))
@@ -392,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_room_number_glued_to_a_mobile_is_split() {
-        let found = find_phones("1楼30115801691123");
+        let found = all("1楼30115801691123");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].phone.number, "15801691123");
     }
