@@ -151,12 +151,15 @@ impl Normalizer {
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
                     i += 1;
-                    // Inside a run of printable ASCII (a phone number, a house number): pass
-                    // eight bytes at a time while all of them are printable.
+                    // The rest of this run of printable ASCII (a phone number, a house number):
+                    // eight bytes at a time while all of them are printable, then bytewise.
                     while let Some(w) = b[i..].first_chunk::<8>()
                         && printable_ascii(u64::from_le_bytes(*w))
                     {
                         i += 8;
+                    }
+                    while i < b.len() && (0x20..0x7f).contains(&b[i]) {
+                        i += 1;
                     }
                     continue;
                 }
