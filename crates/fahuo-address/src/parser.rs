@@ -1039,11 +1039,25 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
             return None;
         }
         let start = i;
-        while i < bytes.len() && !is_separator_byte(bytes[i]) {
-            i += 1;
-        }
+        i = separator_from(bytes, i);
         Some((start, i))
     })
+}
+
+/// The index of the first separator byte at or after `i` (a character boundary), or the
+/// length. Steps a whole character at a time: only ASCII bytes can be separators.
+fn separator_from(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(&x) = bytes.get(i) {
+        if x < 0x80 {
+            if is_separator_byte(x) {
+                break;
+            }
+            i += 1;
+        } else {
+            i += 1 + usize::from(x >= 0xc0) + usize::from(x >= 0xe0) + usize::from(x >= 0xf0);
+        }
+    }
+    i
 }
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
@@ -1070,7 +1084,7 @@ fn is_road_name(after: &str) -> bool {
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
     let trimmed = trim_noise(s);
-    if !trimmed.bytes().any(is_separator_byte) {
+    if separator_from(trimmed.as_bytes(), 0) == trimmed.len() {
         return trimmed.to_string(); // the common case: one piece, nothing to collapse
     }
     // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
