@@ -261,6 +261,19 @@ impl Matcher {
         None
     }
 
+    /// The bucket key of the start of `s` (its first six bytes), if `s` is long enough for one:
+    /// a pattern can only match `s` if this is some pattern's key.
+    pub fn key_of(s: &str) -> Option<u64> {
+        s.as_bytes()
+            .first_chunk::<KEY_LEN>()
+            .map(|_| word(s.as_bytes()) & low_bytes(KEY_LEN))
+    }
+
+    /// The bucket key of a pattern (see [`Self::key_of`]).
+    pub fn pattern_key(p: &str) -> u64 {
+        key(p)
+    }
+
     /// The first characters of the patterns.
     pub fn first_chars(&self) -> impl Iterator<Item = char> + '_ {
         self.patterns.iter().filter_map(|p| p.chars().next())

@@ -115,6 +115,10 @@ pub struct Parser {
     /// Per division pattern: `FULL`, `FULL_COUNTY` and `SUFFIX_END` bits, so that the search
     /// does not walk the hit list or decode the name for them at every match.
     pat_flags: Vec<u8>,
+    /// The keys (first two characters) of the division names that begin with a unit suffix
+    /// character (市中区, 市南区, 市北区): the only names the 青岛|市南区 split can produce, so
+    /// the split is only tried where one of them starts.
+    suffix_led: Vec<u64>,
     towns: OnceLock<TownIndex>,
 }
 
@@ -197,6 +201,14 @@ impl Parser {
                 f
             })
             .collect();
+        let mut suffix_led: Vec<u64> = data
+            .patterns
+            .iter()
+            .filter(|p| p.starts_with(UNIT_SUFFIX))
+            .map(|p| Matcher::pattern_key(p))
+            .collect();
+        suffix_led.sort_unstable();
+        suffix_led.dedup();
         Parser {
             data,
             norm: Normalizer::load([
@@ -206,6 +218,7 @@ impl Parser {
             matcher,
             labels,
             pat_flags,
+            suffix_led,
             towns: OnceLock::new(),
         }
     }
@@ -529,7 +542,8 @@ impl Parser {
                 && let Some(c) = text[start..end].chars().next_back()
             {
                 let alt = end - c.len_utf8();
-                if self.anchored(&text[alt..]).is_some()
+                if Matcher::key_of(&text[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
+                    && self.anchored(&text[alt..]).is_some()
                     && self.anchored(&text[end..]).is_none()
                     && let Some((head, _)) = self
                         .anchored(&text[start..alt])
