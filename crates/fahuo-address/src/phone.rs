@@ -203,6 +203,14 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// The end of the run of ASCII digits that starts at `i`.
+fn digits_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// Find phone numbers in `text`, left to right.
 /// Found phones are appended to `out` (a caller's inline vector: returning one by value was a
 /// copy of its whole buffer).
@@ -231,18 +239,17 @@ pub(crate) fn find_phones(text: &str, out: &mut Phones) {
         }
         // The usual digit run, a house or room number ("245号"), is short and not followed by a
         // group separator: too short for a phone on its own, so skip it without grouping.
-        let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let run_end = digits_end(bytes, i);
         if run_end - i < 7 && group_sep(&text[run_end..]).is_none() {
             i = run_end;
             continue;
         }
         groups.clear();
         let mut ext_sep = false;
+        // The first group's digits were just counted.
+        let mut gs = i;
+        i = run_end;
         loop {
-            let gs = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
             groups.push(Group {
                 digits: &text[gs..i],
                 start: gs,
@@ -262,7 +269,8 @@ pub(crate) fn find_phones(text: &str, out: &mut Phones) {
                 }
             }
             if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
-                i = j;
+                gs = j;
+                i = digits_end(bytes, j);
                 ext_sep = saw_ext;
             } else {
                 break;
