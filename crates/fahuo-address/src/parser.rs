@@ -270,13 +270,14 @@ impl Parser {
         let mut phone_span = None;
         let mut phones = Phones::new();
         find_phones(work, &mut phones);
-        for (i, f) in phones.into_iter().enumerate() {
+        for (i, f) in phones.iter_mut().enumerate() {
+            let number = std::mem::take(&mut f.phone.number);
             if i == 0 {
                 phone_span = Some((f.start, f.end));
-                out.phone = Some(f.phone.number);
+                out.phone = Some(number);
                 out.phone_kind = Some(f.phone.kind);
             } else {
-                out.other_phones.push(f.phone.number);
+                out.other_phones.push(number);
                 out.add(Reason::ExtraPhone);
             }
             blank(work, f.start, f.end);
@@ -324,10 +325,9 @@ impl Parser {
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
         let mut elems = Elems::new();
         self.find_elems(work, &marks[0], &mut elems);
-        let best = self.best_chain(work, &elems);
+        let mut best = self.best_chain(work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
-        let mut best = best;
         if let Some((eval, ties)) = &mut best
             && !ties.is_empty()
             && out.phone_kind == Some(PhoneKind::Landline)
@@ -353,7 +353,6 @@ impl Parser {
                 out.add(Reason::AreaCodeContext);
             }
         }
-        let best = best;
 
         let (prefix, rest) = match &best {
             Some((eval, _)) => (
