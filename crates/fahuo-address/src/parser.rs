@@ -163,8 +163,8 @@ type Ties = SmallVec<[UnitId; 4]>;
 struct Eval {
     anchor: UnitId,
     score: i32,
-    /// Per level: the element that wrote it, and how.
-    support: [Option<(usize, NameKind)>; 3],
+    /// Per level: how an element wrote it, if one did.
+    support: [Option<NameKind>; 3],
     first: usize,
     last: usize,
     /// How many elements inside the chain contradict it (the list is only rebuilt for the
@@ -812,7 +812,7 @@ impl Parser {
                 } else {
                     W_SHORT
                 };
-                ev.support[l - 1] = Some((idx, kind));
+                ev.support[l - 1] = Some(kind);
                 last_level = l;
                 if ev.first == usize::MAX {
                     ev.first = idx;
@@ -863,7 +863,7 @@ impl Parser {
     /// Write province/city/county/adcode and the reasons the chosen chain implies.
     fn fill_levels(&self, out: &mut ParsedAddress, elems: &[Elem], ev: &Eval, ties: &[UnitId]) {
         let chain = self.data.chains[ev.anchor as usize];
-        for &(_, kind) in ev.support.iter().flatten() {
+        for &kind in ev.support.iter().flatten() {
             match kind {
                 NameKind::Short => out.add(Reason::ShortName),
                 NameKind::Old(_) => out.add(Reason::OldName),
