@@ -169,32 +169,44 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
     None
 }
 
+const ONES: u64 = u64::MAX / 255;
+const HIGH: u64 = ONES * 0x80;
+
+/// The eight bytes from `i` (< `bytes.len()`) as a little-endian word, zeros past the end.
+#[inline(always)]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    match (bytes[i..].first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(w), _) => u64::from_le_bytes(*w),
+        // The last eight bytes, shifted so that byte i comes first (zeros shift in).
+        (None, Some(w)) => u64::from_le_bytes(*w) >> (8 * (i + 8 - bytes.len())),
+        (None, None) => bytes[i..]
+            .iter()
+            .enumerate()
+            .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
+    }
+}
+
+/// Per byte of `x`, exactly: the high bit set when the byte is an ASCII digit.
+#[inline(always)]
+fn digit_bytes(x: u64) -> u64 {
+    let low = x & (ONES * 0x7f);
+    // 0x2f < byte < 0x3a, for bytes below 0x80 (no carries between bytes).
+    (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH
+}
+
 /// The first index at or after `from` holding an ASCII digit or '+'. Most of a line is Han text
 /// and words between the numbers, so this tests eight bytes at a time with word-wide
 /// arithmetic that is exact for the lowest matching byte, whose index it then reads off the
-/// bit position; the last few bytes are read zero-padded (a zero byte matches neither test).
+/// bit position; a zero byte (past the end) matches neither test.
 fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES * 0x80;
     let mut i = from;
     while i < bytes.len() {
-        let x = match (bytes[i..].first_chunk::<8>(), bytes.last_chunk::<8>()) {
-            (Some(w), _) => u64::from_le_bytes(*w),
-            // The last eight bytes, shifted so that byte i comes first (zeros shift in).
-            (None, Some(w)) => u64::from_le_bytes(*w) >> (8 * (i + 8 - bytes.len())),
-            (None, None) => bytes[i..]
-                .iter()
-                .enumerate()
-                .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
-        };
-        let low = x & (ONES * 0x7f);
-        // Per byte, exactly: the high bit set when 0x2f < byte < 0x3a (bytes below 0x80).
-        let digit = (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH;
+        let x = word_at(bytes, i);
         // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
         // lowest-bit read below never sees).
         let p = x ^ (ONES * u64::from(b'+'));
         let plus = p.wrapping_sub(ONES) & !p & HIGH;
-        let found = digit | plus;
+        let found = digit_bytes(x) | plus;
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
@@ -203,10 +215,15 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// The end of the run of ASCII digits that starts at `i`.
+/// The end of the run of ASCII digits that starts at `i`, eight bytes at a time.
 fn digits_end(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() && bytes[i].is_ascii_digit() {
-        i += 1;
+    while i < bytes.len() {
+        // Zero bytes past the end are not digits, so the run never seems to go past it.
+        let other = !digit_bytes(word_at(bytes, i)) & HIGH;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
     }
     i
 }
@@ -383,6 +400,27 @@ mod tests {
             "13812345678号",
         ] {
             assert_eq!(one(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn digit_runs_end_where_a_plain_scan_says() {
+        for t in [
+            "",
+            "1",
+            "12345678",
+            "123456789012号",
+            "a12",
+            "0571-8888",
+            "99999999999999999",
+        ] {
+            let b = t.as_bytes();
+            for from in 0..b.len() {
+                let plain = (from..b.len())
+                    .find(|&i| !b[i].is_ascii_digit())
+                    .unwrap_or(b.len());
+                assert_eq!(digits_end(b, from), plain, "{t:?} from {from}");
+            }
         }
     }
 
