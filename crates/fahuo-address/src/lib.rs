@@ -13,6 +13,7 @@
 //! assert!(p.is_shippable());
 //! ```
 
+mod charset;
 mod data;
 mod matcher;
 mod name;

@@ -180,7 +180,7 @@ impl Matcher {
         // The first 16 bytes serve both the bucket key and the comparison with each pattern of
         // the bucket. Six bytes equal to a key are two whole characters, as `s` starts at a
         // character boundary.
-        let (t0, t1) = words(b);
+        let t0 = word(b);
         let k = t0 & low_bytes(KEY_LEN);
         let mask = self.slots.len() - 1;
         let mut h = Self::hash(k, self.shift);
@@ -194,6 +194,8 @@ impl Matcher {
             }
             h = (h + 1) & mask;
         };
+        // The next eight bytes only now: most probes end at an empty slot.
+        let t1 = word(b.get(8..).unwrap_or_default());
         bucket
             .iter()
             .find(|e| {
@@ -257,6 +259,19 @@ impl Matcher {
             }
         }
         None
+    }
+
+    /// The bucket key of the start of `s` (its first six bytes), if `s` is long enough for one:
+    /// a pattern can only match `s` if this is some pattern's key.
+    pub fn key_of(s: &str) -> Option<u64> {
+        s.as_bytes()
+            .first_chunk::<KEY_LEN>()
+            .map(|_| word(s.as_bytes()) & low_bytes(KEY_LEN))
+    }
+
+    /// The bucket key of a pattern (see [`Self::key_of`]).
+    pub fn pattern_key(p: &str) -> u64 {
+        key(p)
     }
 
     /// The first characters of the patterns.

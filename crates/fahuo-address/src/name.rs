@@ -1,5 +1,6 @@
 //! Recognising the receiver's name among the pieces of an address line.
 
+use crate::charset::CharSet;
 use crate::normalize::is_han;
 
 /// Common single-character surnames (the top few hundred cover nearly all receivers). A name is
@@ -21,45 +22,15 @@ const TITLES: [&str; 6] = ["先生", "女士", "小姐", "老师", "师傅", "�
 
 /// Characters that mark address text, never a personal name.
 fn is_address_char(c: char) -> bool {
-    matches!(
-        c,
-        '路' | '街'
-            | '道'
-            | '号'
-            | '楼'
-            | '室'
-            | '栋'
-            | '幢'
-            | '村'
-            | '镇'
-            | '乡'
-            | '区'
-            | '县'
-            | '省'
-            | '巷'
-            | '弄'
-            | '层'
-            | '组'
-            | '市'
-            | '州'
-            | '旗'
-    )
+    static SET: CharSet = CharSet::of("路街道号楼室栋幢村镇乡区县省巷弄层组市州旗");
+    SET.contains(c)
 }
 
-/// Whether `c` is one of `SURNAMES`: a bitmap over the Han block, built once, because this is
-/// asked for every token of every line and a linear scan of the list showed in profiles.
+/// Whether `c` is one of `SURNAMES` (a compile-time bitmap: this is asked for every token of
+/// every line, and a linear scan of the list showed in profiles).
 fn is_surname(c: char) -> bool {
-    static BITS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    let bits = BITS.get_or_init(|| {
-        let mut b = vec![0u64; 0x1_0000 / 64];
-        for s in SURNAMES.chars() {
-            let n = s as usize;
-            b[n / 64] |= 1 << (n % 64);
-        }
-        b
-    });
-    let n = c as usize;
-    n < 0x1_0000 && bits[n / 64] & (1 << (n % 64)) != 0
+    static SET: CharSet = CharSet::of(SURNAMES);
+    SET.contains(c)
 }
 
 pub(crate) fn starts_with_surname(s: &str) -> bool {

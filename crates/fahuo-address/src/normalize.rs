@@ -1,8 +1,6 @@
 //! Text clean-up before parsing: traditional → simplified, full-width → half-width, control and
 //! zero-width characters, dash variants, and a length cap.
 
-use smallvec::SmallVec;
-
 const T2S_TSV: &str = include_str!("../data/t2s.tsv");
 
 /// Inputs longer than this (in characters) are cut: no real address is that long, and the cap keeps
@@ -39,7 +37,9 @@ pub(crate) struct Normalized {
     /// For each of the two character sets given to [`Normalizer::load`]: byte offsets in `text`
     /// of every character of the set, in order: the only places where a search for names that
     /// start with those characters needs to look.
-    pub marks: [SmallVec<[u32; 24]>; 2],
+    /// (Plain vectors: the parser reuses one `Normalized` per thread, so after the first lines
+    /// they no longer allocate, and their push is cheaper than an inline vector's.)
+    pub marks: [Vec<u32>; 2],
     pub traditional: bool,
     pub control: bool,
     pub truncated: bool,
@@ -118,7 +118,9 @@ impl Normalizer {
         }
     }
 
-    pub fn normalize(&self, input: &str) -> Normalized {
+    /// Normalise `input` into `out`, whose previous contents are dropped (its buffers are
+    /// kept, so that a caller that reuses one `Normalized` does not allocate per line).
+    pub fn normalize(&self, input: &str, out: &mut Normalized) {
         // Cut at MAX_CHARS characters first, so that the loop below need not count them; a line
         // of at most MAX_CHARS bytes has at most that many characters.
         let mut truncated = false;
@@ -130,11 +132,13 @@ impl Normalizer {
         } else {
             input
         };
-        let mut out = Normalized {
-            text: String::with_capacity(input.len()),
-            truncated,
-            ..Default::default()
-        };
+        out.text.clear();
+        out.text.reserve(input.len());
+        out.marks[0].clear();
+        out.marks[1].clear();
+        out.traditional = false;
+        out.control = false;
+        out.truncated = truncated;
         // Unchanged characters are copied as whole runs (most of an address needs no change);
         // only characters that map to something else are handled one by one. The scan works on
         // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
@@ -147,6 +151,16 @@ impl Normalizer {
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
                     i += 1;
+                    // The rest of this run of printable ASCII (a phone number, a house number):
+                    // eight bytes at a time while all of them are printable, then bytewise.
+                    while let Some(w) = b[i..].first_chunk::<8>()
+                        && printable_ascii(u64::from_le_bytes(*w))
+                    {
+                        i += 8;
+                    }
+                    while i < b.len() && (0x20..0x7f).contains(&b[i]) {
+                        i += 1;
+                    }
                     continue;
                 }
                 if !matches!(x, b'\t' | b'\n' | b'\r') {
@@ -186,7 +200,7 @@ impl Normalizer {
                     continue;
                 }
             } else {
-                self.map_other(c, &mut out)
+                self.map_other(c, out)
             };
             if mapped != Some(c) {
                 out.text.push_str(&input[run..i]);
@@ -201,7 +215,6 @@ impl Normalizer {
             i += c.len_utf8();
         }
         out.text.push_str(&input[run..]);
-        out
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
@@ -272,12 +285,31 @@ pub(crate) fn is_noise_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] & 2 != 0
 }
 
+/// Whether all eight bytes of a word are printable ASCII (0x20..=0x7e).
+#[inline(always)]
+fn printable_ascii(x: u64) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    // No byte ≥ 0x80; then per byte without carries: + 0x60 reaches 0x80 iff ≥ 0x20, and + 1
+    // reaches it iff = 0x7f.
+    x & HIGH == 0 && x.wrapping_add(ONES * 0x60) & HIGH == HIGH && x.wrapping_add(ONES) & HIGH == 0
+}
+
 /// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
 /// noise character is ASCII except the middle dot '·'.
 pub(crate) fn trim_noise(s: &str) -> &str {
     const DOT: &[u8] = "·".as_bytes();
     const SPACES: [u8; 8] = [b' '; 8];
     let b = s.as_bytes();
+    // The usual case: nothing to trim. ('·' starts with 0xC2 and ends with 0xB7.)
+    if let (Some(&first), Some(&last)) = (b.first(), b.last())
+        && !is_noise_byte(first)
+        && first != DOT[0]
+        && !is_noise_byte(last)
+        && last != DOT[1]
+    {
+        return s;
+    }
     let (mut i, mut j) = (0, b.len());
     // Blanked name and phone spans leave long runs of spaces: skip them eight at a time.
     while b[i..j].first_chunk::<8>() == Some(&SPACES) {
@@ -354,4 +386,25 @@ pub(crate) fn is_noise(c: char) -> bool {
 /// A CJK unified ideograph (the basic block and extension A are all that names use).
 pub(crate) fn is_han(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_ascii_words_are_recognised_byte_by_byte() {
+        for b in 0u8..=255 {
+            for at in 0..8 {
+                let mut w = *b"abc 1234";
+                w[at] = b;
+                let want = w.iter().all(|&c| (0x20..=0x7e).contains(&c));
+                assert_eq!(
+                    printable_ascii(u64::from_le_bytes(w)),
+                    want,
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+    }
 }

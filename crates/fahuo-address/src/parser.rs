@@ -18,18 +18,20 @@
 //!    county inside the found levels has (织里镇 → 吴兴区);
 //! 7. what follows the region is town + detail; what precedes it may be a glued name.
 
+use std::cell::RefCell;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
 use smallvec::SmallVec;
 
+use crate::charset::CharSet;
 use crate::data::{Divisions, Level, NameKind, UnitId};
 use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
-use crate::phone::{PhoneKind, find_phones};
+use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
+use crate::phone::{PhoneKind, Phones, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
 
@@ -93,6 +95,12 @@ const W_FULL: i32 = 6;
 const W_SHORT: i32 = 4;
 const W_CONFLICT: i32 = -3;
 
+thread_local! {
+    /// Per-thread buffers for the normalised line (its text and mark lists), reused from
+    /// parse to parse, so that parsing allocates little besides what it returns.
+    static SCRATCH: RefCell<Normalized> = RefCell::new(Normalized::default());
+}
+
 /// Loaded once, on first use (about 5 ms in release builds; see BENCHMARKS.md).
 static GLOBAL: LazyLock<Parser> = LazyLock::new(Parser::new);
 
@@ -104,8 +112,22 @@ pub struct Parser {
     norm: Normalizer,
     matcher: Matcher,
     labels: Matcher,
+    /// Per division pattern: `FULL`, `FULL_COUNTY` and `SUFFIX_END` bits, so that the search
+    /// does not walk the hit list or decode the name for them at every match.
+    pat_flags: Vec<u8>,
+    /// The keys (first two characters) of the division names that begin with a unit suffix
+    /// character (市中区, 市南区, 市北区): the only names the 青岛|市南区 split can produce, so
+    /// the split is only tried where one of them starts.
+    suffix_led: Vec<u64>,
     towns: OnceLock<TownIndex>,
 }
+
+/// `pat_flags` bit: some unit has the pattern as its full name.
+const FULL: u8 = 1;
+/// `pat_flags` bit: some county-level unit has the pattern as its full name.
+const FULL_COUNTY: u8 = 2;
+/// `pat_flags` bit: the pattern ends in a unit suffix character (省, 市, 区 ...).
+const SUFFIX_END: u8 = 4;
 
 impl Default for Parser {
     fn default() -> Self {
@@ -141,8 +163,8 @@ type Ties = SmallVec<[UnitId; 4]>;
 struct Eval {
     anchor: UnitId,
     score: i32,
-    /// Per level: the element that wrote it, and how.
-    support: [Option<(usize, NameKind)>; 3],
+    /// Per level: how an element wrote it, if one did.
+    support: [Option<NameKind>; 3],
     first: usize,
     last: usize,
     /// How many elements inside the chain contradict it (the list is only rebuilt for the
@@ -161,6 +183,32 @@ impl Parser {
         let data = Divisions::load();
         let matcher = Matcher::new(&data.patterns);
         let labels = Matcher::new(&LABEL_WORDS);
+        let pat_flags = data
+            .patterns
+            .iter()
+            .zip(&data.hits)
+            .map(|(p, hits)| {
+                let mut f = 0;
+                for h in hits.iter().filter(|h| h.kind == NameKind::Full) {
+                    f |= FULL;
+                    if h.level == Level::County {
+                        f |= FULL_COUNTY;
+                    }
+                }
+                if p.ends_with(UNIT_SUFFIX) {
+                    f |= SUFFIX_END;
+                }
+                f
+            })
+            .collect();
+        let mut suffix_led: Vec<u64> = data
+            .patterns
+            .iter()
+            .filter(|p| p.starts_with(UNIT_SUFFIX))
+            .map(|p| Matcher::pattern_key(p))
+            .collect();
+        suffix_led.sort_unstable();
+        suffix_led.dedup();
         Parser {
             data,
             norm: Normalizer::load([
@@ -169,6 +217,8 @@ impl Parser {
             ]),
             matcher,
             labels,
+            pat_flags,
+            suffix_led,
             towns: OnceLock::new(),
         }
     }
@@ -185,8 +235,17 @@ impl Parser {
 
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut norm) => self.parse_in(input, &mut norm),
+            // Only if parsing ever came to parse again on the same thread: fresh buffers.
+            Err(_) => self.parse_in(input, &mut Normalized::default()),
+        })
+    }
+
+    /// [`Self::parse`], normalising into `norm` (overwritten).
+    fn parse_in(&self, input: &str, norm: &mut Normalized) -> ParsedAddress {
         let mut out = ParsedAddress::empty();
-        let mut norm = self.norm.normalize(input);
+        self.norm.normalize(input, norm);
         if norm.traditional {
             out.add(Reason::TraditionalConverted);
         }
@@ -203,29 +262,34 @@ impl Parser {
             return out;
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
-        let mut work = std::mem::take(&mut norm.text);
+        let Normalized {
+            text: work, marks, ..
+        } = norm;
 
         // Phones.
         let mut phone_span = None;
-        for (i, f) in find_phones(&work).into_iter().enumerate() {
+        let mut phones = Phones::new();
+        find_phones(work, &mut phones);
+        for (i, f) in phones.iter_mut().enumerate() {
+            let number = std::mem::take(&mut f.phone.number);
             if i == 0 {
                 phone_span = Some((f.start, f.end));
-                out.phone = Some(f.phone.number);
+                out.phone = Some(number);
                 out.phone_kind = Some(f.phone.kind);
             } else {
-                out.other_phones.push(f.phone.number);
+                out.other_phones.push(number);
                 out.add(Reason::ExtraPhone);
             }
-            blank(&mut work, f.start, f.end);
+            blank(work, f.start, f.end);
         }
-        self.strip_labels(&mut work, &norm.marks[1]);
+        self.strip_labels(work, &marks[1]);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
         // the phone, for names without a Han surname (次仁, 阿依古丽).
         let mut name_span = None;
         for pass in 0..3 {
-            for (s, e) in tokens(&work) {
+            for (s, e) in tokens(work) {
                 let tok = trim_noise(&work[s..e]);
                 let fits = match pass {
                     0 => looks_like_name(tok),
@@ -255,16 +319,15 @@ impl Parser {
             }
         }
         if let Some((s, e)) = name_span {
-            blank(&mut work, s, e);
+            blank(work, s, e);
         }
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
         let mut elems = Elems::new();
-        self.find_elems(&work, &norm.marks[0], &mut elems);
-        let best = self.best_chain(&work, &elems);
+        self.find_elems(work, &marks[0], &mut elems);
+        let mut best = self.best_chain(work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
-        let mut best = best;
         if let Some((eval, ties)) = &mut best
             && !ties.is_empty()
             && out.phone_kind == Some(PhoneKind::Landline)
@@ -290,7 +353,6 @@ impl Parser {
                 out.add(Reason::AreaCodeContext);
             }
         }
-        let best = best;
 
         let (prefix, rest) = match &best {
             Some((eval, _)) => (
@@ -457,12 +519,9 @@ impl Parser {
 
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
-        self.matcher.find_iter(tok).any(|m| {
-            m.start == 0
-                || self.data.hits[m.pattern]
-                    .iter()
-                    .any(|h| h.kind == NameKind::Full)
-        })
+        self.matcher
+            .find_iter(tok)
+            .any(|m| m.start == 0 || self.pat_flags[m.pattern] & FULL != 0)
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
@@ -478,11 +537,12 @@ impl Parser {
             let mut pat = m.pattern;
             // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
-            if let Some(c) = text[start..end].chars().next_back()
-                && UNIT_SUFFIX.contains(&c)
+            if self.pat_flags[pat] & SUFFIX_END != 0
+                && let Some(c) = text[start..end].chars().next_back()
             {
                 let alt = end - c.len_utf8();
-                if self.anchored(&text[alt..]).is_some()
+                if Matcher::key_of(&text[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
+                    && self.anchored(&text[alt..]).is_some()
                     && self.anchored(&text[end..]).is_none()
                     && let Some((head, _)) = self
                         .anchored(&text[start..alt])
@@ -493,20 +553,24 @@ impl Parser {
                 }
             }
             pos = end;
-            let hits = &self.data.hits[pat];
-            let all_short = hits.iter().all(|h| h.kind != NameKind::Full);
+            let flags = self.pat_flags[pat];
             let after = &text[end..];
+            // Whether a division name starts right after the match: asked by up to two of the
+            // tests below, so found once.
+            let mut name_after = None;
+            let mut name_follows =
+                || *name_after.get_or_insert_with(|| self.anchored(after).is_some());
             let mut suffixed = false;
-            if all_short {
+            if flags & FULL == 0 {
                 // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
-                if is_road_name(after) && self.anchored(after).is_none() {
+                if is_road_name(after) && !name_follows() {
                     continue;
                 }
                 // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县),
                 // unless the suffix begins the next name (青岛|市南区).
                 if let Some(c) = after.chars().next()
                     && UNIT_SUFFIX.contains(&c)
-                    && self.anchored(after).is_none()
+                    && !name_follows()
                 {
                     end += c.len_utf8();
                     pos = end;
@@ -521,12 +585,10 @@ impl Parser {
             });
             // A county written in full, followed by ordinary text, ends the division part: the
             // rest is detail, and scanning it for more names is wasted work (half the text).
-            let closes = hits
-                .iter()
-                .any(|h| h.kind == NameKind::Full && h.level == Level::County);
-            if closes
-                && text[end..].chars().next().is_some_and(|c| !is_noise(c))
-                && self.anchored(&text[end..]).is_none()
+            // (A full name is never suffixed, so `after` still starts at `end` here.)
+            if flags & FULL_COUNTY != 0
+                && after.chars().next().is_some_and(|c| !is_noise(c))
+                && !name_follows()
             {
                 break;
             }
@@ -565,11 +627,20 @@ impl Parser {
 
     fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Ties)> {
         // Small inline vectors: these live for one line, and heap allocation showed in profiles.
-        let mut anchors: SmallVec<[UnitId; 16]> = SmallVec::new();
+        // Every unit the region's names may mean, with how many levels its chain has.
+        let mut anchors: SmallVec<[(UnitId, u8); 16]> = SmallVec::new();
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
-                if !anchors.contains(&h.unit) {
-                    anchors.push(h.unit);
+                if !anchors.iter().any(|&(u, _)| u == h.unit) {
+                    let chain = &self.data.chains[h.unit as usize];
+                    let depth = if chain[2].is_some() {
+                        3
+                    } else if chain[1].is_some() {
+                        2
+                    } else {
+                        1
+                    };
+                    anchors.push((h.unit, depth));
                 }
             }
         }
@@ -590,15 +661,7 @@ impl Parser {
             if best.is_some_and(|b| slots[b].score > bound) {
                 break;
             }
-            for (order, &a) in anchors.iter().enumerate() {
-                let chain = &self.data.chains[a as usize];
-                let has = if chain[2].is_some() {
-                    3
-                } else if chain[1].is_some() {
-                    2
-                } else {
-                    1
-                };
+            for (order, &(a, has)) in anchors.iter().enumerate() {
                 if has != depth {
                     continue;
                 }
@@ -749,7 +812,7 @@ impl Parser {
                 } else {
                     W_SHORT
                 };
-                ev.support[l - 1] = Some((idx, kind));
+                ev.support[l - 1] = Some(kind);
                 last_level = l;
                 if ev.first == usize::MAX {
                     ev.first = idx;
@@ -774,10 +837,7 @@ impl Parser {
             } else if ev.first == usize::MAX {
                 // Before the chain starts: a contradicting full name costs; a short name may just
                 // be part of a glued personal name (李江山浙江省...).
-                let full = self.data.hits[e.pat as usize]
-                    .iter()
-                    .any(|h| h.kind == NameKind::Full);
-                if full {
+                if self.pat_flags[e.pat as usize] & FULL != 0 {
                     ev.score += W_CONFLICT;
                     ev.leading += 1;
                     if let Some((_, leading)) = lists.as_deref_mut() {
@@ -803,7 +863,7 @@ impl Parser {
     /// Write province/city/county/adcode and the reasons the chosen chain implies.
     fn fill_levels(&self, out: &mut ParsedAddress, elems: &[Elem], ev: &Eval, ties: &[UnitId]) {
         let chain = self.data.chains[ev.anchor as usize];
-        for &(_, kind) in ev.support.iter().flatten() {
+        for &kind in ev.support.iter().flatten() {
             match kind {
                 NameKind::Short => out.add(Reason::ShortName),
                 NameKind::Old(_) => out.add(Reason::OldName),
@@ -992,11 +1052,39 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
             return None;
         }
         let start = i;
-        while i < bytes.len() && !is_separator_byte(bytes[i]) {
-            i += 1;
-        }
+        i = separator_from(bytes, i);
         Some((start, i))
     })
+}
+
+/// The index of the first separator byte at or after `i` (a character boundary), or the
+/// length. Only ASCII bytes can be separators: eight bytes at a time, it jumps to the next
+/// ASCII byte and tests that one; the last few bytes go a whole character at a time.
+fn separator_from(bytes: &[u8], mut i: usize) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let ascii = !u64::from_le_bytes(*w) & HIGH;
+        if ascii == 0 {
+            i += 8;
+            continue;
+        }
+        let p = i + (ascii.trailing_zeros() / 8) as usize;
+        if is_separator_byte(bytes[p]) {
+            return p;
+        }
+        i = p + 1;
+    }
+    while let Some(&x) = bytes.get(i) {
+        if x < 0x80 {
+            if is_separator_byte(x) {
+                break;
+            }
+            i += 1;
+        } else {
+            i += 1 + usize::from(x >= 0xc0) + usize::from(x >= 0xe0) + usize::from(x >= 0xf0);
+        }
+    }
+    i
 }
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
@@ -1023,7 +1111,7 @@ fn is_road_name(after: &str) -> bool {
 /// Collapse separators to single spaces and trim noise from both ends.
 fn clean(s: &str) -> String {
     let trimmed = trim_noise(s);
-    if !trimmed.bytes().any(is_separator_byte) {
+    if separator_from(trimmed.as_bytes(), 0) == trimmed.len() {
         return trimmed.to_string(); // the common case: one piece, nothing to collapse
     }
     // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
@@ -1038,6 +1126,10 @@ fn clean(s: &str) -> String {
     out
 }
 
+/// The characters `split_town` acts on: those that end the town part, and the first characters
+/// of the town suffixes.
+static TOWN_CHARS: CharSet = CharSet::of("路街号村巷弄区县道楼镇乡苏");
+
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
 /// not itself a road ("镇海路") and not containing road or house words.
 fn split_town(detail: &str) -> Option<(String, String)> {
@@ -1049,6 +1141,9 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         n += 1;
         if n > 9 {
             return None;
+        }
+        if !TOWN_CHARS.contains(c) {
+            continue; // neither ends the town part nor is a town suffix (most characters)
         }
         if matches!(
             c,
@@ -1123,9 +1218,9 @@ fn has_landmark(detail: &str) -> bool {
         "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
         "社区", "屯", "庄", "园", "驿站",
     ];
-    detail
-        .chars()
-        .any(|c| c.is_ascii_digit() || is_cn_numeral(c))
+    // A digit is the usual landmark: look for one bytewise before decoding characters.
+    detail.bytes().any(|b| b.is_ascii_digit())
+        || detail.chars().any(is_cn_numeral)
         || MARKS.iter().any(|m| detail.contains(m))
 }
 
@@ -1202,6 +1297,26 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separator_search_agrees_with_a_plain_scan() {
+        for t in [
+            "",
+            "a",
+            "北京市北京市顺义区长江路845号实验学校20栋1单元635室 宋艳 0687-5299260",
+            "张三,13812345678;浙江杭州西湖区文三路90号",
+            "內懞古自治區包頭市·達爾罕 x",
+            "abc-def_ghi#jkl.mno",
+        ] {
+            let b = t.as_bytes();
+            for from in (0..=b.len()).filter(|&i| t.is_char_boundary(i)) {
+                let plain = (from..b.len())
+                    .find(|&i| is_separator_byte(b[i]))
+                    .unwrap_or(b.len());
+                assert_eq!(separator_from(b, from), plain, "{t:?} from {from}");
+            }
+        }
+    }
 
     /// `is_road_name` is written out by first character; it must say the same as the list.
     #[test]

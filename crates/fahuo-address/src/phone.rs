@@ -25,6 +25,9 @@ pub struct Phone {
     pub kind: PhoneKind,
 }
 
+/// The phones of one line, inline.
+pub(crate) type Phones = SmallVec<[Found; 2]>;
+
 /// A phone found in the text: the number and the byte range it occupied.
 #[derive(Debug)]
 pub(crate) struct Found {
@@ -166,30 +169,44 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
     None
 }
 
+const ONES: u64 = u64::MAX / 255;
+const HIGH: u64 = ONES * 0x80;
+
+/// The eight bytes from `i` (< `bytes.len()`) as a little-endian word, zeros past the end.
+#[inline(always)]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    match (bytes[i..].first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(w), _) => u64::from_le_bytes(*w),
+        // The last eight bytes, shifted so that byte i comes first (zeros shift in).
+        (None, Some(w)) => u64::from_le_bytes(*w) >> (8 * (i + 8 - bytes.len())),
+        (None, None) => bytes[i..]
+            .iter()
+            .enumerate()
+            .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
+    }
+}
+
+/// Per byte of `x`, exactly: the high bit set when the byte is an ASCII digit.
+#[inline(always)]
+fn digit_bytes(x: u64) -> u64 {
+    let low = x & (ONES * 0x7f);
+    // 0x2f < byte < 0x3a, for bytes below 0x80 (no carries between bytes).
+    (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH
+}
+
 /// The first index at or after `from` holding an ASCII digit or '+'. Most of a line is Han text
 /// and words between the numbers, so this tests eight bytes at a time with word-wide
 /// arithmetic that is exact for the lowest matching byte, whose index it then reads off the
-/// bit position; the last few bytes are read zero-padded (a zero byte matches neither test).
+/// bit position; a zero byte (past the end) matches neither test.
 fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES * 0x80;
     let mut i = from;
     while i < bytes.len() {
-        let x = match bytes[i..].first_chunk::<8>() {
-            Some(w) => u64::from_le_bytes(*w),
-            None => bytes[i..]
-                .iter()
-                .enumerate()
-                .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
-        };
-        let low = x & (ONES * 0x7f);
-        // Per byte, exactly: the high bit set when 0x2f < byte < 0x3a (bytes below 0x80).
-        let digit = (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH;
+        let x = word_at(bytes, i);
         // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
         // lowest-bit read below never sees).
         let p = x ^ (ONES * u64::from(b'+'));
         let plus = p.wrapping_sub(ONES) & !p & HIGH;
-        let found = digit | plus;
+        let found = digit_bytes(x) | plus;
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
@@ -198,12 +215,26 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// The end of the run of ASCII digits that starts at `i`, eight bytes at a time.
+fn digits_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        // Zero bytes past the end are not digits, so the run never seems to go past it.
+        let other = !digit_bytes(word_at(bytes, i)) & HIGH;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// Find phone numbers in `text`, left to right.
-pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
+/// Found phones are appended to `out` (a caller's inline vector: returning one by value was a
+/// copy of its whole buffer).
+pub(crate) fn find_phones(text: &str, out: &mut Phones) {
     let bytes = text.as_bytes();
     // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
     // vectors showed in profiles.
-    let mut out = SmallVec::new();
     let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -225,18 +256,17 @@ pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
         }
         // The usual digit run, a house or room number ("245号"), is short and not followed by a
         // group separator: too short for a phone on its own, so skip it without grouping.
-        let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let run_end = digits_end(bytes, i);
         if run_end - i < 7 && group_sep(&text[run_end..]).is_none() {
             i = run_end;
             continue;
         }
         groups.clear();
         let mut ext_sep = false;
+        // The first group's digits were just counted.
+        let mut gs = i;
+        i = run_end;
         loop {
-            let gs = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
             groups.push(Group {
                 digits: &text[gs..i],
                 start: gs,
@@ -256,7 +286,8 @@ pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
                 }
             }
             if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
-                i = j;
+                gs = j;
+                i = digits_end(bytes, j);
                 ext_sep = saw_ext;
             } else {
                 break;
@@ -310,15 +341,20 @@ pub(crate) fn find_phones(text: &str) -> SmallVec<[Found; 2]> {
             i += 1;
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn all(text: &str) -> Phones {
+        let mut found = Phones::new();
+        find_phones(text, &mut found);
+        found
+    }
+
     fn one(text: &str) -> Option<(String, PhoneKind)> {
-        find_phones(text)
+        all(text)
             .into_iter()
             .next()
             .map(|f| (f.phone.number, f.phone.kind))
@@ -368,6 +404,27 @@ mod tests {
     }
 
     #[test]
+    fn digit_runs_end_where_a_plain_scan_says() {
+        for t in [
+            "",
+            "1",
+            "12345678",
+            "123456789012号",
+            "a12",
+            "0571-8888",
+            "99999999999999999",
+        ] {
+            let b = t.as_bytes();
+            for from in 0..b.len() {
+                let plain = (from..b.len())
+                    .find(|&i| !b[i].is_ascii_digit())
+                    .unwrap_or(b.len());
+                assert_eq!(digits_end(b, from), plain, "{t:?} from {from}");
+            }
+        }
+    }
+
+    #[test]
     fn digit_skipping_agrees_with_a_plain_scan() {
         let texts = [
             "",
@@ -390,7 +447,7 @@ mod tests {
 
     #[test]
     fn a_room_number_glued_to_a_mobile_is_split() {
-        let found = find_phones("1楼30115801691123");
+        let found = all("1楼30115801691123");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].phone.number, "15801691123");
     }
