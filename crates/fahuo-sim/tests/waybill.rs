@@ -14,6 +14,9 @@ const HZ: &str = "浙江省杭州市西湖区文三路90号";
 const SZ: &str = "广东省深圳市南山区科技园路1号";
 
 fn client(timeout: Duration) -> reqwest::Client {
+    // In a workspace build reqwest's features unify with the adapters' `rustls-no-provider`,
+    // which needs a crypto provider installed even for plain http://.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(timeout)
         .build()
