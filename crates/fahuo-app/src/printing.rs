@@ -548,11 +548,7 @@ impl App {
         rules: serde_json::Value,
     ) -> Result<RuleSet> {
         actor.require(Permission::ManageShops)?;
-        let rules: RuleSet = serde_json::from_value(rules)
-            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
-        rules
-            .validate()
-            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
+        let rules = parse_rule_set(rules)?;
         let json = serde_json::to_string(&rules).map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = actor.audit("carrier_rules.set", "warehouse", self.now());
         self.store()
@@ -608,11 +604,7 @@ impl App {
         proposed: serde_json::Value,
     ) -> Result<WhatIf> {
         actor.require(Permission::ViewReports)?;
-        let proposed: RuleSet = serde_json::from_value(proposed)
-            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
-        proposed
-            .validate()
-            .map_err(|e| fahuo_domain::ParseError::new("rules", e.to_string()))?;
+        let proposed = parse_rule_set(proposed)?;
         let tenant = actor.tenant_id;
         let mut past = Vec::new();
         for waybill in self
@@ -1410,4 +1402,12 @@ fn line_sku<'a>(
             skus.iter().find(|s| s.code == *code)
         }
     }
+}
+
+/// A rule set from the merchant's JSON, checked that it can be used.
+fn parse_rule_set(json: serde_json::Value) -> Result<RuleSet> {
+    let invalid = |e: String| fahuo_domain::ParseError::new("rules", e);
+    let rules: RuleSet = serde_json::from_value(json).map_err(|e| invalid(e.to_string()))?;
+    rules.validate().map_err(|e| invalid(e.to_string()))?;
+    Ok(rules)
 }
