@@ -263,13 +263,17 @@ impl Parser {
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
         let Normalized {
-            text: work, marks, ..
+            text: work,
+            marks,
+            spare,
+            ..
         } = norm;
 
         // Phones.
         let mut phone_span = None;
         let mut phones = Phones::new();
         find_phones(work, &mut phones);
+        let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         for (i, f) in phones.iter_mut().enumerate() {
             let number = std::mem::take(&mut f.phone.number);
             if i == 0 {
@@ -280,9 +284,10 @@ impl Parser {
                 out.other_phones.push(number);
                 out.add(Reason::ExtraPhone);
             }
-            blank(work, f.start, f.end);
+            spans.push((f.start, f.end));
         }
-        self.strip_labels(work, &marks[1]);
+        blank(work, spare, &spans);
+        self.strip_labels(work, spare, &marks[1]);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
@@ -318,8 +323,8 @@ impl Parser {
                 break;
             }
         }
-        if let Some((s, e)) = name_span {
-            blank(work, s, e);
+        if let Some(span) = name_span {
+            blank(work, spare, &[span]);
         }
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
@@ -993,19 +998,34 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
-/// Overwrite bytes [s, e) with spaces (s and e are char boundaries), keeping every offset valid.
-fn blank(work: &mut String, s: usize, e: usize) {
+/// Overwrite the byte spans `spans` of `work` with spaces (each span's ends are char
+/// boundaries; spans are in order and do not overlap), keeping every offset valid. The text is
+/// rebuilt into `spare` and the two buffers swapped: a few copies instead of a splice per span.
+fn blank(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
     const SPACES: &str = "                                                                ";
-    if e - s <= SPACES.len() {
-        work.replace_range(s..e, &SPACES[..e - s]);
-    } else {
-        work.replace_range(s..e, &" ".repeat(e - s));
+    if spans.is_empty() {
+        return;
     }
+    spare.clear();
+    spare.reserve(work.len());
+    let mut at = 0;
+    for &(s, e) in spans {
+        spare.push_str(&work[at..s]);
+        let mut n = e - s;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            spare.push_str(&SPACES[..k]);
+            n -= k;
+        }
+        at = e;
+    }
+    spare.push_str(&work[at..]);
+    std::mem::swap(work, spare);
 }
 
 impl Parser {
     /// Blank field labels ("收货人:", "地址："), picker filler rows (市辖区) and a leading "中国".
-    fn strip_labels(&self, work: &mut String, marks: &[u32]) {
+    fn strip_labels(&self, work: &mut String, spare: &mut String, marks: &[u32]) {
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         let text = work.as_str();
         let mut from = 0;
@@ -1033,9 +1053,7 @@ impl Parser {
                 spans.push((pos, end));
             }
         }
-        for (s, e) in spans {
-            blank(work, s, e);
-        }
+        blank(work, spare, &spans);
     }
 }
 
