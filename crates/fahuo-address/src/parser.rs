@@ -31,7 +31,7 @@ use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
 use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
-use crate::phone::{PhoneKind, Phones, find_phones};
+use crate::phone::{PhoneKind, Phones, digit_bytes, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
 
@@ -1081,16 +1081,18 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 fn separator_from(bytes: &[u8], mut i: usize) -> usize {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let ascii = !u64::from_le_bytes(*w) & HIGH;
-        if ascii == 0 {
-            i += 8;
-            continue;
+        // Digits, the usual ASCII in an address, are never separators: only the other ASCII
+        // bytes of the word are looked up, and the word is done in one go.
+        let x = u64::from_le_bytes(*w);
+        let mut candidates = !x & HIGH & !digit_bytes(x);
+        while candidates != 0 {
+            let p = i + (candidates.trailing_zeros() / 8) as usize;
+            if is_separator_byte(bytes[p]) {
+                return p;
+            }
+            candidates &= candidates - 1;
         }
-        let p = i + (ascii.trailing_zeros() / 8) as usize;
-        if is_separator_byte(bytes[p]) {
-            return p;
-        }
-        i = p + 1;
+        i += 8;
     }
     while let Some(&x) = bytes.get(i) {
         if x < 0x80 {

@@ -188,7 +188,7 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
 
 /// Per byte of `x`, exactly: the high bit set when the byte is an ASCII digit.
 #[inline(always)]
-fn digit_bytes(x: u64) -> u64 {
+pub(crate) fn digit_bytes(x: u64) -> u64 {
     let low = x & (ONES * 0x7f);
     // 0x2f < byte < 0x3a, for bytes below 0x80 (no carries between bytes).
     (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH
