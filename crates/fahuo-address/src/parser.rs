@@ -1238,10 +1238,16 @@ fn has_landmark(detail: &str) -> bool {
         "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
         "社区", "屯", "庄", "园", "驿站",
     ];
+    // The first characters of MARKS, and the numerals: one pass over the characters, and the
+    // marks are only compared where one of these stands.
+    static FIRST: CharSet =
+        CharSet::of("号村组室栋幢楼单门弄院店厂公学医小花苑大中市广社屯庄园驿一二三四五六七八九十");
     // A digit is the usual landmark: look for one bytewise before decoding characters.
     detail.bytes().any(|b| b.is_ascii_digit())
-        || detail.chars().any(is_cn_numeral)
-        || MARKS.iter().any(|m| detail.contains(m))
+        || detail.char_indices().any(|(i, c)| {
+            FIRST.contains(c)
+                && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
+        })
 }
 
 /// Longest line `parse_lines` keeps in memory (bytes); longer lines are cut and flagged.
@@ -1339,6 +1345,52 @@ mod tests {
     }
 
     /// `is_road_name` is written out by first character; it must say the same as the list.
+    #[test]
+    fn landmark_test_matches_a_plain_search() {
+        const MARKS: [&str; 30] = [
+            "号", "村", "组", "室", "栋", "幢", "楼", "单元", "门", "弄", "院", "店", "厂", "公司",
+            "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
+            "社区", "屯", "庄", "园", "驿站",
+        ];
+        let plain = |d: &str| {
+            d.bytes().any(|b| b.is_ascii_digit())
+                || d.chars().any(is_cn_numeral)
+                || MARKS.iter().any(|m| d.contains(m))
+        };
+        for d in [
+            "",
+            "文三路",
+            "文三路90号",
+            "幸福里",
+            "单位",
+            "单元",
+            "大门",
+            "大",
+            "驿",
+            "驿站",
+            "中山路",
+            "中心",
+            "市政府",
+            "市场",
+            "公园",
+            "公",
+            "学",
+            "学校",
+            "医务",
+            "医院",
+            "城东区政府",
+            "新华书店",
+            "光明大厦",
+            "社会",
+            "社区",
+            "王庄",
+            "十字路口",
+            "abc",
+        ] {
+            assert_eq!(has_landmark(d), plain(d), "{d}");
+        }
+    }
+
     #[test]
     fn road_name_test_matches_the_suffix_list() {
         let by_list = |after: &str| {
