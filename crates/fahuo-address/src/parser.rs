@@ -67,6 +67,9 @@ const LABEL_WORDS: [&str; 22] = [
     "中国",
 ];
 
+/// A character every filler row in `LABEL_WORDS` contains (市辖区, 省直辖县级行政区划 ...).
+const FILLER_CHAR: char = '辖';
+
 /// Labels long and specific enough to strip even without a following colon.
 const BARE_LABELS: [&str; 8] = [
     "手机号码",
@@ -213,7 +216,19 @@ impl Parser {
             data,
             norm: Normalizer::load([
                 matcher.first_chars().collect(),
-                labels.first_chars().collect(),
+                // Not the first characters of the filler rows (市辖区, 省直辖..., common
+                // characters in any address) but the '辖' they all contain: `strip_labels`
+                // looks at every character only when there is one.
+                labels
+                    .first_chars()
+                    .filter(|&c| {
+                        !LABEL_WORDS
+                            .iter()
+                            .filter(|w| w.starts_with(c))
+                            .all(|w| w.contains(FILLER_CHAR))
+                    })
+                    .chain([FILLER_CHAR])
+                    .collect(),
             ]),
             matcher,
             labels,
@@ -1030,7 +1045,16 @@ impl Parser {
         let text = work.as_str();
         let mut from = 0;
         let mut next = 0;
-        while let Some(m) = self.labels.find_marked(text, marks, &mut next, from) {
+        // The marks leave out the characters that only begin filler rows; with a filler row
+        // possible, every character is looked at instead (rare: a picker's filler row).
+        let fillers = marks
+            .iter()
+            .any(|&m| text[m as usize..].starts_with(FILLER_CHAR));
+        while let Some(m) = if fillers {
+            self.labels.find(text, from)
+        } else {
+            self.labels.find_marked(text, marks, &mut next, from)
+        } {
             from = m.end;
             let (pos, end) = (m.start, m.end);
             let word = LABEL_WORDS[m.pattern];
@@ -1345,6 +1369,23 @@ mod tests {
     }
 
     /// `is_road_name` is written out by first character; it must say the same as the list.
+    #[test]
+    fn filler_rows_and_labels_are_stripped() {
+        let p = crate::parse("北京市市辖区东城区幸福巷1号 张三 13812345678");
+        assert_eq!(p.county, Some("东城区"));
+        assert_eq!(p.detail, "幸福巷1号");
+        let p = crate::parse("海南省省直辖县级行政区划白沙黎族自治县牙叉农场九栋107号");
+        assert_eq!(p.county, Some("白沙黎族自治县"));
+        assert_eq!(p.detail, "牙叉农场九栋107号");
+        // A filler row and a label on one line: the label is still found.
+        let p = crate::parse("收货人:李四 北京市市辖区东城区幸福巷1号");
+        assert_eq!(p.name.as_deref(), Some("李四"));
+        assert_eq!(p.detail, "幸福巷1号");
+        // Filler characters without the row: nothing is stripped.
+        let p = crate::parse("李四 13812345678 北京市东城区管辖路1号");
+        assert_eq!(p.detail, "管辖路1号");
+    }
+
     #[test]
     fn landmark_test_matches_a_plain_search() {
         const MARKS: [&str; 30] = [
