@@ -652,15 +652,7 @@ impl Parser {
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
                 if !anchors.iter().any(|&(u, _)| u == h.unit) {
-                    let chain = &self.data.chains[h.unit as usize];
-                    let depth = if chain[2].is_some() {
-                        3
-                    } else if chain[1].is_some() {
-                        2
-                    } else {
-                        1
-                    };
-                    anchors.push((h.unit, depth));
+                    anchors.push((h.unit, h.depth));
                 }
             }
         }
