@@ -287,7 +287,9 @@ impl Matcher {
         self.patterns.iter().filter_map(|p| p.chars().next())
     }
 
-    /// Non-overlapping leftmost-longest matches, left to right.
+    /// Non-overlapping leftmost-longest matches, left to right (the parser walks them by
+    /// hand with [`Self::find`]; kept for the tests).
+    #[cfg(test)]
     pub fn find_iter<'a>(&'a self, text: &'a str) -> impl Iterator<Item = Match> + 'a {
         let mut pos = 0;
         std::iter::from_fn(move || {

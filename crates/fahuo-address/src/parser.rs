@@ -539,9 +539,20 @@ impl Parser {
 
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
-        self.matcher
-            .find_iter(tok)
-            .any(|m| m.start == 0 || self.pat_flags[m.pattern] & FULL != 0)
+        // A match at the start, probed directly; then the leftmost-longest matches after it,
+        // as `find_iter` would give them, for a full name (a name token is two or three
+        // characters: at most one more position).
+        if self.anchored(tok).is_some() {
+            return true;
+        }
+        let mut pos = tok.chars().next().map_or(0, char::len_utf8);
+        while let Some(m) = self.matcher.find(tok, pos) {
+            if self.pat_flags[m.pattern] & FULL != 0 {
+                return true;
+            }
+            pos = m.end;
+        }
+        false
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
