@@ -289,6 +289,9 @@ impl Parser {
         let mut phones = Phones::new();
         find_phones(work, &mut phones);
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
+        if phones.len() > 1 {
+            out.other_phones = Vec::with_capacity(phones.len() - 1);
+        }
         for (i, f) in phones.iter_mut().enumerate() {
             let number = std::mem::take(&mut f.phone.number);
             if i == 0 {
