@@ -181,12 +181,18 @@ impl Matcher {
     /// The longest pattern that `s` starts with: (pattern id, byte length).
     #[inline(always)]
     pub fn anchored(&self, s: &str) -> Option<(usize, usize)> {
-        let b = s.as_bytes();
+        self.anchored_bytes(s.as_bytes())
+    }
+
+    /// [`Self::anchored`] on the bytes of a text from a character boundary on (the searches
+    /// below slice bytes: slicing the text would test the boundary at every probe).
+    #[inline(always)]
+    fn anchored_bytes(&self, b: &[u8]) -> Option<(usize, usize)> {
         if b.len() < KEY_LEN {
             return None;
         }
         // The first 16 bytes serve both the bucket key and the comparison with each pattern of
-        // the bucket. Six bytes equal to a key are two whole characters, as `s` starts at a
+        // the bucket. Six bytes equal to a key are two whole characters, as `b` starts at a
         // character boundary.
         let t0 = word(b);
         let k = t0 & low_bytes(KEY_LEN);
@@ -225,7 +231,7 @@ impl Matcher {
         while pos + KEY_LEN <= b.len() {
             let cp = code_point(&b[pos..]) as usize;
             if self.first[cp / 64] & (1 << (cp % 64)) != 0
-                && let Some((pattern, len)) = self.anchored(&text[pos..])
+                && let Some((pattern, len)) = self.anchored_bytes(&b[pos..])
             {
                 return Some(Match {
                     pattern,
@@ -257,7 +263,7 @@ impl Matcher {
             // A mark is a non-ASCII character; a space there now means it was blanked.
             if pos >= from
                 && b[pos] >= 0x80
-                && let Some((pattern, len)) = self.anchored(&text[pos..])
+                && let Some((pattern, len)) = self.anchored_bytes(&b[pos..])
             {
                 return Some(Match {
                     pattern,
