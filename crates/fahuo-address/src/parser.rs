@@ -420,7 +420,12 @@ impl Parser {
             out.town = Some(town);
             detail = after;
         }
-        let prefix = clean(prefix);
+        // Usually only the blanked name and phone stand before the divisions, or nothing.
+        let prefix = if all_spaces(prefix) {
+            String::new()
+        } else {
+            clean(prefix)
+        };
         if !prefix.is_empty() {
             let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
@@ -1156,6 +1161,12 @@ fn is_road_name(after: &str) -> bool {
         Some('小') => second == Some('区'),
         _ => false,
     }
+}
+
+/// Whether `s` is nothing but spaces (blanked spans), eight bytes at a time.
+fn all_spaces(s: &str) -> bool {
+    let mut words = s.as_bytes().chunks_exact(8);
+    words.by_ref().all(|w| w == b"        ") && words.remainder().iter().all(|&b| b == b' ')
 }
 
 /// Collapse separators to single spaces and trim noise from both ends.
