@@ -220,6 +220,11 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i < bytes.len() {
         let x = word_at(bytes, i);
+        if x & HIGH == HIGH {
+            // Eight bytes of multi-byte characters (most of a Chinese line): nothing to test.
+            i += 8;
+            continue;
+        }
         // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
         // lowest-bit read below never sees).
         let p = x ^ (ONES * u64::from(b'+'));
