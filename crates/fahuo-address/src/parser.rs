@@ -1119,6 +1119,10 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
         // Digits, the usual ASCII in an address, are never separators: only the other ASCII
         // bytes of the word are looked up, and the word is done in one go.
         let x = u64::from_le_bytes(*w);
+        if x & HIGH == HIGH {
+            i += 8; // multi-byte characters only
+            continue;
+        }
         let mut candidates = !x & HIGH & !digit_bytes(x);
         while candidates != 0 {
             let p = i + (candidates.trailing_zeros() / 8) as usize;
