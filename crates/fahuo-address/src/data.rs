@@ -93,6 +93,9 @@ pub(crate) struct Hit {
     pub kind: NameKind,
     /// The unit's level, copied here so the hot scoring loop never touches `Division`.
     pub level: Level,
+    /// How many levels the unit's chain has (1 province, 2 city, 3 county), copied here so
+    /// that collecting a line's candidate units never touches `chains`.
+    pub depth: u8,
 }
 
 /// All division data, indexed.
@@ -203,6 +206,14 @@ impl Divisions {
         let levels: Vec<Level> = units.iter().map(|u| u.level).collect();
         let mut add = |pat: &'static str, mut hit: Hit| {
             hit.level = levels[hit.unit as usize];
+            let chain = &chains[hit.unit as usize];
+            hit.depth = if chain[2].is_some() {
+                3
+            } else if chain[1].is_some() {
+                2
+            } else {
+                1
+            };
             let slot = *index.entry(pat).or_insert_with(|| {
                 patterns.push(pat);
                 hits.push(Vec::new());
@@ -229,6 +240,7 @@ impl Divisions {
                     unit,
                     kind: NameKind::Full,
                     level: Level::County,
+                    depth: 0,
                 },
             );
             for s in &u.short_names {
@@ -238,6 +250,7 @@ impl Divisions {
                         unit,
                         kind: NameKind::Short,
                         level: Level::County,
+                        depth: 0,
                     },
                 );
             }
@@ -253,6 +266,7 @@ impl Divisions {
                         unit,
                         kind: NameKind::Old(ri as u16),
                         level: Level::County,
+                        depth: 0,
                     },
                 );
                 // A former city that is now a district (莱芜市 → 济南市莱芜区) also still names
@@ -272,6 +286,7 @@ impl Divisions {
                             unit: city,
                             kind: NameKind::Old(ri as u16),
                             level: Level::County,
+                            depth: 0,
                         },
                     );
                 }

@@ -43,16 +43,24 @@ fn words(b: &[u8]) -> (u64, u64) {
     (word(b), word(b.get(8..).unwrap_or_default()))
 }
 
-/// The first 8 bytes of `b` as a little-endian word, zero-padded. Short tails are gathered
-/// byte by byte: a variable-length copy into a buffer compiles to a memcpy call.
+/// The first 8 bytes of `b` as a little-endian word, zero-padded. A short tail is read as two
+/// overlapping halves (the overlap has the same bytes in both, so or-ing them is exact): a
+/// variable-length copy into a buffer compiles to a memcpy call, and a byte loop is slower.
 #[inline(always)]
 fn word(b: &[u8]) -> u64 {
     if let Some(w) = b.first_chunk::<8>() {
         return u64::from_le_bytes(*w);
     }
-    b.iter()
-        .enumerate()
-        .fold(0, |x, (i, &c)| x | u64::from(c) << (8 * i))
+    let n = b.len();
+    if let (Some(lo), Some(hi)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        return u64::from(u32::from_le_bytes(*lo))
+            | u64::from(u32::from_le_bytes(*hi)) << (8 * (n - 4));
+    }
+    if let (Some(lo), Some(hi)) = (b.first_chunk::<2>(), b.last_chunk::<2>()) {
+        return u64::from(u16::from_le_bytes(*lo))
+            | u64::from(u16::from_le_bytes(*hi)) << (8 * (n - 2));
+    }
+    b.first().map_or(0, |&c| u64::from(c))
 }
 
 /// A mask of the low `n` bytes of a word (`n` ≥ 8 gives all of it).
@@ -173,12 +181,18 @@ impl Matcher {
     /// The longest pattern that `s` starts with: (pattern id, byte length).
     #[inline(always)]
     pub fn anchored(&self, s: &str) -> Option<(usize, usize)> {
-        let b = s.as_bytes();
+        self.anchored_bytes(s.as_bytes())
+    }
+
+    /// [`Self::anchored`] on the bytes of a text from a character boundary on (the searches
+    /// below slice bytes: slicing the text would test the boundary at every probe).
+    #[inline(always)]
+    fn anchored_bytes(&self, b: &[u8]) -> Option<(usize, usize)> {
         if b.len() < KEY_LEN {
             return None;
         }
         // The first 16 bytes serve both the bucket key and the comparison with each pattern of
-        // the bucket. Six bytes equal to a key are two whole characters, as `s` starts at a
+        // the bucket. Six bytes equal to a key are two whole characters, as `b` starts at a
         // character boundary.
         let t0 = word(b);
         let k = t0 & low_bytes(KEY_LEN);
@@ -217,7 +231,7 @@ impl Matcher {
         while pos + KEY_LEN <= b.len() {
             let cp = code_point(&b[pos..]) as usize;
             if self.first[cp / 64] & (1 << (cp % 64)) != 0
-                && let Some((pattern, len)) = self.anchored(&text[pos..])
+                && let Some((pattern, len)) = self.anchored_bytes(&b[pos..])
             {
                 return Some(Match {
                     pattern,
@@ -249,7 +263,7 @@ impl Matcher {
             // A mark is a non-ASCII character; a space there now means it was blanked.
             if pos >= from
                 && b[pos] >= 0x80
-                && let Some((pattern, len)) = self.anchored(&text[pos..])
+                && let Some((pattern, len)) = self.anchored_bytes(&b[pos..])
             {
                 return Some(Match {
                     pattern,
@@ -279,7 +293,9 @@ impl Matcher {
         self.patterns.iter().filter_map(|p| p.chars().next())
     }
 
-    /// Non-overlapping leftmost-longest matches, left to right.
+    /// Non-overlapping leftmost-longest matches, left to right (the parser walks them by
+    /// hand with [`Self::find`]; kept for the tests).
+    #[cfg(test)]
     pub fn find_iter<'a>(&'a self, text: &'a str) -> impl Iterator<Item = Match> + 'a {
         let mut pos = 0;
         std::iter::from_fn(move || {
@@ -293,6 +309,18 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_words_are_zero_padded() {
+        let b: Vec<u8> = (1..=9).collect();
+        for n in 0..=9 {
+            let plain = b[..n.min(8)]
+                .iter()
+                .enumerate()
+                .fold(0u64, |x, (i, &c)| x | u64::from(c) << (8 * i));
+            assert_eq!(word(&b[..n]), plain, "{n}");
+        }
+    }
 
     #[test]
     fn leftmost_then_longest() {

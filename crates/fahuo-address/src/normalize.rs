@@ -40,6 +40,8 @@ pub(crate) struct Normalized {
     /// (Plain vectors: the parser reuses one `Normalized` per thread, so after the first lines
     /// they no longer allocate, and their push is cheaper than an inline vector's.)
     pub marks: [Vec<u32>; 2],
+    /// A second text buffer the parser rebuilds `text` into when it blanks consumed spans.
+    pub spare: String,
     pub traditional: bool,
     pub control: bool,
     pub truncated: bool,

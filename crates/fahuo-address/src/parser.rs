@@ -31,7 +31,7 @@ use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
 use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
-use crate::phone::{PhoneKind, Phones, find_phones};
+use crate::phone::{PhoneKind, Phones, digit_bytes, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
 
@@ -66,6 +66,9 @@ const LABEL_WORDS: [&str; 22] = [
     "中华人民共和国",
     "中国",
 ];
+
+/// A character every filler row in `LABEL_WORDS` contains (市辖区, 省直辖县级行政区划 ...).
+const FILLER_CHAR: char = '辖';
 
 /// Labels long and specific enough to strip even without a following colon.
 const BARE_LABELS: [&str; 8] = [
@@ -213,7 +216,19 @@ impl Parser {
             data,
             norm: Normalizer::load([
                 matcher.first_chars().collect(),
-                labels.first_chars().collect(),
+                // Not the first characters of the filler rows (市辖区, 省直辖..., common
+                // characters in any address) but the '辖' they all contain: `strip_labels`
+                // looks at every character only when there is one.
+                labels
+                    .first_chars()
+                    .filter(|&c| {
+                        !LABEL_WORDS
+                            .iter()
+                            .filter(|w| w.starts_with(c))
+                            .all(|w| w.contains(FILLER_CHAR))
+                    })
+                    .chain([FILLER_CHAR])
+                    .collect(),
             ]),
             matcher,
             labels,
@@ -263,13 +278,20 @@ impl Parser {
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
         let Normalized {
-            text: work, marks, ..
+            text: work,
+            marks,
+            spare,
+            ..
         } = norm;
 
         // Phones.
         let mut phone_span = None;
         let mut phones = Phones::new();
         find_phones(work, &mut phones);
+        let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
+        if phones.len() > 1 {
+            out.other_phones = Vec::with_capacity(phones.len() - 1);
+        }
         for (i, f) in phones.iter_mut().enumerate() {
             let number = std::mem::take(&mut f.phone.number);
             if i == 0 {
@@ -280,9 +302,10 @@ impl Parser {
                 out.other_phones.push(number);
                 out.add(Reason::ExtraPhone);
             }
-            blank(work, f.start, f.end);
+            spans.push((f.start, f.end));
         }
-        self.strip_labels(work, &marks[1]);
+        blank(work, spare, &spans);
+        self.strip_labels(work, spare, &marks[1]);
 
         // Name: a whole token that looks like one and does not start with a place name; failing
         // that, a lone surname ("孙 13300001111"); failing that, a short Han token right next to
@@ -318,8 +341,8 @@ impl Parser {
                 break;
             }
         }
-        if let Some((s, e)) = name_span {
-            blank(work, s, e);
+        if let Some(span) = name_span {
+            blank(work, spare, &[span]);
         }
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
@@ -397,7 +420,12 @@ impl Parser {
             out.town = Some(town);
             detail = after;
         }
-        let prefix = clean(prefix);
+        // Usually only the blanked name and phone stand before the divisions, or nothing.
+        let prefix = if all_spaces(prefix) {
+            String::new()
+        } else {
+            clean(prefix)
+        };
         if !prefix.is_empty() {
             let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
@@ -519,9 +547,20 @@ impl Parser {
 
     /// Whether a token begins with a division name (so it is address, not a person).
     fn starts_with_place(&self, tok: &str) -> bool {
-        self.matcher
-            .find_iter(tok)
-            .any(|m| m.start == 0 || self.pat_flags[m.pattern] & FULL != 0)
+        // A match at the start, probed directly; then the leftmost-longest matches after it,
+        // as `find_iter` would give them, for a full name (a name token is two or three
+        // characters: at most one more position).
+        if self.anchored(tok).is_some() {
+            return true;
+        }
+        let mut pos = tok.chars().next().map_or(0, char::len_utf8);
+        while let Some(m) = self.matcher.find(tok, pos) {
+            if self.pat_flags[m.pattern] & FULL != 0 {
+                return true;
+            }
+            pos = m.end;
+        }
+        false
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
@@ -632,15 +671,7 @@ impl Parser {
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
                 if !anchors.iter().any(|&(u, _)| u == h.unit) {
-                    let chain = &self.data.chains[h.unit as usize];
-                    let depth = if chain[2].is_some() {
-                        3
-                    } else if chain[1].is_some() {
-                        2
-                    } else {
-                        1
-                    };
-                    anchors.push((h.unit, depth));
+                    anchors.push((h.unit, h.depth));
                 }
             }
         }
@@ -993,24 +1024,48 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
-/// Overwrite bytes [s, e) with spaces (s and e are char boundaries), keeping every offset valid.
-fn blank(work: &mut String, s: usize, e: usize) {
+/// Overwrite the byte spans `spans` of `work` with spaces (each span's ends are char
+/// boundaries; spans are in order and do not overlap), keeping every offset valid. The text is
+/// rebuilt into `spare` and the two buffers swapped: a few copies instead of a splice per span.
+fn blank(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
     const SPACES: &str = "                                                                ";
-    if e - s <= SPACES.len() {
-        work.replace_range(s..e, &SPACES[..e - s]);
-    } else {
-        work.replace_range(s..e, &" ".repeat(e - s));
+    if spans.is_empty() {
+        return;
     }
+    spare.clear();
+    spare.reserve(work.len());
+    let mut at = 0;
+    for &(s, e) in spans {
+        spare.push_str(&work[at..s]);
+        let mut n = e - s;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            spare.push_str(&SPACES[..k]);
+            n -= k;
+        }
+        at = e;
+    }
+    spare.push_str(&work[at..]);
+    std::mem::swap(work, spare);
 }
 
 impl Parser {
     /// Blank field labels ("收货人:", "地址："), picker filler rows (市辖区) and a leading "中国".
-    fn strip_labels(&self, work: &mut String, marks: &[u32]) {
+    fn strip_labels(&self, work: &mut String, spare: &mut String, marks: &[u32]) {
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         let text = work.as_str();
         let mut from = 0;
         let mut next = 0;
-        while let Some(m) = self.labels.find_marked(text, marks, &mut next, from) {
+        // The marks leave out the characters that only begin filler rows; with a filler row
+        // possible, every character is looked at instead (rare: a picker's filler row).
+        let fillers = marks
+            .iter()
+            .any(|&m| text[m as usize..].starts_with(FILLER_CHAR));
+        while let Some(m) = if fillers {
+            self.labels.find(text, from)
+        } else {
+            self.labels.find_marked(text, marks, &mut next, from)
+        } {
             from = m.end;
             let (pos, end) = (m.start, m.end);
             let word = LABEL_WORDS[m.pattern];
@@ -1033,9 +1088,7 @@ impl Parser {
                 spans.push((pos, end));
             }
         }
-        for (s, e) in spans {
-            blank(work, s, e);
-        }
+        blank(work, spare, &spans);
     }
 }
 
@@ -1063,16 +1116,22 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 fn separator_from(bytes: &[u8], mut i: usize) -> usize {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let ascii = !u64::from_le_bytes(*w) & HIGH;
-        if ascii == 0 {
-            i += 8;
+        // Digits, the usual ASCII in an address, are never separators: only the other ASCII
+        // bytes of the word are looked up, and the word is done in one go.
+        let x = u64::from_le_bytes(*w);
+        if x & HIGH == HIGH {
+            i += 8; // multi-byte characters only
             continue;
         }
-        let p = i + (ascii.trailing_zeros() / 8) as usize;
-        if is_separator_byte(bytes[p]) {
-            return p;
+        let mut candidates = !x & HIGH & !digit_bytes(x);
+        while candidates != 0 {
+            let p = i + (candidates.trailing_zeros() / 8) as usize;
+            if is_separator_byte(bytes[p]) {
+                return p;
+            }
+            candidates &= candidates - 1;
         }
-        i = p + 1;
+        i += 8;
     }
     while let Some(&x) = bytes.get(i) {
         if x < 0x80 {
@@ -1106,6 +1165,12 @@ fn is_road_name(after: &str) -> bool {
         Some('小') => second == Some('区'),
         _ => false,
     }
+}
+
+/// Whether `s` is nothing but spaces (blanked spans), eight bytes at a time.
+fn all_spaces(s: &str) -> bool {
+    let mut words = s.as_bytes().chunks_exact(8);
+    words.by_ref().all(|w| w == b"        ") && words.remainder().iter().all(|&b| b == b' ')
 }
 
 /// Collapse separators to single spaces and trim noise from both ends.
@@ -1218,10 +1283,16 @@ fn has_landmark(detail: &str) -> bool {
         "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
         "社区", "屯", "庄", "园", "驿站",
     ];
+    // The first characters of MARKS, and the numerals: one pass over the characters, and the
+    // marks are only compared where one of these stands.
+    static FIRST: CharSet =
+        CharSet::of("号村组室栋幢楼单门弄院店厂公学医小花苑大中市广社屯庄园驿一二三四五六七八九十");
     // A digit is the usual landmark: look for one bytewise before decoding characters.
     detail.bytes().any(|b| b.is_ascii_digit())
-        || detail.chars().any(is_cn_numeral)
-        || MARKS.iter().any(|m| detail.contains(m))
+        || detail.char_indices().any(|(i, c)| {
+            FIRST.contains(c)
+                && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
+        })
 }
 
 /// Longest line `parse_lines` keeps in memory (bytes); longer lines are cut and flagged.
@@ -1319,6 +1390,69 @@ mod tests {
     }
 
     /// `is_road_name` is written out by first character; it must say the same as the list.
+    #[test]
+    fn filler_rows_and_labels_are_stripped() {
+        let p = crate::parse("北京市市辖区东城区幸福巷1号 张三 13812345678");
+        assert_eq!(p.county, Some("东城区"));
+        assert_eq!(p.detail, "幸福巷1号");
+        let p = crate::parse("海南省省直辖县级行政区划白沙黎族自治县牙叉农场九栋107号");
+        assert_eq!(p.county, Some("白沙黎族自治县"));
+        assert_eq!(p.detail, "牙叉农场九栋107号");
+        // A filler row and a label on one line: the label is still found.
+        let p = crate::parse("收货人:李四 北京市市辖区东城区幸福巷1号");
+        assert_eq!(p.name.as_deref(), Some("李四"));
+        assert_eq!(p.detail, "幸福巷1号");
+        // Filler characters without the row: nothing is stripped.
+        let p = crate::parse("李四 13812345678 北京市东城区管辖路1号");
+        assert_eq!(p.detail, "管辖路1号");
+    }
+
+    #[test]
+    fn landmark_test_matches_a_plain_search() {
+        const MARKS: [&str; 30] = [
+            "号", "村", "组", "室", "栋", "幢", "楼", "单元", "门", "弄", "院", "店", "厂", "公司",
+            "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
+            "社区", "屯", "庄", "园", "驿站",
+        ];
+        let plain = |d: &str| {
+            d.bytes().any(|b| b.is_ascii_digit())
+                || d.chars().any(is_cn_numeral)
+                || MARKS.iter().any(|m| d.contains(m))
+        };
+        for d in [
+            "",
+            "文三路",
+            "文三路90号",
+            "幸福里",
+            "单位",
+            "单元",
+            "大门",
+            "大",
+            "驿",
+            "驿站",
+            "中山路",
+            "中心",
+            "市政府",
+            "市场",
+            "公园",
+            "公",
+            "学",
+            "学校",
+            "医务",
+            "医院",
+            "城东区政府",
+            "新华书店",
+            "光明大厦",
+            "社会",
+            "社区",
+            "王庄",
+            "十字路口",
+            "abc",
+        ] {
+            assert_eq!(has_landmark(d), plain(d), "{d}");
+        }
+    }
+
     #[test]
     fn road_name_test_matches_the_suffix_list() {
         let by_list = |after: &str| {

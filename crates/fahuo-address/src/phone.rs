@@ -84,6 +84,24 @@ fn area_len(d: &str) -> usize {
     }
 }
 
+/// Room for an extension ("-" and up to six digits) after a number, so that appending one does
+/// not reallocate.
+const EXT_ROOM: usize = 7;
+
+/// The parts joined by '-', in one allocation with room for an extension (`format!` cost a
+/// formatter run and a reallocation).
+fn dashed(parts: &[&str]) -> String {
+    let len: usize = parts.iter().map(|p| p.len() + 1).sum();
+    let mut s = String::with_capacity(len - 1 + EXT_ROOM);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push('-');
+        }
+        s.push_str(p);
+    }
+    s
+}
+
 fn landline(d: &str) -> Option<String> {
     if !d.starts_with('0') || d.starts_with("00") {
         return None;
@@ -91,7 +109,7 @@ fn landline(d: &str) -> Option<String> {
     let a = area_len(d);
     let rest = d.len().checked_sub(a)?;
     if (7..=8).contains(&rest) {
-        Some(format!("{}-{}", &d[..a], &d[a..]))
+        Some(dashed(&[&d[..a], &d[a..]]))
     } else {
         None
     }
@@ -124,12 +142,12 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
         let d = strip_country(joined);
         let found = if is_mobile(d) {
             Some(Phone {
-                number: d.to_string(),
+                number: dashed(&[d]),
                 kind: PhoneKind::Mobile,
             })
         } else if (d.starts_with("400") || d.starts_with("800")) && d.len() == 10 {
             Some(Phone {
-                number: format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+                number: dashed(&[&d[..3], &d[3..6], &d[6..]]),
                 kind: PhoneKind::Service,
             })
         } else if k > 0 && groups[0].digits.starts_with('0') && groups[0].digits.len() <= 4 {
@@ -137,7 +155,7 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
             let a = groups[0].digits.len();
             let rest = joined.len() - a;
             ((3..=4).contains(&a) && (7..=8).contains(&rest)).then(|| Phone {
-                number: format!("{}-{}", &joined[..a], &joined[a..]),
+                number: dashed(&[&joined[..a], &joined[a..]]),
                 kind: PhoneKind::Landline,
             })
         } else {
@@ -188,7 +206,7 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
 
 /// Per byte of `x`, exactly: the high bit set when the byte is an ASCII digit.
 #[inline(always)]
-fn digit_bytes(x: u64) -> u64 {
+pub(crate) fn digit_bytes(x: u64) -> u64 {
     let low = x & (ONES * 0x7f);
     // 0x2f < byte < 0x3a, for bytes below 0x80 (no carries between bytes).
     (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH
@@ -202,6 +220,11 @@ fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i < bytes.len() {
         let x = word_at(bytes, i);
+        if x & HIGH == HIGH {
+            // Eight bytes of multi-byte characters (most of a Chinese line): nothing to test.
+            i += 8;
+            continue;
+        }
         // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
         // lowest-bit read below never sees).
         let p = x ^ (ONES * u64::from(b'+'));

@@ -181,6 +181,10 @@ impl ParsedAddress {
     /// Record a reason once.
     pub(crate) fn add(&mut self, r: Reason) {
         if !self.reasons.contains(&r) {
+            if self.reasons.capacity() == 0 {
+                // One allocation sized for the usual few reasons, not the growth path.
+                self.reasons = Vec::with_capacity(8);
+            }
             self.reasons.push(r);
         }
     }
