@@ -47,6 +47,9 @@ pub struct LabelSettingsInput {
     pub logo_png_base64: Option<String>,
 }
 
+/// A shop's label logo (shared by all its labels: the PDF stores it once) and promo line.
+type ShopLabel = (Option<Arc<[u8]>>, Option<String>);
+
 /// The declared weight of a package nobody has weighed yet.
 const DEFAULT_WEIGHT_G: i64 = 1_000;
 
@@ -1199,7 +1202,7 @@ impl App {
         let accounts = self.store().carrier_accounts(tenant).await?;
         let tags = self.store().sku_tags(tenant).await?;
         let skus = self.store().skus(tenant).await?;
-        let mut shops: HashMap<ShopId, (Option<Arc<[u8]>>, Option<String>)> = HashMap::new();
+        let mut shops: HashMap<ShopId, ShopLabel> = HashMap::new();
         let mut labels = Vec::with_capacity(job.labels.len());
         for printed in &job.labels {
             let pkg = self
@@ -1220,11 +1223,15 @@ impl App {
             let warehouse = self.store().warehouse(tenant, pkg.warehouse_id).await?;
             let req = build_request(&pkg, &orders, &warehouse, account)?;
             let shop = orders[0].shop_id;
-            if !shops.contains_key(&shop) {
-                let (logo, promo) = self.store().shop_label_settings(tenant, shop).await?;
-                shops.insert(shop, (logo.map(Arc::from), promo));
-            }
-            let (logo, promo) = shops[&shop].clone();
+            let (logo, promo) = match shops.get(&shop) {
+                Some(known) => known.clone(),
+                None => {
+                    let (logo, promo) = self.store().shop_label_settings(tenant, shop).await?;
+                    let settings: ShopLabel = (logo.map(Arc::from), promo);
+                    shops.insert(shop, settings.clone());
+                    settings
+                }
+            };
             let tagged = |tag: &str| {
                 orders.iter().flat_map(|o| &o.lines).any(|l| {
                     line_sku(l, &skus)
