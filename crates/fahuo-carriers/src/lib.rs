@@ -11,8 +11,10 @@
 //! * [`selection`]: the merchant's carrier rules, the choice per package with its explanation,
 //!   and the what-if over past packages.
 //!
-//! Waybill (电子面单) and tracking clients will join as further modules of this crate; the
-//! modules above stay pure (no I/O besides the line streaming over caller-given readers, no clock).
+//! Everything here is pure (no I/O besides the line streaming over caller-given readers, no
+//! clock). The e-waybill (电子面单) clients live with the other network adapters in
+//! `fahuo-platforms` (`waybill`), which share its HTTP, retry and rate-limit machinery; the wire
+//! protocols they and the emulators speak are written down in `WAYBILL-PROTOCOLS.md` here.
 //!
 //! ```
 //! use fahuo_carriers::{Carrier, detect, validate};

@@ -1,4 +1,5 @@
-//! fahuo-platforms: clients for the WeChat Shop, Douyin Shop and Xiaohongshu order APIs.
+//! fahuo-platforms: clients for the WeChat Shop, Douyin Shop and Xiaohongshu order APIs, and
+//! for the e-waybill services (kuaidi100, kdniao, WeChat Shop's own) in [`waybill`].
 //!
 //! One [`PlatformClient`] per shop speaks its platform's real wire protocol (reference
 //! `platform-apis.md` §1–3): signing, envelopes and error codes, token acquisition and renewal,
