@@ -1029,6 +1029,15 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
 /// rebuilt into `spare` and the two buffers swapped: a few copies instead of a splice per span.
 fn blank(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
     const SPACES: &str = "                                                                ";
+    if let [(s, e)] = *spans
+        && e == work.len()
+        && e - s <= SPACES.len()
+    {
+        // One span reaching the end (the phone of "address name phone"): cut and pad.
+        work.truncate(s);
+        work.push_str(&SPACES[..e - s]);
+        return;
+    }
     if spans.is_empty() {
         return;
     }
