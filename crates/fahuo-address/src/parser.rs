@@ -1120,8 +1120,8 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 }
 
 /// The index of the first separator byte at or after `i` (a character boundary), or the
-/// length. Only ASCII bytes can be separators: eight bytes at a time, it jumps to the next
-/// ASCII byte and tests that one; the last few bytes go a whole character at a time.
+/// length. Only ASCII bytes other than digits can be separators: eight bytes at a time, it
+/// tests just those bytes of the word; the last few bytes go a whole character at a time.
 fn separator_from(bytes: &[u8], mut i: usize) -> usize {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
