@@ -276,7 +276,8 @@ impl Parser {
             out.finish();
             return out;
         }
-        // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
+        // Consumed spans are blanked with spaces in place, so byte offsets stay valid (a name
+        // that opens the line is skipped instead; see `start` below).
         let Normalized {
             text: work,
             marks,
@@ -341,13 +342,20 @@ impl Parser {
                 break;
             }
         }
-        if let Some(span) = name_span {
-            blank(work, spare, &[span]);
+        // Where the division search and the prefix start: after the name when it opens the line
+        // (only blanks before it; "张三 13812345678 浙江..."), which saves blanking it.
+        let mut start = 0;
+        if let Some((s, e)) = name_span {
+            if all_spaces(&work[..s]) {
+                start = e;
+            } else {
+                blank(work, spare, &[(s, e)]);
+            }
         }
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
         let mut elems = Elems::new();
-        self.find_elems(work, &marks[0], &mut elems);
+        self.find_elems(work, &marks[0], start, &mut elems);
         let mut best = self.best_chain(work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -379,10 +387,10 @@ impl Parser {
 
         let (prefix, rest) = match &best {
             Some((eval, _)) => (
-                &work[..elems[eval.first].start],
+                &work[start..elems[eval.first].start],
                 &work[elems[eval.last].end..],
             ),
-            None => ("", work.as_str()),
+            None => ("", &work[start..]),
         };
 
         let mut rest = rest;
@@ -564,8 +572,9 @@ impl Parser {
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str, marks: &[u32], elems: &mut Elems) {
-        let mut pos = 0;
+    /// Only text from byte `from` on is searched.
+    fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Elems) {
+        let mut pos = from;
         let mut next = 0;
         while pos < text.len() {
             let Some(m) = self.matcher.find_marked(text, marks, &mut next, pos) else {
