@@ -1426,6 +1426,24 @@ mod tests {
     }
 
     #[test]
+    fn a_name_opening_the_line_is_not_searched_for_places() {
+        // 江山 (a county's short name) inside the name must not count as a division.
+        let p = crate::parse("李江山 13812345678 浙江省杭州市西湖区文三路1号");
+        assert_eq!(p.name.as_deref(), Some("李江山"));
+        assert_eq!(p.county, Some("西湖区"));
+        assert_eq!(p.detail, "文三路1号");
+        assert!(p.is_shippable(), "{:?}", p.reasons);
+        // The same after a label, and with nothing but the name and phone.
+        let p = crate::parse("收货人:李江山 13812345678 浙江省杭州市西湖区文三路1号");
+        assert_eq!(p.name.as_deref(), Some("李江山"));
+        assert_eq!(p.county, Some("西湖区"));
+        let p = crate::parse("李江山 13812345678");
+        assert_eq!(p.name.as_deref(), Some("李江山"));
+        assert_eq!(p.county, None);
+        assert!(p.reasons.contains(&Reason::NoDivision));
+    }
+
+    #[test]
     fn landmark_test_matches_a_plain_search() {
         const MARKS: [&str; 30] = [
             "号", "村", "组", "室", "栋", "幢", "楼", "单元", "门", "弄", "院", "店", "厂", "公司",
