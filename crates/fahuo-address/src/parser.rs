@@ -342,20 +342,28 @@ impl Parser {
                 break;
             }
         }
-        // Where the division search and the prefix start: after the name when it opens the line
-        // (only blanks before it; "张三 13812345678 浙江..."), which saves blanking it.
-        let mut start = 0;
+        // The text the division search and the prefix and rest come from: without the name when
+        // it opens the line ("张三 13812345678 浙江...") or ends it ("... 张三 13812345678"; only
+        // blanks before or after it), which saves blanking it.
+        let (mut start, mut end) = (0, work.len());
         if let Some((s, e)) = name_span {
             if all_spaces(&work[..s]) {
                 start = e;
+            } else if all_spaces(&work[e..]) {
+                end = s;
             } else {
                 blank(work, spare, &[(s, e)]);
             }
         }
+        let mut marks = &marks[0][..];
+        if end < work.len() {
+            marks = &marks[..marks.partition_point(|&m| (m as usize) < end)];
+        }
+        let work = &work[..end];
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
         let mut elems = Elems::new();
-        self.find_elems(work, &marks[0], start, &mut elems);
+        self.find_elems(work, marks, start, &mut elems);
         let mut best = self.best_chain(work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -1426,7 +1434,7 @@ mod tests {
     }
 
     #[test]
-    fn a_name_opening_the_line_is_not_searched_for_places() {
+    fn a_name_opening_or_ending_the_line_is_not_searched_for_places() {
         // 江山 (a county's short name) inside the name must not count as a division.
         let p = crate::parse("李江山 13812345678 浙江省杭州市西湖区文三路1号");
         assert_eq!(p.name.as_deref(), Some("李江山"));
@@ -1437,6 +1445,17 @@ mod tests {
         let p = crate::parse("收货人:李江山 13812345678 浙江省杭州市西湖区文三路1号");
         assert_eq!(p.name.as_deref(), Some("李江山"));
         assert_eq!(p.county, Some("西湖区"));
+        // A name that ends the line, before or after the phone.
+        for line in [
+            "浙江省杭州市西湖区文三路1号 李江山 13812345678",
+            "浙江省杭州市西湖区文三路1号 13812345678 李江山",
+        ] {
+            let p = crate::parse(line);
+            assert_eq!(p.name.as_deref(), Some("李江山"), "{line}");
+            assert_eq!(p.county, Some("西湖区"), "{line}");
+            assert_eq!(p.detail, "文三路1号", "{line}");
+            assert!(p.is_shippable(), "{line}: {:?}", p.reasons);
+        }
         let p = crate::parse("李江山 13812345678");
         assert_eq!(p.name.as_deref(), Some("李江山"));
         assert_eq!(p.county, None);
