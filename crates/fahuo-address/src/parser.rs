@@ -276,7 +276,8 @@ impl Parser {
             out.finish();
             return out;
         }
-        // Consumed spans are blanked with spaces in place, so byte offsets stay valid.
+        // Consumed spans are blanked with spaces in place, so byte offsets stay valid (a name
+        // that opens the line is skipped instead; see `start` below).
         let Normalized {
             text: work,
             marks,
@@ -341,13 +342,28 @@ impl Parser {
                 break;
             }
         }
-        if let Some(span) = name_span {
-            blank(work, spare, &[span]);
+        // The text the division search and the prefix and rest come from: without the name when
+        // it opens the line ("张三 13812345678 浙江...") or ends it ("... 张三 13812345678"; only
+        // blanks before or after it), which saves blanking it.
+        let (mut start, mut end) = (0, work.len());
+        if let Some((s, e)) = name_span {
+            if all_spaces(&work[..s]) {
+                start = e;
+            } else if all_spaces(&work[e..]) {
+                end = s;
+            } else {
+                blank(work, spare, &[(s, e)]);
+            }
         }
+        let mut marks = &marks[0][..];
+        if end < work.len() {
+            marks = &marks[..marks.partition_point(|&m| (m as usize) < end)];
+        }
+        let work = &work[..end];
 
         // Filled in place: returning the inline vector by value was a copy of its whole buffer.
         let mut elems = Elems::new();
-        self.find_elems(work, &marks[0], &mut elems);
+        self.find_elems(work, marks, start, &mut elems);
         let mut best = self.best_chain(work, &elems);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
@@ -379,10 +395,10 @@ impl Parser {
 
         let (prefix, rest) = match &best {
             Some((eval, _)) => (
-                &work[..elems[eval.first].start],
+                &work[start..elems[eval.first].start],
                 &work[elems[eval.last].end..],
             ),
-            None => ("", work.as_str()),
+            None => ("", &work[start..]),
         };
 
         let mut rest = rest;
@@ -564,8 +580,9 @@ impl Parser {
     }
 
     /// All division names in the text, minus those that are really part of a road or town name.
-    fn find_elems(&self, text: &str, marks: &[u32], elems: &mut Elems) {
-        let mut pos = 0;
+    /// Only text from byte `from` on is searched.
+    fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Elems) {
+        let mut pos = from;
         let mut next = 0;
         while pos < text.len() {
             let Some(m) = self.matcher.find_marked(text, marks, &mut next, pos) else {
@@ -1029,6 +1046,15 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
 /// rebuilt into `spare` and the two buffers swapped: a few copies instead of a splice per span.
 fn blank(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
     const SPACES: &str = "                                                                ";
+    if let [(s, e)] = *spans
+        && e == work.len()
+        && e - s <= SPACES.len()
+    {
+        // One span reaching the end (the phone of "address name phone"): cut and pad.
+        work.truncate(s);
+        work.push_str(&SPACES[..e - s]);
+        return;
+    }
     if spans.is_empty() {
         return;
     }
@@ -1111,8 +1137,8 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 }
 
 /// The index of the first separator byte at or after `i` (a character boundary), or the
-/// length. Only ASCII bytes can be separators: eight bytes at a time, it jumps to the next
-/// ASCII byte and tests that one; the last few bytes go a whole character at a time.
+/// length. Only ASCII bytes other than digits can be separators: eight bytes at a time, it
+/// tests just those bytes of the word; the last few bytes go a whole character at a time.
 fn separator_from(bytes: &[u8], mut i: usize) -> usize {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
@@ -1405,6 +1431,35 @@ mod tests {
         // Filler characters without the row: nothing is stripped.
         let p = crate::parse("李四 13812345678 北京市东城区管辖路1号");
         assert_eq!(p.detail, "管辖路1号");
+    }
+
+    #[test]
+    fn a_name_opening_or_ending_the_line_is_not_searched_for_places() {
+        // 江山 (a county's short name) inside the name must not count as a division.
+        let p = crate::parse("李江山 13812345678 浙江省杭州市西湖区文三路1号");
+        assert_eq!(p.name.as_deref(), Some("李江山"));
+        assert_eq!(p.county, Some("西湖区"));
+        assert_eq!(p.detail, "文三路1号");
+        assert!(p.is_shippable(), "{:?}", p.reasons);
+        // The same after a label, and with nothing but the name and phone.
+        let p = crate::parse("收货人:李江山 13812345678 浙江省杭州市西湖区文三路1号");
+        assert_eq!(p.name.as_deref(), Some("李江山"));
+        assert_eq!(p.county, Some("西湖区"));
+        // A name that ends the line, before or after the phone.
+        for line in [
+            "浙江省杭州市西湖区文三路1号 李江山 13812345678",
+            "浙江省杭州市西湖区文三路1号 13812345678 李江山",
+        ] {
+            let p = crate::parse(line);
+            assert_eq!(p.name.as_deref(), Some("李江山"), "{line}");
+            assert_eq!(p.county, Some("西湖区"), "{line}");
+            assert_eq!(p.detail, "文三路1号", "{line}");
+            assert!(p.is_shippable(), "{line}: {:?}", p.reasons);
+        }
+        let p = crate::parse("李江山 13812345678");
+        assert_eq!(p.name.as_deref(), Some("李江山"));
+        assert_eq!(p.county, None);
+        assert!(p.reasons.contains(&Reason::NoDivision));
     }
 
     #[test]
