@@ -296,20 +296,24 @@ async fn intake_matches_the_platform(db: TestDb, platform: SimPlatform) {
     run.sim.advance_clock(120);
     run.settle().await;
 
-    // The emulator's clock runs on (late follow-ups of the last orders still land): take its
-    // truth between two identical reads of fahuo, so that nothing moved while comparing.
+    // The emulator's clock runs on real time too, so late follow-ups of the last orders can
+    // still land (and their pushes can be lost). Compare at a moment when nothing moved: the
+    // emulator's truth and fahuo's rows both unchanged across a settle, after a periodic sync
+    // had the chance to pick up lost pushes.
     let (truth, status, ours) = loop {
-        let before = run.fahuo_orders().await;
-        let truth: HashMap<String, fahuo_sim::Order> = run
-            .sim
-            .orders(Some(platform))
-            .into_iter()
-            .map(|o| (o.order_id.clone(), o))
-            .collect();
+        run.sim.advance_clock(120);
+        run.settle().await;
+        let truth_before = run.sim.orders(Some(platform));
         let status = ledger_status(&run.sim, platform);
+        let before = run.fahuo_orders().await;
         run.settle().await;
         let after = run.fahuo_orders().await;
-        if before == after {
+        let truth_after = run.sim.orders(Some(platform));
+        if before == after && truth_before == truth_after {
+            let truth: HashMap<String, fahuo_sim::Order> = truth_after
+                .into_iter()
+                .map(|o| (o.order_id.clone(), o))
+                .collect();
             break (truth, status, after);
         }
     };
