@@ -1,4 +1,5 @@
-//! Shops (with encrypted credentials), warehouses, SKUs and platform-SKU mappings.
+//! Shops (with encrypted credentials and label settings), warehouses, SKUs (with their tags)
+//! and platform-SKU mappings.
 
 use crate::audit::insert_audit;
 use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db};
@@ -412,5 +413,80 @@ impl Store {
             sku_id: SkuId(sku_id),
             quantity,
         }))
+    }
+
+    /// Sets what the shop's labels carry besides the waybill: a logo (PNG) and a promo line;
+    /// `None` removes either. Audited.
+    pub async fn set_shop_label_settings(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        logo_png: Option<&[u8]>,
+        promo: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            let done = sqlx::query(
+                    "UPDATE shops SET label_logo_png = $1, label_promo = $2 WHERE tenant_id = $3 AND id = $4")
+                .bind(logo_png).bind(promo).bind(tenant.get()).bind(shop.get())
+                .execute(&mut *tx).await?.rows_affected();
+            if done == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let mut entry = audit.clone();
+            entry.entity_id = Some(shop.get());
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
+    }
+
+    /// The shop's label logo (PNG) and promo line.
+    pub async fn shop_label_settings(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+    ) -> Result<(Option<Vec<u8>>, Option<String>)> {
+        let row: (Option<Vec<u8>>, Option<String>) = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT label_logo_png, label_promo FROM shops WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(shop.get()).fetch_one(pool).await?);
+        Ok(row)
+    }
+
+    /// Replaces a SKU's tags (already normalised by the caller). Audited.
+    pub async fn set_sku_tags(
+        &self,
+        tenant: TenantId,
+        sku: SkuId,
+        tags: &[String],
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let joined = tags.join(",");
+        in_tx!(&self.db, tx => {
+            let done = sqlx::query("UPDATE skus SET tags = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(&joined).bind(tenant.get()).bind(sku.get())
+                .execute(&mut *tx).await?.rows_affected();
+            if done == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let mut entry = audit.clone();
+            entry.entity_id = Some(sku.get());
+            entry.after = Some(serde_json::json!({"tags": tags}));
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
+    }
+
+    /// The tags of the tenant's SKUs that have any.
+    pub async fn sku_tags(
+        &self,
+        tenant: TenantId,
+    ) -> Result<std::collections::HashMap<SkuId, Vec<String>>> {
+        let rows: Vec<(i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, tags FROM skus WHERE tenant_id = $1 AND tags <> ''")
+            .bind(tenant.get()).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, tags)| (SkuId(id), tags.split(',').map(str::to_string).collect()))
+            .collect())
     }
 }

@@ -1,4 +1,5 @@
-//! Stock levels and the stock ledger, changed only through [`Store::move_stock`].
+//! Stock levels and the stock ledger, changed only through [`Store::move_stock`]; and where
+//! each SKU sits in a warehouse (bins, 库位), which moves no stock.
 //!
 //! Each movement reads its stock row under a write lock (PostgreSQL `FOR UPDATE`; SQLite's
 //! `BEGIN IMMEDIATE` already serialises writers), lets the domain decide whether the movement
@@ -6,8 +7,10 @@
 //! So two reservations racing for the last unit cannot both succeed, and the ledger always sums
 //! to the row.
 
+use crate::audit::insert_audit;
 use crate::{Db, Result, Store, StoreError, from_ms, in_tx, ms, on_db};
 use chrono::{DateTime, Utc};
+use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::stock::{MovementKind, StockLevel, StockMovement};
 use fahuo_domain::{OrderId, SkuId, TenantId, WarehouseId};
 use serde::Serialize;
@@ -239,5 +242,47 @@ impl Store {
                 ledger_reserved: lr,
             })
             .collect())
+    }
+
+    /// Records where a SKU sits in a warehouse (库位); `None` clears it. Audited.
+    pub async fn set_stock_bin(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        sku: SkuId,
+        bin: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            // Both must be the tenant's (the stock row is keyed by warehouse and SKU only).
+            let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(warehouse.get()).fetch_one(&mut *tx).await?;
+            let _: i64 = sqlx::query_scalar("SELECT id FROM skus WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(sku.get()).fetch_one(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety, bin) \
+                 VALUES ($1, $2, $3, 0, 0, 0, $4) ON CONFLICT (warehouse_id, sku_id) \
+                 DO UPDATE SET bin = excluded.bin")
+                .bind(tenant.get()).bind(warehouse.get()).bind(sku.get()).bind(bin)
+                .execute(&mut *tx).await?;
+            let mut entry = audit.clone();
+            entry.entity_id = Some(sku.get());
+            entry.after = Some(serde_json::json!({"warehouse_id": warehouse, "bin": bin}));
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
+    }
+
+    /// The bins of a warehouse's SKUs that have one.
+    pub async fn stock_bins(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+    ) -> Result<std::collections::HashMap<SkuId, String>> {
+        let rows: Vec<(i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT sku_id, bin FROM stock WHERE tenant_id = $1 AND warehouse_id = $2 \
+                 AND bin IS NOT NULL AND bin <> ''")
+            .bind(tenant.get()).bind(warehouse.get()).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id, bin)| (SkuId(id), bin)).collect())
     }
 }

@@ -15,7 +15,7 @@ use fahuo_domain::fulfilment::{
 };
 use fahuo_domain::{
     CarrierAccountId, CarrierCode, OrderEvent, OrderId, OrderState, PackageId, PrintJobId, ShopId,
-    SkuId, TenantId, TrackingNo, WarehouseId, WaybillId, WaybillRequestId,
+    TenantId, TrackingNo, WarehouseId, WaybillId, WaybillRequestId,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -349,125 +349,6 @@ impl Store {
         Ok(json)
     }
 
-    // ------------------------------------------------------------------ label settings, tags
-
-    /// Sets what the shop's labels carry besides the waybill: a logo (PNG) and a promo line;
-    /// `None` removes either. Audited.
-    pub async fn set_shop_label_settings(
-        &self,
-        tenant: TenantId,
-        shop: ShopId,
-        logo_png: Option<&[u8]>,
-        promo: Option<&str>,
-        audit: &AuditEntry,
-    ) -> Result<()> {
-        in_tx!(&self.db, tx => {
-            let done = sqlx::query(
-                    "UPDATE shops SET label_logo_png = $1, label_promo = $2 WHERE tenant_id = $3 AND id = $4")
-                .bind(logo_png).bind(promo).bind(tenant.get()).bind(shop.get())
-                .execute(&mut *tx).await?.rows_affected();
-            if done == 0 {
-                return Err(StoreError::NotFound);
-            }
-            let mut entry = audit.clone();
-            entry.entity_id = Some(shop.get());
-            insert_audit!(&mut *tx, &entry);
-        });
-        Ok(())
-    }
-
-    /// The shop's label logo (PNG) and promo line.
-    pub async fn shop_label_settings(
-        &self,
-        tenant: TenantId,
-        shop: ShopId,
-    ) -> Result<(Option<Vec<u8>>, Option<String>)> {
-        let row: (Option<Vec<u8>>, Option<String>) = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT label_logo_png, label_promo FROM shops WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.get()).bind(shop.get()).fetch_one(pool).await?);
-        Ok(row)
-    }
-
-    /// Replaces a SKU's tags (already normalised by the caller). Audited.
-    pub async fn set_sku_tags(
-        &self,
-        tenant: TenantId,
-        sku: SkuId,
-        tags: &[String],
-        audit: &AuditEntry,
-    ) -> Result<()> {
-        let joined = tags.join(",");
-        in_tx!(&self.db, tx => {
-            let done = sqlx::query("UPDATE skus SET tags = $1 WHERE tenant_id = $2 AND id = $3")
-                .bind(&joined).bind(tenant.get()).bind(sku.get())
-                .execute(&mut *tx).await?.rows_affected();
-            if done == 0 {
-                return Err(StoreError::NotFound);
-            }
-            let mut entry = audit.clone();
-            entry.entity_id = Some(sku.get());
-            entry.after = Some(serde_json::json!({"tags": tags}));
-            insert_audit!(&mut *tx, &entry);
-        });
-        Ok(())
-    }
-
-    /// The tags of the tenant's SKUs that have any.
-    pub async fn sku_tags(
-        &self,
-        tenant: TenantId,
-    ) -> Result<std::collections::HashMap<SkuId, Vec<String>>> {
-        let rows: Vec<(i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT id, tags FROM skus WHERE tenant_id = $1 AND tags <> ''")
-            .bind(tenant.get()).fetch_all(pool).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, tags)| (SkuId(id), tags.split(',').map(str::to_string).collect()))
-            .collect())
-    }
-
-    /// Records where a SKU sits in a warehouse (库位); `None` clears it. Audited.
-    pub async fn set_stock_bin(
-        &self,
-        tenant: TenantId,
-        warehouse: WarehouseId,
-        sku: SkuId,
-        bin: Option<&str>,
-        audit: &AuditEntry,
-    ) -> Result<()> {
-        in_tx!(&self.db, tx => {
-            // Both must be the tenant's (the stock row is keyed by warehouse and SKU only).
-            let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.get()).bind(warehouse.get()).fetch_one(&mut *tx).await?;
-            let _: i64 = sqlx::query_scalar("SELECT id FROM skus WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.get()).bind(sku.get()).fetch_one(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety, bin) \
-                 VALUES ($1, $2, $3, 0, 0, 0, $4) ON CONFLICT (warehouse_id, sku_id) \
-                 DO UPDATE SET bin = excluded.bin")
-                .bind(tenant.get()).bind(warehouse.get()).bind(sku.get()).bind(bin)
-                .execute(&mut *tx).await?;
-            let mut entry = audit.clone();
-            entry.entity_id = Some(sku.get());
-            entry.after = Some(serde_json::json!({"warehouse_id": warehouse, "bin": bin}));
-            insert_audit!(&mut *tx, &entry);
-        });
-        Ok(())
-    }
-
-    /// The bins of a warehouse's SKUs that have one.
-    pub async fn stock_bins(
-        &self,
-        tenant: TenantId,
-        warehouse: WarehouseId,
-    ) -> Result<std::collections::HashMap<SkuId, String>> {
-        let rows: Vec<(i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT sku_id, bin FROM stock WHERE tenant_id = $1 AND warehouse_id = $2 \
-                 AND bin IS NOT NULL AND bin <> ''")
-            .bind(tenant.get()).bind(warehouse.get()).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, bin)| (SkuId(id), bin)).collect())
-    }
-
     // ------------------------------------------------------------------ packages
 
     /// Allocates an approved order to `warehouse` as one package holding all its lines, to
@@ -756,6 +637,31 @@ impl Store {
         {
             return self.print_job(tenant, id).await;
         }
+        match self
+            .insert_print_job(tenant, idempotency_key, label_size, packages, reason, audit)
+            .await
+        {
+            Ok(id) => self.print_job(tenant, id).await,
+            // A concurrent print with the same key won the insert: that job is the answer.
+            Err(e) => match idempotency_key {
+                Some(key) => match self.print_job_by_key(tenant, key).await? {
+                    Some(id) => self.print_job(tenant, id).await,
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn insert_print_job(
+        &self,
+        tenant: TenantId,
+        idempotency_key: Option<&str>,
+        label_size: &str,
+        packages: &[PackageId],
+        reason: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<PrintJobId> {
         let now = audit.at;
         let created_by = audit.actor.name().to_string();
         let id = in_tx!(&self.db, tx => {
@@ -809,7 +715,7 @@ impl Store {
             insert_audit!(&mut *tx, &entry);
             PrintJobId(id)
         });
-        self.print_job(tenant, id).await
+        Ok(id)
     }
 
     async fn print_job_by_key(&self, tenant: TenantId, key: &str) -> Result<Option<PrintJobId>> {
