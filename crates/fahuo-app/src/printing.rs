@@ -1203,6 +1203,7 @@ impl App {
         let tags = self.store().sku_tags(tenant).await?;
         let skus = self.store().skus(tenant).await?;
         let mut shops: HashMap<ShopId, ShopLabel> = HashMap::new();
+        let mut warehouses = HashMap::new();
         let mut labels = Vec::with_capacity(job.labels.len());
         for printed in &job.labels {
             let pkg = self
@@ -1220,8 +1221,12 @@ impl App {
                 )));
             };
             let orders = self.package_orders(tenant, &pkg).await?;
-            let warehouse = self.store().warehouse(tenant, pkg.warehouse_id).await?;
-            let req = build_request(&pkg, &orders, &warehouse, account)?;
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                warehouses.entry(pkg.warehouse_id)
+            {
+                slot.insert(self.store().warehouse(tenant, pkg.warehouse_id).await?);
+            }
+            let req = build_request(&pkg, &orders, &warehouses[&pkg.warehouse_id], account)?;
             let shop = orders[0].shop_id;
             let (logo, promo) = match shops.get(&shop) {
                 Some(known) => known.clone(),
