@@ -812,16 +812,10 @@ impl App {
         {
             Some(r) => r,
             None => {
-                let key = if account.service == WaybillService::WechatEwaybill {
-                    Some(
-                        client
-                            .request_key("", req)
-                            .await
-                            .map_err(|e| Attempt::from_platform(None, e))?,
-                    )
-                } else {
-                    None
-                };
+                let key = client
+                    .service_key(req)
+                    .await
+                    .map_err(|e| Attempt::from_platform(None, e))?;
                 self.store()
                     .open_waybill_request_with(tenant, pkg.id, account.id, key.as_deref(), now)
                     .await

@@ -5,8 +5,8 @@
 //! for under a **request key** unique to one package on one account: the service answers a
 //! repeated key with the number it issued the first time, so a retry after a timeout or a crash
 //! never yields a second number. Callers store the key before the first call
-//! ([`WaybillClient::request_key`]; WeChat's key comes from `order/precreate`, the aggregators'
-//! is fahuo's own) and reuse it for every retry.
+//! ([`WaybillClient::service_key`]: WeChat's key comes from `order/precreate`, the aggregators'
+//! is the caller's own) and reuse it for every retry.
 //!
 //! A returned number is checked against the carrier's own format rules
 //! ([`fahuo_carriers::validate`]): a service that answers with a number of the wrong shape is a
@@ -225,17 +225,13 @@ impl WaybillClient {
         &self.account
     }
 
-    /// The key to issue `package_key`'s number under on this account. The aggregators take
-    /// fahuo's own key; WeChat hands out an `ewaybill_order_id` (`order/precreate`). Store it
-    /// before calling [`issue`](Self::issue).
-    pub async fn request_key(
-        &self,
-        package_key: &str,
-        req: &WaybillRequest,
-    ) -> Result<String, PlatformError> {
+    /// The key the service hands out for a new request, when it does: WeChat's
+    /// `ewaybill_order_id` (`order/precreate`). `None`: the aggregators take a key of the
+    /// caller's own. Store it before calling [`issue`](Self::issue).
+    pub async fn service_key(&self, req: &WaybillRequest) -> Result<Option<String>, PlatformError> {
         match self.account.service {
-            WaybillService::Kuaidi100 | WaybillService::Kdniao => Ok(package_key.to_string()),
-            WaybillService::WechatEwaybill => wechat::precreate(self, req).await,
+            WaybillService::Kuaidi100 | WaybillService::Kdniao => Ok(None),
+            WaybillService::WechatEwaybill => wechat::precreate(self, req).await.map(Some),
         }
     }
 
