@@ -4,8 +4,10 @@
 //! Values are parsed at the edge into the newtypes of [`values`]; inside fahuo, a value that
 //! exists is valid. The order lifecycle is the exhaustive transition table in [`order_state`].
 
+pub mod allocation;
 pub mod audit;
 pub mod catalog;
+pub mod deadline;
 pub mod error;
 pub mod fulfilment;
 pub mod ids;
@@ -13,6 +15,7 @@ pub mod order;
 pub mod order_state;
 pub mod pii;
 pub mod platform;
+pub mod review;
 pub mod role;
 pub mod stock;
 pub mod values;

@@ -8,7 +8,7 @@
 //! to the row.
 
 use crate::audit::insert_audit;
-use crate::{Db, Result, Store, StoreError, from_ms, in_tx, ms, on_db};
+use crate::{Db, Result, Store, StoreError, from_ms, in_tx, on_db};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::stock::{MovementKind, StockLevel, StockMovement};
@@ -31,8 +31,99 @@ pub struct LedgerEntry {
     pub at: DateTime<Utc>,
 }
 
+/// Applies one movement inside transaction `$tx`: creates the stock row if needed, reads it
+/// under `$lock` ([`Store::row_lock`]), lets the domain decide, then updates the row and appends
+/// the ledger entry; when goods arrive (on hand grows), queues `stock.arrived` so that orders
+/// waiting for the SKU are retried. Evaluates to the new level; a movement the domain refuses
+/// returns `InsufficientStock` from the enclosing function (rolling the transaction back).
+/// Callers check that the warehouse and SKU are the tenant's.
+macro_rules! apply_stock_movement {
+    ($tx:expr, $lock:expr, $tenant:expr, $movement:expr, $actor:expr, $now:expr) => {{
+        let movement: &StockMovement = $movement;
+        let tenant: TenantId = $tenant;
+        sqlx::query(
+            "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
+             VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (warehouse_id, sku_id) DO NOTHING",
+        )
+        .bind(tenant.get())
+        .bind(movement.warehouse_id.get())
+        .bind(movement.sku_id.get())
+        .execute(&mut *$tx)
+        .await?;
+        let select = format!(
+            "SELECT {} FROM stock WHERE tenant_id = $1 AND warehouse_id = $2 AND sku_id = $3{}",
+            $crate::stock::LEVEL_COLUMNS,
+            $lock
+        );
+        let row: $crate::stock::LevelRow = sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(tenant.get())
+            .bind(movement.warehouse_id.get())
+            .bind(movement.sku_id.get())
+            .fetch_one(&mut *$tx)
+            .await?;
+        let level = StockLevel::from(row);
+        if !level.admits(movement) {
+            return Err(StoreError::InsufficientStock(format!(
+                "{:?} of {} for SKU {} in warehouse {}: on hand {}, reserved {}, safety {}",
+                movement.kind,
+                movement.on_hand_delta.abs().max(movement.reserved_delta.abs()),
+                movement.sku_id,
+                movement.warehouse_id,
+                level.on_hand,
+                level.reserved,
+                level.safety
+            )));
+        }
+        sqlx::query(
+            "UPDATE stock SET on_hand = on_hand + $1, reserved = reserved + $2 \
+             WHERE warehouse_id = $3 AND sku_id = $4",
+        )
+        .bind(movement.on_hand_delta)
+        .bind(movement.reserved_delta)
+        .bind(movement.warehouse_id.get())
+        .bind(movement.sku_id.get())
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO stock_ledger (tenant_id, warehouse_id, sku_id, kind, on_hand_delta, \
+             reserved_delta, order_id, note, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(tenant.get())
+        .bind(movement.warehouse_id.get())
+        .bind(movement.sku_id.get())
+        .bind(movement.kind.as_str())
+        .bind(movement.on_hand_delta)
+        .bind(movement.reserved_delta)
+        .bind(movement.order_id.map(|o| o.get()))
+        .bind(movement.note.as_deref())
+        .bind($actor)
+        .bind($crate::ms($now))
+        .execute(&mut *$tx)
+        .await?;
+        if movement.on_hand_delta > 0 {
+            let job = $crate::jobs::NewJob::new(
+                $crate::stock::STOCK_ARRIVED_JOB,
+                serde_json::json!({ "sku_id": movement.sku_id }),
+                $now,
+            )
+            .for_tenant(tenant);
+            $crate::enqueue_job!(&mut *$tx, &job, $now);
+        }
+        StockLevel {
+            on_hand: level.on_hand + movement.on_hand_delta,
+            reserved: level.reserved + movement.reserved_delta,
+            ..level
+        }
+    }};
+}
+#[allow(unused_imports)] // used by the allocation store (next commit)
+pub(crate) use apply_stock_movement;
+
+/// The job queued when goods arrive for a SKU; the application retries orders waiting for it.
+pub const STOCK_ARRIVED_JOB: &str = "stock.arrived";
+
 #[derive(sqlx::FromRow)]
-struct LevelRow {
+pub(crate) struct LevelRow {
     warehouse_id: i64,
     sku_id: i64,
     on_hand: i64,
@@ -70,7 +161,7 @@ impl LedgerCheck {
     }
 }
 
-const LEVEL_COLUMNS: &str = "warehouse_id, sku_id, on_hand, reserved, safety";
+pub(crate) const LEVEL_COLUMNS: &str = "warehouse_id, sku_id, on_hand, reserved, safety";
 
 impl Store {
     /// Applies one movement atomically and returns the new level. A movement the domain does
@@ -83,13 +174,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StockLevel> {
-        let lock = match self.db {
-            Db::Sqlite(_) => "",
-            Db::Postgres(_) => " FOR UPDATE",
-        };
-        let select = format!(
-            "SELECT {LEVEL_COLUMNS} FROM stock WHERE tenant_id = $1 AND warehouse_id = $2 AND sku_id = $3{lock}"
-        );
+        let lock = self.row_lock();
         let level: StockLevel = in_tx!(&self.db, tx => {
             // The warehouse and SKU must be the tenant's own.
             let owned: i64 = sqlx::query_scalar(
@@ -100,42 +185,18 @@ impl Store {
             if owned != 2 {
                 return Err(StoreError::NotFound);
             }
-            sqlx::query(
-                "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
-                 VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (warehouse_id, sku_id) DO NOTHING")
-                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
-                .execute(&mut *tx).await?;
-            let row: LevelRow = sqlx::query_as(sqlx::AssertSqlSafe(select))
-                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
-                .fetch_one(&mut *tx).await?;
-            let level = StockLevel::from(row);
-            if !level.admits(movement) {
-                return Err(StoreError::InsufficientStock(format!(
-                    "{:?} of {} for SKU {} in warehouse {}: on hand {}, reserved {}, safety {}",
-                    movement.kind, movement.on_hand_delta.abs().max(movement.reserved_delta.abs()),
-                    movement.sku_id, movement.warehouse_id, level.on_hand, level.reserved, level.safety)));
-            }
-            sqlx::query(
-                "UPDATE stock SET on_hand = on_hand + $1, reserved = reserved + $2 \
-                 WHERE warehouse_id = $3 AND sku_id = $4")
-                .bind(movement.on_hand_delta).bind(movement.reserved_delta)
-                .bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
-                .execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO stock_ledger (tenant_id, warehouse_id, sku_id, kind, on_hand_delta, \
-                 reserved_delta, order_id, note, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(tenant.get()).bind(movement.warehouse_id.get()).bind(movement.sku_id.get())
-                .bind(movement.kind.as_str()).bind(movement.on_hand_delta).bind(movement.reserved_delta)
-                .bind(movement.order_id.map(|o| o.get())).bind(movement.note.as_deref())
-                .bind(actor).bind(ms(now))
-                .execute(&mut *tx).await?;
-            StockLevel {
-                on_hand: level.on_hand + movement.on_hand_delta,
-                reserved: level.reserved + movement.reserved_delta,
-                ..level
-            }
+            apply_stock_movement!(tx, lock, tenant, movement, actor, now)
         });
         Ok(level)
+    }
+
+    /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose `BEGIN IMMEDIATE` already
+    /// serialises writers): appended to the stock row's SELECT in [`apply_stock_movement`].
+    pub(crate) fn row_lock(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE",
+        }
     }
 
     /// Sets the safety stock (安全库存) of a row, creating the row if needed.
