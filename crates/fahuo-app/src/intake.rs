@@ -156,7 +156,7 @@ struct ShopJob {
 
 impl App {
     /// The adapter for a shop, reused while its connection settings stay the same.
-    async fn platform_client(&self, shop: &Shop) -> Result<Arc<PlatformClient>> {
+    pub(crate) async fn platform_client(&self, shop: &Shop) -> Result<Arc<PlatformClient>> {
         let credentials = self
             .store()
             .shop_credentials(shop.tenant_id, shop.id)
@@ -610,6 +610,33 @@ impl App {
                 .map_err(|e| WebhookFailure::Store(e.to_string()))?;
         }
         Ok(None)
+    }
+
+    /// Queues a fresh pull of one order from its platform (after fahuo changed something
+    /// there, e.g. a negotiated deadline).
+    pub(crate) async fn request_order_refresh(
+        &self,
+        shop: &Shop,
+        order: &fahuo_domain::order::Order,
+    ) -> Result<()> {
+        let now = self.now();
+        let payload = serde_json::to_value(ShopJob {
+            tenant_id: shop.tenant_id.get(),
+            shop_id: shop.id.get(),
+            platform_order_id: Some(order.platform_order_id.to_string()),
+        })
+        .expect("job payload serialises");
+        let job = NewJob::new(PUSH_JOB, payload, now)
+            .for_tenant(shop.tenant_id)
+            .dedupe(format!(
+                "refresh:{}:{}:{}",
+                shop.id.get(),
+                order.id,
+                now.timestamp_millis()
+            ))
+            .max_attempts(8);
+        self.store().enqueue(&job, now).await?;
+        Ok(())
     }
 
     /// Pulls the order a push named and stores it.

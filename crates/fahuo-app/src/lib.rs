@@ -7,12 +7,14 @@
 pub mod address;
 pub mod auth;
 pub mod catalog;
+pub mod deadlines;
 mod error;
 pub mod import;
 pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod printing;
+pub mod review;
 pub mod seed;
 pub mod users;
 
@@ -93,6 +95,10 @@ pub struct Settings {
     /// Calls per second to one carrier account's e-waybill service, from this node. None of
     /// the services publishes its limit; 50 is a cautious stand-in.
     pub waybill_calls_per_second: f64,
+    /// How often new orders are reviewed and allocated (and approved ones left unallocated).
+    pub review_every_seconds: i64,
+    /// How often ship-by deadlines are checked for alerts.
+    pub deadline_scan_seconds: i64,
 }
 
 impl Default for Settings {
@@ -113,6 +119,8 @@ impl Default for Settings {
             platform_concurrency: 4,
             platform_backoff_millis: 300,
             waybill_calls_per_second: 50.0,
+            review_every_seconds: 10,
+            deadline_scan_seconds: 60,
         }
     }
 }
@@ -184,6 +192,18 @@ impl Actor {
             tenant_id,
             user_id: None,
             name: "cli".into(),
+            role: Role::Owner,
+            via: Via::Cli,
+        }
+    }
+
+    /// fahuo itself acting for a tenant (review, allocation, jobs): an owner's rights, audited
+    /// under `name`.
+    pub fn system(tenant_id: TenantId, name: &str) -> Actor {
+        Actor {
+            tenant_id,
+            user_id: None,
+            name: name.into(),
             role: Role::Owner,
             via: Via::Cli,
         }

@@ -407,43 +407,46 @@ impl App {
 
     // ------------------------------------------------------------------ allocation
 
-    /// Sends an approved order from `warehouse` as one package, with `carrier`, or else the
-    /// carrier the warehouse's rules choose (the explanation goes into the audit log), or else
-    /// the first carrier the tenant has an account for. (Automatic warehouse choice, splits
-    /// and stock reservation belong to review and allocation.)
+    /// Sends an approved order from `warehouse` (a person's choice), with `carrier`, or else
+    /// the carrier the warehouse's rules choose, or else the first carrier the tenant has an
+    /// account for: the stock is reserved there, in as many packages as the carrier's weight
+    /// limit needs. A warehouse that cannot fill the order holds it as out of stock.
     pub async fn allocate_order(
         &self,
         actor: &Actor,
         order: OrderId,
         warehouse: WarehouseId,
         carrier: Option<CarrierCode>,
-    ) -> Result<PackageId> {
+    ) -> Result<Vec<PackageId>> {
         actor.require(Permission::PrintAndShip)?;
-        let (carrier, choice) = match carrier {
-            Some(c) => (Some(c), None),
-            None => match self.choose_carrier(actor, order, warehouse).await? {
-                Some(choice) => {
-                    let chosen = choice.chosen.ok_or_else(|| {
-                        AppError::Conflict(format!(
-                            "no carrier is allowed for this order:\n{choice}"
-                        ))
-                    })?;
-                    (Some(CarrierCode::parse(chosen.code())?), Some(choice))
-                }
-                None => (None, None),
-            },
-        };
-        let mut audit = actor.audit("order.allocate", "package", self.now());
-        audit.after = Some(serde_json::json!({
-            "order_id": order,
-            "warehouse_id": warehouse,
-            "carrier": carrier,
-            "carrier_choice": choice.as_ref().map(|c| c.to_string()),
-        }));
-        Ok(self
-            .store()
-            .allocate_order(actor.tenant_id, order, warehouse, carrier.as_ref(), &audit)
-            .await?)
+        self.store().warehouse(actor.tenant_id, warehouse).await?;
+        match self
+            .allocate_planned(
+                actor.tenant_id,
+                order,
+                Some((warehouse, carrier)),
+                &actor.audit_ref(),
+            )
+            .await?
+        {
+            crate::review::ReviewOutcome::Allocated { packages } => {
+                Ok(packages.into_iter().map(PackageId).collect())
+            }
+            crate::review::ReviewOutcome::Skipped { state } => {
+                Err(AppError::IllegalTransition(format!(
+                    "order is {} ({}); only an approved order can be allocated",
+                    state.as_str(),
+                    state.label_zh()
+                )))
+            }
+            crate::review::ReviewOutcome::Held { findings } => Err(AppError::InsufficientStock(
+                findings
+                    .into_iter()
+                    .map(|f| f.message)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
     }
 
     // ------------------------------------------------------------------ label settings, tags
@@ -962,12 +965,8 @@ impl App {
         }
         let mut failures = Vec::new();
         let mut packages: Vec<(OrderId, PackageId)> = Vec::new();
-        let warehouse = self.store().warehouses(tenant).await?.into_iter().next();
         for &order_id in &req.order_ids {
-            match self
-                .packages_to_print(actor, order_id, warehouse.as_ref().map(|w| w.id))
-                .await
-            {
+            match self.packages_to_print(actor, order_id).await {
                 Ok(ps) => packages.extend(ps.into_iter().map(|p| (order_id, p))),
                 Err(e) => failures.push(PrintFailure {
                     order_id,
@@ -1157,13 +1156,9 @@ impl App {
         Ok(self.store().print_job(actor.tenant_id, id).await?)
     }
 
-    /// The packages an order prints as, allocating an approved order first.
-    async fn packages_to_print(
-        &self,
-        actor: &Actor,
-        order_id: OrderId,
-        warehouse: Option<WarehouseId>,
-    ) -> Result<Vec<PackageId>> {
+    /// The packages an order prints as, allocating an approved order first (the warehouse
+    /// is chosen as review's allocation would).
+    async fn packages_to_print(&self, actor: &Actor, order_id: OrderId) -> Result<Vec<PackageId>> {
         let tenant = actor.tenant_id;
         let existing = self.store().packages_of_order(tenant, order_id).await?;
         if !existing.is_empty() {
@@ -1171,14 +1166,17 @@ impl App {
         }
         let order = self.store().order(tenant, order_id).await?;
         match order.state {
-            OrderState::Approved => {
-                let warehouse = warehouse
-                    .ok_or_else(|| AppError::Conflict("the tenant has no warehouse".into()))?;
-                Ok(vec![
-                    self.allocate_order(actor, order_id, warehouse, None)
-                        .await?,
-                ])
-            }
+            OrderState::Approved => match self
+                .allocate_planned(tenant, order_id, None, &actor.audit_ref())
+                .await?
+            {
+                crate::review::ReviewOutcome::Allocated { packages } => {
+                    Ok(packages.into_iter().map(PackageId).collect())
+                }
+                _ => Err(AppError::InsufficientStock(
+                    "no warehouse can ship the order; it is held as out of stock".into(),
+                )),
+            },
             state => Err(AppError::IllegalTransition(format!(
                 "order is {} ({}); approve it before printing",
                 state.as_str(),

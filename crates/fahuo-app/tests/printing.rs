@@ -66,6 +66,36 @@ async fn world(db: &TestDb, orders: usize) -> World {
     )
     .await
     .unwrap();
+    // The mugs every order buys, with enough stock for any test.
+    let warehouse = app.store().warehouses(tenant.id).await.unwrap()[0].id;
+    let mug = app
+        .create_sku(
+            &owner,
+            &fahuo_app::catalog::SkuInput {
+                code: "MUG-350".into(),
+                name: "马克杯 350ml".into(),
+                barcode: None,
+                weight_g: 380,
+                length_mm: 0,
+                width_mm: 0,
+                height_mm: 0,
+                cost_fen: 0,
+            },
+        )
+        .await
+        .unwrap();
+    app.move_stock(
+        &owner,
+        &fahuo_app::catalog::StockMovementInput {
+            warehouse_id: warehouse.get(),
+            sku_id: mug.id.get(),
+            kind: "inbound".into(),
+            quantity: 100_000,
+            note: None,
+        },
+    )
+    .await
+    .unwrap();
     let shop = app
         .create_shop(
             &owner,
@@ -202,7 +232,7 @@ impl World {
             .id;
         let mut packages = Vec::new();
         for id in &self.orders {
-            packages.push(
+            packages.extend(
                 self.app
                     .allocate_order(
                         &self.owner,
@@ -648,7 +678,7 @@ async fn a_wechat_shop_issues_through_its_own_e_waybill_account(db: TestDb) {
             .app
             .allocate_order(&w.owner, *id, warehouse, Some(yto.clone()))
             .await
-            .unwrap();
+            .unwrap()[0];
         let waybill = w.app.issue_waybill(&w.owner, package).await.unwrap();
         assert!(
             waybill.tracking_no.as_str().starts_with("YT"),
@@ -771,7 +801,7 @@ async fn the_warehouse_rules_choose_the_carrier_and_say_why(db: TestDb) {
         .app
         .allocate_order(&w.owner, w.orders[0], warehouse, None)
         .await
-        .unwrap();
+        .unwrap()[0];
     let waybill = w.app.issue_waybill(&w.owner, package).await.unwrap();
     assert_eq!(waybill.carrier.as_str(), "YTO");
     assert!(waybill.tracking_no.as_str().starts_with("YT"));
@@ -839,20 +869,13 @@ async fn labels_carry_the_shop_logo_promo_and_product_marks(db: TestDb) {
     let w = world(&db, 1).await;
     let sku = w
         .app
-        .create_sku(
-            &w.owner,
-            &fahuo_app::catalog::SkuInput {
-                code: "MUG-350".into(),
-                name: "马克杯 350ml".into(),
-                barcode: None,
-                weight_g: 380,
-                length_mm: 0,
-                width_mm: 0,
-                height_mm: 0,
-                cost_fen: 0,
-            },
+        .store()
+        .sku_by_code(
+            w.owner.tenant_id,
+            &fahuo_domain::SkuCode::parse("MUG-350").unwrap(),
         )
         .await
+        .unwrap()
         .unwrap();
     let tags = w
         .app

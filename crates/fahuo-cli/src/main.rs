@@ -671,6 +671,15 @@ async fn serve(
         let runner =
             fahuo_app::intake::register(JobRunner::new(app.clone(), &config.node_name), every);
         let runner = fahuo_app::printing::register(runner, chrono::Duration::minutes(5));
+        let settings = app.settings();
+        let runner = fahuo_app::review::register(
+            runner,
+            chrono::Duration::seconds(settings.review_every_seconds.max(1)),
+        );
+        let runner = fahuo_app::deadlines::register(
+            runner,
+            chrono::Duration::seconds(settings.deadline_scan_seconds.max(1)),
+        );
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;

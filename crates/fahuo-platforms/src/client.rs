@@ -353,6 +353,34 @@ impl PlatformClient {
             Platform::Manual => Err(PlatformError::Config("manual shop".into())),
         }
     }
+
+    /// Asks the platform for a later ship-by time (发货时效协商). Only WeChat Shop offers it
+    /// (`order/deliverynegotiation/submit`; reason 1 buyer asked, 2 out of stock, 3 缺货保障,
+    /// 4 wrong address). The platform's rules (awaiting shipment, at most 3 times, at least 4 h
+    /// before the deadline) come back as `Invalid` when broken.
+    pub async fn negotiate_delivery(
+        &self,
+        platform_order_id: &str,
+        until: DateTime<Utc>,
+        reason: u8,
+        remark: Option<&str>,
+    ) -> Result<(), PlatformError> {
+        if !(1..=4).contains(&reason) {
+            return Err(PlatformError::Config(
+                "negotiation reason must be 1 to 4".into(),
+            ));
+        }
+        match self.platform {
+            Platform::Wechat => {
+                wechat::negotiate_delivery(self, platform_order_id.trim(), until, reason, remark)
+                    .await
+            }
+            other => Err(PlatformError::Config(format!(
+                "{} offers no delivery negotiation API",
+                other.as_str()
+            ))),
+        }
+    }
 }
 
 /// Splits `[start, end)` into consecutive windows of at most `max`.

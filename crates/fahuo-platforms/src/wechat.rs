@@ -410,6 +410,27 @@ pub(crate) async fn call(
     .await
 }
 
+/// `order/deliverynegotiation/submit`: a later ship-by time for one order.
+pub(crate) async fn negotiate_delivery(
+    c: &PlatformClient,
+    order_id: &str,
+    until: DateTime<Utc>,
+    reason: u8,
+    remark: Option<&str>,
+) -> Result<(), PlatformError> {
+    let mut body = json!({
+        "order_id": order_id,
+        "predict_delivery_time": until.timestamp(),
+        "reason": reason,
+    });
+    if let Some(r) = remark.map(str::trim).filter(|r| !r.is_empty()) {
+        body["remark"] = json!(r);
+    }
+    call(c, "order/deliverynegotiation/submit", body)
+        .await
+        .map(drop)
+}
+
 // ------------------------------------------------------------------ sync
 
 pub(crate) async fn pull_window(

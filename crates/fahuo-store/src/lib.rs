@@ -13,6 +13,7 @@
 //! must find a user before it knows the tenant).
 
 pub mod accounts;
+pub mod allocation;
 pub mod audit;
 pub mod catalog;
 mod error;
@@ -20,6 +21,7 @@ pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod pii;
+pub mod review;
 pub mod stock;
 pub mod testing;
 pub mod waybills;

@@ -2,7 +2,9 @@
 //! often it is synced or pushed; receivers are encrypted, with masked copies and a keyed hash
 //! of the phone's last four digits kept beside them for lists and search.
 
+use crate::allocation::stock_follows_order;
 use crate::audit::insert_audit;
+use crate::stock::apply_stock_movement;
 use crate::{Page, Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
@@ -491,8 +493,10 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
+        let lock = self.row_lock();
         let next = in_tx!(&self.db, tx => {
             let (from, to) = apply_order_event!(tx, tenant, id, event, now);
+            stock_follows_order!(tx, lock, tenant, id, from, to, actor.name(), now);
             let entry = AuditEntry {
                 tenant_id: tenant,
                 actor: actor.clone(),
@@ -519,9 +523,11 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<HoldId> {
+        let lock = self.row_lock();
         let hold_id = in_tx!(&self.db, tx => {
             // Holding a held order keeps it on hold (the table allows it) and adds a reason.
-            let (from, _) = apply_order_event!(tx, tenant, id, OrderEvent::Hold, now);
+            let (from, to) = apply_order_event!(tx, tenant, id, OrderEvent::Hold, now);
+            stock_follows_order!(tx, lock, tenant, id, from, to, actor.name(), now);
             let hold_id: i64 = sqlx::query_scalar(
                 "INSERT INTO holds (tenant_id, order_id, reason_code, message, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id")
@@ -571,6 +577,78 @@ impl Store {
             to
         });
         Ok(next)
+    }
+
+    /// Replaces an order's receiver (a person's edit before printing). Audited with the masked
+    /// receivers before and after.
+    pub async fn edit_receiver(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        receiver: &Receiver,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let enc = self.pii.encrypt_json(receiver);
+        let tail_hash = self
+            .pii
+            .lookup_hash("phone_tail", receiver.phone.last_four());
+        let before = self.order(tenant, id).await?.receiver.masked();
+        in_tx!(&self.db, tx => {
+            let done = sqlx::query(
+                "UPDATE orders SET receiver_enc = $1, receiver_name_masked = $2, receiver_phone_masked = $3, \
+                 receiver_phone_tail_hash = $4, receiver_province = $5, receiver_city = $6, receiver_county = $7, \
+                 version = version + 1, updated_at = $8 WHERE tenant_id = $9 AND id = $10 \
+                 AND state IN ('new', 'on_hold', 'approved')")
+                .bind(&enc).bind(fahuo_domain::pii::mask_name(&receiver.name)).bind(receiver.phone.masked())
+                .bind(&tail_hash).bind(&receiver.province).bind(&receiver.city).bind(&receiver.county)
+                .bind(ms(audit.at)).bind(tenant.get()).bind(id.get())
+                .execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::Conflict("only an order not yet allocated can change its receiver".into()));
+            }
+            let mut entry = audit.clone();
+            entry.before = Some(json!({ "receiver": before }));
+            entry.after = Some(json!({ "receiver": receiver.masked() }));
+            insert_audit!(&mut *tx, &entry);
+        });
+        Ok(())
+    }
+
+    /// Changes what one line ships as (SKU and units per item) and/or its quantity, before
+    /// allocation. Audited.
+    pub async fn edit_line(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        line: OrderLineId,
+        sku: Option<(SkuId, i64)>,
+        quantity: Option<i64>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
+            if !matches!(OrderState::parse(&state)?, OrderState::New | OrderState::OnHold | OrderState::Approved) {
+                return Err(StoreError::Conflict("only an order not yet allocated can change its lines".into()));
+            }
+            if let Some((sku, _)) = sku {
+                let _: i64 = sqlx::query_scalar("SELECT id FROM skus WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.get()).bind(sku.get()).fetch_one(&mut *tx).await?;
+            }
+            let done = sqlx::query(
+                "UPDATE order_lines SET sku_id = COALESCE($1, sku_id), units_per_item = COALESCE($2, units_per_item), \
+                 quantity = COALESCE($3, quantity) WHERE tenant_id = $4 AND order_id = $5 AND id = $6")
+                .bind(sku.map(|(s, _)| s.get())).bind(sku.map(|(_, u)| u)).bind(quantity)
+                .bind(tenant.get()).bind(id.get()).bind(line.get())
+                .execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("UPDATE orders SET version = version + 1, updated_at = $1 WHERE id = $2")
+                .bind(ms(audit.at)).bind(id.get()).execute(&mut *tx).await?;
+            insert_audit!(&mut *tx, audit);
+        });
+        Ok(())
     }
 
     /// Holds of an order, open ones first.

@@ -39,8 +39,8 @@ pub struct LedgerEntry {
 /// Callers check that the warehouse and SKU are the tenant's.
 macro_rules! apply_stock_movement {
     ($tx:expr, $lock:expr, $tenant:expr, $movement:expr, $actor:expr, $now:expr) => {{
-        let movement: &StockMovement = $movement;
-        let tenant: TenantId = $tenant;
+        let movement: &fahuo_domain::stock::StockMovement = $movement;
+        let tenant: fahuo_domain::TenantId = $tenant;
         sqlx::query(
             "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
              VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (warehouse_id, sku_id) DO NOTHING",
@@ -61,9 +61,9 @@ macro_rules! apply_stock_movement {
             .bind(movement.sku_id.get())
             .fetch_one(&mut *$tx)
             .await?;
-        let level = StockLevel::from(row);
+        let level = fahuo_domain::stock::StockLevel::from(row);
         if !level.admits(movement) {
-            return Err(StoreError::InsufficientStock(format!(
+            return Err($crate::StoreError::InsufficientStock(format!(
                 "{:?} of {} for SKU {} in warehouse {}: on hand {}, reserved {}, safety {}",
                 movement.kind,
                 movement.on_hand_delta.abs().max(movement.reserved_delta.abs()),
@@ -109,14 +109,13 @@ macro_rules! apply_stock_movement {
             .for_tenant(tenant);
             $crate::enqueue_job!(&mut *$tx, &job, $now);
         }
-        StockLevel {
+        fahuo_domain::stock::StockLevel {
             on_hand: level.on_hand + movement.on_hand_delta,
             reserved: level.reserved + movement.reserved_delta,
             ..level
         }
     }};
 }
-#[allow(unused_imports)] // used by the allocation store (next commit)
 pub(crate) use apply_stock_movement;
 
 /// The job queued when goods arrive for a SKU; the application retries orders waiting for it.

@@ -351,42 +351,6 @@ impl Store {
 
     // ------------------------------------------------------------------ packages
 
-    /// Allocates an approved order to `warehouse` as one package holding all its lines, to
-    /// ship with `carrier` (or the carrier chosen later). Audited.
-    pub async fn allocate_order(
-        &self,
-        tenant: TenantId,
-        order: OrderId,
-        warehouse: WarehouseId,
-        carrier: Option<&CarrierCode>,
-        audit: &AuditEntry,
-    ) -> Result<PackageId> {
-        let now = audit.at;
-        let id = in_tx!(&self.db, tx => {
-            apply_order_event!(tx, tenant, order, OrderEvent::Allocate, now);
-            // The warehouse must be the tenant's.
-            let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.get()).bind(warehouse.get()).fetch_one(&mut *tx).await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO packages (tenant_id, warehouse_id, state, created_at, carrier_code) \
-                 VALUES ($1, $2, 'open', $3, $4) RETURNING id")
-                .bind(tenant.get()).bind(warehouse.get()).bind(ms(now))
-                .bind(carrier.map(CarrierCode::as_str))
-                .fetch_one(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO package_lines (package_id, tenant_id, order_id, order_line_id, quantity) \
-                 SELECT $1, tenant_id, order_id, id, quantity FROM order_lines \
-                 WHERE tenant_id = $2 AND order_id = $3")
-                .bind(id).bind(tenant.get()).bind(order.get())
-                .execute(&mut *tx).await?;
-            let mut entry = audit.clone();
-            entry.entity_id = Some(id);
-            insert_audit!(&mut *tx, &entry);
-            PackageId(id)
-        });
-        Ok(id)
-    }
-
     /// The open (not cancelled) packages of an order.
     pub async fn packages_of_order(
         &self,

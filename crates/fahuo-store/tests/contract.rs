@@ -8,6 +8,7 @@ use fahuo_domain::order::{NewOrder, NewOrderLine, Receiver};
 use fahuo_domain::stock::{MovementKind, StockMovement};
 use fahuo_domain::*;
 use fahuo_store::accounts::NewUser;
+use fahuo_store::allocation::PackagePlan;
 use fahuo_store::audit::AuditFilter;
 use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
 use fahuo_store::jobs::{JobState, NewJob};
@@ -1492,16 +1493,25 @@ async fn allocated_package(
         .transition_order(f.tenant, order, OrderEvent::Approve, &system(), t0())
         .await
         .unwrap();
+    let lines = store.order(f.tenant, order).await.unwrap().lines;
+    let plan = PackagePlan {
+        warehouse_id: f.warehouse,
+        carrier: None,
+        weight_g: 500,
+        lines: lines.iter().map(|l| (l.id, l.quantity)).collect(),
+        units: vec![],
+        merge_into: None,
+    };
     let package = store
-        .allocate_order(
+        .store_allocation(
             f.tenant,
             order,
-            f.warehouse,
-            None,
+            &[],
+            &[plan],
             &audit(f.tenant, "order.allocate", "package"),
         )
         .await
-        .unwrap();
+        .unwrap()[0];
     (order, package)
 }
 

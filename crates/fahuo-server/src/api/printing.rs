@@ -67,10 +67,12 @@ pub struct AllocateRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Allocated {
-    pub package_id: PackageId,
+    /// One package, or more when the carrier's weight limit splits the order.
+    pub package_ids: Vec<PackageId>,
 }
 
-/// Sends an approved order from a warehouse as one package (待取号).
+/// Sends an approved order from the warehouse a person chose, reserving its stock there
+/// (待取号); a warehouse that cannot fill it holds the order as out of stock (409).
 #[utoipa::path(post, path = "/orders/{id}/allocate", tag = "printing", request_body = AllocateRequest,
     params(("id" = i64, Path, description = "order id")),
     responses((status = 201, body = Allocated), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -86,11 +88,11 @@ pub async fn allocate_order(
         .map(CarrierCode::parse)
         .transpose()
         .map_err(fahuo_app::AppError::from)?;
-    let package_id = s
+    let package_ids = s
         .app
         .allocate_order(&actor, OrderId(id), input.warehouse_id, carrier)
         .await?;
-    Ok((StatusCode::CREATED, Json(Allocated { package_id })))
+    Ok((StatusCode::CREATED, Json(Allocated { package_ids })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
