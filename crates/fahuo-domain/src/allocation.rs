@@ -236,8 +236,8 @@ pub fn allocate(
         };
     }
 
-    // 2. Stock is there in total, spread over warehouses. `ranked` is not empty here: the
-    // order needs something, and the warehouses together have it.
+    // 2. Stock is there in total, spread over warehouses. `ranked` is empty here only for
+    // lines that need no stock (0 units per item) and no warehouse at all to ship them from.
     let Some((first, others)) = ranked.split_first() else {
         return Allocation::Short {
             missing: needed,
@@ -758,4 +758,1120 @@ fn normalise(text: &str) -> String {
         .flat_map(char::to_lowercase)
         .filter(|c| c.is_alphanumeric())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ShopId;
+    use crate::order::Receiver;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    const RECEIVER: GeoPoint = GeoPoint {
+        lat: 30.0,
+        lng: 120.0,
+    };
+
+    /// A point `km` due north of the receiver (a degree of latitude is 6371·π/180 km).
+    fn at_km(km: f64) -> GeoPoint {
+        GeoPoint {
+            lat: RECEIVER.lat + km / (6371.0 * std::f64::consts::PI / 180.0),
+            lng: RECEIVER.lng,
+        }
+    }
+
+    const NAMES: [&str; 5] = ["", "杭州仓", "上海仓", "宁波仓", "苏州仓"];
+
+    /// Warehouse `id` (named from [`NAMES`]) `km` from the receiver, shipping for `cost` fen,
+    /// with (sku, units) in stock.
+    fn wh(id: i64, km: Option<f64>, cost: Option<i64>, stock: &[(i64, i64)]) -> WarehouseOption {
+        WarehouseOption {
+            id: WarehouseId(id),
+            name: NAMES[id as usize].to_string(),
+            location: km.map(at_km),
+            available: stock.iter().map(|&(s, n)| (SkuId(s), n)).collect(),
+            shipping_cost: cost.map(Fen),
+            max_package_g: None,
+        }
+    }
+
+    fn line(id: i64, sku: i64, quantity: i64) -> AllocLine {
+        AllocLine {
+            order_id: OrderId(1),
+            line_id: OrderLineId(id),
+            sku_id: SkuId(sku),
+            quantity,
+            units_per_item: 1,
+            item_weight_g: 500,
+        }
+    }
+
+    fn bundle(id: i64, sku: i64, quantity: i64, units_per_item: i64) -> AllocLine {
+        AllocLine {
+            units_per_item,
+            ..line(id, sku, quantity)
+        }
+    }
+
+    /// (warehouse, lines) per package, for comparing plans.
+    fn shipped(packages: &[PlannedPackage]) -> Vec<(i64, Vec<(i64, i64)>)> {
+        packages
+            .iter()
+            .map(|p| {
+                let lines = p.lines.iter().map(|(l, n)| (l.get(), *n)).collect();
+                (p.warehouse_id.get(), lines)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_best_warehouse_that_can_fill_the_order_ships_it() {
+        // (name, receiver, warehouses, the one that ships); the order is 2 × SKU 1.
+        let cases: Vec<(&str, Option<GeoPoint>, Vec<WarehouseOption>, i64)> = vec![
+            (
+                "only one can fill: far beats empty",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(5.0), Some(500), &[(1, 1)]),
+                    wh(2, Some(800.0), Some(900), &[(1, 2)]),
+                ],
+                2,
+            ),
+            (
+                "within the radius beats outside, even dearer",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(50.0), Some(500), &[(1, 5)]),
+                    wh(2, Some(10.0), Some(800), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "both within: the cheaper, though farther",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(5.0), Some(800), &[(1, 5)]),
+                    wh(2, Some(25.0), Some(500), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "both outside: the cheaper, though farther",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(100.0), Some(800), &[(1, 5)]),
+                    wh(2, Some(400.0), Some(500), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "same cost: the nearer",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(20.0), Some(500), &[(1, 5)]),
+                    wh(2, Some(10.0), Some(500), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "same cost and distance: the lower id",
+                Some(RECEIVER),
+                vec![
+                    wh(2, Some(10.0), Some(500), &[(1, 5)]),
+                    wh(1, Some(10.0), Some(500), &[(1, 5)]),
+                ],
+                1,
+            ),
+            (
+                "a warehouse without a location ranks after a known distance",
+                Some(RECEIVER),
+                vec![
+                    wh(1, None, Some(500), &[(1, 5)]),
+                    wh(2, Some(900.0), Some(500), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "a warehouse without a location is outside the radius",
+                Some(RECEIVER),
+                vec![
+                    wh(1, None, Some(100), &[(1, 5)]),
+                    wh(2, Some(20.0), Some(900), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "a receiver without a location: cost, then id",
+                None,
+                vec![
+                    wh(1, Some(1.0), Some(600), &[(1, 5)]),
+                    wh(3, Some(900.0), Some(500), &[(1, 5)]),
+                    wh(2, Some(800.0), Some(500), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "a known cost beats an unknown one",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(5.0), None, &[(1, 5)]),
+                    wh(2, Some(20.0), Some(900), &[(1, 5)]),
+                ],
+                2,
+            ),
+            (
+                "over-reserved stock counts as none",
+                Some(RECEIVER),
+                vec![
+                    wh(1, Some(5.0), Some(500), &[(1, -5)]),
+                    wh(2, Some(900.0), Some(900), &[(1, 2)]),
+                ],
+                2,
+            ),
+        ];
+        let lines = [line(1, 1, 2)];
+        for (name, receiver, warehouses, ships_from) in cases {
+            let got = allocate(
+                receiver,
+                &lines,
+                &warehouses,
+                &AllocationSettings::default(),
+            );
+            let Allocation::Planned {
+                packages,
+                transfers,
+                explanation,
+            } = got
+            else {
+                panic!("{name}: {got:?}");
+            };
+            assert_eq!(
+                shipped(&packages),
+                vec![(ships_from, vec![(1, 2)])],
+                "{name}"
+            );
+            assert!(transfers.is_empty(), "{name}");
+            let ship_name = NAMES[ships_from as usize];
+            assert!(
+                explanation.iter().any(|e| e.starts_with(ship_name)),
+                "{name}: {explanation:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn explanations_name_the_warehouse_distance_and_cost() {
+        type Tweak = fn(&mut WarehouseOption);
+        // (name, change to 杭州仓 12.4 km away at ¥5.00, its sentence)
+        let cases: &[(&str, Tweak, &str)] = &[
+            (
+                "known",
+                |_| {},
+                "杭州仓 距收件人 12 km，库存充足，运费 ¥5.00",
+            ),
+            (
+                "distance rounded",
+                |w| w.location = Some(at_km(12.6)),
+                "杭州仓 距收件人 13 km，库存充足，运费 ¥5.00",
+            ),
+            (
+                "unknown",
+                |w| {
+                    w.location = None;
+                    w.shipping_cost = None;
+                },
+                "杭州仓 距离未知，库存充足，运费未知（按 ¥0.00 比较）",
+            ),
+        ];
+        for &(name, tweak, sentence) in cases {
+            let mut w = wh(1, Some(12.4), Some(500), &[(1, 5)]);
+            tweak(&mut w);
+            let got = allocate(Some(RECEIVER), &[line(1, 1, 1)], &[w], &Default::default());
+            let Allocation::Planned { explanation, .. } = got else {
+                panic!("{name}: {got:?}");
+            };
+            assert_eq!(explanation, vec![sentence.to_string()], "{name}");
+        }
+        // A better-ranked warehouse passed over is named.
+        let warehouses = [
+            wh(1, Some(3.0), Some(500), &[]),
+            wh(2, Some(60.0), Some(700), &[(1, 5)]),
+        ];
+        let got = allocate(
+            Some(RECEIVER),
+            &[line(1, 1, 1)],
+            &warehouses,
+            &Default::default(),
+        );
+        let Allocation::Planned { explanation, .. } = got else {
+            panic!("{got:?}");
+        };
+        assert_eq!(
+            explanation,
+            vec![
+                "首选仓 杭州仓 库存不足".to_string(),
+                "上海仓 距收件人 60 km，库存充足，运费 ¥7.00".to_string(),
+            ]
+        );
+    }
+
+    /// What a plan should come to.
+    #[derive(Debug)]
+    enum Expect {
+        /// (warehouse, [(line, items)]) per package.
+        Split(Vec<(i64, Vec<(i64, i64)>)>),
+        /// Everything from `to`, after (from, sku, units) transfers.
+        Transfer {
+            to: i64,
+            moves: Vec<(i64, i64, i64)>,
+        },
+        /// (sku, missing units).
+        Short(Vec<(i64, i64)>),
+    }
+
+    struct PlanCase {
+        name: &'static str,
+        lines: Vec<AllocLine>,
+        warehouses: Vec<WarehouseOption>,
+        settings: AllocationSettings,
+        expect: Expect,
+        /// A sentence of the explanation contains this.
+        says: &'static str,
+    }
+
+    /// 杭州仓 5 km away at ¥5.00 with 3 of SKU 1; 上海仓 50 km away at ¥6.00 with 2.
+    fn two_warehouses() -> Vec<WarehouseOption> {
+        vec![
+            wh(1, Some(5.0), Some(500), &[(1, 3)]),
+            wh(2, Some(50.0), Some(600), &[(1, 2)]),
+        ]
+    }
+
+    fn settings(f: impl FnOnce(&mut AllocationSettings)) -> AllocationSettings {
+        let mut s = AllocationSettings::default();
+        f(&mut s);
+        s
+    }
+
+    #[test]
+    fn split_and_transfer_are_costed_and_the_cheaper_wins() {
+        use Expect::*;
+        let cases = vec![
+            PlanCase {
+                name: "transfer is cheaper: 1 × ¥2 + ¥5 against ¥5 + ¥6",
+                lines: vec![line(1, 1, 4)],
+                warehouses: two_warehouses(),
+                settings: settings(|_| {}),
+                expect: Transfer {
+                    to: 1,
+                    moves: vec![(2, 1, 1)],
+                },
+                says: "拆单运费合计 ¥11.00，调拨 1 件 × ¥2.00 + 杭州仓 运费 ¥5.00 = ¥7.00",
+            },
+            PlanCase {
+                name: "a tie goes to transfer: one box for the buyer",
+                lines: vec![line(1, 1, 4)],
+                warehouses: two_warehouses(),
+                settings: settings(|s| s.transfer_cost_per_unit = Fen(600)),
+                expect: Transfer {
+                    to: 1,
+                    moves: vec![(2, 1, 1)],
+                },
+                says: "调拨更省或持平，买家只收一个包裹",
+            },
+            PlanCase {
+                name: "split is cheaper by a fen",
+                lines: vec![line(1, 1, 4)],
+                warehouses: two_warehouses(),
+                settings: settings(|s| s.transfer_cost_per_unit = Fen(601)),
+                expect: Split(vec![(1, vec![(1, 3)]), (2, vec![(1, 1)])]),
+                says: "拆单更省",
+            },
+            PlanCase {
+                name: "transfer off: split",
+                lines: vec![line(1, 1, 4)],
+                warehouses: two_warehouses(),
+                settings: settings(|s| s.allow_transfer = false),
+                expect: Split(vec![(1, vec![(1, 3)]), (2, vec![(1, 1)])]),
+                says: "已关闭调拨，拆单发货",
+            },
+            PlanCase {
+                name: "split off: transfer, however dear",
+                lines: vec![line(1, 1, 4)],
+                warehouses: two_warehouses(),
+                settings: settings(|s| {
+                    s.allow_split = false;
+                    s.transfer_cost_per_unit = Fen(100_000);
+                }),
+                expect: Transfer {
+                    to: 1,
+                    moves: vec![(2, 1, 1)],
+                },
+                says: "已关闭拆单，调拨发货",
+            },
+            PlanCase {
+                name: "split and transfer off: short by what the first warehouse lacks",
+                lines: vec![line(1, 1, 4)],
+                warehouses: two_warehouses(),
+                settings: settings(|s| {
+                    s.allow_split = false;
+                    s.allow_transfer = false;
+                }),
+                expect: Short(vec![(1, 1)]),
+                says: "首选仓 杭州仓 缺 SKU 1 1 件",
+            },
+            PlanCase {
+                name: "short over all warehouses, whatever is allowed",
+                lines: vec![line(1, 1, 9)],
+                warehouses: two_warehouses(),
+                settings: settings(|_| {}),
+                expect: Short(vec![(1, 4)]),
+                says: "所有仓库合计缺货：SKU 1 共需 9 件，还差 4 件",
+            },
+            PlanCase {
+                name: "short counts every SKU, the missing one in full",
+                lines: vec![line(1, 1, 6), line(2, 2, 2)],
+                warehouses: two_warehouses(),
+                settings: settings(|_| {}),
+                expect: Short(vec![(1, 1), (2, 2)]),
+                says: "SKU 2 共需 2 件，还差 2 件",
+            },
+            PlanCase {
+                name: "no warehouse at all",
+                lines: vec![line(1, 1, 1)],
+                warehouses: vec![],
+                settings: settings(|_| {}),
+                expect: Short(vec![(1, 1)]),
+                says: "还差 1 件",
+            },
+            PlanCase {
+                name: "a bundle is not halved between warehouses: transfer",
+                lines: vec![bundle(1, 1, 1, 2)],
+                warehouses: vec![
+                    wh(1, Some(5.0), Some(500), &[(1, 1)]),
+                    wh(2, Some(50.0), Some(600), &[(1, 1)]),
+                ],
+                settings: settings(|_| {}),
+                expect: Transfer {
+                    to: 1,
+                    moves: vec![(2, 1, 1)],
+                },
+                says: "组合装不能拆开由多个仓库发出，调拨发货",
+            },
+            PlanCase {
+                name: "a bundle, transfer off: short although the stock exists",
+                lines: vec![bundle(1, 1, 1, 2)],
+                warehouses: vec![
+                    wh(1, Some(5.0), Some(500), &[(1, 1)]),
+                    wh(2, Some(50.0), Some(600), &[(1, 1)]),
+                ],
+                settings: settings(|s| s.allow_transfer = false),
+                expect: Short(vec![(1, 1)]),
+                says: "已关闭调拨，而组合装不能拆开由多个仓库发出",
+            },
+            PlanCase {
+                name: "split by SKU, each warehouse shipping whole lines",
+                lines: vec![line(1, 1, 2), line(2, 2, 2)],
+                warehouses: vec![
+                    wh(1, Some(5.0), Some(500), &[(1, 2)]),
+                    wh(2, Some(50.0), Some(600), &[(2, 2)]),
+                ],
+                settings: settings(|s| s.transfer_cost_per_unit = Fen(1000)),
+                expect: Split(vec![(1, vec![(1, 2)]), (2, vec![(2, 2)])]),
+                says: "上海仓 距收件人 50 km，发 2 件，运费 ¥6.00",
+            },
+            PlanCase {
+                name: "transfer goes to the best-ranked warehouse even if it has nothing",
+                lines: vec![line(1, 1, 4)],
+                warehouses: vec![
+                    wh(1, Some(5.0), Some(500), &[]),
+                    wh(2, Some(50.0), Some(600), &[(1, 3)]),
+                    wh(3, Some(200.0), Some(700), &[(1, 2)]),
+                ],
+                // 4 × ¥2 + ¥5 = ¥13 = ¥6 + ¥7: a tie.
+                settings: settings(|_| {}),
+                expect: Transfer {
+                    to: 1,
+                    moves: vec![(2, 1, 3), (3, 1, 1)],
+                },
+                says: "从 上海仓 调拨 SKU 1 3 件到 杭州仓",
+            },
+            PlanCase {
+                name: "unknown shipping costs count as nothing: free split beats paid transfer",
+                lines: vec![line(1, 1, 4)],
+                warehouses: vec![
+                    wh(1, Some(5.0), None, &[(1, 3)]),
+                    wh(2, Some(50.0), None, &[(1, 2)]),
+                ],
+                settings: settings(|_| {}),
+                expect: Split(vec![(1, vec![(1, 3)]), (2, vec![(1, 1)])]),
+                says: "运费未知（按 ¥0.00 比较）",
+            },
+        ];
+        for case in cases {
+            let got = allocate(
+                Some(RECEIVER),
+                &case.lines,
+                &case.warehouses,
+                &case.settings,
+            );
+            let explanation = match (&case.expect, &got) {
+                (
+                    Expect::Split(expected),
+                    Allocation::Planned {
+                        packages,
+                        transfers,
+                        explanation,
+                    },
+                ) => {
+                    assert_eq!(&shipped(packages), expected, "{}", case.name);
+                    assert!(transfers.is_empty(), "{}", case.name);
+                    explanation
+                }
+                (
+                    Expect::Transfer { to, moves },
+                    Allocation::Planned {
+                        packages,
+                        transfers,
+                        explanation,
+                    },
+                ) => {
+                    let all: Vec<(i64, i64)> = case
+                        .lines
+                        .iter()
+                        .map(|l| (l.line_id.get(), l.quantity))
+                        .collect();
+                    assert_eq!(shipped(packages), vec![(*to, all)], "{}", case.name);
+                    let got_moves: Vec<(i64, i64, i64)> = transfers
+                        .iter()
+                        .map(|t| {
+                            assert_eq!(t.to.get(), *to, "{}", case.name);
+                            (t.from.get(), t.sku_id.get(), t.units)
+                        })
+                        .collect();
+                    assert_eq!(&got_moves, moves, "{}", case.name);
+                    explanation
+                }
+                (
+                    Expect::Short(expected),
+                    Allocation::Short {
+                        missing,
+                        explanation,
+                    },
+                ) => {
+                    let missing: Vec<(i64, i64)> =
+                        missing.iter().map(|(s, n)| (s.get(), *n)).collect();
+                    assert_eq!(&missing, expected, "{}", case.name);
+                    explanation
+                }
+                (expected, got) => panic!("{}: expected {expected:?}, got {got:?}", case.name),
+            };
+            assert!(
+                explanation.iter().any(|e| e.contains(case.says)),
+                "{}: no sentence says {:?} in {explanation:#?}",
+                case.name,
+                case.says
+            );
+        }
+    }
+
+    #[test]
+    fn items_are_packed_heaviest_first_into_the_first_box_with_room() {
+        struct PackCase {
+            name: &'static str,
+            limit: Option<i64>,
+            /// (line, items, grams per item)
+            lines: &'static [(i64, i64, i64)],
+            /// [(line, items)] per box.
+            boxes: &'static [&'static [(i64, i64)]],
+            weights: &'static [i64],
+            says: Option<&'static str>,
+        }
+        let cases = [
+            PackCase {
+                name: "no limit: one box",
+                limit: None,
+                lines: &[(1, 3, 400), (2, 1, 700)],
+                boxes: &[&[(1, 3), (2, 1)]],
+                weights: &[1900],
+                says: None,
+            },
+            PackCase {
+                name: "a line spread over two boxes keeps its items",
+                limit: Some(1000),
+                lines: &[(1, 3, 400)],
+                boxes: &[&[(1, 2)], &[(1, 1)]],
+                weights: &[800, 400],
+                says: Some("杭州仓 单包不超过 1000 g，分 2 个包裹发出"),
+            },
+            PackCase {
+                name: "heaviest first, the lighter fill the gap",
+                limit: Some(1000),
+                lines: &[(1, 3, 300), (2, 1, 700)],
+                boxes: &[&[(2, 1), (1, 1)], &[(1, 2)]],
+                weights: &[1000, 600],
+                says: None,
+            },
+            PackCase {
+                name: "first fit goes back to an earlier box with room",
+                limit: Some(1000),
+                lines: &[(1, 1, 600), (2, 1, 600), (3, 2, 300)],
+                boxes: &[&[(1, 1), (3, 1)], &[(2, 1), (3, 1)]],
+                weights: &[900, 900],
+                says: None,
+            },
+            PackCase {
+                name: "exactly the limit fits in one box",
+                limit: Some(1000),
+                lines: &[(1, 2, 500)],
+                boxes: &[&[(1, 2)]],
+                weights: &[1000],
+                says: None,
+            },
+            PackCase {
+                name: "an item heavier than the limit goes alone, each of them",
+                limit: Some(1000),
+                lines: &[(1, 2, 1500), (2, 1, 200)],
+                boxes: &[&[(1, 1)], &[(1, 1)], &[(2, 1)]],
+                weights: &[1500, 1500, 200],
+                says: Some("SKU 1 单件 1500 g，超过 杭州仓 单包上限 1000 g，每件单独成包"),
+            },
+            PackCase {
+                name: "weightless items never need another box",
+                limit: Some(1000),
+                lines: &[(1, 5, 0), (2, 1, 1000)],
+                boxes: &[&[(2, 1), (1, 5)]],
+                weights: &[1000],
+                says: None,
+            },
+            PackCase {
+                name: "a limit of 0 g is no limit",
+                limit: Some(0),
+                lines: &[(1, 3, 400)],
+                boxes: &[&[(1, 3)]],
+                weights: &[1200],
+                says: None,
+            },
+        ];
+        for case in cases {
+            let lines: Vec<AllocLine> = case
+                .lines
+                .iter()
+                .map(|&(id, items, grams)| AllocLine {
+                    item_weight_g: grams,
+                    ..line(id, 1, items)
+                })
+                .collect();
+            let mut w = wh(1, Some(5.0), Some(500), &[(1, 100)]);
+            w.max_package_g = case.limit;
+            let got = allocate(Some(RECEIVER), &lines, &[w], &Default::default());
+            let Allocation::Planned {
+                packages,
+                explanation,
+                ..
+            } = got
+            else {
+                panic!("{}: {got:?}", case.name);
+            };
+            let boxes: Vec<Vec<(i64, i64)>> =
+                shipped(&packages).into_iter().map(|(_, l)| l).collect();
+            let expected: Vec<Vec<(i64, i64)>> = case.boxes.iter().map(|b| b.to_vec()).collect();
+            assert_eq!(boxes, expected, "{}", case.name);
+            let weights: Vec<i64> = packages.iter().map(|p| p.weight_g).collect();
+            assert_eq!(weights, case.weights, "{}", case.name);
+            for l in &lines {
+                let items: i64 = boxes
+                    .iter()
+                    .flatten()
+                    .filter(|(id, _)| *id == l.line_id.get())
+                    .map(|(_, n)| n)
+                    .sum();
+                assert_eq!(items, l.quantity, "{}: line {}", case.name, l.line_id);
+            }
+            if let Some(says) = case.says {
+                assert!(
+                    explanation.iter().any(|e| e == says),
+                    "{}: {explanation:#?}",
+                    case.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_package_takes_units_per_item_times_items_per_sku() {
+        let lines = [line(1, 1, 5), bundle(2, 1, 5, 2), bundle(3, 2, 5, 3)];
+        /// (line, items) or (SKU, units).
+        type Pairs = &'static [(i64, i64)];
+        // (name, package lines, units per SKU)
+        let cases: &[(&str, Pairs, Pairs)] = &[
+            ("one line", &[(1, 2)], &[(1, 2)]),
+            ("a bundle", &[(2, 2)], &[(1, 4)]),
+            ("two lines of one SKU add up", &[(1, 1), (2, 1)], &[(1, 3)]),
+            ("two SKUs", &[(1, 1), (3, 2)], &[(1, 1), (2, 6)]),
+            ("a line not in the plan adds nothing", &[(9, 5)], &[]),
+        ];
+        for &(name, package_lines, units) in cases {
+            let package = PlannedPackage {
+                warehouse_id: WarehouseId(1),
+                lines: package_lines
+                    .iter()
+                    .map(|&(l, n)| (OrderLineId(l), n))
+                    .collect(),
+                weight_g: 0,
+            };
+            let expected: BTreeMap<SkuId, i64> =
+                units.iter().map(|&(s, n)| (SkuId(s), n)).collect();
+            assert_eq!(package.units(&lines), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_order_with_nothing_to_ship_plans_no_box() {
+        let got = allocate(
+            Some(RECEIVER),
+            &[line(1, 1, 0)],
+            &two_warehouses(),
+            &Default::default(),
+        );
+        assert!(
+            matches!(&got, Allocation::Planned { packages, transfers, .. } if packages.is_empty() && transfers.is_empty()),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn allocation_settings_are_checked() {
+        type Tweak = fn(&mut AllocationSettings);
+        // (name, change to the defaults, refused field or None when accepted)
+        let cases: &[(&str, Tweak, Option<&str>)] = &[
+            ("defaults", |_| {}, None),
+            ("half a kilometre", |s| s.radius_km = 0.5, None),
+            ("the whole country", |s| s.radius_km = 5000.0, None),
+            (
+                "free transfers",
+                |s| s.transfer_cost_per_unit = Fen(0),
+                None,
+            ),
+            ("zero radius", |s| s.radius_km = 0.0, Some("radius_km")),
+            ("negative radius", |s| s.radius_km = -1.0, Some("radius_km")),
+            (
+                "beyond 5000 km",
+                |s| s.radius_km = 5000.1,
+                Some("radius_km"),
+            ),
+            ("NaN", |s| s.radius_km = f64::NAN, Some("radius_km")),
+            (
+                "infinite",
+                |s| s.radius_km = f64::INFINITY,
+                Some("radius_km"),
+            ),
+            (
+                "negative transfer cost",
+                |s| s.transfer_cost_per_unit = Fen(-1),
+                Some("transfer_cost_per_unit"),
+            ),
+        ];
+        for &(name, tweak, refused) in cases {
+            let mut s = AllocationSettings::default();
+            tweak(&mut s);
+            let got = s.validate().map_err(|e| e.field);
+            match refused {
+                None => assert!(got.is_ok(), "{name}: {got:?}"),
+                Some(field) => assert_eq!(got.err(), Some(field), "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn allocation_defaults_work_without_configuration() {
+        let d = AllocationSettings::default();
+        assert_eq!(d.radius_km, 30.0);
+        assert!(d.allow_split && d.allow_transfer && d.merge && !d.merge_across_shops);
+        assert_eq!(d.transfer_cost_per_unit, Fen(200));
+        let from_empty: AllocationSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(from_empty, d);
+        assert!(serde_json::from_str::<AllocationSettings>(r#"{"radius":1}"#).is_err());
+    }
+
+    type ReceiverFields = [&'static str; 6];
+
+    const BASE: ReceiverFields = [
+        "张三",
+        "13812345678",
+        "浙江省",
+        "杭州市",
+        "西湖区",
+        "文三路90号3幢",
+    ];
+
+    fn receiver(f: ReceiverFields) -> Receiver {
+        Receiver::parse(f[0], f[1], f[2], f[3], f[4], f[5]).unwrap()
+    }
+
+    #[test]
+    fn the_same_receiver_spelt_differently_has_one_merge_basis() {
+        // (name, a, b, same basis)
+        let cases: &[(&str, ReceiverFields, ReceiverFields, bool)] = &[
+            ("identical", BASE, BASE, true),
+            (
+                "extra spaces",
+                BASE,
+                [
+                    "张 三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    " 文三路 90 号 3 幢",
+                ],
+                true,
+            ),
+            (
+                "full-width digits",
+                BASE,
+                [
+                    "张三",
+                    "１３８１２３４５６７８",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路９０号３幢",
+                ],
+                true,
+            ),
+            (
+                "punctuation",
+                [
+                    "张三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号，3幢。",
+                ],
+                [
+                    "张三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号-3幢",
+                ],
+                true,
+            ),
+            (
+                "full-width and upper-case letters",
+                [
+                    "张三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号A座",
+                ],
+                [
+                    "张三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路９０号ａ座",
+                ],
+                true,
+            ),
+            (
+                "phone with country code and spaces",
+                BASE,
+                [
+                    "张三",
+                    "+86 138 1234 5678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号3幢",
+                ],
+                true,
+            ),
+            (
+                "county typed into the detail",
+                BASE,
+                [
+                    "张三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "",
+                    "西湖区文三路90号3幢",
+                ],
+                true,
+            ),
+            (
+                "another house number",
+                BASE,
+                [
+                    "张三",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路91号3幢",
+                ],
+                false,
+            ),
+            (
+                "another phone",
+                BASE,
+                [
+                    "张三",
+                    "13812345679",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号3幢",
+                ],
+                false,
+            ),
+            (
+                "another name",
+                BASE,
+                [
+                    "张四",
+                    "13812345678",
+                    "浙江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号3幢",
+                ],
+                false,
+            ),
+            (
+                "text does not slide from the name into the address",
+                [
+                    "张三浙",
+                    "13812345678",
+                    "江省",
+                    "杭州市",
+                    "西湖区",
+                    "文三路90号3幢",
+                ],
+                BASE,
+                false,
+            ),
+        ];
+        for &(name, a, b, same) in cases {
+            let (a, b) = (merge_basis(&receiver(a)), merge_basis(&receiver(b)));
+            assert_eq!(a == b, same, "{name}: {a} / {b}");
+        }
+    }
+
+    fn candidate() -> MergeCandidate {
+        MergeCandidate {
+            order_id: OrderId(1),
+            shop_id: ShopId(1),
+            receiver_key: "张三|13812345678|浙江省杭州市西湖区文三路90号3幢".into(),
+            warehouse_id: WarehouseId(1),
+            presale_ship_at: None,
+        }
+    }
+
+    #[test]
+    fn orders_merge_only_to_one_receiver_from_one_warehouse_on_one_day() {
+        type Tweak = fn(&mut AllocationSettings, &mut MergeCandidate, &mut MergeCandidate);
+        // (name, change to the defaults and to the second order, refusal contains, or None)
+        let cases: &[(&str, Tweak, Option<&str>)] = &[
+            ("same receiver, warehouse and shop", |_, _, _| {}, None),
+            (
+                "merging switched off",
+                |s, _, _| s.merge = false,
+                Some("已关闭合单"),
+            ),
+            (
+                "another receiver",
+                |_, _, b| b.receiver_key = "李四|13900000000|浙江省杭州市".into(),
+                Some("收件人或收货地址不同"),
+            ),
+            (
+                "another warehouse",
+                |_, _, b| b.warehouse_id = WarehouseId(2),
+                Some("发货仓库不同（仓库 1 与仓库 2）"),
+            ),
+            (
+                "another shop",
+                |_, _, b| b.shop_id = ShopId(2),
+                Some("来自不同店铺"),
+            ),
+            (
+                "another shop, merging across shops allowed",
+                |s, _, b| {
+                    s.merge_across_shops = true;
+                    b.shop_id = ShopId(2);
+                },
+                None,
+            ),
+            (
+                "presale on the same China day, hours apart",
+                // 01:00 and 23:00 on 2025-06-20 in Shanghai.
+                |_, a, b| {
+                    a.presale_ship_at = Some(Utc.with_ymd_and_hms(2025, 6, 19, 17, 0, 0).unwrap());
+                    b.presale_ship_at = Some(Utc.with_ymd_and_hms(2025, 6, 20, 15, 0, 0).unwrap());
+                },
+                None,
+            ),
+            (
+                "presale on one UTC day but two China days",
+                // 23:00 on the 19th and 01:00 on the 20th in Shanghai.
+                |_, a, b| {
+                    a.presale_ship_at = Some(Utc.with_ymd_and_hms(2025, 6, 19, 15, 0, 0).unwrap());
+                    b.presale_ship_at = Some(Utc.with_ymd_and_hms(2025, 6, 19, 17, 0, 0).unwrap());
+                },
+                Some("发货日期不同（预售 2025-06-19 与 预售 2025-06-20）"),
+            ),
+            (
+                "presale with stocked goods",
+                |_, a, _| {
+                    a.presale_ship_at = Some(Utc.with_ymd_and_hms(2025, 6, 19, 15, 0, 0).unwrap())
+                },
+                Some("发货日期不同（预售 2025-06-19 与 现货）"),
+            ),
+        ];
+        for &(name, tweak, refused) in cases {
+            let mut settings = AllocationSettings::default();
+            let (mut a, mut b) = (
+                candidate(),
+                MergeCandidate {
+                    order_id: OrderId(2),
+                    ..candidate()
+                },
+            );
+            tweak(&mut settings, &mut a, &mut b);
+            let got = merge_refusal(&a, &b, &settings);
+            match refused {
+                None => assert_eq!(got, None, "{name}"),
+                Some(why) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(why)),
+                    "{name}: {got:?}"
+                ),
+            }
+            assert_eq!(
+                merge_refusal(&b, &a, &settings).is_some(),
+                got.is_some(),
+                "{name}: symmetric"
+            );
+        }
+    }
+
+    fn arb_lines() -> impl Strategy<Value = Vec<AllocLine>> {
+        proptest::collection::vec((1..=3_i64, 1..=6_i64, 1..=3_i64, 0..=1500_i64), 1..=4).prop_map(
+            |lines| {
+                lines
+                    .into_iter()
+                    .zip(1..)
+                    .map(|((sku, quantity, units_per_item, grams), id)| AllocLine {
+                        units_per_item,
+                        item_weight_g: grams,
+                        ..line(id, sku, quantity)
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    fn arb_warehouses() -> impl Strategy<Value = Vec<WarehouseOption>> {
+        let one = (
+            proptest::option::of(0.0..300.0_f64),
+            proptest::option::of(0..2000_i64),
+            proptest::collection::vec(-2..=12_i64, 3),
+            proptest::option::of(0..=3000_i64),
+        );
+        proptest::collection::vec(one, 0..=4).prop_map(|all| {
+            all.into_iter()
+                .zip(1..)
+                .map(|((km, cost, stock, limit), id)| WarehouseOption {
+                    max_package_g: limit,
+                    ..wh(id, km, cost, &[(1, stock[0]), (2, stock[1]), (3, stock[2])])
+                })
+                .collect()
+        })
+    }
+
+    fn arb_settings() -> impl Strategy<Value = AllocationSettings> {
+        (any::<bool>(), any::<bool>(), 0..=1000_i64, 1.0..100.0_f64).prop_map(
+            |(allow_split, allow_transfer, cost, radius_km)| AllocationSettings {
+                allow_split,
+                allow_transfer,
+                transfer_cost_per_unit: Fen(cost),
+                radius_km,
+                ..AllocationSettings::default()
+            },
+        )
+    }
+
+    proptest! {
+        /// Whatever the stock and settings: a plan ships each line exactly, asks no warehouse
+        /// for more than it has once transfers arrive, moves only what a source has, and
+        /// keeps boxes under the limit but for a lone heavy item; a shortage is exact.
+        #[test]
+        fn plans_ship_exactly_what_exists(
+            lines in arb_lines(),
+            warehouses in arb_warehouses(),
+            settings in arb_settings(),
+            receiver in proptest::option::of(Just(RECEIVER)),
+        ) {
+            let has = |w: WarehouseId, sku: SkuId| {
+                warehouses.iter().find(|o| o.id == w).and_then(|o| o.available.get(&sku)).copied().unwrap_or(0).max(0)
+            };
+            let needed = units_needed(&lines);
+            let total_short: BTreeMap<SkuId, i64> = needed.iter().filter_map(|(&sku, &n)| {
+                let total: i64 = warehouses.iter().map(|w| has(w.id, sku)).sum();
+                (n > total).then_some((sku, n - total))
+            }).collect();
+            match allocate(receiver, &lines, &warehouses, &settings) {
+                Allocation::Planned { packages, transfers, .. } => {
+                    prop_assert!(total_short.is_empty());
+                    for l in &lines {
+                        let items: i64 = packages.iter().flat_map(|p| &p.lines).filter(|(id, _)| *id == l.line_id).map(|(_, n)| n).sum();
+                        prop_assert_eq!(items, l.quantity, "line {}", l.line_id);
+                    }
+                    let mut moved_in: BTreeMap<(WarehouseId, SkuId), i64> = BTreeMap::new();
+                    let mut moved_out: BTreeMap<(WarehouseId, SkuId), i64> = BTreeMap::new();
+                    for t in &transfers {
+                        prop_assert!(t.units > 0 && t.from != t.to, "{:?}", t);
+                        *moved_in.entry((t.to, t.sku_id)).or_default() += t.units;
+                        *moved_out.entry((t.from, t.sku_id)).or_default() += t.units;
+                    }
+                    for (&(w, sku), &units) in &moved_out {
+                        prop_assert!(units <= has(w, sku), "{} moves {} of SKU {} it does not have", w, units, sku);
+                    }
+                    let mut asked: BTreeMap<(WarehouseId, SkuId), i64> = BTreeMap::new();
+                    for p in &packages {
+                        for (sku, units) in p.units(&lines) {
+                            *asked.entry((p.warehouse_id, sku)).or_default() += units;
+                        }
+                        let weight: i64 = p.lines.iter().map(|(id, n)| {
+                            lines.iter().find(|l| l.line_id == *id).map_or(0, |l| l.item_weight_g * n)
+                        }).sum();
+                        prop_assert_eq!(p.weight_g, weight);
+                        let limit = warehouses.iter().find(|w| w.id == p.warehouse_id).and_then(|w| w.max_package_g).filter(|g| *g > 0);
+                        if let Some(limit) = limit && p.weight_g > limit {
+                            prop_assert_eq!(&p.lines.iter().map(|(_, n)| *n).collect::<Vec<_>>(), &vec![1], "only a lone heavy item may exceed the limit");
+                        }
+                    }
+                    for (&(w, sku), &units) in &asked {
+                        let after = has(w, sku) + moved_in.get(&(w, sku)).copied().unwrap_or(0) - moved_out.get(&(w, sku)).copied().unwrap_or(0);
+                        prop_assert!(units <= after, "{} ships {} of SKU {} but has {}", w, units, sku, after);
+                    }
+                }
+                Allocation::Short { missing, .. } => {
+                    prop_assert!(!missing.is_empty() && missing.values().all(|n| *n > 0), "{:?}", missing);
+                    if total_short.is_empty() {
+                        prop_assert!(!settings.allow_transfer, "with transfers on, stock that exists is always reached");
+                    } else {
+                        prop_assert_eq!(missing, total_short);
+                    }
+                }
+            }
+        }
+    }
 }
