@@ -5,9 +5,11 @@
 //! mapping, stock, after-sale state, the blacklist) and [`review`] decides. Nothing firing means
 //! the order is approved automatically.
 
+use crate::deadline::shanghai_day;
 use crate::{Fen, OrderLineId, ParseError, Role, SkuId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The review rules. The snake_case name is the stable reason code stored on a hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -52,17 +54,41 @@ impl ReasonCode {
 
     /// The stable code, e.g. `address_incomplete` (the hold's `reason_code`).
     pub fn as_str(self) -> &'static str {
-        todo!()
+        match self {
+            ReasonCode::AddressIncomplete => "address_incomplete",
+            ReasonCode::AddressDoubtful => "address_doubtful",
+            ReasonCode::OutOfStock => "out_of_stock",
+            ReasonCode::RefundPending => "refund_pending",
+            ReasonCode::BuyerNote => "buyer_note",
+            ReasonCode::SellerNoteFlag => "seller_note_flag",
+            ReasonCode::PriceAnomaly => "price_anomaly",
+            ReasonCode::PresaleNotDue => "presale_not_due",
+            ReasonCode::RiskyReceiver => "risky_receiver",
+            ReasonCode::UnmappedSku => "unmapped_sku",
+        }
     }
 
     pub fn parse(s: &str) -> Result<ReasonCode, ParseError> {
-        let _ = s;
-        todo!()
+        ReasonCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| ParseError::new("reason_code", format!("unknown reason code {s:?}")))
     }
 
     /// The rule's name in the console, e.g. "地址不完整".
     pub fn label_zh(self) -> &'static str {
-        todo!()
+        match self {
+            ReasonCode::AddressIncomplete => "地址不完整",
+            ReasonCode::AddressDoubtful => "地址存疑",
+            ReasonCode::OutOfStock => "缺货",
+            ReasonCode::RefundPending => "退款/售后中",
+            ReasonCode::BuyerNote => "买家留言",
+            ReasonCode::SellerNoteFlag => "卖家备注旗标",
+            ReasonCode::PriceAnomaly => "价格异常",
+            ReasonCode::PresaleNotDue => "预售未到期",
+            ReasonCode::RiskyReceiver => "风险收件人",
+            ReasonCode::UnmappedSku => "商品未匹配",
+        }
     }
 }
 
@@ -102,15 +128,73 @@ pub struct ReviewSettings {
 
 impl Default for ReviewSettings {
     fn default() -> Self {
-        todo!()
+        ReviewSettings {
+            disabled: Vec::new(),
+            hold_doubtful_address: true,
+            seller_note_flags: ["暂停", "不发", "缓发", "改地址", "换货", "退款"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            min_price_percent: Some(30),
+            hold_below_cost: true,
+            stages: vec![ReviewStage {
+                name: "审核".to_string(),
+                role: Role::Service,
+                // No rule named: every rule falls to the last (only) stage.
+                rules: Vec::new(),
+            }],
+        }
     }
 }
 
 impl ReviewSettings {
     /// Checks what serde cannot: at least one stage, no rule in two stages, non-empty names and
     /// flag words, a percentage of at most 100.
-    pub fn validate(self) -> Result<ReviewSettings, ParseError> {
-        todo!()
+    ///
+    /// Stage names and flag words come back trimmed: a flag word typed as " 暂停 " would
+    /// otherwise only match a note with spaces around it. A rule listed twice in one stage is
+    /// refused like one in two stages, since it is as much a typo.
+    pub fn validate(mut self) -> Result<ReviewSettings, ParseError> {
+        if self.stages.is_empty() {
+            return Err(ParseError::new("stages", "at least one review stage"));
+        }
+        let mut owner: BTreeMap<ReasonCode, &str> = BTreeMap::new();
+        for stage in &mut self.stages {
+            stage.name = stage.name.trim().to_string();
+            if stage.name.is_empty() {
+                return Err(ParseError::new("stages.name", "a stage needs a name"));
+            }
+        }
+        for stage in &self.stages {
+            for &code in &stage.rules {
+                if let Some(first) = owner.insert(code, &stage.name) {
+                    return Err(ParseError::new(
+                        "stages.rules",
+                        format!(
+                            "{} is listed in stage {first:?} and again in stage {:?}",
+                            code.as_str(),
+                            stage.name
+                        ),
+                    ));
+                }
+            }
+        }
+        for flag in &mut self.seller_note_flags {
+            *flag = flag.trim().to_string();
+            if flag.is_empty() {
+                return Err(ParseError::new(
+                    "seller_note_flags",
+                    "a flag word must not be empty",
+                ));
+            }
+        }
+        if let Some(percent) = self.min_price_percent.filter(|p| *p > 100) {
+            return Err(ParseError::new(
+                "min_price_percent",
+                format!("{percent} is more than 100 percent"),
+            ));
+        }
+        Ok(self)
     }
 
     pub fn is_enabled(&self, code: ReasonCode) -> bool {
@@ -118,9 +202,13 @@ impl ReviewSettings {
     }
 
     /// The index of the stage that owns `code` (the last stage if none names it).
+    ///
+    /// With no stages at all (which [`ReviewSettings::validate`] refuses) this is 0.
     pub fn stage_of(&self, code: ReasonCode) -> usize {
-        let _ = code;
-        todo!()
+        self.stages
+            .iter()
+            .position(|stage| stage.rules.contains(&code))
+            .unwrap_or_else(|| self.stages.len().saturating_sub(1))
     }
 }
 
@@ -205,7 +293,836 @@ pub struct Finding {
 
 /// Runs every enabled rule. Findings come sorted by stage, then by [`ReasonCode`] order; an
 /// empty result means the order passes review.
+///
+/// A rule fires at most once per order: when several lines trip it, its one message names
+/// each of them, so that one hold (one reason code) tells the whole story.
 pub fn review(settings: &ReviewSettings, facts: &ReviewFacts) -> Vec<Finding> {
-    let _ = (settings, facts);
-    todo!()
+    let mut findings: Vec<Finding> = ReasonCode::ALL
+        .into_iter()
+        .filter(|&code| settings.is_enabled(code))
+        .filter_map(|code| {
+            let message = check(code, settings, facts)?;
+            Some(Finding {
+                code,
+                message,
+                stage: settings.stage_of(code),
+            })
+        })
+        .collect();
+    findings.sort_by_key(|f| (f.stage, f.code));
+    findings
+}
+
+/// One rule: `Some(message)` when it fires.
+fn check(code: ReasonCode, settings: &ReviewSettings, facts: &ReviewFacts) -> Option<String> {
+    match code {
+        ReasonCode::AddressIncomplete => (facts.address.verdict == AddressVerdict::Incomplete)
+            .then(|| {
+                format!(
+                    "地址不完整{}：请联系买家补全地址后再审核",
+                    parser_reasons(&facts.address.reasons)
+                )
+            }),
+        ReasonCode::AddressDoubtful => (facts.address.verdict == AddressVerdict::Doubtful
+            && settings.hold_doubtful_address)
+            .then(|| {
+                format!(
+                    "地址存疑{}：请核对收件地址，必要时联系买家确认后再审核",
+                    parser_reasons(&facts.address.reasons)
+                )
+            }),
+        ReasonCode::OutOfStock => out_of_stock(&facts.lines),
+        ReasonCode::RefundPending => facts
+            .refund_pending
+            .then(|| "买家申请了退款或售后：请先处理售后，确认仍需发货后再审核".to_string()),
+        // The note itself is not copied into the message: buyers write phone numbers and new
+        // addresses there, and a hold's message is shown and logged more widely than the order.
+        ReasonCode::BuyerNote => facts
+            .buyer_note
+            .as_deref()
+            .is_some_and(|note| !note.trim().is_empty())
+            .then(|| "买家有留言：请阅读订单上的买家留言，按留言处理后再审核".to_string()),
+        ReasonCode::SellerNoteFlag => seller_note_flags(settings, facts.seller_note.as_deref()),
+        ReasonCode::PriceAnomaly => price_anomaly(settings, &facts.lines),
+        ReasonCode::PresaleNotDue => facts
+            .presale_ship_at
+            .filter(|at| *at > facts.now)
+            .map(|at| {
+                format!(
+                    "预售订单，预计 {} 发货：到期前请勿发货，到期后再审核",
+                    shanghai_day(at)
+                )
+            }),
+        ReasonCode::RiskyReceiver => facts.blacklisted.as_deref().map(|why| {
+            let why = why.trim();
+            if why.is_empty() {
+                "收件人在黑名单中：请核实买家和订单情况后再决定是否发货".to_string()
+            } else {
+                format!("收件人在黑名单中（{why}）：请核实买家和订单情况后再决定是否发货")
+            }
+        }),
+        ReasonCode::UnmappedSku => {
+            let unmapped: Vec<String> = facts
+                .lines
+                .iter()
+                .enumerate()
+                .filter(|(_, line)| line.sku.is_none())
+                .map(|(i, line)| line_name(i, line))
+                .collect();
+            (!unmapped.is_empty()).then(|| {
+                format!(
+                    "{}未匹配商家商品：请在商品对应中关联商家编码后再审核",
+                    unmapped.join("、")
+                )
+            })
+        }
+    }
+}
+
+/// "（missing_county、ambiguous_division）", or nothing when the parser gave no reason.
+fn parser_reasons(reasons: &[String]) -> String {
+    let reasons: Vec<&str> = reasons
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if reasons.is_empty() {
+        String::new()
+    } else {
+        format!("（{}）", reasons.join("、"))
+    }
+}
+
+/// How a message points at a line: its position as staff see it and its title.
+fn line_name(index: usize, line: &LineFacts) -> String {
+    format!("第{}行「{}」", index + 1, line.title)
+}
+
+/// Units needed per SKU over the whole order against the SKU's available stock. A SKU on two
+/// lines (a single and a bundle of it) is needed once, in total.
+fn out_of_stock(lines: &[LineFacts]) -> Option<String> {
+    // SKU → (code, units needed, available as reported on its first line).
+    let mut needs: BTreeMap<SkuId, (&str, i64, i64)> = BTreeMap::new();
+    for line in lines {
+        let Some(sku) = &line.sku else { continue };
+        let units = sku.units(line.quantity);
+        needs
+            .entry(sku.sku_id)
+            .and_modify(|(_, needed, _)| *needed = needed.saturating_add(units))
+            .or_insert((&sku.code, units, sku.available));
+    }
+    let short: Vec<String> = needs
+        .values()
+        .filter(|(_, needed, available)| needed > available)
+        .map(|&(code, needed, available)| {
+            // Over-reserved stock can make available negative; nothing can be promised then.
+            let available = available.max(0);
+            format!(
+                "{code} 需要 {needed} 件，可用 {available} 件，缺 {} 件",
+                needed - available
+            )
+        })
+        .collect();
+    (!short.is_empty()).then(|| format!("缺货：{}。请补货或调拨后再审核", short.join("；")))
+}
+
+/// Which flag words the seller's note contains, ASCII letters compared case-insensitively.
+fn seller_note_flags(settings: &ReviewSettings, note: Option<&str>) -> Option<String> {
+    let note = note?.to_ascii_lowercase();
+    let found: Vec<String> = settings
+        .seller_note_flags
+        .iter()
+        .map(|flag| flag.trim())
+        // An empty word would be in every note (validate refuses it; unvalidated settings
+        // must not hold every order).
+        .filter(|flag| !flag.is_empty() && note.contains(&flag.to_ascii_lowercase()))
+        .map(|flag| format!("“{flag}”"))
+        .collect();
+    (!found.is_empty()).then(|| {
+        format!(
+            "卖家备注含{}：请按备注处理，确认可以发货后再审核",
+            found.join("、")
+        )
+    })
+}
+
+/// Lines paid below cost or below the configured share of their list price. A line listed at
+/// ¥0 is a gift (赠品) and is never an anomaly. Only mapped lines are judged: an unmapped line
+/// is already held by `unmapped_sku` and is judged once it is mapped. Integer fen throughout,
+/// widened so that large quantities cannot overflow.
+fn price_anomaly(settings: &ReviewSettings, lines: &[LineFacts]) -> Option<String> {
+    let mut problems = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(sku) = &line.sku else { continue };
+        if line.unit_price.get() == 0 {
+            continue;
+        }
+        let paid = i128::from(line.paid.get());
+        let cost = i128::from(sku.cost.get()) * i128::from(sku.units(line.quantity));
+        let list = i128::from(line.unit_price.get()) * i128::from(line.quantity);
+        let name = format!("{}（{}）", line_name(i, line), sku.code);
+        if settings.hold_below_cost && paid < cost {
+            problems.push(format!("{name}实付 {} 低于成本 {}", yuan(paid), yuan(cost)));
+        } else if let Some(percent) = settings.min_price_percent
+            && paid * 100 < list * i128::from(percent)
+        {
+            problems.push(format!(
+                "{name}实付 {} 低于标价 {} 的 {percent}%",
+                yuan(paid),
+                yuan(list)
+            ));
+        }
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "价格异常：{}。请财务核实价格（改价、刷单或填错成本）后再审核",
+            problems.join("；")
+        )
+    })
+}
+
+/// `¥12.50`. Amounts here are products of fen values; one too large for `Fen` is shown as is.
+fn yuan(fen: i128) -> String {
+    match i64::try_from(fen) {
+        Ok(fen) => format!("¥{}", Fen(fen)),
+        Err(_) => format!("{fen} 分"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ReasonCode::*;
+    use chrono::{Duration, TimeZone};
+
+    /// 2025-06-18 12:00 in Shanghai.
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 6, 18, 4, 0, 0).unwrap()
+    }
+
+    /// A line for SKU 1 (`A-100`, cost ¥10.00, 10 available): 1 item at ¥20.00, paid in full.
+    fn line(id: i64) -> LineFacts {
+        LineFacts {
+            line_id: OrderLineId(id),
+            title: "纯棉T恤".into(),
+            quantity: 1,
+            paid: Fen(2000),
+            unit_price: Fen(2000),
+            sku: Some(LineSku {
+                sku_id: SkuId(1),
+                code: "A-100".into(),
+                units_per_item: 1,
+                cost: Fen(1000),
+                available: 10,
+            }),
+        }
+    }
+
+    /// An order nothing is wrong with.
+    fn clean() -> ReviewFacts {
+        ReviewFacts {
+            buyer_note: None,
+            seller_note: None,
+            presale_ship_at: None,
+            address: AddressFacts {
+                verdict: AddressVerdict::Ok,
+                reasons: vec![],
+            },
+            lines: vec![line(1)],
+            refund_pending: false,
+            blacklisted: None,
+            now: now(),
+        }
+    }
+
+    /// An order that trips every rule but `address_doubtful` (its address is incomplete).
+    fn trips_everything(f: &mut ReviewFacts) {
+        f.buyer_note = Some("周五前发".into());
+        f.seller_note = Some("暂停".into());
+        f.presale_ship_at = Some(now() + Duration::days(3));
+        f.address.verdict = AddressVerdict::Incomplete;
+        f.refund_pending = true;
+        f.blacklisted = Some("多次拒收".into());
+        f.lines[0].quantity = 11;
+        f.lines[0].paid = Fen(1);
+        let mut gift = line(2);
+        gift.sku = None;
+        f.lines.push(gift);
+    }
+
+    /// The SKU of a mapped line, to change.
+    fn sku(f: &mut ReviewFacts, index: usize) -> &mut LineSku {
+        f.lines[index].sku.as_mut().expect("mapped line")
+    }
+
+    type SettingsTweak = fn(&mut ReviewSettings);
+    type FactsTweak = fn(&mut ReviewFacts);
+
+    struct Case {
+        name: &'static str,
+        settings: SettingsTweak,
+        facts: FactsTweak,
+        /// The codes that fire, in finding order.
+        fires: &'static [ReasonCode],
+        /// Text each fragment of which must appear in the findings' messages.
+        says: &'static [&'static str],
+    }
+
+    const DEFAULTS: SettingsTweak = |_| {};
+
+    const CASES: &[Case] = &[
+        Case {
+            name: "a clean order is approved automatically",
+            settings: DEFAULTS,
+            facts: |_| {},
+            fires: &[],
+            says: &[],
+        },
+        // Address.
+        Case {
+            name: "an incomplete address, with the parser's reasons",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.address.verdict = AddressVerdict::Incomplete;
+                f.address.reasons = vec!["missing_county".into(), "missing_detail".into()];
+            },
+            fires: &[AddressIncomplete],
+            says: &[
+                "地址不完整（missing_county、missing_detail）",
+                "请联系买家补全地址",
+            ],
+        },
+        Case {
+            name: "an incomplete address is held even when doubtful ones are not",
+            settings: |s| s.hold_doubtful_address = false,
+            facts: |f| f.address.verdict = AddressVerdict::Incomplete,
+            fires: &[AddressIncomplete],
+            says: &["地址不完整："],
+        },
+        Case {
+            name: "a doubtful address, with the parser's reasons",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.address.verdict = AddressVerdict::Doubtful;
+                f.address.reasons = vec!["ambiguous_division".into()];
+            },
+            fires: &[AddressDoubtful],
+            says: &["地址存疑（ambiguous_division）", "请核对收件地址"],
+        },
+        Case {
+            name: "a doubtful address passes when the merchant does not hold those",
+            settings: |s| s.hold_doubtful_address = false,
+            facts: |f| f.address.verdict = AddressVerdict::Doubtful,
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "an ok address with leftover reasons passes",
+            settings: DEFAULTS,
+            facts: |f| f.address.reasons = vec!["corrected_city".into()],
+            fires: &[],
+            says: &[],
+        },
+        // SKU mapping.
+        Case {
+            name: "an unmapped line is named by position and title",
+            settings: DEFAULTS,
+            facts: |f| {
+                let mut l = line(2);
+                l.title = "赠品贴纸".into();
+                l.sku = None;
+                f.lines.push(l);
+            },
+            fires: &[UnmappedSku],
+            says: &[
+                "第2行「赠品贴纸」未匹配商家商品",
+                "请在商品对应中关联商家编码",
+            ],
+        },
+        // Stock.
+        Case {
+            name: "more units than available",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].quantity = 3;
+                f.lines[0].paid = Fen(6000);
+                sku(f, 0).available = 2;
+            },
+            fires: &[OutOfStock],
+            says: &["A-100 需要 3 件，可用 2 件，缺 1 件", "请补货或调拨"],
+        },
+        Case {
+            name: "exactly the units available",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].quantity = 2;
+                f.lines[0].paid = Fen(4000);
+                sku(f, 0).available = 2;
+            },
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "a bundle needs units per item times items",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].quantity = 2;
+                f.lines[0].paid = Fen(4000);
+                sku(f, 0).units_per_item = 2;
+                sku(f, 0).available = 3;
+            },
+            fires: &[OutOfStock],
+            says: &["A-100 需要 4 件，可用 3 件，缺 1 件"],
+        },
+        Case {
+            name: "two lines of one SKU are needed together, against the first line's stock",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].quantity = 2;
+                f.lines[0].paid = Fen(4000);
+                sku(f, 0).available = 3;
+                let mut second = line(2);
+                second.quantity = 2;
+                second.paid = Fen(4000);
+                if let Some(s) = second.sku.as_mut() {
+                    s.available = 99;
+                }
+                f.lines.push(second);
+            },
+            fires: &[OutOfStock],
+            says: &["A-100 需要 4 件，可用 3 件，缺 1 件"],
+        },
+        Case {
+            name: "over-reserved stock counts as none",
+            settings: DEFAULTS,
+            facts: |f| sku(f, 0).available = -2,
+            fires: &[OutOfStock],
+            says: &["A-100 需要 1 件，可用 0 件，缺 1 件"],
+        },
+        // After-sales, notes, blacklist.
+        Case {
+            name: "a refund or after-sale is open",
+            settings: DEFAULTS,
+            facts: |f| f.refund_pending = true,
+            fires: &[RefundPending],
+            says: &["退款或售后", "请先处理售后"],
+        },
+        Case {
+            name: "the buyer wrote a note",
+            settings: DEFAULTS,
+            facts: |f| f.buyer_note = Some("请周五前发货".into()),
+            fires: &[BuyerNote],
+            says: &["买家有留言", "请阅读"],
+        },
+        Case {
+            name: "a blank buyer note is no note",
+            settings: DEFAULTS,
+            facts: |f| f.buyer_note = Some(" \n ".into()),
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "a flag word in the seller's note",
+            settings: DEFAULTS,
+            facts: |f| f.seller_note = Some("客户来电，先暂停，可能要改地址".into()),
+            fires: &[SellerNoteFlag],
+            says: &["卖家备注含“暂停”、“改地址”", "请按备注处理"],
+        },
+        Case {
+            name: "a seller's note without flag words",
+            settings: DEFAULTS,
+            facts: |f| f.seller_note = Some("已核对，正常发".into()),
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "flag words match ASCII letters in any case",
+            settings: |s| s.seller_note_flags = vec!["VIP".into()],
+            facts: |f| f.seller_note = Some("vip客户，加急".into()),
+            fires: &[SellerNoteFlag],
+            says: &["卖家备注含“VIP”"],
+        },
+        Case {
+            name: "an empty flag word in unvalidated settings holds nothing",
+            settings: |s| s.seller_note_flags = vec![" ".into()],
+            facts: |f| f.seller_note = Some("正常发".into()),
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "a blacklisted receiver, with the reason",
+            settings: DEFAULTS,
+            facts: |f| f.blacklisted = Some("多次拒收".into()),
+            fires: &[RiskyReceiver],
+            says: &["收件人在黑名单中（多次拒收）", "请核实"],
+        },
+        // Prices.
+        Case {
+            name: "paid below cost",
+            settings: DEFAULTS,
+            facts: |f| f.lines[0].paid = Fen(999),
+            fires: &[PriceAnomaly],
+            says: &[
+                "第1行「纯棉T恤」（A-100）实付 ¥9.99 低于成本 ¥10.00",
+                "请财务核实价格",
+            ],
+        },
+        Case {
+            name: "paid exactly the cost",
+            settings: DEFAULTS,
+            facts: |f| f.lines[0].paid = Fen(1000),
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "cost counts every unit of a bundle",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].quantity = 2;
+                f.lines[0].paid = Fen(3998);
+                sku(f, 0).units_per_item = 2;
+            },
+            fires: &[PriceAnomaly],
+            says: &["实付 ¥39.98 低于成本 ¥40.00"],
+        },
+        Case {
+            name: "below cost passes when the merchant does not check cost",
+            settings: |s| s.hold_below_cost = false,
+            facts: |f| f.lines[0].paid = Fen(999),
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "paid below 30% of the list price",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].unit_price = Fen(10_000);
+                f.lines[0].paid = Fen(2999);
+            },
+            fires: &[PriceAnomaly],
+            says: &["实付 ¥29.99 低于标价 ¥100.00 的 30%"],
+        },
+        Case {
+            name: "paid exactly 30% of the list price",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].unit_price = Fen(10_000);
+                f.lines[0].paid = Fen(3000);
+            },
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "the share is compared exactly, without rounding the threshold (¥9.99 × 30% = ¥2.997)",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].unit_price = Fen(333);
+                f.lines[0].quantity = 3;
+                f.lines[0].paid = Fen(299);
+                sku(f, 0).cost = Fen(0);
+            },
+            fires: &[PriceAnomaly],
+            says: &["实付 ¥2.99 低于标价 ¥9.99 的 30%"],
+        },
+        Case {
+            name: "without a share, only cost is checked",
+            settings: |s| s.min_price_percent = None,
+            facts: |f| {
+                f.lines[0].unit_price = Fen(10_000);
+                f.lines[0].paid = Fen(2999);
+            },
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "a gift listed at ¥0 is never an anomaly",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].unit_price = Fen(0);
+                f.lines[0].paid = Fen(0);
+            },
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "an unmapped line is not judged on price",
+            settings: DEFAULTS,
+            facts: |f| {
+                f.lines[0].paid = Fen(1);
+                f.lines[0].sku = None;
+            },
+            fires: &[UnmappedSku],
+            says: &[],
+        },
+        // Presale.
+        Case {
+            name: "a presale order before its ship date, dated in China time",
+            settings: DEFAULTS,
+            // 2025-06-19 17:00 UTC is 2025-06-20 01:00 in Shanghai.
+            facts: |f| {
+                f.presale_ship_at = Some(Utc.with_ymd_and_hms(2025, 6, 19, 17, 0, 0).unwrap())
+            },
+            fires: &[PresaleNotDue],
+            says: &["预计 2025-06-20 发货", "到期前请勿发货"],
+        },
+        Case {
+            name: "a presale order on its ship date",
+            settings: DEFAULTS,
+            facts: |f| f.presale_ship_at = Some(now()),
+            fires: &[],
+            says: &[],
+        },
+        // Everything.
+        Case {
+            name: "every rule at once, in code order in the one default stage",
+            settings: DEFAULTS,
+            facts: trips_everything,
+            fires: &[
+                AddressIncomplete,
+                OutOfStock,
+                RefundPending,
+                BuyerNote,
+                SellerNoteFlag,
+                PriceAnomaly,
+                PresaleNotDue,
+                RiskyReceiver,
+                UnmappedSku,
+            ],
+            says: &[],
+        },
+        Case {
+            name: "disabled rules never fire",
+            settings: |s| s.disabled = ReasonCode::ALL.to_vec(),
+            facts: trips_everything,
+            fires: &[],
+            says: &[],
+        },
+        Case {
+            name: "a disabled rule is skipped, the others still fire",
+            settings: |s| s.disabled = vec![PriceAnomaly, BuyerNote],
+            facts: |f| {
+                f.buyer_note = Some("周五前发".into());
+                f.lines[0].paid = Fen(1);
+                f.refund_pending = true;
+            },
+            fires: &[RefundPending],
+            says: &[],
+        },
+        Case {
+            name: "a disabled address rule holds no doubtful address",
+            settings: |s| s.disabled = vec![AddressDoubtful],
+            facts: |f| f.address.verdict = AddressVerdict::Doubtful,
+            fires: &[],
+            says: &[],
+        },
+    ];
+
+    #[test]
+    fn each_rule_fires_on_its_case_and_not_beside_it() {
+        for case in CASES {
+            let mut settings = ReviewSettings::default();
+            (case.settings)(&mut settings);
+            let mut facts = clean();
+            (case.facts)(&mut facts);
+            let findings = review(&settings, &facts);
+            let codes: Vec<ReasonCode> = findings.iter().map(|f| f.code).collect();
+            assert_eq!(codes, case.fires, "{}: {findings:#?}", case.name);
+            let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+            for fragment in case.says {
+                assert!(
+                    messages.iter().any(|m| m.contains(fragment)),
+                    "{}: no message says {fragment:?} in {messages:#?}",
+                    case.name
+                );
+            }
+            for finding in &findings {
+                assert!(
+                    finding.message.contains('请'),
+                    "{}: {:?} does not say what to do: {}",
+                    case.name,
+                    finding.code,
+                    finding.message
+                );
+            }
+        }
+    }
+
+    /// Three stages: service reads notes, finance checks prices, the warehouse gets the rest.
+    fn staged() -> ReviewSettings {
+        ReviewSettings {
+            stages: vec![
+                ReviewStage {
+                    name: "客服审核".into(),
+                    role: Role::Service,
+                    rules: vec![SellerNoteFlag, BuyerNote],
+                },
+                ReviewStage {
+                    name: "财审".into(),
+                    role: Role::Finance,
+                    rules: vec![PriceAnomaly],
+                },
+                ReviewStage {
+                    name: "仓库确认".into(),
+                    role: Role::Warehouse,
+                    rules: vec![OutOfStock],
+                },
+            ],
+            ..ReviewSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_rule_belongs_to_the_stage_that_names_it_or_else_the_last() {
+        let cases = [
+            ("named in the first stage", BuyerNote, 0),
+            (
+                "named in the first stage, second in its list",
+                SellerNoteFlag,
+                0,
+            ),
+            ("named in the second stage", PriceAnomaly, 1),
+            ("named in the last stage", OutOfStock, 2),
+            ("named nowhere", RiskyReceiver, 2),
+            ("named nowhere either", AddressIncomplete, 2),
+        ];
+        let settings = staged();
+        for (name, code, stage) in cases {
+            assert_eq!(settings.stage_of(code), stage, "{name}");
+        }
+        for code in ReasonCode::ALL {
+            assert_eq!(ReviewSettings::default().stage_of(code), 0, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn findings_come_by_stage_then_by_code() {
+        let mut facts = clean();
+        trips_everything(&mut facts);
+        let got: Vec<(usize, ReasonCode)> = review(&staged(), &facts)
+            .iter()
+            .map(|f| (f.stage, f.code))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, BuyerNote),
+                (0, SellerNoteFlag),
+                (1, PriceAnomaly),
+                (2, AddressIncomplete),
+                (2, OutOfStock),
+                (2, RefundPending),
+                (2, PresaleNotDue),
+                (2, RiskyReceiver),
+                (2, UnmappedSku),
+            ]
+        );
+    }
+
+    #[test]
+    fn settings_are_checked_before_they_are_stored() {
+        type Tweak = fn(&mut ReviewSettings);
+        // (name, change to the defaults, refused field or None when accepted)
+        let cases: &[(&str, Tweak, Option<&str>)] = &[
+            ("the defaults", |_| {}, None),
+            ("three stages", |s| *s = staged(), None),
+            (
+                "every rule disabled",
+                |s| s.disabled = ReasonCode::ALL.to_vec(),
+                None,
+            ),
+            ("100 percent", |s| s.min_price_percent = Some(100), None),
+            ("0 percent", |s| s.min_price_percent = Some(0), None),
+            ("no share", |s| s.min_price_percent = None, None),
+            ("no flag words", |s| s.seller_note_flags.clear(), None),
+            ("no stage", |s| s.stages.clear(), Some("stages")),
+            (
+                "a rule in two stages",
+                |s| {
+                    *s = staged();
+                    s.stages[2].rules.push(BuyerNote);
+                },
+                Some("stages.rules"),
+            ),
+            (
+                "a rule twice in one stage",
+                |s| s.stages[0].rules = vec![BuyerNote, BuyerNote],
+                Some("stages.rules"),
+            ),
+            (
+                "an empty flag word",
+                |s| s.seller_note_flags.push("  ".into()),
+                Some("seller_note_flags"),
+            ),
+            (
+                "101 percent",
+                |s| s.min_price_percent = Some(101),
+                Some("min_price_percent"),
+            ),
+            (
+                "an empty stage name",
+                |s| s.stages[0].name = " ".into(),
+                Some("stages.name"),
+            ),
+        ];
+        for &(name, tweak, refused) in cases {
+            let mut settings = ReviewSettings::default();
+            tweak(&mut settings);
+            let got = settings.validate().map_err(|e| e.field);
+            match refused {
+                None => assert!(got.is_ok(), "{name}: {got:?}"),
+                Some(field) => assert_eq!(got.err(), Some(field), "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn validated_names_and_flag_words_are_trimmed() {
+        let mut settings = ReviewSettings::default();
+        settings.stages[0].name = " 客服审核 ".into();
+        settings.seller_note_flags = vec![" 暂停 ".into()];
+        let settings = settings.validate().unwrap();
+        assert_eq!(settings.stages[0].name, "客服审核");
+        assert_eq!(settings.seller_note_flags, vec!["暂停".to_string()]);
+    }
+
+    #[test]
+    fn the_defaults_hold_what_a_merchant_expects() {
+        let d = ReviewSettings::default();
+        assert!(ReasonCode::ALL.iter().all(|&c| d.is_enabled(c)));
+        assert!(d.hold_doubtful_address && d.hold_below_cost);
+        assert_eq!(d.min_price_percent, Some(30));
+        assert_eq!(
+            d.seller_note_flags,
+            ["暂停", "不发", "缓发", "改地址", "换货", "退款"]
+        );
+        assert_eq!(d.stages.len(), 1);
+        assert_eq!(
+            (d.stages[0].name.as_str(), d.stages[0].role),
+            ("审核", Role::Service)
+        );
+        assert!(d.stages[0].rules.is_empty());
+        let from_empty: ReviewSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(from_empty, d);
+        assert!(serde_json::from_str::<ReviewSettings>(r#"{"stage":[]}"#).is_err());
+    }
+
+    #[test]
+    fn reason_codes_round_trip_and_match_serde() {
+        for code in ReasonCode::ALL {
+            assert_eq!(ReasonCode::parse(code.as_str()), Ok(code), "{code:?}");
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::from(code.as_str()),
+                "{code:?}"
+            );
+            assert!(!code.label_zh().is_empty(), "{code:?}");
+        }
+        let unknown = ["", "address", "Address_Incomplete", "out-of-stock"];
+        for s in unknown {
+            assert!(ReasonCode::parse(s).is_err(), "{s:?}");
+        }
+        let labels: std::collections::BTreeSet<&str> =
+            ReasonCode::ALL.iter().map(|c| c.label_zh()).collect();
+        assert_eq!(labels.len(), ReasonCode::ALL.len(), "labels are distinct");
+    }
 }
