@@ -167,6 +167,63 @@ impl App {
             .await?)
     }
 
+    // ------------------------------------------------------------------ blacklist
+
+    pub async fn blacklist(&self, actor: &Actor) -> Result<Vec<fahuo_store::review::BlacklistEntry>> {
+        actor.require(Permission::ReviewOrders)?;
+        Ok(self.store().blacklist(actor.tenant_id).await?)
+    }
+
+    /// Adds a receiver's phone to the blacklist: their orders are held as risky (风险收件人).
+    pub async fn add_to_blacklist(&self, actor: &Actor, phone: &str, reason: &str) -> Result<i64> {
+        actor.require(Permission::ReviewOrders)?;
+        let phone = fahuo_domain::Phone::parse(phone)?;
+        let reason: String = reason.trim().chars().take(200).collect();
+        if reason.is_empty() {
+            return Err(ParseError::new("reason", "say why (e.g. 多次拒收)").into());
+        }
+        let audit = actor.audit("blacklist.add", "blacklist", self.now());
+        Ok(self
+            .store()
+            .add_to_blacklist(actor.tenant_id, &phone, &reason, &audit)
+            .await?)
+    }
+
+    pub async fn remove_from_blacklist(&self, actor: &Actor, id: i64) -> Result<()> {
+        actor.require(Permission::ReviewOrders)?;
+        let audit = actor.audit("blacklist.remove", "blacklist", self.now());
+        Ok(self
+            .store()
+            .remove_from_blacklist(actor.tenant_id, id, &audit)
+            .await?)
+    }
+
+    /// Everything that happened to an order (intake, review, holds, allocation with its
+    /// reasons, edits), oldest first.
+    pub async fn order_timeline(
+        &self,
+        actor: &Actor,
+        id: OrderId,
+    ) -> Result<Vec<fahuo_store::audit::AuditRecord>> {
+        actor.require(Permission::ViewOrders)?;
+        self.store().order(actor.tenant_id, id).await?;
+        let filter = fahuo_store::audit::AuditFilter {
+            entity_type: Some("order".into()),
+            entity_id: Some(id.get()),
+            before_id: None,
+            limit: 500,
+        };
+        let mut items = self.store().audit_log(actor.tenant_id, &filter).await?.items;
+        items.reverse();
+        Ok(items)
+    }
+
+    /// A person asks for an order to be reviewed again now.
+    pub async fn review_order_now(&self, actor: &Actor, id: OrderId) -> Result<ReviewOutcome> {
+        actor.require(Permission::ReviewOrders)?;
+        self.review_order(actor.tenant_id, id, &actor.audit_ref()).await
+    }
+
     // ------------------------------------------------------------------ review
 
     /// Reviews every new order (and allocates approved ones left unallocated) in batches;

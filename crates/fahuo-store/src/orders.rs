@@ -559,9 +559,12 @@ impl Store {
     ) -> Result<OrderState> {
         let next = in_tx!(&self.db, tx => {
             let (from, to) = apply_order_event!(tx, tenant, id, OrderEvent::Approve, now);
-            sqlx::query("UPDATE holds SET released_at = $1, released_by = $2 \
+            // A person's release silences these reasons for the order (review does not raise
+            // them again); fahuo's own (e.g. shipped elsewhere) does not.
+            sqlx::query("UPDATE holds SET released_at = $1, released_by = $2, released_by_person = $5 \
                  WHERE tenant_id = $3 AND order_id = $4 AND released_at IS NULL")
                 .bind(ms(now)).bind(actor.name()).bind(tenant.get()).bind(id.get())
+                .bind(actor.kind() != "system")
                 .execute(&mut *tx).await?;
             let entry = AuditEntry {
                 tenant_id: tenant,

@@ -9,6 +9,7 @@ mod import;
 mod intake;
 mod orders;
 mod printing;
+mod review;
 
 use crate::AppState;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -72,6 +73,33 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(printing::carrier_choice))
         .routes(routes!(printing::set_label_settings))
         .routes(routes!(printing::set_sku_tags))
+        .routes(routes!(
+            review::get_review_settings,
+            review::set_review_settings
+        ))
+        .routes(routes!(
+            review::get_allocation_settings,
+            review::set_allocation_settings
+        ))
+        .routes(routes!(
+            review::get_deadline_settings,
+            review::set_deadline_settings
+        ))
+        .routes(routes!(review::list_blacklist, review::add_to_blacklist))
+        .routes(routes!(review::remove_from_blacklist))
+        .routes(routes!(review::review_queue))
+        .routes(routes!(review::review_order))
+        .routes(routes!(review::release_holds))
+        .routes(routes!(review::edit_receiver))
+        .routes(routes!(review::edit_line))
+        .routes(routes!(review::choose_warehouse))
+        .routes(routes!(review::unmerge_order))
+        .routes(routes!(review::order_timeline))
+        .routes(routes!(review::at_risk))
+        .routes(routes!(review::deadline_alerts))
+        .routes(routes!(review::list_stockouts))
+        .routes(routes!(review::set_stockout_expected))
+        .routes(routes!(review::negotiate_delivery))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)
