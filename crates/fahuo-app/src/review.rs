@@ -169,7 +169,10 @@ impl App {
 
     // ------------------------------------------------------------------ blacklist
 
-    pub async fn blacklist(&self, actor: &Actor) -> Result<Vec<fahuo_store::review::BlacklistEntry>> {
+    pub async fn blacklist(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<fahuo_store::review::BlacklistEntry>> {
         actor.require(Permission::ReviewOrders)?;
         Ok(self.store().blacklist(actor.tenant_id).await?)
     }
@@ -213,7 +216,11 @@ impl App {
             before_id: None,
             limit: 500,
         };
-        let mut items = self.store().audit_log(actor.tenant_id, &filter).await?.items;
+        let mut items = self
+            .store()
+            .audit_log(actor.tenant_id, &filter)
+            .await?
+            .items;
         items.reverse();
         Ok(items)
     }
@@ -221,7 +228,8 @@ impl App {
     /// A person asks for an order to be reviewed again now.
     pub async fn review_order_now(&self, actor: &Actor, id: OrderId) -> Result<ReviewOutcome> {
         actor.require(Permission::ReviewOrders)?;
-        self.review_order(actor.tenant_id, id, &actor.audit_ref()).await
+        self.review_order(actor.tenant_id, id, &actor.audit_ref())
+            .await
     }
 
     // ------------------------------------------------------------------ review
@@ -284,6 +292,12 @@ impl App {
             .into_iter()
             .filter(|f| !(overridable(f.code) && overridden.contains(f.code.as_str())))
             .collect();
+        if findings.iter().any(|f| f.code == ReasonCode::OutOfStock) {
+            // 缺货登记: the order waits for these units and is retried when they arrive.
+            self.store()
+                .register_stockout(tenant, id, &missing_units(&facts), self.now())
+                .await?;
+        }
         let wanted = hold_specs(&findings);
         let state = self
             .store()
@@ -390,7 +404,9 @@ impl App {
         id: OrderId,
         input: &ReleaseInput,
     ) -> Result<OrderView> {
-        actor.require(Permission::ReviewOrders)?;
+        // Whoever owns a stage may clear it (a warehouse clerk their stock stage) even without
+        // the general review permission; the stage check below decides.
+        actor.require(Permission::ViewOrders)?;
         let tenant = actor.tenant_id;
         let order = self.store().order(tenant, id).await?;
         let settings = self
@@ -706,6 +722,7 @@ impl App {
         }
         let system = Actor::system(tenant, "allocation");
         let mut carriers: HashMap<WarehouseId, Option<CarrierCode>> = HashMap::new();
+        let mut choices: HashMap<WarehouseId, String> = HashMap::new();
         let mut options = Vec::with_capacity(warehouses.len());
         for w in &warehouses {
             let (carrier, cost, max_g) = match &forced {
@@ -713,13 +730,29 @@ impl App {
                 _ => match self.choose_carrier(&system, id, w.id).await {
                     Ok(Some(choice)) => {
                         let quote = choice.quote().cloned();
+                        // The chosen carrier's weight limit splits heavy orders into boxes.
+                        let max_g = match choice.chosen {
+                            Some(c) => self
+                                .carrier_rules(&system, w.id)
+                                .await?
+                                .and_then(|r| {
+                                    r.tables
+                                        .iter()
+                                        .find(|t| t.carrier == c)
+                                        .and_then(|t| t.max_g)
+                                })
+                                .map(i64::from),
+                            None => None,
+                        };
                         let code = choice.chosen.map(|c| c.code().to_string());
+                        choices.insert(w.id, choice.to_string());
                         (
                             code.map(|c| CarrierCode::parse(&c)).transpose()?,
                             quote.map(|q| fahuo_domain::Fen(q.total.0)),
-                            None,
+                            max_g,
                         )
                     }
+                    // No rules (or none usable): the carrier is chosen when the number is asked for.
                     _ => (None, None, None),
                 },
             };
@@ -752,6 +785,13 @@ impl App {
                 transfers,
                 mut explanation,
             } => {
+                let mut used: Vec<WarehouseId> = packages.iter().map(|p| p.warehouse_id).collect();
+                used.dedup();
+                for w in used {
+                    if let Some(choice) = choices.get(&w) {
+                        explanation.push(format!("承运商选择：{choice}"));
+                    }
+                }
                 let mut plans: Vec<PackagePlan> = packages
                     .iter()
                     .map(|p| PackagePlan {
@@ -945,6 +985,22 @@ impl App {
 /// longer exists — owners and admins only).
 fn stage_allows(role: Role, owner: Option<Role>) -> bool {
     matches!(role, Role::Owner | Role::Admin) || owner == Some(role)
+}
+
+/// Units missing per SKU over all warehouses (what review's out-of-stock rule saw).
+fn missing_units(facts: &ReviewFacts) -> Vec<(SkuId, i64)> {
+    let mut need: Vec<(SkuId, i64, i64)> = Vec::new();
+    for line in &facts.lines {
+        let Some(sku) = &line.sku else { continue };
+        match need.iter_mut().find(|(id, _, _)| *id == sku.sku_id) {
+            Some(entry) => entry.1 += sku.units(line.quantity),
+            None => need.push((sku.sku_id, sku.units(line.quantity), sku.available)),
+        }
+    }
+    need.into_iter()
+        .filter(|(_, n, a)| n > a)
+        .map(|(id, n, a)| (id, n - a.max(0)))
+        .collect()
 }
 
 fn hold_specs(findings: &[Finding]) -> Vec<HoldSpec> {

@@ -34,7 +34,9 @@ pub async fn get_review_settings(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ShopScope>,
 ) -> Result<Json<ReviewSettings>, ApiError> {
-    Ok(Json(s.app.review_settings(&actor, q.shop_id.map(ShopId)).await?))
+    Ok(Json(
+        s.app.review_settings(&actor, q.shop_id.map(ShopId)).await?,
+    ))
 }
 
 /// Replaces the tenant's review settings (rules, flag words, price check, stages), or one
@@ -151,7 +153,9 @@ pub async fn review_queue(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Json<Vec<QueuedOrder>>, ApiError> {
-    Ok(Json(s.app.review_queue(&actor, q.stage.unwrap_or(0)).await?))
+    Ok(Json(
+        s.app.review_queue(&actor, q.stage.unwrap_or(0)).await?,
+    ))
 }
 
 /// Reviews an order again now (and allocates it if it passes).
@@ -175,7 +179,9 @@ pub async fn release_holds(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ReleaseInput>,
 ) -> Result<Json<OrderView>, ApiError> {
-    Ok(Json(s.app.release_holds(&actor, OrderId(id), &input).await?))
+    Ok(Json(
+        s.app.release_holds(&actor, OrderId(id), &input).await?,
+    ))
 }
 
 /// Changes the receiver before allocation finished printing (an allocated order is taken
@@ -188,7 +194,9 @@ pub async fn edit_receiver(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ReceiverInput>,
 ) -> Result<Json<OrderView>, ApiError> {
-    Ok(Json(s.app.edit_receiver(&actor, OrderId(id), &input).await?))
+    Ok(Json(
+        s.app.edit_receiver(&actor, OrderId(id), &input).await?,
+    ))
 }
 
 /// Changes a line's SKU, units per item or quantity before printing; reviewed again.
@@ -218,9 +226,7 @@ pub async fn choose_warehouse(
     ApiJson(choice): ApiJson<WarehouseChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
     Ok(Json(
-        s.app
-            .choose_warehouse(&actor, OrderId(id), &choice)
-            .await?,
+        s.app.choose_warehouse(&actor, OrderId(id), &choice).await?,
     ))
 }
 
@@ -260,7 +266,9 @@ pub async fn at_risk(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<AtRiskQuery>,
 ) -> Result<Json<Vec<AtRiskOrder>>, ApiError> {
-    Ok(Json(s.app.at_risk(&actor, q.within_hours.unwrap_or(24)).await?))
+    Ok(Json(
+        s.app.at_risk(&actor, q.within_hours.unwrap_or(24)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -333,6 +341,8 @@ pub async fn negotiate_delivery(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NegotiationInput>,
 ) -> Result<StatusCode, ApiError> {
-    s.app.negotiate_delivery(&actor, OrderId(id), &input).await?;
+    s.app
+        .negotiate_delivery(&actor, OrderId(id), &input)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
