@@ -412,6 +412,11 @@ impl App {
         let settings = self
             .review_settings_for(tenant, Some(order.shop_id))
             .await?;
+        if !actor.role.allows(Permission::ReviewOrders)
+            && !settings.stages.iter().any(|s| s.role == actor.role)
+        {
+            return Err(AppError::Forbidden(Permission::ReviewOrders));
+        }
         let open = self.store().open_holds(tenant, id).await?;
         if open.is_empty() {
             return Err(AppError::Conflict("the order has no open hold".into()));
@@ -595,6 +600,7 @@ impl App {
     pub async fn unmerge_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView> {
         actor.require(Permission::PrintAndShip)?;
         let tenant = actor.tenant_id;
+        self.store().order(tenant, id).await?;
         let packages = self.store().packages_of_order(tenant, id).await?;
         let mut merged = false;
         for p in &packages {

@@ -367,6 +367,94 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             "/api/v1/stock/bin".into(),
             Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "bin": "A-03-2"})),
         ),
+        (
+            Method::GET,
+            format!("/api/v1/settings/review?shop_id={}", m.shop),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/settings/review?shop_id={}", m.shop),
+            Some(json!({"disabled": ["buyer_note"]})),
+        ),
+        (Method::GET, "/api/v1/settings/allocation".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/allocation".into(),
+            Some(json!({"radius_km": 50.0})),
+        ),
+        (Method::GET, "/api/v1/settings/deadlines".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/deadlines".into(),
+            Some(json!({"alert_hours": [12, 2]})),
+        ),
+        (Method::GET, "/api/v1/blacklist".into(), None),
+        (
+            Method::POST,
+            "/api/v1/blacklist".into(),
+            Some(json!({"phone": "13700000000", "reason": "多次拒收"})),
+        ),
+        (Method::DELETE, "/api/v1/blacklist/999999".into(), None),
+        (Method::GET, "/api/v1/review/queue?stage=0".into(), None),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/review", m.order),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/release", m.order),
+            Some(json!({})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/orders/{}/receiver", m.order),
+            Some(
+                json!({"name": "王五", "phone": "13900000000", "province": "浙江省", "city": "杭州市", "county": "西湖区", "detail": "文一路1号"}),
+            ),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/orders/{}/lines/999999", m.order),
+            Some(json!({"quantity": 2})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/orders/{}/warehouse", m.order),
+            Some(json!({"warehouse_id": m.warehouse})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/unmerge", m.order),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orders/{}/timeline", m.order),
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/orders/at-risk?within_hours=24".into(),
+            None,
+        ),
+        (Method::GET, "/api/v1/alerts/deadlines".into(), None),
+        (
+            Method::GET,
+            format!("/api/v1/stockouts?sku_id={}", m.sku),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/stockouts/expected".into(),
+            Some(json!({"sku_id": m.sku, "expected_at": "2026-12-01T00:00:00Z"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/negotiate-delivery", m.order),
+            Some(json!({"until": "2030-01-01T00:00:00Z"})),
+        ),
     ]
 }
 
@@ -411,6 +499,7 @@ async fn every_route_is_listed_and_requires_authentication(db: TestDb) {
             .collect::<Vec<_>>()
             .join("/")
             .replace("shops/{id}", "shops/{shop_id}")
+            .replace("lines/{id}", "lines/{line_id}")
     };
     let tested: std::collections::BTreeSet<String> = routes(&m)
         .iter()
