@@ -233,6 +233,12 @@ impl App {
         if !order.state.is_before_shipping() {
             return Err(AppError::IllegalTransition("the order has shipped".into()));
         }
+        if order.platform != fahuo_domain::Platform::Wechat {
+            return Err(AppError::Conflict(format!(
+                "{} offers no delivery negotiation; only WeChat Shop orders can ask for a later deadline",
+                order.platform.label_zh()
+            )));
+        }
         if input.until <= self.now() {
             return Err(ParseError::new("until", "must be in the future").into());
         }

@@ -237,19 +237,28 @@ impl App {
     /// Reviews every new order (and allocates approved ones left unallocated) in batches;
     /// returns how many orders it looked at. The review job's body.
     pub async fn review_pending(&self) -> Result<usize> {
+        use futures::StreamExt;
         let mut done = 0;
+        let actor = ActorRef::system("review");
         loop {
             let batch = self.store().orders_to_review(REVIEW_BATCH).await?;
             let retry = self.store().orders_to_allocate(REVIEW_BATCH).await?;
             if batch.is_empty() && retry.is_empty() {
                 return Ok(done);
             }
+            // Orders are independent; several at once keep the database busy while one waits.
+            let outcomes: Vec<Result<ReviewOutcome>> =
+                futures::stream::iter(batch.into_iter().chain(retry))
+                    .map(|(tenant, order)| {
+                        let actor = &actor;
+                        async move { self.review_order(tenant, order, actor).await }
+                    })
+                    .buffer_unordered(self.settings().job_concurrency.max(1))
+                    .collect()
+                    .await;
             let mut progressed = false;
-            for (tenant, order) in batch.into_iter().chain(retry) {
-                match self
-                    .review_order(tenant, order, &ActorRef::system("review"))
-                    .await
-                {
+            for outcome in outcomes {
+                match outcome {
                     Ok(outcome) => {
                         progressed |= !matches!(outcome, ReviewOutcome::Skipped { .. });
                     }

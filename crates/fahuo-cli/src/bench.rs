@@ -315,3 +315,224 @@ pub fn waybill_table(rows: &[WaybillRow]) -> String {
     }
     out
 }
+
+/// `fahuo bench review`: orders per second through review and allocation.
+pub struct ReviewRow {
+    pub orders: usize,
+    pub seconds: f64,
+    pub allocated: i64,
+    pub held: i64,
+    pub setup_seconds: f64,
+}
+
+impl ReviewRow {
+    pub fn orders_per_second(&self) -> f64 {
+        self.orders as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Creates `orders` manual orders in a fresh merchant with three warehouses and the demo's
+/// catalogue (stock enough for all), a realistic mix of notes, bundles, unmapped codes,
+/// presale and repeat receivers, then times `review_pending` over all of them: review rules,
+/// line mapping, address check, warehouse choice, merge and reservation, as the review job
+/// runs them.
+pub async fn review(app: &App, orders: usize) -> Result<ReviewRow> {
+    use fahuo_app::catalog::{ShopInput, SkuInput, StockMovementInput, WarehouseInput};
+    use fahuo_app::orders::{LineInput, OrderInput, ReceiverInput};
+    use futures::StreamExt;
+    let setup = Instant::now();
+    let name = format!("review bench {}", app.now().format("%Y%m%d%H%M%S%3f"));
+    let tenant = app.create_tenant(&Name::parse(&name)?).await?.id;
+    let owner = fahuo_app::Actor::cli(tenant);
+    let mut warehouses = Vec::new();
+    for (code, name, province, city, county, lat, lng) in [
+        (
+            "HZ01",
+            "杭州仓",
+            "浙江省",
+            "杭州市",
+            "余杭区",
+            30.42,
+            120.30,
+        ),
+        (
+            "GZ01",
+            "广州仓",
+            "广东省",
+            "广州市",
+            "白云区",
+            23.26,
+            113.27,
+        ),
+        (
+            "BJ01",
+            "北京仓",
+            "北京市",
+            "北京市",
+            "大兴区",
+            39.73,
+            116.34,
+        ),
+    ] {
+        let input = WarehouseInput {
+            code: code.into(),
+            name: name.into(),
+            province: province.into(),
+            city: city.into(),
+            county: county.into(),
+            address: "物流园1号".into(),
+            lat: Some(lat),
+            lng: Some(lng),
+        };
+        warehouses.push(app.create_warehouse(&owner, &input).await?.id);
+    }
+    let mut codes = Vec::new();
+    for n in 0..50 {
+        let sku = app
+            .create_sku(
+                &owner,
+                &SkuInput {
+                    code: format!("SKU-{n:03}"),
+                    name: format!("商品{n}"),
+                    barcode: None,
+                    weight_g: 200 + (n * 37) % 800,
+                    length_mm: 0,
+                    width_mm: 0,
+                    height_mm: 0,
+                    cost_fen: 500 + (n * 53) % 2000,
+                },
+            )
+            .await?;
+        for (w, warehouse) in warehouses.iter().enumerate() {
+            // Every SKU in two of the three warehouses, plenty of it.
+            if (n as usize + w) % 3 == 2 {
+                continue;
+            }
+            let input = StockMovementInput {
+                warehouse_id: warehouse.get(),
+                sku_id: sku.id.get(),
+                kind: "inbound".into(),
+                quantity: orders as i64 * 3,
+                note: None,
+            };
+            app.move_stock(&owner, &input).await?;
+        }
+        codes.push(sku.code.to_string());
+    }
+    let shop = app
+        .create_shop(
+            &owner,
+            &ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "bench".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await?
+        .id
+        .get();
+    const PLACES: [(&str, &str, &str, &str); 6] = [
+        ("浙江省", "杭州市", "西湖区", "文三路90号东部软件园"),
+        ("上海市", "上海市", "徐汇区", "虹漕路461号58号楼5楼"),
+        ("广东省", "深圳市", "南山区", "科技园南区高新南七道8号"),
+        ("北京市", "北京市", "朝阳区", "建国路88号SOHO现代城"),
+        ("四川省", "成都市", "武侯区", "天府大道北段1700号"),
+        ("广东省", "东莞市", "", "南城街道鸿福路200号"),
+    ];
+    let now = app.now();
+    let inputs = (0..orders).map(|n| {
+        let mut x = (n as u64)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = |m: u64| {
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51afd7ed558ccd);
+            (x >> 16) % m
+        };
+        let (province, city, county, street) = PLACES[next(6) as usize];
+        // One receiver in 20 orders twice (a merge candidate).
+        let person = if next(20) == 0 { n / 2 } else { n };
+        let lines = (0..1 + next(3))
+            .map(|_| {
+                let code = if next(50) == 0 {
+                    "UNMAPPED-1".to_string()
+                } else {
+                    codes[next(codes.len() as u64) as usize].clone()
+                };
+                LineInput {
+                    sku_code: Some(code),
+                    title: "商品".into(),
+                    quantity: 1 + next(3) as i64,
+                    unit_price_fen: 3900,
+                    paid_fen: None,
+                }
+            })
+            .collect();
+        OrderInput {
+            shop_id: shop,
+            platform_order_id: format!("B{n:07}"),
+            paid_total_fen: None,
+            freight_fen: 0,
+            buyer_note: (next(10) == 0).then(|| "请尽快发货".to_string()),
+            seller_note: None,
+            ship_by: Some(now + chrono::Duration::hours(4 + next(68) as i64)),
+            presale_ship_at: (next(50) == 0).then(|| now + chrono::Duration::days(5)),
+            receiver: ReceiverInput {
+                name: format!("收件人{person}"),
+                phone: format!("139{:08}", person),
+                province: province.into(),
+                city: city.into(),
+                county: county.into(),
+                detail: format!("{street}{}室", 100 + person % 900),
+            },
+            lines,
+        }
+    });
+    let created: Vec<Result<()>> = futures::stream::iter(inputs)
+        .map(|input| {
+            let owner = &owner;
+            async move {
+                app.create_manual_order(owner, &input).await?;
+                Ok(())
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    created.into_iter().collect::<Result<Vec<()>>>()?;
+    let setup_seconds = setup.elapsed().as_secs_f64();
+    let started = Instant::now();
+    app.review_pending().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let counts = app.store().order_counts(tenant).await?;
+    let count = |s: fahuo_domain::OrderState| {
+        counts
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    Ok(ReviewRow {
+        orders,
+        seconds,
+        allocated: count(fahuo_domain::OrderState::Allocated),
+        held: count(fahuo_domain::OrderState::OnHold),
+        setup_seconds,
+    })
+}
+
+pub fn review_table(row: &ReviewRow) -> String {
+    format!(
+        "| orders | review + allocation | orders/s | allocated | held | setup (not timed) |\n\
+         |---:|---:|---:|---:|---:|---:|\n\
+         | {} | {:.1} s | {:.0} | {} | {} | {:.1} s |\n",
+        row.orders,
+        row.seconds,
+        row.orders_per_second(),
+        row.allocated,
+        row.held,
+        row.setup_seconds
+    )
+}

@@ -99,6 +99,15 @@ enum BenchCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Orders per second through review and allocation (rules, mapping, address check,
+    /// warehouse choice, merge, stock reservation) over N new orders. Uses a throw-away
+    /// SQLite database unless --database-url is given.
+    Review {
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -502,6 +511,27 @@ async fn run(cli: Cli) -> Result<()> {
                 config.app.waybill_calls_per_second
             );
             print!("{}", bench::waybill_table(&rows));
+            app.store().close().await;
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Review { orders, common }) => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-bench")?;
+            config.log = "warn".into();
+            config::init_logging(&config);
+            let app = open_app(&config).await?;
+            let row = bench::review(&app, orders).await?;
+            println!(
+                "{}, {} orders reviewed {} at a time",
+                fahuo_store::redact_url(&config.database_url()),
+                orders,
+                config.app.job_concurrency
+            );
+            print!("{}", bench::review_table(&row));
             app.store().close().await;
             Ok(())
         }
