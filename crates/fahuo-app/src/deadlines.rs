@@ -120,8 +120,8 @@ impl App {
         let mut settings: HashMap<TenantId, DeadlineSettings> = HashMap::new();
         let mut raised = 0;
         for (tenant, order) in due {
-            if !settings.contains_key(&tenant) {
-                settings.insert(tenant, self.deadline_settings_for(tenant).await?);
+            if let std::collections::hash_map::Entry::Vacant(e) = settings.entry(tenant) {
+                e.insert(self.deadline_settings_for(tenant).await?);
             }
             let Some(hours) = due_alert(order.ship_by, now, &settings[&tenant], &order.alerted)
             else {

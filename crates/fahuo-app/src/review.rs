@@ -818,14 +818,16 @@ impl App {
                         merge_into: None,
                     })
                     .collect();
-                if may_merge && settings.merge && plans.len() == 1 && transfers.is_empty() {
-                    if let Some((target, why)) = self
+                if may_merge
+                    && settings.merge
+                    && plans.len() == 1
+                    && transfers.is_empty()
+                    && let Some((target, why)) = self
                         .merge_target(&order, &plans[0], &settings, &options)
                         .await?
-                    {
-                        plans[0].merge_into = Some(target);
-                        explanation.push(why);
-                    }
+                {
+                    plans[0].merge_into = Some(target);
+                    explanation.push(why);
                 }
                 let transfers: Vec<TransferPlan> = transfers
                     .iter()
