@@ -10,6 +10,7 @@ pub mod catalog;
 mod error;
 pub mod import;
 pub mod intake;
+pub mod inventory;
 pub mod jobs;
 pub mod orders;
 pub mod printing;

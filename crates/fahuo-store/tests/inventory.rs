@@ -600,6 +600,9 @@ fn step() -> impl Strategy<Value = Step> {
 /// The model of one stock row: (on hand, reserved, safety).
 type Model = BTreeMap<(usize, usize), (i64, i64, i64)>;
 
+/// A row (warehouse, SKU index) and its on-hand and reserved deltas.
+type RowChange = ((usize, usize), i64, i64);
+
 /// The rules, written again independently of `StockLevel::admits`: nothing negative, no more
 /// reserved than on hand, and what is promised or sent away must come out of what is
 /// available after safety stock.
@@ -624,11 +627,9 @@ async fn run_history(store: &Store, case: usize, steps: Vec<Step>) -> Result<(),
     for (i, step) in steps.iter().enumerate() {
         let before = store.stock_levels(m.tenant, None).await.unwrap();
         let ledger_before = store.check_stock_ledger(m.tenant).await.unwrap();
-        let (result, expected, changes): (
-            Result<(), StoreError>,
-            bool,
-            Vec<((usize, usize), i64, i64)>,
-        ) = match step {
+        // The store's answer, whether the model admits the step, and the rows it changes.
+        let (result, expected, changes): (Result<(), StoreError>, bool, Vec<RowChange>) = match step
+        {
             Step::Move { kind, w, s, q } => {
                 let movement = mv(m.warehouses[*w], m.skus[*s], *kind, *q);
                 let row = model.get(&(*w, *s)).copied().unwrap_or_default();
