@@ -234,6 +234,24 @@ async fn a_transfer_moves_both_halves_or_nothing(db: TestDb) {
     assert_eq!(entry.action, "stock.transfer");
     assert_eq!(entry.after.as_ref().unwrap()["units"], 5);
 
+    // The other direction: the destination's row is the lower warehouse and is changed first,
+    // so a refused source must undo it. 6 units are not at GZ: HZ keeps its 5.
+    let too_many_back = StockTransfer::new(gz, hz, sku, 6).unwrap();
+    let refused = store
+        .transfer_stock(
+            a.tenant,
+            &too_many_back,
+            "t",
+            &audit(a.tenant, "stock.transfer"),
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::InsufficientStock(_))),
+        "{refused:?}"
+    );
+    assert_eq!(level(store, a.tenant, hz, sku).await.unwrap().on_hand, 5);
+    assert_eq!(level(store, a.tenant, gz, sku).await.unwrap().on_hand, 5);
     // The other direction works too (rows are locked in warehouse order, whichever leaves).
     let back = StockTransfer::new(gz, hz, sku, 1).unwrap();
     store
