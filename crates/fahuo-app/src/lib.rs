@@ -11,6 +11,7 @@ pub mod deadlines;
 mod error;
 pub mod import;
 pub mod intake;
+pub mod inventory;
 pub mod jobs;
 pub mod orders;
 pub mod printing;

@@ -51,6 +51,9 @@ enum Command {
     /// Orders (订单).
     #[command(subcommand)]
     Orders(OrdersCommand),
+    /// Stock (库存): export, and import a stock count (盘点).
+    #[command(subcommand)]
+    Stock(StockCommand),
     /// Chinese addresses (智能地址解析).
     #[command(subcommand)]
     Address(AddressCommand),
@@ -132,6 +135,41 @@ enum OrdersCommand {
         /// With --commit: import nothing unless every row is valid.
         #[arg(long, requires = "commit")]
         only_if_clean: bool,
+        /// Print the whole report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum StockCommand {
+    /// Write every stock row to an xlsx file (仓库编码, 商品编码, 在库, 预占, 安全库存, 可用, ...).
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The tenant id (optional when there is only one tenant).
+        #[arg(long)]
+        tenant: Option<i64>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Import a stock count (盘点) from an xlsx or CSV file (UTF-8 or GBK) with the columns
+    /// 仓库编码, 商品编码, 盘点数量 and optionally 安全库存, 预警阈值, 库位; an export file works too.
+    ///
+    /// Without --apply this is a preview: it prints every row's verdict and stores nothing.
+    /// Exits 0 when every row is accepted, 2 when some are refused (the table is still
+    /// printed), 1 when the file cannot be read at all.
+    Import {
+        /// The file (.xlsx or .csv).
+        file: PathBuf,
+        /// Set on hand to the counted numbers (rows refused now or at apply time change nothing).
+        #[arg(long)]
+        apply: bool,
+        /// The tenant id (optional when there is only one tenant).
+        #[arg(long)]
+        tenant: Option<i64>,
         /// Print the whole report as JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -419,6 +457,45 @@ async fn run(cli: Cli) -> Result<()> {
                 print!("{}", import_table(&report));
             }
             if report.summary.rows_failed > 0 {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        Command::Stock(StockCommand::Export {
+            out,
+            tenant,
+            common,
+        }) => {
+            let app = cli_app(&common).await?;
+            let actor = Actor::cli(app.resolve_cli_tenant(tenant.map(TenantId)).await?);
+            let bytes = app.export_stock(&actor).await?;
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Stock(StockCommand::Import {
+            file,
+            apply,
+            tenant,
+            json,
+            common,
+        }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let app = cli_app(&common).await?;
+            let actor = Actor::cli(app.resolve_cli_tenant(tenant.map(TenantId)).await?);
+            let report = match app.import_stock_count(&actor, &bytes, apply).await {
+                Ok(r) => r,
+                Err(fahuo_app::AppError::Import(e)) => bail!("{}\n{e}", e.message_zh()),
+                Err(e) => return Err(e.into()),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", fahuo_cli::stock::count_table(&report));
+            }
+            if report.summary.refused > 0 {
                 std::process::exit(2);
             }
             Ok(())

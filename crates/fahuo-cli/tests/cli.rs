@@ -763,3 +763,126 @@ async fn orders_import_previews_then_commits_a_gbk_csv() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stock_export_then_a_count_previewed_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (url, _) = data_dir_with_a_manual_shop(&data).await;
+    {
+        let keys = fahuo_store::Keyring::load_or_create(&data.join("pii.key")).unwrap();
+        let store = fahuo_store::Store::open(&url, keys).await.unwrap();
+        let app = fahuo_app::App::new(
+            store.clone(),
+            std::sync::Arc::new(fahuo_app::SystemClock),
+            Default::default(),
+        );
+        let tenant = app.resolve_cli_tenant(None).await.unwrap();
+        let actor = fahuo_app::Actor::cli(tenant);
+        let w = app
+            .create_warehouse(
+                &actor,
+                &fahuo_app::catalog::WarehouseInput {
+                    code: "HZ01".into(),
+                    name: "杭州仓".into(),
+                    province: "浙江省".into(),
+                    city: "杭州市".into(),
+                    county: "余杭区".into(),
+                    address: "仓前街道1号".into(),
+                    lat: None,
+                    lng: None,
+                },
+            )
+            .await
+            .unwrap();
+        let s = app
+            .create_sku(
+                &actor,
+                &fahuo_app::catalog::SkuInput {
+                    code: "MUG".into(),
+                    name: "马克杯".into(),
+                    barcode: None,
+                    weight_g: 380,
+                    length_mm: 0,
+                    width_mm: 0,
+                    height_mm: 0,
+                    cost_fen: 0,
+                },
+            )
+            .await
+            .unwrap();
+        app.move_stock(
+            &actor,
+            &fahuo_app::catalog::StockMovementInput {
+                warehouse_id: w.id.get(),
+                sku_id: s.id.get(),
+                kind: "inbound".into(),
+                quantity: 5,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+        store.close().await;
+    }
+    let stock = |args: &[&str], file: &Path| {
+        let mut cmd = fahuo();
+        cmd.arg("stock")
+            .args(args)
+            .arg(file)
+            .args(["--database-url", &url, "--data-dir"])
+            .arg(&data);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+
+    // The export, imported as it is: nothing to change, exit 0.
+    let export = dir.path().join("库存.xlsx");
+    let (code, out, err) = stock(&["export", "--out"], &export);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(std::fs::read(&export).unwrap().starts_with(b"PK"));
+    let (code, out, err) = stock(&["import"], &export);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("preview") && out.contains("在库"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("2\t")).unwrap();
+    assert!(row.contains("HZ01\tMUG\t5\t5\t0\t+0\tunchanged"), "{row}");
+
+    // A GBK count with a refused row: the table shows both; exit 2; applied only with --apply.
+    let count = dir.path().join("盘点.csv");
+    let (gbk, _, _) =
+        encoding_rs::GBK.encode("仓库编码,商品编码,盘点数量\r\nHZ01,MUG,8\r\nHZ01,TEE,1\r\n");
+    std::fs::write(&count, &gbk).unwrap();
+    let (code, out, _) = stock(&["import"], &count);
+    assert_eq!(code, Some(2), "{out}");
+    let ok = out.lines().find(|l| l.starts_with("2\t")).unwrap();
+    assert!(ok.contains("\t+3\tok\t在库将由 5 调整为 8"), "{ok}");
+    let refused = out.lines().find(|l| l.starts_with("3\t")).unwrap();
+    assert!(
+        refused.contains("unknown_sku") && refused.contains("商品编码 TEE 不存在"),
+        "{refused}"
+    );
+    let (code, out, _) = stock(&["import", "--apply", "--json"], &count);
+    assert_eq!(code, Some(2), "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["rows"][0]["verdict"], "applied");
+    let (code, out, _) = stock(&["import"], &count);
+    assert_eq!(code, Some(2));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("2\t") && l.contains("unchanged")),
+        "{out}"
+    );
+
+    // An unreadable file: exit 1, the reason in Chinese and English.
+    std::fs::write(&count, "仓库编码,商品编码\nHZ01,MUG\n").unwrap();
+    let (code, _, err) = stock(&["import"], &count);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("缺少必填列：盘点数量") && err.contains("counted quantity"),
+        "{err}"
+    );
+}

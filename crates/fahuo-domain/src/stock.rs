@@ -2,7 +2,8 @@
 //!
 //! The invariant users pay for: `on_hand` equals the sum of the ledger's on-hand deltas,
 //! `reserved` the sum of its reserved deltas, and `available = on_hand - reserved` never goes
-//! below zero through a reservation. The store applies a [`StockMovement`] atomically.
+//! below zero through a reservation or a transfer. The store applies a [`StockMovement`]
+//! atomically, and both halves of a [`StockTransfer`] in one transaction.
 
 use crate::{OrderId, ParseError, SkuId, WarehouseId};
 use serde::{Deserialize, Serialize};
@@ -143,8 +144,79 @@ impl StockLevel {
         let on_hand = self.on_hand + m.on_hand_delta;
         let reserved = self.reserved + m.reserved_delta;
         let within = on_hand >= 0 && reserved >= 0 && reserved <= on_hand;
-        // A reservation must also respect safety stock.
-        within && (m.kind != MovementKind::Reserve || on_hand - reserved >= self.safety)
+        // Promising goods to an order and sending them to another warehouse both take from
+        // what is available, so both respect safety stock; a count (adjust) states a fact.
+        let takes_available = matches!(m.kind, MovementKind::Reserve | MovementKind::TransferOut);
+        within && (!takes_available || on_hand - reserved >= self.safety)
+    }
+}
+
+/// Units of one SKU moved from one warehouse to another (调拨): a `TransferOut` at the source
+/// and a `TransferIn` at the destination, which the store applies together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTransfer {
+    pub from: WarehouseId,
+    pub to: WarehouseId,
+    pub sku_id: SkuId,
+    pub units: i64,
+    pub note: Option<String>,
+}
+
+impl StockTransfer {
+    /// The most units one transfer may move (keeps every sum far from overflow).
+    pub const MAX_UNITS: i64 = 1_000_000_000;
+
+    pub fn new(
+        from: WarehouseId,
+        to: WarehouseId,
+        sku_id: SkuId,
+        units: i64,
+    ) -> Result<StockTransfer, ParseError> {
+        if from == to {
+            return Err(ParseError::new(
+                "to_warehouse_id",
+                "must differ from the source warehouse",
+            ));
+        }
+        if !(1..=Self::MAX_UNITS).contains(&units) {
+            return Err(ParseError::new(
+                "units",
+                format!("between 1 and {}", Self::MAX_UNITS),
+            ));
+        }
+        Ok(StockTransfer {
+            from,
+            to,
+            sku_id,
+            units,
+            note: None,
+        })
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// The two movements, source first.
+    pub fn movements(&self) -> [StockMovement; 2] {
+        let half = |warehouse, kind| StockMovement {
+            warehouse_id: warehouse,
+            sku_id: self.sku_id,
+            kind,
+            on_hand_delta: if kind == MovementKind::TransferOut {
+                -self.units
+            } else {
+                self.units
+            },
+            reserved_delta: 0,
+            order_id: None,
+            note: self.note.clone(),
+        };
+        [
+            half(self.from, MovementKind::TransferOut),
+            half(self.to, MovementKind::TransferIn),
+        ]
     }
 }
 
@@ -184,6 +256,36 @@ mod tests {
         assert_eq!((m.on_hand_delta, m.reserved_delta), (-2, -2));
         assert!(level(2, 2).admits(&m));
         assert!(!level(2, 1).admits(&m), "cannot ship what was not reserved");
+    }
+
+    #[test]
+    fn a_transfer_takes_only_available_stock_and_moves_it_whole() {
+        let mut source = level(10, 4);
+        source.safety = 2;
+        let t = StockTransfer::new(WarehouseId(1), WarehouseId(2), SkuId(1), 4).unwrap();
+        let [out, into] = t.movements();
+        assert_eq!(
+            (out.kind, out.on_hand_delta),
+            (MovementKind::TransferOut, -4)
+        );
+        assert_eq!(
+            (into.kind, into.on_hand_delta),
+            (MovementKind::TransferIn, 4)
+        );
+        assert_eq!(
+            (out.warehouse_id, into.warehouse_id),
+            (WarehouseId(1), WarehouseId(2))
+        );
+        assert!(
+            source.admits(&out),
+            "10 on hand - 4 reserved - 2 safety = 4"
+        );
+        let five = StockTransfer::new(WarehouseId(1), WarehouseId(2), SkuId(1), 5).unwrap();
+        assert!(!source.admits(&five.movements()[0]), "safety stock stays");
+        assert!(StockTransfer::new(WarehouseId(1), WarehouseId(1), SkuId(1), 1).is_err());
+        assert!(StockTransfer::new(WarehouseId(1), WarehouseId(2), SkuId(1), 0).is_err());
+        // A count may still take the row below safety: it states what is there.
+        assert!(source.admits(&mv(MovementKind::Adjust, -6)));
     }
 
     #[test]

@@ -275,6 +275,34 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             ),
             None,
         ),
+        // The merchant has one warehouse: the owner's transfer is refused as one to itself,
+        // after authentication and the role check (another tenant's is checked on its own).
+        (
+            Method::POST,
+            "/api/v1/stock/transfers".into(),
+            Some(
+                json!({"from_warehouse_id": m.warehouse, "to_warehouse_id": m.warehouse, "sku_id": m.sku, "units": 1}),
+            ),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/stock/threshold".into(),
+            Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "threshold": 3})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/stock/safety".into(),
+            Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "safety": 1})),
+        ),
+        (Method::GET, "/api/v1/stock/alerts".into(), None),
+        (Method::GET, "/api/v1/stock/export".into(), None),
+        (
+            Method::POST,
+            "/api/v1/stock/import?apply=true".into(),
+            Some(Value::String(
+                "仓库编码,商品编码,盘点数量\nHZ01,MUG,4\n".into(),
+            )),
+        ),
         (Method::GET, "/api/v1/users".into(), None),
         (
             Method::POST,
@@ -466,6 +494,7 @@ both_backends!(
     errors_have_one_shape,
     logins_are_rate_limited,
     health_metrics_and_openapi_are_served,
+    stock_is_transferred_alerted_exported_and_counted_over_http,
     addresses_are_parsed_one_or_many,
     the_console_logs_in_and_lists_orders_masked,
     orders_are_imported_from_a_file_over_http,
@@ -629,6 +658,115 @@ async fn another_tenant_sees_nothing_on_any_route(db: TestDb) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Stock: B can neither move nor configure A's rows, and sees none of them.
+    let (status, _) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/stock/movements", s.base),
+        Some(&a.token),
+        Some(
+            json!({"warehouse_id": a.warehouse, "sku_id": a.sku, "kind": "inbound", "quantity": 37}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/stock/transfers",
+            json!({"from_warehouse_id": a.warehouse, "to_warehouse_id": b.warehouse, "sku_id": a.sku, "units": 1}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/stock/transfers",
+            json!({"from_warehouse_id": b.warehouse, "to_warehouse_id": a.warehouse, "sku_id": b.sku, "units": 1}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/stock/threshold",
+            json!({"warehouse_id": a.warehouse, "sku_id": a.sku, "threshold": 100}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/stock/safety",
+            json!({"warehouse_id": a.warehouse, "sku_id": a.sku, "safety": 30}),
+        ),
+    ] {
+        let (status, body) = call(
+            &c,
+            method,
+            format!("{}{path}", s.base),
+            Some(&b.token),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (_, a_stock) = call(
+        &c,
+        Method::GET,
+        format!("{}/api/v1/stock", s.base),
+        Some(&a.token),
+        None,
+    )
+    .await;
+    let a_row = a_stock
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["warehouse_id"] == a.warehouse && r["sku_id"] == a.sku)
+        .unwrap();
+    assert_eq!(
+        (a_row["on_hand"].as_i64(), a_row["safety"].as_i64()),
+        (Some(37), Some(0)),
+        "B's inbound, threshold and safety did not land on A's row"
+    );
+    let (status, _) = call(
+        &c,
+        Method::PUT,
+        format!("{}/api/v1/stock/threshold", s.base),
+        Some(&a.token),
+        Some(json!({"warehouse_id": a.warehouse, "sku_id": a.sku, "threshold": 100})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, alerts) = call(
+        &c,
+        Method::GET,
+        format!("{}/api/v1/stock/alerts", s.base),
+        Some(&b.token),
+        None,
+    )
+    .await;
+    assert!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["warehouse_id"] != a.warehouse),
+        "{alerts}"
+    );
+    // B's export holds none of A's 37 units.
+    let export = c
+        .get(format!("{}/api/v1/stock/export", s.base))
+        .bearer_auth(&b.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(export.to_vec())).unwrap();
+    let range = wb.worksheet_range("库存").unwrap();
+    assert!(
+        range
+            .rows()
+            .skip(1)
+            .all(|r| r[6] != calamine::Data::Float(37.0)),
+        "B's export shows A's stock"
+    );
     let (_, orders) = call(
         &c,
         Method::GET,
@@ -1359,4 +1497,200 @@ async fn orders_are_imported_from_a_file_over_http(db: TestDb) {
             .is_object()
     );
     assert!(doc["components"]["schemas"]["ImportReport"].is_object());
+}
+
+async fn stock_is_transferred_alerted_exported_and_counted_over_http(db: TestDb) {
+    let (s, app) = start(db).await;
+    let m = merchant(&s, &app, "商家A", "alice").await;
+    let c = client();
+    let t = Some(m.token.as_str());
+    let api = |path: &str| format!("{}/api/v1{path}", s.base);
+    let (_, gz) = call(&c, Method::POST, api("/warehouses"), t, Some(json!({"code": "GZ01", "name": "广州仓", "province": "广东省", "city": "广州市", "county": "白云区", "address": "x"}))).await;
+    let gz = gz["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &c,
+        Method::POST,
+        api("/stock/movements"),
+        t,
+        Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "kind": "inbound", "quantity": 10})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let transfer = |units: i64| json!({"from_warehouse_id": m.warehouse, "to_warehouse_id": gz, "sku_id": m.sku, "units": units, "note": "补货"});
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api("/stock/transfers"),
+        t,
+        Some(transfer(4)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["from"]["on_hand"].as_i64(),
+            body["to"]["on_hand"].as_i64()
+        ),
+        (Some(6), Some(4))
+    );
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api("/stock/transfers"),
+        t,
+        Some(transfer(7)),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            body["error"]["code"].as_str(),
+            body["error"]["message_zh"].as_str()
+        ),
+        (
+            StatusCode::CONFLICT,
+            Some("insufficient_stock"),
+            Some("库存不足")
+        )
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("6 available"),
+        "{body}"
+    );
+    let (status, body) = call(&c, Method::POST, api("/stock/transfers"), t, Some(json!({"from_warehouse_id": m.warehouse, "to_warehouse_id": gz, "sku_id": m.sku, "units": -1}))).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("units"))
+    );
+
+    let (status, _) = call(
+        &c,
+        Method::PUT,
+        api("/stock/threshold"),
+        t,
+        Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "threshold": 5})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, alerts) = call(&c, Method::GET, api("/stock/alerts"), t, None).await;
+    assert_eq!(alerts.as_array().unwrap().len(), 0, "6 available > 5");
+    let (status, _) = call(
+        &c,
+        Method::PUT,
+        api("/stock/safety"),
+        t,
+        Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "safety": 2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, alerts) = call(&c, Method::GET, api("/stock/alerts"), t, None).await;
+    assert_eq!(alerts[0]["warehouse_code"], "HZ01");
+    assert_eq!(alerts[0]["sku_code"], "MUG");
+    assert_eq!(
+        (
+            alerts[0]["available"].as_i64(),
+            alerts[0]["low_stock_threshold"].as_i64()
+        ),
+        (Some(4), Some(5))
+    );
+
+    let export = c
+        .get(api("/stock/export"))
+        .bearer_auth(&m.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let export = export.bytes().await.unwrap().to_vec();
+    assert!(export.starts_with(b"PK"));
+
+    let post = |query: &'static str, content_type: &'static str, body: Vec<u8>| {
+        let req = c
+            .post(api(&format!("/stock/import{query}")))
+            .bearer_auth(&m.token)
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    // The export comes back unchanged; a count changes what it says.
+    let (status, report) = post(
+        "",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        export,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (
+            report["mode"].as_str(),
+            report["summary"]["unchanged"].as_i64()
+        ),
+        (Some("preview"), Some(2))
+    );
+    let count = "仓库编码,商品编码,盘点数量\nHZ01,MUG,9\nGZ01,MUG,2.5\n"
+        .as_bytes()
+        .to_vec();
+    let (_, report) = post("?apply=false", "text/csv", count.clone()).await;
+    assert_eq!(report["rows"][0]["verdict"], "ok");
+    assert_eq!(report["rows"][0]["delta"], 3);
+    assert_eq!(report["rows"][1]["verdict"], "not_whole_number");
+    assert_eq!(report["applied"], false);
+    let (_, report) = post("?apply=true", "text/csv", count).await;
+    assert_eq!(
+        (
+            report["rows"][0]["verdict"].as_str(),
+            report["applied"].as_bool()
+        ),
+        (Some("applied"), Some(true))
+    );
+    let (_, stock) = call(&c, Method::GET, api("/stock"), t, None).await;
+    let hz = stock
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["warehouse_id"] == m.warehouse)
+        .unwrap();
+    assert_eq!(hz["on_hand"], 9);
+
+    // Files that are not counts: one error each, in the API's shape.
+    let (status, body) = post("", "text/csv", Vec::new()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_file"))
+    );
+    let (status, body) = post(
+        "",
+        "text/csv",
+        "仓库编码,商品编码\nHZ01,MUG\n".as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "missing_columns", "{status}");
+    assert!(
+        body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("盘点数量")
+    );
+    let (status, body) = post("", "application/json", b"{}".to_vec()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
 }

@@ -216,6 +216,19 @@ impl Store {
                         .bind(tenant.get()).bind(order.get()).bind(line.get()).fetch_one(&mut *tx).await?;
                 }
             }
+            // Lock every stock row the plan touches in one global order (warehouse, SKU), so two
+            // plans — or a plan and a transfer — that share rows queue up instead of deadlocking.
+            let mut rows: Vec<(WarehouseId, SkuId)> = transfers
+                .iter()
+                .flat_map(|t| [(t.from, t.sku_id), (t.to, t.sku_id)])
+                .chain(packages.iter().flat_map(|p| p.units.iter().map(|(s, _)| (p.warehouse_id, *s))))
+                .collect();
+            rows.sort();
+            rows.dedup();
+            for (warehouse, sku) in rows {
+                crate::stock::ensure_owned!(&mut *tx, tenant, warehouse, sku);
+                let _: StockLevel = crate::stock::lock_stock_row!(tx, lock, tenant, warehouse, sku);
+            }
             for t in transfers {
                 let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.get()).bind(t.from.get()).fetch_one(&mut *tx).await?;

@@ -98,7 +98,7 @@ impl ImportError {
     pub fn message_zh(&self) -> String {
         match self {
             ImportError::Empty => "文件是空的".into(),
-            ImportError::HeaderOnly => "文件只有表头，没有订单数据".into(),
+            ImportError::HeaderOnly => "文件只有表头，没有数据行".into(),
             ImportError::TooLarge { max_bytes } => {
                 format!("文件过大，最大 {} MB", max_bytes / (1024 * 1024))
             }

@@ -14,6 +14,44 @@ use fahuo_app::import::{ImportError, ImportReport, Limits};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+/// The body of a file upload (the file itself, not multipart), read up to the import limit;
+/// shared by the order import and the stock count import.
+pub(crate) async fn read_file_body(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    // The kind of file is read from its bytes; refuse only what is clearly not a file body.
+    if [
+        "application/json",
+        "multipart/",
+        "application/x-www-form-urlencoded",
+    ]
+    .iter()
+    .any(|t| content_type.starts_with(t))
+    {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the file itself as the body (Content-Type text/csv or {XLSX_MIME}), not {content_type}"
+        )));
+    }
+    let max_bytes = Limits::default().max_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_bytes as u64) {
+        return Err(AppError::from(ImportError::TooLarge { max_bytes }).into());
+    }
+    let bytes = axum::body::to_bytes(body, max_bytes + 1)
+        .await
+        .map_err(|_| AppError::from(ImportError::TooLarge { max_bytes }))?;
+    Ok(bytes)
+}
+
 pub const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -59,35 +97,7 @@ pub async fn import_orders(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    // The kind of file is read from its bytes; refuse only what is clearly not a file body.
-    if [
-        "application/json",
-        "multipart/",
-        "application/x-www-form-urlencoded",
-    ]
-    .iter()
-    .any(|t| content_type.starts_with(t))
-    {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "send the file itself as the body (Content-Type text/csv or {XLSX_MIME}), not {content_type}"
-        )));
-    }
-    let max_bytes = Limits::default().max_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_bytes as u64) {
-        return Err(AppError::from(ImportError::TooLarge { max_bytes }).into());
-    }
-    let bytes = axum::body::to_bytes(body, max_bytes + 1)
-        .await
-        .map_err(|_| AppError::from(ImportError::TooLarge { max_bytes }))?;
+    let bytes = read_file_body(&headers, body).await?;
     let report = match q.mode {
         ImportMode::Preview => s.app.preview_import(&actor, q.shop_id, &bytes).await?,
         ImportMode::Commit => {

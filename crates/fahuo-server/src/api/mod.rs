@@ -7,6 +7,7 @@ pub(crate) mod auth;
 mod catalog;
 mod import;
 mod intake;
+mod inventory;
 mod orders;
 mod printing;
 mod review;
@@ -21,12 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     router_with_limit(crate::HttpSettings::default().max_body_bytes)
 }
 
-/// The API; JSON routes refuse bodies over `max_body_bytes`. The order import takes files up
-/// to its own, larger limit and enforces it itself (with the API's error shape).
+/// The API; JSON routes refuse bodies over `max_body_bytes`. The order and stock count imports
+/// take files up to their own, larger limit and enforce it themselves (with the API's error
+/// shape).
 pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
     let files = OpenApiRouter::new()
         .routes(routes!(import::import_orders))
-        .routes(routes!(import::import_template));
+        .routes(routes!(import::import_template))
+        .routes(routes!(inventory::import_stock_count));
     let v1 = OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -49,6 +52,11 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::move_stock))
         .routes(routes!(catalog::stock_ledger))
         .routes(routes!(catalog::set_stock_bin))
+        .routes(routes!(inventory::transfer_stock))
+        .routes(routes!(inventory::set_threshold))
+        .routes(routes!(inventory::set_safety))
+        .routes(routes!(inventory::stock_alerts))
+        .routes(routes!(inventory::export_stock))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::revoke_token))
