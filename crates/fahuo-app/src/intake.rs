@@ -43,6 +43,7 @@ const PROGRESS_WINDOW: Duration = Duration::hours(1);
 pub const HOLD_REFUND: &str = "refund_pending";
 pub const HOLD_SHIPPED_ELSEWHERE: &str = "shipped_elsewhere";
 pub const HOLD_CANCELLED_LATE: &str = "cancelled_after_waybill";
+pub const HOLD_READDRESSED: &str = "address_changed_after_waybill";
 
 /// What one sync run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -367,6 +368,10 @@ impl App {
             Upsert::Updated(id) => (id, Ingested::Updated),
             Upsert::Unchanged(id) => (id, Ingested::Unchanged),
         };
+        if ingested == Ingested::Updated {
+            self.follow_readdress(tenant, id, &new_order.receiver, &actor)
+                .await?;
+        }
         // Also when unchanged: a run that stopped between the two steps catches up here.
         self.follow_platform(tenant, id, &pulled, &actor).await?;
         Ok(ingested)
@@ -451,6 +456,51 @@ impl App {
             .await?;
         }
         Ok(())
+    }
+
+    /// The buyer changed the address of an order already allocated: its reservation (which
+    /// warehouse, which box) is redone; once a number exists, the label is wrong and a person
+    /// must stop it. Orders not yet allocated are simply reviewed with the new address.
+    pub(crate) async fn follow_readdress(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        receiver: &fahuo_domain::order::Receiver,
+        actor: &ActorRef,
+    ) -> Result<()> {
+        let store = self.store();
+        let (state, key) = store.state_and_merge_key(tenant, id).await?;
+        let Some(key) = key else { return Ok(()) };
+        if key == store.merge_key_of(&fahuo_domain::allocation::merge_basis(receiver)) {
+            return Ok(());
+        }
+        match state {
+            OrderState::Allocated => {
+                let audit = fahuo_domain::audit::AuditEntry {
+                    tenant_id: tenant,
+                    actor: actor.clone(),
+                    action: "order.deallocate".into(),
+                    entity_type: "order".into(),
+                    entity_id: Some(id.get()),
+                    before: None,
+                    after: Some(serde_json::json!({ "why": "买家修改了收货地址，重新分配" })),
+                    at: self.now(),
+                };
+                store.deallocate_order(tenant, id, &audit).await?;
+                self.review_order(tenant, id, actor).await.map(drop)
+            }
+            OrderState::WaybillIssued | OrderState::Printed | OrderState::Packed => {
+                self.hold_once(
+                    tenant,
+                    id,
+                    HOLD_READDRESSED,
+                    "买家修改了收货地址，但已取号/打单：请作废旧面单并按新地址重新打印",
+                    actor,
+                )
+                .await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Puts a hold with `reason` on the order unless one is open already.

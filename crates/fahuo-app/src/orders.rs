@@ -258,6 +258,10 @@ impl App {
             .store()
             .upsert_order(actor.tenant_id, &order, &actor.audit_ref(), now)
             .await?;
+        if let Upsert::Updated(id) = outcome {
+            self.follow_readdress(actor.tenant_id, id, &order.receiver, &actor.audit_ref())
+                .await?;
+        }
         Ok((outcome, self.order(actor, outcome.order_id()).await?))
     }
 
@@ -313,6 +317,9 @@ impl App {
             self.store()
                 .release_order(actor.tenant_id, id, &actor.audit_ref(), now)
                 .await?;
+        } else if order.state.is_before_shipping() && order.state != OrderState::New {
+            // Already past review (the review job may have approved and allocated it a moment
+            // ago): approving again changes nothing.
         } else {
             self.store()
                 .transition_order(

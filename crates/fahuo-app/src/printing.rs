@@ -1173,9 +1173,16 @@ impl App {
                 crate::review::ReviewOutcome::Allocated { packages } => {
                     Ok(packages.into_iter().map(PackageId).collect())
                 }
-                _ => Err(AppError::InsufficientStock(
-                    "no warehouse can ship the order; it is held as out of stock".into(),
+                crate::review::ReviewOutcome::Held { findings } => Err(AppError::Conflict(
+                    findings
+                        .into_iter()
+                        .map(|f| f.message)
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 )),
+                crate::review::ReviewOutcome::Skipped { state } => Err(
+                    AppError::IllegalTransition(format!("order is {}", state.as_str())),
+                ),
             },
             state => Err(AppError::IllegalTransition(format!(
                 "order is {} ({}); approve it before printing",

@@ -309,6 +309,7 @@ both_backends!(
     orders_to_the_same_receiver_share_a_box_until_unmerged,
     stock_follows_the_order_released_on_cancel_and_hold_deducted_on_ship,
     edits_before_printing_are_audited_and_reviewed_again,
+    a_buyers_new_address_reallocates_or_stops_a_printed_order,
     deadlines_raise_one_alert_per_threshold_and_at_risk_is_sorted_by_urgency,
 );
 
@@ -988,4 +989,61 @@ async fn deadlines_raise_one_alert_per_threshold_and_at_risk_is_sorted_by_urgenc
         "{:?}",
         risky[1].countdown
     );
+}
+
+async fn a_buyers_new_address_reallocates_or_stops_a_printed_order(db: TestDb) {
+    let m = merchant(&db).await;
+    m.stock(m.shanghai, m.mug, 10).await;
+    m.stock(m.beijing, m.mug, 10).await;
+    let allocated = m.place(&order(m.shop, "N1", 1)).await;
+    let mut other = order(m.shop, "N2", 1);
+    other.receiver.phone = "13800000002".into();
+    let labelled = m.place(&other).await;
+    for id in [allocated, labelled] {
+        m.review(id).await;
+        assert_eq!(m.warehouses_of(id).await, vec![m.shanghai]);
+    }
+    // N2 already has its number.
+    m.app
+        .store()
+        .transition_order(
+            m.owner.tenant_id,
+            labelled,
+            OrderEvent::IssueWaybill,
+            &m.owner.audit_ref(),
+            start(),
+        )
+        .await
+        .unwrap();
+
+    // Both buyers move to 北京 (the order comes again, newer).
+    m.clock.advance(Duration::minutes(5));
+    let to_beijing = |mut input: OrderInput| {
+        input.receiver.province = "北京市".into();
+        input.receiver.city = "北京市".into();
+        input.receiver.county = "大兴区".into();
+        input.receiver.detail = "黄村镇兴华大街1号".into();
+        input
+    };
+    m.app
+        .create_manual_order(&m.owner, &to_beijing(order(m.shop, "N1", 1)))
+        .await
+        .unwrap();
+    m.app
+        .create_manual_order(&m.owner, &to_beijing(other))
+        .await
+        .unwrap();
+    assert_eq!(m.state(allocated).await, OrderState::Allocated);
+    assert_eq!(
+        m.warehouses_of(allocated).await,
+        vec![m.beijing],
+        "reallocated near the new address"
+    );
+    assert_eq!(m.state(labelled).await, OrderState::OnHold);
+    assert_eq!(
+        m.open_codes(labelled).await,
+        ["address_changed_after_waybill"],
+        "the old label must not ship"
+    );
+    m.ledger_is_consistent().await;
 }

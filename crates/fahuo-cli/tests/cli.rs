@@ -415,7 +415,7 @@ async fn two_demos_run_side_by_side_sync_the_emulators_and_logs_never_show_a_pho
         .as_i64()
         .unwrap();
     let created = c.post(format!("{}/api/v1/orders", one.base)).header("x-csrf-token", &csrf)
-        .json(&json!({"shop_id": manual, "platform_order_id": "LOG-TEST-1", "receiver": {"name": "王五", "phone": "13987654321", "province": "云南省", "city": "昆明市", "county": "五华区", "detail": "翠湖南路2号"}, "lines": [{"title": "茶", "quantity": 1, "unit_price_fen": 100}]}))
+        .json(&json!({"shop_id": manual, "platform_order_id": "LOG-TEST-1", "receiver": {"name": "王五", "phone": "13987654321", "province": "云南省", "city": "昆明市", "county": "五华区", "detail": "翠湖南路2号"}, "lines": [{"sku_code": "TEE-WHT-L", "title": "纯棉T恤 白色 L", "quantity": 1, "unit_price_fen": 3900}]}))
         .send().await.unwrap();
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();

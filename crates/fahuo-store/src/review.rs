@@ -259,6 +259,25 @@ impl Store {
             .bind(tenant.get()).bind(order.get()).fetch_one(pool).await?))
     }
 
+    /// The order's state and stored merge key together (for intake: did a synced address
+    /// change move the receiver of an order already in the warehouse flow?).
+    pub async fn state_and_merge_key(
+        &self,
+        tenant: TenantId,
+        order: OrderId,
+    ) -> Result<(OrderState, Option<String>)> {
+        let (state, key): (String, Option<String>) = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT state, merge_key FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(order.get()).fetch_one(pool).await?);
+        Ok((OrderState::parse(&state)?, key))
+    }
+
+    /// The merge key a receiver reduced to `merge_basis` has (as [`Store::record_review_facts`]
+    /// stores it).
+    pub fn merge_key_of(&self, merge_basis: &str) -> String {
+        self.pii.lookup_hash("merge", merge_basis)
+    }
+
     /// Units per item of each mapped line.
     pub async fn line_units(
         &self,
