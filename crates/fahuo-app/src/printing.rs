@@ -420,33 +420,14 @@ impl App {
     ) -> Result<Vec<PackageId>> {
         actor.require(Permission::PrintAndShip)?;
         self.store().warehouse(actor.tenant_id, warehouse).await?;
-        match self
-            .allocate_planned(
-                actor.tenant_id,
-                order,
-                Some((warehouse, carrier)),
-                &actor.audit_ref(),
-            )
-            .await?
-        {
-            crate::review::ReviewOutcome::Allocated { packages } => {
-                Ok(packages.into_iter().map(PackageId).collect())
-            }
-            crate::review::ReviewOutcome::Skipped { state } => {
-                Err(AppError::IllegalTransition(format!(
-                    "order is {} ({}); only an approved order can be allocated",
-                    state.as_str(),
-                    state.label_zh()
-                )))
-            }
-            crate::review::ReviewOutcome::Held { findings } => Err(AppError::InsufficientStock(
-                findings
-                    .into_iter()
-                    .map(|f| f.message)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
-        }
+        self.allocate_planned(
+            actor.tenant_id,
+            order,
+            Some((warehouse, carrier)),
+            &actor.audit_ref(),
+        )
+        .await?
+        .into_packages()
     }
 
     // ------------------------------------------------------------------ label settings, tags
@@ -1166,24 +1147,10 @@ impl App {
         }
         let order = self.store().order(tenant, order_id).await?;
         match order.state {
-            OrderState::Approved => match self
+            OrderState::Approved => self
                 .allocate_planned(tenant, order_id, None, &actor.audit_ref())
                 .await?
-            {
-                crate::review::ReviewOutcome::Allocated { packages } => {
-                    Ok(packages.into_iter().map(PackageId).collect())
-                }
-                crate::review::ReviewOutcome::Held { findings } => Err(AppError::Conflict(
-                    findings
-                        .into_iter()
-                        .map(|f| f.message)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )),
-                crate::review::ReviewOutcome::Skipped { state } => Err(
-                    AppError::IllegalTransition(format!("order is {}", state.as_str())),
-                ),
-            },
+                .into_packages(),
             state => Err(AppError::IllegalTransition(format!(
                 "order is {} ({}); approve it before printing",
                 state.as_str(),

@@ -44,6 +44,30 @@ pub enum ReviewOutcome {
     Skipped { state: OrderState },
 }
 
+impl ReviewOutcome {
+    /// The packages of an allocated order; why not, as an error, otherwise (the hold's
+    /// messages, or the state that is past allocation).
+    pub fn into_packages(self) -> Result<Vec<fahuo_domain::PackageId>> {
+        match self {
+            ReviewOutcome::Allocated { packages } => {
+                Ok(packages.into_iter().map(fahuo_domain::PackageId).collect())
+            }
+            ReviewOutcome::Held { findings } => Err(AppError::InsufficientStock(
+                findings
+                    .into_iter()
+                    .map(|f| f.message)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            ReviewOutcome::Skipped { state } => Err(AppError::IllegalTransition(format!(
+                "order is {} ({}); only an approved order can be allocated",
+                state.as_str(),
+                state.label_zh()
+            ))),
+        }
+    }
+}
+
 /// Which holds a person releases: these, or all of one stage, or (neither) all they may.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -567,20 +591,15 @@ impl App {
                 order.state.label_zh()
             )));
         }
-        match self
-            .allocate_planned(
-                actor.tenant_id,
-                id,
-                Some((warehouse, carrier)),
-                &actor.audit_ref(),
-            )
-            .await?
-        {
-            ReviewOutcome::Allocated { .. } => self.order(actor, id).await,
-            _ => Err(AppError::InsufficientStock(format!(
-                "warehouse {warehouse} cannot fill the order; it is held as out of stock"
-            ))),
-        }
+        self.allocate_planned(
+            actor.tenant_id,
+            id,
+            Some((warehouse, carrier)),
+            &actor.audit_ref(),
+        )
+        .await?
+        .into_packages()?;
+        self.order(actor, id).await
     }
 
     /// Edits need an order that has no number yet: an allocated one is taken back first.
