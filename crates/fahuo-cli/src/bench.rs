@@ -213,17 +213,45 @@ pub async fn waybills(app: &App, calls: usize, packages: usize) -> Result<Vec<Wa
     let name = format!("bench {}", app.now().format("%Y%m%d%H%M%S%3f"));
     let tenant = app.create_tenant(&Name::parse(&name)?).await?.id;
     let actor = fahuo_app::Actor::cli(tenant);
-    app.create_warehouse(
+    let warehouse = app
+        .create_warehouse(
+            &actor,
+            &fahuo_app::catalog::WarehouseInput {
+                code: "HZ01".into(),
+                name: "杭州仓".into(),
+                province: "浙江省".into(),
+                city: "杭州市".into(),
+                county: "余杭区".into(),
+                address: "仓前街道1号".into(),
+                lat: None,
+                lng: None,
+            },
+        )
+        .await?;
+    // The mugs every order buys, in stock: allocation reserves them.
+    let mug = app
+        .create_sku(
+            &actor,
+            &fahuo_app::catalog::SkuInput {
+                code: "MUG-350".into(),
+                name: "马克杯".into(),
+                barcode: None,
+                weight_g: 380,
+                length_mm: 0,
+                width_mm: 0,
+                height_mm: 0,
+                cost_fen: 1200,
+            },
+        )
+        .await?;
+    app.move_stock(
         &actor,
-        &fahuo_app::catalog::WarehouseInput {
-            code: "HZ01".into(),
-            name: "杭州仓".into(),
-            province: "浙江省".into(),
-            city: "杭州市".into(),
-            county: "余杭区".into(),
-            address: "仓前街道1号".into(),
-            lat: None,
-            lng: None,
+        &fahuo_app::catalog::StockMovementInput {
+            warehouse_id: warehouse.id.get(),
+            sku_id: mug.id.get(),
+            kind: "inbound".into(),
+            quantity: packages as i64 + 1,
+            note: None,
         },
     )
     .await?;
@@ -260,7 +288,7 @@ pub async fn waybills(app: &App, calls: usize, packages: usize) -> Result<Vec<Wa
                 detail: format!("虹漕路{}号", i % 900 + 1),
             },
             lines: vec![fahuo_app::orders::LineInput {
-                sku_code: None,
+                sku_code: Some("MUG-350".into()),
                 title: "马克杯".into(),
                 quantity: 1,
                 unit_price_fen: 3900,
