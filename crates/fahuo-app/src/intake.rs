@@ -393,7 +393,9 @@ impl App {
             return Ok(());
         }
         let before_shipping = state.is_before_shipping();
-        // Goods already in the warehouse flow (waybill, label, box) need a person to stop them.
+        // Goods already in the warehouse flow (stock set aside, waybill, label, box) need a
+        // person to confirm a shipment the platform reports; a cancel only needs one once a
+        // number exists (an allocated order just gives its stock back).
         let in_flow = matches!(
             state,
             OrderState::Allocated
@@ -401,9 +403,10 @@ impl App {
                 | OrderState::Printed
                 | OrderState::Packed
         );
+        let has_number = in_flow && state != OrderState::Allocated;
         match &pulled.status {
             PlatformStatus::Cancelled | PlatformStatus::Closed if before_shipping => {
-                if in_flow {
+                if has_number {
                     self.hold_once(
                         tenant,
                         id,

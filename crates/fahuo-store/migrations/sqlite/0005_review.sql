@@ -33,6 +33,10 @@ ALTER TABLE holds ADD COLUMN released_by_person BOOLEAN NOT NULL DEFAULT FALSE;
 -- may merge into one package.
 ALTER TABLE orders ADD COLUMN merge_key TEXT;
 CREATE INDEX orders_merge_key ON orders(tenant_id, merge_key);
+-- The review job's batches: new and approved orders of every tenant, oldest first.
+CREATE INDEX orders_state ON orders(state, id);
+-- The deadline alerts scan every tenant's orders by ship-by time.
+CREATE INDEX orders_ship_by ON orders(ship_by);
 
 -- SKU units per item bought, once the line is mapped (a bundle listing: 2).
 ALTER TABLE order_lines ADD COLUMN units_per_item BIGINT;
