@@ -328,13 +328,14 @@ impl Store {
     ) -> Result<Vec<MergeTarget>> {
         type Row = (i64, i64, Option<i64>, i64, i64, Option<i64>);
         let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                // From the receiver's other allocated orders (indexed by merge key) to their
+                // open packages in this warehouse, then everything in those packages.
                 "SELECT p.id, p.warehouse_id, p.weight_g, o.id, o.shop_id, o.presale_ship_at \
-                 FROM packages p JOIN package_lines l ON l.package_id = p.id \
-                 JOIN orders o ON o.id = l.order_id \
-                 WHERE p.tenant_id = $1 AND p.warehouse_id = $2 AND p.state = 'open' \
-                 AND o.state = 'allocated' AND o.id <> $4 \
-                 AND p.id IN (SELECT l2.package_id FROM package_lines l2 JOIN orders o2 ON o2.id = l2.order_id \
-                   WHERE o2.tenant_id = $1 AND o2.merge_key = $3) \
+                 FROM orders m JOIN package_lines ml ON ml.order_id = m.id \
+                 JOIN packages p ON p.id = ml.package_id \
+                 JOIN package_lines l ON l.package_id = p.id JOIN orders o ON o.id = l.order_id \
+                 WHERE m.tenant_id = $1 AND m.merge_key = $3 AND m.state = 'allocated' AND m.id <> $4 \
+                 AND p.warehouse_id = $2 AND p.state = 'open' AND o.state = 'allocated' \
                  AND NOT EXISTS (SELECT 1 FROM waybills w WHERE w.package_id = p.id AND w.cancelled_at IS NULL) \
                  ORDER BY p.id, o.id")
             .bind(tenant.get()).bind(warehouse.get()).bind(merge_key).bind(except.get())

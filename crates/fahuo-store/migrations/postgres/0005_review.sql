@@ -41,6 +41,9 @@ CREATE INDEX orders_ship_by ON orders(ship_by);
 -- SKU units per item bought, once the line is mapped (a bundle listing: 2).
 ALTER TABLE order_lines ADD COLUMN units_per_item BIGINT;
 
+-- An order's packages (merge candidates, unmerge, printing).
+CREATE INDEX package_lines_order ON package_lines(order_id);
+
 -- Stock set aside for a package: held until the parcel ships (deducted) or the order is
 -- cancelled, edited or held (released).
 CREATE TABLE reservations (
