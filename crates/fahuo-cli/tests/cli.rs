@@ -27,13 +27,23 @@ fn run(cmd: &mut Command) -> (bool, String, String) {
     )
 }
 
-/// A running `fahuo serve|demo`, stopped with SIGTERM on drop; its output is kept.
+/// A running `fahuo serve|demo`, stopped with SIGTERM by [`Running::stop`] (its output is
+/// kept), or killed on drop when a test fails before that, so no process outlives the test.
 struct Running {
     child: Child,
     base: String,
-    stdout_rest: std::thread::JoinHandle<String>,
+    stdout_rest: Option<std::thread::JoinHandle<String>>,
     // Drained all along: a full pipe would block the process's logging.
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Running {
@@ -73,8 +83,8 @@ impl Running {
         Running {
             child,
             base,
-            stdout_rest,
-            stderr,
+            stdout_rest: Some(stdout_rest),
+            stderr: Some(stderr),
         }
     }
 
@@ -85,9 +95,9 @@ impl Running {
             .arg(self.child.id().to_string())
             .status();
         let status = self.child.wait().unwrap();
-        let stderr = self.stderr.join().unwrap();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
         assert!(status.success(), "fahuo exited with {status}: {stderr}");
-        let stdout = self.stdout_rest.join().unwrap();
+        let stdout = self.stdout_rest.take().unwrap().join().unwrap();
         format!("{stdout}\n{stderr}")
     }
 }
