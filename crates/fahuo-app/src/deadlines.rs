@@ -166,13 +166,13 @@ impl App {
         let mut views = Vec::with_capacity(waiting.len());
         for s in waiting {
             let order = self.store().order(tenant, s.order_id).await?;
-            let reserved_elsewhere = self.partly_available(tenant, &order).await?;
+            let partly_available = self.partly_available(tenant, &order).await?;
             let facts = StockoutFacts {
                 platform: order.platform,
                 ship_by: order.ship_by,
                 expected_at: s.expected_at,
                 negotiations_used: self.store().negotiations_used(tenant, order.id).await?,
-                partly_available: reserved_elsewhere,
+                partly_available,
                 now,
             };
             views.push(StockoutView {

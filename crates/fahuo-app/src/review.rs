@@ -673,23 +673,25 @@ impl App {
         actor: &ActorRef,
     ) -> Result<ReviewOutcome> {
         // A plan can lose a race for the last units; plan again once against fresh stock.
-        for attempt in 0..2 {
-            match self
-                .try_allocate(tenant, id, forced.clone(), may_merge, actor)
-                .await
-            {
-                Err(AppError::InsufficientStock(_) | AppError::Conflict(_)) if attempt == 0 => {
-                    continue;
-                }
-                Err(AppError::InsufficientStock(why)) => {
-                    return self
-                        .hold_out_of_stock(tenant, id, &[], vec![why], actor)
-                        .await;
-                }
-                other => return other,
-            }
+        let first = self
+            .try_allocate(tenant, id, forced.clone(), may_merge, actor)
+            .await;
+        if !matches!(
+            first,
+            Err(AppError::InsufficientStock(_) | AppError::Conflict(_))
+        ) {
+            return first;
         }
-        unreachable!("the loop returns on its second attempt")
+        match self
+            .try_allocate(tenant, id, forced, may_merge, actor)
+            .await
+        {
+            Err(AppError::InsufficientStock(why)) => {
+                self.hold_out_of_stock(tenant, id, &[], vec![why], actor)
+                    .await
+            }
+            other => other,
+        }
     }
 
     async fn try_allocate(
