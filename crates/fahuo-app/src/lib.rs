@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod batch;
 pub mod catalog;
 pub mod deadlines;
 mod error;
