@@ -58,6 +58,12 @@ id_type!(
     AuditId,
     /// A carrier account on an e-waybill service (电子面单账号).
     CarrierAccountId,
+    /// A dropship supplier (代发供应商).
+    SupplierId,
+    /// An uploaded tracking-number file (批量导入单号).
+    ShipmentImportId,
+    /// A change of a shipped number asked of a platform (修改单号).
+    ShipmentChangeId,
     /// One request for a waybill number, under its request key.
     WaybillRequestId,
     /// A print of labels, with its receipt (打印记录).

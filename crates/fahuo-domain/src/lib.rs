@@ -13,10 +13,12 @@ pub mod fulfilment;
 pub mod ids;
 pub mod order;
 pub mod order_state;
+pub mod pack;
 pub mod pii;
 pub mod platform;
 pub mod review;
 pub mod role;
+pub mod shipping;
 pub mod stock;
 pub mod values;
 

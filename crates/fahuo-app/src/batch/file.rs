@@ -49,21 +49,41 @@ pub enum FileVerdict {
     MissingOrderNo,
     /// The order number cell was turned into a number by Excel ("1.23457E+18", a float) and its
     /// digits are lost.
-    OrderNoMangled { text: String },
+    OrderNoMangled {
+        text: String,
+    },
     MissingCarrier,
-    CarrierUnknown { text: String },
+    CarrierUnknown {
+        text: String,
+    },
     /// The name matches several carriers (e.g. a group name); codes of the candidates.
-    CarrierAmbiguous { text: String, candidates: Vec<String> },
+    CarrierAmbiguous {
+        text: String,
+        candidates: Vec<String>,
+    },
     MissingTrackingNo,
     /// Not a valid number for this carrier (format or check digit); `why` is the rule's reason.
-    TrackingInvalid { text: String, why: String },
+    TrackingInvalid {
+        text: String,
+        why: String,
+    },
     /// The same order, carrier and number as an earlier row of the file.
-    DuplicateRow { first_row: u32 },
+    DuplicateRow {
+        first_row: u32,
+    },
     /// The same number as an earlier row of another order in the file.
-    ReusedInFile { other_order_no: String, other_row: u32 },
-    BadQuantity { text: String },
+    ReusedInFile {
+        other_order_no: String,
+        other_row: u32,
+    },
+    BadQuantity {
+        text: String,
+    },
     /// A cell longer than any real value (the cell is not echoed back).
-    CellTooLong { field: ShipmentField, chars: usize },
+    CellTooLong {
+        field: ShipmentField,
+        chars: usize,
+    },
 }
 
 impl FileVerdict {
