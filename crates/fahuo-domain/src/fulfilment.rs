@@ -2,8 +2,8 @@
 //! tracking events.
 
 use crate::{
-    CarrierAccountId, CarrierCode, Grams, HoldId, OrderId, PackageId, PrintJobId, ShipmentId,
-    ShopId, TrackingNo, WarehouseId, WaybillId,
+    CarrierAccountId, CarrierCode, Grams, HoldId, OrderId, OrderLineId, PackageId, PrintJobId,
+    ShipmentId, ShopId, TrackingNo, WarehouseId, WaybillId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,27 +67,68 @@ pub struct Waybill {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ShipmentState {
+    /// Queued in the outbox, not yet accepted.
     Pending,
+    /// The platform accepted it (or already had exactly this parcel).
     Succeeded,
-    /// The platform says it already shipped with another number.
+    /// The platform says the order already shipped with another number.
     Conflict,
+    /// The platform refused it, or it cannot be sent (no carrier code, shop not authorised).
     Failed,
 }
 
-/// The write-back of carrier + number to the platform (发货), exactly once per package.
+impl ShipmentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShipmentState::Pending => "pending",
+            ShipmentState::Succeeded => "succeeded",
+            ShipmentState::Conflict => "conflict",
+            ShipmentState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, crate::ParseError> {
+        [
+            ShipmentState::Pending,
+            ShipmentState::Succeeded,
+            ShipmentState::Conflict,
+            ShipmentState::Failed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .ok_or_else(|| crate::ParseError::new("state", format!("unknown shipment state {s:?}")))
+    }
+}
+
+/// The write-back of carrier + number to the platform (发货): exactly once per order and parcel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shipment {
     pub id: ShipmentId,
     pub order_id: OrderId,
     pub package_id: Option<PackageId>,
-    pub carrier: CarrierCode,
-    pub tracking_no: TrackingNo,
+    /// fahuo's canonical carrier code (WeChat's `delivery_id` table).
+    pub carrier_code: String,
+    pub tracking_no: String,
+    /// (order line, units) in this parcel; empty means every unit the order still owed.
+    pub items: Vec<(OrderLineId, i64)>,
+    pub source: crate::shipping::ShipmentSource,
     pub state: ShipmentState,
+    pub attempts: i64,
+    /// The platform's own error code, when it refused.
+    pub error_code: Option<String>,
     pub last_error: Option<String>,
+    /// For a conflict: the (carrier code, number) pairs the platform has instead.
+    pub conflict: Vec<(String, String)>,
+    /// Number changes the platform accepted.
+    pub changes: i64,
+    pub created_by: String,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 

@@ -25,6 +25,7 @@ pub enum SettingsKind {
     Review,
     Allocation,
     Deadline,
+    Shipping,
 }
 
 impl SettingsKind {
@@ -33,6 +34,7 @@ impl SettingsKind {
             SettingsKind::Review => "review",
             SettingsKind::Allocation => "allocation",
             SettingsKind::Deadline => "deadline",
+            SettingsKind::Shipping => "shipping",
         }
     }
 }
