@@ -18,6 +18,7 @@ pub mod orders;
 pub mod printing;
 pub mod review;
 pub mod seed;
+pub mod shipping;
 pub mod users;
 
 pub use error::AppError;

@@ -72,6 +72,8 @@ pub struct ShipmentToSend {
     /// (line, platform line id, platform SKU id, units) of the parcel; every line of the order
     /// with its full quantity when the shipment's items are empty.
     pub lines: Vec<(OrderLineId, Option<String>, Option<String>, i64)>,
+    /// Every line of the order with its quantity.
+    pub order_lines: Vec<(OrderLineId, i64)>,
     /// Accepted parcels of the order, this one excluded.
     pub other_parcels: usize,
 }
@@ -334,6 +336,7 @@ impl Store {
                 "SELECT id, platform_line_id, platform_sku_id, quantity FROM order_lines \
                  WHERE tenant_id = $1 AND order_id = $2 ORDER BY line_no")
             .bind(tenant.get()).bind(shipment.order_id.get()).fetch_all(pool).await?);
+        let order_lines = all.iter().map(|(l, _, _, q)| (OrderLineId(*l), *q)).collect();
         let lines = if shipment.items.is_empty() {
             all.into_iter()
                 .map(|(l, pl, ps, q)| (OrderLineId(l), pl, ps, q))
@@ -361,6 +364,7 @@ impl Store {
             platform_order_id,
             order_state: OrderState::parse(&state)?,
             lines,
+            order_lines,
             other_parcels: other_parcels as usize,
         })
     }
@@ -839,6 +843,13 @@ impl Store {
                 .map(|(o, l, q)| (OrderId(o), OrderLineId(l), q))
                 .collect(),
         )))
+    }
+
+    /// A package's state (`NotFound` for another tenant's).
+    pub async fn package_state(&self, tenant: TenantId, package: PackageId) -> Result<String> {
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT state FROM packages WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(package.get()).fetch_one(pool).await?))
     }
 
     // ------------------------------------------------------------------ pack verification
