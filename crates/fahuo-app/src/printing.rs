@@ -1001,8 +1001,12 @@ impl App {
             .await?;
         // "Ship after printing": the write-backs are queued now; the shipment sweep queues
         // any a crash right here left out.
-        self.ship_packages_after(tenant, fahuo_domain::shipping::ShipTrigger::AfterPrint, &ready)
-            .await?;
+        self.ship_packages_after(
+            tenant,
+            fahuo_domain::shipping::ShipTrigger::AfterPrint,
+            &ready,
+        )
+        .await?;
         let labels = self.job_labels(tenant, &job).await?;
         let pdf = fahuo_labels::render_labels_pdf(&labels, &fahuo_labels::LabelOptions::new(size))
             .map_err(label_error)?

@@ -277,7 +277,8 @@ impl Store {
     }
 
     pub async fn shipment(&self, tenant: TenantId, id: ShipmentId) -> Result<Shipment> {
-        let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE tenant_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE tenant_id = $1 AND id = $2");
         let row: ShipmentRow = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(tenant.get()).bind(id.get()).fetch_one(pool).await?);
         shipment_from_row(row)
@@ -328,15 +329,17 @@ impl Store {
                 "UPDATE shipments SET attempts = attempts + 1, updated_at = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(ms(now)).bind(tenant.get()).bind(id.get()).execute(pool).await.map(drop)?);
         let shipment = self.shipment(tenant, id).await?;
-        let (shop, platform, platform_order_id, state): (i64, String, String, String) =
-            on_db!(&self.db, pool => sqlx::query_as(
+        let (shop, platform, platform_order_id, state): (i64, String, String, String) = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT shop_id, platform, platform_order_id, state FROM orders WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.get()).bind(shipment.order_id.get()).fetch_one(pool).await?);
         let all: Vec<(i64, Option<String>, Option<String>, i64)> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT id, platform_line_id, platform_sku_id, quantity FROM order_lines \
                  WHERE tenant_id = $1 AND order_id = $2 ORDER BY line_no")
             .bind(tenant.get()).bind(shipment.order_id.get()).fetch_all(pool).await?);
-        let order_lines = all.iter().map(|(l, _, _, q)| (OrderLineId(*l), *q)).collect();
+        let order_lines = all
+            .iter()
+            .map(|(l, _, _, q)| (OrderLineId(*l), *q))
+            .collect();
         let lines = if shipment.items.is_empty() {
             all.into_iter()
                 .map(|(l, pl, ps, q)| (OrderLineId(l), pl, ps, q))
@@ -459,8 +462,8 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let conflict_json = (!conflict.is_empty())
-            .then(|| serde_json::to_string(conflict).unwrap_or_default());
+        let conflict_json =
+            (!conflict.is_empty()).then(|| serde_json::to_string(conflict).unwrap_or_default());
         in_tx!(&self.db, tx => {
             let order: i64 = sqlx::query_scalar(
                     "UPDATE shipments SET state = $1, error_code = $2, last_error = $3, conflict_json = $4, \
@@ -543,16 +546,25 @@ impl Store {
         let mut out = Vec::new();
         for chunk in numbers.chunks(500) {
             let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
-            let rows: Vec<(String, i64, String)> = match &self.db {
-                crate::Db::Sqlite(pool) => sqlx::query_as(
+            let rows: Vec<(String, i64, String)> =
+                match &self.db {
+                    crate::Db::Sqlite(pool) => sqlx::query_as(
                         "SELECT tracking_no, order_id, state FROM shipments WHERE tenant_id = $1 \
-                         AND tracking_no IN (SELECT value FROM json_each($2))")
-                    .bind(tenant.get()).bind(&list).fetch_all(pool).await?,
-                crate::Db::Postgres(pool) => sqlx::query_as(
+                         AND tracking_no IN (SELECT value FROM json_each($2))",
+                    )
+                    .bind(tenant.get())
+                    .bind(&list)
+                    .fetch_all(pool)
+                    .await?,
+                    crate::Db::Postgres(pool) => sqlx::query_as(
                         "SELECT tracking_no, order_id, state FROM shipments WHERE tenant_id = $1 \
-                         AND tracking_no IN (SELECT jsonb_array_elements_text($2::jsonb))")
-                    .bind(tenant.get()).bind(&list).fetch_all(pool).await?,
-            };
+                         AND tracking_no IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                    )
+                    .bind(tenant.get())
+                    .bind(&list)
+                    .fetch_all(pool)
+                    .await?,
+                };
             for (n, o, s) in rows {
                 out.push((
                     n,
@@ -576,13 +588,21 @@ impl Store {
             let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
             let rows: Vec<(String, i64, i64, String)> = match &self.db {
                 crate::Db::Sqlite(pool) => sqlx::query_as(
-                        "SELECT platform_order_id, id, shop_id, state FROM orders WHERE tenant_id = $1 \
-                         AND platform_order_id IN (SELECT value FROM json_each($2))")
-                    .bind(tenant.get()).bind(&list).fetch_all(pool).await?,
+                    "SELECT platform_order_id, id, shop_id, state FROM orders WHERE tenant_id = $1 \
+                         AND platform_order_id IN (SELECT value FROM json_each($2))",
+                )
+                .bind(tenant.get())
+                .bind(&list)
+                .fetch_all(pool)
+                .await?,
                 crate::Db::Postgres(pool) => sqlx::query_as(
-                        "SELECT platform_order_id, id, shop_id, state FROM orders WHERE tenant_id = $1 \
-                         AND platform_order_id IN (SELECT jsonb_array_elements_text($2::jsonb))")
-                    .bind(tenant.get()).bind(&list).fetch_all(pool).await?,
+                    "SELECT platform_order_id, id, shop_id, state FROM orders WHERE tenant_id = $1 \
+                         AND platform_order_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                )
+                .bind(tenant.get())
+                .bind(&list)
+                .fetch_all(pool)
+                .await?,
             };
             for (n, o, s, st) in rows {
                 out.push((n, OrderId(o), ShopId(s), OrderState::parse(&st)?));
@@ -594,6 +614,7 @@ impl Store {
     // ------------------------------------------------------------------ number changes
 
     /// Records a change to ask of the platform and queues it (one transaction).
+    #[allow(clippy::too_many_arguments)]
     pub async fn request_shipment_change(
         &self,
         tenant: TenantId,
@@ -645,13 +666,26 @@ impl Store {
         Ok(change)
     }
 
+    #[allow(clippy::type_complexity)]
     pub async fn shipment_change(
         &self,
         tenant: TenantId,
         id: ShipmentChangeId,
     ) -> Result<ShipmentChange> {
-        let r: (i64, i64, String, String, String, String, String, String, Option<String>, String, i64, Option<i64>) =
-            on_db!(&self.db, pool => sqlx::query_as(
+        let r: (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            Option<i64>,
+        ) = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT id, shipment_id, old_carrier_code, old_tracking_no, new_carrier_code, new_tracking_no, \
                  reason, state, error, created_by, created_at, done_at FROM shipment_changes \
                  WHERE tenant_id = $1 AND id = $2")
@@ -1000,7 +1034,10 @@ impl Store {
         &self,
         tenant: TenantId,
         package: PackageId,
-    ) -> Result<(String, Vec<(i64, String, Option<String>, String, i64, Option<i64>)>)> {
+    ) -> Result<(
+        String,
+        Vec<(i64, String, Option<String>, String, i64, Option<i64>)>,
+    )> {
         let state: String = on_db!(&self.db, pool => sqlx::query_scalar(
                 "SELECT state FROM packages WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.get()).bind(package.get()).fetch_one(pool).await?);

@@ -5,10 +5,8 @@
 //! ([`outbox`] sends it), unique per (order, number) and per (package, order): a double click,
 //! a reprint, a crash and restart, an import applied twice — each ends with one shipment.
 
-mod outbox;
+// mod outbox; — wired in once the platform ship API lands (branch platform-ship).
 pub mod pack;
-
-pub use outbox::register;
 
 use crate::{Actor, App, AppError, Result};
 use fahuo_carriers::Carrier;
@@ -104,7 +102,13 @@ impl App {
         audit.entity_id = Some(actor.tenant_id.get());
         audit.after = serde_json::to_value(settings).ok();
         self.store()
-            .set_settings(actor.tenant_id, None, SettingsKind::Shipping, Some(settings), &audit)
+            .set_settings(
+                actor.tenant_id,
+                None,
+                SettingsKind::Shipping,
+                Some(settings),
+                &audit,
+            )
             .await?;
         Ok(settings.clone())
     }
@@ -173,11 +177,7 @@ impl App {
     }
 
     /// "Ship now" for packages, whatever the trigger (a person decides).
-    pub async fn ship_packages_now(
-        &self,
-        actor: &Actor,
-        packages: &[PackageId],
-    ) -> Result<usize> {
+    pub async fn ship_packages_now(&self, actor: &Actor, packages: &[PackageId]) -> Result<usize> {
         actor.require(Permission::PrintAndShip)?;
         if packages.is_empty() || packages.len() > 2_000 {
             return Err(ParseError::new("package_ids", "1 to 2000 packages").into());
@@ -213,10 +213,16 @@ impl App {
         }
         for (line, units) in &input.lines {
             let Some(l) = order.lines.iter().find(|l| l.id == *line) else {
-                return Err(ParseError::new("lines", format!("line {line} is not on this order")).into());
+                return Err(
+                    ParseError::new("lines", format!("line {line} is not on this order")).into(),
+                );
             };
             if *units < 1 || *units > l.quantity {
-                return Err(ParseError::new("lines", format!("line {line}: 1 to {} units", l.quantity)).into());
+                return Err(ParseError::new(
+                    "lines",
+                    format!("line {line}: 1 to {} units", l.quantity),
+                )
+                .into());
             }
         }
         self.refuse_reused_number(actor.tenant_id, order_id, &number)
@@ -334,7 +340,10 @@ impl App {
         if shipment.carrier_code == carrier.code() && shipment.tracking_no == number {
             return Err(ParseError::new("tracking_no", "the same carrier and number").into());
         }
-        let order = self.store().order(actor.tenant_id, shipment.order_id).await?;
+        let order = self
+            .store()
+            .order(actor.tenant_id, shipment.order_id)
+            .await?;
         let parcels = self
             .store()
             .shipments(
@@ -374,7 +383,10 @@ impl App {
                 self.now(),
             )
             .await?;
-        Ok(self.store().shipment_change(actor.tenant_id, change).await?)
+        Ok(self
+            .store()
+            .shipment_change(actor.tenant_id, change)
+            .await?)
     }
 
     pub async fn shipment_changes(

@@ -109,12 +109,16 @@ impl App {
         let code = code_arg("code", code)?;
         let tenant = actor.tenant_id;
         let normalized = fahuo_domain::pack::normalize_code(&code);
-        let package = match self.store().package_by_tracking_no(tenant, &normalized).await? {
+        let package = match self
+            .store()
+            .package_by_tracking_no(tenant, &normalized)
+            .await?
+        {
             Some(p) => p,
             None => {
                 let orders = self
                     .store()
-                    .orders_by_platform_ids(tenant, &[code.clone()])
+                    .orders_by_platform_ids(tenant, std::slice::from_ref(&code))
                     .await?;
                 let mut candidates = Vec::new();
                 for (_, order, _, _) in orders {
@@ -218,8 +222,8 @@ impl App {
         }
         let outcome = check.scan(&code);
         let accepted = outcome.accepted();
-        let scanned = serde_json::to_string(&check.scanned)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let scanned =
+            serde_json::to_string(&check.scanned).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store()
             .save_pack_progress(
                 tenant,
