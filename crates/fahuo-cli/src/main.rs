@@ -787,6 +787,7 @@ async fn serve(
             runner,
             chrono::Duration::seconds(settings.deadline_scan_seconds.max(1)),
         );
+        let runner = fahuo_app::batch::register(runner);
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;

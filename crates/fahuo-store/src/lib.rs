@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod orders;
 pub mod pii;
 pub mod review;
+pub mod shipment_imports;
 pub mod shipping;
 pub mod stock;
 pub mod testing;

@@ -172,7 +172,7 @@ fn shipment_from_row(r: ShipmentRow) -> Result<Shipment> {
     })
 }
 
-fn items_json(items: &[(OrderLineId, i64)]) -> String {
+pub(crate) fn items_json(items: &[(OrderLineId, i64)]) -> String {
     let raw: Vec<(i64, i64)> = items.iter().map(|(l, u)| (l.get(), *u)).collect();
     serde_json::to_string(&raw).unwrap_or_else(|_| "[]".into())
 }
@@ -181,8 +181,8 @@ fn items_json(items: &[(OrderLineId, i64)]) -> String {
 /// the package already has a shipment for this order. Evaluates to [`Created`].
 macro_rules! insert_shipment {
     ($tx:expr, $tenant:expr, $s:expr, $actor:expr, $now:expr) => {{
-        let s: &NewShipment = $s;
-        let tenant: TenantId = $tenant;
+        let s: &$crate::shipping::NewShipment = $s;
+        let tenant: fahuo_domain::TenantId = $tenant;
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO shipments (tenant_id, order_id, package_id, carrier_code, tracking_no, \
              items_json, source, state, import_id, supplier_id, created_by, created_at, updated_at) \
@@ -194,22 +194,26 @@ macro_rules! insert_shipment {
         .bind(s.package_id.map(|p| p.get()))
         .bind(&s.carrier_code)
         .bind(&s.tracking_no)
-        .bind(items_json(&s.items))
+        .bind($crate::shipping::items_json(&s.items))
         .bind(s.source.as_str())
         .bind(s.import_id.map(|i| i.get()))
         .bind(s.supplier_id.map(|i| i.get()))
         .bind($actor)
-        .bind(ms($now))
+        .bind($crate::ms($now))
         .fetch_optional(&mut *$tx)
         .await?;
         match inserted {
             Some(id) => {
-                let job = NewJob::new(SHIP_JOB, json!({ "shipment_id": id }), $now)
+                let job = $crate::jobs::NewJob::new(
+                    $crate::shipping::SHIP_JOB,
+                    serde_json::json!({ "shipment_id": id }),
+                    $now,
+                )
                     .for_tenant(tenant)
                     .dedupe(format!("shipment:{id}"))
                     .max_attempts(12);
-                enqueue_job!(&mut *$tx, &job, $now);
-                Created::New(ShipmentId(id))
+                $crate::enqueue_job!(&mut *$tx, &job, $now);
+                $crate::shipping::Created::New(fahuo_domain::ShipmentId(id))
             }
             None => {
                 let existing: i64 = sqlx::query_scalar(
@@ -223,11 +227,12 @@ macro_rules! insert_shipment {
                 .bind(s.package_id.map(|p| p.get()))
                 .fetch_one(&mut *$tx)
                 .await?;
-                Created::Existing(ShipmentId(existing))
+                $crate::shipping::Created::Existing(fahuo_domain::ShipmentId(existing))
             }
         }
     }};
 }
+pub(crate) use insert_shipment;
 
 impl Store {
     /// Creates write-backs and queues them, all in one transaction. Each order must belong to

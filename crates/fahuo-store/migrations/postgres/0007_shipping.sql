@@ -101,6 +101,8 @@ CREATE TABLE shipment_import_rows (
     tracking_no TEXT,
     sku TEXT,
     quantity BIGINT,
+    -- [[order_line_id, units], ...] the row ships; [] = every unit still owed.
+    items_json TEXT NOT NULL DEFAULT '[]',
     -- NULL when the row may be applied; else a stable code and the merchant's sentence.
     verdict_code TEXT,
     verdict_message TEXT,
