@@ -1237,7 +1237,8 @@ fn edit_fields(p: &Value) -> (String, String, String) {
 /// rules; the emulator follows the docs' own notes as copied into sevencat/ecommerce_sdk
 /// (`OrderLogisticsEdit.cs`): only orders shipped whole (status 3, one parcel), any number of
 /// times while not completed; split or combined parcels are refused with 70011 and go through
-/// `logisticsEditByPack`; other statuses answer 60021.
+/// `logisticsEditByPack`; other statuses answer 60021. An edit to the carrier and number the
+/// parcel already has succeeds without changing anything (ledger: `AlreadyShipped`).
 fn logistics_edit(st: &mut State, api: &str, p: &Value) -> Response {
     let (oid, code, no) = edit_fields(p);
     edit(st, api, &oid, &code, &no, None)
@@ -1326,6 +1327,11 @@ fn edit(
         rec(st, ("", ""), ShipOutcome::Rejected, &format!("70011 {why}"));
         return business_n(st, api, 70011, why);
     };
+    if o.shipments[n].carrier == code && o.shipments[n].tracking_no == no {
+        // Already so (a retry after a lost answer): success, nothing changes.
+        rec(st, (code, no), ShipOutcome::AlreadyShipped, "no change");
+        return ok(json!({}));
+    }
     let now = st.now_ms();
     let o = &mut st.orders[i];
     let old = (
