@@ -461,11 +461,7 @@ mod tests {
     /// (carrier, number, [(sku, qty)]).
     type Package<'a> = (&'a str, &'a str, &'a [(&'a str, i64)]);
 
-    fn order(
-        status: PlatformStatus,
-        lines: &[(&str, i64)],
-        packages: &[Package],
-    ) -> PulledOrder {
+    fn order(status: PlatformStatus, lines: &[(&str, i64)], packages: &[Package]) -> PulledOrder {
         PulledOrder {
             order: PlatformOrder {
                 platform_order_id: PlatformOrderId::parse("1").expect("id"),
