@@ -19,6 +19,7 @@
 use crate::client::{DouyinSignMethod, Outgoing, PlatformClient, from_secs, split_window};
 use crate::error::{PlatformError, WebhookError};
 use crate::model::*;
+use crate::ship::{ChangeShipment, PlatformCarrier, ShipItem, ShipOutcome, ShipRequest};
 use crate::util::*;
 use crate::webhook::{
     PushEvent, WebhookMessage, WebhookRequest, digest_key, header, json_body, message_array,
@@ -716,4 +717,191 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
         warnings,
     };
     Ok((pulled, ciphers))
+}
+
+// ------------------------------------------------------------------ shipping (发货回传)
+
+/// `order.orderDetail` as returned (`shop_order_detail`) and mapped, without decrypting.
+async fn order_raw(c: &PlatformClient, id: &str) -> Result<(Value, PulledOrder), PlatformError> {
+    let v = call(c, "order.orderDetail", json!({ "shop_order_id": id })).await?;
+    let o = object(&v, "shop_order_detail")?.clone();
+    if o.is_null() {
+        return Err(PlatformError::protocol(
+            "orderDetail without shop_order_detail",
+        ));
+    }
+    let pulled = map_order(&o)?.0;
+    Ok((o, pulled))
+}
+
+/// The sku-order id of a line: the caller's `platform_line_id`, else the line with that sku id.
+fn line_id_of(it: &ShipItem, order: Option<&PulledOrder>) -> Result<String, PlatformError> {
+    if let Some(l) = it
+        .platform_line_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        return Ok(l.to_string());
+    }
+    let sku = it.platform_sku_id.as_deref().unwrap_or_default();
+    order
+        .and_then(|o| {
+            o.order
+                .lines
+                .iter()
+                .find(|l| l.platform_sku_id.as_deref() == Some(sku))
+        })
+        .and_then(|l| l.platform_line_id.clone())
+        .ok_or_else(|| PlatformError::Config(format!("sku {sku} is not in the order")))
+}
+
+/// Ships a parcel (see [`crate::ship`]): a whole untouched order with `order.logisticsAdd`;
+/// listed lines, or what is left of a partly shipped order, with `order.logisticsAddSinglePack`
+/// and an idempotent `request_id`.
+pub(crate) async fn ship(
+    c: &PlatformClient,
+    req: &ShipRequest,
+) -> Result<ShipOutcome, PlatformError> {
+    let id = req.platform_order_id.trim();
+    let lines: Vec<(String, u32)> = if req.items.is_empty() {
+        let (_, pulled) = order_raw(c, id).await?;
+        if crate::ship::already_has(&pulled, req) {
+            return Ok(ShipOutcome::AlreadyShipped);
+        }
+        if pulled.status == PlatformStatus::PartlyShipped {
+            let left = crate::ship::remaining_per_line(&pulled);
+            let mut lines = Vec::new();
+            for (l, n) in pulled.order.lines.iter().zip(left) {
+                if n > 0 {
+                    let lid = l
+                        .platform_line_id
+                        .clone()
+                        .ok_or_else(|| PlatformError::protocol("sku order without order_id"))?;
+                    lines.push((lid, u32::try_from(n).unwrap_or(u32::MAX)));
+                }
+            }
+            lines
+        } else {
+            Vec::new()
+        }
+    } else {
+        let needs_detail = req.items.iter().any(|it| {
+            it.platform_line_id
+                .as_deref()
+                .is_none_or(|l| l.trim().is_empty())
+        });
+        let pulled = if needs_detail {
+            Some(order_raw(c, id).await?.1)
+        } else {
+            None
+        };
+        req.items
+            .iter()
+            .map(|it| Ok((line_id_of(it, pulled.as_ref())?, it.quantity)))
+            .collect::<Result<_, PlatformError>>()?
+    };
+    let reread = || async { Ok(order_raw(c, id).await?.1) };
+    if lines.is_empty() {
+        let params = json!({
+            "order_id": id,
+            "company_code": req.carrier_code.trim(),
+            "company": req.carrier_name.trim(),
+            "logistics_code": req.tracking_no.trim(),
+        });
+        return crate::ship::ship_then_decide(
+            req,
+            async { call(c, "order.logisticsAdd", params).await.map(drop) },
+            reread,
+        )
+        .await;
+    }
+    let info: Vec<Value> = lines
+        .iter()
+        .map(|(l, n)| json!({ "shipped_order_id": l, "shipped_num": n }))
+        .collect();
+    let params = json!({
+        "order_id_list": [id],
+        "shipped_order_info": info,
+        "company_code": req.carrier_code.trim(),
+        "company": req.carrier_name.trim(),
+        "logistics_code": req.tracking_no.trim(),
+        "request_id": crate::ship::request_key(req, &lines),
+    });
+    crate::ship::ship_then_decide(
+        req,
+        async {
+            let v = call(c, "order.logisticsAddSinglePack", params).await?;
+            req_text(&v, "pack_id").map(drop)
+        },
+        reread,
+    )
+    .await
+}
+
+/// Changes a parcel: `order.logisticsEdit` for an order shipped whole (status 3, one parcel),
+/// else `order.logisticsEditByPack` with the parcel's `pack_id` (`logistics_info[].delivery_id`).
+pub(crate) async fn change_shipment(
+    c: &PlatformClient,
+    req: &ChangeShipment,
+) -> Result<(), PlatformError> {
+    let id = req.platform_order_id.trim();
+    let (raw, pulled) = order_raw(c, id).await?;
+    if crate::ship::change_done(&pulled, req) {
+        return Ok(());
+    }
+    let logistics = array(&raw, "logistics_info")?;
+    let pack = logistics
+        .iter()
+        .find(|d| {
+            text(d, "tracking_no")
+                .is_some_and(|t| crate::ship::same_number(&t, &req.old_tracking_no))
+        })
+        .and_then(|d| nonempty(d, "delivery_id"));
+    let whole = pulled.status == PlatformStatus::Shipped && logistics.len() == 1;
+    let (method, params) = match pack {
+        Some(pack_id) if !whole => (
+            "order.logisticsEditByPack",
+            json!({
+                "order_id": id,
+                "pack_id": pack_id,
+                "company_code": req.new_carrier_code.trim(),
+                "logistics_code": req.new_tracking_no.trim(),
+            }),
+        ),
+        _ => (
+            "order.logisticsEdit",
+            json!({
+                "order_id": id,
+                "company_code": req.new_carrier_code.trim(),
+                "logistics_code": req.new_tracking_no.trim(),
+            }),
+        ),
+    };
+    crate::ship::change_then_decide(
+        req,
+        async { call(c, method, params).await.map(drop) },
+        || async { Ok(order_raw(c, id).await?.1) },
+    )
+    .await
+}
+
+/// `order.logisticsCompanyList`: `data` is the list `[{id, name, code}]`.
+pub(crate) async fn carrier_list(
+    c: &PlatformClient,
+) -> Result<Vec<PlatformCarrier>, PlatformError> {
+    let v = call(c, "order.logisticsCompanyList", json!({})).await?;
+    let Value::Array(list) = v else {
+        return Err(PlatformError::protocol(
+            "logisticsCompanyList data is not a list",
+        ));
+    };
+    list.iter()
+        .map(|x| {
+            Ok(PlatformCarrier {
+                code: req_text(x, "code")?,
+                name: text(x, "name").unwrap_or_default(),
+            })
+        })
+        .collect()
 }

@@ -33,6 +33,15 @@ pub enum PlatformError {
     /// The platform rejected the request (bad argument, unknown order, business rule).
     #[error("platform rejected the request ({code}): {msg}")]
     Invalid { code: String, msg: String },
+    /// The platform says the order (or these lines) already shipped with another carrier/number.
+    /// Not retryable: a person decides (change the shipment, or ship what is left).
+    #[error(
+        "already shipped with another number: {}",
+        crate::ship::ShippedParcel::list(shipped)
+    )]
+    ShipConflict {
+        shipped: Vec<crate::ship::ShippedParcel>,
+    },
     /// The response did not have the documented shape (not JSON, missing fields, wrong types).
     #[error("malformed platform response: {0}")]
     Protocol(String),

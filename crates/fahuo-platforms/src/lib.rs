@@ -27,6 +27,14 @@
 //!   [`ReceiverProblem::NotDecrypted`] with the masked receiver; decryption quota is not
 //!   spent on them. A quota refusal fails the pull with [`PlatformError::DecryptQuota`].
 //!
+//! # Shipping write-back
+//!
+//! [`PlatformClient::ship`], [`PlatformClient::change_shipment`] and
+//! [`PlatformClient::carrier_list`] (module [`ship`]) report parcels, change them, and read the
+//! platform's carrier list, exactly once across retries: a refused ship call is decided from the
+//! order's detail (already shipped with this number → [`ShipOutcome::AlreadyShipped`], with
+//! another → [`PlatformError::ShipConflict`]).
+//!
 //! # Deviation from the planned shape
 //!
 //! [`PulledOrder`] keeps the order's facts in [`PlatformOrder`] (a `NewOrder` without receiver
@@ -52,6 +60,7 @@ mod client;
 pub mod douyin;
 mod error;
 mod model;
+pub mod ship;
 mod util;
 pub mod waybill;
 pub mod webhook;
@@ -67,5 +76,8 @@ pub use fahuo_domain::catalog::ShopCredentials;
 pub use model::{
     AfterSale, LineAfterSale, PackageItem, PlatformOrder, PlatformStatus, PulledOrder,
     ReceiverOrOrderError, ReceiverProblem, ShippedPackage, SyncLimits,
+};
+pub use ship::{
+    ChangeShipment, PlatformCarrier, ShipItem, ShipOutcome, ShipRequest, ShippedParcel,
 };
 pub use webhook::{PushEvent, WebhookMessage, WebhookRequest, verify_webhook, webhook_reply};

@@ -16,6 +16,7 @@
 use crate::client::{Outgoing, PlatformClient, from_secs, split_window};
 use crate::error::{PlatformError, WebhookError};
 use crate::model::*;
+use crate::ship::{ChangeShipment, PlatformCarrier, ShipItem, ShipOutcome, ShipRequest};
 use crate::util::*;
 use crate::webhook::{
     PushEvent, WebhookMessage, WebhookRequest, digest_key, query_get, query_pairs,
@@ -678,4 +679,226 @@ pub(crate) fn map_decoded(d: &Value) -> Result<Result<Receiver, ReceiverProblem>
         &detail,
     )
     .map_err(ReceiverProblem::Invalid))
+}
+
+// ------------------------------------------------------------------ shipping (发货回传)
+
+/// `order/get` as returned (the `order` object) and mapped, without decoding the receiver.
+async fn order_raw(c: &PlatformClient, id: &str) -> Result<(Value, PulledOrder), PlatformError> {
+    let v = call(c, "order/get", json!({ "order_id": id })).await?;
+    let order = object(&v, "order")?.clone();
+    if order.is_null() {
+        return Err(PlatformError::protocol("order/get without order"));
+    }
+    let pulled = map_order(&order)?;
+    Ok((order, pulled))
+}
+
+/// A line of `order_detail.product_infos`, with what ship calls need.
+struct Product {
+    product_id: String,
+    sku_id: String,
+    unique_id: Option<String>,
+    count: i64,
+    refunded: i64,
+}
+
+fn products(order: &Value) -> Result<Vec<Product>, PlatformError> {
+    let detail = object(order, "order_detail")?;
+    array(detail, "product_infos")?
+        .iter()
+        .map(|p| {
+            Ok(Product {
+                product_id: text(p, "product_id").unwrap_or_default(),
+                sku_id: text(p, "sku_id").unwrap_or_default(),
+                unique_id: nonempty(p, "product_unique_id"),
+                count: req_int(p, "sku_cnt")?,
+                refunded: int(p, "finish_aftersale_sku_cnt")?.unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// The packages of `delivery_info.delivery_product_info`.
+fn packages(order: &Value) -> Result<&[Value], PlatformError> {
+    let detail = object(order, "order_detail")?;
+    array(object(detail, "delivery_info")?, "delivery_product_info")
+}
+
+/// Units of one product already in a package.
+fn shipped_count(order: &Value, p: &Product) -> Result<i64, PlatformError> {
+    let mut n = 0;
+    for d in packages(order)? {
+        for pi in array(d, "product_infos")? {
+            if text(pi, "product_id").as_deref() == Some(p.product_id.as_str())
+                && text(pi, "sku_id").as_deref() == Some(p.sku_id.as_str())
+            {
+                n += int(pi, "product_cnt")?.unwrap_or(0);
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// `product_infos` for a parcel: the listed lines (found by `product_unique_id`, else `sku_id`),
+/// or every unit not yet shipped nor refunded when `items` is empty.
+fn product_infos(order: &Value, items: &[ShipItem]) -> Result<Vec<Value>, PlatformError> {
+    let prods = products(order)?;
+    let entry = |p: &Product, n: i64| json!({ "product_id": p.product_id, "sku_id": p.sku_id, "product_cnt": n });
+    let mut out = Vec::new();
+    if items.is_empty() {
+        for p in &prods {
+            let left = p.count - shipped_count(order, p)? - p.refunded;
+            if left > 0 {
+                out.push(entry(p, left));
+            }
+        }
+        return Ok(out);
+    }
+    for it in items {
+        let by_line = it
+            .platform_line_id
+            .as_deref()
+            .and_then(|l| prods.iter().find(|p| p.unique_id.as_deref() == Some(l)));
+        let by_sku = || {
+            it.platform_sku_id
+                .as_deref()
+                .and_then(|s| prods.iter().find(|p| p.sku_id == s))
+        };
+        let p = by_line.or_else(by_sku).ok_or_else(|| {
+            PlatformError::Config(format!(
+                "line {} / sku {} is not in the order",
+                it.platform_line_id.as_deref().unwrap_or("-"),
+                it.platform_sku_id.as_deref().unwrap_or("-")
+            ))
+        })?;
+        out.push(entry(p, i64::from(it.quantity)));
+    }
+    Ok(out)
+}
+
+/// A write answer must at least carry the envelope's `errcode`.
+fn require_errcode(v: &Value) -> Result<(), PlatformError> {
+    match v.get("errcode") {
+        Some(Value::Number(_)) => Ok(()),
+        _ => Err(PlatformError::protocol("answer without errcode")),
+    }
+}
+
+/// `order/delivery/send` with one package (`deliver_type` 1, 自寄快递) whose `product_infos`
+/// come from the order's detail (see [`crate::ship`]).
+pub(crate) async fn ship(
+    c: &PlatformClient,
+    req: &ShipRequest,
+) -> Result<ShipOutcome, PlatformError> {
+    let id = req.platform_order_id.trim();
+    let (raw, pulled) = order_raw(c, id).await?;
+    if crate::ship::already_has(&pulled, req) {
+        return Ok(ShipOutcome::AlreadyShipped);
+    }
+    let infos = product_infos(&raw, &req.items)?;
+    let mut package = json!({
+        "delivery_id": req.carrier_code.trim(),
+        "waybill_id": req.tracking_no.trim(),
+        "deliver_type": 1,
+    });
+    if !infos.is_empty() {
+        package["product_infos"] = json!(infos);
+    }
+    let body = json!({ "order_id": id, "delivery_list": [package] });
+    crate::ship::ship_then_decide(
+        req,
+        async {
+            let v = call(c, "order/delivery/send", body).await?;
+            require_errcode(&v)
+        },
+        || async { Ok(order_raw(c, id).await?.1) },
+    )
+    .await
+}
+
+/// `order/deliveryinfo/update` in the per-package `change_infos` form. The old package's
+/// `delivery_id`, `waybill_id` and `product_infos` are taken from the order's detail as the
+/// platform has them; `items` are the fallback when the package is not found there.
+pub(crate) async fn change_shipment(
+    c: &PlatformClient,
+    req: &ChangeShipment,
+) -> Result<(), PlatformError> {
+    let id = req.platform_order_id.trim();
+    let (raw, pulled) = order_raw(c, id).await?;
+    if crate::ship::change_done(&pulled, req) {
+        return Ok(());
+    }
+    let old = packages(&raw)?.iter().find(|d| {
+        text(d, "waybill_id").is_some_and(|w| crate::ship::same_number(&w, &req.old_tracking_no))
+    });
+    let (old_carrier, old_no, infos) = match old {
+        Some(d) => (
+            text(d, "delivery_id").unwrap_or_else(|| req.old_carrier_code.trim().to_string()),
+            text(d, "waybill_id").unwrap_or_default(),
+            array(d, "product_infos")?
+                .iter()
+                .map(|pi| {
+                    json!({
+                        "product_id": text(pi, "product_id").unwrap_or_default(),
+                        "sku_id": text(pi, "sku_id").unwrap_or_default(),
+                        "product_cnt": int(pi, "product_cnt").ok().flatten().unwrap_or(0),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        ),
+        None if req.items.is_empty() => (
+            req.old_carrier_code.trim().to_string(),
+            req.old_tracking_no.trim().to_string(),
+            Vec::new(),
+        ),
+        None => (
+            req.old_carrier_code.trim().to_string(),
+            req.old_tracking_no.trim().to_string(),
+            product_infos(&raw, &req.items)?,
+        ),
+    };
+    let mut old_v = json!({ "delivery_id": old_carrier, "waybill_id": old_no });
+    let mut new_v = json!({
+        "delivery_id": req.new_carrier_code.trim(),
+        "waybill_id": req.new_tracking_no.trim(),
+    });
+    if !infos.is_empty() {
+        old_v["product_infos"] = json!(infos);
+        new_v["product_infos"] = json!(infos);
+    }
+    let body = json!({ "order_id": id, "change_infos": [{ "old": old_v, "new": new_v }] });
+    crate::ship::change_then_decide(
+        req,
+        async {
+            let v = call(c, "order/deliveryinfo/update", body).await?;
+            require_errcode(&v)
+        },
+        || async { Ok(order_raw(c, id).await?.1) },
+    )
+    .await
+}
+
+/// `order/deliverycompanylist/new/get` with `ewaybill_only: false`: every carrier the shop may
+/// name when shipping.
+pub(crate) async fn carrier_list(
+    c: &PlatformClient,
+) -> Result<Vec<PlatformCarrier>, PlatformError> {
+    let v = call(
+        c,
+        "order/deliverycompanylist/new/get",
+        json!({ "ewaybill_only": false }),
+    )
+    .await?;
+    let Some(Value::Array(list)) = v.get("company_list") else {
+        return Err(PlatformError::protocol("missing company_list"));
+    };
+    list.iter()
+        .map(|x| {
+            Ok(PlatformCarrier {
+                code: req_text(x, "delivery_id")?,
+                name: text(x, "delivery_name").unwrap_or_default(),
+            })
+        })
+        .collect()
 }

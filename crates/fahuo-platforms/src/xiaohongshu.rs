@@ -21,6 +21,7 @@
 use crate::client::{Outgoing, PlatformClient, from_millis, split_window};
 use crate::error::{PlatformError, WebhookError};
 use crate::model::*;
+use crate::ship::{ChangeShipment, PlatformCarrier, ShipOutcome, ShipRequest};
 use crate::util::*;
 use crate::webhook::{
     PushEvent, WebhookMessage, WebhookRequest, digest_key, header, json_body, message_array,
@@ -726,4 +727,101 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
         warnings,
     };
     Ok((pulled, text(o, "openAddressId").unwrap_or_default()))
+}
+
+// ------------------------------------------------------------------ shipping (发货回传)
+
+/// The order's detail, mapped, without asking for the receiver.
+async fn order_facts(c: &PlatformClient, id: &str) -> Result<PulledOrder, PlatformError> {
+    Ok(detail(c, id).await?.0)
+}
+
+/// `order.orderDeliver`. Listed lines go as `unpack: true` + `skuIdList` (their sku ids; the
+/// platform takes no quantities and ships each SKU's remaining units).
+pub(crate) async fn ship(
+    c: &PlatformClient,
+    req: &ShipRequest,
+) -> Result<ShipOutcome, PlatformError> {
+    let id = req.platform_order_id.trim();
+    let mut p = json!({
+        "orderId": id,
+        "expressNo": req.tracking_no.trim(),
+        "expressCompanyCode": req.carrier_code.trim(),
+        "expressCompanyName": req.carrier_name.trim(),
+    });
+    if !req.items.is_empty() {
+        let mut skus: Vec<String> = Vec::new();
+        for it in &req.items {
+            let sku = it
+                .platform_sku_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    PlatformError::Config(
+                        "Xiaohongshu ships lines by sku id; a parcel line has none".into(),
+                    )
+                })?;
+            if !skus.iter().any(|s| s == sku) {
+                skus.push(sku.to_string());
+            }
+        }
+        p["unpack"] = json!(true);
+        p["skuIdList"] = json!(skus);
+    }
+    crate::ship::ship_then_decide(
+        req,
+        async { call(c, "order.orderDeliver", p).await.map(drop) },
+        || order_facts(c, id),
+    )
+    .await
+}
+
+/// `order.modifyOrderExpressInfo` with `oldExpressNo` as the platform has it.
+pub(crate) async fn change_shipment(
+    c: &PlatformClient,
+    req: &ChangeShipment,
+) -> Result<(), PlatformError> {
+    let id = req.platform_order_id.trim();
+    let order = order_facts(c, id).await?;
+    if crate::ship::change_done(&order, req) {
+        return Ok(());
+    }
+    let old_no = order
+        .shipped_packages
+        .iter()
+        .find(|p| crate::ship::same_number(&p.tracking_no, &req.old_tracking_no))
+        .map(|p| p.tracking_no.clone())
+        .unwrap_or_else(|| req.old_tracking_no.trim().to_string());
+    let p = json!({
+        "orderId": id,
+        "expressNo": req.new_tracking_no.trim(),
+        "expressCompanyCode": req.new_carrier_code.trim(),
+        "expressCompanyName": req.new_carrier_name.trim(),
+        "oldExpressNo": old_no,
+    });
+    crate::ship::change_then_decide(
+        req,
+        async { call(c, "order.modifyOrderExpressInfo", p).await.map(drop) },
+        || order_facts(c, id),
+    )
+    .await
+}
+
+/// `common.getExpressCompanyList`: `expressCompanyInfos[{expressCompanyCode, expressCompanyName}]`.
+pub(crate) async fn carrier_list(
+    c: &PlatformClient,
+) -> Result<Vec<PlatformCarrier>, PlatformError> {
+    let v = call(c, "common.getExpressCompanyList", json!({})).await?;
+    let Some(Value::Array(list)) = v.get("expressCompanyInfos") else {
+        return Err(PlatformError::protocol("missing expressCompanyInfos"));
+    };
+    list.iter()
+        .map(|x| {
+            Ok(PlatformCarrier {
+                code: req_text(x, "expressCompanyCode")?,
+                name: text(x, "expressCompanyName").unwrap_or_default(),
+            })
+        })
+        .collect()
 }

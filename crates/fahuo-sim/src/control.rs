@@ -4,7 +4,13 @@
 //! * `GET  /_sim/ledger[?platform=wechat|douyin|xiaohongshu][&orders=false]`: the ledger.
 //! * `GET  /_sim/orders/{order_id}`: the emulator's truth about one order (plaintext PII).
 //! * `POST /_sim/clock` `{"advance_secs": N}`: move the sim clock forward.
-//! * `POST /_sim/faults` `{"rate": F}`: set the fault rate.
+//! * `GET  /_sim/ledger/shipments[?platform=…]`: accepted new parcels per order
+//!   (`{"<order id>": {"accepted": [{api, carrier, tracking_no, at_ms}], "current": [parcels]}}`),
+//!   the answer to "was each order shipped exactly once with this carrier and number".
+//! * `POST /_sim/faults` `{"rate"?: F, "next"?: [{"platform": "wechat", "api":
+//!   "channels/ec/order/delivery/send", "fault": "timeout_after"}]}`: set the fault rate and/or
+//!   queue faults for the next calls of an API (`server_error`, `timeout_before`,
+//!   `timeout_after`, `rate_limited`).
 //! * `POST /_sim/orders` `{"platform": "douyin", "count": N}`: place N new orders within a minute.
 //! * `POST /_sim/callbacks` `{"wechat": "http://...", "douyin": null, ...}`: set push receivers
 //!   (a key that is absent is left as it is; `null` switches pushes off).
@@ -43,6 +49,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .nest("/kdniao", crate::waybill::kdniao::router())
         .route("/_sim/info", get(info_h))
         .route("/_sim/ledger", get(ledger_h))
+        .route("/_sim/ledger/shipments", get(shipments_h))
         .route("/_sim/orders/{order_id}", get(order_h))
         .route("/_sim/orders", post(generate_h))
         .route("/_sim/clock", post(clock_h))
@@ -177,13 +184,49 @@ async fn clock_h(State(sim): State<Arc<Sim>>, Json(b): Json<ClockBody>) -> Json<
 
 #[derive(Deserialize)]
 struct FaultsBody {
-    rate: f64,
+    rate: Option<f64>,
+    #[serde(default)]
+    next: Vec<crate::faults::ForcedFault>,
 }
 
 async fn faults_h(State(sim): State<Arc<Sim>>, Json(b): Json<FaultsBody>) -> Json<Value> {
-    let rate = b.rate.clamp(0.0, 1.0);
-    sim.lock().fault_rate = rate;
-    Json(json!({ "fault_rate": rate }))
+    let mut st = sim.lock();
+    if let Some(rate) = b.rate {
+        st.fault_rate = rate.clamp(0.0, 1.0);
+    }
+    st.forced_faults.extend(b.next);
+    Json(json!({ "fault_rate": st.fault_rate, "next": st.forced_faults }))
+}
+
+/// Accepted new parcels per order (`LedgerSnapshot::accepted_shipments`), and each of those
+/// orders' current parcels (after any changes).
+async fn shipments_h(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    sim.tick();
+    let platform = match q.get("platform") {
+        Some(p) => match parse_platform(p) {
+            Some(p) => Some(p),
+            None => return (StatusCode::BAD_REQUEST, "unknown platform").into_response(),
+        },
+        None => None,
+    };
+    let snap = sim.snapshot(platform, false);
+    let accepted = snap.accepted_shipments();
+    let st = sim.lock();
+    let out: serde_json::Map<String, Value> = accepted
+        .into_iter()
+        .map(|(id, ships)| {
+            let current = st
+                .index
+                .get(&id)
+                .map(|&i| json!(st.orders[i].shipments))
+                .unwrap_or(Value::Null);
+            (id, json!({ "accepted": ships, "current": current }))
+        })
+        .collect();
+    Json(Value::Object(out)).into_response()
 }
 
 async fn callbacks_h(

@@ -1,5 +1,6 @@
 //! Douyin Shop (抖店开放平台) emulator: token.create/refresh, order.searchList/orderDetail,
-//! order.logisticsAdd/logisticsEdit/logisticsCompanyList, order.batchDecrypt, and signed pushes.
+//! order.logisticsAdd/logisticsAddSinglePack/logisticsEdit/logisticsEditByPack/logisticsCompanyList,
+//! order.batchDecrypt, and signed pushes.
 //!
 //! Protocol (reference §2): `POST {base}/{method with . as /}?app_key&method&timestamp&v=2&sign
 //! &sign_method[&access_token]`, body = `param_json` as raw JSON. The sign covers the canonical
@@ -169,12 +170,6 @@ fn reject(st: &mut State, api: &str, code: i64, sub_code: &str, sub_msg: &str) -
         at_ms: now,
     });
     Json(envelope(code, msg_of(code), sub_code, sub_msg, json!({}))).into_response()
-}
-
-/// Business failures: code 50002 "业务处理失败" is from the platform's full table, not the
-/// reference (UNCONFIRMED).
-fn business(st: &mut State, api: &str, what: &str) -> Response {
-    reject(st, api, 50002, &format!("isv.business-failed:{what}"), what)
 }
 
 struct Answers;
@@ -384,7 +379,9 @@ fn handle(
         "order.searchList" => search_list(sim, st, method, &params),
         "order.orderDetail" => detail(sim, st, method, &params),
         "order.logisticsAdd" => logistics_add(sim, st, method, &params),
+        "order.logisticsAddSinglePack" => logistics_add_single_pack(sim, st, method, &params),
         "order.logisticsEdit" => logistics_edit(st, method, &params),
+        "order.logisticsEditByPack" => logistics_edit_by_pack(st, method, &params),
         "order.logisticsCompanyList" => ok(json!(
             CARRIERS
                 .iter()
@@ -730,7 +727,7 @@ fn find(st: &mut State, api: &str, id: &str) -> Result<usize, Response> {
     // Parent order ids are sometimes written with a trailing "A".
     let id = id.trim_end_matches('A');
     st.find(Platform::Douyin, id)
-        .ok_or_else(|| business(st, api, "订单不存在"))
+        .ok_or_else(|| business_n(st, api, 60033, "订单不存在，请仔细检查后重试"))
 }
 
 fn detail(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
@@ -851,7 +848,7 @@ pub fn render(o: &Order, pii: &PiiCipher, shop_id: i64) -> Value {
                 "company": s.carrier,
                 "company_name": CARRIERS.iter().find(|c| c.1 == s.carrier).map(|c| c.2).unwrap_or(""),
                 "ship_time": secs(s.at_ms),
-                "delivery_id": format!("{}-{}", o.order_id, n + 1),
+                "delivery_id": pack_id(&o.order_id, n),
                 "product_info": s.items.iter().map(|(i, q)| json!({
                     "sku_order_id": o.lines[*i].line_id,
                     "product_id": o.lines[*i].product_id,
@@ -899,6 +896,40 @@ pub fn render(o: &Order, pii: &PiiCipher, shop_id: i64) -> Value {
     })
 }
 
+/// Why an order cannot be shipped now, as `(sub-code number, message)` of the `isv.business-failed`
+/// family. Numbers and texts follow the error tables of the official docs as copied into a
+/// third-party SDK (sevencat/ecommerce_sdk `douyin/OrderLogisticsAdd.cs`); the reference itself
+/// lists none (UNCONFIRMED).
+fn ship_refusal(o: &Order) -> Option<(i64, &'static str)> {
+    match o.status {
+        Status::ToShip | Status::PartShipped => None,
+        Status::Unpaid => Some((60137, "订单未支付，禁止发货")),
+        Status::PaidReview => Some((
+            60109,
+            "订单正在风控审核中，请等待订单变为“备货中”状态后重试",
+        )),
+        Status::Shipped => Some((60110, "订单已发货，不允许再次执行发货")),
+        Status::Completed => Some((60113, "订单已完结，禁止发货")),
+        Status::Cancelled => Some((60021, "订单已取消，禁止发货")),
+        Status::Closed => Some((60068, "该订单已售前退款成功，不能发货")),
+    }
+}
+
+/// Business failures: code 50002 "业务处理失败" with `isv.business-failed:<n>` (the platform's
+/// full table; not in the reference, UNCONFIRMED).
+fn business_n(st: &mut State, api: &str, n: i64, msg: &str) -> Response {
+    reject(st, api, 50002, &format!("isv.business-failed:{n}"), msg)
+}
+
+fn wants_refund_rejected(p: &Value) -> bool {
+    [p.get("is_refund_reject"), p.get("is_reject_refund")]
+        .iter()
+        .any(|v| v.and_then(|v| v.as_bool()) == Some(true))
+}
+
+/// `order.logisticsAdd` (reference §2.4): the whole order in one parcel. Like the platform, it
+/// refuses orders already partly shipped (those go through `logisticsAddSinglePack`); the
+/// sub-code for that case is a stand-in (60111), the docs give only the text.
 fn logistics_add(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
     let oid = str_or_num(p.get("order_id"));
     let code = p
@@ -969,20 +1000,21 @@ fn logistics_add(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
         .iter()
         .any(|s| s.carrier == code && s.tracking_no == no)
     {
-        fail(st, ShipOutcome::AlreadyShipped, "订单已发货");
-        return business(st, api, "订单已发货，请勿重复发货");
+        fail(st, ShipOutcome::AlreadyShipped, "60110 订单已发货");
+        return business_n(st, api, 60110, "订单已发货，不允许再次执行发货");
     }
-    if !o.shippable() {
-        let why = format!("订单状态{}不允许发货", status(o).0);
-        fail(st, ShipOutcome::Rejected, &why);
-        return business(st, api, &why);
+    if let Some((n, why)) = ship_refusal(o) {
+        fail(st, ShipOutcome::Rejected, &format!("{n} {why}"));
+        return business_n(st, api, n, why);
     }
-    let reject_refund = [p.get("is_refund_reject"), p.get("is_reject_refund")]
-        .iter()
-        .any(|v| v.and_then(|v| v.as_bool()) == Some(true));
-    if o.refund == Refund::Requested && !reject_refund {
-        fail(st, ShipOutcome::Rejected, "订单有退款申请");
-        return business(st, api, "订单存在退款申请，不能发货");
+    if o.status == Status::PartShipped {
+        let why = "该订单当前为“部分发货”状态，无法调用此接口";
+        fail(st, ShipOutcome::Rejected, why);
+        return business_n(st, api, 60111, why);
+    }
+    if o.refund == Refund::Requested && !wants_refund_rejected(p) {
+        fail(st, ShipOutcome::Rejected, "60040 订单有退款申请");
+        return business_n(st, api, 60040, "发货订单中有退款申请需要处理，请先处理");
     }
     let all = crate::state::ship(
         st,
@@ -998,8 +1030,39 @@ fn logistics_add(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
     ok(json!({}))
 }
 
-fn logistics_edit(st: &mut State, api: &str, p: &Value) -> Response {
-    let oid = str_or_num(p.get("order_id"));
+/// The package id `orderDetail` shows as `logistics_info[].delivery_id`.
+fn pack_id(order_id: &str, index: usize) -> String {
+    format!("{order_id}-{}", index + 1)
+}
+
+/// `order.logisticsAddSinglePack`: some (or all) sku orders of one or more orders of the same
+/// buyer in one parcel. The reference only names this method; its fields are taken from the
+/// official docs as copied into a third-party SDK (sevencat/ecommerce_sdk
+/// `douyin/OrderLogisticsAddSinglePack.cs`), and the same text is what fahuo's client is written
+/// from:
+///
+/// * `order_id_list` (parent order ids), `shipped_order_info[{shipped_order_id (sku order id),
+///   shipped_num}]`, `company_code`, `company`, `logistics_code`, `request_id` (required),
+///   `is_reject_refund`/`is_refund_reject`. Answer `data.pack_id`.
+/// * All or nothing: one refused sku order refuses the whole call.
+/// * `request_id` is idempotent: a repeated id answers the first success again (recorded as
+///   `AlreadyShipped`), without shipping anything.
+///
+/// Assumed here (not in any source): a repeated carrier + number on an order answers 60110 like
+/// `logisticsAdd`; a sku order with fewer units left than `shipped_num` answers 70023; the same
+/// buyer check of a combined parcel is not emulated. The pack id is the first order's new
+/// package id (`<order id>-<n>`).
+fn logistics_add_single_pack(sim: &Sim, st: &mut State, api: &str, p: &Value) -> Response {
+    let ids: Vec<String> = p
+        .get("order_id_list")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|v| str_or_num(Some(v))).collect())
+        .unwrap_or_default();
+    let infos: Vec<Value> = p
+        .get("shipped_order_info")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let code = p
         .get("company_code")
         .and_then(Value::as_str)
@@ -1011,16 +1074,36 @@ fn logistics_edit(st: &mut State, api: &str, p: &Value) -> Response {
         .unwrap_or("")
         .trim()
         .to_string();
-    if oid.is_empty() || code.is_empty() || no.is_empty() {
+    let request_id = str_or_num(p.get("request_id"));
+    let rec = |st: &mut State, outcome: ShipOutcome, why: &str| {
+        if ids.is_empty() {
+            st.record_ship(Platform::Douyin, api, "", &code, &no, outcome, why);
+        }
+        for id in &ids {
+            st.record_ship(Platform::Douyin, api, id, &code, &no, outcome, why);
+        }
+    };
+    let missing = [
+        ("order_id_list", ids.is_empty()),
+        ("shipped_order_info", infos.is_empty()),
+        ("company_code", code.is_empty()),
+        ("logistics_code", no.is_empty()),
+        ("request_id", request_id.is_empty()),
+    ]
+    .into_iter()
+    .find(|(_, m)| *m);
+    if let Some((k, _)) = missing {
+        rec(st, ShipOutcome::Rejected, &format!("missing {k}"));
         return reject(
             st,
             api,
             40002,
-            "isv.parameter-missing:order_id/company_code/logistics_code",
-            "缺少必选参数",
+            &format!("isv.parameter-missing:{k}"),
+            &format!("缺少{k}"),
         );
     }
     if !CARRIERS.iter().any(|c| c.1 == code) {
+        rec(st, ShipOutcome::Rejected, "unknown company_code");
         return reject(
             st,
             api,
@@ -1029,29 +1112,236 @@ fn logistics_edit(st: &mut State, api: &str, p: &Value) -> Response {
             "物流公司编码无效",
         );
     }
-    let i = match find(st, api, &oid) {
-        Ok(i) => i,
-        Err(r) => return r,
+    let key = (st.scope_shop, request_id.clone());
+    if let Some(pack) = st.douyin_pack_requests.get(&key).cloned() {
+        rec(st, ShipOutcome::AlreadyShipped, "request_id repeated");
+        return ok(json!({ "pack_id": pack }));
+    }
+    let mut idx = Vec::new();
+    for id in &ids {
+        match find(st, api, id) {
+            Ok(i) => idx.push(i),
+            Err(r) => {
+                rec(st, ShipOutcome::Rejected, &format!("order {id} not found"));
+                return r;
+            }
+        }
+    }
+    for &i in &idx {
+        let o = &st.orders[i];
+        if o.shipments
+            .iter()
+            .any(|s| s.carrier == code && s.tracking_no == no)
+        {
+            rec(st, ShipOutcome::AlreadyShipped, "60110 订单已发货");
+            return business_n(st, api, 60110, "订单已发货，不允许再次执行发货");
+        }
+        if let Some((n, why)) = ship_refusal(o) {
+            rec(st, ShipOutcome::Rejected, &format!("{n} {why}"));
+            return business_n(st, api, n, why);
+        }
+        if o.refund == Refund::Requested && !wants_refund_rejected(p) {
+            rec(st, ShipOutcome::Rejected, "60040 订单有退款申请");
+            return business_n(st, api, 60040, "发货订单中有退款申请需要处理，请先处理");
+        }
+    }
+    // (order index, line index, units) per shipped sku order.
+    let mut plan: Vec<(usize, usize, u32)> = Vec::new();
+    for info in &infos {
+        let line_id = str_or_num(info.get("shipped_order_id"));
+        let num = info.get("shipped_num").and_then(Value::as_u64).unwrap_or(0) as u32;
+        let Some((i, li)) = idx.iter().find_map(|&i| {
+            st.orders[i]
+                .lines
+                .iter()
+                .position(|l| l.line_id == line_id)
+                .map(|li| (i, li))
+        }) else {
+            let why = "商品单单号为空或者格式错误";
+            rec(
+                st,
+                ShipOutcome::Rejected,
+                &format!("60016 {why}: {line_id}"),
+            );
+            return business_n(st, api, 60016, why);
+        };
+        let planned: u32 = plan
+            .iter()
+            .filter(|(pi, pl, _)| *pi == i && *pl == li)
+            .map(|x| x.2)
+            .sum();
+        if num == 0 || num > st.orders[i].remaining_qty(li).saturating_sub(planned) {
+            let why = "没有能发货的订单，请修改后重试";
+            rec(
+                st,
+                ShipOutcome::Rejected,
+                &format!("70023 {why}: {line_id} x{num}"),
+            );
+            return business_n(st, api, 70023, why);
+        }
+        plan.push((i, li, num));
+    }
+    if let Some(&i) = idx.iter().find(|&&i| plan.iter().all(|x| x.0 != i)) {
+        let why = "没有能发货的订单，请修改后重试";
+        rec(
+            st,
+            ShipOutcome::Rejected,
+            &format!("70023 {why}: nothing for order {}", st.orders[i].order_id),
+        );
+        return business_n(st, api, 70023, why);
+    }
+    let mut pack = String::new();
+    for &i in &idx {
+        let items: Vec<(usize, u32)> = plan
+            .iter()
+            .filter(|x| x.0 == i)
+            .map(|x| (x.1, x.2))
+            .collect();
+        let all = crate::state::ship(
+            st,
+            i,
+            ShipRequest {
+                carrier: code.clone(),
+                tracking_no: no.clone(),
+                items,
+            },
+        );
+        if pack.is_empty() {
+            let o = &st.orders[i];
+            pack = pack_id(&o.order_id, o.shipments.len() - 1);
+        }
+        sim.emit(st, i, Change::Shipped { all });
+    }
+    st.douyin_pack_requests.insert(key, pack.clone());
+    rec(st, ShipOutcome::Accepted, "");
+    ok(json!({ "pack_id": pack }))
+}
+
+/// The fields both edit calls share: (order id, company_code, logistics_code).
+fn edit_fields(p: &Value) -> (String, String, String) {
+    (
+        str_or_num(p.get("order_id")),
+        p.get("company_code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        p.get("logistics_code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+    )
+}
+
+/// `order.logisticsEdit`: changes the parcel of an order shipped whole. The reference gives no
+/// rules; the emulator follows the docs' own notes as copied into sevencat/ecommerce_sdk
+/// (`OrderLogisticsEdit.cs`): only orders shipped whole (status 3, one parcel), any number of
+/// times while not completed; split or combined parcels are refused with 70011 and go through
+/// `logisticsEditByPack`; other statuses answer 60021. An edit to the carrier and number the
+/// parcel already has succeeds without changing anything (ledger: `AlreadyShipped`).
+fn logistics_edit(st: &mut State, api: &str, p: &Value) -> Response {
+    let (oid, code, no) = edit_fields(p);
+    edit(st, api, &oid, &code, &no, None)
+}
+
+/// `order.logisticsEditByPack`: changes one parcel (`pack_id` = `logistics_info[].delivery_id`)
+/// of a split-shipped or partly shipped order, while it is shipped or partly shipped (not
+/// completed). Same sources and assumptions as [`logistics_edit`].
+fn logistics_edit_by_pack(st: &mut State, api: &str, p: &Value) -> Response {
+    let (oid, code, no) = edit_fields(p);
+    let pack = str_or_num(p.get("pack_id"));
+    edit(st, api, &oid, &code, &no, Some(pack))
+}
+
+fn edit(
+    st: &mut State,
+    api: &str,
+    oid: &str,
+    code: &str,
+    no: &str,
+    pack: Option<String>,
+) -> Response {
+    let rec = |st: &mut State, old: (&str, &str), outcome: ShipOutcome, why: &str| {
+        st.record_change(Platform::Douyin, api, oid, old, (code, no), outcome, why)
     };
-    if !matches!(st.orders[i].status, Status::Shipped | Status::PartShipped) {
-        return business(st, api, "订单未发货，不能修改物流");
+    let missing = if pack.as_deref() == Some("") {
+        Some("pack_id")
+    } else {
+        [
+            ("order_id", oid),
+            ("company_code", code),
+            ("logistics_code", no),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.is_empty())
+        .map(|(k, _)| k)
+    };
+    if let Some(k) = missing {
+        rec(st, ("", ""), ShipOutcome::Rejected, &format!("missing {k}"));
+        return reject(
+            st,
+            api,
+            40002,
+            &format!("isv.parameter-missing:{k}"),
+            &format!("缺少{k}"),
+        );
+    }
+    if !CARRIERS.iter().any(|c| c.1 == code) {
+        rec(st, ("", ""), ShipOutcome::Rejected, "unknown company_code");
+        return reject(
+            st,
+            api,
+            40003,
+            "isv.parameter-invalid:company_code",
+            "物流公司编码无效",
+        );
+    }
+    let i = match find(st, api, oid) {
+        Ok(i) => i,
+        Err(r) => {
+            rec(st, ("", ""), ShipOutcome::Rejected, "order not found");
+            return r;
+        }
+    };
+    let o = &st.orders[i];
+    let allowed = match pack {
+        None => o.status == Status::Shipped,
+        Some(_) => matches!(o.status, Status::Shipped | Status::PartShipped),
+    };
+    if !allowed {
+        let why = "该订单的订单状态不允许重新发货";
+        rec(st, ("", ""), ShipOutcome::Rejected, &format!("60021 {why}"));
+        return business_n(st, api, 60021, why);
+    }
+    let target = match &pack {
+        None if o.shipments.len() == 1 => Some(0),
+        None => None,
+        Some(id) => (0..o.shipments.len()).find(|n| pack_id(&o.order_id, *n) == *id),
+    };
+    let Some(n) = target else {
+        let why = if pack.is_none() {
+            "包裹单号缺失，请修改后重试（一单多包或合单发货的订单请使用logisticsEditByPack）"
+        } else {
+            "包裹单号缺失，请修改后重试"
+        };
+        rec(st, ("", ""), ShipOutcome::Rejected, &format!("70011 {why}"));
+        return business_n(st, api, 70011, why);
+    };
+    if o.shipments[n].carrier == code && o.shipments[n].tracking_no == no {
+        // Already so (a retry after a lost answer): success, nothing changes.
+        rec(st, (code, no), ShipOutcome::AlreadyShipped, "no change");
+        return ok(json!({}));
     }
     let now = st.now_ms();
     let o = &mut st.orders[i];
-    if let Some(s) = o.shipments.last_mut() {
-        s.carrier = code.clone();
-        s.tracking_no = no.clone();
-    }
-    o.updated_ms = o.updated_ms.max(now);
-    st.record_ship(
-        Platform::Douyin,
-        api,
-        &oid,
-        &code,
-        &no,
-        ShipOutcome::Accepted,
-        "changed",
+    let old = (
+        o.shipments[n].carrier.clone(),
+        o.shipments[n].tracking_no.clone(),
     );
+    o.shipments[n].carrier = code.to_string();
+    o.shipments[n].tracking_no = no.to_string();
+    o.updated_ms = o.updated_ms.max(now);
+    rec(st, (&old.0, &old.1), ShipOutcome::Accepted, "changed");
     ok(json!({}))
 }
 

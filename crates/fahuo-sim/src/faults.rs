@@ -9,7 +9,8 @@ use axum::response::Response;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fault {
     None,
     /// HTTP 5xx before anything is done.
@@ -33,6 +34,15 @@ pub fn roll(rng: &mut crate::util::Rng, rate: f64) -> Fault {
         2 => Fault::TimeoutAfter,
         _ => Fault::RateLimited,
     }
+}
+
+/// A fault queued for the next call of one API (`SimHandle::force_fault`, `POST /_sim/faults`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ForcedFault {
+    pub platform: Platform,
+    /// The API's ledger name (`channels/ec/order/delivery/send`, `order.logisticsAdd`, ...).
+    pub api: String,
+    pub fault: Fault,
 }
 
 /// Fixed one-second windows per key (app, or app+method), on the real clock: QPS limits are about
@@ -112,7 +122,17 @@ pub async fn guard<A: FaultAnswers>(
     let (fault, limited, delay) = {
         let mut st = sim.lock();
         let rate = st.fault_rate;
-        let fault = roll(&mut st.fault_rng, rate);
+        let forced = match source {
+            Source::Platform(p) => st
+                .forced_faults
+                .iter()
+                .position(|f| f.platform == p && f.api == api),
+            Source::Waybill(_) => None,
+        };
+        let fault = match forced {
+            Some(i) => st.forced_faults.remove(i).fault,
+            None => roll(&mut st.fault_rng, rate),
+        };
         let mut limited = false;
         for (key, limit) in limits {
             if !st.limiter.allow(key, *limit) {

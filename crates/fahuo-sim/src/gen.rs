@@ -708,6 +708,7 @@ fn one_order(
         refund: Refund::None,
         shipments: Vec::new(),
         negotiations: 0,
+        delivery_changes: 0,
     };
     let mut ev = Vec::new();
     let at = |at_ms: i64, event: EventKind| Scheduled {

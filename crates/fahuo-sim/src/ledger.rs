@@ -3,6 +3,7 @@
 use crate::model::{Platform, Shipment};
 use crate::waybill::Service;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,22 +44,53 @@ pub struct PushRecord {
 #[serde(rename_all = "snake_case")]
 pub enum ShipOutcome {
     Accepted,
-    /// Same order and number as an earlier accepted shipment: reported as already shipped.
+    /// Same order and number as an earlier accepted shipment (or a repeated Douyin
+    /// `request_id`): answered as already shipped, nothing changed.
     AlreadyShipped,
     Rejected,
 }
 
+/// What a ship-ledger entry was: a new parcel, or a change of an existing parcel's carrier/number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipKind {
+    /// `delivery/send`, `logisticsAdd`, `logisticsAddSinglePack`, `orderDeliver`.
+    #[default]
+    Ship,
+    /// `deliveryinfo/update`, `logisticsEdit`, `logisticsEditByPack`, `modifyOrderExpressInfo`.
+    Change,
+}
+
+/// One ship or change call, whatever its outcome (accepted, already shipped, refused, or
+/// refused by an injected fault before it was processed: those are in `rejected` only).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShipRecord {
     pub platform: Platform,
     /// The API that was called, e.g. `channels/ec/order/delivery/send`.
     pub api: String,
     pub order_id: String,
+    #[serde(default)]
+    pub kind: ShipKind,
+    /// The new parcel's carrier and number (for a change: the number it was changed to).
     pub carrier: String,
     pub tracking_no: String,
+    /// For a change: the parcel's carrier and number before (empty when the request named none).
+    #[serde(default)]
+    pub old_carrier: String,
+    #[serde(default)]
+    pub old_tracking_no: String,
     pub outcome: ShipOutcome,
     /// The platform's error code and message when not accepted.
     pub reason: String,
+    pub at_ms: i64,
+}
+
+/// An accepted new parcel, as [`LedgerSnapshot::accepted_shipments`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedShipment {
+    pub api: String,
+    pub carrier: String,
+    pub tracking_no: String,
     pub at_ms: i64,
 }
 
@@ -176,11 +208,88 @@ impl LedgerSnapshot {
             .collect()
     }
 
-    /// Accepted shipments of one order, in the order they were received.
+    /// Accepted new parcels of one order (changes not included), in the order they were received.
     pub fn accepted_ships(&self, order_id: &str) -> Vec<&ShipRecord> {
         self.ships
             .iter()
-            .filter(|s| s.order_id == order_id && s.outcome == ShipOutcome::Accepted)
+            .filter(|s| {
+                s.order_id == order_id
+                    && s.kind == ShipKind::Ship
+                    && s.outcome == ShipOutcome::Accepted
+            })
             .collect()
+    }
+
+    /// Accepted changes of one order's parcels, in the order they were received.
+    pub fn accepted_changes(&self, order_id: &str) -> Vec<&ShipRecord> {
+        self.ships
+            .iter()
+            .filter(|s| {
+                s.order_id == order_id
+                    && s.kind == ShipKind::Change
+                    && s.outcome == ShipOutcome::Accepted
+            })
+            .collect()
+    }
+
+    /// Every order that had at least one new parcel accepted, with those parcels in the order
+    /// they were received: one pass over the ledger, for "each order was shipped exactly once
+    /// with this carrier and number" over thousands of orders. Changes are not counted (see
+    /// [`accepted_changes`](Self::accepted_changes) and each order's current `shipments`).
+    pub fn accepted_shipments(&self) -> BTreeMap<String, Vec<AcceptedShipment>> {
+        let mut out: BTreeMap<String, Vec<AcceptedShipment>> = BTreeMap::new();
+        for s in &self.ships {
+            if s.kind == ShipKind::Ship && s.outcome == ShipOutcome::Accepted {
+                out.entry(s.order_id.clone())
+                    .or_default()
+                    .push(AcceptedShipment {
+                        api: s.api.clone(),
+                        carrier: s.carrier.clone(),
+                        tracking_no: s.tracking_no.clone(),
+                        at_ms: s.at_ms,
+                    });
+            }
+        }
+        out
+    }
+
+    /// Checks that every `(order id, carrier, number)` was accepted exactly once as a new parcel
+    /// and that those orders got no other parcel. Returns one line per discrepancy.
+    pub fn check_shipped_exactly_once<'a>(
+        &self,
+        expected: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<(), Vec<String>> {
+        let all = self.accepted_shipments();
+        let mut want: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+        for (o, c, n) in expected {
+            want.entry(o).or_default().push((c, n));
+        }
+        let mut problems = Vec::new();
+        for (order, parcels) in &want {
+            let got: Vec<(&str, &str)> = all
+                .get(*order)
+                .map(|v| {
+                    v.iter()
+                        .map(|s| (s.carrier.as_str(), s.tracking_no.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for p in parcels {
+                let n = got.iter().filter(|g| *g == p).count();
+                if n != 1 {
+                    problems.push(format!("order {order}: {} {} accepted {n} times", p.0, p.1));
+                }
+            }
+            for g in &got {
+                if !parcels.contains(g) {
+                    problems.push(format!("order {order}: unexpected parcel {} {}", g.0, g.1));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }

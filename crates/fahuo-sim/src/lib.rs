@@ -35,9 +35,11 @@ pub mod waybill;
 pub mod wechat;
 pub mod xiaohongshu;
 
+pub use crate::faults::Fault;
 pub use crate::r#gen::EventKind;
 pub use crate::ledger::{
-    LedgerSnapshot, PushKind, ShipOutcome, WaybillRecord, WaybillRejection, WaybillStatus,
+    AcceptedShipment, LedgerSnapshot, PushKind, ShipKind, ShipOutcome, ShipRecord, WaybillRecord,
+    WaybillRejection, WaybillStatus,
 };
 pub use crate::model::{Order, Platform, Status};
 use crate::state::Sim;
@@ -644,6 +646,18 @@ impl SimHandle {
 
     pub fn set_fault_rate(&self, rate: f64) {
         self.sim.lock().fault_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Makes the next call to `api` on `platform` meet `fault`, whatever the fault rate.
+    /// `api` is the name the ledger uses: a WeChat path after the base
+    /// (`channels/ec/order/delivery/send`), a Douyin or Xiaohongshu method (`order.logisticsAdd`).
+    /// Several forced faults for one API apply to its next calls in the order they were queued.
+    pub fn force_fault(&self, platform: Platform, api: &str, fault: Fault) {
+        self.sim.lock().forced_faults.push(faults::ForcedFault {
+            platform,
+            api: api.to_string(),
+            fault,
+        });
     }
 
     /// Sets or clears a push receiver; a new URL first gets the platform's URL check.

@@ -159,6 +159,9 @@ pub struct Order {
     /// WeChat delivery negotiations filed (at most 3 are allowed).
     #[serde(default)]
     pub negotiations: u32,
+    /// WeChat changes of delivery info accepted so far (at most 3 while the order is open).
+    #[serde(default)]
+    pub delivery_changes: u32,
 }
 
 impl Order {
@@ -194,5 +197,12 @@ impl Order {
 
     pub fn shippable(&self) -> bool {
         matches!(self.status, Status::ToShip | Status::PartShipped)
+    }
+
+    /// Whether the order went out in parts: more than one package, or one package that left
+    /// units behind (WeChat: 拆单发货).
+    pub fn split_shipped(&self) -> bool {
+        self.shipments.len() > 1
+            || (self.status == Status::PartShipped && !self.shipments.is_empty())
     }
 }

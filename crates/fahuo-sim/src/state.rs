@@ -71,6 +71,10 @@ pub struct State {
     pub scope_shop: u32,
     /// E-waybill accounts, issued numbers and keys (kuaidi100, kdniao, WeChat).
     pub waybills: crate::waybill::Book,
+    /// Faults queued for the next call of one API, before the random ones.
+    pub forced_faults: Vec<crate::faults::ForcedFault>,
+    /// Douyin `logisticsAddSinglePack` `request_id`s that succeeded, per shop, and their pack id.
+    pub douyin_pack_requests: HashMap<(u32, String), String>,
 }
 
 impl State {
@@ -91,8 +95,40 @@ impl State {
             platform,
             api: api.to_string(),
             order_id: order_id.to_string(),
+            kind: crate::ledger::ShipKind::Ship,
             carrier: carrier.to_string(),
             tracking_no: tracking_no.to_string(),
+            old_carrier: String::new(),
+            old_tracking_no: String::new(),
+            outcome,
+            reason: reason.to_string(),
+            at_ms,
+        });
+    }
+
+    /// Records a change of a parcel's carrier/number in the ledger, whatever its outcome.
+    /// `old` is the parcel as the request named it; `new` what it asked to change it to.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_change(
+        &mut self,
+        platform: Platform,
+        api: &str,
+        order_id: &str,
+        old: (&str, &str),
+        new: (&str, &str),
+        outcome: crate::ledger::ShipOutcome,
+        reason: &str,
+    ) {
+        let at_ms = self.now_ms();
+        self.ledger.ships.push(crate::ledger::ShipRecord {
+            platform,
+            api: api.to_string(),
+            order_id: order_id.to_string(),
+            kind: crate::ledger::ShipKind::Change,
+            carrier: new.0.to_string(),
+            tracking_no: new.1.to_string(),
+            old_carrier: old.0.to_string(),
+            old_tracking_no: old.1.to_string(),
             outcome,
             reason: reason.to_string(),
             at_ms,
@@ -192,6 +228,8 @@ impl Sim {
             ship_within_ms: cfg.ship_within_secs * 1000,
             scope_shop: 0,
             waybills: crate::waybill::Book::new(&cfg, Default::default()),
+            forced_faults: Vec::new(),
+            douyin_pack_requests: HashMap::new(),
         };
         for p in Platform::ALL {
             for shop in 0..cfg.shops_per_platform.max(1) as u32 {

@@ -70,6 +70,11 @@ pub const ERR_RATE_LIMITED: i64 = 45011;
 /// UNCONFIRMED: used when the decode quota is spent (WeChat's daily-quota code).
 pub const ERR_QUOTA: i64 = 45009;
 pub const ERR_SYSTEM_BUSY: i64 = -1;
+/// Changing delivery info refused: the 3 changes are used up, or the order was split-shipped
+/// (anchors §(c) item 8 gives 606040 for the latter; the emulator uses it for both).
+pub const ERR_DELIVERY_CHANGE_LIMIT: i64 = 606040;
+/// Changes of delivery info allowed per order while it is open (anchors §(c) item 8).
+pub const MAX_DELIVERY_CHANGES: u32 = 3;
 
 static RID: AtomicU64 = AtomicU64::new(1);
 
@@ -1073,116 +1078,160 @@ fn negotiate(st: &mut State, api: &str, b: &Value) -> Response {
     ok(json!({}))
 }
 
+/// `deliveryinfo/update`, reference §1.2 and anchors §(c) item 8: the delivery info of a shipped
+/// order may be changed at most [`MAX_DELIVERY_CHANGES`] times while the order is open (待收货 /
+/// 部分发货), and not at all once it was shipped in parts (several packages, or one package that
+/// left units behind) — both refused with [`ERR_DELIVERY_CHANGE_LIMIT`]. A call counts as one
+/// change however many `change_infos` it carries. Orders not shipped yet, and completed or closed
+/// ones, are refused with [`ERR_CANNOT_SHIP`] (stand-in: the real code for those is not in the
+/// reference). Every call, accepted or not, is in the ledger as a change.
 fn update_delivery(st: &mut State, api: &str, b: &Value) -> Response {
     let oid = order_id_arg(b).unwrap_or_default();
-    let i = match find(st, api, b) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if !matches!(st.orders[i].status, Status::PartShipped | Status::Shipped) {
-        return reject(
-            st,
-            api,
-            ERR_CANNOT_SHIP,
-            "order status does not allow changing delivery info",
-        );
-    }
-    let valid = |c: &str| CARRIERS.iter().any(|x| x.0 == c);
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    if let Some(changes) = b.get("change_infos").and_then(Value::as_array) {
-        for ch in changes {
-            let (old, new) = (
-                ch.get("old").cloned().unwrap_or(json!({})),
-                ch.get("new").cloned().unwrap_or(json!({})),
-            );
-            let (oc, on, nc, nn) = (
-                s(&old, "delivery_id"),
-                s(&old, "waybill_id"),
-                s(&new, "delivery_id"),
-                s(&new, "waybill_id"),
-            );
-            if !valid(&nc) || nn.is_empty() {
-                return reject(
-                    st,
-                    api,
-                    ERR_INVALID_ARGS,
-                    "invalid args, new delivery_id / waybill_id",
-                );
-            }
-            let Some(pkg) = st.orders[i]
-                .shipments
-                .iter()
-                .position(|p| p.carrier == oc && p.tracking_no == on)
-            else {
-                return reject(
-                    st,
-                    api,
-                    ERR_INVALID_ARGS,
-                    "invalid args, old waybill not found on order",
-                );
-            };
-            let now = st.now_ms();
-            let o = &mut st.orders[i];
-            o.shipments[pkg].carrier = nc.clone();
-            o.shipments[pkg].tracking_no = nn.clone();
-            o.updated_ms = o.updated_ms.max(now);
-            st.record_ship(
+    // (old carrier, old number, new carrier, new number) per requested change.
+    let changes: Vec<(String, String, String, String)> =
+        if let Some(list) = b.get("change_infos").and_then(Value::as_array) {
+            list.iter()
+                .map(|ch| {
+                    let (old, new) = (
+                        ch.get("old").cloned().unwrap_or(json!({})),
+                        ch.get("new").cloned().unwrap_or(json!({})),
+                    );
+                    (
+                        s(&old, "delivery_id"),
+                        s(&old, "waybill_id"),
+                        s(&new, "delivery_id"),
+                        s(&new, "waybill_id"),
+                    )
+                })
+                .collect()
+        } else if let Some(list) = b.get("delivery_list").and_then(Value::as_array) {
+            list.iter()
+                .map(|d| {
+                    (
+                        String::new(),
+                        String::new(),
+                        s(d, "delivery_id"),
+                        s(d, "waybill_id"),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let refuse = |st: &mut State, code: i64, msg: &str| {
+        for (oc, on, nc, nn) in changes.iter().take(1).chain(
+            // A call with nothing in it is still recorded once.
+            std::iter::once(&(String::new(), String::new(), String::new(), String::new()))
+                .filter(|_| changes.is_empty()),
+        ) {
+            st.record_change(
                 Platform::Wechat,
                 api,
                 &oid,
-                &nc,
-                &nn,
-                ShipOutcome::Accepted,
-                "changed",
+                (oc, on),
+                (nc, nn),
+                ShipOutcome::Rejected,
+                &format!("{code}: {msg}"),
             );
         }
-    } else if let Some(list) = b.get("delivery_list").and_then(Value::as_array) {
-        // Whole-order form: one package replaces whatever was recorded.
-        let Some(d) = list.first() else {
-            return reject(
+        reject(st, api, code, msg)
+    };
+    let i = match order_id_arg(b).and_then(|id| st.find(Platform::Wechat, &id)) {
+        Some(i) => i,
+        None => {
+            return refuse(
                 st,
-                api,
                 ERR_INVALID_ARGS,
-                "invalid args, delivery_list: expecting non-empty",
+                "invalid args, order_id: order not exist",
+            );
+        }
+    };
+    let whole_form = b.get("change_infos").is_none();
+    if changes.is_empty() {
+        let what = if whole_form && b.get("delivery_list").is_some() {
+            "invalid args, delivery_list: expecting non-empty"
+        } else {
+            "invalid args, delivery_list or change_infos is required"
+        };
+        return refuse(st, ERR_INVALID_ARGS, what);
+    }
+    let o = &st.orders[i];
+    if !matches!(o.status, Status::PartShipped | Status::Shipped) {
+        let why = format!(
+            "order status {} does not allow changing delivery info",
+            status(o).0
+        );
+        return refuse(st, ERR_CANNOT_SHIP, &why);
+    }
+    if o.split_shipped() {
+        return refuse(
+            st,
+            ERR_DELIVERY_CHANGE_LIMIT,
+            "delivery info of a split-shipped order cannot be changed",
+        );
+    }
+    if o.delivery_changes >= MAX_DELIVERY_CHANGES {
+        return refuse(
+            st,
+            ERR_DELIVERY_CHANGE_LIMIT,
+            "delivery info change limit reached (3 times)",
+        );
+    }
+    let valid = |c: &str| CARRIERS.iter().any(|x| x.0 == c);
+    let mut targets = Vec::new();
+    for (oc, on, nc, nn) in &changes {
+        if !valid(nc) || nn.trim().is_empty() {
+            return refuse(
+                st,
+                ERR_INVALID_ARGS,
+                "invalid args, new delivery_id / waybill_id",
+            );
+        }
+        let pkg = if whole_form {
+            Some(0)
+        } else {
+            o.shipments
+                .iter()
+                .position(|p| p.carrier == *oc && p.tracking_no == *on)
+        };
+        let Some(pkg) = pkg else {
+            return refuse(
+                st,
+                ERR_INVALID_ARGS,
+                "invalid args, old waybill not found on order",
             );
         };
-        let (nc, nn) = (s(d, "delivery_id"), s(d, "waybill_id"));
-        if !valid(&nc) || nn.is_empty() {
-            return reject(
-                st,
-                api,
-                ERR_INVALID_ARGS,
-                "invalid args, delivery_id / waybill_id",
-            );
-        }
-        let now = st.now_ms();
-        let o = &mut st.orders[i];
-        let mut items: Vec<(usize, u32)> = Vec::new();
-        for p in o.shipments.drain(..) {
-            items.extend(p.items);
-        }
-        o.shipments.push(crate::model::Shipment {
-            carrier: nc.clone(),
-            tracking_no: nn.clone(),
-            at_ms: now,
-            items,
-        });
-        o.updated_ms = o.updated_ms.max(now);
-        st.record_ship(
+        targets.push(pkg);
+    }
+    if whole_form && changes.len() != 1 {
+        return refuse(
+            st,
+            ERR_INVALID_ARGS,
+            "invalid args, delivery_list: the whole-order form takes one package",
+        );
+    }
+    let now = st.now_ms();
+    let o = &mut st.orders[i];
+    o.delivery_changes += 1;
+    o.updated_ms = o.updated_ms.max(now);
+    let mut done = Vec::new();
+    for (pkg, (_, _, nc, nn)) in targets.into_iter().zip(&changes) {
+        let p = &mut o.shipments[pkg];
+        let old = (p.carrier.clone(), p.tracking_no.clone());
+        p.carrier = nc.clone();
+        p.tracking_no = nn.trim().to_string();
+        done.push((old, (nc.clone(), nn.trim().to_string())));
+    }
+    for (old, new) in done {
+        st.record_change(
             Platform::Wechat,
             api,
             &oid,
-            &nc,
-            &nn,
+            (&old.0, &old.1),
+            (&new.0, &new.1),
             ShipOutcome::Accepted,
             "changed",
-        );
-    } else {
-        return reject(
-            st,
-            api,
-            ERR_INVALID_ARGS,
-            "invalid args, delivery_list or change_infos is required",
         );
     }
     ok(json!({}))

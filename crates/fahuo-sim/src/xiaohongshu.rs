@@ -672,29 +672,50 @@ fn deliver(sim: &Sim, st: &mut State, api: &str, b: &Value) -> Response {
     ok(Value::Null)
 }
 
+/// `order.modifyOrderExpressInfo`: only after shipping and before delivery (reference §3.3), i.e.
+/// while the order is 部分发货 or 待收货; completed, closed and unshipped orders are refused. The
+/// parcel is found by `oldExpressNo`, else by `deliveryOrderIndex` (0-based, an assumption),
+/// else the last one. No limit on how often (none is documented). Every call is in the ledger.
 fn modify_express(st: &mut State, api: &str, b: &Value) -> Response {
     let id = text(b.get("orderId"));
     let no = text(b.get("expressNo")).trim().to_string();
     let code = text(b.get("expressCompanyCode"));
-    if id.is_empty() || no.is_empty() || code.is_empty() {
-        return reject(
-            st,
+    let old = text(b.get("oldExpressNo"));
+    let rec = |st: &mut State, old_code: &str, old_no: &str, outcome: ShipOutcome, why: &str| {
+        st.record_change(
+            Platform::Xiaohongshu,
             api,
-            ERR_PARAM,
-            "orderId、expressNo、expressCompanyCode为必填",
-        );
+            &id,
+            (old_code, old_no),
+            (&code, &no),
+            outcome,
+            why,
+        )
+    };
+    if id.is_empty() || no.is_empty() || code.is_empty() {
+        let why = "orderId、expressNo、expressCompanyCode为必填";
+        rec(st, "", &old, ShipOutcome::Rejected, why);
+        return reject(st, api, ERR_PARAM, why);
     }
     if code != "selfdelivery" && !CARRIERS.iter().any(|c| c.1 == code) {
+        rec(
+            st,
+            "",
+            &old,
+            ShipOutcome::Rejected,
+            "expressCompanyCode无效",
+        );
         return reject(st, api, ERR_PARAM, "expressCompanyCode无效");
     }
     let Some(i) = st.find(Platform::Xiaohongshu, &id) else {
+        rec(st, "", &old, ShipOutcome::Rejected, "订单不存在");
         return reject(st, api, ERR_BUSINESS, "订单不存在");
     };
-    // Only after shipping and before delivery.
     if !matches!(st.orders[i].status, Status::PartShipped | Status::Shipped) {
-        return reject(st, api, ERR_BUSINESS, "当前订单状态不允许修改物流信息");
+        let why = "当前订单状态不允许修改物流信息";
+        rec(st, "", &old, ShipOutcome::Rejected, why);
+        return reject(st, api, ERR_BUSINESS, why);
     }
-    let old = text(b.get("oldExpressNo"));
     let idx = int(b, "deliveryOrderIndex").ok().flatten();
     let o = &st.orders[i];
     let pkg = if !old.is_empty() {
@@ -705,22 +726,19 @@ fn modify_express(st: &mut State, api: &str, b: &Value) -> Response {
             .or(Some(o.shipments.len().saturating_sub(1)))
     };
     let Some(pkg) = pkg.filter(|p| *p < o.shipments.len()) else {
+        rec(st, "", &old, ShipOutcome::Rejected, "原运单号不存在");
         return reject(st, api, ERR_BUSINESS, "原运单号不存在");
     };
     let now = st.now_ms();
     let o = &mut st.orders[i];
+    let before = (
+        o.shipments[pkg].carrier.clone(),
+        o.shipments[pkg].tracking_no.clone(),
+    );
     o.shipments[pkg].carrier = code.clone();
     o.shipments[pkg].tracking_no = no.clone();
     o.updated_ms = o.updated_ms.max(now);
-    st.record_ship(
-        Platform::Xiaohongshu,
-        api,
-        &id,
-        &code,
-        &no,
-        ShipOutcome::Accepted,
-        "changed",
-    );
+    rec(st, &before.0, &before.1, ShipOutcome::Accepted, "changed");
     ok(Value::Null)
 }
 

@@ -282,9 +282,17 @@ async fn receiver_info_decrypt_and_deliver() {
 
     let l = h.ledger();
     let acc = l.accepted_ships(&o.order_id);
-    assert_eq!(acc.len(), 2, "deliver + modify");
+    assert_eq!(acc.len(), 1, "one parcel");
     assert_eq!(acc[0].tracking_no, "75123456789012");
-    assert_eq!(acc[1].tracking_no, "SF0000000000001");
+    let changes = l.accepted_changes(&o.order_id);
+    assert_eq!(changes.len(), 1, "one change");
+    assert_eq!(
+        (
+            changes[0].old_tracking_no.as_str(),
+            changes[0].tracking_no.as_str()
+        ),
+        ("75123456789012", "SF0000000000001")
+    );
     assert!(
         l.ships
             .iter()
