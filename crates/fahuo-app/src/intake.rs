@@ -117,6 +117,9 @@ pub struct WebhookAnswer {
     pub body: String,
 }
 
+/// A platform's carrier list: (code, name).
+type CarrierList = Vec<(String, String)>;
+
 /// The platform clients of this node, one per shop, so each shop's rate limit and token are
 /// shared by all its calls.
 pub(crate) struct Platforms {
@@ -133,6 +136,9 @@ pub(crate) struct Platforms {
     /// Packages whose number this node is asking for right now: one caller asks, the others
     /// wait for it and then read the stored number.
     pub(crate) issuing: Mutex<HashMap<fahuo_domain::PackageId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each shop's live carrier list (code, name), fetched when fahuo's own table has no code
+    /// for a carrier on that platform, kept for an hour.
+    carrier_lists: Mutex<HashMap<ShopId, (std::time::Instant, CarrierList)>>,
 }
 
 impl Platforms {
@@ -143,6 +149,7 @@ impl Platforms {
             clients: Mutex::new(HashMap::new()),
             waybill_clients: Mutex::new(HashMap::new()),
             issuing: Mutex::new(HashMap::new()),
+            carrier_lists: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -206,6 +213,37 @@ impl App {
             .expect("clients lock")
             .insert(shop.id, (fingerprint, client.clone()));
         Ok(client)
+    }
+
+    /// The shop's platform carrier list as (code, name), from the cache when under an hour old.
+    pub(crate) async fn platform_carrier_list(
+        &self,
+        shop: ShopId,
+        client: &PlatformClient,
+    ) -> Result<Vec<(String, String)>, fahuo_platforms::PlatformError> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(3600);
+        if let Some((at, list)) = self
+            .platforms
+            .carrier_lists
+            .lock()
+            .expect("carrier lists lock")
+            .get(&shop)
+            && at.elapsed() < FRESH
+        {
+            return Ok(list.clone());
+        }
+        let list: Vec<(String, String)> = client
+            .carrier_list()
+            .await?
+            .into_iter()
+            .map(|c| (c.code, c.name))
+            .collect();
+        self.platforms
+            .carrier_lists
+            .lock()
+            .expect("carrier lists lock")
+            .insert(shop, (std::time::Instant::now(), list.clone()));
+        Ok(list)
     }
 
     /// Makes sure the shop's token is valid, persisting any new one (encrypted).

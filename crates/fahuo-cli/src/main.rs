@@ -788,6 +788,7 @@ async fn serve(
             chrono::Duration::seconds(settings.deadline_scan_seconds.max(1)),
         );
         let runner = fahuo_app::batch::register(runner);
+        let runner = fahuo_app::shipping::register(runner);
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;

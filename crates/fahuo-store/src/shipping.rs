@@ -773,7 +773,7 @@ impl Store {
     /// Changes of any shipment of the order the platform accepted (its limits count per order).
     pub async fn order_number_changes(&self, tenant: TenantId, order: OrderId) -> Result<u32> {
         let n: i64 = on_db!(&self.db, pool => sqlx::query_scalar(
-                "SELECT COALESCE(SUM(changes), 0) FROM shipments WHERE tenant_id = $1 AND order_id = $2")
+                "SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) FROM shipments WHERE tenant_id = $1 AND order_id = $2")
             .bind(tenant.get()).bind(order.get()).fetch_one(pool).await?);
         Ok(n as u32)
     }
@@ -1047,7 +1047,7 @@ impl Store {
                 "SELECT state FROM packages WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.get()).bind(package.get()).fetch_one(pool).await?);
         let rows: Vec<(i64, String, Option<String>, String, i64, Option<i64>)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT s.id, s.code, s.barcode, s.name, SUM(l.quantity * COALESCE(ol.units_per_item, 1)), s.weight_g \
+                "SELECT s.id, s.code, s.barcode, s.name, CAST(SUM(l.quantity * COALESCE(ol.units_per_item, 1)) AS BIGINT), s.weight_g \
                  FROM package_lines l JOIN order_lines ol ON ol.id = l.order_line_id \
                  JOIN skus s ON s.id = ol.sku_id \
                  WHERE l.tenant_id = $1 AND l.package_id = $2 \

@@ -5,8 +5,10 @@
 //! ([`outbox`] sends it), unique per (order, number) and per (package, order): a double click,
 //! a reprint, a crash and restart, an import applied twice — each ends with one shipment.
 
-// mod outbox; — wired in once the platform ship API lands (branch platform-ship).
+mod outbox;
 pub mod pack;
+
+pub use outbox::register;
 
 use crate::{Actor, App, AppError, Result};
 use fahuo_carriers::Carrier;

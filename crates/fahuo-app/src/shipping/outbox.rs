@@ -27,7 +27,9 @@ const SWEEP_BATCH: i64 = 500;
 
 pub fn register(runner: JobRunner) -> JobRunner {
     runner
-        .register(SHIP_JOB, |app, job| async move { send(&app, &job).await }.boxed())
+        .register(SHIP_JOB, |app, job| {
+            async move { send(&app, &job).await }.boxed()
+        })
         .register(CHANGE_JOB, |app, job| {
             async move { change(&app, &job).await }.boxed()
         })
@@ -224,17 +226,15 @@ async fn attempt(app: &App, s: &ShipmentToSend) -> Result<(), Failure> {
 /// Whether the parcel holds every unit of the order (then it is sent as a whole-order
 /// shipment, which every platform takes).
 fn covers_every_line(s: &ShipmentToSend) -> bool {
-    s.shipment.items.is_empty() || {
-        let all = s.order_lines.iter().all(|(line, qty)| {
+    s.shipment.items.is_empty()
+        || s.order_lines.iter().all(|(line, qty)| {
             s.lines
                 .iter()
                 .filter(|(l, ..)| l == line)
                 .map(|(.., u)| *u)
                 .sum::<i64>()
                 >= *qty
-        });
-        all
-    }
+        })
 }
 
 /// The platform's code and name for a carrier: the merchant's own table first, then fahuo's

@@ -11,6 +11,7 @@ mod inventory;
 mod orders;
 mod printing;
 mod review;
+mod shipping;
 
 use crate::AppState;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -29,7 +30,8 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
     let files = OpenApiRouter::new()
         .routes(routes!(import::import_orders))
         .routes(routes!(import::import_template))
-        .routes(routes!(inventory::import_stock_count));
+        .routes(routes!(inventory::import_stock_count))
+        .routes(routes!(shipping::preview_import));
     let v1 = OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -108,6 +110,28 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(review::list_stockouts))
         .routes(routes!(review::set_stockout_expected))
         .routes(routes!(review::negotiate_delivery))
+        .routes(routes!(
+            shipping::get_shipping_settings,
+            shipping::set_shipping_settings
+        ))
+        .routes(routes!(shipping::set_carrier_code))
+        .routes(routes!(shipping::ship_order))
+        .routes(routes!(shipping::ship_packages))
+        .routes(routes!(shipping::list_shipments))
+        .routes(routes!(shipping::get_shipment))
+        .routes(routes!(shipping::retry_shipment))
+        .routes(routes!(shipping::change_shipment))
+        .routes(routes!(shipping::shipment_changes))
+        .routes(routes!(shipping::pack_open))
+        .routes(routes!(shipping::pack_scan))
+        .routes(routes!(shipping::pack_reset))
+        .routes(routes!(shipping::pack_close))
+        .routes(routes!(shipping::weigh_package))
+        .routes(routes!(shipping::import_template))
+        .routes(routes!(shipping::apply_import))
+        .routes(routes!(shipping::import_status))
+        .routes(routes!(shipping::import_result))
+        .routes(routes!(shipping::export_orders))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)
