@@ -617,6 +617,14 @@ struct Cell<'a> {
     col: usize,
 }
 
+/// A field's cell of a row.
+enum Got<'a> {
+    Blank,
+    /// Longer than [`MAX_CELL_CHARS`]: the verdict is given, nothing else is said of the cell.
+    TooLong,
+    Value(String, Cell<'a>),
+}
+
 /// What earlier rows of the file used, for duplicates and reused numbers.
 #[derive(Default)]
 struct Seen {
@@ -683,8 +691,9 @@ impl<'a> RowReader<'a> {
         let v = &mut out.verdicts;
 
         match self.text(row, ShipmentField::OrderNo, v) {
-            None => v.push(FileVerdict::MissingOrderNo),
-            Some((text, cell)) => {
+            Got::Blank => v.push(FileVerdict::MissingOrderNo),
+            Got::TooLong => {}
+            Got::Value(text, cell) => {
                 if self.extras.is_lossy(cell.row, cell.col) || looks_mangled(&text) {
                     v.push(FileVerdict::OrderNoMangled { text: text.clone() });
                 }
@@ -693,9 +702,12 @@ impl<'a> RowReader<'a> {
         }
 
         match self.text(row, ShipmentField::Carrier, v) {
-            None => v.push(FileVerdict::MissingCarrier),
-            Some((text, _)) => {
-                match carrier_of(&text, registry::resolve(&text)) {
+            Got::Blank => v.push(FileVerdict::MissingCarrier),
+            Got::TooLong => {}
+            Got::Value(text, _) => {
+                // The registry folds full-width letters in names but not in codes ("ＳＦ").
+                let folded: String = text.chars().map(tracking_no::fold_width).collect();
+                match carrier_of(&text, registry::resolve(&folded)) {
                     Ok(c) => out.carrier = Some(c),
                     Err(verdict) => v.push(verdict),
                 }
@@ -704,8 +716,9 @@ impl<'a> RowReader<'a> {
         }
 
         match self.text(row, ShipmentField::TrackingNo, v) {
-            None => v.push(FileVerdict::MissingTrackingNo),
-            Some((text, cell)) => {
+            Got::Blank => v.push(FileVerdict::MissingTrackingNo),
+            Got::TooLong => {}
+            Got::Value(text, cell) => {
                 if self.extras.is_lossy(cell.row, cell.col) {
                     v.push(FileVerdict::TrackingInvalid {
                         text: text.clone(),
@@ -736,8 +749,10 @@ impl<'a> RowReader<'a> {
             }
         }
 
-        out.sku = self.text(row, ShipmentField::Sku, v).map(|(t, _)| t);
-        if let Some((text, _)) = self.text(row, ShipmentField::Quantity, v) {
+        if let Got::Value(text, _) = self.text(row, ShipmentField::Sku, v) {
+            out.sku = Some(text);
+        }
+        if let Got::Value(text, _) = self.text(row, ShipmentField::Quantity, v) {
             match parse_quantity(&text) {
                 Some(q) if out.sku.is_some() => out.quantity = Some(q),
                 _ => v.push(FileVerdict::BadQuantity { text }),
@@ -748,25 +763,27 @@ impl<'a> RowReader<'a> {
         Some(out)
     }
 
-    /// The field's cell as a value: unwrapped, cut to [`KEEP_CHARS`]; `None` when blank or too
-    /// long (then with a [`FileVerdict::CellTooLong`]).
+    /// The field's cell as a value: unwrapped, cut to [`KEEP_CHARS`]; too long ones get a
+    /// [`FileVerdict::CellTooLong`] here.
     fn text(
         &self,
         row: &'a SheetRow,
         f: ShipmentField,
         verdicts: &mut Vec<FileVerdict>,
-    ) -> Option<(String, Cell<'a>)> {
-        let cell = self.cell(row, f)?;
+    ) -> Got<'a> {
+        let Some(cell) = self.cell(row, f) else {
+            return Got::Blank;
+        };
         let chars = cell.text.chars().count();
         if chars > MAX_CELL_CHARS {
             verdicts.push(FileVerdict::CellTooLong { field: f, chars });
-            return None;
+            return Got::TooLong;
         }
         let text = unwrap_text(cell.text);
         if text.is_empty() {
-            return None;
+            return Got::Blank;
         }
-        Some((cut(text), cell))
+        Got::Value(cut(text), cell)
     }
 
     fn check_repeats(&self, out: &mut ShipmentRow, seen: &mut Seen) {
