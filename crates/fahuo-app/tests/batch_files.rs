@@ -949,3 +949,44 @@ fn export_fill_import_round_trip() {
         }
     }
 }
+
+/// A poor man's fuzz run for CI (the `import_shipments` fuzz target does this properly):
+/// every fixture with bytes flipped, inserted and cut, deterministic. None may panic.
+#[test]
+fn mutated_fixtures_never_panic() {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n.max(1) as u64) as usize
+    };
+    for name in [
+        "shipments.csv",
+        "export.csv",
+        "shipments-lo-text.xlsx",
+        "shipments-lo-numbers.xlsx",
+        "export-lo.xlsx",
+    ] {
+        let original = fixture(name);
+        for _ in 0..200 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next(4) {
+                let i = next(bytes.len());
+                match next(3) {
+                    0 => bytes[i] ^= 1 << next(8),
+                    1 => bytes.insert(i, next(256) as u8),
+                    _ => bytes.truncate(i.max(1)),
+                }
+            }
+            if let Ok(file) = parse_shipment_file(&bytes, &shipment_limits()) {
+                for r in &file.rows {
+                    assert!(r.row > file.header_row);
+                    for v in &r.verdicts {
+                        assert!(!v.message_zh().is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
