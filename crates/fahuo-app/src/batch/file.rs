@@ -232,7 +232,8 @@ pub enum FileVerdict {
         candidates: Vec<String>,
     },
     MissingTrackingNo,
-    /// Not a valid number for this carrier (format or check digit); `why` is the rule's reason.
+    /// Not a valid number for this carrier (format or check digit); `why` is the rule's reason,
+    /// in Chinese for the clerk ("这是顺丰速运的单号，不是中通快递的；请核对快递公司").
     TrackingInvalid {
         text: String,
         why: String,
@@ -311,13 +312,17 @@ impl FileVerdict {
 pub struct ShipmentRow {
     /// The row number as Excel shows it.
     pub row: u32,
-    /// As written, trimmed (cut to 64 chars if longer).
+    /// As written, trimmed (cut to 64 chars if longer), without a leading `'` or an Excel
+    /// `="..."` wrapper; empty when missing or too long.
     pub order_no: String,
+    /// As written, trimmed; `carrier` is what the registry resolved it to.
     pub carrier_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub carrier: Option<Carrier>,
     pub tracking_text: String,
+    /// The normalised number whenever it parses, even when it does not fit the carrier (that
+    /// is a [`FileVerdict::TrackingInvalid`]); it keys the duplicate and reuse checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tracking_no: Option<TrackingNo>,
