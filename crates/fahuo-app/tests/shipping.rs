@@ -713,3 +713,126 @@ async fn the_merchants_trigger_decides_when_a_printed_parcel_ships(db: TestDb) {
     assert_eq!(stock.iter().map(|s| s.on_hand).sum::<i64>(), 98);
     w.sim.shutdown().await;
 }
+
+both_backends!(a_tracking_file_is_previewed_applied_once_and_reported_row_by_row);
+
+async fn a_tracking_file_is_previewed_applied_once_and_reported_row_by_row(db: TestDb) {
+    use calamine::Reader;
+    let w = world(&db, 8).await;
+    let mut ours = Vec::new();
+    for platform in [Platform::Wechat, Platform::Douyin] {
+        for id in &w.orders[&platform] {
+            ours.push((platform, *id, w.platform_order_id(*id).await));
+        }
+    }
+    let xhs = w.orders[&Platform::Xiaohongshu].clone();
+    // Shipped before the file comes in, with another number.
+    let shipped_before = ours.pop().unwrap();
+    w.ship(shipped_before.1, &sf(500)).await;
+    w.drain().await;
+    let mut csv = String::from("订单编号,物流公司,运单号\r\n");
+    for (i, (_, _, no)) in ours.iter().enumerate() {
+        csv += &format!("{no},顺丰速运,{}\r\n", sf(i + 1));
+    }
+    let first = &ours[0].2;
+    let xhs_a = w.platform_order_id(xhs[0]).await;
+    let xhs_b = w.platform_order_id(xhs[1]).await;
+    csv += &format!("{first},顺丰速运,{}\r\n", sf(1)); // the same row again
+    csv += &format!("NOPE-1,顺丰速运,{}\r\n", sf(900)); // no such order
+    csv += &format!("{xhs_a},中通快递,{}\r\n", sf(901)); // an SF number under 中通
+    csv += &format!("{xhs_b},SF,{}\r\n", sf(1)); // another order's number
+    csv += &format!("{},顺丰速运,{}\r\n", shipped_before.2, sf(902));
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    let preview = w
+        .app
+        .preview_shipment_import(&w.owner, "单号.csv", &gbk)
+        .await
+        .unwrap();
+    assert_eq!(preview.encoding, Some("gb18030"));
+    assert_eq!(preview.ready, ours.len(), "{:#?}", preview.rows);
+    let codes: Vec<&str> = preview
+        .rows
+        .iter()
+        .filter_map(|r| r.verdict_code.as_deref())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "duplicate_row",
+            "unknown_order",
+            "tracking_invalid",
+            "reused_in_file",
+            "already_shipped"
+        ]
+    );
+    // The preview shipped nothing.
+    w.drain().await;
+    assert_eq!(
+        w.sim.ledger().accepted_shipments().len(),
+        1,
+        "only the order shipped by hand"
+    );
+    let imported = preview.import.id;
+    w.app
+        .apply_shipment_import(&w.owner, imported)
+        .await
+        .unwrap();
+    w.drain().await;
+    // Applying again does nothing more.
+    w.app
+        .apply_shipment_import(&w.owner, imported)
+        .await
+        .unwrap();
+    w.drain().await;
+    let mut expected: Vec<(String, &str, String)> = ours
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _, no))| (no.clone(), w.platform_code(*p), sf(i + 1)))
+        .collect();
+    expected.push((
+        shipped_before.2.clone(),
+        w.platform_code(shipped_before.0),
+        sf(500),
+    ));
+    w.sim
+        .ledger()
+        .check_shipped_exactly_once(
+            expected
+                .iter()
+                .map(|(o, c, n)| (o.as_str(), *c, n.as_str())),
+        )
+        .unwrap();
+    let status = w
+        .app
+        .shipment_import_status(&w.owner, imported)
+        .await
+        .unwrap();
+    assert_eq!(status.import.state, "applied");
+    assert_eq!(status.counts.get("succeeded"), Some(&ours.len()));
+    assert_eq!(status.counts.get("skipped"), Some(&5));
+    // The result file says what became of each row, numbers as text.
+    let bytes = w
+        .app
+        .shipment_import_result(&w.owner, imported)
+        .await
+        .unwrap();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 1 + ours.len() + 5);
+    assert!(rows[1].contains(&ours[0].2), "{:?}", rows[1]);
+    assert!(rows[1].contains(&sf(1)));
+    let all = rows.concat().join("|");
+    assert!(all.contains("找不到订单 NOPE-1"), "{all}");
+    // The same file again: every row is already shipped, nothing new goes out.
+    let again = w
+        .app
+        .preview_shipment_import(&w.owner, "单号.csv", &gbk)
+        .await
+        .unwrap();
+    assert_eq!(again.ready, 0);
+    w.sim.shutdown().await;
+}

@@ -4,4 +4,6 @@
 
 pub mod bench;
 pub mod demo;
+pub mod progress;
+pub mod shipments;
 pub mod stock;

@@ -2,7 +2,6 @@
 //! crates. No business logic lives here.
 
 mod config;
-mod progress;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -11,7 +10,7 @@ use fahuo_app::auth::Password;
 use fahuo_app::jobs::JobRunner;
 use fahuo_app::users::UserInput;
 use fahuo_app::{Actor, App, SystemClock};
-use fahuo_cli::{bench, demo};
+use fahuo_cli::{bench, demo, progress};
 use fahuo_domain::{Name, Role, TenantId, Username};
 use fahuo_store::{Keyring, Store};
 use std::io::IsTerminal;
@@ -54,6 +53,9 @@ enum Command {
     /// Stock (库存): export, and import a stock count (盘点).
     #[command(subcommand)]
     Stock(StockCommand),
+    /// Batch imports: tracking numbers (批量导入单号).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Chinese addresses (智能地址解析).
     #[command(subcommand)]
     Address(AddressCommand),
@@ -136,6 +138,44 @@ enum OrdersCommand {
         #[arg(long, requires = "commit")]
         only_if_clean: bool,
         /// Print the whole report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import tracking numbers from an xlsx or CSV file (UTF-8 or GBK): fahuo's template or
+    /// the columns of the platforms' batch templates (订单号, 快递公司, 快递单号, optionally
+    /// 商品编码 and 发货数量 for part of an order).
+    ///
+    /// Without --apply this is a preview: every row's verdict, nothing shipped. With --apply
+    /// the valid rows are queued 500 at a time and sent to the platforms (this process sends
+    /// them, alongside any running server), with a progress bar. An interrupted apply
+    /// continues with --resume ID. Exits 0 when every row shipped, 2 when some rows were
+    /// refused or failed, 1 when the file cannot be read at all.
+    Shipments {
+        /// The file (.xlsx or .csv); not needed with --resume.
+        #[arg(required_unless_present = "resume")]
+        file: Option<PathBuf>,
+        /// Apply the valid rows and send them.
+        #[arg(long)]
+        apply: bool,
+        /// Continue applying an import that was interrupted.
+        #[arg(long, value_name = "IMPORT_ID", conflicts_with = "file")]
+        resume: Option<i64>,
+        /// Only queue the write-backs; leave sending to the running servers.
+        #[arg(long)]
+        no_send: bool,
+        /// Write the result file (each row's outcome) here.
+        #[arg(long, value_name = "FILE")]
+        result: Option<PathBuf>,
+        /// The tenant id (optional when there is only one tenant).
+        #[arg(long)]
+        tenant: Option<i64>,
+        /// Print the preview as JSON instead of a table.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -457,6 +497,70 @@ async fn run(cli: Cli) -> Result<()> {
                 print!("{}", import_table(&report));
             }
             if report.summary.rows_failed > 0 {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        Command::Import(ImportCommand::Shipments {
+            file,
+            apply,
+            resume,
+            no_send,
+            result,
+            tenant,
+            json,
+            common,
+        }) => {
+            let app = cli_app(&common).await?;
+            let actor = Actor::cli(app.resolve_cli_tenant(tenant.map(TenantId)).await?);
+            let (id, refused) = match (resume, file) {
+                (Some(id), _) => (fahuo_domain::ShipmentImportId(id), 0),
+                (None, Some(file)) => {
+                    let bytes = std::fs::read(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    let preview = match app.preview_shipment_import(&actor, name, &bytes).await {
+                        Ok(p) => p,
+                        Err(fahuo_app::AppError::Import(e)) => bail!("{}\n{e}", e.message_zh()),
+                        Err(e) => return Err(e.into()),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&preview)?);
+                    } else {
+                        print!("{}", fahuo_cli::shipments::preview_table(&preview));
+                    }
+                    (preview.import.id, preview.refused.values().sum::<usize>())
+                }
+                (None, None) => bail!("give a file or --resume IMPORT_ID"),
+            };
+            let mut failed = refused;
+            if apply || resume.is_some() {
+                let counts = fahuo_cli::shipments::apply(
+                    &app,
+                    &actor,
+                    id,
+                    !no_send,
+                    std::time::Duration::from_secs(3600),
+                )
+                .await?;
+                println!(
+                    "import {id}: {}",
+                    counts
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                failed = ["skipped", "failed", "conflict"]
+                    .iter()
+                    .map(|k| counts.get(*k).copied().unwrap_or(0))
+                    .sum();
+            }
+            if let Some(out) = result {
+                fahuo_cli::shipments::write_result(&app, &actor, id, &out).await?;
+                println!("wrote {}", out.display());
+            }
+            if failed > 0 {
                 std::process::exit(2);
             }
             Ok(())
