@@ -34,6 +34,8 @@ struct Merchant {
     sku: i64,
     order: i64,
     token_id: i64,
+    /// A write-back of a second, approved order (shipped by hand, still pending).
+    shipment: i64,
 }
 
 fn client() -> Client {
@@ -142,7 +144,35 @@ async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
+    let (_, shipped) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/orders", s.base),
+        t,
+        Some(order_body(shop["id"].as_i64().unwrap(), "M2")),
+    )
+    .await;
+    let shipped = shipped["order"]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/orders/{shipped}/approve", s.base),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, shipment) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/orders/{shipped}/shipments", s.base),
+        t,
+        Some(json!({"carrier": "顺丰", "tracking_no": format!("SF{:013}", 1_385_628_716_739i64 + shipped)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
     Merchant {
+        shipment: shipment["id"].as_i64().unwrap(),
         token,
         shop: shop["id"].as_i64().unwrap(),
         warehouse: warehouse["id"].as_i64().unwrap(),
@@ -483,6 +513,103 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             format!("/api/v1/orders/{}/negotiate-delivery", m.order),
             Some(json!({"until": "2030-01-01T00:00:00Z"})),
         ),
+        (Method::GET, "/api/v1/settings/shipping".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/shipping".into(),
+            Some(json!({"trigger": "after_pack"})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/settings/carrier-codes".into(),
+            Some(
+                json!({"platform": "douyin", "carrier": "中通", "code": "zhongtong", "name": "中通快递"}),
+            ),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/shipments", m.order),
+            Some(json!({"carrier": "顺丰", "tracking_no": "SF1385628716739"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/packages/ship".into(),
+            Some(json!({"package_ids": [999999]})),
+        ),
+        (Method::GET, "/api/v1/shipments?state=pending".into(), None),
+        (
+            Method::GET,
+            format!("/api/v1/shipments/{}", m.shipment),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/shipments/{}/retry", m.shipment),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/shipments/{}/change", m.shipment),
+            Some(json!({"carrier": "SF", "tracking_no": "SF1385628716740", "reason": "贴错面单"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/shipments/{}/changes", m.shipment),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/pack/open".into(),
+            Some(json!({"code": "SF1385628716739"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/packages/999999/pack/scan".into(),
+            Some(json!({"code": "6901234567892"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/packages/999999/pack/reset".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/packages/999999/pack/close".into(),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/packages/999999/weight".into(),
+            Some(json!({"weight_g": 500})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/shipment-imports?file_name=a.csv".into(),
+            Some(Value::String(
+                "订单号,快递公司,快递单号\nM1,顺丰,SF1385628716741\n".into(),
+            )),
+        ),
+        (
+            Method::GET,
+            "/api/v1/shipment-imports/template".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/shipment-imports/999999/apply".into(),
+            None,
+        ),
+        (Method::GET, "/api/v1/shipment-imports/999999".into(), None),
+        (
+            Method::GET,
+            "/api/v1/shipment-imports/999999/result".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/orders/export".into(),
+            Some(json!({"format": "csv"})),
+        ),
     ]
 }
 
@@ -582,7 +709,7 @@ async fn another_tenant_sees_nothing_on_any_route(db: TestDb) {
             !text.contains("文三路") && !text.contains("13812345678"),
             "{method} {path} leaked A's receiver: {text}"
         );
-        let reaches_a = [a.order, a.shop, a.warehouse, a.sku, a.token_id]
+        let reaches_a = [a.order, a.shop, a.warehouse, a.sku, a.token_id, a.shipment]
             .iter()
             .any(|id| path.contains(&format!("/{id}")) || path.contains(&format!("={id}")));
         if reaches_a && a.order != b.order {
@@ -847,8 +974,13 @@ async fn roles_are_enforced_over_http(db: TestDb) {
     );
     for (method, path, body) in routes(&m)
         .into_iter()
-        // Parsing an address is a read: every role may do it.
-        .filter(|(method, path, _)| *method != Method::GET && !path.contains("/address/"))
+        // Parsing an address and exporting the orders one may see (masked) are reads: every
+        // role may do them.
+        .filter(|(method, path, _)| {
+            *method != Method::GET
+                && !path.contains("/address/")
+                && !path.ends_with("/orders/export")
+        })
     {
         let resp = send(method.clone(), path.clone(), body).await.unwrap();
         assert_eq!(
@@ -1320,8 +1452,8 @@ async fn orders_are_imported_from_a_file_over_http(db: TestDb) {
     };
     assert_eq!(
         orders_now(c.clone()).await,
-        1,
-        "a preview stores nothing (M1 only)"
+        2,
+        "a preview stores nothing (M1 and M2 only)"
     );
 
     let (status, report) = post(url("&mode=commit"), Some(XLSX), file.clone()).await;
@@ -1355,7 +1487,7 @@ async fn orders_are_imported_from_a_file_over_http(db: TestDb) {
         (Some(0), Some(2))
     );
     assert_eq!(report["orders"][1]["status"], "already_imported");
-    assert_eq!(orders_now(c.clone()).await, 3);
+    assert_eq!(orders_now(c.clone()).await, 4);
 
     // GBK CSV with a bad row: refused as a whole with only_if_clean, else the good order goes in.
     let (gbk, _, _) = encoding_rs::GBK.encode(
@@ -1390,7 +1522,7 @@ async fn orders_are_imported_from_a_file_over_http(db: TestDb) {
             .unwrap()
             .contains("手机号")
     );
-    assert_eq!(orders_now(c.clone()).await, 3);
+    assert_eq!(orders_now(c.clone()).await, 4);
     let (_, report) = post(url("&mode=commit"), Some("text/csv"), gbk.to_vec()).await;
     assert_eq!(report["summary"]["created"], 1);
     assert_eq!(report["summary"]["failed"], 1);
