@@ -714,7 +714,32 @@ async fn the_merchants_trigger_decides_when_a_printed_parcel_ships(db: TestDb) {
     w.sim.shutdown().await;
 }
 
-both_backends!(a_tracking_file_is_previewed_applied_once_and_reported_row_by_row);
+both_backends!(
+    a_tracking_file_is_previewed_applied_once_and_reported_row_by_row,
+    a_held_order_shipped_by_hand_reaches_the_platform_and_its_holds_settle,
+);
+
+async fn a_held_order_shipped_by_hand_reaches_the_platform_and_its_holds_settle(db: TestDb) {
+    let w = world(&db, 2).await;
+    let id = w.orders[&Platform::Wechat][0];
+    w.app
+        .hold_order(&w.owner, id, "manual", "核对地址")
+        .await
+        .unwrap();
+    assert_eq!(w.order_state(id).await, OrderState::OnHold);
+    // The parcel left with a label from elsewhere: the platform must hear it.
+    w.ship(id, &sf(1)).await;
+    w.drain().await;
+    assert_eq!(w.order_state(id).await, OrderState::Shipped);
+    let holds = w.app.store().holds(w.owner.tenant_id, id).await.unwrap();
+    assert!(holds.iter().all(|h| h.released_at.is_some()), "{holds:?}");
+    let order_no = w.platform_order_id(id).await;
+    w.sim
+        .ledger()
+        .check_shipped_exactly_once([(order_no.as_str(), "SF", sf(1).as_str())])
+        .unwrap();
+    w.sim.shutdown().await;
+}
 
 async fn a_tracking_file_is_previewed_applied_once_and_reported_row_by_row(db: TestDb) {
     use calamine::Reader;

@@ -424,7 +424,7 @@ impl Store {
                     "SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(order.get()).fetch_one(&mut *tx).await?;
             let mut current = OrderState::parse(&current)?;
-            if current.is_before_shipping() && current != OrderState::OnHold && current != OrderState::New {
+            if current.is_before_shipping() {
                 let owed: Vec<(i64, i64)> = sqlx::query_as(
                         "SELECT id, quantity FROM order_lines WHERE tenant_id = $1 AND order_id = $2")
                     .bind(tenant.get()).bind(order.get()).fetch_all(&mut *tx).await?;
@@ -443,6 +443,17 @@ impl Store {
                     }
                 }
                 if fully_shipped(&owed, &shipped) {
+                    if matches!(current, OrderState::New | OrderState::OnHold) {
+                        // The parcel left (a number typed, imported or a supplier's) while
+                        // fahuo still held the order: the platform is told, and the holds
+                        // are settled by the shipment, as when it ships from elsewhere.
+                        apply_order_event!(tx, tenant, order, OrderEvent::Approve, now);
+                        sqlx::query(
+                            "UPDATE holds SET released_at = $1, released_by = 'shipped' \
+                             WHERE tenant_id = $2 AND order_id = $3 AND released_at IS NULL")
+                            .bind(ms(now)).bind(tenant.get()).bind(order.get())
+                            .execute(&mut *tx).await?;
+                    }
                     let (from, to) = apply_order_event!(tx, tenant, order, OrderEvent::Ship, now);
                     stock_follows_order!(tx, lock, tenant, order, from, to, actor.name(), now);
                     current = to;

@@ -224,10 +224,6 @@ impl App {
                             )
                         } else {
                             match state {
-                                OrderState::New | OrderState::OnHold => verdict(
-                                    "order_not_reviewed",
-                                    "订单未审核通过（待审核或挂起中），请先处理".into(),
-                                ),
                                 OrderState::Cancelled | OrderState::Refunded => {
                                     verdict("order_closed", "订单已取消或已退款，不能发货".into())
                                 }

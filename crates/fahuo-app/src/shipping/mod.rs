@@ -192,7 +192,10 @@ impl App {
     }
 
     /// A number typed by a person (the parcel went with a label from elsewhere): checked
-    /// against the carrier's rules first, then queued like any other write-back.
+    /// against the carrier's rules first, then queued like any other write-back. An order fahuo
+    /// has not cleared (new, or held) may be shipped this way: the parcel has left, so the
+    /// platform must hear it, and the platform refuses what it will not take (a pending
+    /// refund) with its own reason in the exception list.
     pub async fn ship_order_manually(
         &self,
         actor: &Actor,
@@ -207,11 +210,6 @@ impl App {
                 "订单状态为 {}，不能发货",
                 order.state.as_str()
             )));
-        }
-        if matches!(order.state, OrderState::New | OrderState::OnHold) {
-            return Err(AppError::Conflict(
-                "订单未审核通过（待审核或挂起中），请先处理后再发货".into(),
-            ));
         }
         for (line, units) in &input.lines {
             let Some(l) = order.lines.iter().find(|l| l.id == *line) else {
