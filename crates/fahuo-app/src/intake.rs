@@ -215,6 +215,35 @@ impl App {
         Ok(client)
     }
 
+    /// Whether the platform's parcels of an order carry a number fahuo itself is writing back.
+    async fn shipped_by_fahuo(
+        &self,
+        tenant: TenantId,
+        order: fahuo_domain::OrderId,
+        pulled: &PulledOrder,
+    ) -> Result<bool> {
+        if pulled.shipped_packages.is_empty() {
+            return Ok(false);
+        }
+        let ours = self
+            .store()
+            .shipments(
+                tenant,
+                &fahuo_store::shipping::ShipmentFilter {
+                    order_id: Some(order),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(ours.iter().any(|s| {
+            pulled
+                .shipped_packages
+                .iter()
+                .any(|p| p.tracking_no.trim().eq_ignore_ascii_case(&s.tracking_no))
+        }))
+    }
+
     /// The shop's platform carrier list as (code, name), from the cache when under an hour old.
     pub(crate) async fn platform_carrier_list(
         &self,
@@ -460,7 +489,10 @@ impl App {
                 }
             }
             PlatformStatus::Shipped | PlatformStatus::Completed if before_shipping => {
-                if in_flow {
+                if self.shipped_by_fahuo(tenant, id, pulled).await? {
+                    // fahuo's own write-back, answered before the outbox heard back (a crash,
+                    // a lost answer): the outbox settles the order when it retries.
+                } else if in_flow {
                     self.hold_once(
                         tenant,
                         id,

@@ -97,6 +97,11 @@ impl JobRunner {
     async fn enqueue_periodic(&self) -> Result<(), crate::AppError> {
         let now = self.app.now();
         for p in &self.periodic {
+            // A slow run (a review pass over a large backlog) is not stacked: its next slot
+            // comes once it is done, so periodic work never takes every worker from the queue.
+            if self.app.store().has_unfinished_job(&p.kind).await? {
+                continue;
+            }
             let slot = now.timestamp_millis() / p.every.num_milliseconds().max(1);
             let job = NewJob::new(&p.kind, serde_json::json!({ "slot": slot }), now)
                 .dedupe(format!("periodic:{}:{slot}", p.kind))

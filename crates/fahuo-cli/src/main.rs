@@ -113,6 +113,15 @@ enum BenchCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// A tracking-number file of N rows imported end to end against the built-in emulators:
+    /// preview (read and validate), apply, and write-back to the three platforms; time and
+    /// rows/s per step. Uses a throw-away SQLite database unless --database-url is given.
+    Ship {
+        #[arg(long, default_value_t = 5000)]
+        rows: usize,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -713,6 +722,29 @@ async fn run(cli: Cli) -> Result<()> {
                 config.app.job_concurrency
             );
             print!("{}", bench::review_table(&row));
+            app.store().close().await;
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Ship { rows, common }) => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-bench")?;
+            config.log = "warn".into();
+            config::init_logging(&config);
+            // The emulators answer at once; fahuo's own per-shop limit would be the figure.
+            config.app.platform_calls_per_second = 0.0;
+            let app = open_app(&config).await?;
+            let row = fahuo_cli::bench_ship::ship(&app, rows).await?;
+            println!(
+                "{}, {} rows, {} write-backs at a time",
+                fahuo_store::redact_url(&config.database_url()),
+                rows,
+                config.app.job_concurrency
+            );
+            print!("{}", fahuo_cli::bench_ship::ship_table(&row));
             app.store().close().await;
             Ok(())
         }

@@ -199,6 +199,15 @@ impl Store {
         Ok(id.map(JobId))
     }
 
+    /// Whether a job of `kind` is waiting or running (periodic work is not stacked behind a
+    /// slow run of itself).
+    pub async fn has_unfinished_job(&self, kind: &str) -> Result<bool> {
+        let found: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE kind = $1 AND state IN ('queued', 'running') LIMIT 1")
+            .bind(kind).fetch_optional(pool).await?);
+        Ok(found.is_some())
+    }
+
     /// Claims up to `limit` due jobs of the given kinds for `worker`, leasing each until
     /// `now + lease`. Jobs whose lease expired are claimable again; those that have used
     /// all their attempts go to the dead letter instead.

@@ -323,16 +323,13 @@ impl Store {
             .collect()
     }
 
-    /// The shipment with what the outbox needs to send it; counts the attempt.
+    /// The shipment with what the outbox needs to send it (a read: the answer is written in
+    /// one transaction by [`Store::shipment_succeeded`] or [`Store::shipment_refused`]).
     pub async fn shipment_to_send(
         &self,
         tenant: TenantId,
         id: ShipmentId,
-        now: DateTime<Utc>,
     ) -> Result<ShipmentToSend> {
-        on_db!(&self.db, pool => sqlx::query(
-                "UPDATE shipments SET attempts = attempts + 1, updated_at = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(ms(now)).bind(tenant.get()).bind(id.get()).execute(pool).await.map(drop)?);
         let shipment = self.shipment(tenant, id).await?;
         let (shop, platform, platform_order_id, state): (i64, String, String, String) = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT shop_id, platform, platform_order_id, state FROM orders WHERE tenant_id = $1 AND id = $2")
@@ -396,8 +393,8 @@ impl Store {
             let order = OrderId(order);
             if state != "succeeded" {
                 sqlx::query(
-                    "UPDATE shipments SET state = 'succeeded', error_code = NULL, last_error = NULL, \
-                     conflict_json = NULL, confirmed_at = $1, updated_at = $1 WHERE id = $2")
+                    "UPDATE shipments SET state = 'succeeded', attempts = attempts + 1, error_code = NULL, \
+                     last_error = NULL, conflict_json = NULL, confirmed_at = $1, updated_at = $1 WHERE id = $2")
                     .bind(ms(now)).bind(id.get()).execute(&mut *tx).await?;
                 if let Some(package) = package {
                     let open: i64 = sqlx::query_scalar(
@@ -482,8 +479,9 @@ impl Store {
             (!conflict.is_empty()).then(|| serde_json::to_string(conflict).unwrap_or_default());
         in_tx!(&self.db, tx => {
             let order: i64 = sqlx::query_scalar(
-                    "UPDATE shipments SET state = $1, error_code = $2, last_error = $3, conflict_json = $4, \
-                     updated_at = $5 WHERE tenant_id = $6 AND id = $7 AND state <> 'succeeded' RETURNING order_id")
+                    "UPDATE shipments SET state = $1, attempts = attempts + 1, error_code = $2, last_error = $3, \
+                     conflict_json = $4, updated_at = $5 WHERE tenant_id = $6 AND id = $7 AND state <> 'succeeded' \
+                     RETURNING order_id")
                 .bind(state.as_str()).bind(error_code).bind(message).bind(&conflict_json)
                 .bind(ms(now)).bind(tenant.get()).bind(id.get())
                 .fetch_one(&mut *tx).await?;

@@ -123,7 +123,7 @@ async fn send(app: &App, job: &Job) -> Result<(), JobError> {
     let id = ShipmentId(id);
     let s = app
         .store()
-        .shipment_to_send(tenant, id, app.now())
+        .shipment_to_send(tenant, id)
         .await
         .map_err(retry)?;
     if s.shipment.state != ShipmentState::Pending {
@@ -300,7 +300,7 @@ async fn change(app: &App, job: &Job) -> Result<(), JobError> {
     }
     let s = app
         .store()
-        .shipment_to_send(tenant, c.shipment_id, app.now())
+        .shipment_to_send(tenant, c.shipment_id)
         .await
         .map_err(retry)?;
     let actor = crate::Actor::system(tenant, "outbox").audit_ref();

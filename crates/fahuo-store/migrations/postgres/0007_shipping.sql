@@ -147,3 +147,6 @@ CREATE INDEX dropship_lines_order ON dropship_lines(order_id);
 
 -- Imports and scans find orders by the platform's number, whatever the shop.
 CREATE INDEX orders_platform_order ON orders(tenant_id, platform_order_id);
+
+-- Periodic work is enqueued only when no run of its kind is waiting or running.
+CREATE INDEX jobs_kind_state ON jobs(kind, state);
