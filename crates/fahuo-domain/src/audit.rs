@@ -61,3 +61,32 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
     pub at: DateTime<Utc>,
 }
+
+impl AuditEntry {
+    /// An entry about one entity, with what it became (`after`); `before` stays empty unless
+    /// set with [`AuditEntry::before`].
+    pub fn about(
+        tenant_id: TenantId,
+        actor: &ActorRef,
+        action: &str,
+        (entity_type, entity_id): (&str, i64),
+        after: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> AuditEntry {
+        AuditEntry {
+            tenant_id,
+            actor: actor.clone(),
+            action: action.to_string(),
+            entity_type: entity_type.to_string(),
+            entity_id: Some(entity_id),
+            before: None,
+            after: Some(after),
+            at,
+        }
+    }
+
+    pub fn before(mut self, before: serde_json::Value) -> AuditEntry {
+        self.before = Some(before);
+        self
+    }
+}

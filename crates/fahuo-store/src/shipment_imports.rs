@@ -218,16 +218,14 @@ impl Store {
                     .dedupe(format!("shipment_import:{}", id.get()))
                     .max_attempts(20);
                 enqueue_job!(&mut *tx, &job, now);
-                let entry = AuditEntry {
-                    tenant_id: tenant,
-                    actor: actor.clone(),
-                    action: "shipment_import.apply".into(),
-                    entity_type: "shipment_import".into(),
-                    entity_id: Some(id.get()),
-                    before: None,
-                    after: None,
-                    at: now,
-                };
+                let entry = AuditEntry::about(
+                    tenant,
+                    actor,
+                    "shipment_import.apply",
+                    ("shipment_import", id.get()),
+                    json!({ "state": "applying" }),
+                    now,
+                );
                 insert_audit!(&mut *tx, &entry);
                 true
             }

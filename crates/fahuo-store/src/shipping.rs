@@ -255,19 +255,17 @@ impl Store {
                 }
                 let created = insert_shipment!(tx, tenant, s, actor.name(), now);
                 if let Created::New(id) = created {
-                    let mut entry = AuditEntry {
-                        tenant_id: tenant,
-                        actor: actor.clone(),
-                        action: "shipment.queued".into(),
-                        entity_type: "order".into(),
-                        entity_id: Some(s.order_id.get()),
-                        before: None,
-                        after: Some(json!({
+                    let mut entry = AuditEntry::about(
+                        tenant,
+                        actor,
+                        "shipment.queued",
+                        ("order", s.order_id.get()),
+                        json!({
                             "shipment": id.get(), "carrier": s.carrier_code,
                             "tracking_no": s.tracking_no, "source": s.source.as_str(),
-                        })),
-                        at: now,
-                    };
+                        }),
+                        now,
+                    );
                     if s.source == ShipmentSource::Waybill {
                         // One entry per print is enough; waybill write-backs are many.
                         entry.action = "shipment.queued_by_trigger".into();
@@ -405,16 +403,14 @@ impl Store {
                             .bind(tenant.get()).bind(package).execute(&mut *tx).await?;
                     }
                 }
-                let entry = AuditEntry {
-                    tenant_id: tenant,
-                    actor: actor.clone(),
-                    action: "shipment.succeeded".into(),
-                    entity_type: "order".into(),
-                    entity_id: Some(order.get()),
-                    before: None,
-                    after: Some(json!({ "shipment": id.get() })),
-                    at: now,
-                };
+                let entry = AuditEntry::about(
+                    tenant,
+                    actor,
+                    "shipment.succeeded",
+                    ("order", order.get()),
+                    json!({ "shipment": id.get() }),
+                    now,
+                );
                 insert_audit!(&mut *tx, &entry);
             }
             let current: String = sqlx::query_scalar(
@@ -485,16 +481,14 @@ impl Store {
                 .bind(state.as_str()).bind(error_code).bind(message).bind(&conflict_json)
                 .bind(ms(now)).bind(tenant.get()).bind(id.get())
                 .fetch_one(&mut *tx).await?;
-            let entry = AuditEntry {
-                tenant_id: tenant,
-                actor: actor.clone(),
-                action: format!("shipment.{}", state.as_str()),
-                entity_type: "order".into(),
-                entity_id: Some(order),
-                before: None,
-                after: Some(json!({ "shipment": id.get(), "code": error_code, "error": message, "platform_has": conflict })),
-                at: now,
-            };
+            let entry = AuditEntry::about(
+                tenant,
+                actor,
+                &format!("shipment.{}", state.as_str()),
+                ("order", order),
+                json!({ "shipment": id.get(), "code": error_code, "error": message, "platform_has": conflict }),
+                now,
+            );
             insert_audit!(&mut *tx, &entry);
         });
         Ok(())
@@ -536,16 +530,15 @@ impl Store {
                 .dedupe(format!("shipment:{}:retry:{}", id.get(), ms(now)))
                 .max_attempts(12);
             enqueue_job!(&mut *tx, &job, now);
-            let entry = AuditEntry {
-                tenant_id: tenant,
-                actor: actor.clone(),
-                action: "shipment.retried".into(),
-                entity_type: "order".into(),
-                entity_id: Some(order),
-                before: Some(json!({ "carrier": carrier, "tracking_no": number, "state": state })),
-                after: Some(json!({ "carrier": new_carrier, "tracking_no": new_number })),
-                at: now,
-            };
+            let entry = AuditEntry::about(
+                tenant,
+                actor,
+                "shipment.retried",
+                ("order", order),
+                json!({ "carrier": new_carrier, "tracking_no": new_number }),
+                now,
+            )
+                .before(json!({ "carrier": carrier, "tracking_no": number, "state": state }));
             insert_audit!(&mut *tx, &entry);
         });
         Ok(())
@@ -664,16 +657,15 @@ impl Store {
                 .dedupe(format!("shipment_change:{change}"))
                 .max_attempts(12);
             enqueue_job!(&mut *tx, &job, now);
-            let entry = AuditEntry {
-                tenant_id: tenant,
-                actor: actor.clone(),
-                action: "shipment.change_requested".into(),
-                entity_type: "order".into(),
-                entity_id: Some(order),
-                before: Some(json!({ "carrier": carrier, "tracking_no": number })),
-                after: Some(json!({ "carrier": new_carrier, "tracking_no": new_number, "reason": reason })),
-                at: now,
-            };
+            let entry = AuditEntry::about(
+                tenant,
+                actor,
+                "shipment.change_requested",
+                ("order", order),
+                json!({ "carrier": new_carrier, "tracking_no": new_number, "reason": reason }),
+                now,
+            )
+                .before(json!({ "carrier": carrier, "tracking_no": number }));
             insert_audit!(&mut *tx, &entry);
             ShipmentChangeId(change)
         });
@@ -747,16 +739,14 @@ impl Store {
                 }
                 let order: i64 = sqlx::query_scalar("SELECT order_id FROM shipments WHERE id = $1")
                     .bind(shipment).fetch_one(&mut *tx).await?;
-                let entry = AuditEntry {
-                    tenant_id: tenant,
-                    actor: actor.clone(),
-                    action: format!("shipment.change_{new_state}"),
-                    entity_type: "order".into(),
-                    entity_id: Some(order),
-                    before: None,
-                    after: Some(json!({ "change": id.get(), "carrier": carrier, "tracking_no": number, "error": refusal })),
-                    at: now,
-                };
+                let entry = AuditEntry::about(
+                    tenant,
+                    actor,
+                    &format!("shipment.change_{new_state}"),
+                    ("order", order),
+                    json!({ "change": id.get(), "carrier": carrier, "tracking_no": number, "error": refusal }),
+                    now,
+                );
                 insert_audit!(&mut *tx, &entry);
             }
         });
@@ -982,16 +972,14 @@ impl Store {
                     apply_order_event!(tx, tenant, order, OrderEvent::Pack, now);
                 }
             }
-            let entry = AuditEntry {
-                tenant_id: tenant,
-                actor: actor.clone(),
-                action: "package.packed".into(),
-                entity_type: "package".into(),
-                entity_id: Some(package.get()),
-                before: None,
-                after: Some(json!({ "weight_g": weight_g })),
-                at: now,
-            };
+            let entry = AuditEntry::about(
+                tenant,
+                actor,
+                "package.packed",
+                ("package", package.get()),
+                json!({ "weight_g": weight_g }),
+                now,
+            );
             insert_audit!(&mut *tx, &entry);
         });
         Ok(())
@@ -1014,16 +1002,14 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::Conflict(format!("package {package} cannot be weighed now")));
             }
-            let entry = AuditEntry {
-                tenant_id: tenant,
-                actor: actor.clone(),
-                action: "package.weighed".into(),
-                entity_type: "package".into(),
-                entity_id: Some(package.get()),
-                before: None,
-                after: Some(json!({ "weight_g": weight_g })),
-                at: now,
-            };
+            let entry = AuditEntry::about(
+                tenant,
+                actor,
+                "package.weighed",
+                ("package", package.get()),
+                json!({ "weight_g": weight_g }),
+                now,
+            );
             insert_audit!(&mut *tx, &entry);
         });
         Ok(())
