@@ -9,6 +9,7 @@ pub mod auth;
 pub mod batch;
 pub mod catalog;
 pub mod deadlines;
+pub mod dropship;
 mod error;
 pub mod import;
 pub mod intake;

@@ -355,6 +355,11 @@ impl App {
         for level in store.stock_of_skus(tenant, &sku_ids).await? {
             *available.entry(level.sku_id).or_default() += level.available().max(0);
         }
+        // 代发: lines a supplier ships are assigned here (the SKU rule) and their units count
+        // as available, so the out-of-stock rule weighs only what the merchant ships.
+        for (sku, units) in self.assign_dropship_at_review(order, &mapped).await? {
+            *available.entry(sku).or_default() += units;
+        }
         let lines = order
             .lines
             .iter()
@@ -710,9 +715,14 @@ impl App {
         let mut settings = self.allocation_settings_for(tenant).await?;
         // Review maps the lines; an order a person approved directly is mapped here.
         let mapped = self.map_lines(&order).await?;
+        // 代发: a supplier's lines reserve nothing and go in no package of the merchant's.
+        let dropship = self.dropship_line_ids(tenant, id).await?;
         let mut lines = Vec::with_capacity(order.lines.len());
         let mut skus: HashMap<SkuId, Sku> = HashMap::new();
         for (line, m) in order.lines.iter().zip(&mapped) {
+            if dropship.contains(&line.id) {
+                continue;
+            }
             let Some((sku, per)) = m else {
                 let message = format!(
                     "商品未匹配：第 {} 行「{}」没有对应的商家商品，请在商品映射中关联或修改此行",
@@ -731,6 +741,13 @@ impl App {
                 item_weight_g: sku.weight.get().saturating_mul(*per),
             });
             skus.insert(sku.id, sku.clone());
+        }
+        if lines.is_empty() && !dropship.is_empty() {
+            // Every line is a supplier's: nothing to reserve. The order stays approved and
+            // ships with the supplier's numbers ("skipped" keeps the review job from looping).
+            return Ok(ReviewOutcome::Skipped {
+                state: OrderState::Approved,
+            });
         }
         if order
             .lines

@@ -12,6 +12,7 @@ pub mod error;
 mod extract;
 mod metrics;
 mod openapi;
+mod supplier_page;
 mod webhooks;
 
 use axum::Router;
@@ -68,6 +69,7 @@ pub fn router(app: App, http: HttpSettings) -> Router {
         .merge(console::router())
         .merge(metrics::router())
         .merge(webhooks::router())
+        .merge(supplier_page::router())
         .route(
             "/api/openapi.json",
             axum::routing::get(openapi::serve_openapi),

@@ -25,6 +25,7 @@ pub mod review;
 pub mod shipment_imports;
 pub mod shipping;
 pub mod stock;
+pub mod suppliers;
 pub mod testing;
 pub mod waybills;
 

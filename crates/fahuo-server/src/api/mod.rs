@@ -5,6 +5,7 @@ mod address;
 mod admin;
 pub(crate) mod auth;
 mod catalog;
+mod dropship;
 mod import;
 mod intake;
 mod inventory;
@@ -132,6 +133,16 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(shipping::import_status))
         .routes(routes!(shipping::import_result))
         .routes(routes!(shipping::export_orders))
+        .routes(routes!(dropship::list_suppliers, dropship::create_supplier))
+        .routes(routes!(dropship::get_supplier, dropship::update_supplier))
+        .routes(routes!(dropship::set_supplier_skus))
+        .routes(routes!(dropship::supplier_lines))
+        .routes(routes!(dropship::purchase_order))
+        .routes(routes!(dropship::create_link))
+        .routes(routes!(dropship::rotate_link))
+        .routes(routes!(dropship::order_dropship, dropship::assign_lines))
+        .routes(routes!(dropship::unassign_lines))
+        .routes(routes!(dropship::late))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .merge(files);
     OpenApiRouter::with_openapi(crate::openapi::base()).nest("/api/v1", v1)
