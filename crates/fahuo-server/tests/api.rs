@@ -36,6 +36,8 @@ struct Merchant {
     token_id: i64,
     /// A write-back of a second, approved order (shipped by hand, still pending).
     shipment: i64,
+    /// A dropship supplier.
+    supplier: i64,
 }
 
 fn client() -> Client {
@@ -171,7 +173,17 @@ async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let (status, supplier) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/suppliers", s.base),
+        t,
+        Some(json!({"name": "义乌杯厂", "contact": "王经理"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{supplier}");
     Merchant {
+        supplier: supplier["id"].as_i64().unwrap(),
         shipment: shipment["id"].as_i64().unwrap(),
         token,
         shop: shop["id"].as_i64().unwrap(),
@@ -610,6 +622,63 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             "/api/v1/orders/export".into(),
             Some(json!({"format": "csv"})),
         ),
+        (Method::GET, "/api/v1/suppliers".into(), None),
+        (
+            Method::POST,
+            "/api/v1/suppliers".into(),
+            Some(json!({"name": "永康壶厂", "contact": "李经理"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/suppliers/{}", m.supplier),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/suppliers/{}", m.supplier),
+            Some(json!({"contact": "李经理", "active": true})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/suppliers/{}/skus", m.supplier),
+            Some(json!({"sku_ids": [m.sku]})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/suppliers/{}/lines", m.supplier),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/suppliers/{}/purchase-order", m.supplier),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/suppliers/{}/link", m.supplier),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/suppliers/{}/link/rotate", m.supplier),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orders/{}/dropship", m.order),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/dropship", m.order),
+            Some(json!({"supplier_id": m.supplier, "line_ids": []})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/dropship/unassign", m.order),
+            Some(json!({"line_ids": []})),
+        ),
+        (Method::GET, "/api/v1/dropship/late".into(), None),
     ]
 }
 
@@ -709,9 +778,17 @@ async fn another_tenant_sees_nothing_on_any_route(db: TestDb) {
             !text.contains("文三路") && !text.contains("13812345678"),
             "{method} {path} leaked A's receiver: {text}"
         );
-        let reaches_a = [a.order, a.shop, a.warehouse, a.sku, a.token_id, a.shipment]
-            .iter()
-            .any(|id| path.contains(&format!("/{id}")) || path.contains(&format!("={id}")));
+        let reaches_a = [
+            a.order,
+            a.shop,
+            a.warehouse,
+            a.sku,
+            a.token_id,
+            a.shipment,
+            a.supplier,
+        ]
+        .iter()
+        .any(|id| path.contains(&format!("/{id}")) || path.contains(&format!("={id}")));
         if reaches_a && a.order != b.order {
             assert!(
                 matches!(

@@ -495,9 +495,14 @@ impl Store {
     }
 
     /// Approved orders waiting for allocation, oldest first (all tenants).
+    /// Approved orders with at least one line of the merchant's own to allocate (an order a
+    /// supplier ships whole waits in `approved` for the supplier's number, not for stock).
     pub async fn orders_to_allocate(&self, limit: i64) -> Result<Vec<(TenantId, OrderId)>> {
         let rows: Vec<(i64, i64)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT tenant_id, id FROM orders WHERE state = 'approved' ORDER BY id LIMIT $1")
+                "SELECT tenant_id, id FROM orders o WHERE state = 'approved' \
+                 AND EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id \
+                   AND NOT EXISTS (SELECT 1 FROM dropship_lines d WHERE d.order_line_id = l.id)) \
+                 ORDER BY id LIMIT $1")
             .bind(limit).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
