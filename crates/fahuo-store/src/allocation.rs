@@ -214,6 +214,13 @@ impl Store {
                     let _: i64 = sqlx::query_scalar(
                         "SELECT id FROM order_lines WHERE tenant_id = $1 AND order_id = $2 AND id = $3")
                         .bind(tenant.get()).bind(order.get()).bind(line.get()).fetch_one(&mut *tx).await?;
+                    // A line a supplier ships (assigned since the plan was made) is not packed here.
+                    let dropship: Option<i64> = sqlx::query_scalar(
+                        "SELECT order_line_id FROM dropship_lines WHERE order_line_id = $1")
+                        .bind(line.get()).fetch_optional(&mut *tx).await?;
+                    if dropship.is_some() {
+                        return Err(StoreError::Stale("order"));
+                    }
                 }
             }
             // Lock every stock row the plan touches in one global order (warehouse, SKU), so two
