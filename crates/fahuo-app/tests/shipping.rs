@@ -861,3 +861,95 @@ async fn a_tracking_file_is_previewed_applied_once_and_reported_row_by_row(db: T
     assert_eq!(again.ready, 0);
     w.sim.shutdown().await;
 }
+
+both_backends!(one_number_for_two_orders_to_the_same_receiver_is_a_merged_parcel_not_a_slip);
+
+async fn one_number_for_two_orders_to_the_same_receiver_is_a_merged_parcel_not_a_slip(db: TestDb) {
+    let w = world(&db, 3).await;
+    let (app, owner) = (&w.app, &w.owner);
+    let shop = app
+        .create_shop(
+            owner,
+            &ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap();
+    let order = |no: &str, name: &str, detail: &str| OrderInput {
+        shop_id: shop.id.get(),
+        platform_order_id: no.into(),
+        paid_total_fen: None,
+        freight_fen: 0,
+        buyer_note: None,
+        seller_note: None,
+        ship_by: None,
+        presale_ship_at: None,
+        receiver: ReceiverInput {
+            name: name.into(),
+            phone: "13800001234".into(),
+            province: "上海市".into(),
+            city: "上海市".into(),
+            county: "徐汇区".into(),
+            detail: detail.into(),
+        },
+        lines: vec![LineInput {
+            sku_code: Some("MUG-350".into()),
+            title: "马克杯".into(),
+            quantity: 1,
+            unit_price_fen: 3900,
+            paid_fen: None,
+        }],
+    };
+    let mut ids = Vec::new();
+    for (no, name, detail) in [
+        ("HB-1", "李四", "虹漕路461号"),
+        ("HB-2", "李四", "虹漕路 461 号"),
+        ("HB-3", "王五", "漕溪北路1号"),
+        ("HB-4", "赵六", "田林路2号"),
+        ("HB-5", "赵六", "田林路2号"),
+        ("HB-6", "钱七", "宜山路3号"),
+    ] {
+        let (_, view) = app
+            .create_manual_order(owner, &order(no, name, detail))
+            .await
+            .unwrap();
+        // Review records the receiver key (same person, same address) whatever it decides.
+        app.review_order_now(owner, view.id).await.unwrap();
+        ids.push(view.id);
+    }
+    let ship = |id: OrderId, number: String| {
+        let input = ManualShipment {
+            carrier: "顺丰".into(),
+            tracking_no: number,
+            lines: Vec::new(),
+        };
+        async move { app.ship_order_manually(owner, id, &input).await }
+    };
+    ship(ids[0], sf(1)).await.unwrap();
+    // The same parcel to the same receiver: accepted.
+    ship(ids[1], sf(1)).await.unwrap();
+    // Another receiver: a slip.
+    let slip = ship(ids[2], sf(1)).await.unwrap_err();
+    assert!(matches!(slip, AppError::Conflict(_)), "{slip:?}");
+    // The same in a file.
+    let csv = format!(
+        "订单号,快递公司,快递单号\nHB-4,顺丰,{n}\nHB-5,顺丰,{n}\nHB-6,顺丰,{n}\n",
+        n = sf(2)
+    );
+    let preview = app
+        .preview_shipment_import(owner, "合单.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = preview
+        .rows
+        .iter()
+        .map(|r| r.verdict_code.as_deref())
+        .collect();
+    assert_eq!(codes, [None, None, Some("reused_in_file")]);
+    w.sim.shutdown().await;
+}

@@ -89,6 +89,27 @@ pub struct ShipmentFilter {
     pub limit: i64,
 }
 
+/// A shipment found by its number (the "number reused" checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberUse {
+    pub tracking_no: String,
+    pub order_id: OrderId,
+    pub state: ShipmentState,
+    /// The order's receiver key: orders that share it may share one parcel (合单).
+    pub merge_key: Option<String>,
+}
+
+/// An order found by the platform's order number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRef {
+    pub platform_order_id: String,
+    pub id: OrderId,
+    pub shop_id: ShopId,
+    pub state: OrderState,
+    /// Same person, same address (set at review); `None` before the first review.
+    pub merge_key: Option<String>,
+}
+
 /// A change of a shipped number, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -549,70 +570,79 @@ impl Store {
         &self,
         tenant: TenantId,
         numbers: &[String],
-    ) -> Result<Vec<(String, OrderId, ShipmentState)>> {
+    ) -> Result<Vec<NumberUse>> {
         let mut out = Vec::new();
         for chunk in numbers.chunks(500) {
             let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
-            let rows: Vec<(String, i64, String)> =
+            let rows: Vec<(String, i64, String, Option<String>)> =
                 match &self.db {
                     crate::Db::Sqlite(pool) => sqlx::query_as(
-                        "SELECT tracking_no, order_id, state FROM shipments WHERE tenant_id = $1 \
-                         AND tracking_no IN (SELECT value FROM json_each($2))",
+                        "SELECT s.tracking_no, s.order_id, s.state, o.merge_key FROM shipments s \
+                     JOIN orders o ON o.id = s.order_id WHERE s.tenant_id = $1 \
+                     AND s.tracking_no IN (SELECT value FROM json_each($2))",
                     )
                     .bind(tenant.get())
                     .bind(&list)
                     .fetch_all(pool)
                     .await?,
                     crate::Db::Postgres(pool) => sqlx::query_as(
-                        "SELECT tracking_no, order_id, state FROM shipments WHERE tenant_id = $1 \
-                         AND tracking_no IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                        "SELECT s.tracking_no, s.order_id, s.state, o.merge_key FROM shipments s \
+                     JOIN orders o ON o.id = s.order_id WHERE s.tenant_id = $1 \
+                     AND s.tracking_no IN (SELECT jsonb_array_elements_text($2::jsonb))",
                     )
                     .bind(tenant.get())
                     .bind(&list)
                     .fetch_all(pool)
                     .await?,
                 };
-            for (n, o, s) in rows {
-                out.push((
-                    n,
-                    OrderId(o),
-                    ShipmentState::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                ));
+            for (tracking_no, order, state, merge_key) in rows {
+                out.push(NumberUse {
+                    tracking_no,
+                    order_id: OrderId(order),
+                    state: ShipmentState::parse(&state)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    merge_key,
+                });
             }
         }
         Ok(out)
     }
 
-    /// Orders by the platform's order number, in any of the tenant's shops:
-    /// (number, order, shop, state).
+    /// Orders by the platform's order number, in any of the tenant's shops.
     pub async fn orders_by_platform_ids(
         &self,
         tenant: TenantId,
         ids: &[String],
-    ) -> Result<Vec<(String, OrderId, ShopId, OrderState)>> {
+    ) -> Result<Vec<OrderRef>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(500) {
             let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
-            let rows: Vec<(String, i64, i64, String)> = match &self.db {
+            let rows: Vec<(String, i64, i64, String, Option<String>)> = match &self.db {
                 crate::Db::Sqlite(pool) => sqlx::query_as(
-                    "SELECT platform_order_id, id, shop_id, state FROM orders WHERE tenant_id = $1 \
-                         AND platform_order_id IN (SELECT value FROM json_each($2))",
+                    "SELECT platform_order_id, id, shop_id, state, merge_key FROM orders \
+                     WHERE tenant_id = $1 AND platform_order_id IN (SELECT value FROM json_each($2))",
                 )
                 .bind(tenant.get())
                 .bind(&list)
                 .fetch_all(pool)
                 .await?,
                 crate::Db::Postgres(pool) => sqlx::query_as(
-                    "SELECT platform_order_id, id, shop_id, state FROM orders WHERE tenant_id = $1 \
-                         AND platform_order_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                    "SELECT platform_order_id, id, shop_id, state, merge_key FROM orders \
+                     WHERE tenant_id = $1 AND platform_order_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
                 )
                 .bind(tenant.get())
                 .bind(&list)
                 .fetch_all(pool)
                 .await?,
             };
-            for (n, o, s, st) in rows {
-                out.push((n, OrderId(o), ShopId(s), OrderState::parse(&st)?));
+            for (platform_order_id, id, shop, state, merge_key) in rows {
+                out.push(OrderRef {
+                    platform_order_id,
+                    id: OrderId(id),
+                    shop_id: ShopId(shop),
+                    state: OrderState::parse(&state)?,
+                    merge_key,
+                });
             }
         }
         Ok(out)

@@ -14,6 +14,7 @@ pub mod export;
 pub mod file;
 
 use crate::jobs::{JobError, JobRunner};
+use crate::shipping::same_parcel;
 use crate::{Actor, App, AppError, Result};
 use chrono::Utc;
 use export::{ExportColumn, ExportFormat, ExportRow};
@@ -25,7 +26,7 @@ use fahuo_store::orders::OrderFilter;
 use fahuo_store::shipment_imports::{
     AppliedRow, CHUNK_ROWS, IMPORT_JOB, ImportRow, ShipmentImport,
 };
-use fahuo_store::shipping::ShipmentFilter;
+use fahuo_store::shipping::{NumberUse, OrderRef, ShipmentFilter};
 use file::{ResultRow, ShipmentFile};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -145,13 +146,16 @@ impl App {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut orders: HashMap<String, Vec<(OrderId, ShopId, OrderState)>> = HashMap::new();
-        for (no, id, shop, state) in self
+        let mut orders: HashMap<String, Vec<OrderRef>> = HashMap::new();
+        for o in self
             .store()
             .orders_by_platform_ids(tenant, &order_nos)
             .await?
         {
-            orders.entry(no).or_default().push((id, shop, state));
+            orders
+                .entry(o.platform_order_id.clone())
+                .or_default()
+                .push(o);
         }
         let numbers: Vec<String> = parsed
             .rows
@@ -160,14 +164,19 @@ impl App {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut used: HashMap<String, Vec<(OrderId, ShipmentState)>> = HashMap::new();
-        for (n, order, state) in self
+        let mut used: HashMap<String, Vec<NumberUse>> = HashMap::new();
+        for u in self
             .store()
             .shipments_with_numbers(tenant, &numbers)
             .await?
         {
-            used.entry(n).or_default().push((order, state));
+            used.entry(u.tracking_no.clone()).or_default().push(u);
         }
+        // The receiver key of an order number that names one order.
+        let merge_key_of = |order_no: &str| match orders.get(order_no).map(Vec::as_slice) {
+            Some([one]) => one.merge_key.clone(),
+            _ => None,
+        };
         // An order listed twice with different numbers and no SKU would ship whole twice.
         let mut whole_rows: HashMap<&str, u32> = HashMap::new();
         let mut out = Vec::with_capacity(parsed.rows.len());
@@ -185,7 +194,15 @@ impl App {
                 verdict_code: None,
                 verdict_message: None,
             };
-            let (code, message) = if let Some(v) = r.verdicts.first() {
+            // One number for two orders to the same person and address is a merged parcel
+            // (合单), not a slip.
+            let first = r.verdicts.iter().find(|v| match v {
+                file::FileVerdict::ReusedInFile { other_order_no, .. } => {
+                    !same_parcel(&merge_key_of(&r.order_no), &merge_key_of(other_order_no))
+                }
+                _ => true,
+            });
+            let (code, message) = if let Some(v) = first {
                 let code = serde_json::to_value(v)
                     .ok()
                     .and_then(|j| j.get("code").and_then(|c| c.as_str()).map(str::to_string))
@@ -200,22 +217,29 @@ impl App {
                         "ambiguous_order",
                         format!("订单号 {} 在多个店铺中都有，请分店铺导入", r.order_no),
                     ),
-                    Some([(order, _, state)]) => {
+                    Some([found]) => {
+                        let (order, state) = (&found.id, &found.state);
                         row.order_id = Some(*order);
                         let number = number.clone().unwrap_or_default();
                         let same = used
                             .get(&number)
-                            .map(|v| v.iter().any(|(o, _)| o == order))
+                            .map(|v| v.iter().any(|u| u.order_id == *order))
                             .unwrap_or(false);
                         let other = used
                             .get(&number)
-                            .and_then(|v| v.iter().find(|(o, _)| o != order));
+                            .and_then(|v| {
+                                v.iter().find(|u| {
+                                    u.order_id != *order
+                                        && !same_parcel(&found.merge_key, &u.merge_key)
+                                })
+                            })
+                            .map(|u| u.order_id);
                         if same {
                             verdict(
                                 "already_shipped",
                                 "该订单已用此单号发货（或正在发货），无需重复导入".into(),
                             )
-                        } else if let Some((other, _)) = other {
+                        } else if let Some(other) = other {
                             verdict(
                                 "number_reused",
                                 format!(

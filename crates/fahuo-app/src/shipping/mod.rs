@@ -46,6 +46,12 @@ pub struct ShipmentView {
     pub advice_zh: Option<String>,
 }
 
+/// Whether two orders may share one parcel: the same receiver key (same person, same address;
+/// set at review). Orders not yet reviewed have none and never share.
+pub(crate) fn same_parcel(a: &Option<String>, b: &Option<String>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a == b)
+}
+
 /// A parsed, checked carrier and number.
 pub(crate) fn checked_number(carrier: &str, number: &str) -> Result<(Carrier, String)> {
     let (carrier, _) = fahuo_carriers::registry::resolve(carrier)
@@ -249,7 +255,8 @@ impl App {
     }
 
     /// A number another order already shipped with is a typing or scanning slip (one parcel
-    /// cannot go to two buyers), caught before any buyer sees it.
+    /// cannot go to two buyers), caught before any buyer sees it — unless both orders go to
+    /// the same person at the same address (a merged parcel, 合单).
     pub(crate) async fn refuse_reused_number(
         &self,
         tenant: TenantId,
@@ -260,7 +267,12 @@ impl App {
             .store()
             .shipments_with_numbers(tenant, &[number.to_string()])
             .await?;
-        if let Some((_, other, _)) = used.iter().find(|(_, o, _)| *o != order) {
+        let ours = self.store().merge_key(tenant, order).await?;
+        if let Some(other) = used
+            .iter()
+            .find(|u| u.order_id != order && !same_parcel(&ours, &u.merge_key))
+        {
+            let other = other.order_id;
             return Err(AppError::Conflict(format!(
                 "单号 {number} 已用于另一个订单（{other}），一个包裹不能发给两个买家"
             )));

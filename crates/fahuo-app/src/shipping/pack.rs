@@ -121,8 +121,8 @@ impl App {
                     .orders_by_platform_ids(tenant, std::slice::from_ref(&code))
                     .await?;
                 let mut candidates = Vec::new();
-                for (_, order, _, _) in orders {
-                    for p in self.store().packages_of_order(tenant, order).await? {
+                for order in orders {
+                    for p in self.store().packages_of_order(tenant, order.id).await? {
                         let state = self.store().package_state(tenant, p).await?;
                         if state == "printed" || state == "waybill_issued" {
                             candidates.push(p);
