@@ -896,3 +896,81 @@ async fn stock_export_then_a_count_previewed_and_applied() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_shipments_previews_applies_sends_and_writes_the_result_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (url, shop) = data_dir_with_a_manual_shop(&data).await;
+    // Two orders in the manual shop (a manual shop's write-back needs no platform call).
+    let keys = fahuo_store::Keyring::load_or_create(&data.join("pii.key")).unwrap();
+    let store = fahuo_store::Store::open(&url, keys).await.unwrap();
+    let app = fahuo_app::App::new(
+        store.clone(),
+        std::sync::Arc::new(fahuo_app::SystemClock),
+        Default::default(),
+    );
+    let tenant = store.tenants().await.unwrap()[0].id;
+    let actor = fahuo_app::Actor::cli(tenant);
+    for (no, phone) in [("S-1", "13812340001"), ("S-2", "13812340002")] {
+        let input: fahuo_app::orders::OrderInput = serde_json::from_value(json!({
+            "shop_id": shop,
+            "platform_order_id": no,
+            "receiver": {"name": "张三", "phone": phone, "province": "浙江省", "city": "杭州市",
+                         "county": "西湖区", "detail": "文三路90号"},
+            "lines": [{"sku_code": "MUG", "title": "马克杯", "quantity": 1, "unit_price_fen": 3900}]
+        }))
+        .unwrap();
+        let (_, view) = app.create_manual_order(&actor, &input).await.unwrap();
+        app.approve_order(&actor, view.id).await.unwrap();
+    }
+    store.close().await;
+    let (gbk, _, _) = encoding_rs::GBK.encode(
+        "订单编号,物流公司,运单号\r\nS-1,顺丰速运,SF1385628716739\r\nS-2,中通快递,SF1385628716740\r\nS-9,顺丰,SF1385628716741\r\n",
+    );
+    let file = dir.path().join("单号.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let result = dir.path().join("result.xlsx");
+    let import = |extra: &[&str]| {
+        let out = fahuo()
+            .args(["import", "shipments"])
+            .arg(&file)
+            .args(["--database-url", &url, "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // The preview: each refused row with its reason, exit 2, nothing shipped.
+    let (code, out, err) = import(&[]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("ready 可发货: 1"), "{out}");
+    assert!(
+        out.contains("tracking_invalid") && out.contains("unknown_order"),
+        "{out}"
+    );
+    // Applied and sent: the good row ships, the result file says so row by row.
+    let (code, out, err) = import(&["--apply", "--result", result.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "two rows stay refused: {out}{err}");
+    assert!(out.contains("succeeded 1"), "{out}");
+    let bytes = std::fs::read(&result).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an xlsx file");
+    let store = fahuo_store::Store::open(
+        &url,
+        fahuo_store::Keyring::load_or_create(&data.join("pii.key")).unwrap(),
+    )
+    .await
+    .unwrap();
+    let counts = store.shipment_counts(tenant).await.unwrap();
+    assert_eq!(
+        counts,
+        [(fahuo_domain::fulfilment::ShipmentState::Succeeded, 1)],
+        "one write-back, accepted"
+    );
+    store.close().await;
+}
