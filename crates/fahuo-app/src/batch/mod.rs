@@ -14,7 +14,7 @@ pub mod export;
 pub mod file;
 
 use crate::jobs::{JobError, JobRunner};
-use crate::shipping::same_parcel;
+use crate::shipping::{carrier_name_zh, same_parcel};
 use crate::{Actor, App, AppError, Result};
 use chrono::Utc;
 use export::{ExportColumn, ExportFormat, ExportRow};
@@ -415,8 +415,7 @@ impl App {
                         .row
                         .carrier_code
                         .as_deref()
-                        .and_then(fahuo_carriers::Carrier::from_code)
-                        .map(|c| c.name_zh().to_string())
+                        .map(carrier_name_zh)
                         .unwrap_or_default(),
                     tracking_no: r.row.tracking_no.clone().unwrap_or_default(),
                     outcome,
@@ -483,16 +482,14 @@ impl App {
             .into_iter()
             .map(|s| (s.id, s.name.as_str().to_string()))
             .collect();
-        let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
         let when = |t: Option<chrono::DateTime<Utc>>| {
             t.map(|t| {
-                t.with_timezone(&shanghai)
+                t.with_timezone(&fahuo_domain::deadline::SHANGHAI)
                     .format("%Y-%m-%d %H:%M:%S")
                     .to_string()
             })
             .unwrap_or_default()
         };
-        let yuan = |f: i64| format!("{}.{:02}", f / 100, (f % 100).abs());
         let mut rows = Vec::with_capacity(ids.len());
         for id in &ids {
             let order = self.store().order(tenant, *id).await?;
@@ -543,18 +540,14 @@ impl App {
                     .collect::<Vec<_>>()
                     .join("; "),
                 quantity: order.lines.iter().map(|l| l.quantity).sum(),
-                paid_total: yuan(order.paid_total.get()),
-                freight: yuan(order.freight.get()),
+                paid_total: order.paid_total.to_string(),
+                freight: order.freight.to_string(),
                 buyer_note: order.buyer_note.clone().unwrap_or_default(),
                 seller_note: order.seller_note.clone().unwrap_or_default(),
                 warehouse: String::new(),
                 carrier: shipped
                     .iter()
-                    .map(|s| {
-                        fahuo_carriers::Carrier::from_code(&s.carrier_code)
-                            .map(|c| c.name_zh().to_string())
-                            .unwrap_or_else(|| s.carrier_code.clone())
-                    })
+                    .map(|s| carrier_name_zh(&s.carrier_code))
                     .collect::<Vec<_>>()
                     .join("; "),
                 tracking_no: shipped

@@ -52,6 +52,13 @@ pub(crate) fn same_parcel(a: &Option<String>, b: &Option<String>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if a == b)
 }
 
+/// A carrier's Chinese name from its canonical code (the code itself when fahuo does not know it).
+pub(crate) fn carrier_name_zh(code: &str) -> String {
+    Carrier::from_code(code)
+        .map(|c| c.name_zh().to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
 /// A parsed, checked carrier and number.
 pub(crate) fn checked_number(carrier: &str, number: &str) -> Result<(Carrier, String)> {
     let (carrier, _) = fahuo_carriers::registry::resolve(carrier)
@@ -64,9 +71,7 @@ pub(crate) fn checked_number(carrier: &str, number: &str) -> Result<(Carrier, St
 }
 
 fn view(shipment: Shipment) -> ShipmentView {
-    let carrier_name = Carrier::from_code(&shipment.carrier_code)
-        .map(|c| c.name_zh().to_string())
-        .unwrap_or_else(|| shipment.carrier_code.clone());
+    let carrier_name = carrier_name_zh(&shipment.carrier_code);
     let advice_zh = match shipment.state {
         ShipmentState::Conflict => Some(format!(
             "平台上该订单已用其他单号发货（{}）：请核对实物包裹，确认后修改单号或作废本条",

@@ -207,20 +207,21 @@ async fn attempt(app: &App, s: &ShipmentToSend) -> Result<(), Failure> {
         carrier_code: code,
         carrier_name: name,
         tracking_no: s.shipment.tracking_no.clone(),
-        items: if whole {
-            Vec::new()
-        } else {
-            s.lines
-                .iter()
-                .map(|(_, line, sku, units)| ShipItem {
-                    platform_line_id: line.clone(),
-                    platform_sku_id: sku.clone(),
-                    quantity: (*units).clamp(0, i64::from(u32::MAX)) as u32,
-                })
-                .collect()
-        },
+        items: if whole { Vec::new() } else { ship_items(s) },
     };
     client.ship(&request).await.map(drop).map_err(classify)
+}
+
+/// The parcel's lines as the platform adapters take them.
+fn ship_items(s: &ShipmentToSend) -> Vec<ShipItem> {
+    s.lines
+        .iter()
+        .map(|(_, line, sku, units)| ShipItem {
+            platform_line_id: line.clone(),
+            platform_sku_id: sku.clone(),
+            quantity: (*units).clamp(0, i64::from(u32::MAX)) as u32,
+        })
+        .collect()
 }
 
 /// Whether the parcel holds every unit of the order (then it is sent as a whole-order
@@ -330,15 +331,7 @@ async fn change(app: &App, job: &Job) -> Result<(), JobError> {
                 new_carrier_code: new_code,
                 new_carrier_name: new_name,
                 new_tracking_no: c.new_tracking_no.clone(),
-                items: s
-                    .lines
-                    .iter()
-                    .map(|(_, line, sku, units)| ShipItem {
-                        platform_line_id: line.clone(),
-                        platform_sku_id: sku.clone(),
-                        quantity: (*units).clamp(0, i64::from(u32::MAX)) as u32,
-                    })
-                    .collect(),
+                items: ship_items(&s),
             })
             .await
             .map_err(classify)
