@@ -132,38 +132,6 @@ pub struct Shipment {
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
-/// The normalised tracking states every carrier's codes map onto.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrackingState {
-    /// 揽收
-    PickedUp,
-    /// 在途
-    InTransit,
-    /// 派件
-    OutForDelivery,
-    /// 签收
-    Delivered,
-    /// 疑难
-    Problem,
-    /// 退回
-    Returning,
-    /// 拒签
-    Refused,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackingEvent {
-    pub carrier: CarrierCode,
-    pub tracking_no: TrackingNo,
-    pub state: TrackingState,
-    /// Carrier-specific detail (e.g. "locker", "signed by proxy").
-    pub sub_state: Option<String>,
-    pub description: String,
-    pub location: Option<String>,
-    pub occurred_at: DateTime<Utc>,
-}
-
 /// The service a carrier account issues waybill numbers through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -4,6 +4,7 @@
 //! Values are parsed at the edge into the newtypes of [`values`]; inside fahuo, a value that
 //! exists is valid. The order lifecycle is the exhaustive transition table in [`order_state`].
 
+pub mod aftersale;
 pub mod allocation;
 pub mod audit;
 pub mod catalog;
@@ -15,11 +16,14 @@ pub mod order;
 pub mod order_state;
 pub mod pack;
 pub mod pii;
+pub mod radar;
+pub mod reports;
 pub mod platform;
 pub mod review;
 pub mod role;
 pub mod shipping;
 pub mod stock;
+pub mod tracking;
 pub mod values;
 
 pub use error::ParseError;
