@@ -3,6 +3,7 @@
 //!
 //! Pure: the store gathers [`ParcelFacts`] / [`OrderFacts`], the app stores the alerts these
 //! rules return and clears the ones they no longer return.
+#![allow(unused_variables, dead_code)] // skeleton: removed when the bodies are written
 
 use crate::tracking::{SubState, TrackState};
 use chrono::{DateTime, Utc};
