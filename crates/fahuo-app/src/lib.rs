@@ -20,6 +20,7 @@ pub mod printing;
 pub mod review;
 pub mod seed;
 pub mod shipping;
+pub mod tracking;
 pub mod users;
 
 pub use error::AppError;
@@ -103,6 +104,10 @@ pub struct Settings {
     pub review_every_seconds: i64,
     /// How often ship-by deadlines are checked for alerts.
     pub deadline_scan_seconds: i64,
+    /// How often the exception radar scans parcels and unshipped orders.
+    pub radar_scan_seconds: i64,
+    /// The URL tracking services reach this server at (their push callbacks).
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -125,6 +130,8 @@ impl Default for Settings {
             waybill_calls_per_second: 50.0,
             review_every_seconds: 10,
             deadline_scan_seconds: 60,
+            radar_scan_seconds: 60,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

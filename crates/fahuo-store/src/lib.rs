@@ -21,12 +21,14 @@ pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod pii;
+pub mod radar;
 pub mod review;
 pub mod shipment_imports;
 pub mod shipping;
 pub mod stock;
 pub mod suppliers;
 pub mod testing;
+pub mod tracking;
 pub mod waybills;
 
 pub use error::StoreError;

@@ -26,6 +26,7 @@ pub enum SettingsKind {
     Allocation,
     Deadline,
     Shipping,
+    Radar,
 }
 
 impl SettingsKind {
@@ -35,6 +36,7 @@ impl SettingsKind {
             SettingsKind::Allocation => "allocation",
             SettingsKind::Deadline => "deadline",
             SettingsKind::Shipping => "shipping",
+            SettingsKind::Radar => "radar",
         }
     }
 }
