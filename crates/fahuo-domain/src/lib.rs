@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod error;
 pub mod fulfilment;
 pub mod ids;
+pub mod notice;
 pub mod order;
 pub mod order_state;
 pub mod pack;
