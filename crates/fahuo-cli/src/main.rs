@@ -925,6 +925,11 @@ async fn serve(
         );
         let runner = fahuo_app::batch::register(runner);
         let runner = fahuo_app::shipping::register(runner);
+        let runner = fahuo_app::tracking::register(runner);
+        let runner = fahuo_app::tracking::radar::register(
+            runner,
+            chrono::Duration::seconds(settings.radar_scan_seconds.max(1)),
+        );
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;

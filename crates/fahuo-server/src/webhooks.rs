@@ -15,7 +15,39 @@ use fahuo_app::intake::WebhookRequest;
 const MAX_PUSH_BYTES: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/{key}", get(receive).post(receive))
+    Router::new()
+        .route("/webhooks/{key}", get(receive).post(receive))
+        .route("/webhooks/tracking/{token}", axum::routing::post(receive_tracking))
+}
+
+/// A tracking service's push (kuaidi100, kdniao): verified with the account's secrets and
+/// answered exactly as the service requires.
+async fn receive_tracking(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_PUSH_BYTES {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match s.app.receive_tracking_push(&token, content_type, &body).await {
+        Ok(answer) => (
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, answer.content_type)],
+            answer.body,
+        )
+            .into_response(),
+        Err(fahuo_app::AppError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            // Not stored: the service delivers it again later.
+            tracing::warn!(error = %e, "tracking push not processed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 async fn receive(

@@ -13,6 +13,7 @@ mod orders;
 mod printing;
 mod review;
 mod shipping;
+mod tracking;
 
 use crate::AppState;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -133,6 +134,21 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(shipping::import_status))
         .routes(routes!(shipping::import_result))
         .routes(routes!(shipping::export_orders))
+        .routes(routes!(
+            tracking::list_tracking_accounts,
+            tracking::create_tracking_account
+        ))
+        .routes(routes!(tracking::set_tracking_account_enabled))
+        .routes(routes!(tracking::list_parcels))
+        .routes(routes!(tracking::get_parcel))
+        .routes(routes!(tracking::refresh_parcel))
+        .routes(routes!(tracking::dispute_parcel))
+        .routes(routes!(tracking::order_tracking))
+        .routes(routes!(tracking::radar_queue))
+        .routes(routes!(
+            tracking::get_radar_settings,
+            tracking::set_radar_settings
+        ))
         .routes(routes!(dropship::list_suppliers, dropship::create_supplier))
         .routes(routes!(dropship::get_supplier, dropship::update_supplier))
         .routes(routes!(dropship::set_supplier_skus))
