@@ -131,11 +131,19 @@ pub struct Alert {
 }
 
 /// The alerts that hold for a parcel at `now`.
-pub fn parcel_alerts(facts: &ParcelFacts, settings: &RadarSettings, now: DateTime<Utc>) -> Vec<Alert> {
+pub fn parcel_alerts(
+    facts: &ParcelFacts,
+    settings: &RadarSettings,
+    now: DateTime<Utc>,
+) -> Vec<Alert> {
     todo!()
 }
 
 /// The alerts that hold for an unshipped order at `now` (the ship-by deadline).
-pub fn order_alerts(facts: &OrderFacts, settings: &RadarSettings, now: DateTime<Utc>) -> Vec<Alert> {
+pub fn order_alerts(
+    facts: &OrderFacts,
+    settings: &RadarSettings,
+    now: DateTime<Utc>,
+) -> Vec<Alert> {
     todo!()
 }
