@@ -95,9 +95,13 @@ fn k100_trace() -> Value {
 #[test]
 fn a_kuaidi100_push_signed_by_the_reference_parses_into_events() {
     for upper in [false, true] {
-        let body = k100_push(&k100_param("shutdown", "301", k100_trace()), &k100_creds().salt, upper);
-        let push = verify_push(TrackingService::Kuaidi100, &k100_creds(), FORM, &body)
-            .expect("verifies");
+        let body = k100_push(
+            &k100_param("shutdown", "301", k100_trace()),
+            &k100_creds().salt,
+            upper,
+        );
+        let push =
+            verify_push(TrackingService::Kuaidi100, &k100_creds(), FORM, &body).expect("verifies");
         assert_eq!(push.reports.len(), 1);
         let r = &push.reports[0];
         assert_eq!(r.tracking_no, "YT1234567890123");
@@ -117,7 +121,10 @@ fn a_kuaidi100_push_signed_by_the_reference_parses_into_events() {
             ]
         );
         // Beijing 00:30 on 1 March is 16:30 UTC on 28 February.
-        assert_eq!(r.events[3].at, Utc.with_ymd_and_hms(2026, 2, 28, 16, 30, 0).unwrap());
+        assert_eq!(
+            r.events[3].at,
+            Utc.with_ymd_and_hms(2026, 2, 28, 16, 30, 0).unwrap()
+        );
         assert_eq!(r.events[0].location.as_deref(), Some("上海市"));
     }
 }
@@ -147,11 +154,21 @@ fn kuaidi100_lines_without_codes_are_classified_or_keep_the_state_before() {
     assert_eq!(r.state, None);
     assert!(!r.ended);
     // The report-level state names the newest line when it has no code of its own.
-    let body = k100_push(&k100_param("polling", "5", json!([
-        {"context": "包裹状态更新", "ftime": "2026-03-02 10:00:00"},
-        {"context": "【杭州市】已揽收", "ftime": "2026-03-01 09:00:00"}
-    ])), &k100_creds().salt, false);
-    let r = &verify_push(TrackingService::Kuaidi100, &k100_creds(), None, &body).unwrap().reports[0];
+    let body = k100_push(
+        &k100_param(
+            "polling",
+            "5",
+            json!([
+                {"context": "包裹状态更新", "ftime": "2026-03-02 10:00:00"},
+                {"context": "【杭州市】已揽收", "ftime": "2026-03-01 09:00:00"}
+            ]),
+        ),
+        &k100_creds().salt,
+        false,
+    );
+    let r = &verify_push(TrackingService::Kuaidi100, &k100_creds(), None, &body)
+        .unwrap()
+        .reports[0];
     assert_eq!(r.events[0].state, TrackState::OutForDelivery);
     assert_eq!(r.events[1].state, TrackState::PickedUp);
 }
@@ -161,7 +178,9 @@ fn an_abort_push_is_marked_aborted_with_its_message() {
     let mut p = k100_param("abort", "0", json!([]));
     p["message"] = json!("3天查询无记录");
     let body = k100_push(&p, &k100_creds().salt, false);
-    let r = &verify_push(TrackingService::Kuaidi100, &k100_creds(), None, &body).unwrap().reports[0];
+    let r = &verify_push(TrackingService::Kuaidi100, &k100_creds(), None, &body)
+        .unwrap()
+        .reports[0];
     assert!(r.aborted && !r.ended);
     assert_eq!(r.message.as_deref(), Some("3天查询无记录"));
     assert!(r.events.is_empty());
@@ -169,15 +188,22 @@ fn an_abort_push_is_marked_aborted_with_its_message() {
 
 #[test]
 fn duplicate_lines_are_all_kept_and_merge_into_one_event() {
-    let line = json!({"context": "【杭州市】已揽收", "ftime": "2026-03-01 09:00:00", "statusCode": "103"});
+    let line =
+        json!({"context": "【杭州市】已揽收", "ftime": "2026-03-01 09:00:00", "statusCode": "103"});
     let body = k100_push(
         &k100_param("polling", "1", json!([line.clone(), line])),
         &k100_creds().salt,
         false,
     );
-    let r = &verify_push(TrackingService::Kuaidi100, &k100_creds(), None, &body).unwrap().reports[0];
+    let r = &verify_push(TrackingService::Kuaidi100, &k100_creds(), None, &body)
+        .unwrap()
+        .reports[0];
     assert_eq!(r.events.len(), 2, "no line is dropped by the parser");
-    assert_eq!(timeline(r.events.clone()).len(), 1, "the timeline merges them");
+    assert_eq!(
+        timeline(r.events.clone()).len(),
+        1,
+        "the timeline merges them"
+    );
 }
 
 #[test]
@@ -187,19 +213,50 @@ fn forged_or_malformed_kuaidi100_pushes_are_refused() {
     let v = |body: &[u8]| verify_push(TrackingService::Kuaidi100, &creds, FORM, body);
     // Signed with another salt, or the param changed after signing.
     let other = md5_hex(&format!("{param}other"));
-    assert_eq!(v(&form(&[("param", &param), ("sign", &other)])), Err(WebhookError::BadSignature));
+    assert_eq!(
+        v(&form(&[("param", &param), ("sign", &other)])),
+        Err(WebhookError::BadSignature)
+    );
     let good = md5_hex(&format!("{param}{}", creds.salt));
     let tampered = param.replace("YT1234567890123", "YT9999999999999");
-    assert_eq!(v(&form(&[("param", &tampered), ("sign", &good)])), Err(WebhookError::BadSignature));
-    assert_eq!(v(&form(&[("param", &param)])), Err(WebhookError::Missing("sign")));
-    assert_eq!(v(&form(&[("sign", &good)])), Err(WebhookError::Missing("param")));
+    assert_eq!(
+        v(&form(&[("param", &tampered), ("sign", &good)])),
+        Err(WebhookError::BadSignature)
+    );
+    assert_eq!(
+        v(&form(&[("param", &param)])),
+        Err(WebhookError::Missing("sign"))
+    );
+    assert_eq!(
+        v(&form(&[("sign", &good)])),
+        Err(WebhookError::Missing("param"))
+    );
     // Correctly signed but not JSON / without lastResult / a bad time.
-    let signed = |p: &str| form(&[("param", p), ("sign", &md5_hex(&format!("{p}{}", creds.salt)))]);
-    assert!(matches!(v(&signed("not json")), Err(WebhookError::Malformed(_))));
+    let signed = |p: &str| {
+        form(&[
+            ("param", p),
+            ("sign", &md5_hex(&format!("{p}{}", creds.salt))),
+        ])
+    };
+    assert!(matches!(
+        v(&signed("not json")),
+        Err(WebhookError::Malformed(_))
+    ));
     assert!(matches!(v(&signed("[1]")), Err(WebhookError::Malformed(_))));
-    assert_eq!(v(&signed(r#"{"status":"polling"}"#)), Err(WebhookError::Missing("lastResult")));
-    let bad_time = k100_param("polling", "0", json!([{"context": "x", "ftime": "yesterday"}])).to_string();
-    assert!(matches!(v(&signed(&bad_time)), Err(WebhookError::Malformed(_))));
+    assert_eq!(
+        v(&signed(r#"{"status":"polling"}"#)),
+        Err(WebhookError::Missing("lastResult"))
+    );
+    let bad_time = k100_param(
+        "polling",
+        "0",
+        json!([{"context": "x", "ftime": "yesterday"}]),
+    )
+    .to_string();
+    assert!(matches!(
+        v(&signed(&bad_time)),
+        Err(WebhookError::Malformed(_))
+    ));
     let no_nu = r#"{"status":"polling","lastResult":{"data":[]}}"#;
     assert!(matches!(v(&signed(no_nu)), Err(WebhookError::Malformed(_))));
     // Empty, huge, JSON-typed, and duplicated bodies.
@@ -208,7 +265,12 @@ fn forged_or_malformed_kuaidi100_pushes_are_refused() {
     assert!(matches!(v(&huge), Err(WebhookError::Malformed(_))));
     let ok = signed(&param);
     assert!(matches!(
-        verify_push(TrackingService::Kuaidi100, &creds, Some("application/json"), &ok),
+        verify_push(
+            TrackingService::Kuaidi100,
+            &creds,
+            Some("application/json"),
+            &ok
+        ),
         Err(WebhookError::Malformed(_))
     ));
     let mut twice = ok.clone();
@@ -216,7 +278,10 @@ fn forged_or_malformed_kuaidi100_pushes_are_refused() {
     assert!(matches!(v(&twice), Err(WebhookError::Malformed(_))));
     assert!(v(&ok).is_ok());
     // No salt configured.
-    let no_salt = TrackingCredentials { salt: String::new(), ..creds.clone() };
+    let no_salt = TrackingCredentials {
+        salt: String::new(),
+        ..creds.clone()
+    };
     assert!(matches!(
         verify_push(TrackingService::Kuaidi100, &no_salt, FORM, &ok),
         Err(WebhookError::NotConfigured(_))
@@ -244,7 +309,11 @@ fn kdn_data() -> Value {
 }
 
 fn kdn_push_body(data: &str, sign: &str, request_type: &str) -> Vec<u8> {
-    form(&[("RequestData", data), ("DataSign", sign), ("RequestType", request_type)])
+    form(&[
+        ("RequestData", data),
+        ("DataSign", sign),
+        ("RequestType", request_type),
+    ])
 }
 
 #[test]
@@ -269,14 +338,20 @@ fn a_kdniao_push_with_several_parcels_verifies_whichever_way_the_sign_is_encoded
             states,
             vec![
                 (TrackState::PickedUp, None),
-                (TrackState::InTransit, Some(SubState::ArrivedDestinationCity)),
+                (
+                    TrackState::InTransit,
+                    Some(SubState::ArrivedDestinationCity)
+                ),
                 (TrackState::OutForDelivery, Some(SubState::Delivering)),
                 // No Action: the report's StateEx names the newest line.
                 (TrackState::Delivered, Some(SubState::SignedByProxy)),
             ]
         );
         assert_eq!(r.events[1].location.as_deref(), Some("上海市"));
-        assert_eq!(r.events[3].at, Utc.with_ymd_and_hms(2026, 3, 2, 1, 10, 0).unwrap());
+        assert_eq!(
+            r.events[3].at,
+            Utc.with_ymd_and_hms(2026, 3, 2, 1, 10, 0).unwrap()
+        );
         let unknown = &push.reports[1];
         assert_eq!(unknown.carrier, None);
         assert_eq!(unknown.carrier_code, "ZZZ");
@@ -292,17 +367,26 @@ fn forged_or_malformed_kdniao_pushes_are_refused() {
     let data = kdn_data().to_string();
     let good = kdn_sign(&data, &creds.key);
     let wrong_key = kdn_sign(&data, "other");
-    assert_eq!(v(&kdn_push_body(&data, &wrong_key, "101")), Err(WebhookError::BadSignature));
+    assert_eq!(
+        v(&kdn_push_body(&data, &wrong_key, "101")),
+        Err(WebhookError::BadSignature)
+    );
     // The raw md5 bytes instead of the hex string: not kdniao's sign.
     let raw = base64::engine::general_purpose::STANDARD
         .encode(Md5::digest(format!("{data}{}", creds.key).as_bytes()));
-    assert_eq!(v(&kdn_push_body(&data, &raw, "101")), Err(WebhookError::BadSignature));
+    assert_eq!(
+        v(&kdn_push_body(&data, &raw, "101")),
+        Err(WebhookError::BadSignature)
+    );
     // base64 is case-sensitive.
     assert_eq!(
         v(&kdn_push_body(&data, &good.to_lowercase(), "101")),
         Err(WebhookError::BadSignature)
     );
-    assert!(matches!(v(&kdn_push_body(&data, &good, "1002")), Err(WebhookError::Malformed(_))));
+    assert!(matches!(
+        v(&kdn_push_body(&data, &good, "1002")),
+        Err(WebhookError::Malformed(_))
+    ));
     assert_eq!(
         v(&form(&[("RequestData", &data), ("DataSign", &good)])),
         Err(WebhookError::Missing("RequestType"))
@@ -329,12 +413,18 @@ fn forged_or_malformed_kdniao_pushes_are_refused() {
         r#"{"Data":[{"LogisticCode":"1","Traces":[{"AcceptTime":"soon"}]}]}"#,
     ] {
         assert!(
-            matches!(v(&kdn_push_body(bad, &kdn_sign(bad, &creds.key), "101")), Err(WebhookError::Malformed(_))),
+            matches!(
+                v(&kdn_push_body(bad, &kdn_sign(bad, &creds.key), "101")),
+                Err(WebhookError::Malformed(_))
+            ),
             "{bad}"
         );
     }
     assert!(matches!(v(b""), Err(WebhookError::Malformed(_))));
-    assert!(matches!(v(&vec![b'%'; 5 << 20]), Err(WebhookError::Malformed(_))));
+    assert!(matches!(
+        v(&vec![b'%'; 5 << 20]),
+        Err(WebhookError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -353,7 +443,11 @@ fn arbitrary_bytes_never_panic() {
             .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
             .collect();
         for s in [TrackingService::Kuaidi100, TrackingService::Kdniao] {
-            let creds = if s == TrackingService::Kdniao { kdn_creds() } else { k100_creds() };
+            let creds = if s == TrackingService::Kdniao {
+                kdn_creds()
+            } else {
+                k100_creds()
+            };
             let _ = verify_push(s, &creds, FORM, &body);
             let _ = verify_push(s, &creds, None, &body);
         }
@@ -437,7 +531,10 @@ fn push_replies_have_each_services_shape() {
     assert_eq!(s, http::StatusCode::OK);
     assert!(ct.starts_with("application/json"));
     let v: Value = serde_json::from_str(&b).unwrap();
-    assert_eq!(v, json!({"result": true, "returnCode": "200", "message": "成功"}));
+    assert_eq!(
+        v,
+        json!({"result": true, "returnCode": "200", "message": "成功"})
+    );
     let (s, _, b) = push_reply(TrackingService::Kuaidi100, &k100_creds(), false, now);
     assert_eq!(s, http::StatusCode::INTERNAL_SERVER_ERROR);
     let v: Value = serde_json::from_str(&b).unwrap();
@@ -461,14 +558,22 @@ fn account(service: TrackingService, base: &str) -> TrackingAccount {
     TrackingAccount {
         service,
         base_url: format!("{base}/"),
-        credentials: if service == TrackingService::Kdniao { kdn_creds() } else { k100_creds() },
+        credentials: if service == TrackingService::Kdniao {
+            kdn_creds()
+        } else {
+            k100_creds()
+        },
         callback_url: "https://fahuo.example/hooks/track/1".into(),
     }
 }
 
 fn client(service: TrackingService, base: &str) -> TrackingClient {
-    TrackingClient::new(account(service, base), fahuo_platforms::http_client(), &options())
-        .expect("client")
+    TrackingClient::new(
+        account(service, base),
+        fahuo_platforms::http_client(),
+        &options(),
+    )
+    .expect("client")
 }
 
 fn sf(no: &str) -> TrackRequest {
@@ -483,10 +588,16 @@ fn sf(no: &str) -> TrackRequest {
 fn accounts_are_checked() {
     let http = fahuo_platforms::http_client();
     let bad = |a: TrackingAccount| {
-        matches!(TrackingClient::new(a, http.clone(), &options()), Err(PlatformError::Config(_)))
+        matches!(
+            TrackingClient::new(a, http.clone(), &options()),
+            Err(PlatformError::Config(_))
+        )
     };
     let base = "http://127.0.0.1:1";
-    assert!(bad(TrackingAccount { base_url: "ftp://x".into(), ..account(TrackingService::Kdniao, base) }));
+    assert!(bad(TrackingAccount {
+        base_url: "ftp://x".into(),
+        ..account(TrackingService::Kdniao, base)
+    }));
     let mut a = account(TrackingService::Kuaidi100, base);
     a.credentials.salt.clear();
     assert!(bad(a));
@@ -505,35 +616,83 @@ fn accounts_are_checked() {
 async fn kuaidi100_subscribe_sends_the_documented_form_and_maps_return_codes() {
     let m = Mock::start().await;
     let c = client(TrackingService::Kuaidi100, &m.base);
-    m.script("/poll", &[(200, r#"{"result":true,"returnCode":"200","message":"提交成功"}"#)]);
-    c.subscribe(&sf("SF1234567890123")).await.expect("subscribed");
+    m.script(
+        "/poll",
+        &[(
+            200,
+            r#"{"result":true,"returnCode":"200","message":"提交成功"}"#,
+        )],
+    );
+    c.subscribe(&sf("SF1234567890123"))
+        .await
+        .expect("subscribed");
     let seen = m.seen_at("/poll");
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "POST");
-    assert!(seen[0].content_type.starts_with("application/x-www-form-urlencoded"));
+    assert!(
+        seen[0]
+            .content_type
+            .starts_with("application/x-www-form-urlencoded")
+    );
     let f = seen[0].form();
     assert_eq!(f["schema"], "json");
     let p: Value = serde_json::from_str(&f["param"]).unwrap();
     assert_eq!(p["company"], "shunfeng");
     assert_eq!(p["number"], "SF1234567890123");
     assert_eq!(p["key"], "k100key");
-    assert_eq!(p["parameters"]["callbackurl"], "https://fahuo.example/hooks/track/1");
+    assert_eq!(
+        p["parameters"]["callbackurl"],
+        "https://fahuo.example/hooks/track/1"
+    );
     assert_eq!(p["parameters"]["salt"], "s@lt 1");
     assert_eq!(p["parameters"]["phone"], "8000");
     assert!(p["parameters"]["resultv2"].is_string());
 
-    m.script("/poll", &[(200, r#"{"result":false,"returnCode":"501","message":"重复订阅"}"#)]);
+    m.script(
+        "/poll",
+        &[(
+            200,
+            r#"{"result":false,"returnCode":"501","message":"重复订阅"}"#,
+        )],
+    );
     assert_eq!(c.subscribe(&sf("SF1")).await, Ok(()));
-    m.script("/poll", &[(200, r#"{"result":false,"returnCode":"600","message":"您不是合法的订阅者"}"#)]);
+    m.script(
+        "/poll",
+        &[(
+            200,
+            r#"{"result":false,"returnCode":"600","message":"您不是合法的订阅者"}"#,
+        )],
+    );
     assert!(c.subscribe(&sf("SF1")).await.unwrap_err().is_auth());
-    m.script("/poll", &[(200, r#"{"result":false,"returnCode":"700","message":"订阅方的订阅数据存在错误"}"#)]);
-    assert!(matches!(c.subscribe(&sf("SF1")).await, Err(PlatformError::Invalid { .. })));
+    m.script(
+        "/poll",
+        &[(
+            200,
+            r#"{"result":false,"returnCode":"700","message":"订阅方的订阅数据存在错误"}"#,
+        )],
+    );
+    assert!(matches!(
+        c.subscribe(&sf("SF1")).await,
+        Err(PlatformError::Invalid { .. })
+    ));
     m.clear();
-    m.script("/poll", &[(200, r#"{"result":false,"returnCode":"500","message":"服务器错误"}"#)]);
+    m.script(
+        "/poll",
+        &[(
+            200,
+            r#"{"result":false,"returnCode":"500","message":"服务器错误"}"#,
+        )],
+    );
     assert!(c.subscribe(&sf("SF1")).await.unwrap_err().is_retryable());
     assert_eq!(m.seen_at("/poll").len(), 2, "retried once");
     // A busy answer, then success.
-    m.script("/poll", &[(502, ""), (200, r#"{"result":true,"returnCode":"200","message":"ok"}"#)]);
+    m.script(
+        "/poll",
+        &[
+            (502, ""),
+            (200, r#"{"result":true,"returnCode":"200","message":"ok"}"#),
+        ],
+    );
     assert_eq!(c.subscribe(&sf("SF1")).await, Ok(()));
 }
 
@@ -561,16 +720,40 @@ async fn kuaidi100_query_is_signed_and_mapped() {
     let f = seen.form();
     assert_eq!(f["customer"], "CUST100");
     let param = &f["param"];
-    assert_eq!(f["sign"], md5_hex(&format!("{param}k100keyCUST100")).to_uppercase());
+    assert_eq!(
+        f["sign"],
+        md5_hex(&format!("{param}k100keyCUST100")).to_uppercase()
+    );
     let p: Value = serde_json::from_str(param).unwrap();
-    assert_eq!((p["com"].as_str(), p["num"].as_str(), p["phone"].as_str()), (Some("shunfeng"), Some("SF1234567890123"), Some("8000")));
+    assert_eq!(
+        (p["com"].as_str(), p["num"].as_str(), p["phone"].as_str()),
+        (Some("shunfeng"), Some("SF1234567890123"), Some("8000"))
+    );
 
-    m.script("/poll/query.do", &[(200, r#"{"result":false,"returnCode":"400","message":"找不到对应公司"}"#)]);
-    assert!(matches!(c.query(&sf("SF1")).await, Err(PlatformError::Invalid { .. })));
-    m.script("/poll/query.do", &[(200, r#"{"result":false,"returnCode":"503","message":"验证签名失败"}"#)]);
+    m.script(
+        "/poll/query.do",
+        &[(
+            200,
+            r#"{"result":false,"returnCode":"400","message":"找不到对应公司"}"#,
+        )],
+    );
+    assert!(matches!(
+        c.query(&sf("SF1")).await,
+        Err(PlatformError::Invalid { .. })
+    ));
+    m.script(
+        "/poll/query.do",
+        &[(
+            200,
+            r#"{"result":false,"returnCode":"503","message":"验证签名失败"}"#,
+        )],
+    );
     assert!(c.query(&sf("SF1")).await.unwrap_err().is_auth());
     m.script("/poll/query.do", &[(200, "<html>")]);
-    assert!(matches!(c.query(&sf("SF1")).await, Err(PlatformError::Protocol(_))));
+    assert!(matches!(
+        c.query(&sf("SF1")).await,
+        Err(PlatformError::Protocol(_))
+    ));
     // Pickups are kdniao's.
     assert!(matches!(
         c.cancel_pickup("R1", Carrier::Sf).await,
@@ -584,7 +767,11 @@ fn check_kdniao_form(seen: &mock::Seen, request_type: &str) -> Value {
     assert_eq!(f["EBusinessID"], "1234567");
     assert_eq!(f["DataType"], "2");
     let data = &f["RequestData"];
-    assert_eq!(f["DataSign"], kdn_sign(data, "kdn-app-key"), "DataSign per the reference");
+    assert_eq!(
+        f["DataSign"],
+        kdn_sign(data, "kdn-app-key"),
+        "DataSign per the reference"
+    );
     serde_json::from_str(data).expect("RequestData is JSON")
 }
 
@@ -593,18 +780,29 @@ async fn kdniao_subscribe_and_query_send_the_documented_forms() {
     let m = Mock::start().await;
     let c = client(TrackingService::Kdniao, &m.base);
     m.script("/api/dist", &[(200, r#"{"EBusinessID":"1234567","UpdateTime":"2026-03-01 10:00:00","Success":true,"Reason":""}"#)]);
-    c.subscribe(&sf("SF1234567890123")).await.expect("subscribed");
+    c.subscribe(&sf("SF1234567890123"))
+        .await
+        .expect("subscribed");
     let d = check_kdniao_form(&m.seen_at("/api/dist")[0], "1008");
     assert_eq!(d["ShipperCode"], "SF");
     assert_eq!(d["LogisticCode"], "SF1234567890123");
     assert_eq!(d["CustomerName"], "8000");
     // Not SF or ZTO: no phone digits.
-    let yto = TrackRequest { carrier: Carrier::Yto, ..sf("YT1") };
+    let yto = TrackRequest {
+        carrier: Carrier::Yto,
+        ..sf("YT1")
+    };
     c.subscribe(&yto).await.unwrap();
     let d = check_kdniao_form(&m.seen_at("/api/dist")[1], "1008");
     assert!(d.get("CustomerName").is_none());
-    m.script("/api/dist", &[(200, r#"{"Success":false,"Reason":"参数错误"}"#)]);
-    assert!(matches!(c.subscribe(&yto).await, Err(PlatformError::Invalid { .. })));
+    m.script(
+        "/api/dist",
+        &[(200, r#"{"Success":false,"Reason":"参数错误"}"#)],
+    );
+    assert!(matches!(
+        c.subscribe(&yto).await,
+        Err(PlatformError::Invalid { .. })
+    ));
 
     let answer = json!({
         "EBusinessID": "1234567", "ShipperCode": "SF", "LogisticCode": "SF1234567890123",
@@ -621,7 +819,10 @@ async fn kdniao_subscribe_and_query_send_the_documented_forms() {
     assert_eq!(r.sub_state, Some(SubState::Delivering));
     assert_eq!(r.events[0].state, TrackState::PickedUp);
     assert_eq!(r.events[1].state, TrackState::OutForDelivery);
-    let d = check_kdniao_form(&m.seen_at("/Ebusiness/EbusinessOrderHandle.aspx")[0], "1002");
+    let d = check_kdniao_form(
+        &m.seen_at("/Ebusiness/EbusinessOrderHandle.aspx")[0],
+        "1002",
+    );
     assert_eq!(d["LogisticCode"], "SF1234567890123");
     // No trace yet.
     m.script(
@@ -630,7 +831,13 @@ async fn kdniao_subscribe_and_query_send_the_documented_forms() {
     );
     let r = c.query(&sf("SF1")).await.expect("empty");
     assert!(r.events.is_empty() && r.state.is_none());
-    m.script("/Ebusiness/EbusinessOrderHandle.aspx", &[(200, r#"{"Success":false,"ResultCode":"101","Reason":"sign"}"#)]);
+    m.script(
+        "/Ebusiness/EbusinessOrderHandle.aspx",
+        &[(
+            200,
+            r#"{"Success":false,"ResultCode":"101","Reason":"sign"}"#,
+        )],
+    );
     assert!(c.query(&sf("SF1")).await.unwrap_err().is_auth());
 }
 
@@ -671,13 +878,33 @@ async fn kdniao_pickups_are_booked_and_cancelled() {
     assert_eq!(d["Weight"], 1.5);
     assert_eq!(d["Sender"]["Name"], "买家");
     assert_eq!(d["Receiver"]["ExpAreaName"], "西湖区");
-    c.cancel_pickup("RET-1", Carrier::Sf).await.expect("cancelled");
+    c.cancel_pickup("RET-1", Carrier::Sf)
+        .await
+        .expect("cancelled");
     let d = check_kdniao_form(&m.seen_at("/api/OOrderService")[1], "1004");
     assert_eq!(d["OrderCode"], "RET-1");
-    let backwards = PickupRequest { end: req.start, ..req.clone() };
-    assert!(matches!(c.book_pickup(&backwards).await, Err(PlatformError::Config(_))));
-    m.script("/api/OOrderService", &[(200, r#"{"Success":false,"ResultCode":"105","Reason":"超出服务范围"}"#)]);
-    assert!(matches!(c.book_pickup(&req).await, Err(PlatformError::Invalid { .. })));
+    let backwards = PickupRequest {
+        end: req.start,
+        ..req.clone()
+    };
+    assert!(matches!(
+        c.book_pickup(&backwards).await,
+        Err(PlatformError::Config(_))
+    ));
+    m.script(
+        "/api/OOrderService",
+        &[(
+            200,
+            r#"{"Success":false,"ResultCode":"105","Reason":"超出服务范围"}"#,
+        )],
+    );
+    assert!(matches!(
+        c.book_pickup(&req).await,
+        Err(PlatformError::Invalid { .. })
+    ));
     let k100 = client(TrackingService::Kuaidi100, &m.base);
-    assert!(matches!(k100.book_pickup(&req).await, Err(PlatformError::Unsupported(_))));
+    assert!(matches!(
+        k100.book_pickup(&req).await,
+        Err(PlatformError::Unsupported(_))
+    ));
 }

@@ -30,10 +30,13 @@ impl Seen {
     }
 }
 
+/// Per path, the answers still to give: `(status, body)`.
+type Script = HashMap<String, VecDeque<(u16, String)>>;
+
 #[derive(Clone, Default)]
 struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
-    script: Arc<Mutex<HashMap<String, VecDeque<(u16, String)>>>>,
+    script: Arc<Mutex<Script>>,
 }
 
 pub struct Mock {
