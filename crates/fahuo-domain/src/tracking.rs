@@ -223,7 +223,9 @@ impl SubState {
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
-        .ok_or_else(|| crate::ParseError::new("track_sub_state", format!("unknown sub-state {s:?}")))
+        .ok_or_else(|| {
+            crate::ParseError::new("track_sub_state", format!("unknown sub-state {s:?}"))
+        })
     }
 }
 
@@ -318,7 +320,15 @@ pub fn classify_text(text: &str) -> Option<(TrackState, Option<SubState>)> {
         (T::Refused, Some(Sub::RefusedByReceiver))
     } else if has(&["退回", "退件", "返回寄件"]) {
         (T::Returning, None)
-    } else if has(&["异常", "疑难", "滞留", "无法派送", "地址不详", "破损", "遗失"]) {
+    } else if has(&[
+        "异常",
+        "疑难",
+        "滞留",
+        "无法派送",
+        "地址不详",
+        "破损",
+        "遗失",
+    ]) {
         (T::Problem, Some(Sub::DeliveryFailed))
     } else if has(&["代签", "代收"]) && has(&["签收"]) {
         (T::Delivered, Some(Sub::SignedByProxy))
@@ -334,7 +344,9 @@ pub fn classify_text(text: &str) -> Option<(TrackState, Option<SubState>)> {
         (T::PickedUp, Some(Sub::Collected))
     } else if has(&["待揽", "已下单", "等待揽"]) {
         (T::AwaitingPickup, Some(Sub::WaitingForCourier))
-    } else if has(&["到达", "发往", "离开", "中转", "转运", "运输", "装车", "发出"]) {
+    } else if has(&[
+        "到达", "发往", "离开", "中转", "转运", "运输", "装车", "发出",
+    ]) {
         (T::InTransit, None)
     } else {
         return None;
@@ -349,7 +361,8 @@ mod tests {
 
     fn ev(min: i64, state: TrackState, text: &str) -> TrackEvent {
         TrackEvent {
-            at: Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap() + chrono::Duration::minutes(min),
+            at: Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap()
+                + chrono::Duration::minutes(min),
             state,
             sub_state: None,
             text: text.into(),
@@ -362,7 +375,11 @@ mod tests {
             ev(0, TrackState::PickedUp, "【杭州市】已揽收"),
             ev(300, TrackState::InTransit, "【杭州市】已发往 上海转运中心"),
             ev(900, TrackState::OutForDelivery, "【上海市】派件中"),
-            ev(1000, TrackState::Delivered, "【上海市】已签收，签收人：本人"),
+            ev(
+                1000,
+                TrackState::Delivered,
+                "【上海市】已签收，签收人：本人",
+            ),
         ]
     }
 
@@ -400,7 +417,10 @@ mod tests {
     fn at_the_same_second_the_later_stage_wins() {
         let a = ev(5, TrackState::OutForDelivery, "派件中");
         let b = ev(5, TrackState::Delivered, "已签收");
-        assert_eq!(current(&[b.clone(), a.clone()]).unwrap().state, TrackState::Delivered);
+        assert_eq!(
+            current(&[b.clone(), a.clone()]).unwrap().state,
+            TrackState::Delivered
+        );
         assert_eq!(current(&[a, b]).unwrap().state, TrackState::Delivered);
     }
 
@@ -410,10 +430,22 @@ mod tests {
         assert_eq!(order_event(&[]), None);
         assert_eq!(order_event(&[None]), None);
         assert_eq!(order_event(&[Some(AwaitingPickup)]), None);
-        assert_eq!(order_event(&[Some(PickedUp), None]), Some(OrderEvent::Transit));
-        assert_eq!(order_event(&[Some(Delivered), Some(InTransit)]), Some(OrderEvent::Transit));
-        assert_eq!(order_event(&[Some(Delivered), Some(Delivered)]), Some(OrderEvent::Deliver));
-        assert_eq!(order_event(&[Some(Delivered), Some(Returned)]), Some(OrderEvent::Deliver));
+        assert_eq!(
+            order_event(&[Some(PickedUp), None]),
+            Some(OrderEvent::Transit)
+        );
+        assert_eq!(
+            order_event(&[Some(Delivered), Some(InTransit)]),
+            Some(OrderEvent::Transit)
+        );
+        assert_eq!(
+            order_event(&[Some(Delivered), Some(Delivered)]),
+            Some(OrderEvent::Deliver)
+        );
+        assert_eq!(
+            order_event(&[Some(Delivered), Some(Returned)]),
+            Some(OrderEvent::Deliver)
+        );
         assert_eq!(order_event(&[Some(Returned)]), Some(OrderEvent::Return));
     }
 
@@ -423,7 +455,10 @@ mod tests {
         assert_eq!(c("【上海市】快件已退回签收"), Some(TrackState::Returned));
         assert_eq!(c("收件人拒收，快件将退回"), Some(TrackState::Refused));
         assert_eq!(c("快件已签收，签收人：家门口"), Some(TrackState::Delivered));
-        assert_eq!(c("快件已放入丰巢快递柜，请凭取件码领取"), Some(TrackState::OutForDelivery));
+        assert_eq!(
+            c("快件已放入丰巢快递柜，请凭取件码领取"),
+            Some(TrackState::OutForDelivery)
+        );
         assert_eq!(c("快件已由菜鸟驿站代收签收"), Some(TrackState::Delivered));
         assert_eq!(c("快递员正在派件"), Some(TrackState::OutForDelivery));
         assert_eq!(c("【杭州市】已揽收"), Some(TrackState::PickedUp));

@@ -707,6 +707,7 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
             ship_by,
             presale_ship_at: presale,
             platform_updated_at: int(o, "update_time")?.and_then(from_secs),
+            buyer_openid: None,
             lines,
         },
         receiver: Err(ReceiverProblem::NotDecrypted { masked }),

@@ -48,6 +48,10 @@ pub enum PlatformError {
     /// The caller's configuration cannot work (empty base URL, missing app key, bad window).
     #[error("configuration: {0}")]
     Config(String),
+    /// The platform or service offers no API for this (e.g. messaging a Douyin buyer, kuaidi100
+    /// pickup booking). Not retryable: the caller takes another way (SMS, another account).
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }
 
 impl PlatformError {

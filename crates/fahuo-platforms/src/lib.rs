@@ -1,5 +1,7 @@
 //! fahuo-platforms: clients for the WeChat Shop, Douyin Shop and Xiaohongshu order APIs, and
-//! for the e-waybill services (kuaidi100, kdniao, WeChat Shop's own) in [`waybill`].
+//! for the e-waybill services (kuaidi100, kdniao, WeChat Shop's own) in [`waybill`], parcel
+//! tracking through kuaidi100 and kdniao in [`tracking`], and buyer notifications (SMS, WeChat
+//! messages) in [`notify`].
 //!
 //! One [`PlatformClient`] per shop speaks its platform's real wire protocol (reference
 //! `platform-apis.md` §1–3): signing, envelopes and error codes, token acquisition and renewal,

@@ -105,6 +105,11 @@ pub struct PlatformOrder {
     pub presale_ship_at: Option<DateTime<Utc>>,
     pub platform_updated_at: Option<DateTime<Utc>>,
     pub lines: Vec<NewOrderLine>,
+    /// The buyer's platform identity for messages ([`PlatformClient::message_buyer`]): WeChat
+    /// order detail `openid` (reference §1.3); `None` on platforms that do not reveal one.
+    ///
+    /// [`PlatformClient::message_buyer`]: crate::PlatformClient::message_buyer
+    pub buyer_openid: Option<String>,
 }
 
 /// Why a pulled order carries no usable receiver.

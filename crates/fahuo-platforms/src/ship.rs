@@ -475,6 +475,7 @@ mod tests {
                 ship_by: None,
                 presale_ship_at: None,
                 platform_updated_at: None,
+                buyer_openid: None,
                 lines: lines
                     .iter()
                     .map(|(sku, q)| NewOrderLine {

@@ -35,6 +35,12 @@ pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     }) == 0
 }
 
+/// Compares two signatures without an early exit, case-sensitively (base64 is case-sensitive).
+pub(crate) fn ct_eq_exact(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A field as text: strings as they are, numbers in decimal; absent/null/other → `None`.
 pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
@@ -167,5 +173,8 @@ mod tests {
         assert!(ct_eq("abcDEF", "ABCdef"));
         assert!(!ct_eq("abc", "abd"));
         assert!(!ct_eq("abc", "abcd"));
+        assert!(ct_eq_exact("aB+=", "aB+="));
+        assert!(!ct_eq_exact("ab", "AB"));
+        assert!(!ct_eq_exact("ab", "abc"));
     }
 }

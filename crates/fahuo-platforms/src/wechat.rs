@@ -389,6 +389,16 @@ pub(crate) async fn call(
     api: &str,
     body: Value,
 ) -> Result<Value, PlatformError> {
+    call_path(c, &format!("channels/ec/{api}"), body).await
+}
+
+/// Any token-authorised JSON call: `POST {base}/{path}?access_token=…` (also `cgi-bin/...`).
+pub(crate) async fn call_path(
+    c: &PlatformClient,
+    path: &str,
+    body: Value,
+) -> Result<Value, PlatformError> {
+    let api = path;
     let body = body.to_string().into_bytes();
     let decode = api.contains("sensitiveinfo");
     c.authorized(api, token_rejected, |token| {
@@ -400,7 +410,7 @@ pub(crate) async fn call(
             let (status, resp) = c
                 .send(Outgoing {
                     method: reqwest::Method::POST,
-                    url: format!("{}/channels/ec/{api}?{q}", c.base_url),
+                    url: format!("{}/{api}?{q}", c.base_url),
                     json_body: Some(body),
                     content_type: "application/json",
                 })
@@ -637,6 +647,7 @@ pub(crate) fn map_order(o: &Value) -> Result<PulledOrder, PlatformError> {
             ship_by,
             presale_ship_at: presale,
             platform_updated_at: int(o, "update_time")?.and_then(from_secs),
+            buyer_openid: nonempty(o, "openid"),
             lines,
         },
         receiver: Err(ReceiverProblem::NotDecrypted { masked }),

@@ -717,6 +717,7 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
                 None
             },
             platform_updated_at: int(o, "updateTime")?.and_then(from_millis),
+            buyer_openid: None,
             lines,
         },
         receiver: Err(ReceiverProblem::NotDecrypted { masked }),

@@ -12,7 +12,7 @@
 //! ([`fahuo_carriers::validate`]): a service that answers with a number of the wrong shape is a
 //! protocol error, not a label.
 
-mod kdniao;
+pub(crate) mod kdniao;
 mod kuaidi100;
 mod wechat;
 

@@ -170,6 +170,8 @@ pub fn assert_same(p: Platform, got: &PulledOrder, t: &fahuo_sim::Order) {
     let note = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
     assert_eq!(o.buyer_note, note(&t.buyer_note), "{id} buyer note");
     assert_eq!(o.seller_note, note(&t.seller_note), "{id} seller note");
+    let openid = (p == Platform::Wechat).then(|| t.buyer_id.clone());
+    assert_eq!(o.buyer_openid, openid, "{id} buyer openid (WeChat only)");
     assert_eq!(o.created_at, Some(at(p, t.created_ms)), "{id} created");
     assert_eq!(o.paid_at, t.paid_ms.map(|ms| at(p, ms)), "{id} paid_at");
     assert_eq!(
