@@ -36,7 +36,10 @@ pub enum AsState {
 
 impl AsState {
     pub fn is_final(self) -> bool {
-        matches!(self, AsState::Completed | AsState::Rejected | AsState::Closed)
+        matches!(
+            self,
+            AsState::Completed | AsState::Rejected | AsState::Closed
+        )
     }
 }
 
@@ -189,7 +192,13 @@ pub fn open(st: &mut State, idx: usize, kind: Kind, at: i64, rng: &mut Rng) -> O
         Status::Shipped | Status::PartShipped | Status::Completed
     );
     let ok = match kind {
-        Kind::RefundOnly => o.paid_ms.is_some() && !matches!(o.status, Status::Cancelled | Status::Closed | Status::Unpaid),
+        Kind::RefundOnly => {
+            o.paid_ms.is_some()
+                && !matches!(
+                    o.status,
+                    Status::Cancelled | Status::Closed | Status::Unpaid
+                )
+        }
         Kind::ReturnRefund | Kind::Exchange => after_shipping,
     };
     if !ok {
@@ -202,7 +211,11 @@ pub fn open(st: &mut State, idx: usize, kind: Kind, at: i64, rng: &mut Rng) -> O
             && (kind == Kind::RefundOnly || o.lines[l].shipped_qty > 0)
     })?;
     let l = &o.lines[line];
-    let qty = if kind == Kind::RefundOnly { l.qty } else { l.shipped_qty.max(1) };
+    let qty = if kind == Kind::RefundOnly {
+        l.qty
+    } else {
+        l.shipped_qty.max(1)
+    };
     let refund_fen = if kind == Kind::Exchange {
         0
     } else {
@@ -210,7 +223,13 @@ pub fn open(st: &mut State, idx: usize, kind: Kind, at: i64, rng: &mut Rng) -> O
     };
     let n = st.aftersales.len();
     let id = new_id(o.platform, &o.order_id, n);
-    let reasons = ["不想要了", "拍错/多拍", "质量问题", "与商品描述不符", "尺码不合适"];
+    let reasons = [
+        "不想要了",
+        "拍错/多拍",
+        "质量问题",
+        "与商品描述不符",
+        "尺码不合适",
+    ];
     let a = AfterSale {
         platform: o.platform,
         shop: o.shop,
@@ -664,8 +683,19 @@ fn douyin_render(st: &State, a: &AfterSale) -> Value {
 }
 
 /// `afterSale.*`: `(code, sub_code, sub_msg)` on refusal.
-pub fn douyin(sim: &Sim, st: &mut State, method: &str, p: &Value) -> Result<Value, (i64, String, String)> {
-    let bad = |m: &str| (40004, "isv.parameter-invalid:11000".to_string(), m.to_string());
+pub fn douyin(
+    sim: &Sim,
+    st: &mut State,
+    method: &str,
+    p: &Value,
+) -> Result<Value, (i64, String, String)> {
+    let bad = |m: &str| {
+        (
+            40004,
+            "isv.parameter-invalid:11000".to_string(),
+            m.to_string(),
+        )
+    };
     match method {
         "afterSale.List" => {
             let size = p.get("size").and_then(Value::as_i64).unwrap_or(10);
@@ -673,13 +703,19 @@ pub fn douyin(sim: &Sim, st: &mut State, method: &str, p: &Value) -> Result<Valu
             if !(1..=100).contains(&size) || page < 0 || (page + 1) * size > 50_000 {
                 return Err(bad("size 1..=100, page from 0, page*size <= 50000"));
             }
-            let ids: Vec<usize> = if let Some(id) = p.get("aftersale_id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            let ids: Vec<usize> = if let Some(id) = p
+                .get("aftersale_id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 find(st, Platform::Douyin, id).into_iter().collect()
             } else {
                 let from = p.get("update_start_time").and_then(Value::as_i64);
                 let to = p.get("update_end_time").and_then(Value::as_i64);
                 match (from, to) {
-                    (Some(f), Some(t)) if t >= f => updated_in(st, Platform::Douyin, f * 1000, t * 1000 + 999),
+                    (Some(f), Some(t)) if t >= f => {
+                        updated_in(st, Platform::Douyin, f * 1000, t * 1000 + 999)
+                    }
                     _ => return Err(bad("update_start_time/update_end_time")),
                 }
             };
@@ -690,23 +726,36 @@ pub fn douyin(sim: &Sim, st: &mut State, method: &str, p: &Value) -> Result<Valu
                 .take(size as usize)
                 .map(|&n| douyin_render(st, &st.aftersales[n]))
                 .collect();
-            Ok(json!({ "items": items, "has_more": (page + 1) * size < total, "total": total, "page": page, "size": size }))
+            Ok(
+                json!({ "items": items, "has_more": (page + 1) * size < total, "total": total, "page": page, "size": size }),
+            )
         }
         "afterSale.operate" => {
             let ty = p.get("type").and_then(Value::as_i64).unwrap_or(0);
-            let items = p.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+            let items = p
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if items.is_empty() || items.len() > 20 {
                 return Err(bad("items: 1..=20"));
             }
             let mut out = Vec::new();
             for it in &items {
-                let id = it.get("aftersale_id").and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                }).unwrap_or_default();
+                let id = it
+                    .get("aftersale_id")
+                    .and_then(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
                 let Some(n) = find(st, Platform::Douyin, &id) else {
-                    return Err((40004, "isv.parameter-invalid:11003".into(), "数据不存在".into()));
+                    return Err((
+                        40004,
+                        "isv.parameter-invalid:11003".into(),
+                        "数据不存在".into(),
+                    ));
                 };
                 let a = &st.aftersales[n];
                 // Each type belongs to one kind and stage (AFTERSALE-PROTOCOLS.md §2).
@@ -714,30 +763,53 @@ pub fn douyin(sim: &Sim, st: &mut State, method: &str, p: &Value) -> Result<Valu
                     201 => (Action::Approve, a.kind == Kind::RefundOnly),
                     202 => (Action::Reject, a.kind == Kind::RefundOnly),
                     101 => (Action::Approve, a.kind == Kind::ReturnRefund),
-                    102 => (Action::Reject, a.kind == Kind::ReturnRefund && a.state == AsState::Requested),
+                    102 => (
+                        Action::Reject,
+                        a.kind == Kind::ReturnRefund && a.state == AsState::Requested,
+                    ),
                     111 => (Action::ConfirmReceipt, a.kind == Kind::ReturnRefund),
-                    112 => (Action::Reject, a.kind == Kind::ReturnRefund && a.state == AsState::ReturnShipped),
+                    112 => (
+                        Action::Reject,
+                        a.kind == Kind::ReturnRefund && a.state == AsState::ReturnShipped,
+                    ),
                     301 => (Action::Approve, a.kind == Kind::Exchange),
                     302 => (Action::Reject, a.kind == Kind::Exchange),
                     311 => (Action::ConfirmReceipt, a.kind == Kind::Exchange),
                     _ => return Err(bad("type")),
                 };
-                if matches!(action, Action::Reject) && it.get("reason").and_then(Value::as_str).is_none_or(|r| r.trim().is_empty()) {
+                if matches!(action, Action::Reject)
+                    && it
+                        .get("reason")
+                        .and_then(Value::as_str)
+                        .is_none_or(|r| r.trim().is_empty())
+                {
                     let r = Err("reason is required to reject".to_string());
                     record(st, Platform::Douyin, &id, method, action, &r);
                     return Err(bad("reason is required to reject"));
                 }
                 let now = st.now_ms();
-                let r = if fits { decide(Some(sim), st, n, action, now) } else { Err(format!("type {ty} does not fit this after-sale")) };
+                let r = if fits {
+                    decide(Some(sim), st, n, action, now)
+                } else {
+                    Err(format!("type {ty} does not fit this after-sale"))
+                };
                 record(st, Platform::Douyin, &id, method, action, &r);
                 if r.is_err() {
-                    return Err((50002, "isv.business-failed:20309541".into(), "售后状态错误".into()));
+                    return Err((
+                        50002,
+                        "isv.business-failed:20309541".into(),
+                        "售后状态错误".into(),
+                    ));
                 }
                 out.push(json!({ "aftersale_id": id.parse::<i64>().unwrap_or(0), "status_code": 0, "status_msg": "success" }));
             }
             Ok(json!({ "items": out }))
         }
-        _ => Err((30001, "dop.no-permissions".into(), "无权限调用该接口".into())),
+        _ => Err((
+            30001,
+            "dop.no-permissions".into(),
+            "无权限调用该接口".into(),
+        )),
     }
 }
 
@@ -815,10 +887,19 @@ fn xhs_info(st: &State, a: &AfterSale) -> Value {
 }
 
 /// `afterSale.*`: `(error_code, error_msg)` on refusal.
-pub fn xiaohongshu(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Result<Value, (i64, String)> {
+pub fn xiaohongshu(
+    sim: &Sim,
+    st: &mut State,
+    method: &str,
+    b: &Value,
+) -> Result<Value, (i64, String)> {
     use crate::xiaohongshu::ERR_PARAM;
     let bad = |m: &str| (ERR_PARAM, m.to_string());
-    let id = b.get("returnsId").and_then(Value::as_str).unwrap_or_default().to_string();
+    let id = b
+        .get("returnsId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     match method {
         "afterSale.listAfterSaleApi" => {
             let (Some(from), Some(to), Some(tt)) = (
@@ -846,7 +927,11 @@ pub fn xiaohongshu(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Result
                 .filter(|&n| {
                     let a = &st.aftersales[n];
                     let t = if tt == 1 { a.created_ms } else { a.updated_ms };
-                    a.platform == Platform::Xiaohongshu && a.shop == st.scope_shop && a.created_ms <= now && t >= from && t <= to
+                    a.platform == Platform::Xiaohongshu
+                        && a.shop == st.scope_shop
+                        && a.created_ms <= now
+                        && t >= from
+                        && t <= to
                 })
                 .collect();
             ids.sort_by_key(|&n| (st.aftersales[n].updated_ms, n));
@@ -858,8 +943,10 @@ pub fn xiaohongshu(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Result
                 .map(|&n| xhs_simple(&st.aftersales[n]))
                 .collect();
             let max_page = (total + page_size - 1) / page_size;
-            Ok(json!({ "total": total, "pageNo": page_no, "pageSize": page_size, "maxPageNo": max_page,
-                       "haxNext": page_no < max_page, "simpleAfterSaleList": list }))
+            Ok(
+                json!({ "total": total, "pageNo": page_no, "pageSize": page_size, "maxPageNo": max_page,
+                       "haxNext": page_no < max_page, "simpleAfterSaleList": list }),
+            )
         }
         "afterSale.getAfterSaleInfo" => match find(st, Platform::Xiaohongshu, &id) {
             Some(n) => Ok(xhs_info(st, &st.aftersales[n])),
@@ -874,9 +961,14 @@ pub fn xiaohongshu(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Result
             let (action, fits) = match (method, act) {
                 ("afterSale.auditReturns", 1) => (Action::Approve, kind == Kind::RefundOnly),
                 ("afterSale.auditReturns", 2) => (Action::Approve, kind != Kind::RefundOnly),
-                ("afterSale.auditReturns", 3) => (Action::Reject, st.aftersales[n].state == AsState::Requested),
+                ("afterSale.auditReturns", 3) => {
+                    (Action::Reject, st.aftersales[n].state == AsState::Requested)
+                }
                 ("afterSale.confirmReceive", 1) => (Action::ConfirmReceipt, true),
-                ("afterSale.confirmReceive", 2) => (Action::Reject, st.aftersales[n].state == AsState::ReturnShipped),
+                ("afterSale.confirmReceive", 2) => (
+                    Action::Reject,
+                    st.aftersales[n].state == AsState::ReturnShipped,
+                ),
                 _ => return Err(bad("action")),
             };
             if action == Action::Reject && b.get("reason").and_then(Value::as_i64).is_none() {
@@ -885,7 +977,11 @@ pub fn xiaohongshu(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Result
                 return Err(bad("拒绝时reason必填"));
             }
             let now = st.now_ms();
-            let r = if fits { decide(Some(sim), st, n, action, now) } else { Err(format!("action {act} does not fit this after-sale")) };
+            let r = if fits {
+                decide(Some(sim), st, n, action, now)
+            } else {
+                Err(format!("action {act} does not fit this after-sale"))
+            };
             record(st, Platform::Xiaohongshu, &id, method, action, &r);
             match r {
                 Ok(()) => Ok(json!("操作成功")),
@@ -934,7 +1030,11 @@ pub fn push_payload(
                 (AsEvent::Completed, _) => 206,
                 (AsEvent::Closed, _) => 207,
             };
-            let line_id = o.lines.get(a.line).map(|l| l.line_id.clone()).unwrap_or_default();
+            let line_id = o
+                .lines
+                .get(a.line)
+                .map(|l| l.line_id.clone())
+                .unwrap_or_default();
             let mut data = json!({
                 "aftersale_id": a.id.parse::<u64>().unwrap_or(0),
                 "p_id": o.order_id.parse::<u64>().unwrap_or(0),
@@ -985,7 +1085,12 @@ pub fn ledger(sim: &Sim, platform: Option<Platform>) -> AfterSaleLedger {
     let st = sim.lock();
     let keep = |p: Platform| platform.is_none_or(|q| q == p);
     AfterSaleLedger {
-        after_sales: st.aftersales.iter().filter(|a| keep(a.platform)).cloned().collect(),
+        after_sales: st
+            .aftersales
+            .iter()
+            .filter(|a| keep(a.platform))
+            .cloned()
+            .collect(),
         decisions: st
             .aftersale_decisions
             .iter()
@@ -1004,5 +1109,8 @@ pub fn open_scheduled(st: &mut State, idx: usize, kind: u8, at: i64) -> Option<C
     };
     let mut rng = Rng::new(at as u64 ^ idx as u64 ^ 0xAF7E);
     let n = open(st, idx, kind, at, &mut rng)?;
-    Some(Change::AfterSale(Box::new(st.aftersales[n].clone()), AsEvent::Created))
+    Some(Change::AfterSale(
+        Box::new(st.aftersales[n].clone()),
+        AsEvent::Created,
+    ))
 }

@@ -329,10 +329,17 @@ struct OpenAfterSaleBody {
 
 /// `POST /_sim/aftersales {"order_id", "kind": "refund_only"|"return_refund"|"exchange"}`: the
 /// buyer asks for an after-sale now; answers its id, or 409 when the order cannot have one.
-async fn open_aftersale_h(State(sim): State<Arc<Sim>>, Json(b): Json<OpenAfterSaleBody>) -> Response {
+async fn open_aftersale_h(
+    State(sim): State<Arc<Sim>>,
+    Json(b): Json<OpenAfterSaleBody>,
+) -> Response {
     sim.tick();
     match crate::aftersale::open_now(&sim, &b.order_id, b.kind) {
         Some(id) => Json(json!({ "after_sale_id": id })).into_response(),
-        None => (StatusCode::CONFLICT, "no after-sale possible on this order now").into_response(),
+        None => (
+            StatusCode::CONFLICT,
+            "no after-sale possible on this order now",
+        )
+            .into_response(),
     }
 }

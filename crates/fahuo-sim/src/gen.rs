@@ -302,13 +302,21 @@ pub enum EventKind {
     /// The platform's risk review after payment is over; the order may ship.
     ReviewCleared,
     /// The buyer asks for an after-sale: 0 refund only, 1 return and refund, 2 exchange.
-    AfterSaleOpen { as_kind: u8 },
+    AfterSaleOpen {
+        as_kind: u8,
+    },
     /// The buyer withdraws after-sale `n` (index into `State::aftersales`) if still open.
-    AfterSaleWithdraw { n: usize },
+    AfterSaleWithdraw {
+        n: usize,
+    },
     /// The buyer sends the goods of after-sale `n` back.
-    AfterSaleBuyerShips { n: usize },
+    AfterSaleBuyerShips {
+        n: usize,
+    },
     /// The platform agrees after-sale `n` if the merchant has not decided.
-    AfterSaleTimeout { n: usize },
+    AfterSaleTimeout {
+        n: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

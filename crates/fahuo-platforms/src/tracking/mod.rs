@@ -182,7 +182,11 @@ impl TrackingClient {
     }
 
     /// Cancels a booked pickup.
-    pub async fn cancel_pickup(&self, order_code: &str, carrier: Carrier) -> Result<(), PlatformError> {
+    pub async fn cancel_pickup(
+        &self,
+        order_code: &str,
+        carrier: Carrier,
+    ) -> Result<(), PlatformError> {
         todo!()
     }
 }
