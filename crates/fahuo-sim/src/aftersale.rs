@@ -356,6 +356,7 @@ pub fn apply_scheduled(sim: Option<&Sim>, st: &mut State, ev: &crate::r#gen::Eve
     use crate::r#gen::EventKind as E;
     match *ev {
         E::AfterSaleWithdraw { n } if n < st.aftersales.len() => {
+            #[allow(clippy::collapsible_match)]
             if matches!(
                 st.aftersales[n].state,
                 AsState::Requested | AsState::AwaitingReturn
@@ -364,37 +365,37 @@ pub fn apply_scheduled(sim: Option<&Sim>, st: &mut State, ev: &crate::r#gen::Eve
                 emit(sim, st, n, AsEvent::Closed);
             }
         }
-        E::AfterSaleBuyerShips { n } if n < st.aftersales.len() => {
-            if st.aftersales[n].state == AsState::AwaitingReturn {
-                let mut rng = Rng::new(at as u64 ^ 0x5EED_0000 ^ n as u64);
-                let (carrier, no) = return_number(&mut rng);
-                let a = &mut st.aftersales[n];
-                a.return_carrier = carrier.to_string();
-                a.return_no = no;
-                set_state(st, n, AsState::ReturnShipped, at);
-                emit(sim, st, n, AsEvent::BuyerShipped);
-            }
+        E::AfterSaleBuyerShips { n }
+            if n < st.aftersales.len() && st.aftersales[n].state == AsState::AwaitingReturn =>
+        {
+            let mut rng = Rng::new(at as u64 ^ 0x5EED_0000 ^ n as u64);
+            let (carrier, no) = return_number(&mut rng);
+            let a = &mut st.aftersales[n];
+            a.return_carrier = carrier.to_string();
+            a.return_no = no;
+            set_state(st, n, AsState::ReturnShipped, at);
+            emit(sim, st, n, AsEvent::BuyerShipped);
         }
-        E::AfterSaleTimeout { n } if n < st.aftersales.len() => {
-            if st.aftersales[n].state == AsState::Requested {
-                let id = st.aftersales[n].id.clone();
-                let platform = st.aftersales[n].platform;
-                let r = decide(sim, st, n, Action::Approve, at);
-                st.aftersale_decisions.push(Decision {
-                    platform,
-                    after_sale_id: id,
-                    api: "timeout".into(),
-                    action: Action::Approve,
-                    by: "timeout".into(),
-                    outcome: if r.is_ok() {
-                        DecisionOutcome::Accepted
-                    } else {
-                        DecisionOutcome::Refused
-                    },
-                    reason: r.err().unwrap_or_default(),
-                    at_ms: at,
-                });
-            }
+        E::AfterSaleTimeout { n }
+            if n < st.aftersales.len() && st.aftersales[n].state == AsState::Requested =>
+        {
+            let id = st.aftersales[n].id.clone();
+            let platform = st.aftersales[n].platform;
+            let r = decide(sim, st, n, Action::Approve, at);
+            st.aftersale_decisions.push(Decision {
+                platform,
+                after_sale_id: id,
+                api: "timeout".into(),
+                action: Action::Approve,
+                by: "timeout".into(),
+                outcome: if r.is_ok() {
+                    DecisionOutcome::Accepted
+                } else {
+                    DecisionOutcome::Refused
+                },
+                reason: r.err().unwrap_or_default(),
+                at_ms: at,
+            });
         }
         _ => {}
     }
