@@ -147,6 +147,8 @@ pub(crate) fn verify_webhook(
             },
             kind: tag,
             platform_order_id: nonempty(&data, "p_id"),
+            // After-sale tags (2xx) name the after-sale.
+            platform_after_sale_id: nonempty(&data, "aftersale_id"),
             platform_shop_id: nonempty(&data, "shop_id"),
         });
     }
@@ -244,7 +246,11 @@ async fn send_signed(
     classify(status, &body)
 }
 
-async fn call(c: &PlatformClient, method: &str, params: Value) -> Result<Value, PlatformError> {
+pub(crate) async fn call(
+    c: &PlatformClient,
+    method: &str,
+    params: Value,
+) -> Result<Value, PlatformError> {
     let pj = canonical_json(&params);
     c.authorized(method, token_rejected, |token| {
         let pj = pj.clone();

@@ -57,6 +57,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod aftersale;
 mod caller;
 mod client;
 pub mod douyin;
@@ -71,6 +72,7 @@ pub mod webhook;
 pub mod wechat;
 pub mod xiaohongshu;
 
+pub use aftersale::{AfterSaleLine, PlatformAfterSale, ReturnParcel};
 pub use client::{
     ClientOptions, Connection, DouyinSignMethod, PlatformClient, http_client, install_tls_provider,
 };

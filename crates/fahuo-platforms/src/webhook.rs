@@ -40,6 +40,9 @@ pub struct PushEvent {
     /// Xiaohongshu `msg_fulfillment_status_change`.
     pub kind: String,
     pub platform_order_id: Option<String>,
+    /// After-sale events: the platform's after-sale id (WeChat `after_sale_order_id`, Douyin
+    /// `aftersale_id`, Xiaohongshu `returnsId`); follow up with `after_sale`.
+    pub platform_after_sale_id: Option<String>,
     /// WeChat: the appid the message was encrypted for; Douyin: `shop_id`; Xiaohongshu `sellerId`.
     pub platform_shop_id: Option<String>,
 }

@@ -248,6 +248,9 @@ pub(crate) fn verify_webhook(
         dedupe_key,
         kind: event,
         platform_order_id: order_id,
+        platform_after_sale_id: v
+            .get("finder_shop_aftersale_status_update")
+            .and_then(|o| nonempty(o, "after_sale_order_id")),
         platform_shop_id: Some(appid),
     }]))
 }

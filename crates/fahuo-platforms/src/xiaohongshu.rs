@@ -129,6 +129,7 @@ pub(crate) fn verify_webhook(
             ),
             kind: tag,
             platform_order_id: nonempty(&data, "orderId"),
+            platform_after_sale_id: nonempty(&data, "returnsId"),
             platform_shop_id: seller,
         });
     }
@@ -217,7 +218,11 @@ fn params(v: Value) -> Map<String, Value> {
     }
 }
 
-async fn call(c: &PlatformClient, method: &str, p: Value) -> Result<Value, PlatformError> {
+pub(crate) async fn call(
+    c: &PlatformClient,
+    method: &str,
+    p: Value,
+) -> Result<Value, PlatformError> {
     let p = params(p);
     c.authorized(method, token_rejected, |token| {
         let p = &p;

@@ -4,6 +4,8 @@
 //! * `GET  /_sim/ledger[?platform=wechat|douyin|xiaohongshu][&orders=false]`: the ledger.
 //! * `GET  /_sim/orders/{order_id}`: the emulator's truth about one order (plaintext PII).
 //! * `POST /_sim/clock` `{"advance_secs": N}`: move the sim clock forward.
+//! * `GET  /_sim/ledger/aftersales[?platform=…]`: after-sales and decisions on them;
+//!   `POST /_sim/aftersales {order_id, kind}` opens one now.
 //! * `GET  /_sim/ledger/shipments[?platform=…]`: accepted new parcels per order
 //!   (`{"<order id>": {"accepted": [{api, carrier, tracking_no, at_ms}], "current": [parcels]}}`),
 //!   the answer to "was each order shipped exactly once with this carrier and number".
@@ -50,6 +52,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/info", get(info_h))
         .route("/_sim/ledger", get(ledger_h))
         .route("/_sim/ledger/shipments", get(shipments_h))
+        .route("/_sim/ledger/aftersales", get(aftersales_h))
+        .route("/_sim/aftersales", post(open_aftersale_h))
         .route("/_sim/orders/{order_id}", get(order_h))
         .route("/_sim/orders", post(generate_h))
         .route("/_sim/clock", post(clock_h))
@@ -299,4 +303,43 @@ async fn latency_h(State(sim): State<Arc<Sim>>, Json(b): Json<LatencyBody>) -> J
         l.wechat = cap(ms);
     }
     Json(json!(l))
+}
+
+/// `GET /_sim/ledger/aftersales[?platform=…]`: after-sale records and every decision on them.
+async fn aftersales_h(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    sim.tick();
+    let platform = match q.get("platform") {
+        Some(p) => match parse_platform(p) {
+            Some(p) => Some(p),
+            None => return (StatusCode::BAD_REQUEST, "unknown platform").into_response(),
+        },
+        None => None,
+    };
+    Json(crate::aftersale::ledger(&sim, platform)).into_response()
+}
+
+#[derive(Deserialize)]
+struct OpenAfterSaleBody {
+    order_id: String,
+    kind: crate::aftersale::Kind,
+}
+
+/// `POST /_sim/aftersales {"order_id", "kind": "refund_only"|"return_refund"|"exchange"}`: the
+/// buyer asks for an after-sale now; answers its id, or 409 when the order cannot have one.
+async fn open_aftersale_h(
+    State(sim): State<Arc<Sim>>,
+    Json(b): Json<OpenAfterSaleBody>,
+) -> Response {
+    sim.tick();
+    match crate::aftersale::open_now(&sim, &b.order_id, b.kind) {
+        Some(id) => Json(json!({ "after_sale_id": id })).into_response(),
+        None => (
+            StatusCode::CONFLICT,
+            "no after-sale possible on this order now",
+        )
+            .into_response(),
+    }
 }

@@ -389,6 +389,10 @@ fn handle(
                 .collect::<Vec<_>>()
         )),
         "order.batchDecrypt" => batch_decrypt(sim, st, method, &params),
+        m if m.starts_with("afterSale.") => match crate::aftersale::douyin(sim, st, m, &params) {
+            Ok(v) => ok(v),
+            Err((code, sub, msg)) => reject(st, m, code, &sub, &msg),
+        },
         _ => reject(st, method, 30001, "dop.no-permissions", "无权限调用该接口"),
     }
 }
@@ -804,7 +808,7 @@ pub fn render(o: &Order, pii: &PiiCipher, shop_id: i64) -> Value {
     let skus: Vec<Value> = o
         .lines
         .iter()
-        .map(|l| {
+        .enumerate().map(|(li, l)| {
             let (ls, ls_desc) = if l.refunded {
                 (4, "已取消")
             } else if l.shipped_qty >= l.qty {
@@ -828,8 +832,8 @@ pub fn render(o: &Order, pii: &PiiCipher, shop_id: i64) -> Value {
                 "order_status": ls,
                 "order_status_desc": ls_desc,
                 "after_sale_info": {
-                    "after_sale_status": match (o.refund, l.refunded) { (_, true) => 12, (Refund::Requested, _) => 6, _ => 0 },
-                    "refund_status": match (o.refund, l.refunded) { (_, true) => 3, (Refund::Requested, _) => 1, _ => 0 },
+                    "after_sale_status": match (o.refund, l.refunded, crate::aftersale::douyin_open_status(o, li)) { (_, true, _) => 12, (Refund::Requested, _, _) => 6, (_, _, Some(s)) => s, _ => 0 },
+                    "refund_status": match (o.refund, l.refunded, crate::aftersale::douyin_open_status(o, li)) { (_, true, _) => 3, (Refund::Requested, _, _) | (_, _, Some(_)) => 1, _ => 0 },
                 },
                 "pre_sale_type": if o.presale == Presale::None { 0 } else { 1 },
                 "appointment_ship_time": o.presale_window_ms.map(|w| secs(w.1)).unwrap_or(0),
@@ -1418,6 +1422,9 @@ pub fn push_payload(
         "update_time": now_ms / 1000,
     });
     let (tag, name) = match change {
+        Change::AfterSale(a, ev) => {
+            return crate::aftersale::push_payload(cfg, o, a, *ev, now_ms);
+        }
         // UNCONFIRMED: no documented tag for the end of the post-payment review (105 -> 2); the
         // emulator sends none, so only a sync sees it.
         Change::ReviewCleared => return None,

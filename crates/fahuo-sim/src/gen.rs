@@ -301,6 +301,22 @@ pub enum EventKind {
     Complete,
     /// The platform's risk review after payment is over; the order may ship.
     ReviewCleared,
+    /// The buyer asks for an after-sale: 0 refund only, 1 return and refund, 2 exchange.
+    AfterSaleOpen {
+        as_kind: u8,
+    },
+    /// The buyer withdraws after-sale `n` (index into `State::aftersales`) if still open.
+    AfterSaleWithdraw {
+        n: usize,
+    },
+    /// The buyer sends the goods of after-sale `n` back.
+    AfterSaleBuyerShips {
+        n: usize,
+    },
+    /// The platform agrees after-sale `n` if the merchant has not decided.
+    AfterSaleTimeout {
+        n: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -709,6 +725,7 @@ fn one_order(
         shipments: Vec::new(),
         negotiations: 0,
         delivery_changes: 0,
+        after_sales: Vec::new(),
     };
     let mut ev = Vec::new();
     let at = |at_ms: i64, event: EventKind| Scheduled {

@@ -21,6 +21,7 @@
 // Handlers bail out early with a ready-made platform error `Response`; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod aftersale;
 pub mod control;
 pub mod douyin;
 pub mod faults;
@@ -603,6 +604,19 @@ impl SimHandle {
             .filter(|o| o.created_ms <= now && platform.is_none_or(|p| p == o.platform))
             .cloned()
             .collect()
+    }
+
+    /// After-sales and every decision on them (optionally one platform's).
+    pub fn after_sales(&self, platform: Option<Platform>) -> crate::aftersale::AfterSaleLedger {
+        self.sim.tick();
+        crate::aftersale::ledger(&self.sim, platform)
+    }
+
+    /// The buyer asks for an after-sale on `order_id` now; `None` when the order cannot have one
+    /// of this kind (refund-only needs a paid order; return/exchange a shipped line).
+    pub fn open_after_sale(&self, order_id: &str, kind: crate::aftersale::Kind) -> Option<String> {
+        self.sim.tick();
+        crate::aftersale::open_now(&self.sim, order_id, kind)
     }
 
     pub fn order(&self, order_id: &str) -> Option<Order> {

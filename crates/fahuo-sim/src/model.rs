@@ -162,6 +162,10 @@ pub struct Order {
     /// WeChat changes of delivery info accepted so far (at most 3 while the order is open).
     #[serde(default)]
     pub delivery_changes: u32,
+    /// The order's after-sales as its own fields show them (kept in step with
+    /// `State::aftersales` by `crate::aftersale`).
+    #[serde(default)]
+    pub after_sales: Vec<crate::aftersale::AfterSaleRef>,
 }
 
 impl Order {

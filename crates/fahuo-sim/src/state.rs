@@ -32,6 +32,8 @@ pub enum Change {
     ReviewCleared,
     /// One line was refunded; the order still waits to ship the others.
     LineRefunded,
+    /// An after-sale (售后) changed; pushed in the platform's after-sale shape.
+    AfterSale(Box<crate::aftersale::AfterSale>, crate::aftersale::AsEvent),
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +77,11 @@ pub struct State {
     pub forced_faults: Vec<crate::faults::ForcedFault>,
     /// Douyin `logisticsAddSinglePack` `request_id`s that succeeded, per shop, and their pack id.
     pub douyin_pack_requests: HashMap<(u32, String), String>,
+    /// After-sales of all platforms, in creation order, and their id index.
+    pub aftersales: Vec<crate::aftersale::AfterSale>,
+    pub aftersale_index: HashMap<String, usize>,
+    /// Every decision on an after-sale (merchant calls and platform timeouts).
+    pub aftersale_decisions: Vec<crate::aftersale::Decision>,
 }
 
 impl State {
@@ -230,6 +237,9 @@ impl Sim {
             waybills: crate::waybill::Book::new(&cfg, Default::default()),
             forced_faults: Vec::new(),
             douyin_pack_requests: HashMap::new(),
+            aftersales: Vec::new(),
+            aftersale_index: HashMap::new(),
+            aftersale_decisions: Vec::new(),
         };
         for p in Platform::ALL {
             for shop in 0..cfg.shops_per_platform.max(1) as u32 {
@@ -308,6 +318,16 @@ impl Sim {
             let Some((idx, ev)) = st.pending.remove(&key) else {
                 break;
             };
+            // After-sale follow-ups change the after-sale records and push themselves.
+            if matches!(
+                ev,
+                EventKind::AfterSaleWithdraw { .. }
+                    | EventKind::AfterSaleBuyerShips { .. }
+                    | EventKind::AfterSaleTimeout { .. }
+            ) {
+                crate::aftersale::apply_scheduled(Some(self), &mut st, &ev, key.0);
+                continue;
+            }
             if let Some(change) = apply_event(&mut st, idx, ev, key.0) {
                 self.emit(&st, idx, change);
             }
@@ -439,6 +459,7 @@ pub fn status_of(o: &Order) -> (i64, &'static str) {
 fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Change> {
     let mut rng = Rng::new(at as u64 ^ idx as u64);
     let mut follow_up = None;
+    let mut st_after_sale = None;
     let ship_within_ms = st.ship_within_ms;
     let o = &mut st.orders[idx];
     let change = match ev {
@@ -450,7 +471,15 @@ fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Cha
                 o.status = Status::PaidReview;
                 follow_up = Some((at + rng.range(60_000, 600_000), EventKind::ReviewCleared));
             }
+            // A share of paid orders get a refund-only request before shipping (售后 仅退款).
+            if rng.chance(0.05) {
+                let t = at + rng.range(600_000, 7_200_000);
+                st_after_sale = Some((t, EventKind::AfterSaleOpen { as_kind: 0 }));
+            }
             Change::Paid
+        }
+        EventKind::AfterSaleOpen { as_kind } => {
+            return crate::aftersale::open_scheduled(st, idx, as_kind, at);
         }
         EventKind::ReviewCleared if o.status == Status::PaidReview => {
             o.status = Status::ToShip;
@@ -510,6 +539,9 @@ fn apply_event(st: &mut State, idx: usize, ev: EventKind, at: i64) -> Option<Cha
     if let Some((t, e)) = follow_up {
         st.schedule(t, idx, e);
     }
+    if let Some((t, e)) = st_after_sale {
+        st.schedule(t, idx, e);
+    }
     Some(change)
 }
 
@@ -552,6 +584,13 @@ pub fn ship(st: &mut State, idx: usize, req: ShipRequest) -> bool {
     if all {
         // Buyers confirm receipt some days later; the platform then completes the order.
         st.schedule(now + 5 * 86_400_000, idx, EventKind::Complete);
+        // Some buyers ask to return (or exchange) the goods after they arrive.
+        let mut rng = Rng::new(now as u64 ^ (idx as u64).wrapping_mul(0x2545_F491));
+        if rng.chance(0.12) {
+            let kind = if rng.chance(0.7) { 1 } else { 2 };
+            let t = now + rng.range(86_400_000, 4 * 86_400_000);
+            st.schedule(t, idx, EventKind::AfterSaleOpen { as_kind: kind });
+        }
     }
     all
 }

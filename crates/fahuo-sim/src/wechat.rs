@@ -389,6 +389,9 @@ async fn ec_h(
                 }
                 companies()
             }
+            a if a.starts_with("aftersale/") => {
+                crate::aftersale::wechat(sim, &mut st, &api_name, &a["aftersale/".len()..], &b)
+            }
             a if a.starts_with("logistics/ewaybill/biz/") => crate::waybill::wechat::handle(
                 &sim.cfg,
                 &mut st,
@@ -624,7 +627,8 @@ pub fn render(o: &Order) -> Value {
     let products: Vec<Value> = o
         .lines
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(li, l)| {
             json!({
                 "product_id": l.product_id,
                 "sku_id": l.sku_id,
@@ -639,7 +643,7 @@ pub fn render(o: &Order) -> Value {
                 "sku_attrs": l.spec.iter().map(|(k, v)| json!({ "attr_key": k, "attr_value": v })).collect::<Vec<_>>(),
                 "out_product_id": "",
                 "out_sku_id": "",
-                "on_aftersale_sku_cnt": if o.refund == Refund::Requested && !l.refunded { l.qty } else { 0 },
+                "on_aftersale_sku_cnt": if o.refund == Refund::Requested && !l.refunded { l.qty } else { crate::aftersale::open_qty(o, li) },
                 "finish_aftersale_sku_cnt": if l.refunded { l.qty } else { 0 },
                 "delivery_deadline": if o.paid_ms.is_some() { secs(o.ship_deadline_ms) } else { 0 },
                 "sku_deliver_info": {
@@ -686,6 +690,11 @@ pub fn render(o: &Order) -> Value {
             json!({ "aftersale_order_id": format!("{}01", o.order_id), "status": "MERCHANT_REFUND_SUCCESS" }),
         ],
     };
+    // After-sale records (crate::aftersale) are listed as getaftersaleorder shows them.
+    let mut aftersale = aftersale;
+    aftersale.extend(o.after_sales.iter().map(|r| {
+        json!({ "aftersale_order_id": r.id, "status": crate::aftersale::wechat_status_of(r.state, r.kind) })
+    }));
     let (st, _) = status(o);
     json!({
         "order_id": o.order_id,
@@ -749,7 +758,8 @@ pub fn render(o: &Order) -> Value {
         },
         "aftersale_detail": {
             "aftersale_order_list": aftersale,
-            "on_aftersale_order_cnt": if o.refund == Refund::Requested { 1 } else { 0 },
+            "on_aftersale_order_cnt": if o.refund == Refund::Requested { 1 } else { 0 }
+                + o.after_sales.iter().filter(|r| r.open()).count(),
         },
     })
 }
@@ -1256,6 +1266,9 @@ pub fn push_payload(
         json!(o.order_id)
     };
     let (event, info) = match change {
+        Change::AfterSale(a, ev) => {
+            return crate::aftersale::push_payload(cfg, o, a, *ev, now_ms);
+        }
         Change::Created => ("channels_ec_order_new", json!({ "order_id": id })),
         // WeChat orders never enter the review state.
         Change::ReviewCleared => return None,

@@ -217,6 +217,10 @@ fn handle(sim: &Sim, st: &mut State, method: &str, b: &Value) -> Response {
             })).collect::<Vec<_>>()
         })),
         "data.batchDecrypt" => batch_decrypt(sim, st, method, b),
+        m if m.starts_with("afterSale.") => match crate::aftersale::xiaohongshu(sim, st, m, b) {
+            Ok(v) => ok(v),
+            Err((code, msg)) => reject(st, m, code, &msg),
+        },
         _ => reject(st, method, ERR_PARAM, "method不存在或无权限"),
     }
 }
@@ -383,6 +387,9 @@ fn list(st: &mut State, api: &str, b: &Value) -> Response {
 }
 
 fn after_sale_status(o: &Order) -> i64 {
+    if o.after_sales.iter().any(|r| r.open()) {
+        return 2;
+    }
     match o.refund {
         Refund::Requested => 2,
         Refund::Refunded => 3,
@@ -451,7 +458,8 @@ fn detail(st: &mut State, api: &str, b: &Value) -> Response {
     let skus: Vec<Value> = o
         .lines
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(li, l)| {
             json!({
                 "skuId": l.sku_id,
                 "skuName": l.title,
@@ -462,7 +470,7 @@ fn detail(st: &mut State, api: &str, b: &Value) -> Response {
                 "totalPaidAmount": l.paid_fen,
                 "totalMerchantDiscount": l.unit_price_fen * l.qty as i64 - l.paid_fen,
                 "totalRedDiscount": 0,
-                "skuAfterSaleStatus": if l.refunded { 3 } else if o.refund == Refund::Requested { 2 } else { 1 },
+                "skuAfterSaleStatus": if l.refunded { 3 } else if o.refund == Refund::Requested || crate::aftersale::open_qty(o, li) > 0 { 2 } else { 1 },
                 "itemId": l.product_id,
                 "itemName": l.title,
             })
@@ -800,6 +808,9 @@ pub fn push_payload(
     now_ms: i64,
 ) -> Option<(String, Value)> {
     let tag = match change {
+        Change::AfterSale(a, ev) => {
+            return crate::aftersale::push_payload(cfg, o, a, *ev, now_ms);
+        }
         Change::Created
         | Change::Paid
         | Change::Cancelled
