@@ -213,7 +213,7 @@ impl Store {
     }
 
     pub async fn tracking_accounts(&self, tenant: TenantId) -> Result<Vec<TrackingAccountRow>> {
-        let rows: Vec<(i64, String, String, String, String, i64, bool, i64)> = on_db!(&self.db, pool => {
+        let rows: Vec<AccountTuple> = on_db!(&self.db, pool => {
             sqlx::query_as(
                     "SELECT id, name, service, base_url, callback_token, poll_hours, enabled, created_at \
                      FROM tracking_accounts WHERE tenant_id = $1 ORDER BY id")
@@ -240,18 +240,19 @@ impl Store {
         &self,
         token: &str,
     ) -> Result<Option<(TenantId, TrackingAccountRow, C)>> {
-        let row: Option<(i64, i64, String, String, String, String, i64, bool, i64, Vec<u8>)> = on_db!(&self.db, pool => {
+        let row: Option<(i64, i64, Vec<u8>)> = on_db!(&self.db, pool => {
             sqlx::query_as(
-                    "SELECT tenant_id, id, name, service, base_url, callback_token, poll_hours, enabled, \
-                     created_at, credentials_enc FROM tracking_accounts WHERE callback_token = $1")
+                    "SELECT tenant_id, id, credentials_enc FROM tracking_accounts WHERE callback_token = $1")
                 .bind(token).fetch_optional(pool).await?
         });
-        let Some((tenant, id, name, service, base_url, token, poll, enabled, created, sealed)) = row
-        else {
+        let Some((tenant, id, sealed)) = row else {
             return Ok(None);
         };
         let creds = self.pii.decrypt_json(&sealed)?;
-        let account = account_row((id, name, service, base_url, token, poll, enabled, created));
+        let account = self
+            .tracking_account(TenantId(tenant), id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         Ok(Some((TenantId(tenant), account, creds)))
     }
 
@@ -635,7 +636,9 @@ impl Store {
     }
 }
 
-fn account_row(r: (i64, String, String, String, String, i64, bool, i64)) -> TrackingAccountRow {
+type AccountTuple = (i64, String, String, String, String, i64, bool, i64);
+
+fn account_row(r: AccountTuple) -> TrackingAccountRow {
     TrackingAccountRow {
         id: r.0,
         name: r.1,
