@@ -9,7 +9,7 @@ use crate::push::PushMsg;
 use crate::util::{PiiCipher, Rng, real_now_ms};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// A neutral description of what just happened to an order; each platform turns it into its
 /// own push message.
@@ -75,6 +75,12 @@ pub struct State {
     pub forced_faults: Vec<crate::faults::ForcedFault>,
     /// Douyin `logisticsAddSinglePack` `request_id`s that succeeded, per shop, and their pack id.
     pub douyin_pack_requests: HashMap<(u32, String), String>,
+    /// Tracked parcels, subscriptions, tracking pushes and pickups (kuaidi100, kdniao).
+    pub tracking: crate::tracking::Book,
+    /// SMS gateway: messages sent and refused, nonces, flow control.
+    pub sms: crate::sms::Book,
+    /// WeChat customer-service messages to buyers.
+    pub messages: crate::wxmsg::Book,
 }
 
 impl State {
@@ -203,6 +209,10 @@ pub struct Sim {
     /// Pushes queued, being delivered or waiting for a retry.
     pub inflight: Arc<std::sync::atomic::AtomicUsize>,
     pub pii: HashMap<Platform, PiiCipher>,
+    /// Tracking pushes for the delivery lanes ([`crate::tracking::worker`]).
+    pub track_tx: UnboundedSender<crate::tracking::TrackPush>,
+    /// The lanes' end of `track_tx`, taken once by [`crate::start`].
+    pub track_rx: Mutex<Option<UnboundedReceiver<crate::tracking::TrackPush>>>,
 }
 
 impl Sim {
@@ -230,6 +240,9 @@ impl Sim {
             waybills: crate::waybill::Book::new(&cfg, Default::default()),
             forced_faults: Vec::new(),
             douyin_pack_requests: HashMap::new(),
+            tracking: crate::tracking::Book::new(&cfg),
+            sms: crate::sms::Book::new(cfg.seed),
+            messages: crate::wxmsg::Book::default(),
         };
         for p in Platform::ALL {
             for shop in 0..cfg.shops_per_platform.max(1) as u32 {
@@ -269,12 +282,15 @@ impl Sim {
         ]
         .into_iter()
         .collect();
+        let (track_tx, track_rx) = tokio::sync::mpsc::unbounded_channel();
         Arc::new(Sim {
             cfg,
             st: Mutex::new(st),
             push_tx,
             inflight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             pii,
+            track_tx,
+            track_rx: Mutex::new(Some(track_rx)),
         })
     }
 
@@ -299,19 +315,23 @@ impl Sim {
 
     /// Applies every scheduled event that is due on the sim clock, and queues their pushes.
     pub fn tick(&self) {
-        let mut st = self.lock();
-        let now = st.now_ms();
-        while let Some((&key, _)) = st.pending.iter().next() {
-            if key.0 > now {
-                break;
-            }
-            let Some((idx, ev)) = st.pending.remove(&key) else {
-                break;
-            };
-            if let Some(change) = apply_event(&mut st, idx, ev, key.0) {
-                self.emit(&st, idx, change);
+        {
+            let mut st = self.lock();
+            let now = st.now_ms();
+            while let Some((&key, _)) = st.pending.iter().next() {
+                if key.0 > now {
+                    break;
+                }
+                let Some((idx, ev)) = st.pending.remove(&key) else {
+                    break;
+                };
+                if let Some(change) = apply_event(&mut st, idx, ev, key.0) {
+                    self.emit(&st, idx, change);
+                }
             }
         }
+        // Tracking pushes fall due on the same clock.
+        crate::tracking::tick(self);
     }
 
     /// Queues the push for a change, if that platform has a callback URL.

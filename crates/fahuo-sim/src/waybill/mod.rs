@@ -289,6 +289,17 @@ impl Book {
         CancelOutcome::Cancelled
     }
 
+    /// A fresh number for `carrier` that nothing here has used (pickup bookings take theirs
+    /// from the same pool, so a return number never collides with an e-waybill).
+    pub fn reserve_number(&mut self, carrier: Carrier) -> String {
+        loop {
+            let n = carrier.new_number(&mut self.rng);
+            if self.used.insert(n.clone()) {
+                return n;
+            }
+        }
+    }
+
     /// Sets the balance of one account (or every account of a service, or every account).
     /// Returns how many accounts were changed.
     pub fn set_balance(
