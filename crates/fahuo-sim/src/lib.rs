@@ -760,7 +760,7 @@ impl SimHandle {
     /// A parcel's whole timeline (future events included), if any tracking call named it.
     pub fn trace(&self, tracking_no: &str) -> Option<Vec<TraceEvent>> {
         let st = self.sim.lock();
-        st.tracking.parcels.get(tracking_no).map(|p| p.events.clone())
+        st.tracking.parcels.get(tracking_no).map(|p| p.events.to_vec())
     }
 
     /// Forces how a number's journey ends (before or after it was first named).

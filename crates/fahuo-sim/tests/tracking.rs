@@ -17,13 +17,18 @@ use std::time::{Duration, Instant};
 const DAY: i64 = 86_400;
 
 fn client() -> reqwest::Client {
-    // In a workspace build reqwest's features unify with the adapters' `rustls-no-provider`,
-    // which needs a crypto provider installed even for plain http://.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            // In a workspace build reqwest's features unify with the adapters'
+            // `rustls-no-provider`, which needs a crypto provider even for plain http://.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client")
+        })
+        .clone()
 }
 
 async fn form(url: &str, fields: &[(&str, &str)]) -> Value {
@@ -735,7 +740,7 @@ async fn ten_thousand_subscriptions_are_cheap() {
     let t = Instant::now();
     h.advance_clock(12 * DAY);
     let tick = t.elapsed();
-    assert!(tick < Duration::from_secs(10), "tick took {tick:?}");
+    assert!(tick < Duration::from_secs(2), "tick took {tick:?}");
     assert!(
         h.wait_pushes_idle(Duration::from_secs(300)).await,
         "pushes did not drain"

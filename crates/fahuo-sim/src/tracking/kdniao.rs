@@ -19,8 +19,8 @@
 //! * UNCONFIRMED: the tracking and pickup error texts, `Count` as a string, the pickup
 //!   `ResultCode` values (the e-waybill ones are reused: `100` ok, `101` sign, `102` parameter).
 
-use super::trace::{City, Scenario, Stage};
-use super::{Parcel, PickupRecord, Subscription, TrackService, carrier_of};
+use super::trace::{City, Scenario, Stage, TraceEvent};
+use super::{KdniaoItem, Parcel, PickupRecord, Subscription, TrackService, carrier_of};
 use crate::SimConfig;
 use crate::state::{Sim, State};
 use crate::util::{ct_eq, fmt_cn, parse_cn};
@@ -63,8 +63,8 @@ pub fn codes(stage: Stage) -> (&'static str, &'static str) {
 }
 
 /// `State`, `StateEx`, `Location` and `Traces` (oldest first) of the first `n` events.
-fn trace_fields(p: &Parcel, n: usize) -> serde_json::Map<String, Value> {
-    let shown = &p.events[..n.min(p.events.len())];
+fn trace_fields(events: &[TraceEvent], n: usize) -> serde_json::Map<String, Value> {
+    let shown = &events[..n.min(events.len())];
     let (state, ex) = shown.last().map_or(("0", "0"), |e| codes(e.stage));
     let mut m = serde_json::Map::new();
     m.insert("State".into(), json!(state));
@@ -91,19 +91,19 @@ fn trace_fields(p: &Parcel, n: usize) -> serde_json::Map<String, Value> {
 }
 
 /// One parcel's entry in a push's `Data`. `n == 0` is the "发货无信息" push (StateEx 401).
-pub fn push_item(cfg: &SimConfig, p: &Parcel, sub: &Subscription, n: usize) -> Value {
-    let mut m = trace_fields(p, n);
+pub fn push_item(cfg: &SimConfig, item: &KdniaoItem, n: usize) -> Value {
+    let mut m = trace_fields(&item.events, n);
     if n == 0 {
         m.insert("State".into(), json!("4"));
         m.insert("StateEx".into(), json!("401"));
         m.insert("Reason".into(), json!("发货无信息"));
     }
     m.insert("EBusinessID".into(), json!(cfg.tracking.kdniao_ebusiness_id));
-    m.insert("ShipperCode".into(), json!(sub.carrier_code));
-    m.insert("LogisticCode".into(), json!(p.number));
+    m.insert("ShipperCode".into(), json!(item.carrier_code));
+    m.insert("LogisticCode".into(), json!(item.number));
     m.insert("Success".into(), json!(true));
-    m.insert("OrderCode".into(), json!(sub.order_code));
-    m.insert("Callback".into(), json!(sub.echo));
+    m.insert("OrderCode".into(), json!(item.order_code));
+    m.insert("Callback".into(), json!(item.echo));
     Value::Object(m)
 }
 
@@ -312,7 +312,7 @@ async fn query_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
         .unwrap_or("")
         .to_string();
     let mut m = match st.track_parcel(sim.cfg.seed, carrier, &number) {
-        Some(p) => trace_fields(p, p.visible(now)),
+        Some(p) => trace_fields(&p.events, p.visible(now)),
         None => {
             // Known under another carrier: nothing under this one.
             let mut m = serde_json::Map::new();
@@ -447,7 +447,7 @@ fn book_pickup(sim: &Sim, st: &mut State, d: &Value) -> Result<Option<Value>, St
         ship_ms,
         origin: origin.clone(),
         dest: dest.clone(),
-        events: Vec::new(),
+        events: Arc::default(),
         is_return: true,
     };
     p.regenerate(sim.cfg.seed);

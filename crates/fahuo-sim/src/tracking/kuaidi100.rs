@@ -21,7 +21,7 @@
 //!   formats and the sub-states of 2 疑难 (the emulator reports plain `2`).
 
 use super::trace::{Stage, TraceEvent};
-use super::{Parcel, Subscription, TrackService, carrier_of};
+use super::{Subscription, TrackService, carrier_of};
 use crate::state::{Sim, State};
 use crate::util::{ct_eq, fmt_cn, md5_hex};
 use crate::waybill::carrier::Carrier;
@@ -82,8 +82,14 @@ fn line(e: &TraceEvent, resultv2: &str) -> Value {
 }
 
 /// The query answer / push `lastResult` for the first `n` events of a parcel, newest first.
-pub fn last_result(p: &Parcel, com: &str, n: usize, resultv2: &str) -> Value {
-    let shown = &p.events[..n.min(p.events.len())];
+pub fn last_result(
+    number: &str,
+    events: &[TraceEvent],
+    com: &str,
+    n: usize,
+    resultv2: &str,
+) -> Value {
+    let shown = &events[..n.min(events.len())];
     let last = shown.last();
     let state = last.map_or("0", |e| {
         let (main, sub, _) = codes(e.stage);
@@ -96,7 +102,7 @@ pub fn last_result(p: &Parcel, com: &str, n: usize, resultv2: &str) -> Value {
         "condition": "F00",
         "ischeck": if last.is_some_and(|e| e.stage.is_final()) { "1" } else { "0" },
         "com": com,
-        "nu": p.number,
+        "nu": number,
         "data": shown.iter().rev().map(|e| line(e, resultv2)).collect::<Vec<_>>(),
     })
 }
@@ -283,9 +289,9 @@ async fn query_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
     let seed = sim.cfg.seed;
     let found = st
         .track_parcel(seed, carrier, num)
-        .map(|parcel| (parcel.visible(now), parcel.clone()));
+        .map(|p| (p.visible(now), p.events.clone()));
     match found {
-        Some((n, parcel)) if n > 0 => Json(last_result(&parcel, com, n, &resultv2)).into_response(),
+        Some((n, events)) if n > 0 => Json(last_result(num, &events, com, n, &resultv2)).into_response(),
         _ => {
             // No event yet (or the number belongs to another company).
             let msg = "查询无结果，请隔段时间再查";

@@ -115,7 +115,7 @@ pub enum TrackFault {
 }
 
 /// One tracked parcel: its carrier, scenario and whole timeline.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Parcel {
     pub carrier: Carrier,
     pub number: String,
@@ -123,8 +123,10 @@ pub struct Parcel {
     pub ship_ms: i64,
     pub origin: City,
     pub dest: City,
-    /// Oldest first, including events still in the future.
-    pub events: Vec<TraceEvent>,
+    /// Oldest first, including events still in the future. Shared, so a push can take the
+    /// trace to its delivery lane and render it there, outside the state lock.
+    #[serde(serialize_with = "events_ser")]
+    pub events: Arc<Vec<TraceEvent>>,
     /// A return parcel booked through kdniao 1001 (buyer → merchant).
     pub is_return: bool,
 }
@@ -136,7 +138,7 @@ impl Parcel {
     }
 
     fn regenerate(&mut self, seed: u64) {
-        self.events = trace::generate(&TraceParams {
+        self.events = Arc::new(trace::generate(&TraceParams {
             carrier: self.carrier,
             number: &self.number,
             ship_ms: self.ship_ms,
@@ -144,8 +146,12 @@ impl Parcel {
             origin: &self.origin,
             dest: &self.dest,
             scenario: self.scenario,
-        });
+        }));
     }
+}
+
+fn events_ser<S: serde::Serializer>(e: &Arc<Vec<TraceEvent>>, s: S) -> Result<S::Ok, S::Error> {
+    e.as_slice().serialize(s)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,21 +296,96 @@ impl TrackingSnapshot {
     }
 }
 
-/// A push ready for the delivery lanes.
+/// What a push will say. Rendered in its delivery lane, not under the state lock: a clock jump
+/// over 10,000 subscribed parcels must not hold every other request up while JSON is written.
+pub enum PushBody {
+    Kuaidi100 {
+        number: String,
+        events: Arc<Vec<TraceEvent>>,
+        com: String,
+        resultv2: String,
+        status: &'static str,
+        message: &'static str,
+        /// Trace lines in this snapshot.
+        n: usize,
+    },
+    Kdniao {
+        items: Vec<KdniaoItem>,
+        push_ms: i64,
+    },
+}
+
+/// One parcel of a kdniao push.
+pub struct KdniaoItem {
+    pub number: String,
+    pub events: Arc<Vec<TraceEvent>>,
+    pub carrier_code: String,
+    pub echo: String,
+    pub order_code: String,
+    pub n: usize,
+    /// A shorter snapshot, for the out-of-order fault.
+    pub older: Option<usize>,
+}
+
+impl PushBody {
+    /// The body text and the trace lines per parcel; `stale` renders the older snapshot.
+    fn render(&self, cfg: &crate::SimConfig, stale: bool) -> (String, Vec<usize>) {
+        match self {
+            PushBody::Kuaidi100 {
+                number,
+                events,
+                com,
+                resultv2,
+                status,
+                message,
+                n,
+            } => {
+                let n = if stale { n.saturating_sub(1) } else { *n };
+                let lr = kuaidi100::last_result(number, events, com, n, resultv2);
+                (kuaidi100::push_param(status, message, lr), vec![n])
+            }
+            PushBody::Kdniao { items, push_ms } => {
+                let ns: Vec<usize> = items
+                    .iter()
+                    .map(|i| if stale { i.older.unwrap_or(i.n) } else { i.n })
+                    .collect();
+                let values = items
+                    .iter()
+                    .zip(&ns)
+                    .map(|(i, &n)| kdniao::push_item(cfg, i, n))
+                    .collect();
+                (kdniao::push_body(cfg, values, *push_ms), ns)
+            }
+        }
+    }
+}
+
+/// A push for the delivery lanes.
 pub struct TrackPush {
     pub service: TrackService,
     pub url: String,
     pub numbers: Vec<String>,
     pub status: String,
-    pub events: Vec<usize>,
-    /// kuaidi100 `param` / kdniao `RequestData`.
-    pub body: String,
-    /// An older snapshot of the same parcel(s), for the out-of-order fault.
-    pub stale_body: Option<(String, Vec<usize>)>,
+    pub body: PushBody,
+    /// Whether an older snapshot exists (the out-of-order fault needs one).
+    pub has_stale: bool,
     /// kuaidi100 `salt` / kdniao `AppKey`.
     pub secret: String,
     pub fault: Option<TrackFault>,
     pub inflight: Arc<InflightGuard>,
+}
+
+/// A rendered push, as the lanes deliver it.
+struct Ready {
+    service: TrackService,
+    url: String,
+    numbers: Vec<String>,
+    status: String,
+    secret: String,
+    body: String,
+    events: Vec<usize>,
+    /// Keeps the push counted as in flight until its last copy or retry is done.
+    _inflight: Arc<InflightGuard>,
 }
 
 pub struct Book {
@@ -489,7 +570,7 @@ impl crate::state::State {
             ship_ms,
             origin: City::default_origin(),
             dest,
-            events: Vec::new(),
+            events: Arc::default(),
             is_return: false,
         };
         p.regenerate(seed);
@@ -535,9 +616,8 @@ fn due_pushes(
 ) -> Vec<TrackPush> {
     let tc = &cfg.tracking;
     let mut out = Vec::new();
-    // kdniao items waiting to be batched: (number, item now, older item, events now, older).
-    let mut kd: Vec<(String, serde_json::Value, Option<(serde_json::Value, usize)>, usize)> =
-        Vec::new();
+    // kdniao parcels waiting to be batched.
+    let mut kd: Vec<KdniaoItem> = Vec::new();
     let mut reschedule = Vec::new();
     while let Some((&key, &idx)) = book.due.iter().next() {
         if key.0 > now {
@@ -583,22 +663,23 @@ fn due_pushes(
                     ("", "")
                 };
                 if !status.is_empty() {
-                    let snap = |n: usize| {
-                        let lr = kuaidi100::last_result(p, &sub.carrier_code, n, &sub.resultv2);
-                        kuaidi100::push_param(status, message, lr)
-                    };
-                    let body = snap(visible);
-                    let fault = book_fault(&mut book.fault_rng, &mut book.forced_faults, &book.faults);
-                    let stale_body = (fault == Some(TrackFault::OutOfOrder) && visible >= 2)
-                        .then(|| (snap(visible - 1), vec![visible - 1]));
+                    let fault =
+                        book_fault(&mut book.fault_rng, &mut book.forced_faults, &book.faults);
                     out.push(TrackPush {
                         service: TrackService::Kuaidi100,
                         url,
                         numbers: vec![sub.number.clone()],
                         status: status.to_string(),
-                        events: vec![visible],
-                        body,
-                        stale_body,
+                        body: PushBody::Kuaidi100 {
+                            number: sub.number.clone(),
+                            events: p.events.clone(),
+                            com: sub.carrier_code.clone(),
+                            resultv2: sub.resultv2.clone(),
+                            status,
+                            message,
+                            n: visible,
+                        },
+                        has_stale: visible >= 2,
                         secret: sub.salt.clone(),
                         fault,
                         inflight: InflightGuard::new(inflight),
@@ -628,9 +709,15 @@ fn due_pushes(
                 let no_record =
                     visible == 0 && now >= sub.subscribed_ms + tc.abort_no_record_secs * 1000;
                 if visible > sub.pushed_events || no_record {
-                    let item = |n: usize| kdniao::push_item(cfg, p, sub, n);
-                    let older = (visible >= 2).then(|| (item(visible - 1), visible - 1));
-                    kd.push((sub.number.clone(), item(visible), older, visible));
+                    kd.push(KdniaoItem {
+                        number: sub.number.clone(),
+                        events: p.events.clone(),
+                        carrier_code: sub.carrier_code.clone(),
+                        echo: sub.echo.clone(),
+                        order_code: sub.order_code.clone(),
+                        n: visible,
+                        older: (visible >= 2).then(|| visible - 1),
+                    });
                     let sub = &mut book.subs[idx];
                     sub.pushed_events = visible;
                     if last_final || no_record {
@@ -658,30 +745,16 @@ fn due_pushes(
         let batch: Vec<_> = rest.by_ref().take(size).collect();
         let Some(url) = url.clone() else { break };
         let fault = book_fault(&mut book.fault_rng, &mut book.forced_faults, &book.faults);
-        let numbers: Vec<String> = batch.iter().map(|b| b.0.clone()).collect();
-        let events: Vec<usize> = batch.iter().map(|b| b.3).collect();
-        let body = kdniao::push_body(cfg, batch.iter().map(|b| b.1.clone()).collect(), now);
-        let stale_body = (fault == Some(TrackFault::OutOfOrder)
-            && batch.iter().any(|b| b.2.is_some()))
-        .then(|| {
-            let items = batch
-                .iter()
-                .map(|b| b.2.as_ref().map_or(b.1.clone(), |o| o.0.clone()))
-                .collect();
-            let ev = batch
-                .iter()
-                .map(|b| b.2.as_ref().map_or(b.3, |o| o.1))
-                .collect();
-            (kdniao::push_body(cfg, items, now), ev)
-        });
         out.push(TrackPush {
             service: TrackService::Kdniao,
             url,
-            numbers,
+            numbers: batch.iter().map(|b| b.number.clone()).collect(),
             status: String::new(),
-            events,
-            body,
-            stale_body,
+            has_stale: batch.iter().any(|b| b.older.is_some()),
+            body: PushBody::Kdniao {
+                items: batch,
+                push_ms: now,
+            },
             secret: tc.kdniao_app_key.clone(),
             fault,
             inflight: InflightGuard::new(inflight),
@@ -690,7 +763,8 @@ fn due_pushes(
     out
 }
 
-/// [`Book::roll_fault`] on split borrows (the caller holds a parcel of the same book).
+/// The fault for the next push: a queued one first, else by the configured rates. Takes the
+/// book's fields apart because the caller holds a parcel of the same book.
 fn book_fault(
     rng: &mut Rng,
     forced: &mut VecDeque<TrackFault>,
@@ -736,17 +810,34 @@ pub async fn worker(sim: Weak<Sim>, mut rx: UnboundedReceiver<TrackPush>) {
 }
 
 async fn handle(sim: Arc<Sim>, m: TrackPush) {
+    let (body, events) = m.body.render(&sim.cfg, false);
+    let stale = (m.fault == Some(TrackFault::OutOfOrder) && m.has_stale)
+        .then(|| m.body.render(&sim.cfg, true));
+    let r = Ready {
+        service: m.service,
+        url: m.url,
+        numbers: m.numbers,
+        status: m.status,
+        secret: m.secret,
+        body,
+        events,
+        _inflight: m.inflight,
+    };
     match m.fault {
-        None => deliver_with_retries(sim, m, TrackPushKind::Normal).await,
+        None => deliver_with_retries(sim, r, TrackPushKind::Normal).await,
         Some(TrackFault::Duplicate) => {
-            deliver(&sim, &m, &m.body, &m.events, TrackPushKind::Duplicate, 1).await;
-            deliver_with_retries(sim, m, TrackPushKind::Normal).await;
+            deliver(&sim, &r, &r.body, &r.events, TrackPushKind::Duplicate, 1).await;
+            deliver_with_retries(sim, r, TrackPushKind::Normal).await;
         }
         Some(TrackFault::OutOfOrder) => {
-            let stale = m.stale_body.clone();
-            deliver_with_retries(sim.clone(), m.clone_shallow(), TrackPushKind::Normal).await;
+            // The older snapshot goes out right after the newer one (whose retries, if it was
+            // not acknowledged, come later still).
+            let first = deliver(&sim, &r, &r.body, &r.events, TrackPushKind::Normal, 1).await;
             if let Some((body, events)) = stale {
-                deliver(&sim, &m, &body, &events, TrackPushKind::Stale, 1).await;
+                deliver(&sim, &r, &body, &events, TrackPushKind::Stale, 1).await;
+            }
+            if !first {
+                retry_later(sim, r);
             }
         }
         Some(TrackFault::Late) => {
@@ -758,30 +849,13 @@ async fn handle(sim: Arc<Sim>, m: TrackPush) {
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 if let Some(sim) = weak.upgrade() {
-                    deliver_with_retries(sim, m, TrackPushKind::Late).await;
+                    deliver_with_retries(sim, r, TrackPushKind::Late).await;
                 }
             });
         }
         Some(TrackFault::Forged) => {
-            deliver(&sim, &m, &m.body, &m.events, TrackPushKind::Forged, 1).await;
-            deliver_with_retries(sim, m, TrackPushKind::Normal).await;
-        }
-    }
-}
-
-impl TrackPush {
-    fn clone_shallow(&self) -> TrackPush {
-        TrackPush {
-            service: self.service,
-            url: self.url.clone(),
-            numbers: self.numbers.clone(),
-            status: self.status.clone(),
-            events: self.events.clone(),
-            body: self.body.clone(),
-            stale_body: None,
-            secret: self.secret.clone(),
-            fault: None,
-            inflight: self.inflight.clone(),
+            deliver(&sim, &r, &r.body, &r.events, TrackPushKind::Forged, 1).await;
+            deliver_with_retries(sim, r, TrackPushKind::Normal).await;
         }
     }
 }
@@ -797,19 +871,23 @@ fn retry_schedule(service: TrackService) -> &'static [u64] {
     }
 }
 
-async fn deliver_with_retries(sim: Arc<Sim>, m: TrackPush, kind: TrackPushKind) {
-    if deliver(&sim, &m, &m.body, &m.events, kind, 1).await {
-        return;
+async fn deliver_with_retries(sim: Arc<Sim>, r: Ready, kind: TrackPushKind) {
+    if !deliver(&sim, &r, &r.body, &r.events, kind, 1).await {
+        retry_later(sim, r);
     }
+}
+
+/// Re-delivers on the service's schedule (scaled by `push_retry_scale`) until acknowledged.
+fn retry_later(sim: Arc<Sim>, r: Ready) {
     let scale = sim.cfg.push_retry_scale;
     let weak = Arc::downgrade(&sim);
     drop(sim);
     tokio::spawn(async move {
-        for (i, secs) in retry_schedule(m.service).iter().enumerate() {
+        for (i, secs) in retry_schedule(r.service).iter().enumerate() {
             tokio::time::sleep(Duration::from_secs_f64(*secs as f64 * scale)).await;
             let Some(sim) = weak.upgrade() else { return };
             let attempt = i as u32 + 2;
-            if deliver(&sim, &m, &m.body, &m.events, TrackPushKind::Retry, attempt).await {
+            if deliver(&sim, &r, &r.body, &r.events, TrackPushKind::Retry, attempt).await {
                 return;
             }
         }
@@ -818,7 +896,7 @@ async fn deliver_with_retries(sim: Arc<Sim>, m: TrackPush, kind: TrackPushKind) 
 
 async fn deliver(
     sim: &Sim,
-    m: &TrackPush,
+    m: &Ready,
     body: &str,
     events: &[usize],
     kind: TrackPushKind,
