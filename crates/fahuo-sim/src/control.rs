@@ -363,7 +363,11 @@ async fn trace_h(State(sim): State<Arc<Sim>>, Path(number): Path<String>) -> Res
             "view": st.tracking.view(p, st.now_ms()),
         }))
         .into_response(),
-        None => (StatusCode::NOT_FOUND, "no tracking call has named this number").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no tracking call has named this number",
+        )
+            .into_response(),
     }
 }
 

@@ -49,9 +49,11 @@ pub use crate::ledger::{
     WaybillRejection, WaybillStatus,
 };
 pub use crate::model::{Order, Platform, Status};
-use crate::state::Sim;
 pub use crate::sms::{SmsConfig, SmsRecord, SmsRejection, SmsSnapshot, SmsTemplate};
-pub use crate::tracking::trace::{Scenario as TrackingScenario, Stage as TrackingStage, TraceEvent};
+use crate::state::Sim;
+pub use crate::tracking::trace::{
+    Scenario as TrackingScenario, Stage as TrackingStage, TraceEvent,
+};
 pub use crate::tracking::{
     PickupRecord, TrackFault, TrackPushKind, TrackPushRecord, TrackService, TrackingConfig,
     TrackingFaults, TrackingSnapshot,
@@ -760,7 +762,10 @@ impl SimHandle {
     /// A parcel's whole timeline (future events included), if any tracking call named it.
     pub fn trace(&self, tracking_no: &str) -> Option<Vec<TraceEvent>> {
         let st = self.sim.lock();
-        st.tracking.parcels.get(tracking_no).map(|p| p.events.to_vec())
+        st.tracking
+            .parcels
+            .get(tracking_no)
+            .map(|p| p.events.to_vec())
     }
 
     /// Forces how a number's journey ends (before or after it was first named).

@@ -193,7 +193,10 @@ fn parse_utc(s: &str) -> Option<i64> {
 
 fn valid_mobile(p: &str) -> bool {
     let b = p.as_bytes();
-    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit)
+    b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
 }
 
 /// Fills `${var}` from `params`; the names of missing variables in `Err`.
@@ -330,8 +333,9 @@ fn send(sim: &Sim, st: &mut State, method: &str, params: &BTreeMap<String, Strin
     }
     let sts = string_to_sign(method, params);
     if !ct_eq(get("Signature"), &signature(&cfg.access_key_secret, &sts)) {
-        let msg =
-            format!("Specified signature is not matched with our calculation. server string to sign is:{sts}");
+        let msg = format!(
+            "Specified signature is not matched with our calculation. server string to sign is:{sts}"
+        );
         return err(st, StatusCode::BAD_REQUEST, "SignatureDoesNotMatch", &msg);
     }
     // Only a correctly signed request uses up its nonce: a forgery must not block the real one.
@@ -368,10 +372,20 @@ fn send(sim: &Sim, st: &mut State, method: &str, params: &BTreeMap<String, Strin
     }
     let sign_name = get("SignName");
     if !cfg.sign_names.iter().any(|s| s == sign_name) {
-        return err(st, ok, "isv.SMS_SIGNATURE_ILLEGAL", "签名不合法(不存在或被拉黑)");
+        return err(
+            st,
+            ok,
+            "isv.SMS_SIGNATURE_ILLEGAL",
+            "签名不合法(不存在或被拉黑)",
+        );
     }
     let Some(tpl) = cfg.templates.iter().find(|t| t.code == template_code) else {
-        return err(st, ok, "isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)");
+        return err(
+            st,
+            ok,
+            "isv.SMS_TEMPLATE_ILLEGAL",
+            "模板不合法(不存在或被拉黑)",
+        );
     };
     let vars: BTreeMap<String, String> = match get("TemplateParam") {
         "" => BTreeMap::new(),
@@ -386,7 +400,14 @@ fn send(sim: &Sim, st: &mut State, method: &str, params: &BTreeMap<String, Strin
                     (k, v)
                 })
                 .collect(),
-            _ => return err(st, ok, "isv.INVALID_JSON_PARAM", "JSON参数不合法，只接受字符串值"),
+            _ => {
+                return err(
+                    st,
+                    ok,
+                    "isv.INVALID_JSON_PARAM",
+                    "JSON参数不合法，只接受字符串值",
+                );
+            }
         },
     };
     let text = match render(&tpl.text, &vars) {

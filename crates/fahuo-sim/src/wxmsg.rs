@@ -73,7 +73,7 @@ impl Book {
 
 /// Whether this buyer never interacted with the shop (one in ten, by openid).
 pub fn never_interacted(openid: &str) -> bool {
-    crate::tracking::trace::fnv(0, openid, 0x45015) % 10 == 0
+    crate::tracking::trace::fnv(0, openid, 0x45015).is_multiple_of(10)
 }
 
 fn answer(code: i64, msg: &str) -> Response {
@@ -91,7 +91,12 @@ pub async fn send_h(
     let now = st.now_ms();
     let token = q.get("access_token").cloned().unwrap_or_default();
     if token.is_empty() {
-        return crate::wechat::reject(&mut st, api, ERR_ACCESS_TOKEN_MISSING, "access_token missing");
+        return crate::wechat::reject(
+            &mut st,
+            api,
+            ERR_ACCESS_TOKEN_MISSING,
+            "access_token missing",
+        );
     }
     let shop = match st.tokens.get(&token) {
         Some(t) if t.platform == Platform::Wechat && t.expires_ms > now => t.shop,

@@ -43,7 +43,11 @@ fn iso_utc(secs: i64) -> String {
     // Walk the calendar from 1970; plenty fast for tests.
     let (mut y, mut d) = (1970i64, days);
     loop {
-        let len = if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 366 } else { 365 };
+        let len = if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
+            366
+        } else {
+            365
+        };
         if d < len {
             break;
         }
@@ -51,7 +55,20 @@ fn iso_utc(secs: i64) -> String {
         y += 1;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let months = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let months = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let mut m = 0;
     while d >= months[m] {
         d -= months[m];
@@ -133,7 +150,10 @@ impl<'a> Sms<'a> {
         let secret = self.h.config().sms.access_key_secret.clone();
         let mut p = self.params.clone();
         p.insert("Signature".into(), sign("GET", &self.params, &secret));
-        let q: Vec<String> = p.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        let q: Vec<String> = p
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
         let url = format!("{}?{}", self.h.sms_url(), q.join("&"));
         let (status, text) = fahuo_sim::http::get(&url).await.expect("http");
         (status, serde_json::from_str(&text).expect("json"))
@@ -147,7 +167,9 @@ fn shipped(order: &str) -> Value {
 #[tokio::test]
 async fn send_sms_verifies_the_signature_and_renders_the_template() {
     let h = start(config()).await;
-    let (status, r) = Sms::new(&h, "13812345678", "SMS_SHIPPED", shipped("P1001")).post().await;
+    let (status, r) = Sms::new(&h, "13812345678", "SMS_SHIPPED", shipped("P1001"))
+        .post()
+        .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["Code"], "OK", "{r}");
     assert_eq!(r["Message"], "OK");
@@ -156,10 +178,15 @@ async fn send_sms_verifies_the_signature_and_renders_the_template() {
 
     // Same request, same nonce: refused as a replay.
     let mut again = Sms::new(&h, "13912345678", "SMS_SHIPPED", shipped("P1002"));
-    again.params.insert("SignatureNonce".into(), "fixed-nonce".into());
+    again
+        .params
+        .insert("SignatureNonce".into(), "fixed-nonce".into());
     assert_eq!(again.post().await.1["Code"], "OK");
     let (status, r) = again.post().await;
-    assert_eq!((status, r["Code"].as_str()), (400, Some("SignatureNonceUsed")));
+    assert_eq!(
+        (status, r["Code"].as_str()),
+        (400, Some("SignatureNonceUsed"))
+    );
 
     // Wrong secret.
     let (status, r) = Sms::new(&h, "13712345678", "SMS_SHIPPED", shipped("P1003"))
@@ -175,7 +202,10 @@ async fn send_sms_verifies_the_signature_and_renders_the_template() {
     let (status, text) = fahuo_sim::http::request(
         "POST",
         &h.sms_url(),
-        &[("content-type".into(), "application/x-www-form-urlencoded".into())],
+        &[(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
         body.into_bytes(),
         std::time::Duration::from_secs(10),
     )
@@ -190,12 +220,20 @@ async fn send_sms_verifies_the_signature_and_renders_the_template() {
         .set("Timestamp", &old)
         .post()
         .await;
-    assert_eq!((status, r["Code"].as_str()), (400, Some("InvalidTimeStamp.Expired")));
+    assert_eq!(
+        (status, r["Code"].as_str()),
+        (400, Some("InvalidTimeStamp.Expired"))
+    );
 
     // GET with the query string works too.
-    let (status, r) = Sms::new(&h, "13512345678", "SMS_DELAYED", json!({"order": "P2", "date": "11月20日"}))
-        .get()
-        .await;
+    let (status, r) = Sms::new(
+        &h,
+        "13512345678",
+        "SMS_DELAYED",
+        json!({"order": "P2", "date": "11月20日"}),
+    )
+    .get()
+    .await;
     assert_eq!((status, r["Code"].as_str()), (200, Some("OK")), "{r}");
 
     // Business errors.
@@ -204,14 +242,18 @@ async fn send_sms_verifies_the_signature_and_renders_the_template() {
         let r = Sms::new(&h, bad, "SMS_SHIPPED", shipped("P3")).post().await;
         assert_eq!(code(r), "isv.MOBILE_NUMBER_ILLEGAL", "{bad}");
     }
-    let r = Sms::new(&h, "13412345678", "SMS_SHIPPED", json!({"order": "P4"})).post().await;
+    let r = Sms::new(&h, "13412345678", "SMS_SHIPPED", json!({"order": "P4"}))
+        .post()
+        .await;
     assert_eq!(code(r), "isv.TEMPLATE_MISSING_PARAMETERS");
     let r = Sms::new(&h, "13412345678", "SMS_SHIPPED", shipped("P5"))
         .set("SignName", "别人的店")
         .post()
         .await;
     assert_eq!(code(r), "isv.SMS_SIGNATURE_ILLEGAL");
-    let r = Sms::new(&h, "13412345678", "SMS_NOPE", shipped("P6")).post().await;
+    let r = Sms::new(&h, "13412345678", "SMS_NOPE", shipped("P6"))
+        .post()
+        .await;
     assert_eq!(code(r), "isv.SMS_TEMPLATE_ILLEGAL");
 
     let snap = h.sms_snapshot();
@@ -246,13 +288,24 @@ async fn send_sms_flow_control_per_number() {
     let phone = "13800001111";
     let send = |order: &'static str| {
         let h = &h;
-        async move { Sms::new(h, phone, "SMS_SHIPPED", shipped(order)).post().await.1 }
+        async move {
+            Sms::new(h, phone, "SMS_SHIPPED", shipped(order))
+                .post()
+                .await
+                .1
+        }
     };
     assert_eq!(send("A1").await["Code"], "OK");
     let r = send("A2").await;
-    assert_eq!(r["Code"], "isv.BUSINESS_LIMIT_CONTROL", "two in a minute: {r}");
+    assert_eq!(
+        r["Code"], "isv.BUSINESS_LIMIT_CONTROL",
+        "two in a minute: {r}"
+    );
     // Another number is not affected.
-    let r = Sms::new(&h, "13800002222", "SMS_SHIPPED", shipped("B1")).post().await.1;
+    let r = Sms::new(&h, "13800002222", "SMS_SHIPPED", shipped("B1"))
+        .post()
+        .await
+        .1;
     assert_eq!(r["Code"], "OK");
     // One a minute is fine up to five an hour.
     for _ in 0..4 {
@@ -261,7 +314,10 @@ async fn send_sms_flow_control_per_number() {
     }
     h.advance_clock(61);
     let r = send("A4").await;
-    assert_eq!(r["Code"], "isv.BUSINESS_LIMIT_CONTROL", "six in an hour: {r}");
+    assert_eq!(
+        r["Code"], "isv.BUSINESS_LIMIT_CONTROL",
+        "six in an hour: {r}"
+    );
     assert!(r["Message"].as_str().expect("msg").contains("小时"));
     h.advance_clock(3600);
     assert_eq!(send("A5").await["Code"], "OK");
@@ -330,7 +386,12 @@ async fn wechat_buyer_messages() {
 
     let r = custom_send(&h, &token, text("oNOBODY0000000000000000000000", "hi")).await;
     assert_eq!(r["errcode"], 40003, "{r}");
-    let r = custom_send(&h, &token, json!({"touser": stale, "msgtype": "image", "image": {}})).await;
+    let r = custom_send(
+        &h,
+        &token,
+        json!({"touser": stale, "msgtype": "image", "image": {}}),
+    )
+    .await;
     assert_eq!(r["errcode"], 40008, "{r}");
     let r = custom_send(&h, "bad-token", text(&stale, "hi")).await;
     assert_eq!(r["errcode"], 40001, "{r}");

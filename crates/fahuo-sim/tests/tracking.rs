@@ -45,9 +45,13 @@ async fn form(url: &str, fields: &[(&str, &str)]) -> Value {
 }
 
 async fn control(h: &SimHandle, path: &str, body: Value) -> Value {
-    post(&format!("http://{}/_sim/{path}", h.addr()), &[], &body.to_string())
-        .await
-        .1
+    post(
+        &format!("http://{}/_sim/{path}", h.addr()),
+        &[],
+        &body.to_string(),
+    )
+    .await
+    .1
 }
 
 // ------------------------------------------------------------------ receiver
@@ -168,7 +172,10 @@ async fn receiver(salt: &str, app_key: &str) -> (String, Inbox) {
 async fn settle(h: &SimHandle) {
     // The ticker runs every 250 ms; a clock move ticks at once, then deliveries need a moment.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(h.wait_pushes_idle(Duration::from_secs(60)).await, "pushes idle");
+    assert!(
+        h.wait_pushes_idle(Duration::from_secs(60)).await,
+        "pushes idle"
+    );
 }
 
 async fn advance(h: &SimHandle, secs: i64) {
@@ -180,13 +187,20 @@ async fn advance(h: &SimHandle, secs: i64) {
 
 const SALT: &str = "fh-salt-2025";
 
-async fn k100_subscribe(h: &SimHandle, com: &str, num: &str, callback: &str, extra: Value) -> Value {
+async fn k100_subscribe(
+    h: &SimHandle,
+    com: &str,
+    num: &str,
+    callback: &str,
+    extra: Value,
+) -> Value {
     let tc = &h.config().tracking;
     let mut params = json!({ "callbackurl": callback, "salt": SALT, "resultv2": "4" });
     if let (Value::Object(p), Value::Object(x)) = (&mut params, extra) {
         p.extend(x);
     }
-    let param = json!({ "company": com, "number": num, "key": tc.kuaidi100_key, "parameters": params });
+    let param =
+        json!({ "company": com, "number": num, "key": tc.kuaidi100_key, "parameters": params });
     let url = format!("http://{}/kuaidi100/poll", h.addr());
     form(&url, &[("schema", "json"), ("param", &param.to_string())]).await
 }
@@ -214,13 +228,22 @@ async fn kuaidi100_subscribe_query_push_and_shutdown() {
     let (url, inbox) = receiver(SALT, "").await;
     let cb = format!("{url}/k100");
     let num = "73100000000101";
-    control(&h, "tracking/scenario", json!({"tracking_no": num, "scenario": "signed"})).await;
+    control(
+        &h,
+        "tracking/scenario",
+        json!({"tracking_no": num, "scenario": "signed"}),
+    )
+    .await;
 
     // Refusals first.
     let bad_key = json!({"company": "zhongtong", "number": num, "key": "nope",
         "parameters": {"callbackurl": cb, "phone": "5678"}});
     let url_poll = format!("http://{}/kuaidi100/poll", h.addr());
-    let r = form(&url_poll, &[("schema", "json"), ("param", &bad_key.to_string())]).await;
+    let r = form(
+        &url_poll,
+        &[("schema", "json"), ("param", &bad_key.to_string())],
+    )
+    .await;
     assert_eq!(r["returnCode"], "600", "{r}");
     let r = k100_subscribe(&h, "zhongtong", num, &cb, json!({})).await;
     assert_eq!(r["returnCode"], "700", "ZTO without a phone: {r}");
@@ -258,8 +281,14 @@ async fn kuaidi100_subscribe_query_push_and_shutdown() {
     assert_eq!(lr["nu"], num);
     assert_eq!(lr["com"], "zhongtong");
     let data = lr["data"].as_array().expect("data");
-    let times: Vec<&str> = data.iter().map(|d| d["time"].as_str().expect("time")).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    let times: Vec<&str> = data
+        .iter()
+        .map(|d| d["time"].as_str().expect("time"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
     let oldest = data.last().expect("line");
     assert_eq!(oldest["statusCode"], "103", "{oldest}");
     assert!(oldest["context"].as_str().expect("ctx").contains("揽收"));
@@ -279,12 +308,22 @@ async fn kuaidi100_subscribe_query_push_and_shutdown() {
     assert_eq!(last["lastResult"]["ischeck"], "1");
     let newest = &last["lastResult"]["data"][0];
     assert_eq!(newest["status"], "签收");
-    assert!(newest["context"].as_str().expect("ctx").contains("签收人：本人"));
+    assert!(
+        newest["context"]
+            .as_str()
+            .expect("ctx")
+            .contains("签收人：本人")
+    );
     let n = pushes.len();
     advance(&h, 30 * DAY).await;
     assert_eq!(inbox.k100().len(), n, "no push after shutdown");
     // Without resultv2 the same query answers main states only.
-    let r = k100_query(&h, json!({"com": "zhongtong", "num": num, "phone": "5678"}), None).await;
+    let r = k100_query(
+        &h,
+        json!({"com": "zhongtong", "num": num, "phone": "5678"}),
+        None,
+    )
+    .await;
     assert_eq!(r["state"], "3");
     assert!(r["data"][0].get("statusCode").is_none());
 
@@ -319,7 +358,11 @@ async fn kuaidi100_retries_until_the_exact_receipt() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let snap = h.tracking_snapshot();
-        if snap.counts.get(&TrackService::Kuaidi100).is_some_and(|c| c.acknowledged >= 1) {
+        if snap
+            .counts
+            .get(&TrackService::Kuaidi100)
+            .is_some_and(|c| c.acknowledged >= 1)
+        {
             let kinds: Vec<(TrackPushKind, u32, bool)> = snap
                 .pushes
                 .iter()
@@ -335,11 +378,19 @@ async fn kuaidi100_retries_until_the_exact_receipt() {
                 ]
             );
             // Every attempt carried the same snapshot.
-            let bodies: Vec<String> = inbox.all().iter().map(|g| g.form["param"].clone()).collect();
+            let bodies: Vec<String> = inbox
+                .all()
+                .iter()
+                .map(|g| g.form["param"].clone())
+                .collect();
             assert!(bodies.windows(2).all(|w| w[0] == w[1]));
             break;
         }
-        assert!(Instant::now() < deadline, "never acknowledged: {:?}", snap.pushes);
+        assert!(
+            Instant::now() < deadline,
+            "never acknowledged: {:?}",
+            snap.pushes
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -388,7 +439,11 @@ async fn push_faults_are_delivered_and_recorded() {
     assert_eq!(c.forged_refused, 1, "the receiver refused the forged push");
     assert_eq!(c.forged_acknowledged, 0);
     let kinds: Vec<TrackPushKind> = snap.pushes.iter().map(|p| p.kind).collect();
-    for k in [TrackPushKind::Forged, TrackPushKind::Duplicate, TrackPushKind::Stale] {
+    for k in [
+        TrackPushKind::Forged,
+        TrackPushKind::Duplicate,
+        TrackPushKind::Stale,
+    ] {
         assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
     }
     let forged_rec = snap
@@ -415,7 +470,10 @@ async fn push_faults_are_delivered_and_recorded() {
     settle(&h).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let snap = h.tracking_snapshot();
-    let late: Vec<_> = snap.pushes_for(num2).filter(|p| p.kind == TrackPushKind::Late).collect();
+    let late: Vec<_> = snap
+        .pushes_for(num2)
+        .filter(|p| p.kind == TrackPushKind::Late)
+        .collect();
     assert_eq!(late.len(), 1);
     assert!(late[0].acknowledged);
 }
@@ -425,13 +483,22 @@ async fn kuaidi100_aborts_a_parcel_never_picked_up() {
     let h = start(config()).await;
     let (url, inbox) = receiver("", "").await;
     let num = "773000000000404";
-    control(&h, "tracking/scenario", json!({"tracking_no": num, "scenario": "never_picked_up"})).await;
+    control(
+        &h,
+        "tracking/scenario",
+        json!({"tracking_no": num, "scenario": "never_picked_up"}),
+    )
+    .await;
     let tc = &h.config().tracking;
     // No salt: the sign is MD5(param) alone.
     let param = json!({"company": "shentong", "number": num, "key": tc.kuaidi100_key,
         "parameters": {"callbackurl": format!("{url}/k100")}});
     let url_poll = format!("http://{}/kuaidi100/poll", h.addr());
-    let r = form(&url_poll, &[("schema", "json"), ("param", &param.to_string())]).await;
+    let r = form(
+        &url_poll,
+        &[("schema", "json"), ("param", &param.to_string())],
+    )
+    .await;
     assert_eq!(r["returnCode"], "200", "{r}");
     advance(&h, 2 * DAY).await;
     assert!(inbox.k100().is_empty());
@@ -441,7 +508,11 @@ async fn kuaidi100_aborts_a_parcel_never_picked_up() {
     assert_eq!(pushes[0]["status"], "abort");
     assert_eq!(pushes[0]["message"], "3天查询无记录");
     // After an abort the number may be subscribed again.
-    let r = form(&url_poll, &[("schema", "json"), ("param", &param.to_string())]).await;
+    let r = form(
+        &url_poll,
+        &[("schema", "json"), ("param", &param.to_string())],
+    )
+    .await;
     assert_eq!(r["returnCode"], "200", "re-subscribe after abort: {r}");
 }
 
@@ -455,7 +526,13 @@ async fn kdn(h: &SimHandle, path: &str, rtype: &str, data: Value) -> Value {
     kdn_signed(h, path, rtype, data, None).await
 }
 
-async fn kdn_signed(h: &SimHandle, path: &str, rtype: &str, data: Value, key: Option<&str>) -> Value {
+async fn kdn_signed(
+    h: &SimHandle,
+    path: &str,
+    rtype: &str,
+    data: Value,
+    key: Option<&str>,
+) -> Value {
     let tc = &h.config().tracking;
     let d = data.to_string();
     let sign = kdn_sign(&d, key.unwrap_or(&tc.kdniao_app_key));
@@ -489,8 +566,19 @@ async fn kdniao_query_shows_each_scenario_ending() {
     ];
     for (i, (s, _, _)) in cases.iter().enumerate() {
         let num = format!("JT10000000005{i:02}");
-        control(&h, "tracking/scenario", json!({"tracking_no": num, "scenario": s})).await;
-        let r = kdn(&h, QUERY, "1002", json!({"ShipperCode": "JTSD", "LogisticCode": num})).await;
+        control(
+            &h,
+            "tracking/scenario",
+            json!({"tracking_no": num, "scenario": s}),
+        )
+        .await;
+        let r = kdn(
+            &h,
+            QUERY,
+            "1002",
+            json!({"ShipperCode": "JTSD", "LogisticCode": num}),
+        )
+        .await;
         assert_eq!(r["Success"], true, "{r}");
         assert_eq!(r["State"], "0", "nothing yet: {r}");
         assert_eq!(r["Reason"], "暂无轨迹信息");
@@ -498,7 +586,13 @@ async fn kdniao_query_shows_each_scenario_ending() {
     h.advance_clock(12 * DAY);
     for (i, (s, state, ex)) in cases.iter().enumerate() {
         let num = format!("JT10000000005{i:02}");
-        let r = kdn(&h, QUERY, "1002", json!({"ShipperCode": "JTSD", "LogisticCode": num})).await;
+        let r = kdn(
+            &h,
+            QUERY,
+            "1002",
+            json!({"ShipperCode": "JTSD", "LogisticCode": num}),
+        )
+        .await;
         assert_eq!(r["LogisticCode"], num.as_str());
         let got_ex = r["StateEx"].as_str().expect("StateEx");
         assert!(ex.contains(&got_ex), "{s}: StateEx {got_ex} in {ex:?}: {r}");
@@ -506,8 +600,14 @@ async fn kdniao_query_shows_each_scenario_ending() {
             assert_eq!(r["State"], *state, "{s}");
         }
         let traces = r["Traces"].as_array().expect("Traces");
-        let times: Vec<&str> = traces.iter().map(|t| t["AcceptTime"].as_str().expect("t")).collect();
-        assert!(times.windows(2).all(|w| w[0] < w[1]), "oldest first: {times:?}");
+        let times: Vec<&str> = traces
+            .iter()
+            .map(|t| t["AcceptTime"].as_str().expect("t"))
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] < w[1]),
+            "oldest first: {times:?}"
+        );
         if let Some(last) = traces.last() {
             assert_eq!(last["Action"], r["StateEx"], "{s}");
             assert_eq!(r["Location"], last["Location"]);
@@ -522,7 +622,12 @@ async fn kdniao_query_shows_each_scenario_ending() {
             assert!(traces.iter().any(|t| t["Action"] == "407"));
         }
         if *s == "proxy" {
-            assert!(traces.last().expect("t")["AcceptStation"].as_str().expect("s").contains("代签"));
+            assert!(
+                traces.last().expect("t")["AcceptStation"]
+                    .as_str()
+                    .expect("s")
+                    .contains("代签")
+            );
         }
     }
     // The ledger's view agrees.
@@ -545,7 +650,13 @@ async fn kdniao_refuses_bad_requests() {
     )
     .await;
     assert_eq!(r["Success"], false, "{r}");
-    let r = kdn(&h, QUERY, "1002", json!({"ShipperCode": "SF", "LogisticCode": "SF1000000000602"})).await;
+    let r = kdn(
+        &h,
+        QUERY,
+        "1002",
+        json!({"ShipperCode": "SF", "LogisticCode": "SF1000000000602"}),
+    )
+    .await;
     assert_eq!(r["Success"], false, "SF without CustomerName: {r}");
     let r = kdn(
         &h,
@@ -556,12 +667,30 @@ async fn kdniao_refuses_bad_requests() {
     .await;
     assert_eq!(r["Success"], true, "{r}");
     // 1008 belongs to api/dist, not the query URL.
-    let r = kdn(&h, QUERY, "1008", json!({"ShipperCode": "ZTO", "LogisticCode": "73100000000603"})).await;
+    let r = kdn(
+        &h,
+        QUERY,
+        "1008",
+        json!({"ShipperCode": "ZTO", "LogisticCode": "73100000000603"}),
+    )
+    .await;
     assert_eq!(r["Success"], false, "{r}");
-    let r = kdn(&h, "api/dist", "1008", json!({"ShipperCode": "NOPE", "LogisticCode": "1"})).await;
+    let r = kdn(
+        &h,
+        "api/dist",
+        "1008",
+        json!({"ShipperCode": "NOPE", "LogisticCode": "1"}),
+    )
+    .await;
     assert_eq!(r["Success"], false, "{r}");
     // A number known under one carrier is not found under another.
-    let r = kdn(&h, QUERY, "1002", json!({"ShipperCode": "YTO", "LogisticCode": "SF1000000000602"})).await;
+    let r = kdn(
+        &h,
+        QUERY,
+        "1002",
+        json!({"ShipperCode": "YTO", "LogisticCode": "SF1000000000602"}),
+    )
+    .await;
     assert_eq!(r["State"], "0", "{r}");
     assert!(h.tracking_snapshot().rejected.len() >= 4);
 }
@@ -592,7 +721,12 @@ async fn kdniao_pushes_batches_to_the_account_url() {
     assert!(inbox.all().is_empty());
     // One forged push among them, refused by the receiver.
     h.force_tracking_fault(TrackFault::Forged);
-    control(&h, "tracking/kdniao_callback", json!({"url": format!("{url}/kdn")})).await;
+    control(
+        &h,
+        "tracking/kdniao_callback",
+        json!({"url": format!("{url}/kdn")}),
+    )
+    .await;
     settle(&h).await;
     advance(&h, 12 * DAY).await;
 
@@ -604,14 +738,19 @@ async fn kdniao_pushes_batches_to_the_account_url() {
         assert!(!data.is_empty());
     }
     assert!(
-        pushes.iter().any(|p| p["Data"].as_array().expect("d").len() > 1),
+        pushes
+            .iter()
+            .any(|p| p["Data"].as_array().expect("d").len() > 1),
         "some push carries several parcels"
     );
     // Every signed parcel's last pushed state is 3 / 301; the never-picked-up one got 401.
     let mut last: HashMap<String, Value> = HashMap::new();
     for p in &pushes {
         for d in p["Data"].as_array().expect("d") {
-            last.insert(d["LogisticCode"].as_str().expect("n").to_string(), d.clone());
+            last.insert(
+                d["LogisticCode"].as_str().expect("n").to_string(),
+                d.clone(),
+            );
         }
     }
     for n in &numbers[..7] {
@@ -648,30 +787,67 @@ async fn pickup_booking_is_idempotent_and_cancellable() {
     let svc = "api/OOrderService";
     let a = kdn(&h, svc, "1001", book("RT-1", "ZTO")).await;
     assert_eq!(a["Success"], true, "{a}");
-    let no = a["Order"]["LogisticCode"].as_str().expect("number").to_string();
-    assert!(no.len() == 14 && no.starts_with('7') && no.chars().all(|c| c.is_ascii_digit()), "{no}");
+    let no = a["Order"]["LogisticCode"]
+        .as_str()
+        .expect("number")
+        .to_string();
+    assert!(
+        no.len() == 14 && no.starts_with('7') && no.chars().all(|c| c.is_ascii_digit()),
+        "{no}"
+    );
     let again = kdn(&h, svc, "1001", book("RT-1", "ZTO")).await;
-    assert_eq!(again["Order"]["LogisticCode"], no.as_str(), "same OrderCode, same number");
+    assert_eq!(
+        again["Order"]["LogisticCode"],
+        no.as_str(),
+        "same OrderCode, same number"
+    );
     let b = kdn(&h, svc, "1001", book("RT-2", "SF")).await;
-    let sf = b["Order"]["LogisticCode"].as_str().expect("number").to_string();
+    let sf = b["Order"]["LogisticCode"]
+        .as_str()
+        .expect("number")
+        .to_string();
     assert!(sf.starts_with("SF") && sf.len() == 15, "{sf}");
     let mut missing = book("RT-3", "ZTO");
-    missing["Sender"].as_object_mut().expect("o").remove("CityName");
+    missing["Sender"]
+        .as_object_mut()
+        .expect("o")
+        .remove("CityName");
     assert_eq!(kdn(&h, svc, "1001", missing).await["Success"], false);
     let r = kdn(&h, svc, "1002", json!({})).await;
     assert_eq!(r["Success"], false, "1002 is not served here: {r}");
 
     // Cancel the first before pickup; booking that code again is refused.
-    let c = kdn(&h, svc, "1004", json!({"OrderCode": "RT-1", "ShipperCode": "ZTO", "ExpNo": no})).await;
+    let c = kdn(
+        &h,
+        svc,
+        "1004",
+        json!({"OrderCode": "RT-1", "ShipperCode": "ZTO", "ExpNo": no}),
+    )
+    .await;
     assert_eq!(c["Success"], true, "{c}");
-    let c2 = kdn(&h, svc, "1004", json!({"OrderCode": "RT-1", "ShipperCode": "ZTO"})).await;
+    let c2 = kdn(
+        &h,
+        svc,
+        "1004",
+        json!({"OrderCode": "RT-1", "ShipperCode": "ZTO"}),
+    )
+    .await;
     assert_eq!(c2["Success"], true, "cancelling twice is fine");
-    assert_eq!(kdn(&h, svc, "1001", book("RT-1", "ZTO")).await["Success"], false);
+    assert_eq!(
+        kdn(&h, svc, "1001", book("RT-1", "ZTO")).await["Success"],
+        false
+    );
 
     // The second is picked up in 广州 and travels to 杭州; once picked up it cannot be cancelled.
     h.force_tracking_scenario(&sf, fahuo_sim::TrackingScenario::Signed);
     h.advance_clock(2 * DAY);
-    let c = kdn(&h, svc, "1004", json!({"OrderCode": "RT-2", "ShipperCode": "SF"})).await;
+    let c = kdn(
+        &h,
+        svc,
+        "1004",
+        json!({"OrderCode": "RT-2", "ShipperCode": "SF"}),
+    )
+    .await;
     assert_eq!(c["Success"], false, "{c}");
     let q = kdn(
         &h,

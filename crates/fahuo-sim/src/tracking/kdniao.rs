@@ -98,7 +98,10 @@ pub fn push_item(cfg: &SimConfig, item: &KdniaoItem, n: usize) -> Value {
         m.insert("StateEx".into(), json!("401"));
         m.insert("Reason".into(), json!("发货无信息"));
     }
-    m.insert("EBusinessID".into(), json!(cfg.tracking.kdniao_ebusiness_id));
+    m.insert(
+        "EBusinessID".into(),
+        json!(cfg.tracking.kdniao_ebusiness_id),
+    );
     m.insert("ShipperCode".into(), json!(item.carrier_code));
     m.insert("LogisticCode".into(), json!(item.number));
     m.insert("Success".into(), json!(true));

@@ -219,7 +219,8 @@ fn subscribe(sim: &Sim, body: &[u8]) -> Response {
         return refuse(&mut st, "700", "订阅参数错误：parameters.callbackurl 必填");
     }
     if needs_phone(carrier) && !phone_ok(str_of(&params, "phone")) {
-        return refuse(&mut st, 
+        return refuse(
+            &mut st,
             "700",
             "顺丰、中通单号需要 parameters.phone（收、寄件人电话或其后四位）",
         );
@@ -275,23 +276,36 @@ async fn query_h(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
     };
     let (com, num) = (str_of(&p, "com"), str_of(&p, "num").trim());
     if com.is_empty() || num.is_empty() {
-        return refuse(&mut st, "400", "找不到对应公司或参数不完整：com 与 num 必填");
+        return refuse(
+            &mut st,
+            "400",
+            "找不到对应公司或参数不完整：com 与 num 必填",
+        );
     }
     let Some(carrier) = carrier_of(TrackService::Kuaidi100, com) else {
         return refuse(&mut st, "400", &format!("找不到对应公司：{com}"));
     };
     if needs_phone(carrier) && !phone_ok(str_of(&p, "phone")) {
-        return refuse(&mut st, "408", "顺丰、中通单号需要 phone（收、寄件人电话或其后四位）");
+        return refuse(
+            &mut st,
+            "408",
+            "顺丰、中通单号需要 phone（收、寄件人电话或其后四位）",
+        );
     }
     let resultv2 = resultv2_of(&p);
-    *st.tracking.queries.entry(TrackService::Kuaidi100).or_default() += 1;
+    *st.tracking
+        .queries
+        .entry(TrackService::Kuaidi100)
+        .or_default() += 1;
     let now = st.now_ms();
     let seed = sim.cfg.seed;
     let found = st
         .track_parcel(seed, carrier, num)
         .map(|p| (p.visible(now), p.events.clone()));
     match found {
-        Some((n, events)) if n > 0 => Json(last_result(num, &events, com, n, &resultv2)).into_response(),
+        Some((n, events)) if n > 0 => {
+            Json(last_result(num, &events, com, n, &resultv2)).into_response()
+        }
         _ => {
             // No event yet (or the number belongs to another company).
             let msg = "查询无结果，请隔段时间再查";

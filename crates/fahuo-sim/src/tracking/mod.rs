@@ -583,7 +583,11 @@ impl crate::state::State {
     fn ship_facts(&self, number: &str) -> Option<(i64, City)> {
         if let Some(r) = self.waybills.records.iter().find(|r| r.number == number) {
             // The hub is named after the destination city (`广州转运中心`).
-            let city: String = r.hub.chars().take_while(|c| !"转中分枢邮".contains(*c)).collect();
+            let city: String = r
+                .hub
+                .chars()
+                .take_while(|c| !"转中分枢邮".contains(*c))
+                .collect();
             return Some((r.issued_ms, City::named(&city)));
         }
         self.orders.iter().find_map(|o| {
