@@ -128,6 +128,9 @@ pub fn info(sim: &Sim, addr: &str) -> SimInfo {
         wechat_ewaybill_accounts: shops
             .flat_map(|k| sim.cfg.wechat_ewaybill_accounts(k))
             .collect(),
+        tracking: sim.cfg.tracking.clone(),
+        sms_url: format!("http://{addr}/sms"),
+        sms: sim.cfg.sms.clone(),
     }
 }
 

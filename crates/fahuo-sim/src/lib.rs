@@ -584,6 +584,15 @@ pub struct SimInfo {
     /// Every WeChat shop's e-waybill accounts (`acct_id` per `delivery_id`); the shop's token
     /// (see `wechat_shops`) is what sees them.
     pub wechat_ewaybill_accounts: Vec<WechatEwaybillAccount>,
+    /// Tracking accounts: `POST {kuaidi100_base_url}/poll`, `{kuaidi100_base_url}/poll/query.do`,
+    /// `{kdniao_base_url}/api/dist`, `/Ebusiness/EbusinessOrderHandle.aspx`, `/api/OOrderService`.
+    #[serde(default)]
+    pub tracking: TrackingConfig,
+    /// `GET|POST` Aliyun `SendSms` here.
+    #[serde(default)]
+    pub sms_url: String,
+    #[serde(default)]
+    pub sms: SmsConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -930,3 +930,95 @@ async fn ten_thousand_subscriptions_are_cheap() {
         t.elapsed()
     );
 }
+
+// ------------------------------------------------------------------ numbers shipped here
+
+#[tokio::test]
+async fn a_shipped_orders_number_travels_to_its_receiver() {
+    let h = start(config()).await;
+    // kdniao codes of the WeChat carriers that share them.
+    let (order, ship) = h
+        .orders(Some(fahuo_sim::Platform::Wechat))
+        .into_iter()
+        .find_map(|o| {
+            let s = o
+                .shipments
+                .iter()
+                .find(|s| ["ZTO", "YTO", "STO", "JTSD"].contains(&s.carrier.as_str()))?
+                .clone();
+            Some((o, s))
+        })
+        .expect("a shipped WeChat order");
+    h.force_tracking_scenario(&ship.tracking_no, fahuo_sim::TrackingScenario::Signed);
+    h.advance_clock(12 * DAY);
+    let r = kdn(
+        &h,
+        QUERY,
+        "1002",
+        json!({"ShipperCode": ship.carrier, "LogisticCode": ship.tracking_no}),
+    )
+    .await;
+    assert_eq!(r["State"], "3", "{r}");
+    let city = &order.receiver.city;
+    let want = if city.ends_with('市') {
+        city.clone()
+    } else {
+        format!("{city}市")
+    };
+    assert_eq!(r["Location"], want.as_str(), "{r}");
+    let trace = h.trace(&ship.tracking_no).expect("trace");
+    assert!(
+        trace[0].at_ms > ship.at_ms,
+        "picked up after it was shipped"
+    );
+    assert!(trace[0].at_ms - ship.at_ms <= 20 * 3_600_000 + 60_000);
+}
+
+#[tokio::test]
+async fn an_e_waybill_number_travels_to_its_receiver() {
+    let h = start(config()).await;
+    let m = h.config().kdniao.clone();
+    let party = |city: &str, prov: &str| {
+        json!({"Name": "张三", "Mobile": "13800000000", "ProvinceName": prov, "CityName": city,
+            "ExpAreaName": "天河区", "Address": "体育西路1号"})
+    };
+    let req = json!({
+        "OrderCode": "EW-1", "ShipperCode": "ZTO", "PayType": 1, "ExpType": 1,
+        "Sender": party("杭州市", "浙江省"), "Receiver": party("广州市", "广东省"),
+        "Commodity": [{"GoodsName": "T恤", "Goodsquantity": 1}],
+    })
+    .to_string();
+    let url = format!("http://{}/kdniao/api/EOrderService", h.addr());
+    let r = form(
+        &url,
+        &[
+            ("RequestData", &req),
+            ("EBusinessID", &m.ebusiness_id),
+            ("RequestType", "1007"),
+            ("DataSign", &kdn_sign(&req, &m.app_key)),
+            ("DataType", "2"),
+        ],
+    )
+    .await;
+    let no = r["Order"]["LogisticCode"]
+        .as_str()
+        .expect("number")
+        .to_string();
+    h.force_tracking_scenario(&no, fahuo_sim::TrackingScenario::Signed);
+    h.advance_clock(12 * DAY);
+    let r = kdn(
+        &h,
+        QUERY,
+        "1002",
+        json!({"ShipperCode": "ZTO", "LogisticCode": no}),
+    )
+    .await;
+    assert_eq!(r["State"], "3", "{r}");
+    assert_eq!(r["Location"], "广州市", "{r}");
+    assert!(
+        r["Traces"][0]["AcceptStation"]
+            .as_str()
+            .expect("s")
+            .starts_with("【杭州市】")
+    );
+}

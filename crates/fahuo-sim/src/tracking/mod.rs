@@ -581,14 +581,20 @@ impl crate::state::State {
     /// When and where to a number was shipped, from the e-waybills issued here or the orders'
     /// shipments.
     fn ship_facts(&self, number: &str) -> Option<(i64, City)> {
-        if let Some(r) = self.waybills.records.iter().find(|r| r.number == number) {
-            // The hub is named after the destination city (`广州转运中心`).
-            let city: String = r
-                .hub
-                .chars()
-                .take_while(|c| !"转中分枢邮".contains(*c))
-                .collect();
-            return Some((r.issued_ms, City::named(&city)));
+        if let Some(r) = self.waybills.by_number(number) {
+            // The hub is named after the destination city and the carrier's word for a hub
+            // (`广州转运中心`, `广州中转场`).
+            let city = crate::waybill::carrier::CARRIERS
+                .iter()
+                .find_map(|c| r.hub.strip_suffix(c.hub_word))
+                .unwrap_or(&r.hub);
+            // `全国…` is the national centre the route table falls back to: no city there.
+            let dest = if city == "全国" {
+                City::nth(trace::fnv(0, number, 0xC17))
+            } else {
+                City::named(city)
+            };
+            return Some((r.issued_ms, dest));
         }
         self.orders.iter().find_map(|o| {
             o.shipments

@@ -187,6 +187,11 @@ impl Book {
             .map(|i| &self.accounts[i])
     }
 
+    /// The record of an issued number, if it was issued here.
+    pub fn by_number(&self, number: &str) -> Option<&WaybillRecord> {
+        self.by_number.get(number).map(|&i| &self.records[i])
+    }
+
     /// The record a key got, if any.
     pub fn by_key(&self, service: Service, account: &str, key: &str) -> Option<&WaybillRecord> {
         self.by_key
