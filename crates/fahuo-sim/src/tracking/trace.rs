@@ -272,7 +272,8 @@ impl City {
                     format!("{name}市")
                 },
                 adcode: String::new(),
-                districts: vec!["市辖区".to_string()],
+                // No district known: outlets are then named after the city and street alone.
+                districts: vec![String::new()],
             },
         }
     }
@@ -391,8 +392,15 @@ pub fn generate(p: &TraceParams<'_>) -> Vec<TraceEvent> {
         p,
     };
     let (o, d) = (p.origin, p.dest);
-    // Pickup 2-20 h after the parcel was handed over.
+    // Pickup 2-20 h after the parcel was handed over; couriers do not collect between
+    // midnight and 07:00, so a pickup that would fall there moves to the morning round (still
+    // within the 20 h).
     b.wait(&mut rng, 2, 20);
+    let local_s = (b.t / 1000 + 8 * 3600).rem_euclid(86_400);
+    if local_s < 7 * 3600 {
+        let morning = b.t + (7 * 3600 - local_s + rng.range(0, 5400)) * 1000;
+        b.t = morning.min(p.ship_ms + 20 * 3_600_000);
+    }
     let outlet_o = b.outlet(o, &mut rng);
     b.add(Stage::PickedUp, o, format!("快件已由【{outlet_o}】揽收"));
     let hub_o = b.hub(&o.city);
