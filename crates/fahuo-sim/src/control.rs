@@ -23,6 +23,20 @@
 //! * `POST /_sim/latency` `{"kuaidi100"?: ms, "kdniao"?: ms, "wechat"?: ms}`: added latency per
 //!   e-waybill API (absent keys are left as they are); answers the current values.
 //!
+//! * `GET  /_sim/ledger/tracking[?pushes=false]`: tracking subscriptions, push counts per
+//!   service (sent, acknowledged, refused, forged …), push records, every parcel's visible state.
+//! * `GET  /_sim/ledger/pickups`, `GET /_sim/ledger/sms`, `GET /_sim/ledger/messages`.
+//! * `GET  /_sim/tracking/{number}`: a parcel's whole timeline, future events included.
+//! * `POST /_sim/tracking/scenario` `{"tracking_no": "…", "scenario": "signed|proxy|locker|
+//!   problem|refused_return|stuck|never_picked_up"}`: force how a number's journey ends.
+//! * `POST /_sim/tracking/faults` `{"duplicate"?: F, "out_of_order"?: F, "late"?: F,
+//!   "forged"?: F, "next"?: ["forged", …]}`: tracking push fault rates, and faults for the next
+//!   pushes.
+//! * `POST /_sim/tracking/kdniao_callback` `{"url": "http://…" | null}`: the kdniao account's
+//!   push URL.
+//! * `POST /_sim/messages/interact` `{"openid": "…"}`: the buyer interacted now (opens WeChat's
+//!   48 h customer-service window).
+//!
 //! The router also mounts the e-waybill emulators: `/kuaidi100` ([`crate::waybill::kuaidi100`]),
 //! `/kdniao` ([`crate::waybill::kdniao`]), and the WeChat ones under `/wechat`
 //! ([`crate::waybill::wechat`]).
@@ -47,8 +61,25 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .nest("/wechat", crate::wechat::router())
         .nest("/douyin", crate::douyin::router())
         .nest("/xiaohongshu", crate::xiaohongshu::router())
-        .nest("/kuaidi100", crate::waybill::kuaidi100::router())
-        .nest("/kdniao", crate::waybill::kdniao::router())
+        .nest(
+            "/kuaidi100",
+            crate::waybill::kuaidi100::router().merge(crate::tracking::kuaidi100::router()),
+        )
+        .nest(
+            "/kdniao",
+            crate::waybill::kdniao::router().merge(crate::tracking::kdniao::router()),
+        )
+        .route("/sms", get(crate::sms::handle).post(crate::sms::handle))
+        .route("/sms/", get(crate::sms::handle).post(crate::sms::handle))
+        .route("/_sim/ledger/tracking", get(tracking_ledger_h))
+        .route("/_sim/ledger/pickups", get(pickups_h))
+        .route("/_sim/ledger/sms", get(sms_ledger_h))
+        .route("/_sim/ledger/messages", get(messages_ledger_h))
+        .route("/_sim/tracking/scenario", post(scenario_h))
+        .route("/_sim/tracking/faults", post(tracking_faults_h))
+        .route("/_sim/tracking/kdniao_callback", post(kdniao_callback_h))
+        .route("/_sim/tracking/{number}", get(trace_h))
+        .route("/_sim/messages/interact", post(interact_h))
         .route("/_sim/info", get(info_h))
         .route("/_sim/ledger", get(ledger_h))
         .route("/_sim/ledger/shipments", get(shipments_h))
@@ -101,6 +132,9 @@ pub fn info(sim: &Sim, addr: &str) -> SimInfo {
         wechat_ewaybill_accounts: shops
             .flat_map(|k| sim.cfg.wechat_ewaybill_accounts(k))
             .collect(),
+        tracking: sim.cfg.tracking.clone(),
+        sms_url: format!("http://{addr}/sms"),
+        sms: sim.cfg.sms.clone(),
     }
 }
 
@@ -342,4 +376,120 @@ async fn open_aftersale_h(
         )
             .into_response(),
     }
+}
+
+async fn tracking_ledger_h(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<crate::tracking::TrackingSnapshot> {
+    sim.tick();
+    let with_pushes = q.get("pushes").is_none_or(|v| v != "false");
+    let st = sim.lock();
+    Json(st.tracking.snapshot(st.now_ms(), with_pushes))
+}
+
+async fn pickups_h(State(sim): State<Arc<Sim>>) -> Json<Vec<crate::tracking::PickupRecord>> {
+    Json(sim.lock().tracking.pickups.clone())
+}
+
+async fn sms_ledger_h(State(sim): State<Arc<Sim>>) -> Json<crate::sms::SmsSnapshot> {
+    Json(sim.lock().sms.snapshot())
+}
+
+async fn messages_ledger_h(State(sim): State<Arc<Sim>>) -> Json<crate::wxmsg::MessagesSnapshot> {
+    Json(sim.lock().messages.snapshot())
+}
+
+async fn trace_h(State(sim): State<Arc<Sim>>, Path(number): Path<String>) -> Response {
+    sim.tick();
+    let st = sim.lock();
+    match st.tracking.parcels.get(&number) {
+        Some(p) => Json(json!({
+            "parcel": p,
+            "view": st.tracking.view(p, st.now_ms()),
+        }))
+        .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no tracking call has named this number",
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ScenarioBody {
+    tracking_no: String,
+    scenario: String,
+}
+
+async fn scenario_h(State(sim): State<Arc<Sim>>, Json(b): Json<ScenarioBody>) -> Response {
+    let Some(s) = crate::tracking::trace::Scenario::parse(&b.scenario) else {
+        return (StatusCode::BAD_REQUEST, "unknown scenario").into_response();
+    };
+    {
+        let mut st = sim.lock();
+        let now = st.now_ms();
+        st.tracking
+            .force_scenario(&b.tracking_no, s, sim.cfg.seed, now);
+    }
+    sim.tick();
+    Json(json!({ "tracking_no": b.tracking_no, "scenario": s })).into_response()
+}
+
+#[derive(Deserialize)]
+struct TrackingFaultsBody {
+    duplicate: Option<f64>,
+    out_of_order: Option<f64>,
+    late: Option<f64>,
+    forged: Option<f64>,
+    #[serde(default)]
+    next: Vec<crate::tracking::TrackFault>,
+}
+
+async fn tracking_faults_h(
+    State(sim): State<Arc<Sim>>,
+    Json(b): Json<TrackingFaultsBody>,
+) -> Json<Value> {
+    let mut st = sim.lock();
+    let f = &mut st.tracking.faults;
+    let set = |slot: &mut f64, v: Option<f64>| {
+        if let Some(v) = v {
+            *slot = v.clamp(0.0, 1.0);
+        }
+    };
+    set(&mut f.duplicate, b.duplicate);
+    set(&mut f.out_of_order, b.out_of_order);
+    set(&mut f.late, b.late);
+    set(&mut f.forged, b.forged);
+    st.tracking.forced_faults.extend(b.next);
+    Json(json!({ "rates": st.tracking.faults, "next": st.tracking.forced_faults }))
+}
+
+#[derive(Deserialize)]
+struct UrlBody {
+    url: Option<String>,
+}
+
+async fn kdniao_callback_h(State(sim): State<Arc<Sim>>, Json(b): Json<UrlBody>) -> Json<Value> {
+    {
+        let mut st = sim.lock();
+        let now = st.now_ms();
+        st.tracking.kdniao_callback = b.url;
+        st.tracking.wake_kdniao(now);
+    }
+    sim.tick();
+    Json(json!({ "url": sim.lock().tracking.kdniao_callback }))
+}
+
+#[derive(Deserialize)]
+struct InteractBody {
+    openid: String,
+}
+
+async fn interact_h(State(sim): State<Arc<Sim>>, Json(b): Json<InteractBody>) -> Json<Value> {
+    let mut st = sim.lock();
+    let now = st.now_ms();
+    st.messages.interactions.insert(b.openid.clone(), now);
+    Json(json!({ "openid": b.openid, "at_ms": now }))
 }

@@ -14,6 +14,10 @@
 //! | Xiaohongshu | `http://ADDR/xiaohongshu` | `POST {base}/ark/open_api/v3/common_controller` |
 //! | kuaidi100 e-waybill | `http://ADDR/kuaidi100` | `POST {base}/label/order` (form: `method`, `key`, `t`, `param`, `sign`) |
 //! | kdniao e-waybill | `http://ADDR/kdniao` | `POST {base}/api/EOrderService` (form: `RequestData`, `EBusinessID`, `RequestType`, `DataSign`, `DataType`) |
+//! | kuaidi100 tracking | `http://ADDR/kuaidi100` | `POST {base}/poll` (subscribe), `POST {base}/poll/query.do` (query) |
+//! | kdniao tracking, pickup | `http://ADDR/kdniao` | `POST {base}/api/dist` (1008), `{base}/Ebusiness/EbusinessOrderHandle.aspx` (1002), `{base}/api/OOrderService` (1001, 1004) |
+//! | SMS (Aliyun `SendSms`) | `http://ADDR/sms` | `POST {base}` (form or query: `Action=SendSms`, …, `Signature`) |
+//! | WeChat buyer messages | `http://ADDR/wechat` | `POST {base}/cgi-bin/message/custom/send?access_token=..` |
 //!
 //! Control and inspection endpoints live under `http://ADDR/_sim/` (see [`control`]); the
 //! e-waybill rules shared by the three services are described in [`waybill`].
@@ -30,10 +34,13 @@ pub mod http;
 pub mod ledger;
 pub mod model;
 pub mod push;
+pub mod sms;
 pub mod state;
+pub mod tracking;
 pub mod util;
 pub mod waybill;
 pub mod wechat;
+pub mod wxmsg;
 pub mod xiaohongshu;
 
 pub use crate::faults::Fault;
@@ -43,8 +50,17 @@ pub use crate::ledger::{
     WaybillRejection, WaybillStatus,
 };
 pub use crate::model::{Order, Platform, Status};
+pub use crate::sms::{SmsConfig, SmsRecord, SmsRejection, SmsSnapshot, SmsTemplate};
 use crate::state::Sim;
+pub use crate::tracking::trace::{
+    Scenario as TrackingScenario, Stage as TrackingStage, TraceEvent,
+};
+pub use crate::tracking::{
+    PickupRecord, TrackFault, TrackPushKind, TrackPushRecord, TrackService, TrackingConfig,
+    TrackingFaults, TrackingSnapshot,
+};
 pub use crate::waybill::{Service as WaybillService, WaybillAccount};
+pub use crate::wxmsg::{MessageRecord, MessagesSnapshot};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -248,6 +264,11 @@ pub struct SimConfig {
     pub waybill_balance: u64,
     /// Latency added to every e-waybill call before it is looked at (also `POST /_sim/latency`).
     pub waybill_latency_ms: WaybillLatency,
+    /// Tracking accounts (kuaidi100 `customer`/`key`, kdniao `EBusinessID`/`AppKey` and the
+    /// kdniao push URL) and tracking push faults.
+    pub tracking: TrackingConfig,
+    /// The Aliyun SMS account, signatures and templates (`/sms`).
+    pub sms: SmsConfig,
 }
 
 impl SimConfig {
@@ -408,6 +429,8 @@ impl Default for SimConfig {
                 .to_vec(),
             waybill_balance: 100_000,
             waybill_latency_ms: WaybillLatency::default(),
+            tracking: TrackingConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -481,6 +504,7 @@ pub fn start(config: SimConfig, listener: tokio::net::TcpListener) -> std::io::R
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let sim = Sim::new(config, tx);
+    let weak_for_tracking = Arc::downgrade(&sim);
     let app = control::router(sim.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -491,6 +515,12 @@ pub fn start(config: SimConfig, listener: tokio::net::TcpListener) -> std::io::R
             .await;
     });
     let worker = tokio::spawn(push::worker(Arc::downgrade(&sim), rx));
+    let track_rx = sim.track_rx.lock().ok().and_then(|mut r| r.take());
+    let track_worker = tokio::spawn(async move {
+        if let Some(rx) = track_rx {
+            tracking::worker(weak_for_tracking, rx).await;
+        }
+    });
     for p in Platform::ALL {
         if let Some(url) = sim.cfg.callbacks.get(p) {
             tokio::spawn(push::verify_callback(sim.clone(), p, url.clone()));
@@ -524,7 +554,7 @@ pub fn start(config: SimConfig, listener: tokio::net::TcpListener) -> std::io::R
         addr,
         sim,
         shutdown: Some(stop_tx),
-        tasks: vec![server, worker, ticker],
+        tasks: vec![server, worker, track_worker, ticker],
     })
 }
 
@@ -555,6 +585,15 @@ pub struct SimInfo {
     /// Every WeChat shop's e-waybill accounts (`acct_id` per `delivery_id`); the shop's token
     /// (see `wechat_shops`) is what sees them.
     pub wechat_ewaybill_accounts: Vec<WechatEwaybillAccount>,
+    /// Tracking accounts: `POST {kuaidi100_base_url}/poll`, `{kuaidi100_base_url}/poll/query.do`,
+    /// `{kdniao_base_url}/api/dist`, `/Ebusiness/EbusinessOrderHandle.aspx`, `/api/OOrderService`.
+    #[serde(default)]
+    pub tracking: TrackingConfig,
+    /// `GET|POST` Aliyun `SendSms` here.
+    #[serde(default)]
+    pub sms_url: String,
+    #[serde(default)]
+    pub sms: SmsConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -731,6 +770,75 @@ impl SimHandle {
         }
     }
 
+    /// Base URL of the SMS gateway (`POST` or `GET` it with the Aliyun RPC parameters).
+    pub fn sms_url(&self) -> String {
+        format!("http://{}/sms", self.addr)
+    }
+
+    /// Tracking ledger: subscriptions, push counts and records, every parcel's visible state.
+    pub fn tracking_snapshot(&self) -> TrackingSnapshot {
+        self.sim.tick();
+        let st = self.sim.lock();
+        st.tracking.snapshot(st.now_ms(), true)
+    }
+
+    /// A parcel's whole timeline (future events included), if any tracking call named it.
+    pub fn trace(&self, tracking_no: &str) -> Option<Vec<TraceEvent>> {
+        let st = self.sim.lock();
+        st.tracking
+            .parcels
+            .get(tracking_no)
+            .map(|p| p.events.to_vec())
+    }
+
+    /// Forces how a number's journey ends (before or after it was first named).
+    pub fn force_tracking_scenario(&self, tracking_no: &str, scenario: TrackingScenario) {
+        let mut st = self.sim.lock();
+        let now = st.now_ms();
+        let seed = self.sim.cfg.seed;
+        st.tracking.force_scenario(tracking_no, scenario, seed, now);
+    }
+
+    /// Sets the share of tracking pushes that get each fault.
+    pub fn set_tracking_faults(&self, faults: TrackingFaults) {
+        self.sim.lock().tracking.faults = faults;
+    }
+
+    /// Makes the next tracking push (either service) meet `fault`; several queue in order.
+    pub fn force_tracking_fault(&self, fault: TrackFault) {
+        self.sim.lock().tracking.forced_faults.push_back(fault);
+    }
+
+    /// Sets or clears the kdniao account's push URL; a new URL wakes every kdniao subscription.
+    pub fn set_kdniao_callback(&self, url: Option<String>) {
+        let mut st = self.sim.lock();
+        let now = st.now_ms();
+        st.tracking.kdniao_callback = url;
+        st.tracking.wake_kdniao(now);
+    }
+
+    /// Pickups booked through kdniao 1001, with their cancellations.
+    pub fn pickups(&self) -> Vec<PickupRecord> {
+        self.sim.lock().tracking.pickups.clone()
+    }
+
+    /// SMS messages sent and refused.
+    pub fn sms_snapshot(&self) -> SmsSnapshot {
+        self.sim.lock().sms.snapshot()
+    }
+
+    /// WeChat customer-service messages sent and refused.
+    pub fn messages_snapshot(&self) -> MessagesSnapshot {
+        self.sim.lock().messages.snapshot()
+    }
+
+    /// Records that a buyer interacted with the shop now (opens a 48 h message window).
+    pub fn buyer_interacted(&self, openid: &str) {
+        let mut st = self.sim.lock();
+        let now = st.now_ms();
+        st.messages.interactions.insert(openid.to_string(), now);
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -761,7 +869,17 @@ pub fn summary(h: &SimHandle) -> String {
          Xiaohongshu: {xb}/ark/open_api/v3/common_controller\n  appId={xa} appSecret={xs} auth code={xc}\n\
          kuaidi100 e-waybill: {kb}/label/order\n  key={kk} secret={ks}\n{ka}\
          kdniao e-waybill: {nb}/api/EOrderService\n  EBusinessID={ne} AppKey={nk}\n{na}\
-         WeChat e-waybill: {wb}/channels/ec/logistics/ewaybill/biz/…\n{wea}",
+         WeChat e-waybill: {wb}/channels/ec/logistics/ewaybill/biz/…\n{wea}\
+         kuaidi100 tracking: {kb}/poll, {kb}/poll/query.do\n  customer={tc} key={tk}\n\
+         kdniao tracking: {nb}/api/dist (1008), {nb}/Ebusiness/EbusinessOrderHandle.aspx (1002), {nb}/api/OOrderService (1001/1004)\n  EBusinessID={te} AppKey={ta}\n\
+         SMS (Aliyun SendSms): http://{addr}/sms\n  AccessKeyId={sk} secret={ss}\n\
+         WeChat buyer messages: {wb}/cgi-bin/message/custom/send\n",
+        tc = c.tracking.kuaidi100_customer,
+        tk = c.tracking.kuaidi100_key,
+        te = c.tracking.kdniao_ebusiness_id,
+        ta = c.tracking.kdniao_app_key,
+        sk = c.sms.access_key_id,
+        ss = c.sms.access_key_secret,
         addr = h.addr(),
         seed = c.seed,
         n = c.orders,

@@ -9,7 +9,7 @@ use crate::push::PushMsg;
 use crate::util::{PiiCipher, Rng, real_now_ms};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// A neutral description of what just happened to an order; each platform turns it into its
 /// own push message.
@@ -82,6 +82,12 @@ pub struct State {
     pub aftersale_index: HashMap<String, usize>,
     /// Every decision on an after-sale (merchant calls and platform timeouts).
     pub aftersale_decisions: Vec<crate::aftersale::Decision>,
+    /// Tracked parcels, subscriptions, tracking pushes and pickups (kuaidi100, kdniao).
+    pub tracking: crate::tracking::Book,
+    /// SMS gateway: messages sent and refused, nonces, flow control.
+    pub sms: crate::sms::Book,
+    /// WeChat customer-service messages to buyers.
+    pub messages: crate::wxmsg::Book,
 }
 
 impl State {
@@ -210,6 +216,10 @@ pub struct Sim {
     /// Pushes queued, being delivered or waiting for a retry.
     pub inflight: Arc<std::sync::atomic::AtomicUsize>,
     pub pii: HashMap<Platform, PiiCipher>,
+    /// Tracking pushes for the delivery lanes ([`crate::tracking::worker`]).
+    pub track_tx: UnboundedSender<crate::tracking::TrackPush>,
+    /// The lanes' end of `track_tx`, taken once by [`crate::start`].
+    pub track_rx: Mutex<Option<UnboundedReceiver<crate::tracking::TrackPush>>>,
 }
 
 impl Sim {
@@ -240,6 +250,9 @@ impl Sim {
             aftersales: Vec::new(),
             aftersale_index: HashMap::new(),
             aftersale_decisions: Vec::new(),
+            tracking: crate::tracking::Book::new(&cfg),
+            sms: crate::sms::Book::new(cfg.seed),
+            messages: crate::wxmsg::Book::default(),
         };
         for p in Platform::ALL {
             for shop in 0..cfg.shops_per_platform.max(1) as u32 {
@@ -279,12 +292,15 @@ impl Sim {
         ]
         .into_iter()
         .collect();
+        let (track_tx, track_rx) = tokio::sync::mpsc::unbounded_channel();
         Arc::new(Sim {
             cfg,
             st: Mutex::new(st),
             push_tx,
             inflight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             pii,
+            track_tx,
+            track_rx: Mutex::new(Some(track_rx)),
         })
     }
 
@@ -309,29 +325,33 @@ impl Sim {
 
     /// Applies every scheduled event that is due on the sim clock, and queues their pushes.
     pub fn tick(&self) {
-        let mut st = self.lock();
-        let now = st.now_ms();
-        while let Some((&key, _)) = st.pending.iter().next() {
-            if key.0 > now {
-                break;
-            }
-            let Some((idx, ev)) = st.pending.remove(&key) else {
-                break;
-            };
-            // After-sale follow-ups change the after-sale records and push themselves.
-            if matches!(
-                ev,
-                EventKind::AfterSaleWithdraw { .. }
-                    | EventKind::AfterSaleBuyerShips { .. }
-                    | EventKind::AfterSaleTimeout { .. }
-            ) {
-                crate::aftersale::apply_scheduled(Some(self), &mut st, &ev, key.0);
-                continue;
-            }
-            if let Some(change) = apply_event(&mut st, idx, ev, key.0) {
-                self.emit(&st, idx, change);
+        {
+            let mut st = self.lock();
+            let now = st.now_ms();
+            while let Some((&key, _)) = st.pending.iter().next() {
+                if key.0 > now {
+                    break;
+                }
+                let Some((idx, ev)) = st.pending.remove(&key) else {
+                    break;
+                };
+                // After-sale follow-ups change the after-sale records and push themselves.
+                if matches!(
+                    ev,
+                    EventKind::AfterSaleWithdraw { .. }
+                        | EventKind::AfterSaleBuyerShips { .. }
+                        | EventKind::AfterSaleTimeout { .. }
+                ) {
+                    crate::aftersale::apply_scheduled(Some(self), &mut st, &ev, key.0);
+                    continue;
+                }
+                if let Some(change) = apply_event(&mut st, idx, ev, key.0) {
+                    self.emit(&st, idx, change);
+                }
             }
         }
+        // Tracking pushes fall due on the same clock.
+        crate::tracking::tick(self);
     }
 
     /// Queues the push for a change, if that platform has a callback URL.

@@ -82,6 +82,7 @@ pub fn router() -> Router<Arc<Sim>> {
     Router::new()
         .route("/cgi-bin/token", get(token_h))
         .route("/cgi-bin/stable_token", post(stable_token_h))
+        .route("/cgi-bin/message/custom/send", post(crate::wxmsg::send_h))
         .route("/channels/ec/{*api}", post(ec_h))
 }
 

@@ -8,7 +8,7 @@
 
 use crate::util::Rng;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Carrier {
     Sf,
     Zto,

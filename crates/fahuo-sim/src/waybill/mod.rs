@@ -187,6 +187,11 @@ impl Book {
             .map(|i| &self.accounts[i])
     }
 
+    /// The record of an issued number, if it was issued here.
+    pub fn by_number(&self, number: &str) -> Option<&WaybillRecord> {
+        self.by_number.get(number).map(|&i| &self.records[i])
+    }
+
     /// The record a key got, if any.
     pub fn by_key(&self, service: Service, account: &str, key: &str) -> Option<&WaybillRecord> {
         self.by_key
@@ -287,6 +292,17 @@ impl Book {
             a.cancelled += 1;
         }
         CancelOutcome::Cancelled
+    }
+
+    /// A fresh number for `carrier` that nothing here has used (pickup bookings take theirs
+    /// from the same pool, so a return number never collides with an e-waybill).
+    pub fn reserve_number(&mut self, carrier: Carrier) -> String {
+        loop {
+            let n = carrier.new_number(&mut self.rng);
+            if self.used.insert(n.clone()) {
+                return n;
+            }
+        }
     }
 
     /// Sets the balance of one account (or every account of a service, or every account).
