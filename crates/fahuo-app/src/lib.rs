@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod orders;
 pub mod printing;
+pub mod reports;
 pub mod review;
 pub mod seed;
 pub mod shipping;

@@ -217,7 +217,7 @@ fn value(row: &ExportRow, column: ExportColumn) -> Value<'_> {
 
 /// Whether a spreadsheet could evaluate the text as a formula or command (OWASP's CSV
 /// injection list: `=`, `+`, `-`, `@`, and a tab or carriage return before them).
-pub(super) fn is_formula_like(value: &str) -> bool {
+pub(crate) fn is_formula_like(value: &str) -> bool {
     value.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 

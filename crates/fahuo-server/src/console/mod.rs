@@ -2,6 +2,8 @@
 //! hand-written script. Chinese first. Pages read the session cookie; forms carry the
 //! session's CSRF token and are checked here.
 
+pub mod charts;
+
 use crate::AppState;
 use crate::api_auth::session_cookie;
 use crate::extract::{MaybeSession, client_addr, same_secret};

@@ -1,0 +1,3 @@
+//! Reports (报表): the period's figures for the console, and their export ([`export`]).
+
+pub mod export;
