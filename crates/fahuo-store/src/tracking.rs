@@ -295,6 +295,8 @@ impl Store {
 
     /// Creates a parcel for every accepted shipment number that has none yet, and queues its
     /// subscription when the tenant has a tracking account. Returns how many were created.
+    /// A number from elsewhere (typed, imported, a supplier's) was never printed here: its
+    /// parcel counts as printed when the platform accepted it, which starts the pickup clock.
     /// Idempotent: run by a periodic job, any node, any number of times.
     pub async fn open_parcels(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut total = 0;
@@ -306,8 +308,9 @@ impl Store {
                          SELECT s.tenant_id, s.carrier_code, s.tracking_no, MIN(s.package_id), \
                            (SELECT MIN(a.id) FROM tracking_accounts a WHERE a.tenant_id = s.tenant_id AND a.enabled), \
                            'pending', \
-                           (SELECT MIN(pj.created_at) FROM print_job_items pi JOIN print_jobs pj ON pj.id = pi.job_id \
+                           COALESCE((SELECT MIN(pj.created_at) FROM print_job_items pi JOIN print_jobs pj ON pj.id = pi.job_id \
                             WHERE pi.package_id = MIN(s.package_id) AND pi.reprint = 0), \
+                            MIN(COALESCE(s.confirmed_at, s.updated_at))), \
                            MIN(COALESCE(s.confirmed_at, s.updated_at)), $1 \
                          FROM shipments s \
                          WHERE s.state = 'succeeded' AND NOT EXISTS (SELECT 1 FROM parcels p \

@@ -1,0 +1,306 @@
+//! The exception radar, on SQLite and PostgreSQL, with a clock the test moves: every rule's
+//! alert appears exactly when its threshold passes and clears when the fact behind it changes.
+//! Traces are applied as a tracking service would report them.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use fahuo_app::catalog::ShopInput;
+use fahuo_app::jobs::JobRunner;
+use fahuo_app::orders::{LineInput, OrderInput, ReceiverInput};
+use fahuo_app::shipping::ManualShipment;
+use fahuo_app::{Actor, App, ManualClock, Settings};
+use fahuo_domain::radar::AlertKind;
+use fahuo_domain::tracking::{TrackEvent, TrackState};
+use fahuo_domain::{Name, OrderId, ShopId};
+use fahuo_store::both_backends;
+use fahuo_store::radar::Subject;
+use fahuo_store::testing::TestDb;
+use fahuo_store::tracking::ParcelId;
+use std::sync::Arc;
+
+struct World {
+    app: App,
+    clock: ManualClock,
+    owner: Actor,
+    shop: ShopId,
+    next: std::cell::Cell<u64>,
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap()
+}
+
+async fn world(db: &TestDb) -> World {
+    let clock = ManualClock::new(start());
+    let app = App::new(db.store.clone(), Arc::new(clock.clone()), Settings::default());
+    let tenant = app.create_tenant(&Name::parse("雷达商家").unwrap()).await.unwrap();
+    let owner = Actor::cli(tenant.id);
+    let shop = app
+        .create_shop(
+            &owner,
+            &ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap();
+    World {
+        app,
+        clock,
+        owner,
+        shop: shop.id,
+        next: std::cell::Cell::new(0),
+    }
+}
+
+impl World {
+    fn now(&self) -> DateTime<Utc> {
+        self.app.now()
+    }
+
+    async fn order(&self, ship_by: Option<DateTime<Utc>>) -> OrderId {
+        let i = self.next.get();
+        self.next.set(i + 1);
+        let (_, order) = self
+            .app
+            .create_manual_order(
+                &self.owner,
+                &OrderInput {
+                    shop_id: self.shop.get(),
+                    platform_order_id: format!("R{i:04}"),
+                    paid_total_fen: None,
+                    freight_fen: 0,
+                    buyer_note: None,
+                    seller_note: None,
+                    ship_by,
+                    presale_ship_at: None,
+                    receiver: ReceiverInput {
+                        name: "李四".into(),
+                        phone: "13812345678".into(),
+                        province: "浙江省".into(),
+                        city: "杭州市".into(),
+                        county: "西湖区".into(),
+                        detail: "文三路90号".into(),
+                    },
+                    lines: vec![LineInput {
+                        sku_code: None,
+                        title: "围巾".into(),
+                        quantity: 1,
+                        unit_price_fen: 5900,
+                        paid_fen: None,
+                    }],
+                },
+            )
+            .await
+            .unwrap();
+        order.id
+    }
+
+    async fn ship(&self, order: OrderId) -> ParcelId {
+        let number = format!("SF{:013}", 1_385_628_800_000u64 + order.get() as u64);
+        self.app
+            .ship_order_manually(
+                &self.owner,
+                order,
+                &ManualShipment {
+                    carrier: "SF".into(),
+                    tracking_no: number.clone(),
+                    lines: Vec::new(),
+                },
+            )
+            .await
+            .unwrap();
+        let runner = fahuo_app::shipping::register(JobRunner::new(self.app.clone(), "test"));
+        while runner.run_once().await.unwrap() > 0 {}
+        self.app.store().open_parcels(self.now()).await.unwrap();
+        self.app
+            .store()
+            .parcel_by_number(self.owner.tenant_id, Some("SF"), &number)
+            .await
+            .unwrap()
+            .expect("a parcel for the accepted write-back")
+    }
+
+    /// The carrier reports one more line, stamped now.
+    async fn report(&self, parcel: ParcelId, state: TrackState, text: &str) {
+        let e = TrackEvent {
+            at: self.now(),
+            state,
+            sub_state: None,
+            text: text.into(),
+            location: None,
+        };
+        self.app
+            .store()
+            .apply_trace(self.owner.tenant_id, parcel, &[e], false, None, self.now())
+            .await
+            .unwrap();
+    }
+
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Runs the radar and answers the open alerts about `subject`.
+    async fn open(&self, subject: Subject) -> Vec<AlertKind> {
+        self.app.radar_scan_tenant(self.owner.tenant_id).await.unwrap();
+        self.app
+            .store()
+            .alerts_about(self.owner.tenant_id, subject)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.cleared_at.is_none())
+            .map(|a| a.kind)
+            .collect()
+    }
+
+    async fn cleared(&self, subject: Subject, kind: AlertKind) -> bool {
+        self.app
+            .store()
+            .alerts_about(self.owner.tenant_id, subject)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == kind && a.cleared_at.is_some())
+    }
+}
+
+async fn not_picked_up_24_hours_after_printing_until_the_first_scan(db: TestDb) {
+    let w = world(&db).await;
+    let order = w.order(None).await;
+    let p = w.ship(order).await;
+    let s = Subject::Parcel(p, None);
+    w.advance(Duration::hours(24) - Duration::seconds(1));
+    assert_eq!(w.open(s).await, vec![]);
+    w.advance(Duration::seconds(1));
+    assert_eq!(w.open(s).await, vec![AlertKind::NotPickedUp]);
+    // The queue shows it with the order and suggested actions.
+    let queue = w.app.radar_queue(&w.owner, None, false, 50).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].order_id, Some(order));
+    assert!(!queue[0].actions.is_empty());
+    w.advance(Duration::hours(2));
+    w.report(p, TrackState::PickedUp, "【杭州市】已揽收").await;
+    assert_eq!(w.open(s).await, vec![]);
+    assert!(w.cleared(s, AlertKind::NotPickedUp).await);
+}
+
+async fn a_trace_that_stops_moving_is_stale_until_it_moves_again(db: TestDb) {
+    let w = world(&db).await;
+    let p = w.ship(w.order(None).await).await;
+    let s = Subject::Parcel(p, None);
+    w.advance(Duration::hours(3));
+    w.report(p, TrackState::PickedUp, "【杭州市】已揽收").await;
+    w.advance(Duration::hours(48) - Duration::seconds(1));
+    assert_eq!(w.open(s).await, vec![]);
+    w.advance(Duration::seconds(1));
+    assert_eq!(w.open(s).await, vec![AlertKind::Stale]);
+    w.report(p, TrackState::InTransit, "快件已到达 上海转运中心").await;
+    assert_eq!(w.open(s).await, vec![]);
+    assert!(w.cleared(s, AlertKind::Stale).await);
+}
+
+async fn problem_refused_and_returning_parcels_raise_alerts_that_clear(db: TestDb) {
+    let w = world(&db).await;
+    // A problem that resolves.
+    let p = w.ship(w.order(None).await).await;
+    let s = Subject::Parcel(p, None);
+    w.advance(Duration::hours(1));
+    w.report(p, TrackState::PickedUp, "已揽收").await;
+    assert_eq!(w.open(s).await, vec![]);
+    w.advance(Duration::hours(20));
+    w.report(p, TrackState::Problem, "快件滞留，地址不详").await;
+    assert_eq!(w.open(s).await, vec![AlertKind::Problem]);
+    w.advance(Duration::hours(5));
+    w.report(p, TrackState::Delivered, "已签收，签收人：本人").await;
+    assert_eq!(w.open(s).await, vec![]);
+    assert!(w.cleared(s, AlertKind::Problem).await);
+    // Refused, then coming back, then back at the sender.
+    let q = w.ship(w.order(None).await).await;
+    let s = Subject::Parcel(q, None);
+    w.report(q, TrackState::PickedUp, "已揽收").await;
+    w.advance(Duration::hours(30));
+    w.report(q, TrackState::Refused, "收件人拒收").await;
+    assert_eq!(w.open(s).await, vec![AlertKind::Refused]);
+    w.advance(Duration::hours(2));
+    w.report(q, TrackState::Returning, "快件退回中").await;
+    assert_eq!(w.open(s).await, vec![AlertKind::Returning]);
+    assert!(w.cleared(s, AlertKind::Refused).await);
+    w.advance(Duration::hours(40));
+    w.report(q, TrackState::Returned, "退回签收").await;
+    assert_eq!(w.open(s).await, vec![]);
+    assert!(w.cleared(s, AlertKind::Returning).await);
+}
+
+async fn a_delivery_the_buyer_disputes_is_an_alert_until_withdrawn(db: TestDb) {
+    let w = world(&db).await;
+    let p = w.ship(w.order(None).await).await;
+    let s = Subject::Parcel(p, None);
+    w.report(p, TrackState::PickedUp, "已揽收").await;
+    w.advance(Duration::hours(30));
+    w.report(p, TrackState::Delivered, "已签收，签收人：快递柜").await;
+    assert_eq!(w.open(s).await, vec![]);
+    w.app.dispute_delivery(&w.owner, p, true).await.unwrap();
+    assert_eq!(w.open(s).await, vec![AlertKind::SignedNotReceived]);
+    w.app.dispute_delivery(&w.owner, p, false).await.unwrap();
+    assert_eq!(w.open(s).await, vec![]);
+    assert!(w.cleared(s, AlertKind::SignedNotReceived).await);
+}
+
+async fn an_unshipped_order_near_its_deadline_is_at_risk_until_it_ships(db: TestDb) {
+    let w = world(&db).await;
+    let ship_by = w.now() + Duration::hours(10);
+    let order = w.order(Some(ship_by)).await;
+    let s = Subject::Order(order);
+    w.advance(Duration::hours(4) - Duration::seconds(1));
+    assert_eq!(w.open(s).await, vec![]);
+    w.advance(Duration::seconds(1));
+    assert_eq!(w.open(s).await, vec![AlertKind::DeadlineAtRisk]);
+    // Past the deadline it stays, more urgent.
+    let before = w.app.radar_queue(&w.owner, None, false, 10).await.unwrap()[0].urgency;
+    w.advance(Duration::hours(7));
+    assert_eq!(w.open(s).await, vec![AlertKind::DeadlineAtRisk]);
+    let after = w.app.radar_queue(&w.owner, None, false, 10).await.unwrap()[0].urgency;
+    assert!(after > before, "overdue is more urgent ({before} → {after})");
+    w.ship(order).await;
+    assert_eq!(w.open(s).await, vec![]);
+    assert!(w.cleared(s, AlertKind::DeadlineAtRisk).await);
+}
+
+async fn the_queue_puts_the_most_urgent_first_and_thresholds_are_the_merchants(db: TestDb) {
+    let w = world(&db).await;
+    let mut settings = w.app.radar_settings(&w.owner).await.unwrap();
+    assert_eq!(settings.pickup_hours, 24);
+    settings.pickup_hours = 12;
+    w.app.set_radar_settings(&w.owner, settings.clone()).await.unwrap();
+    settings.stale_hours = 0;
+    assert!(w.app.set_radar_settings(&w.owner, settings).await.is_err());
+    let slow = w.ship(w.order(None).await).await;
+    let refused = w.ship(w.order(None).await).await;
+    w.advance(Duration::hours(1));
+    w.report(refused, TrackState::PickedUp, "已揽收").await;
+    w.advance(Duration::hours(11));
+    w.report(refused, TrackState::Refused, "拒收").await;
+    w.open(Subject::Parcel(slow, None)).await;
+    let queue = w.app.radar_queue(&w.owner, None, false, 10).await.unwrap();
+    let kinds: Vec<_> = queue.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, vec![AlertKind::Refused, AlertKind::NotPickedUp]);
+    assert!(queue.windows(2).all(|w| w[0].urgency >= w[1].urgency));
+    // The summaries name the carrier and number, never the receiver.
+    for a in &queue {
+        assert!(!a.summary.contains("李四") && !a.summary.contains("13812345678"), "{}", a.summary);
+    }
+}
+
+both_backends!(
+    not_picked_up_24_hours_after_printing_until_the_first_scan,
+    a_trace_that_stops_moving_is_stale_until_it_moves_again,
+    problem_refused_and_returning_parcels_raise_alerts_that_clear,
+    a_delivery_the_buyer_disputes_is_an_alert_until_withdrawn,
+    an_unshipped_order_near_its_deadline_is_at_risk_until_it_ships,
+    the_queue_puts_the_most_urgent_first_and_thresholds_are_the_merchants,
+);

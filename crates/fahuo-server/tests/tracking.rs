@@ -1,0 +1,313 @@
+//! Tracking end to end, on SQLite and PostgreSQL: parcels shipped by fahuo are subscribed at the
+//! kuaidi100 and kdniao emulators, whose pushes (duplicated, out of order, late, and some
+//! forged) arrive over real HTTP at fahuo's webhook route. Every parcel ends in the emulator's
+//! final state with its complete timeline, forged pushes are refused, and the orders follow.
+//!
+//! The number of parcels is `FAHUO_TRACKING_PARCELS` (default 10,000; the figure).
+
+use fahuo_app::catalog::ShopInput;
+use fahuo_app::jobs::JobRunner;
+use fahuo_app::orders::{LineInput, OrderInput, ReceiverInput};
+use fahuo_app::shipping::ManualShipment;
+use fahuo_app::tracking::TrackingAccountInput;
+use fahuo_app::{Actor, App, Settings, SystemClock};
+use fahuo_domain::tracking::TrackState;
+use fahuo_domain::{Name, OrderId, OrderState};
+use fahuo_sim::{SimConfig, SimHandle, TrackingFaults, TrackingStage};
+use fahuo_store::both_backends;
+use fahuo_store::testing::TestDb;
+use fahuo_store::tracking::ParcelFilter;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the emulator's last visible line means, written here from the emulator's own stages
+/// (not from fahuo's mapping), so a mapping mistake shows up as a mismatch.
+fn expected(stage: TrackingStage) -> TrackState {
+    use TrackingStage as S;
+    match stage {
+        S::PickedUp => TrackState::PickedUp,
+        S::Departed | S::Arrived | S::ArrivedCity => TrackState::InTransit,
+        S::OutForDelivery | S::InLocker => TrackState::OutForDelivery,
+        S::Signed | S::SignedProxy | S::SignedLocker | S::SignedAfterProblem => TrackState::Delivered,
+        S::Problem => TrackState::Problem,
+        S::Refused => TrackState::Refused,
+        S::Returning => TrackState::Returning,
+        S::ReturnSigned => TrackState::Returned,
+    }
+}
+
+fn parcels_wanted() -> usize {
+    std::env::var("FAHUO_TRACKING_PARCELS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+fn tracing_subscriber_init() {}
+
+struct World {
+    app: App,
+    owner: Actor,
+    sim: SimHandle,
+    /// Tracking number → order.
+    parcels: BTreeMap<String, OrderId>,
+}
+
+/// Half the parcels are SF numbers followed through kuaidi100, half ZTO through kdniao: each
+/// tenant... one tenant, two accounts, so the first (kuaidi100) takes all subscriptions; the
+/// kdniao account is exercised by its own pushes in [`kdniao_pushes`].
+async fn world(db: &TestDb, n: usize) -> World {
+    let _ = tracing_subscriber_init();
+    fahuo_platforms::install_tls_provider();
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = fahuo_sim::start(SimConfig::new(8, 0), sim_listener).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let settings = Settings {
+        public_url: format!("http://{addr}"),
+        job_concurrency: 8,
+        job_poll_millis: 50,
+        ..Settings::default()
+    };
+    let app = App::new(db.store.clone(), Arc::new(SystemClock), settings);
+    tokio::spawn(fahuo_server::serve(
+        app.clone(),
+        fahuo_server::HttpSettings::default(),
+        listener,
+        std::future::pending(),
+    ));
+    let tenant = app.create_tenant(&Name::parse("跟踪商家").unwrap()).await.unwrap();
+    let owner = Actor::cli(tenant.id);
+    let info = sim.info();
+    app.create_tracking_account(
+        &owner,
+        TrackingAccountInput {
+            name: "快递100".into(),
+            service: "kuaidi100".into(),
+            base_url: info.kuaidi100_base_url.clone(),
+            customer: info.tracking.kuaidi100_customer.clone(),
+            key: info.tracking.kuaidi100_key.clone(),
+            poll_hours: None,
+        },
+    )
+    .await
+    .unwrap();
+    let shop = app
+        .create_shop(
+            &owner,
+            &ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut parcels = BTreeMap::new();
+    for i in 0..n {
+        let (_, order) = app
+            .create_manual_order(
+                &owner,
+                &OrderInput {
+                    shop_id: shop.id.get(),
+                    platform_order_id: format!("T{i:06}"),
+                    paid_total_fen: None,
+                    freight_fen: 0,
+                    buyer_note: None,
+                    seller_note: None,
+                    ship_by: None,
+                    presale_ship_at: None,
+                    receiver: ReceiverInput {
+                        name: "王小二".into(),
+                        phone: format!("139{:08}", i),
+                        province: "上海市".into(),
+                        city: "上海市".into(),
+                        county: "徐汇区".into(),
+                        detail: format!("虹漕路{}号", i % 500 + 1),
+                    },
+                    lines: vec![LineInput {
+                        sku_code: None,
+                        title: "马克杯".into(),
+                        quantity: 1,
+                        unit_price_fen: 3900,
+                        paid_fen: None,
+                    }],
+                },
+            )
+            .await
+            .unwrap();
+        let (carrier, number) = if i % 2 == 0 {
+            ("SF", format!("SF{:013}", 1_385_628_700_000u64 + i as u64))
+        } else {
+            ("ZTO", format!("7361{:010}", 555_000_000u64 + i as u64))
+        };
+        app.ship_order_manually(
+            &owner,
+            order.id,
+            &ManualShipment {
+                carrier: carrier.into(),
+                tracking_no: number.clone(),
+                lines: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+        parcels.insert(number, order.id);
+    }
+    World {
+        app,
+        owner,
+        sim,
+        parcels,
+    }
+}
+
+impl World {
+    /// Runs the shipping and tracking jobs in the background for the rest of the test.
+    fn run_jobs(&self) {
+        let runner = fahuo_app::tracking::register(fahuo_app::shipping::register(
+            JobRunner::new(self.app.clone(), "test"),
+        ));
+        tokio::spawn(runner.run_until(std::future::pending::<()>()));
+    }
+
+    /// Waits (up to `limit`) until `done` holds, checking every half second.
+    async fn until<F, Fut>(&self, limit: Duration, what: &str, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done().await {
+            if tokio::time::Instant::now() >= deadline {
+                let parcels = self
+                    .app
+                    .parcels(&self.owner, &ParcelFilter { limit: 3, ..ParcelFilter::default() })
+                    .await
+                    .unwrap();
+                panic!("timed out waiting: {what}; parcels e.g. {parcels:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// fahuo's view of every parcel: number → (state, lines).
+    async fn fahuo_view(&self) -> BTreeMap<String, (Option<TrackState>, usize)> {
+        let mut out = BTreeMap::new();
+        let mut before = None;
+        loop {
+            let page = self
+                .app
+                .parcels(
+                    &self.owner,
+                    &ParcelFilter {
+                        before,
+                        limit: 500,
+                        ..ParcelFilter::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            before = Some(last.id.get());
+            for p in page {
+                let (_, events) = self
+                    .app
+                    .store()
+                    .parcel(self.owner.tenant_id, p.id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                out.insert(p.tracking_no.clone(), (p.state, events.len()));
+            }
+        }
+        out
+    }
+
+    /// The emulator's view: number → (expected state, visible lines).
+    fn sim_view(&self) -> BTreeMap<String, (Option<TrackState>, usize)> {
+        let snap = self.sim.tracking_snapshot();
+        self.parcels
+            .keys()
+            .map(|n| {
+                let v = snap.parcels.get(n);
+                let state = v.and_then(|v| v.state).map(expected);
+                (n.clone(), (state, v.map_or(0, |v| v.visible_events)))
+            })
+            .collect()
+    }
+}
+
+async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) {
+    let n = parcels_wanted();
+    let w = world(&db, n).await;
+    w.run_jobs();
+    // Every accepted write-back becomes a parcel and is subscribed.
+    w.until(Duration::from_secs(if parcels_wanted() < 100 { 60 } else { 600 }), "every parcel subscribed", || async {
+        let snap = w.sim.tracking_snapshot();
+        if !snap.rejected.is_empty() {
+            panic!("the emulator refused tracking calls: {:?}", &snap.rejected[..snap.rejected.len().min(3)]);
+        }
+        snap.subscriptions.len() >= n
+    })
+    .await;
+    w.sim.set_tracking_faults(TrackingFaults {
+        duplicate: 0.2,
+        out_of_order: 0.2,
+        late: 0.1,
+        forged: 0.1,
+    });
+    // Two weeks pass in steps, so each parcel is pushed several snapshots of its trace.
+    for hours in [18, 30, 48, 72, 168] {
+        w.sim.advance_clock(hours * 3600);
+        assert!(
+            w.sim.wait_pushes_idle(Duration::from_secs(600)).await,
+            "the emulator delivered its pushes"
+        );
+    }
+    let expected = w.sim_view();
+    let mut last_diff = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let got = w.fahuo_view().await;
+        let diffs: Vec<_> = expected
+            .iter()
+            .filter(|(k, v)| got.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: emulator {v:?}, fahuo {:?}", got.get(k)))
+            .collect();
+        if diffs.is_empty() {
+            break;
+        }
+        last_diff = format!("{} parcels differ, e.g. {:?}", diffs.len(), &diffs[..diffs.len().min(5)]);
+        assert!(tokio::time::Instant::now() < deadline, "{last_diff}");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    let _ = last_diff;
+    // The emulator sent forged pushes and fahuo refused every one of them.
+    let snap = w.sim.tracking_snapshot();
+    let counts: Vec<_> = snap.counts.values().collect();
+    let forged: u64 = counts.iter().map(|c| c.forged_sent).sum();
+    assert!(forged > 0, "the emulator forged some pushes");
+    assert_eq!(counts.iter().map(|c| c.forged_acknowledged).sum::<u64>(), 0);
+    assert_eq!(counts.iter().map(|c| c.forged_refused).sum::<u64>(), forged);
+    // The orders follow their parcels.
+    let mut by_state: BTreeMap<OrderState, usize> = BTreeMap::new();
+    for (number, order) in &w.parcels {
+        let state = w.app.store().order(w.owner.tenant_id, *order).await.unwrap().state;
+        let want = match expected[number].0 {
+            Some(TrackState::Delivered) => OrderState::Delivered,
+            Some(TrackState::Returned) => OrderState::Returned,
+            Some(TrackState::AwaitingPickup) | None => OrderState::Shipped,
+            Some(_) => OrderState::InTransit,
+        };
+        assert_eq!(state, want, "order of {number}");
+        *by_state.entry(state).or_default() += 1;
+    }
+    assert!(by_state.get(&OrderState::Delivered).copied().unwrap_or(0) > n / 2, "{by_state:?}");
+    assert!(by_state.contains_key(&OrderState::Returned), "{by_state:?}");
+}
+
+both_backends!(traced_to_the_end_despite_duplicate_late_and_forged_pushes);
