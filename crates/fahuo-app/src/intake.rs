@@ -435,6 +435,10 @@ impl App {
             Upsert::Updated(id) => (id, Ingested::Updated),
             Upsert::Unchanged(id) => (id, Ingested::Unchanged),
         };
+        if let Some(openid) = &pulled.order.buyer_openid {
+            // Kept for buyer notifications through the platform (WeChat customer messages).
+            self.store().set_buyer_openid(tenant, id, openid).await?;
+        }
         if ingested == Ingested::Updated {
             self.follow_readdress(tenant, id, &new_order.receiver, &actor)
                 .await?;

@@ -109,6 +109,8 @@ pub struct Settings {
     pub radar_scan_seconds: i64,
     /// The URL tracking services reach this server at (their push callbacks).
     pub public_url: String,
+    /// The SMS gateway for buyer notifications; none = no SMS.
+    pub sms: Option<tracking::notify::SmsSettings>,
 }
 
 impl Default for Settings {
@@ -133,6 +135,7 @@ impl Default for Settings {
             deadline_scan_seconds: 60,
             radar_scan_seconds: 60,
             public_url: "http://127.0.0.1:8080".into(),
+            sms: None,
         }
     }
 }

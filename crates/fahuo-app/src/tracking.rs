@@ -7,6 +7,7 @@
 //! `tracking.poll` asks when no push came for the account's `poll_hours`) → each report is
 //! applied by the store in one transaction (lines once each, state recomputed from all lines).
 
+pub mod notify;
 pub mod radar;
 
 use crate::jobs::{JobError, JobRunner};

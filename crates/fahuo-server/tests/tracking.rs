@@ -243,7 +243,9 @@ impl World {
 
 async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) {
     let n = parcels_wanted();
+    let t0 = std::time::Instant::now();
     let w = world(&db, n).await;
+    eprintln!("{n} orders shipped by hand in {:?}", t0.elapsed());
     w.run_jobs();
     // Every accepted write-back becomes a parcel and is subscribed.
     w.until(Duration::from_secs(if parcels_wanted() < 100 { 60 } else { 600 }), "every parcel subscribed", || async {
@@ -254,6 +256,7 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
         snap.subscriptions.len() >= n
     })
     .await;
+    eprintln!("subscribed after {:?}", t0.elapsed());
     w.sim.set_tracking_faults(TrackingFaults {
         duplicate: 0.2,
         out_of_order: 0.2,
@@ -268,6 +271,7 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
             "the emulator delivered its pushes"
         );
     }
+    eprintln!("pushes delivered after {:?}", t0.elapsed());
     let expected = w.sim_view();
     let mut last_diff = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);

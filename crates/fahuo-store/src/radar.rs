@@ -105,6 +105,8 @@ pub struct NotificationToSend {
     pub shop_id: ShopId,
     pub platform: Platform,
     pub buyer_openid: Option<String>,
+    /// The SMS template's variables.
+    pub params: serde_json::Map<String, serde_json::Value>,
     /// Opened here, for the SMS channel only; never logged.
     pub receiver: Receiver,
 }
@@ -365,13 +367,15 @@ impl Store {
         kind: &str,
         subject: &str,
         body: &str,
+        params: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
         let id = in_tx!(&self.db, tx => {
             let id: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO notifications (tenant_id, order_id, kind, subject, state, body, created_at) \
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT DO NOTHING RETURNING id")
-                .bind(tenant.get()).bind(order.get()).bind(kind).bind(subject).bind(body).bind(ms(now))
+                    "INSERT INTO notifications (tenant_id, order_id, kind, subject, state, body, params_json, created_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id")
+                .bind(tenant.get()).bind(order.get()).bind(kind).bind(subject).bind(body)
+                .bind(params.to_string()).bind(ms(now))
                 .fetch_optional(&mut *tx).await?;
             if let Some(id) = id {
                 let job = NewJob::new(NOTIFY_JOB, json!({ "notification": id }), now)
@@ -404,10 +408,11 @@ impl Store {
             String,
             Option<String>,
             Vec<u8>,
+            String,
         );
         let row: Option<Row> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {NOTIFICATION_COLUMNS}, o.shop_id, o.platform, o.buyer_openid, o.receiver_enc \
+                    "SELECT {NOTIFICATION_COLUMNS}, o.shop_id, o.platform, o.buyer_openid, o.receiver_enc, n.params_json \
                      FROM notifications n JOIN orders o ON o.id = n.order_id \
                      WHERE n.tenant_id = $1 AND n.id = $2")))
                 .bind(tenant.get()).bind(id).fetch_optional(pool).await?
@@ -419,6 +424,7 @@ impl Store {
             shop_id: ShopId(r.10),
             platform: Platform::parse(&r.11)?,
             buyer_openid: r.12,
+            params: serde_json::from_str(&r.14).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             receiver,
         })
     }

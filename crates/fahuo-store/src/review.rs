@@ -27,6 +27,7 @@ pub enum SettingsKind {
     Deadline,
     Shipping,
     Radar,
+    Notify,
 }
 
 impl SettingsKind {
@@ -37,6 +38,7 @@ impl SettingsKind {
             SettingsKind::Deadline => "deadline",
             SettingsKind::Shipping => "shipping",
             SettingsKind::Radar => "radar",
+            SettingsKind::Notify => "notify",
         }
     }
 }

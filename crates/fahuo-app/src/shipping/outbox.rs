@@ -138,6 +138,16 @@ async fn send(app: &App, job: &Job) -> Result<(), JobError> {
                 .shipment_succeeded(tenant, id, &actor, app.now())
                 .await
                 .map_err(retry)?;
+            app.notify(
+                tenant,
+                s.shipment.order_id,
+                fahuo_domain::notice::NoticeKind::Shipped,
+                &format!("shipment:{}", id.get()),
+                Some((&s.shipment.carrier_code, &s.shipment.tracking_no)),
+                "",
+            )
+            .await
+            .map_err(retry)?;
             Ok(())
         }
         Err(Failure::Transient(msg)) if !is_last_attempt(job) => Err(JobError::Retry(msg)),

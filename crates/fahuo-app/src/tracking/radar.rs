@@ -106,6 +106,7 @@ impl App {
         for chunk in subjects.chunks(SYNC_CHUNK) {
             opened.extend(self.store().sync_alerts(tenant, chunk, now).await?);
         }
+        self.notify_alerts(tenant, &opened).await?;
         Ok(opened)
     }
 

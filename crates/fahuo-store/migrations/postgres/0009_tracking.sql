@@ -95,6 +95,8 @@ CREATE TABLE notifications (
     channel TEXT,
     state TEXT NOT NULL,
     body TEXT NOT NULL,
+    -- The variables of the gateway's pre-approved SMS template.
+    params_json TEXT NOT NULL,
     error TEXT,
     provider_id TEXT,
     created_at BIGINT NOT NULL,
