@@ -549,8 +549,8 @@ impl Store {
                         ));
                     }
                     sqlx::query("UPDATE after_sales SET pending_action = $1, pending_reason = $2, \
-                         last_error = NULL, updated_at = $3 WHERE id = $4")
-                        .bind(action.as_str()).bind(reason).bind(ms(now)).bind(id.get())
+                         last_error = NULL, decided_by = $5, decided_at = NULL, updated_at = $3 WHERE id = $4")
+                        .bind(action.as_str()).bind(reason).bind(ms(now)).bind(id.get()).bind(actor.name())
                         .execute(&mut *tx).await?;
                     let job = NewJob::new(DECIDE_JOB, json!({ "after_sale_id": id.get() }), now)
                         .for_tenant(tenant)
@@ -598,8 +598,9 @@ impl Store {
         in_tx!(&self.db, tx => {
             let (_, status, pending, _) = status_of!(tx, tenant, id);
             let Some(pending) = pending else { return Ok(()) };
-            sqlx::query("UPDATE after_sales SET pending_action = NULL, decided_by = $1, decided_at = $2, \
-                 last_error = NULL, updated_at = $2 WHERE id = $3")
+            // decided_by is who queued it; the time is when the platform accepted it.
+            sqlx::query("UPDATE after_sales SET pending_action = NULL, decided_by = COALESCE(decided_by, $1), \
+                 decided_at = $2, last_error = NULL, updated_at = $2 WHERE id = $3")
                 .bind(actor_name).bind(ms(now)).bind(id.get()).execute(&mut *tx).await?;
             insert_event!(tx, tenant, id.get(), format!("{pending}_sent"), Some(status), status, None, actor_name, now);
         });
