@@ -34,7 +34,7 @@ use fahuo_platforms::waybill::{Contact, Item, WaybillRequest};
 use fahuo_platforms::{ClientOptions, PlatformError};
 use fahuo_store::aftersales::{
     AfterSale, AfterSaleEvent, AfterSaleFilter, Claim, DECIDE_JOB, Inspection, NewClaim,
-    NewInspection, NewReship, Pickup, ReturnLabel, Reship, Synced, SyncedAfterSale,
+    NewInspection, NewReship, Pickup, Reship, ReturnLabel, Synced, SyncedAfterSale,
 };
 use fahuo_store::jobs::{Job, NewJob};
 use futures::FutureExt;
@@ -426,10 +426,7 @@ impl App {
             )
             .await?;
         let asks_money = |a: &&AfterSale| a.kind.refunds() || a.kind == AfterSaleKind::Exchange;
-        let open = all
-            .iter()
-            .filter(asks_money)
-            .any(|a| !a.status.is_final());
+        let open = all.iter().filter(asks_money).any(|a| !a.status.is_final());
         let refunded: Vec<(OrderLineId, i64)> = all
             .iter()
             .filter(|a| a.kind.refunds() && a.status == AfterSaleStatus::Completed)
@@ -510,7 +507,11 @@ impl App {
         Ok(self.store().after_sales(actor.tenant_id, &filter).await?)
     }
 
-    pub async fn after_sale_detail(&self, actor: &Actor, id: AfterSaleId) -> Result<AfterSaleDetail> {
+    pub async fn after_sale_detail(
+        &self,
+        actor: &Actor,
+        id: AfterSaleId,
+    ) -> Result<AfterSaleDetail> {
         actor.require(Permission::ViewOrders)?;
         let t = actor.tenant_id;
         Ok(AfterSaleDetail {
@@ -528,7 +529,10 @@ impl App {
         if code.trim().is_empty() {
             return Err(ParseError::new("code", "scan a return number or an after-sale id").into());
         }
-        let a = self.store().after_sale_by_code(actor.tenant_id, code).await?;
+        let a = self
+            .store()
+            .after_sale_by_code(actor.tenant_id, code)
+            .await?;
         self.after_sale_detail(actor, a.id).await
     }
 
@@ -540,13 +544,19 @@ impl App {
         n: i64,
     ) -> Result<(String, Vec<u8>)> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().inspection_photo(actor.tenant_id, id, n).await?)
+        Ok(self
+            .store()
+            .inspection_photo(actor.tenant_id, id, n)
+            .await?)
     }
 
     pub async fn after_sale_settings(&self, actor: &Actor) -> Result<AfterSaleSettings> {
         actor.require(Permission::ViewOrders)?;
         Ok(AfterSaleSettings {
-            approval_threshold_fen: self.store().refund_approval_threshold(actor.tenant_id).await?,
+            approval_threshold_fen: self
+                .store()
+                .refund_approval_threshold(actor.tenant_id)
+                .await?,
         })
     }
 
@@ -574,7 +584,11 @@ impl App {
 
     /// Agrees to a request. A refund above the merchant's threshold by someone who may not
     /// approve refunds is only proposed; an owner or admin then approves it.
-    pub async fn approve_after_sale(&self, actor: &Actor, id: AfterSaleId) -> Result<ApprovalOutcome> {
+    pub async fn approve_after_sale(
+        &self,
+        actor: &Actor,
+        id: AfterSaleId,
+    ) -> Result<ApprovalOutcome> {
         actor.require(Permission::HandleAfterSales)?;
         let t = actor.tenant_id;
         let a = self.store().after_sale(t, id).await?;
@@ -588,13 +602,25 @@ impl App {
             return Ok(ApprovalOutcome::Proposed);
         }
         self.store()
-            .queue_after_sale_decision(t, id, AfterSaleAction::Approve, None, &actor.audit_ref(), self.now())
+            .queue_after_sale_decision(
+                t,
+                id,
+                AfterSaleAction::Approve,
+                None,
+                &actor.audit_ref(),
+                self.now(),
+            )
             .await?;
         Ok(ApprovalOutcome::Queued)
     }
 
     /// Refuses a request (or, after the goods came back, the refund), with a reason the buyer sees.
-    pub async fn reject_after_sale(&self, actor: &Actor, id: AfterSaleId, reason: &str) -> Result<()> {
+    pub async fn reject_after_sale(
+        &self,
+        actor: &Actor,
+        id: AfterSaleId,
+        reason: &str,
+    ) -> Result<()> {
         actor.require(Permission::HandleAfterSales)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
@@ -647,7 +673,10 @@ impl App {
             return Ok(l);
         }
         let (sender, receiver, items) = self.return_parties(t, &a, input.warehouse_id).await?;
-        let account = self.store().carrier_account(t, input.carrier_account_id).await?;
+        let account = self
+            .store()
+            .carrier_account(t, input.carrier_account_id)
+            .await?;
         let client = self.waybill_client(t, &account).await?;
         let req = WaybillRequest {
             sender,
@@ -682,7 +711,9 @@ impl App {
         let t = actor.tenant_id;
         let a = self.store().after_sale(t, id).await?;
         let Some(label) = a.label else {
-            return Err(AppError::Conflict("the after-sale has no return label".into()));
+            return Err(AppError::Conflict(
+                "the after-sale has no return label".into(),
+            ));
         };
         let account = self.store().carrier_account(t, label.account_id).await?;
         let client = self.waybill_client(t, &account).await?;
@@ -709,8 +740,9 @@ impl App {
         if let Some(p) = a.pickup.as_ref().filter(|p| p.state == "booked") {
             return Ok(p.clone());
         }
-        let carrier = Carrier::from_code(&input.carrier)
-            .ok_or_else(|| ParseError::new("carrier", format!("unknown carrier {:?}", input.carrier)))?;
+        let carrier = Carrier::from_code(&input.carrier).ok_or_else(|| {
+            ParseError::new("carrier", format!("unknown carrier {:?}", input.carrier))
+        })?;
         let (sender, receiver, _) = self.return_parties(t, &a, input.warehouse_id).await?;
         let client = self.pickup_client(t, input.tracking_account_id).await?;
         // A new code after a cancellation: the service keeps a cancelled booking under its code.
@@ -772,8 +804,10 @@ impl App {
             .tracking_account(tenant, account)
             .await?
             .ok_or(AppError::NotFound)?;
-        let credentials: TrackingCredentials =
-            self.store().tracking_account_secret(tenant, account).await?;
+        let credentials: TrackingCredentials = self
+            .store()
+            .tracking_account_secret(tenant, account)
+            .await?;
         TrackingClient::new(
             TrackingAccount {
                 service: TrackingService::parse(&row.service)?,
@@ -863,7 +897,9 @@ impl App {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(p)
                 .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(p))
-                .map_err(|e| ParseError::new("photos", format!("photo {} is not base64: {e}", i + 1)))?;
+                .map_err(|e| {
+                    ParseError::new("photos", format!("photo {} is not base64: {e}", i + 1))
+                })?;
             photos.push(bytes);
         }
         let types = check_photos(&photos).map_err(|e| ParseError::new("photos", e.to_string()))?;
@@ -888,7 +924,12 @@ impl App {
         let inspection = NewInspection {
             warehouse_id: input.warehouse_id,
             verdict,
-            note: input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(String::from),
+            note: input
+                .note
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(String::from),
             lines,
             photos: types.into_iter().zip(photos).collect(),
         };
@@ -931,9 +972,16 @@ impl App {
                 .await?
                 .first()
                 .map(|u| u.order_id)
-                .ok_or_else(|| ParseError::new("tracking_no", format!("no shipment has number {number}")))?,
+                .ok_or_else(|| {
+                    ParseError::new("tracking_no", format!("no shipment has number {number}"))
+                })?,
         };
-        let carrier = match input.carrier.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        let carrier = match input
+            .carrier
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             Some(c) => fahuo_carriers::registry::resolve(c)
                 .map(|(c, _)| c.code().to_string())
                 .map_err(|e| ParseError::new("carrier", e.to_string()))?,
@@ -1043,12 +1091,20 @@ async fn decide(app: &App, job: &Job) -> std::result::Result<(), JobError> {
         .map(AfterSaleId)
         .ok_or_else(|| JobError::Permanent("payload has no after_sale_id".into()))?;
     let retry = |e: AppError| JobError::Retry(e.to_string());
-    let a = app.store().after_sale(tenant, id).await.map_err(|e| retry(e.into()))?;
+    let a = app
+        .store()
+        .after_sale(tenant, id)
+        .await
+        .map_err(|e| retry(e.into()))?;
     let (Some(action), Some(platform_id)) = (a.pending_action, a.platform_after_sale_id.clone())
     else {
         return Ok(());
     };
-    let shop = app.store().shop(tenant, a.shop_id).await.map_err(|e| retry(e.into()))?;
+    let shop = app
+        .store()
+        .shop(tenant, a.shop_id)
+        .await
+        .map_err(|e| retry(e.into()))?;
     let client = match app.ready_client(&shop).await {
         Ok(c) => c,
         Err(e @ AppError::Upstream(_)) | Err(e @ AppError::Internal(_)) => return Err(retry(e)),
@@ -1064,11 +1120,16 @@ async fn decide(app: &App, job: &Job) -> std::result::Result<(), JobError> {
         AfterSaleAction::Approve => client.approve_after_sale(&platform_id, None).await,
         AfterSaleAction::Reject => {
             client
-                .reject_after_sale(&platform_id, a.pending_reason.as_deref().unwrap_or("不符合售后条件"))
+                .reject_after_sale(
+                    &platform_id,
+                    a.pending_reason.as_deref().unwrap_or("不符合售后条件"),
+                )
                 .await
         }
         AfterSaleAction::ConfirmReceived => client.confirm_return_received(&platform_id).await,
-        other => Err(PlatformError::Config(format!("{other:?} is not sent to platforms"))),
+        other => Err(PlatformError::Config(format!(
+            "{other:?} is not sent to platforms"
+        ))),
     };
     match sent {
         Ok(()) => {
@@ -1081,7 +1142,9 @@ async fn decide(app: &App, job: &Job) -> std::result::Result<(), JobError> {
                 .map(drop)
                 .map_err(retry)
         }
-        Err(e) if e.is_retryable() && job.attempts < job.max_attempts => Err(JobError::Retry(e.to_string())),
+        Err(e) if e.is_retryable() && job.attempts < job.max_attempts => {
+            Err(JobError::Retry(e.to_string()))
+        }
         Err(e) => {
             app.store()
                 .after_sale_decision_refused(tenant, id, &e.to_string(), app.now())

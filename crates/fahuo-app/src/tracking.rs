@@ -53,8 +53,13 @@ pub fn register(runner: JobRunner) -> JobRunner {
             async move { subscribe(&app, &job).await }.boxed()
         })
         .register(POLL_JOB, |app, _job| {
-            async move { app.poll_due().await.map(drop).map_err(|e| JobError::Retry(e.to_string())) }
-                .boxed()
+            async move {
+                app.poll_due()
+                    .await
+                    .map(drop)
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            }
+            .boxed()
         })
         .every(POLL_JOB, Duration::seconds(60))
 }
@@ -131,7 +136,9 @@ impl App {
             return Err(ParseError::new("poll_hours", "between 1 and 72").into());
         }
         if input.customer.trim().is_empty() || input.key.trim().is_empty() {
-            return Err(ParseError::new("key", "the service's customer id and key are required").into());
+            return Err(
+                ParseError::new("key", "the service's customer id and key are required").into(),
+            );
         }
         let credentials = TrackingCredentials {
             customer: input.customer.trim().to_string(),
@@ -180,7 +187,13 @@ impl App {
     ) -> Result<()> {
         actor.require(Permission::ManageShops)?;
         self.store()
-            .set_tracking_account_enabled(actor.tenant_id, id, enabled, &actor.audit_ref(), self.now())
+            .set_tracking_account_enabled(
+                actor.tenant_id,
+                id,
+                enabled,
+                &actor.audit_ref(),
+                self.now(),
+            )
             .await?;
         Ok(())
     }
@@ -261,12 +274,22 @@ impl App {
                 .parcel_by_number(tenant, carrier, &report.tracking_no)
                 .await?
             else {
-                tracing::warn!(account = account.id, "tracking push for a number fahuo does not follow");
+                tracing::warn!(
+                    account = account.id,
+                    "tracking push for a number fahuo does not follow"
+                );
                 continue;
             };
             if let Err(e) = self
                 .store()
-                .apply_trace(tenant, parcel, &report.events, report.ended, Some(next_poll), now)
+                .apply_trace(
+                    tenant,
+                    parcel,
+                    &report.events,
+                    report.ended,
+                    Some(next_poll),
+                    now,
+                )
                 .await
             {
                 // The service delivers the push again later; nothing is lost.
@@ -290,7 +313,11 @@ impl App {
             now + Duration::minutes(30),
         )
         .for_tenant(tenant)
-        .dedupe(format!("{SUBSCRIBE_JOB}:{}:{}", parcel.get(), now.timestamp() / 1800));
+        .dedupe(format!(
+            "{SUBSCRIBE_JOB}:{}:{}",
+            parcel.get(),
+            now.timestamp() / 1800
+        ));
         self.store().enqueue(&job, now).await?;
         Ok(())
     }
@@ -320,7 +347,11 @@ impl App {
         let account = self.account_of(tenant, p.account_id).await?;
         let client = self.tracking_client(tenant, &account).await?;
         let report = client
-            .query(&track_request(&p.carrier_code, &p.tracking_no, p.phone_last4.clone())?)
+            .query(&track_request(
+                &p.carrier_code,
+                &p.tracking_no,
+                p.phone_last4.clone(),
+            )?)
             .await
             .map_err(upstream)?;
         let now = self.now();
@@ -358,7 +389,10 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let alerts = self
             .store()
-            .alerts_about(actor.tenant_id, fahuo_store::radar::Subject::Parcel(id, None))
+            .alerts_about(
+                actor.tenant_id,
+                fahuo_store::radar::Subject::Parcel(id, None),
+            )
             .await?;
         Ok(ParcelView {
             carrier_name: crate::shipping::carrier_name_zh(&parcel.carrier_code),
@@ -385,16 +419,31 @@ impl App {
 
     /// Customer service records that the buyer says a parcel shown as signed for never arrived
     /// (or withdraws it); the radar raises or clears its alert on its next scan.
-    pub async fn dispute_delivery(&self, actor: &Actor, id: ParcelId, disputed: bool) -> Result<()> {
+    pub async fn dispute_delivery(
+        &self,
+        actor: &Actor,
+        id: ParcelId,
+        disputed: bool,
+    ) -> Result<()> {
         actor.require(Permission::EditOrders)?;
         self.store()
-            .set_parcel_disputed(actor.tenant_id, id, disputed, &actor.audit_ref(), self.now())
+            .set_parcel_disputed(
+                actor.tenant_id,
+                id,
+                disputed,
+                &actor.audit_ref(),
+                self.now(),
+            )
             .await?;
         Ok(())
     }
 }
 
-fn track_request(carrier: &str, tracking_no: &str, phone_last4: Option<String>) -> Result<TrackRequest> {
+fn track_request(
+    carrier: &str,
+    tracking_no: &str,
+    phone_last4: Option<String>,
+) -> Result<TrackRequest> {
     let carrier = Carrier::from_code(carrier)
         .ok_or_else(|| ParseError::new("carrier", format!("{carrier} is not a known carrier")))?;
     Ok(TrackRequest {
@@ -424,7 +473,11 @@ async fn subscribe(app: &App, job: &Job) -> Result<(), JobError> {
         .map(ParcelId)
         .ok_or_else(|| JobError::Permanent("payload has no parcel".into()))?;
     let retry = |e: AppError| JobError::Retry(e.to_string());
-    let p = app.store().parcel_to_track(tenant, parcel).await.map_err(|e| retry(e.into()))?;
+    let p = app
+        .store()
+        .parcel_to_track(tenant, parcel)
+        .await
+        .map_err(|e| retry(e.into()))?;
     if p.ended {
         return Ok(());
     }
@@ -449,7 +502,9 @@ async fn subscribe(app: &App, job: &Job) -> Result<(), JobError> {
             .map_err(|e| retry(e.into())),
         // Refused for good (bad key, a number the service will not take): polling still
         // follows the parcel, and the reason is kept on it.
-        Err(e @ (AppError::UpstreamRefused(_) | AppError::UpstreamAuth(_) | AppError::Invalid(_))) => app
+        Err(
+            e @ (AppError::UpstreamRefused(_) | AppError::UpstreamAuth(_) | AppError::Invalid(_)),
+        ) => app
             .store()
             .parcel_subscribed(tenant, parcel, Err(e.to_string()), next_poll)
             .await

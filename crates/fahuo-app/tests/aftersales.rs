@@ -214,7 +214,12 @@ impl World {
     }
 
     async fn state(&self, id: OrderId) -> OrderState {
-        self.app.store().order(self.tenant(), id).await.unwrap().state
+        self.app
+            .store()
+            .order(self.tenant(), id)
+            .await
+            .unwrap()
+            .state
     }
 
     async fn number(&self, id: OrderId) -> String {
@@ -279,7 +284,13 @@ impl World {
     }
 
     async fn ledger_sums_to_stock(&self) {
-        for c in self.app.store().check_stock_ledger(self.tenant()).await.unwrap() {
+        for c in self
+            .app
+            .store()
+            .check_stock_ledger(self.tenant())
+            .await
+            .unwrap()
+        {
             assert_eq!(
                 (c.on_hand, c.reserved),
                 (c.ledger_on_hand, c.ledger_reserved),
@@ -327,7 +338,11 @@ async fn a_refund_before_shipping_holds_the_order_then_refunds_it_or_is_rejected
     let a = w.app.store().after_sale(w.tenant(), id).await.unwrap();
     assert_eq!(
         (a.kind, a.status, a.order_id),
-        (AfterSaleKind::RefundOnly, AfterSaleStatus::Requested, Some(order))
+        (
+            AfterSaleKind::RefundOnly,
+            AfterSaleStatus::Requested,
+            Some(order)
+        )
     );
     assert!(a.lines.iter().all(|l| l.order_line_id.is_some()), "{a:?}");
     assert_eq!(w.state(order).await, OrderState::OnHold);
@@ -474,7 +489,9 @@ async fn a_return_is_labelled_picked_up_inspected_restocked_and_refunded_once(db
     // A shipped order is not held.
     assert_eq!(w.open_refund_holds(order).await, 0);
     // No label before approval.
-    let account = w.app.carrier_accounts(&w.owner).await.unwrap()[0].account.id;
+    let account = w.app.carrier_accounts(&w.owner).await.unwrap()[0]
+        .account
+        .id;
     let early = w
         .app
         .issue_return_label(
@@ -591,12 +608,20 @@ async fn a_return_is_labelled_picked_up_inspected_restocked_and_refunded_once(db
         .await;
     match bad {
         Err(AppError::Invalid(e)) => assert!(
-            e.to_string().contains("photo 2 is not a JPEG, PNG or WebP image"),
+            e.to_string()
+                .contains("photo 2 is not a JPEG, PNG or WebP image"),
             "{e}"
         ),
         other => panic!("{other:?}"),
     }
-    assert!(w.app.store().inspection(w.tenant(), id).await.unwrap().is_none());
+    assert!(
+        w.app
+            .store()
+            .inspection(w.tenant(), id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         w.app.store().stock_levels(w.tenant(), None).await.unwrap(),
         before
@@ -653,7 +678,13 @@ async fn a_return_is_labelled_picked_up_inspected_restocked_and_refunded_once(db
     assert_eq!(w.accepted(&pid, Action::ConfirmReceipt), 1);
 
     // Stale and duplicate pictures change nothing.
-    let events = w.app.store().after_sale_events(w.tenant(), id).await.unwrap().len();
+    let events = w
+        .app
+        .store()
+        .after_sale_events(w.tenant(), id)
+        .await
+        .unwrap()
+        .len();
     let stale = SyncedAfterSale {
         shop_id: w.shop,
         order_id: Some(order),
@@ -685,7 +716,12 @@ async fn a_return_is_labelled_picked_up_inspected_restocked_and_refunded_once(db
         Synced::Unchanged(id)
     );
     assert_eq!(
-        w.app.store().after_sale_events(w.tenant(), id).await.unwrap().len(),
+        w.app
+            .store()
+            .after_sale_events(w.tenant(), id)
+            .await
+            .unwrap()
+            .len(),
         events
     );
     assert_eq!(w.status(id).await, AfterSaleStatus::Completed);
@@ -782,7 +818,12 @@ async fn claims_and_reships_stay_with_their_order(db: TestDb) {
     let r = reship.reship.unwrap();
     assert_eq!(r.original_order_id, order);
     assert_eq!(r.reship_of, Some(claim.after_sale.id));
-    let new = w.app.store().order(w.tenant(), r.reship_order_id).await.unwrap();
+    let new = w
+        .app
+        .store()
+        .order(w.tenant(), r.reship_order_id)
+        .await
+        .unwrap();
     assert_eq!(new.platform, Platform::Manual);
     assert_eq!(new.state, OrderState::New);
     assert_eq!(
@@ -824,6 +865,9 @@ async fn claims_and_reships_stay_with_their_order(db: TestDb) {
             },
         )
         .await;
-    assert!(matches!(too_many, Err(AppError::Conflict(_))), "{too_many:?}");
+    assert!(
+        matches!(too_many, Err(AppError::Conflict(_))),
+        "{too_many:?}"
+    );
     w.sim.shutdown().await;
 }

@@ -336,7 +336,10 @@ impl ClaimState {
             "open" => Ok(ClaimState::Open),
             "settled" => Ok(ClaimState::Settled),
             "rejected" => Ok(ClaimState::Rejected),
-            other => Err(ParseError::new("state", format!("unknown claim state {other:?}"))),
+            other => Err(ParseError::new(
+                "state",
+                format!("unknown claim state {other:?}"),
+            )),
         }
     }
 }
@@ -506,11 +509,19 @@ mod tests {
             Ok(S::ReturnReceived)
         );
         assert_eq!(
-            next_status(AfterSaleKind::ReturnRefund, S::ReturnReceived, A::ConfirmReceived),
+            next_status(
+                AfterSaleKind::ReturnRefund,
+                S::ReturnReceived,
+                A::ConfirmReceived
+            ),
             Ok(S::Refunding)
         );
         assert_eq!(
-            next_status(AfterSaleKind::Exchange, S::ReturnReceived, A::ConfirmReceived),
+            next_status(
+                AfterSaleKind::Exchange,
+                S::ReturnReceived,
+                A::ConfirmReceived
+            ),
             Ok(S::Completed)
         );
         assert!(next_status(AfterSaleKind::RefundOnly, S::Requested, A::Receive).is_err());
@@ -521,18 +532,38 @@ mod tests {
     #[test]
     fn sync_never_moves_backwards_nor_out_of_a_final_status() {
         // Newer and further: replaces.
-        assert!(sync_replaces(S::Requested, Some(1), S::AwaitingReturn, Some(2)));
+        assert!(sync_replaces(
+            S::Requested,
+            Some(1),
+            S::AwaitingReturn,
+            Some(2)
+        ));
         // Older: never.
-        assert!(!sync_replaces(S::AwaitingReturn, Some(2), S::Completed, Some(1)));
+        assert!(!sync_replaces(
+            S::AwaitingReturn,
+            Some(2),
+            S::Completed,
+            Some(1)
+        ));
         // Newer but behind (a read that raced fahuo's own move): no.
-        assert!(!sync_replaces(S::ReturnReceived, Some(1), S::ReturnShipped, Some(2)));
+        assert!(!sync_replaces(
+            S::ReturnReceived,
+            Some(1),
+            S::ReturnShipped,
+            Some(2)
+        ));
         // Same time: only forward; a duplicate changes nothing.
         assert!(!sync_replaces(S::Requested, Some(5), S::Requested, Some(5)));
         assert!(sync_replaces(S::Requested, Some(5), S::Refunding, Some(5)));
         // Final stays final.
         assert!(!sync_replaces(S::Rejected, Some(1), S::Completed, Some(9)));
         // Same status, newer time: replaces (a new return number, an amount).
-        assert!(sync_replaces(S::AwaitingReturn, Some(1), S::AwaitingReturn, Some(2)));
+        assert!(sync_replaces(
+            S::AwaitingReturn,
+            Some(1),
+            S::AwaitingReturn,
+            Some(2)
+        ));
     }
 
     #[test]
@@ -559,11 +590,11 @@ mod tests {
         assert_eq!(check_photos(&[Vec::new()]), Err(PhotoError::Empty(1)));
         let mut big = jpeg.clone();
         big.resize(MAX_PHOTO_BYTES + 1, 0);
-        assert!(matches!(check_photos(&[big]), Err(PhotoError::TooLarge(1, _))));
-        assert_eq!(
-            check_photos(&vec![jpeg; 10]),
-            Err(PhotoError::TooMany(10))
-        );
+        assert!(matches!(
+            check_photos(&[big]),
+            Err(PhotoError::TooLarge(1, _))
+        ));
+        assert_eq!(check_photos(&vec![jpeg; 10]), Err(PhotoError::TooMany(10)));
     }
 
     fn line(id: i64, pl: &str, ps: &str, q: i64) -> OrderLine {
@@ -610,7 +641,11 @@ mod tests {
         assert!(!fully_refunded(&order, &[(OrderLineId(1), 2)]));
         assert!(fully_refunded(
             &order,
-            &[(OrderLineId(1), 1), (OrderLineId(1), 1), (OrderLineId(2), 1)]
+            &[
+                (OrderLineId(1), 1),
+                (OrderLineId(1), 1),
+                (OrderLineId(2), 1)
+            ]
         ));
     }
 }

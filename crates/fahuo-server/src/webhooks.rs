@@ -17,7 +17,10 @@ const MAX_PUSH_BYTES: usize = 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks/{key}", get(receive).post(receive))
-        .route("/webhooks/tracking/{token}", axum::routing::post(receive_tracking))
+        .route(
+            "/webhooks/tracking/{token}",
+            axum::routing::post(receive_tracking),
+        )
 }
 
 /// A tracking service's push (kuaidi100, kdniao): verified with the account's secrets and
@@ -34,7 +37,11 @@ async fn receive_tracking(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    match s.app.receive_tracking_push(&token, content_type, &body).await {
+    match s
+        .app
+        .receive_tracking_push(&token, content_type, &body)
+        .await
+    {
         Ok(answer) => (
             StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
             [(header::CONTENT_TYPE, answer.content_type)],

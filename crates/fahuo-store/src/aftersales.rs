@@ -479,7 +479,11 @@ impl Store {
     }
 
     /// After-sales, newest first.
-    pub async fn after_sales(&self, tenant: TenantId, f: &AfterSaleFilter) -> Result<Vec<AfterSale>> {
+    pub async fn after_sales(
+        &self,
+        tenant: TenantId,
+        f: &AfterSaleFilter,
+    ) -> Result<Vec<AfterSale>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM after_sales WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) \
              AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR order_id = $4) \
@@ -510,7 +514,11 @@ impl Store {
             .map(|(action, from, to, note, actor, at)| {
                 Ok(AfterSaleEvent {
                     action,
-                    from_status: from.as_deref().map(AfterSaleStatus::parse).transpose().map_err(corrupt)?,
+                    from_status: from
+                        .as_deref()
+                        .map(AfterSaleStatus::parse)
+                        .transpose()
+                        .map_err(corrupt)?,
                     to_status: AfterSaleStatus::parse(&to).map_err(corrupt)?,
                     note,
                     actor,
@@ -732,13 +740,19 @@ impl Store {
         Ok(inspection)
     }
 
-    pub async fn inspection(&self, tenant: TenantId, id: AfterSaleId) -> Result<Option<Inspection>> {
+    pub async fn inspection(
+        &self,
+        tenant: TenantId,
+        id: AfterSaleId,
+    ) -> Result<Option<Inspection>> {
         type R = (i64, i64, String, Option<String>, String, String, i64);
         let row: Option<R> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT id, warehouse_id, verdict, note, lines_json, inspected_by, inspected_at \
                  FROM inspections WHERE tenant_id = $1 AND after_sale_id = $2")
             .bind(tenant.get()).bind(id.get()).fetch_optional(pool).await?);
-        let Some((iid, warehouse, verdict, note, lines, by, at)) = row else { return Ok(None) };
+        let Some((iid, warehouse, verdict, note, lines, by, at)) = row else {
+            return Ok(None);
+        };
         let photos: Vec<(i64, String, i64)> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT n, content_type, size FROM inspection_photos WHERE tenant_id = $1 \
                  AND inspection_id = $2 ORDER BY n")
@@ -751,7 +765,11 @@ impl Store {
             lines: serde_json::from_str(&lines).map_err(corrupt)?,
             photos: photos
                 .into_iter()
-                .map(|(n, content_type, size)| PhotoMeta { n, content_type, size })
+                .map(|(n, content_type, size)| PhotoMeta {
+                    n,
+                    content_type,
+                    size,
+                })
                 .collect(),
             inspected_by: by,
             inspected_at: from_ms(at),
@@ -862,26 +880,37 @@ impl Store {
     }
 
     pub async fn claim(&self, tenant: TenantId, id: AfterSaleId) -> Result<Option<Claim>> {
-        type R = (String, String, i64, Option<i64>, String, Option<String>, Option<i64>);
+        type R = (
+            String,
+            String,
+            i64,
+            Option<i64>,
+            String,
+            Option<String>,
+            Option<i64>,
+        );
         let row: Option<R> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT carrier, tracking_no, claimed_fen, settled_fen, state, note, settled_at FROM claims \
                  WHERE tenant_id = $1 AND after_sale_id = $2")
             .bind(tenant.get()).bind(id.get()).fetch_optional(pool).await?);
-        row.map(|(carrier, tracking_no, claimed_fen, settled_fen, state, note, at)| {
-            Ok(Claim {
-                carrier,
-                tracking_no,
-                claimed_fen,
-                settled_fen,
-                state: ClaimState::parse(&state).map_err(corrupt)?,
-                note,
-                settled_at: opt_from_ms(at),
-            })
-        })
+        row.map(
+            |(carrier, tracking_no, claimed_fen, settled_fen, state, note, at)| {
+                Ok(Claim {
+                    carrier,
+                    tracking_no,
+                    claimed_fen,
+                    settled_fen,
+                    state: ClaimState::parse(&state).map_err(corrupt)?,
+                    note,
+                    settled_at: opt_from_ms(at),
+                })
+            },
+        )
         .transpose()
     }
 
     /// Records the carrier's answer to a claim: paid (`Settled`, with the amount) or refused.
+    #[allow(clippy::too_many_arguments)] // the claim's answer, its amount and note, and the audit
     pub async fn settle_claim(
         &self,
         tenant: TenantId,
@@ -1008,7 +1037,10 @@ impl Store {
                 original_order_id: OrderId(o),
                 reship_order_id: OrderId(n),
                 reship_of: of.map(AfterSaleId),
-                lines: lines.into_iter().map(|(l, q)| (OrderLineId(l), q)).collect(),
+                lines: lines
+                    .into_iter()
+                    .map(|(l, q)| (OrderLineId(l), q))
+                    .collect(),
             })
         })
         .transpose()

@@ -160,8 +160,7 @@ type NotificationTuple = (
     Option<i64>,
 );
 
-const NOTIFICATION_COLUMNS: &str =
-    "n.id, n.order_id, n.kind, n.subject, n.channel, n.state, n.body, n.error, n.created_at, n.sent_at";
+const NOTIFICATION_COLUMNS: &str = "n.id, n.order_id, n.kind, n.subject, n.channel, n.state, n.body, n.error, n.created_at, n.sent_at";
 
 fn notification_row(t: NotificationTuple) -> NotificationRow {
     NotificationRow {
@@ -321,11 +320,15 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AlertRow>> {
         let sql = if cleared {
-            format!("{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.cleared_at IS NOT NULL AND ($2 IS NULL OR a.kind = $2) \
-                     ORDER BY a.cleared_at DESC, a.id DESC LIMIT $3")
+            format!(
+                "{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.cleared_at IS NOT NULL AND ($2 IS NULL OR a.kind = $2) \
+                     ORDER BY a.cleared_at DESC, a.id DESC LIMIT $3"
+            )
         } else {
-            format!("{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.cleared_at IS NULL AND ($2 IS NULL OR a.kind = $2) \
-                     ORDER BY a.urgency DESC, a.id LIMIT $3")
+            format!(
+                "{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.cleared_at IS NULL AND ($2 IS NULL OR a.kind = $2) \
+                     ORDER BY a.urgency DESC, a.id LIMIT $3"
+            )
         };
         let rows: Vec<AlertTuple> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -336,11 +339,7 @@ impl Store {
     }
 
     /// Alerts of one parcel or order, open and cleared, oldest first.
-    pub async fn alerts_about(
-        &self,
-        tenant: TenantId,
-        subject: Subject,
-    ) -> Result<Vec<AlertRow>> {
+    pub async fn alerts_about(&self, tenant: TenantId, subject: Subject) -> Result<Vec<AlertRow>> {
         let (sql, id) = match subject {
             Subject::Parcel(p, _) => (
                 format!("{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.parcel_id = $2 ORDER BY a.id"),

@@ -23,7 +23,9 @@ use serde_json::json;
 pub const SUBSCRIBE_JOB: &str = "tracking.subscribe";
 
 /// A parcel row id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 pub struct ParcelId(pub i64);
@@ -240,13 +242,25 @@ impl Store {
         &self,
         token: &str,
     ) -> Result<Option<(TenantId, TrackingAccountRow, C)>> {
-        let row: Option<(i64, i64, String, String, String, String, i64, bool, i64, Vec<u8>)> = on_db!(&self.db, pool => {
+        let row: Option<(
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            bool,
+            i64,
+            Vec<u8>,
+        )> = on_db!(&self.db, pool => {
             sqlx::query_as(
                     "SELECT tenant_id, id, name, service, base_url, callback_token, poll_hours, enabled, \
                      created_at, credentials_enc FROM tracking_accounts WHERE callback_token = $1")
                 .bind(token).fetch_optional(pool).await?
         });
-        let Some((tenant, id, name, service, base_url, token, poll, enabled, created, sealed)) = row
+        let Some((tenant, id, name, service, base_url, token, poll, enabled, created, sealed)) =
+            row
         else {
             return Ok(None);
         };
@@ -341,8 +355,7 @@ impl Store {
                      WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_optional(pool).await?
         });
-        let (carrier_code, tracking_no, account_id, ended) =
-            row.ok_or(StoreError::NotFound)?;
+        let (carrier_code, tracking_no, account_id, ended) = row.ok_or(StoreError::NotFound)?;
         let receiver: Option<Vec<u8>> = on_db!(&self.db, pool => {
             sqlx::query_scalar(
                     "SELECT o.receiver_enc FROM shipments s JOIN orders o ON o.id = s.order_id \
@@ -564,9 +577,14 @@ impl Store {
                 .bind(f.limit.clamp(1, 500))
                 .fetch_all(pool).await?
         });
-        let mut out = rows.into_iter().map(parcel_row).collect::<Result<Vec<_>>>()?;
+        let mut out = rows
+            .into_iter()
+            .map(parcel_row)
+            .collect::<Result<Vec<_>>>()?;
         for p in &mut out {
-            p.orders = self.parcel_orders(tenant, &p.carrier_code, &p.tracking_no).await?;
+            p.orders = self
+                .parcel_orders(tenant, &p.carrier_code, &p.tracking_no)
+                .await?;
         }
         Ok(out)
     }
@@ -607,7 +625,12 @@ impl Store {
                      WHERE tenant_id = $1 AND parcel_id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_all(pool).await?
         });
-        let events = timeline(events.into_iter().map(event_row).collect::<Result<Vec<_>>>()?);
+        let events = timeline(
+            events
+                .into_iter()
+                .map(event_row)
+                .collect::<Result<Vec<_>>>()?,
+        );
         Ok(Some((parcel, events)))
     }
 

@@ -5,7 +5,9 @@
 use crate::jobs::{JobError, JobRunner};
 use crate::{Actor, App, Result};
 use chrono::Duration;
-use fahuo_domain::radar::{AlertKind, OrderFacts, ParcelFacts, RadarSettings, order_alerts, parcel_alerts};
+use fahuo_domain::radar::{
+    AlertKind, OrderFacts, ParcelFacts, RadarSettings, order_alerts, parcel_alerts,
+};
 use fahuo_domain::{Permission, TenantId};
 use fahuo_store::radar::{AlertRow, OpenedAlert, Subject};
 use fahuo_store::review::SettingsKind;
@@ -50,7 +52,13 @@ impl App {
         let audit = actor.audit("settings.radar", "settings", self.now());
         Ok(self
             .store()
-            .set_settings(actor.tenant_id, None, SettingsKind::Radar, Some(&settings), &audit)
+            .set_settings(
+                actor.tenant_id,
+                None,
+                SettingsKind::Radar,
+                Some(&settings),
+                &audit,
+            )
             .await?)
     }
 
@@ -80,7 +88,10 @@ impl App {
                 last_event_at: p.last_event_at,
                 buyer_disputes_delivery: p.disputed,
             };
-            subjects.push((Subject::Parcel(p.id, p.order_id), parcel_alerts(&facts, &settings, now)));
+            subjects.push((
+                Subject::Parcel(p.id, p.order_id),
+                parcel_alerts(&facts, &settings, now),
+            ));
         }
         let horizon = now + Duration::hours(settings.deadline_risk_hours);
         for o in self.store().radar_orders(tenant, horizon).await? {

@@ -8,9 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use fahuo_app::tracking::{ParcelView, TrackingAccountInput, TrackingAccountView};
+use fahuo_domain::OrderId;
 use fahuo_domain::radar::{AlertKind, RadarSettings};
 use fahuo_domain::tracking::TrackState;
-use fahuo_domain::OrderId;
 use fahuo_store::radar::AlertRow;
 use fahuo_store::tracking::{ParcelFilter, ParcelId, ParcelRow};
 use serde::Deserialize;
@@ -35,7 +35,10 @@ pub async fn create_tracking_account(
     Authed(actor): Authed,
     ApiJson(input): ApiJson<TrackingAccountInput>,
 ) -> Result<(StatusCode, Json<TrackingAccountView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.app.create_tracking_account(&actor, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_tracking_account(&actor, input).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,7 +55,9 @@ pub async fn set_tracking_account_enabled(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<EnabledInput>,
 ) -> Result<StatusCode, ApiError> {
-    s.app.set_tracking_account_enabled(&actor, id, input.enabled).await?;
+    s.app
+        .set_tracking_account_enabled(&actor, id, input.enabled)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -133,7 +138,9 @@ pub async fn dispute_parcel(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<DisputeInput>,
 ) -> Result<StatusCode, ApiError> {
-    s.app.dispute_delivery(&actor, ParcelId(id), input.disputed).await?;
+    s.app
+        .dispute_delivery(&actor, ParcelId(id), input.disputed)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
