@@ -718,6 +718,14 @@ impl App {
                 );
                 continue;
             }
+            if let Some(after_sale) = &event.platform_after_sale_id {
+                // The after-sale itself is read by its own job; the order is still pulled below.
+                let job = crate::aftersales::push_job(shop, after_sale, &event.dedupe_key, now);
+                self.store()
+                    .enqueue(&job, now)
+                    .await
+                    .map_err(|e| WebhookFailure::Store(e.to_string()))?;
+            }
             let Some(order_id) = event.platform_order_id else {
                 continue;
             };

@@ -5,6 +5,7 @@
 //! scoping comes from the actor: a use-case never takes a tenant id from a request.
 
 pub mod address;
+pub mod aftersales;
 pub mod auth;
 pub mod batch;
 pub mod catalog;

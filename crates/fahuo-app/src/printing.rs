@@ -349,7 +349,7 @@ impl App {
     }
 
     /// The account's client, reused while its settings stay the same.
-    async fn waybill_client(
+    pub(crate) async fn waybill_client(
         &self,
         tenant: fahuo_domain::TenantId,
         account: &CarrierAccount,

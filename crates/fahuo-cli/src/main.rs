@@ -925,6 +925,7 @@ async fn serve(
         );
         let runner = fahuo_app::batch::register(runner);
         let runner = fahuo_app::shipping::register(runner);
+        let runner = fahuo_app::aftersales::register(runner, every);
         let runner = fahuo_app::tracking::register(runner);
         let runner = fahuo_app::tracking::radar::register(
             runner,

@@ -68,4 +68,6 @@ id_type!(
     WaybillRequestId,
     /// A print of labels, with its receipt (打印记录).
     PrintJobId,
+    /// An after-sale (售后单): a platform's refund/return/exchange, or fahuo's own reship or claim.
+    AfterSaleId,
 );

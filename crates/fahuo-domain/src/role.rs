@@ -42,6 +42,10 @@ pub enum Permission {
     ViewAudit,
     ViewReports,
     ManageJobs,
+    /// 售后: decide refunds and returns, return labels, pickups, reships, claims.
+    HandleAfterSales,
+    /// Approve refunds above the merchant's threshold (the second step after 客服 proposes).
+    ApproveRefunds,
 }
 
 impl Role {
@@ -82,7 +86,7 @@ impl Role {
             Role::Owner | Role::Admin => true,
             Role::Service => matches!(
                 permission,
-                ViewOrders | EditOrders | ReviewOrders | RevealReceiver
+                ViewOrders | EditOrders | ReviewOrders | RevealReceiver | HandleAfterSales
             ),
             Role::Warehouse => matches!(permission, ViewOrders | ManageStock | PrintAndShip),
             Role::Logistics => matches!(

@@ -38,6 +38,8 @@ struct Merchant {
     shipment: i64,
     /// A dropship supplier.
     supplier: i64,
+    /// A carrier claim (理赔) on the shipped order: an after-sale.
+    after_sale: i64,
 }
 
 fn client() -> Client {
@@ -182,7 +184,17 @@ async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{supplier}");
+    let (status, claim) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/after-sales/claims", s.base),
+        t,
+        Some(json!({"tracking_no": format!("SF{:013}", 1_385_628_716_739i64 + shipped), "carrier": "SF", "order_id": shipped, "claimed_fen": 3900, "note": "破损"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{claim}");
     Merchant {
+        after_sale: claim["after_sale"]["id"].as_i64().unwrap(),
         supplier: supplier["id"].as_i64().unwrap(),
         shipment: shipment["id"].as_i64().unwrap(),
         token,
@@ -226,6 +238,93 @@ fn rule_set() -> Value {
 fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::GET, "/api/v1/me".into(), None),
+        (
+            Method::GET,
+            "/api/v1/after-sales?status=requested&kind=claim".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/after-sales/{}", m.after_sale),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/approve", m.after_sale),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/reject", m.after_sale),
+            Some(json!({"reason": "不符合"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/confirm-received", m.after_sale),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/return-label", m.after_sale),
+            Some(json!({"carrier_account_id": 999999, "warehouse_id": m.warehouse})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/after-sales/{}/return-label", m.after_sale),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/pickup", m.after_sale),
+            Some(
+                json!({"tracking_account_id": 999999, "carrier": "SF", "warehouse_id": m.warehouse, "start": "2030-01-01T01:00:00Z", "end": "2030-01-01T03:00:00Z"}),
+            ),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/after-sales/{}/pickup", m.after_sale),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/after-sales/scan".into(),
+            Some(json!({"code": "SF0000000000000"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/inspection", m.after_sale),
+            Some(
+                json!({"warehouse_id": m.warehouse, "verdict": "damaged", "photos": ["iVBORw0KGgoAAAA="]}),
+            ),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/after-sales/{}/photos/1", m.after_sale),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/after-sales/claims".into(),
+            Some(
+                json!({"tracking_no": "SF1385628799999", "carrier": "SF", "order_id": m.order, "claimed_fen": 100}),
+            ),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/settle", m.after_sale),
+            Some(json!({"state": "rejected", "note": "快递公司不予理赔"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{}/reships", m.order),
+            Some(json!({"lines": [{"order_line_id": 999999, "quantity": 1}], "reason": "补发"})),
+        ),
+        (Method::GET, "/api/v1/settings/after-sales".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/after-sales".into(),
+            Some(json!({"approval_threshold_fen": 50000})),
+        ),
         (
             Method::POST,
             "/api/v1/address/parse".into(),
@@ -725,6 +824,7 @@ async fn every_route_is_listed_and_requires_authentication(db: TestDb) {
             .join("/")
             .replace("shops/{id}", "shops/{shop_id}")
             .replace("lines/{id}", "lines/{line_id}")
+            .replace("photos/{id}", "photos/{n}")
     };
     let tested: std::collections::BTreeSet<String> = routes(&m)
         .iter()
@@ -786,6 +886,7 @@ async fn another_tenant_sees_nothing_on_any_route(db: TestDb) {
             a.token_id,
             a.shipment,
             a.supplier,
+            a.after_sale,
         ]
         .iter()
         .any(|id| path.contains(&format!("/{id}")) || path.contains(&format!("={id}")));
@@ -1057,6 +1158,7 @@ async fn roles_are_enforced_over_http(db: TestDb) {
             *method != Method::GET
                 && !path.contains("/address/")
                 && !path.ends_with("/orders/export")
+                && !path.ends_with("/after-sales/scan")
         })
     {
         let resp = send(method.clone(), path.clone(), body).await.unwrap();

@@ -13,6 +13,7 @@
 //! must find a user before it knows the tenant).
 
 pub mod accounts;
+pub mod aftersales;
 pub mod allocation;
 pub mod audit;
 pub mod catalog;

@@ -3,6 +3,7 @@
 
 mod address;
 mod admin;
+mod aftersales;
 pub(crate) mod auth;
 mod catalog;
 mod dropship;
@@ -116,6 +117,23 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
             shipping::get_shipping_settings,
             shipping::set_shipping_settings
         ))
+        .routes(routes!(aftersales::list_after_sales))
+        .routes(routes!(aftersales::get_after_sale))
+        .routes(routes!(aftersales::approve_after_sale))
+        .routes(routes!(aftersales::reject_after_sale))
+        .routes(routes!(aftersales::confirm_received))
+        .routes(routes!(
+            aftersales::issue_return_label,
+            aftersales::cancel_return_label
+        ))
+        .routes(routes!(aftersales::book_pickup, aftersales::cancel_pickup))
+        .routes(routes!(aftersales::scan_return))
+        .routes(routes!(aftersales::inspect_return))
+        .routes(routes!(aftersales::inspection_photo))
+        .routes(routes!(aftersales::open_claim))
+        .routes(routes!(aftersales::settle_claim))
+        .routes(routes!(aftersales::create_reship))
+        .routes(routes!(aftersales::get_settings, aftersales::set_settings))
         .routes(routes!(shipping::set_carrier_code))
         .routes(routes!(shipping::ship_order))
         .routes(routes!(shipping::ship_packages))
