@@ -61,7 +61,15 @@ async fn world(db: &TestDb, n: usize) -> World {
     let _ = tracing_subscriber_init();
     fahuo_platforms::install_tls_provider();
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = fahuo_sim::start(SimConfig::new(8, 0), sim_listener).unwrap();
+    let sim = fahuo_sim::start(
+        SimConfig {
+            // Retries (30 min) and late pushes (10 min) in a fraction of a second.
+            push_retry_scale: 0.0005,
+            ..SimConfig::new(8, 0)
+        },
+        sim_listener,
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let settings = Settings {
@@ -267,7 +275,7 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
     for hours in [18, 30, 48, 72, 168] {
         w.sim.advance_clock(hours * 3600);
         assert!(
-            w.sim.wait_pushes_idle(Duration::from_secs(600)).await,
+            w.sim.wait_pushes_idle(Duration::from_secs(300)).await,
             "the emulator delivered its pushes"
         );
     }
