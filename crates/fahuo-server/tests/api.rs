@@ -40,6 +40,9 @@ struct Merchant {
     supplier: i64,
     /// A carrier claim (理赔) on the shipped order: an after-sale.
     after_sale: i64,
+    /// A tracking account (快递100), and the parcel of the shipped order once accepted.
+    tracking_account: i64,
+    parcel: i64,
 }
 
 fn client() -> Client {
@@ -193,7 +196,32 @@ async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{claim}");
+    let (status, account) = call(
+        &c,
+        Method::POST,
+        format!("{}/api/v1/tracking-accounts", s.base),
+        t,
+        Some(json!({"name": "快递100", "service": "kuaidi100", "base_url": "http://127.0.0.1:9", "customer": "C1", "key": "K1"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{account}");
+    // The manual shop's write-back is accepted at once; its parcel is then followed.
+    let runner = fahuo_app::shipping::register(fahuo_app::jobs::JobRunner::new(app.clone(), "fixture"));
+    while runner.run_once().await.unwrap() > 0 {}
+    app.store().open_parcels(app.now()).await.unwrap();
+    let number = format!("SF{:013}", 1_385_628_716_739i64 + shipped);
+    let (status, parcels) = call(
+        &c,
+        Method::GET,
+        format!("{}/api/v1/parcels?tracking_no={number}", s.base),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{parcels}");
     Merchant {
+        tracking_account: account["id"].as_i64().unwrap(),
+        parcel: parcels[0]["id"].as_i64().expect("a parcel for the accepted write-back"),
         after_sale: claim["after_sale"]["id"].as_i64().unwrap(),
         supplier: supplier["id"].as_i64().unwrap(),
         shipment: shipment["id"].as_i64().unwrap(),
@@ -778,6 +806,33 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             Some(json!({"line_ids": []})),
         ),
         (Method::GET, "/api/v1/dropship/late".into(), None),
+        (Method::GET, "/api/v1/tracking-accounts".into(), None),
+        (
+            Method::POST,
+            "/api/v1/tracking-accounts".into(),
+            Some(json!({"name": "快递鸟", "service": "kdniao", "base_url": "http://127.0.0.1:9", "customer": "1", "key": "k"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/tracking-accounts/{}/enabled", m.tracking_account),
+            Some(json!({"enabled": true})),
+        ),
+        (Method::GET, "/api/v1/parcels".into(), None),
+        (Method::GET, format!("/api/v1/parcels/{}", m.parcel), None),
+        (Method::POST, format!("/api/v1/parcels/{}/refresh", m.parcel), None),
+        (
+            Method::POST,
+            format!("/api/v1/parcels/{}/dispute", m.parcel),
+            Some(json!({"disputed": false})),
+        ),
+        (Method::GET, format!("/api/v1/orders/{}/tracking", m.order), None),
+        (Method::GET, "/api/v1/radar".into(), None),
+        (Method::GET, "/api/v1/settings/radar".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/radar".into(),
+            Some(json!({"pickup_hours": 24, "stale_hours": 48, "deadline_risk_hours": 6})),
+        ),
     ]
 }
 
