@@ -31,8 +31,15 @@ fn start() -> DateTime<Utc> {
 
 async fn world(db: &TestDb) -> World {
     let clock = ManualClock::new(start());
-    let app = App::new(db.store.clone(), Arc::new(clock.clone()), Settings::default());
-    let tenant = app.create_tenant(&Name::parse("雷达商家").unwrap()).await.unwrap();
+    let app = App::new(
+        db.store.clone(),
+        Arc::new(clock.clone()),
+        Settings::default(),
+    );
+    let tenant = app
+        .create_tenant(&Name::parse("雷达商家").unwrap())
+        .await
+        .unwrap();
     let owner = Actor::cli(tenant.id);
     let shop = app
         .create_shop(
@@ -146,7 +153,10 @@ impl World {
 
     /// Runs the radar and answers the open alerts about `subject`.
     async fn open(&self, subject: Subject) -> Vec<AlertKind> {
-        self.app.radar_scan_tenant(self.owner.tenant_id).await.unwrap();
+        self.app
+            .radar_scan_tenant(self.owner.tenant_id)
+            .await
+            .unwrap();
         self.app
             .store()
             .alerts_about(self.owner.tenant_id, subject)
@@ -199,7 +209,8 @@ async fn a_trace_that_stops_moving_is_stale_until_it_moves_again(db: TestDb) {
     assert_eq!(w.open(s).await, vec![]);
     w.advance(Duration::seconds(1));
     assert_eq!(w.open(s).await, vec![AlertKind::Stale]);
-    w.report(p, TrackState::InTransit, "快件已到达 上海转运中心").await;
+    w.report(p, TrackState::InTransit, "快件已到达 上海转运中心")
+        .await;
     assert_eq!(w.open(s).await, vec![]);
     assert!(w.cleared(s, AlertKind::Stale).await);
 }
@@ -216,7 +227,8 @@ async fn problem_refused_and_returning_parcels_raise_alerts_that_clear(db: TestD
     w.report(p, TrackState::Problem, "快件滞留，地址不详").await;
     assert_eq!(w.open(s).await, vec![AlertKind::Problem]);
     w.advance(Duration::hours(5));
-    w.report(p, TrackState::Delivered, "已签收，签收人：本人").await;
+    w.report(p, TrackState::Delivered, "已签收，签收人：本人")
+        .await;
     assert_eq!(w.open(s).await, vec![]);
     assert!(w.cleared(s, AlertKind::Problem).await);
     // Refused, then coming back, then back at the sender.
@@ -242,7 +254,8 @@ async fn a_delivery_the_buyer_disputes_is_an_alert_until_withdrawn(db: TestDb) {
     let s = Subject::Parcel(p, None);
     w.report(p, TrackState::PickedUp, "已揽收").await;
     w.advance(Duration::hours(30));
-    w.report(p, TrackState::Delivered, "已签收，签收人：快递柜").await;
+    w.report(p, TrackState::Delivered, "已签收，签收人：快递柜")
+        .await;
     assert_eq!(w.open(s).await, vec![]);
     w.app.dispute_delivery(&w.owner, p, true).await.unwrap();
     assert_eq!(w.open(s).await, vec![AlertKind::SignedNotReceived]);
@@ -265,7 +278,10 @@ async fn an_unshipped_order_near_its_deadline_is_at_risk_until_it_ships(db: Test
     w.advance(Duration::hours(7));
     assert_eq!(w.open(s).await, vec![AlertKind::DeadlineAtRisk]);
     let after = w.app.radar_queue(&w.owner, None, false, 10).await.unwrap()[0].urgency;
-    assert!(after > before, "overdue is more urgent ({before} → {after})");
+    assert!(
+        after > before,
+        "overdue is more urgent ({before} → {after})"
+    );
     w.ship(order).await;
     assert_eq!(w.open(s).await, vec![]);
     assert!(w.cleared(s, AlertKind::DeadlineAtRisk).await);
@@ -276,7 +292,10 @@ async fn the_queue_puts_the_most_urgent_first_and_thresholds_are_the_merchants(d
     let mut settings = w.app.radar_settings(&w.owner).await.unwrap();
     assert_eq!(settings.pickup_hours, 24);
     settings.pickup_hours = 12;
-    w.app.set_radar_settings(&w.owner, settings.clone()).await.unwrap();
+    w.app
+        .set_radar_settings(&w.owner, settings.clone())
+        .await
+        .unwrap();
     settings.stale_hours = 0;
     assert!(w.app.set_radar_settings(&w.owner, settings).await.is_err());
     let slow = w.ship(w.order(None).await).await;
@@ -292,11 +311,71 @@ async fn the_queue_puts_the_most_urgent_first_and_thresholds_are_the_merchants(d
     assert!(queue.windows(2).all(|w| w[0].urgency >= w[1].urgency));
     // The summaries name the carrier and number, never the receiver.
     for a in &queue {
-        assert!(!a.summary.contains("李四") && !a.summary.contains("13812345678"), "{}", a.summary);
+        assert!(
+            !a.summary.contains("李四") && !a.summary.contains("13812345678"),
+            "{}",
+            a.summary
+        );
     }
 }
 
+async fn reports_count_what_happened_to_the_shipped_parcels(db: TestDb) {
+    use fahuo_app::reports::Period;
+    use fahuo_domain::reports::ErrorKind;
+    let w = world(&db).await;
+    let late_by = w.now() - Duration::hours(1);
+    let (a, b, c) = (
+        w.order(None).await,
+        w.order(None).await,
+        w.order(Some(late_by)).await,
+    );
+    let (pa, pb, _pc) = (w.ship(a).await, w.ship(b).await, w.ship(c).await);
+    w.advance(Duration::hours(2));
+    w.report(pa, TrackState::PickedUp, "已揽收").await;
+    w.advance(Duration::hours(24));
+    w.report(pa, TrackState::Delivered, "已签收").await;
+    w.advance(Duration::hours(4));
+    w.report(pb, TrackState::PickedUp, "已揽收").await;
+    w.advance(Duration::hours(10));
+    w.report(pb, TrackState::Refused, "拒收").await;
+    w.advance(Duration::hours(10));
+    let day = fahuo_domain::deadline::shanghai_day(start());
+    let period = Period::parse(&day.to_string(), &(day + Duration::days(3)).to_string()).unwrap();
+    let r = w.app.report(&w.owner, period).await.unwrap();
+    assert_eq!(r.parcels, 3);
+    // 3 printed (shipped by hand: counted from acceptance) ≥ 24 h ago; only A scanned within 24 h.
+    let all = r.pickup.iter().find(|p| p.carrier == "*").unwrap();
+    assert_eq!(
+        (all.printed, all.picked_up_24h, all.rate_bp),
+        (3, 1, Some(3333))
+    );
+    // A: picked up at +2 h, delivered at +26 h → 24 h = 1440 minutes.
+    assert_eq!(r.transit.len(), 1);
+    assert_eq!(
+        (r.transit[0].delivered, r.transit[0].mean_minutes),
+        (1, 1440)
+    );
+    // B was refused: one return in three SF parcels.
+    let sf = r.returns_by_carrier.iter().find(|x| x.key == "SF").unwrap();
+    assert_eq!((sf.total, sf.count, sf.rate_bp), (3, 1, 3333));
+    // C shipped after its deadline: a late shipment, and 0 of 1 on time.
+    let on_time = r.on_time.iter().find(|x| x.platform == "*").unwrap();
+    assert_eq!((on_time.shipped, on_time.on_time), (1, 0));
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].kind, ErrorKind::LateShipment);
+    // The workbook opens with its sheets.
+    let xlsx = w.app.report_xlsx(&w.owner, period).await.unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+    // Reports are for finance and the owners; a warehouse clerk may not read them.
+    let clerk = Actor {
+        role: fahuo_domain::Role::Warehouse,
+        ..w.owner.clone()
+    };
+    assert!(w.app.report(&clerk, period).await.is_err());
+}
+
 both_backends!(
+    reports_count_what_happened_to_the_shipped_parcels,
     not_picked_up_24_hours_after_printing_until_the_first_scan,
     a_trace_that_stops_moving_is_stale_until_it_moves_again,
     problem_refused_and_returning_parcels_raise_alerts_that_clear,

@@ -35,6 +35,8 @@ pub struct ShippingSettings {
     pub weight_tolerance_grams: i64,
     /// Box and filler, added to the items' weights for the expected weight.
     pub packaging_grams: i64,
+    /// What the box and filler of one parcel cost, in fen (the reports' packaging share).
+    pub packaging_fen: i64,
     /// A dropship supplier who has not entered a number this many hours after the assignment
     /// is late (and sooner when the order's ship-by deadline is closer).
     pub supplier_hours: u32,
@@ -49,6 +51,7 @@ impl Default for ShippingSettings {
             weight_tolerance_percent: 10,
             weight_tolerance_grams: 50,
             packaging_grams: 0,
+            packaging_fen: 0,
             supplier_hours: 24,
             supplier_link_days: 7,
         }
@@ -70,6 +73,9 @@ impl ShippingSettings {
                 "weight_tolerance_grams",
                 "0 to 100000 grams",
             ));
+        }
+        if !(0..=100_000).contains(&self.packaging_fen) {
+            return Err(crate::ParseError::new("packaging_fen", "0 to 100000 fen"));
         }
         if !(1..=24 * 30).contains(&self.supplier_hours) {
             return Err(crate::ParseError::new("supplier_hours", "1 to 720 hours"));

@@ -206,7 +206,8 @@ async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{account}");
     // The manual shop's write-back is accepted at once; its parcel is then followed.
-    let runner = fahuo_app::shipping::register(fahuo_app::jobs::JobRunner::new(app.clone(), "fixture"));
+    let runner =
+        fahuo_app::shipping::register(fahuo_app::jobs::JobRunner::new(app.clone(), "fixture"));
     while runner.run_once().await.unwrap() > 0 {}
     app.store().open_parcels(app.now()).await.unwrap();
     let number = format!("SF{:013}", 1_385_628_716_739i64 + shipped);
@@ -221,7 +222,9 @@ async fn merchant(s: &Server, app: &App, name: &str, owner: &str) -> Merchant {
     assert_eq!(status, StatusCode::OK, "{parcels}");
     Merchant {
         tracking_account: account["id"].as_i64().unwrap(),
-        parcel: parcels[0]["id"].as_i64().expect("a parcel for the accepted write-back"),
+        parcel: parcels[0]["id"]
+            .as_i64()
+            .expect("a parcel for the accepted write-back"),
         after_sale: claim["after_sale"]["id"].as_i64().unwrap(),
         supplier: supplier["id"].as_i64().unwrap(),
         shipment: shipment["id"].as_i64().unwrap(),
@@ -810,7 +813,9 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
         (
             Method::POST,
             "/api/v1/tracking-accounts".into(),
-            Some(json!({"name": "快递鸟", "service": "kdniao", "base_url": "http://127.0.0.1:9", "customer": "1", "key": "k"})),
+            Some(
+                json!({"name": "快递鸟", "service": "kdniao", "base_url": "http://127.0.0.1:9", "customer": "1", "key": "k"}),
+            ),
         ),
         (
             Method::PUT,
@@ -819,13 +824,21 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
         ),
         (Method::GET, "/api/v1/parcels".into(), None),
         (Method::GET, format!("/api/v1/parcels/{}", m.parcel), None),
-        (Method::POST, format!("/api/v1/parcels/{}/refresh", m.parcel), None),
+        (
+            Method::POST,
+            format!("/api/v1/parcels/{}/refresh", m.parcel),
+            None,
+        ),
         (
             Method::POST,
             format!("/api/v1/parcels/{}/dispute", m.parcel),
             Some(json!({"disputed": false})),
         ),
-        (Method::GET, format!("/api/v1/orders/{}/tracking", m.order), None),
+        (
+            Method::GET,
+            format!("/api/v1/orders/{}/tracking", m.order),
+            None,
+        ),
         (Method::GET, "/api/v1/radar".into(), None),
         (Method::GET, "/api/v1/settings/radar".into(), None),
         (
@@ -833,6 +846,23 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             "/api/v1/settings/radar".into(),
             Some(json!({"pickup_hours": 24, "stale_hours": 48, "deadline_risk_hours": 6})),
         ),
+        (Method::GET, "/api/v1/settings/notifications".into(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/notifications".into(),
+            Some(json!({"shipped": false})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/notifications?order_id={}", m.order),
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/reports?from=2026-11-01&to=2026-11-30".into(),
+            None,
+        ),
+        (Method::GET, "/api/v1/reports/xlsx".into(), None),
     ]
 }
 

@@ -29,7 +29,9 @@ fn expected(stage: TrackingStage) -> TrackState {
         S::PickedUp => TrackState::PickedUp,
         S::Departed | S::Arrived | S::ArrivedCity => TrackState::InTransit,
         S::OutForDelivery | S::InLocker => TrackState::OutForDelivery,
-        S::Signed | S::SignedProxy | S::SignedLocker | S::SignedAfterProblem => TrackState::Delivered,
+        S::Signed | S::SignedProxy | S::SignedLocker | S::SignedAfterProblem => {
+            TrackState::Delivered
+        }
         S::Problem => TrackState::Problem,
         S::Refused => TrackState::Refused,
         S::Returning => TrackState::Returning,
@@ -85,7 +87,10 @@ async fn world(db: &TestDb, n: usize) -> World {
         listener,
         std::future::pending(),
     ));
-    let tenant = app.create_tenant(&Name::parse("跟踪商家").unwrap()).await.unwrap();
+    let tenant = app
+        .create_tenant(&Name::parse("跟踪商家").unwrap())
+        .await
+        .unwrap();
     let owner = Actor::cli(tenant.id);
     let info = sim.info();
     app.create_tracking_account(
@@ -176,9 +181,10 @@ async fn world(db: &TestDb, n: usize) -> World {
 impl World {
     /// Runs the shipping and tracking jobs in the background for the rest of the test.
     fn run_jobs(&self) {
-        let runner = fahuo_app::tracking::register(fahuo_app::shipping::register(
-            JobRunner::new(self.app.clone(), "test"),
-        ));
+        let runner = fahuo_app::tracking::register(fahuo_app::shipping::register(JobRunner::new(
+            self.app.clone(),
+            "test",
+        )));
         tokio::spawn(runner.run_until(std::future::pending::<()>()));
     }
 
@@ -193,7 +199,13 @@ impl World {
             if tokio::time::Instant::now() >= deadline {
                 let parcels = self
                     .app
-                    .parcels(&self.owner, &ParcelFilter { limit: 3, ..ParcelFilter::default() })
+                    .parcels(
+                        &self.owner,
+                        &ParcelFilter {
+                            limit: 3,
+                            ..ParcelFilter::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 panic!("timed out waiting: {what}; parcels e.g. {parcels:?}");
@@ -256,13 +268,20 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
     eprintln!("{n} orders shipped by hand in {:?}", t0.elapsed());
     w.run_jobs();
     // Every accepted write-back becomes a parcel and is subscribed.
-    w.until(Duration::from_secs(if parcels_wanted() < 100 { 60 } else { 600 }), "every parcel subscribed", || async {
-        let snap = w.sim.tracking_snapshot();
-        if !snap.rejected.is_empty() {
-            panic!("the emulator refused tracking calls: {:?}", &snap.rejected[..snap.rejected.len().min(3)]);
-        }
-        snap.subscriptions.len() >= n
-    })
+    w.until(
+        Duration::from_secs(if parcels_wanted() < 100 { 60 } else { 600 }),
+        "every parcel subscribed",
+        || async {
+            let snap = w.sim.tracking_snapshot();
+            if !snap.rejected.is_empty() {
+                panic!(
+                    "the emulator refused tracking calls: {:?}",
+                    &snap.rejected[..snap.rejected.len().min(3)]
+                );
+            }
+            snap.subscriptions.len() >= n
+        },
+    )
     .await;
     eprintln!("subscribed after {:?}", t0.elapsed());
     w.sim.set_tracking_faults(TrackingFaults {
@@ -293,7 +312,11 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
         if diffs.is_empty() {
             break;
         }
-        last_diff = format!("{} parcels differ, e.g. {:?}", diffs.len(), &diffs[..diffs.len().min(5)]);
+        last_diff = format!(
+            "{} parcels differ, e.g. {:?}",
+            diffs.len(),
+            &diffs[..diffs.len().min(5)]
+        );
         assert!(tokio::time::Instant::now() < deadline, "{last_diff}");
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
@@ -308,7 +331,13 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
     // The orders follow their parcels.
     let mut by_state: BTreeMap<OrderState, usize> = BTreeMap::new();
     for (number, order) in &w.parcels {
-        let state = w.app.store().order(w.owner.tenant_id, *order).await.unwrap().state;
+        let state = w
+            .app
+            .store()
+            .order(w.owner.tenant_id, *order)
+            .await
+            .unwrap()
+            .state;
         let want = match expected[number].0 {
             Some(TrackState::Delivered) => OrderState::Delivered,
             Some(TrackState::Returned) => OrderState::Returned,
@@ -318,7 +347,10 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
         assert_eq!(state, want, "order of {number}");
         *by_state.entry(state).or_default() += 1;
     }
-    assert!(by_state.get(&OrderState::Delivered).copied().unwrap_or(0) > n / 2, "{by_state:?}");
+    assert!(
+        by_state.get(&OrderState::Delivered).copied().unwrap_or(0) > n / 2,
+        "{by_state:?}"
+    );
     assert!(by_state.contains_key(&OrderState::Returned), "{by_state:?}");
 }
 

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod orders;
 pub mod pii;
 pub mod radar;
+pub mod reports;
 pub mod review;
 pub mod shipment_imports;
 pub mod shipping;

@@ -1,3 +1,82 @@
-//! Reports (报表): the period's figures for the console, and their export ([`export`]).
+//! Reports (报表): the period's figures for the console and the API, and their export
+//! ([`export`]). The figures are `fahuo_domain::reports::build` over the store's facts.
 
 pub mod export;
+
+use crate::{Actor, App, AppError, Result};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use fahuo_domain::deadline::{SHANGHAI, shanghai_day};
+use fahuo_domain::reports::{Report, build};
+use fahuo_domain::{ParseError, Permission};
+
+/// A report period: whole days in Asia/Shanghai, `from` to `to` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The last `days` days up to today.
+    pub fn last_days(now: DateTime<Utc>, days: i64) -> Period {
+        let to = shanghai_day(now);
+        Period {
+            from: to - Duration::days(days - 1),
+            to,
+        }
+    }
+
+    /// From `YYYY-MM-DD` strings; at most 366 days, `from` not after `to`.
+    pub fn parse(from: &str, to: &str) -> Result<Period> {
+        let day = |field: &'static str, s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| ParseError::new(field, format!("{s:?} is not a YYYY-MM-DD date")))
+        };
+        let p = Period {
+            from: day("from", from)?,
+            to: day("to", to)?,
+        };
+        if p.from > p.to {
+            return Err(ParseError::new("from", "the period starts after it ends").into());
+        }
+        if (p.to - p.from).num_days() > 365 {
+            return Err(ParseError::new("to", "a report covers at most 366 days").into());
+        }
+        Ok(p)
+    }
+
+    fn bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = |d: NaiveDate| {
+            SHANGHAI
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                .single()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+        };
+        (start(self.from), start(self.to + Duration::days(1)))
+    }
+
+    pub fn label(&self) -> String {
+        format!("{} 至 {}", self.from, self.to)
+    }
+}
+
+impl App {
+    /// The report for parcels shipped in the period.
+    pub async fn report(&self, actor: &Actor, period: Period) -> Result<Report> {
+        actor.require(Permission::ViewReports)?;
+        let (from, to) = period.bounds();
+        let packaging = self.shipping_settings(actor.tenant_id).await?.packaging_fen;
+        let facts = self
+            .store()
+            .report_facts(actor.tenant_id, from, to, packaging)
+            .await?;
+        Ok(build(&facts, self.now()))
+    }
+
+    /// The report as an xlsx workbook, one sheet per table.
+    pub async fn report_xlsx(&self, actor: &Actor, period: Period) -> Result<Vec<u8>> {
+        let report = self.report(actor, period).await?;
+        export::report_xlsx(&report, &period.label()).map_err(|e| AppError::Internal(e.to_string()))
+    }
+}

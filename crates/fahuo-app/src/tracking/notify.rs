@@ -115,7 +115,13 @@ impl App {
         let audit = actor.audit("settings.notifications", "settings", self.now());
         Ok(self
             .store()
-            .set_settings(actor.tenant_id, None, SettingsKind::Notify, Some(&settings), &audit)
+            .set_settings(
+                actor.tenant_id,
+                None,
+                SettingsKind::Notify,
+                Some(&settings),
+                &audit,
+            )
             .await?)
     }
 
@@ -125,7 +131,10 @@ impl App {
         order: Option<OrderId>,
     ) -> Result<Vec<NotificationRow>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().notifications(actor.tenant_id, order, 200).await?)
+        Ok(self
+            .store()
+            .notifications(actor.tenant_id, order, 200)
+            .await?)
     }
 
     /// Queues a notice about an order if the merchant sends this kind; `subject` makes it
@@ -158,15 +167,29 @@ impl App {
         let body = settings.template(kind).render(&vars);
         let params = serde_json::Value::Object(sms_params(kind, &vars));
         self.store()
-            .queue_notification(tenant, order, kind.as_str(), subject, &body, &params, self.now())
+            .queue_notification(
+                tenant,
+                order,
+                kind.as_str(),
+                subject,
+                &body,
+                &params,
+                self.now(),
+            )
             .await?;
         Ok(())
     }
 
     /// Notices for alerts the radar just opened.
-    pub(crate) async fn notify_alerts(&self, tenant: TenantId, opened: &[OpenedAlert]) -> Result<()> {
+    pub(crate) async fn notify_alerts(
+        &self,
+        tenant: TenantId,
+        opened: &[OpenedAlert],
+    ) -> Result<()> {
         for a in opened {
-            let Some(kind) = notice_for(a.kind) else { continue };
+            let Some(kind) = notice_for(a.kind) else {
+                continue;
+            };
             let (order, parcel) = match a.subject {
                 Subject::Parcel(p, Some(order)) => (order, Some(p)),
                 Subject::Parcel(_, None) => continue,
@@ -242,7 +265,10 @@ impl App {
                 && phone.starts_with('1')
                 && phone.chars().all(|c| c.is_ascii_digit());
             if !is_mobile {
-                return Err((false, format!("{why_not_platform}；买家号码不是可收短信的手机号（虚拟号或固话）")));
+                return Err((
+                    false,
+                    format!("{why_not_platform}；买家号码不是可收短信的手机号（虚拟号或固话）"),
+                ));
             }
             let template = match n.row.kind.as_str() {
                 "shipped" => &sms.shipped_template,
@@ -276,7 +302,15 @@ impl App {
         let result = match outcome {
             Ok((channel, provider)) => {
                 store
-                    .notification_outcome(tenant, id, "sent", Some(channel), provider.as_deref(), None, now)
+                    .notification_outcome(
+                        tenant,
+                        id,
+                        "sent",
+                        Some(channel),
+                        provider.as_deref(),
+                        None,
+                        now,
+                    )
                     .await
             }
             Err((true, why)) if !last_attempt => return Err(JobError::Retry(why)),

@@ -167,6 +167,13 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
             tracking::get_radar_settings,
             tracking::set_radar_settings
         ))
+        .routes(routes!(
+            tracking::get_notify_settings,
+            tracking::set_notify_settings
+        ))
+        .routes(routes!(tracking::list_notifications))
+        .routes(routes!(tracking::get_report))
+        .routes(routes!(tracking::report_xlsx))
         .routes(routes!(dropship::list_suppliers, dropship::create_supplier))
         .routes(routes!(dropship::get_supplier, dropship::update_supplier))
         .routes(routes!(dropship::set_supplier_skus))

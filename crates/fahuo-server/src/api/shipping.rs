@@ -454,7 +454,7 @@ pub async fn export_orders(
     })
 }
 
-fn xlsx(
+pub(super) fn xlsx(
     bytes: Vec<u8>,
     disposition: &'static str,
 ) -> (StatusCode, [(header::HeaderName, &'static str); 2], Vec<u8>) {

@@ -1,5 +1,6 @@
 //! Tracking routes: tracking accounts, parcels and their timelines, the exception radar's queue
-//! and settings; everything else happens in `fahuo_app::tracking`.
+//! and settings, buyer notifications, and the reports; everything else happens in
+//! `fahuo_app::tracking` and `fahuo_app::reports`.
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
@@ -7,11 +8,16 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use fahuo_app::reports::Period;
+use fahuo_app::tracking::notify::NotifySettings;
 use fahuo_app::tracking::{ParcelView, TrackingAccountInput, TrackingAccountView};
 use fahuo_domain::OrderId;
 use fahuo_domain::radar::{AlertKind, RadarSettings};
+use fahuo_domain::reports::Report;
 use fahuo_domain::tracking::TrackState;
 use fahuo_store::radar::AlertRow;
+use fahuo_store::radar::NotificationRow;
 use fahuo_store::tracking::{ParcelFilter, ParcelId, ParcelRow};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -206,4 +212,97 @@ pub async fn set_radar_settings(
 ) -> Result<Json<RadarSettings>, ApiError> {
     s.app.set_radar_settings(&actor, input).await?;
     Ok(Json(s.app.radar_settings(&actor).await?))
+}
+
+/// Which buyer notices are sent (shipped, delayed, exception) and their texts.
+#[utoipa::path(get, path = "/settings/notifications", tag = "tracking",
+    responses((status = 200, body = NotifySettings)))]
+pub async fn get_notify_settings(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Json<NotifySettings>, ApiError> {
+    Ok(Json(s.app.notify_settings(&actor).await?))
+}
+
+#[utoipa::path(put, path = "/settings/notifications", tag = "tracking", request_body = NotifySettings,
+    responses((status = 200, body = NotifySettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_notify_settings(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(input): ApiJson<NotifySettings>,
+) -> Result<Json<NotifySettings>, ApiError> {
+    s.app.set_notify_settings(&actor, input).await?;
+    Ok(Json(s.app.notify_settings(&actor).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    pub order_id: Option<i64>,
+}
+
+/// Buyer notifications, newest first: what was sent, through which channel, or why not.
+#[utoipa::path(get, path = "/notifications", tag = "tracking", params(NotificationQuery),
+    responses((status = 200, body = [NotificationRow])))]
+pub async fn list_notifications(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<NotificationQuery>,
+) -> Result<Json<Vec<NotificationRow>>, ApiError> {
+    Ok(Json(
+        s.app.notifications(&actor, q.order_id.map(OrderId)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// First day (Asia/Shanghai, `YYYY-MM-DD`); default 29 days before `to`.
+    pub from: Option<String>,
+    /// Last day, inclusive; default today.
+    pub to: Option<String>,
+}
+
+fn period(s: &AppState, q: &ReportQuery) -> Result<Period, ApiError> {
+    Ok(match (&q.from, &q.to) {
+        (None, None) => Period::last_days(s.app.now(), 30),
+        (from, to) => {
+            let today = Period::last_days(s.app.now(), 1).to.to_string();
+            let to = to.clone().unwrap_or(today);
+            let from = match from {
+                Some(f) => f.clone(),
+                None => Period::parse(&to, &to)
+                    .map(|p| (p.to - chrono::Duration::days(29)).to_string())?,
+            };
+            Period::parse(&from, &to)?
+        }
+    })
+}
+
+/// Reports for parcels shipped in the period: 24-hour pickup rate, transit times, exception
+/// and return rates, shipping and packaging cost, error types and on-time shipping.
+#[utoipa::path(get, path = "/reports", tag = "reports", params(ReportQuery),
+    responses((status = 200, body = Report), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn get_report(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<Json<Report>, ApiError> {
+    let period = period(&s, &q)?;
+    Ok(Json(s.app.report(&actor, period).await?))
+}
+
+/// The same report as an xlsx workbook (报表.xlsx), one sheet per table.
+#[utoipa::path(get, path = "/reports/xlsx", tag = "reports", params(ReportQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = ErrorBody)))]
+pub async fn report_xlsx(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let period = period(&s, &q)?;
+    let bytes = s.app.report_xlsx(&actor, period).await?;
+    Ok(super::shipping::xlsx(
+        bytes,
+        "attachment; filename=\"fahuo-report.xlsx\"",
+    ))
 }
