@@ -1563,6 +1563,24 @@ async fn the_console_logs_in_and_lists_orders_masked(db: TestDb) {
         !html.contains("13812345678") && !html.contains("文三路"),
         "no clear PII in the page"
     );
+    // The reports page draws its charts on the server: inline SVG, no script needed.
+    let reports = c
+        .get(format!("{}/reports?from=2026-01-01&to=2026-12-31", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reports.status(), StatusCode::OK);
+    let html = reports.text().await.unwrap();
+    assert!(html.contains("24 小时揽收率") && html.contains("<svg"), "{html}");
+    let bad = c
+        .get(format!("{}/reports?from=2026-12-31&to=2026-01-01", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(bad.contains("日期有误"), "{bad}");
     let logout = c
         .post(format!("{}/logout", s.base))
         .form(&[("csrf", "wrong")])

@@ -7,7 +7,7 @@
 
 use crate::{Result, Store, from_ms, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
-use fahuo_domain::TenantId;
+use fahuo_domain::{TenantId, WarehouseId};
 use fahuo_domain::deadline::shanghai_day;
 use fahuo_domain::reports::{ErrorKind, ParcelFact};
 use fahuo_domain::tracking::TrackState;
@@ -38,10 +38,12 @@ struct FactRow {
     state: Option<String>,
     had_exception: bool,
     package_id: Option<i64>,
+    warehouse_id: Option<i64>,
 }
 
 impl Store {
-    /// The facts of every parcel whose write-back was accepted in `[from, to)`.
+    /// The facts of every parcel whose write-back was accepted in `[from, to)`, each with the
+    /// warehouse it left (for pricing it with that warehouse's rate tables).
     /// `packaging_fen` is the merchant's packaging cost per parcel.
     pub async fn report_facts(
         &self,
@@ -49,7 +51,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         packaging_fen: i64,
-    ) -> Result<Vec<ParcelFact>> {
+    ) -> Result<Vec<(ParcelFact, Option<WarehouseId>)>> {
         let sql = "SELECT p.id AS parcel_id, s.order_id AS order_id, o.platform AS platform, \
                p.carrier_code AS carrier_code, \
                COALESCE(w.province, (SELECT w2.province FROM warehouses w2 WHERE w2.tenant_id = p.tenant_id ORDER BY w2.id LIMIT 1)) AS origin_province, \
@@ -59,7 +61,7 @@ impl Store {
                o.ship_by AS ship_by, p.first_scan_at AS first_scan_at, p.delivered_at AS delivered_at, p.state AS state, \
                EXISTS (SELECT 1 FROM radar_alerts a WHERE a.tenant_id = p.tenant_id AND (a.parcel_id = p.id \
                  OR (a.parcel_id IS NULL AND a.order_id = s.order_id))) AS had_exception, \
-               p.package_id AS package_id \
+               p.package_id AS package_id, pk.warehouse_id AS warehouse_id \
              FROM parcels p JOIN shipments s ON s.tenant_id = p.tenant_id AND s.carrier_code = p.carrier_code \
                AND s.tracking_no = p.tracking_no AND s.state = 'succeeded' \
              JOIN orders o ON o.id = s.order_id \
@@ -142,7 +144,8 @@ impl Store {
                 errors.push((ErrorKind::LateShipment, shanghai_day(shipped_at)));
             }
             errors.sort();
-            facts.push(ParcelFact {
+            let warehouse = r.warehouse_id.map(WarehouseId);
+            facts.push((ParcelFact {
                 package_id: r.parcel_id,
                 order_id: r.order_id,
                 platform: r.platform,
@@ -170,7 +173,7 @@ impl Store {
                     Some(TrackState::Refused | TrackState::Returning | TrackState::Returned)
                 ) || returns.contains(&r.order_id),
                 errors,
-            });
+            }, warehouse));
         }
         Ok(facts)
     }

@@ -6,8 +6,10 @@ pub mod export;
 use crate::{Actor, App, AppError, Result};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use fahuo_domain::deadline::{SHANGHAI, shanghai_day};
-use fahuo_domain::reports::{Report, build};
-use fahuo_domain::{ParseError, Permission};
+use fahuo_carriers::selection::RuleSet;
+use fahuo_domain::reports::{ParcelFact, Report, build};
+use fahuo_domain::{ParseError, Permission, WarehouseId};
+use std::collections::HashMap;
 
 /// A report period: whole days in Asia/Shanghai, `from` to `to` inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +63,47 @@ impl Period {
     }
 }
 
+/// What the parcel costs by the warehouse's own rate table for its carrier: the carrier's
+/// price, as the merchant entered it for carrier selection. `None` without a table, a weight
+/// or a known destination province.
+fn price(rules: &RuleSet, fact: &ParcelFact) -> Option<i64> {
+    let carrier = fahuo_carriers::Carrier::from_code(&fact.carrier)?;
+    let table = rules.tables.iter().find(|t| t.carrier == carrier)?;
+    let package = fahuo_carriers::Package {
+        id: fact.package_id.to_string(),
+        shop: String::new(),
+        destination: fahuo_carriers::Province::parse(&fact.dest_province).ok()?,
+        weight_g: u32::try_from(fact.weight_g?).ok()?,
+        dims_mm: None,
+        tags: Default::default(),
+    };
+    table.quote(&package).ok().map(|q| q.total.0)
+}
+
 impl App {
     /// The report for parcels shipped in the period.
     pub async fn report(&self, actor: &Actor, period: Period) -> Result<Report> {
         actor.require(Permission::ViewReports)?;
         let (from, to) = period.bounds();
         let packaging = self.shipping_settings(actor.tenant_id).await?.packaging_fen;
-        let facts = self
+        let rows = self
             .store()
             .report_facts(actor.tenant_id, from, to, packaging)
             .await?;
+        let mut rules: HashMap<WarehouseId, Option<RuleSet>> = HashMap::new();
+        let mut facts = Vec::with_capacity(rows.len());
+        for (mut fact, warehouse) in rows {
+            if fact.shipping_cost_fen.is_none()
+                && let Some(w) = warehouse
+            {
+                if !rules.contains_key(&w) {
+                    let system = Actor::system(actor.tenant_id, "reports");
+                    rules.insert(w, self.carrier_rules(&system, w).await?);
+                }
+                fact.shipping_cost_fen = rules[&w].as_ref().and_then(|r| price(r, &fact));
+            }
+            facts.push(fact);
+        }
         Ok(build(&facts, self.now()))
     }
 

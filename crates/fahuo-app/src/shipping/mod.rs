@@ -53,7 +53,7 @@ pub(crate) fn same_parcel(a: &Option<String>, b: &Option<String>) -> bool {
 }
 
 /// A carrier's Chinese name from its canonical code (the code itself when fahuo does not know it).
-pub(crate) fn carrier_name_zh(code: &str) -> String {
+pub fn carrier_name_zh(code: &str) -> String {
     Carrier::from_code(code)
         .map(|c| c.name_zh().to_string())
         .unwrap_or_else(|| code.to_string())

@@ -7,13 +7,6 @@
 //! from the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies),
 //! each at least 3:1 against white; lines also differ by dash pattern, so no series is told
 //! apart by colour alone.
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "no page shows the charts yet; goes once the reports page does"
-    )
-)]
 
 use fahuo_domain::reports::{ErrorKind, ErrorTrendRow};
 use std::fmt::Write;
