@@ -927,6 +927,7 @@ async fn serve(
         let runner = fahuo_app::shipping::register(runner);
         let runner = fahuo_app::aftersales::register(runner, every);
         let runner = fahuo_app::tracking::register(runner);
+        let runner = fahuo_app::tracking::notify::register(runner);
         let runner = fahuo_app::tracking::radar::register(
             runner,
             chrono::Duration::seconds(settings.radar_scan_seconds.max(1)),

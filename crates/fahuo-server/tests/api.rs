@@ -1571,7 +1571,10 @@ async fn the_console_logs_in_and_lists_orders_masked(db: TestDb) {
         .unwrap();
     assert_eq!(reports.status(), StatusCode::OK);
     let html = reports.text().await.unwrap();
-    assert!(html.contains("24 小时揽收率") && html.contains("<svg"), "{html}");
+    assert!(
+        html.contains("24 小时揽收率") && html.contains("<svg"),
+        "{html}"
+    );
     let bad = c
         .get(format!("{}/reports?from=2026-12-31&to=2026-01-01", s.base))
         .send()

@@ -7,10 +7,10 @@
 
 use crate::{Result, Store, from_ms, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
-use fahuo_domain::{TenantId, WarehouseId};
 use fahuo_domain::deadline::shanghai_day;
 use fahuo_domain::reports::{ErrorKind, ParcelFact};
 use fahuo_domain::tracking::TrackState;
+use fahuo_domain::{TenantId, WarehouseId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The orders of the period's parcels (a sub-select bound to $1 tenant, $2 from, $3 to).
@@ -145,35 +145,38 @@ impl Store {
             }
             errors.sort();
             let warehouse = r.warehouse_id.map(WarehouseId);
-            facts.push((ParcelFact {
-                package_id: r.parcel_id,
-                order_id: r.order_id,
-                platform: r.platform,
-                carrier: r.carrier_code,
-                origin_province: r.origin_province.unwrap_or_default(),
-                origin_city: r.origin_city.unwrap_or_default(),
-                dest_province: r.dest_province,
-                dest_city: r.dest_city,
-                weight_g: r.weight_g,
-                shipping_cost_fen: r.shipping_cost_fen,
-                packaging_cost_fen: (packaging_fen > 0).then_some(packaging_fen),
-                skus: skus_of
-                    .get(&r.order_id)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
-                printed_at: opt_from_ms(r.printed_at),
-                shipped_at: Some(shipped_at),
-                ship_by,
-                picked_up_at: opt_from_ms(r.first_scan_at),
-                delivered_at: opt_from_ms(r.delivered_at),
-                state,
-                had_exception: r.had_exception,
-                returned: matches!(
+            facts.push((
+                ParcelFact {
+                    package_id: r.parcel_id,
+                    order_id: r.order_id,
+                    platform: r.platform,
+                    carrier: r.carrier_code,
+                    origin_province: r.origin_province.unwrap_or_default(),
+                    origin_city: r.origin_city.unwrap_or_default(),
+                    dest_province: r.dest_province,
+                    dest_city: r.dest_city,
+                    weight_g: r.weight_g,
+                    shipping_cost_fen: r.shipping_cost_fen,
+                    packaging_cost_fen: (packaging_fen > 0).then_some(packaging_fen),
+                    skus: skus_of
+                        .get(&r.order_id)
+                        .map(|s| s.iter().cloned().collect())
+                        .unwrap_or_default(),
+                    printed_at: opt_from_ms(r.printed_at),
+                    shipped_at: Some(shipped_at),
+                    ship_by,
+                    picked_up_at: opt_from_ms(r.first_scan_at),
+                    delivered_at: opt_from_ms(r.delivered_at),
                     state,
-                    Some(TrackState::Refused | TrackState::Returning | TrackState::Returned)
-                ) || returns.contains(&r.order_id),
-                errors,
-            }, warehouse));
+                    had_exception: r.had_exception,
+                    returned: matches!(
+                        state,
+                        Some(TrackState::Refused | TrackState::Returning | TrackState::Returned)
+                    ) || returns.contains(&r.order_id),
+                    errors,
+                },
+                warehouse,
+            ));
         }
         Ok(facts)
     }

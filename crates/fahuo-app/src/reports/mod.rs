@@ -5,8 +5,8 @@ pub mod export;
 
 use crate::{Actor, App, AppError, Result};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use fahuo_domain::deadline::{SHANGHAI, shanghai_day};
 use fahuo_carriers::selection::RuleSet;
+use fahuo_domain::deadline::{SHANGHAI, shanghai_day};
 use fahuo_domain::reports::{ParcelFact, Report, build};
 use fahuo_domain::{ParseError, Permission, WarehouseId};
 use std::collections::HashMap;

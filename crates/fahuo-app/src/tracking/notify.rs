@@ -9,7 +9,7 @@
 
 use crate::jobs::{JobError, JobRunner};
 use crate::{Actor, App, Result};
-use fahuo_domain::notice::{NoticeKind, NoticeVars, Template, sms_params};
+use fahuo_domain::notice::{NoticeKind, NoticeVars, Placeholder, Template};
 use fahuo_domain::radar::AlertKind;
 use fahuo_domain::{OrderId, Permission, Platform, TenantId};
 use fahuo_platforms::PlatformError;
@@ -56,14 +56,22 @@ impl NotifySettings {
     }
 }
 
-/// The node's SMS gateway (Aliyun Dysmsapi protocol) and its approved template codes; the
-/// gateway account belongs to whoever runs fahuo, so it is configuration, not a tenant setting.
+/// The node's SMS gateway (Aliyun Dysmsapi protocol) and its approved templates; the gateway
+/// account belongs to whoever runs fahuo, so it is configuration, not a tenant setting.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SmsSettings {
     pub account: fahuo_platforms::notify::SmsAccount,
-    pub shipped_template: String,
-    pub delayed_template: String,
-    pub exception_template: String,
+    pub shipped: SmsTemplate,
+    pub delayed: SmsTemplate,
+    pub exception: SmsTemplate,
+}
+
+/// A template the gateway approved: its code, and which fahuo value fills each of its
+/// variables (every approved template names its variables its own way, e.g. `${order}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsTemplate {
+    pub code: String,
+    pub variables: std::collections::BTreeMap<String, Placeholder>,
 }
 
 pub fn register(runner: JobRunner) -> JobRunner {
@@ -165,7 +173,12 @@ impl App {
             ship_by: o.ship_by,
         };
         let body = settings.template(kind).render(&vars);
-        let params = serde_json::Value::Object(sms_params(kind, &vars));
+        // Every value, by placeholder name: the SMS channel picks what its template wants.
+        let params: serde_json::Map<String, serde_json::Value> = Placeholder::ALL
+            .iter()
+            .map(|p| (p.as_str().to_string(), vars.value(*p).into()))
+            .collect();
+        let params = serde_json::Value::Object(params);
         self.store()
             .queue_notification(
                 tenant,
@@ -271,10 +284,22 @@ impl App {
                 ));
             }
             let template = match n.row.kind.as_str() {
-                "shipped" => &sms.shipped_template,
-                "delayed" => &sms.delayed_template,
-                _ => &sms.exception_template,
+                "shipped" => &sms.shipped,
+                "delayed" => &sms.delayed,
+                _ => &sms.exception,
             };
+            let params = template
+                .variables
+                .iter()
+                .map(|(name, p)| {
+                    let value = n
+                        .params
+                        .get(p.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| "".into());
+                    (name.clone(), value)
+                })
+                .collect();
             let client = SmsClient::new(
                 sms.account.clone(),
                 self.platforms.http.clone(),
@@ -284,8 +309,8 @@ impl App {
             match client
                 .send(&Sms {
                     phone: phone.to_string(),
-                    template_code: template.clone(),
-                    params: n.params.clone(),
+                    template_code: template.code.clone(),
+                    params,
                     out_id: format!("n{id}"),
                 })
                 .await

@@ -358,14 +358,22 @@ async fn reports_page(
                 }
             };
             page.parcels = r.parcels;
-            let pickup: Vec<(String, Option<i64>)> =
-                r.pickup.iter().map(|p| (name(&p.carrier), p.rate_bp)).collect();
+            let pickup: Vec<(String, Option<i64>)> = r
+                .pickup
+                .iter()
+                .map(|p| (name(&p.carrier), p.rate_bp))
+                .collect();
             let transit: Vec<(String, f64)> = r
                 .transit
                 .iter()
                 .map(|t| {
                     (
-                        format!("{} {} {}", name(&t.carrier), t.distance.label_zh(), t.band.label_zh()),
+                        format!(
+                            "{} {} {}",
+                            name(&t.carrier),
+                            t.distance.label_zh(),
+                            t.band.label_zh()
+                        ),
                         t.mean_minutes as f64 / 60.0,
                     )
                 })
