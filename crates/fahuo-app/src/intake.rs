@@ -139,6 +139,9 @@ pub(crate) struct Platforms {
     /// Each shop's live carrier list (code, name), fetched when fahuo's own table has no code
     /// for a carrier on that platform, kept for an hour.
     carrier_lists: Mutex<HashMap<ShopId, (std::time::Instant, CarrierList)>>,
+    /// The address this node was found listening on, when `Settings::public_url` is not what
+    /// services should call (the demo listens on whatever port is free).
+    pub(crate) public_url: Mutex<Option<String>>,
 }
 
 impl Platforms {
@@ -150,6 +153,7 @@ impl Platforms {
             waybill_clients: Mutex::new(HashMap::new()),
             issuing: Mutex::new(HashMap::new()),
             carrier_lists: Mutex::new(HashMap::new()),
+            public_url: Mutex::new(None),
         }
     }
 }

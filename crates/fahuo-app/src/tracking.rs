@@ -111,10 +111,19 @@ pub struct PushAnswer {
 
 impl App {
     fn callback_url(&self, token: &str) -> String {
-        format!(
-            "{}/webhooks/tracking/{token}",
-            self.settings().public_url.trim_end_matches('/')
-        )
+        let found = self
+            .platforms
+            .public_url
+            .lock()
+            .expect("public url lock")
+            .clone();
+        let base = found.unwrap_or_else(|| self.settings().public_url.clone());
+        format!("{}/webhooks/tracking/{token}", base.trim_end_matches('/'))
+    }
+
+    /// Where tracking services should push, found at run time (overrides `public_url`).
+    pub fn set_public_url(&self, url: &str) {
+        *self.platforms.public_url.lock().expect("public url lock") = Some(url.to_string());
     }
 
     pub async fn create_tracking_account(

@@ -222,3 +222,76 @@ fn emulator_shop(
         ),
     }
 }
+
+/// Follows the demo's parcels through this run's emulated kuaidi100 (older demo accounts, which
+/// point at an earlier run's emulator, are switched off), and tells buyers when their parcel
+/// leaves, is late or in trouble — by SMS through the emulated gateway.
+pub async fn connect_tracking(app: &App, tenant: TenantId, sim: &SimHandle) -> Result<()> {
+    let actor = Actor::cli(tenant);
+    for old in app.tracking_accounts(&actor).await? {
+        if old.account.enabled {
+            app.set_tracking_account_enabled(&actor, old.account.id, false)
+                .await?;
+        }
+    }
+    let info = sim.info();
+    app.create_tracking_account(
+        &actor,
+        fahuo_app::tracking::TrackingAccountInput {
+            name: format!("快递100 演示 {}", sim.addr().port()),
+            service: "kuaidi100".into(),
+            base_url: info.kuaidi100_base_url.clone(),
+            customer: info.tracking.kuaidi100_customer.clone(),
+            key: info.tracking.kuaidi100_key.clone(),
+            poll_hours: None,
+        },
+    )
+    .await?;
+    app.set_notify_settings(
+        &actor,
+        fahuo_app::tracking::notify::NotifySettings {
+            shipped: true,
+            delayed: true,
+            exception: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The emulated SMS gateway with its approved templates, as an operator would configure it.
+pub fn sms_settings(sim: &SimHandle) -> fahuo_app::tracking::notify::SmsSettings {
+    use fahuo_app::tracking::notify::{SmsSettings, SmsTemplate};
+    use fahuo_domain::notice::Placeholder as P;
+    let info = sim.info();
+    let vars = |pairs: &[(&str, P)]| pairs.iter().map(|(k, p)| (k.to_string(), *p)).collect();
+    SmsSettings {
+        account: fahuo_platforms::notify::SmsAccount {
+            base_url: sim.sms_url(),
+            access_key_id: info.sms.access_key_id.clone(),
+            access_key_secret: info.sms.access_key_secret.clone(),
+            sign_name: info.sms.sign_names.first().cloned().unwrap_or_default(),
+        },
+        shipped: SmsTemplate {
+            code: "SMS_SHIPPED".into(),
+            variables: vars(&[
+                ("order", P::OrderNo),
+                ("carrier", P::Carrier),
+                ("number", P::TrackingNo),
+            ]),
+        },
+        delayed: SmsTemplate {
+            code: "SMS_DELAYED".into(),
+            variables: vars(&[("order", P::OrderNo), ("date", P::ShipBy)]),
+        },
+        exception: SmsTemplate {
+            code: "SMS_EXCEPTION".into(),
+            variables: vars(&[
+                ("number", P::TrackingNo),
+                ("carrier", P::Carrier),
+                ("reason", P::Reason),
+            ]),
+        },
+    }
+}

@@ -372,6 +372,14 @@ async fn run(cli: Cli) -> Result<()> {
                 "fahuo-demo",
             )?;
             config::init_logging(&config);
+            let mut config = config;
+            let sim = if args.platform_orders > 0 {
+                let sim = Arc::new(demo::start_emulators(args.platform_orders).await?);
+                config.app.sms = Some(demo::sms_settings(&sim));
+                Some(sim)
+            } else {
+                None
+            };
             let app = open_app(&config).await?;
             let mut bar = progress::Progress::new("生成演示订单 demo orders", args.orders as u64);
             let info = app
@@ -379,10 +387,10 @@ async fn run(cli: Cli) -> Result<()> {
                 .await?;
             bar.finish();
             let mut emulators = None;
-            if args.platform_orders > 0 {
-                let sim = Arc::new(demo::start_emulators(args.platform_orders).await?);
+            if let Some(sim) = sim {
                 let shops = demo::connect_shops(&app, info.tenant, &sim).await?;
                 demo::bind_carrier_accounts(&app, info.tenant, &sim).await?;
+                demo::connect_tracking(&app, info.tenant, &sim).await?;
                 emulators = Some((sim, shops));
             }
             let banner = format!(
@@ -399,8 +407,12 @@ async fn run(cli: Cli) -> Result<()> {
             );
             // The emulators live until the server stops (`emulators` is dropped after it).
             let on_listening = emulators.as_ref().map(|(sim, shops)| {
-                let (sim, shops) = (sim.clone(), shops.clone());
-                Box::new(move |addr| demo::point_pushes(&sim, &shops, addr)) as OnListening
+                let (sim, shops, app) = (sim.clone(), shops.clone(), app.clone());
+                Box::new(move |addr: std::net::SocketAddr| {
+                    demo::point_pushes(&sim, &shops, addr);
+                    // Tracking pushes come back to wherever the demo happens to listen.
+                    app.set_public_url(&format!("http://{addr}"));
+                }) as OnListening
             });
             let served = serve(
                 app,

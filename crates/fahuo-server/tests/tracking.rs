@@ -48,8 +48,6 @@ fn parcels_wanted() -> usize {
         .unwrap_or(2_000)
 }
 
-fn tracing_subscriber_init() {}
-
 struct World {
     app: App,
     owner: Actor,
@@ -60,9 +58,8 @@ struct World {
     shop: i64,
 }
 
-/// Half the parcels are SF numbers followed through kuaidi100, half ZTO through kdniao: each
-/// tenant... one tenant, two accounts, so the first (kuaidi100) takes all subscriptions; the
-/// kdniao account is exercised by its own pushes in [`kdniao_pushes`].
+/// Half the parcels are SF numbers, half ZTO, all followed through the tenant's kuaidi100
+/// account (kdniao's protocol is covered by the client's and the emulator's own tests).
 async fn world(db: &TestDb, n: usize) -> World {
     world_with(db, n, false).await
 }
@@ -104,7 +101,6 @@ fn sms_settings(sim: &SimHandle) -> fahuo_app::tracking::notify::SmsSettings {
 }
 
 async fn world_with(db: &TestDb, n: usize, notify: bool) -> World {
-    let _ = tracing_subscriber_init();
     fahuo_platforms::install_tls_provider();
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = fahuo_sim::start(
@@ -367,7 +363,6 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
     }
     eprintln!("pushes delivered after {:?}", t0.elapsed());
     let expected = w.sim_view();
-    let mut last_diff = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
         let got = w.fahuo_view().await;
@@ -379,7 +374,7 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
         if diffs.is_empty() {
             break;
         }
-        last_diff = format!(
+        let last_diff = format!(
             "{} parcels differ, e.g. {:?}",
             diffs.len(),
             &diffs[..diffs.len().min(5)]
@@ -387,7 +382,6 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
         assert!(tokio::time::Instant::now() < deadline, "{last_diff}");
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
-    let _ = last_diff;
     // The emulator sent forged pushes and fahuo refused every one of them.
     let snap = w.sim.tracking_snapshot();
     let counts: Vec<_> = snap.counts.values().collect();

@@ -98,6 +98,17 @@ pub struct NotificationRow {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// A notification to queue: `subject` makes it once-only per (order, kind).
+#[derive(Debug, Clone, Copy)]
+pub struct NewNotification<'a> {
+    pub order: OrderId,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// Every placeholder's value, for the SMS template's variables.
+    pub params: &'a serde_json::Value,
+}
+
 /// Everything the notify job needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationToSend {
@@ -363,13 +374,16 @@ impl Store {
     pub async fn queue_notification(
         &self,
         tenant: TenantId,
-        order: OrderId,
-        kind: &str,
-        subject: &str,
-        body: &str,
-        params: &serde_json::Value,
+        n: &NewNotification<'_>,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
+        let NewNotification {
+            order,
+            kind,
+            subject,
+            body,
+            params,
+        } = *n;
         let id = in_tx!(&self.db, tx => {
             let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO notifications (tenant_id, order_id, kind, subject, state, body, params_json, created_at) \

@@ -96,11 +96,14 @@ impl App {
             if fact.shipping_cost_fen.is_none()
                 && let Some(w) = warehouse
             {
-                if !rules.contains_key(&w) {
-                    let system = Actor::system(actor.tenant_id, "reports");
-                    rules.insert(w, self.carrier_rules(&system, w).await?);
-                }
-                fact.shipping_cost_fen = rules[&w].as_ref().and_then(|r| price(r, &fact));
+                let table = match rules.entry(w) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let system = Actor::system(actor.tenant_id, "reports");
+                        e.insert(self.carrier_rules(&system, w).await?)
+                    }
+                };
+                fact.shipping_cost_fen = table.as_ref().and_then(|r| price(r, &fact));
             }
             facts.push(fact);
         }

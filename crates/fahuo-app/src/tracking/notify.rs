@@ -14,7 +14,7 @@ use fahuo_domain::radar::AlertKind;
 use fahuo_domain::{OrderId, Permission, Platform, TenantId};
 use fahuo_platforms::PlatformError;
 use fahuo_platforms::notify::{Sms, SmsClient};
-use fahuo_store::radar::{NOTIFY_JOB, NotificationRow, OpenedAlert, Subject};
+use fahuo_store::radar::{NOTIFY_JOB, NewNotification, NotificationRow, OpenedAlert, Subject};
 use fahuo_store::review::SettingsKind;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -182,11 +182,13 @@ impl App {
         self.store()
             .queue_notification(
                 tenant,
-                order,
-                kind.as_str(),
-                subject,
-                &body,
-                &params,
+                &NewNotification {
+                    order,
+                    kind: kind.as_str(),
+                    subject,
+                    body: &body,
+                    params: &params,
+                },
                 self.now(),
             )
             .await?;
