@@ -953,6 +953,76 @@ impl App {
 
     // -------------------------------------------------------------- claims, reships
 
+    /// Asks for a parcel to be stopped and sent back (拦截), e.g. for a refund before delivery
+    /// or a wrong address: recorded as an after-sale to follow up with the carrier's outlet.
+    /// (Neither aggregator's interception API is in fahuo's protocol reference, so the request
+    /// itself is made by a person; the answer is recorded with [`App::record_interception`],
+    /// and the parcel's trace shows it coming back.)
+    pub async fn request_interception(
+        &self,
+        actor: &Actor,
+        parcel: fahuo_store::tracking::ParcelId,
+        reason: &str,
+    ) -> Result<AfterSaleDetail> {
+        actor.require(Permission::HandleAfterSales)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(ParseError::new("reason", "1 to 200 characters").into());
+        }
+        let (p, _) = self
+            .store()
+            .parcel(actor.tenant_id, parcel)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if p.state.is_some_and(|s| s.is_final()) {
+            return Err(AppError::Conflict(format!(
+                "{} 已{}，无法拦截",
+                p.tracking_no,
+                p.state.map(|s| s.label_zh()).unwrap_or_default()
+            )));
+        }
+        let order = p
+            .orders
+            .first()
+            .map(|(o, _)| *o)
+            .ok_or(AppError::NotFound)?;
+        let id = self
+            .store()
+            .open_intercept(
+                actor.tenant_id,
+                order,
+                &p.carrier_code,
+                &p.tracking_no,
+                reason,
+                &actor.audit_ref(),
+                self.now(),
+            )
+            .await?;
+        self.after_sale_detail(actor, id).await
+    }
+
+    /// Records whether the carrier stopped the parcel.
+    pub async fn record_interception(
+        &self,
+        actor: &Actor,
+        id: AfterSaleId,
+        intercepted: bool,
+        note: Option<&str>,
+    ) -> Result<AfterSaleDetail> {
+        actor.require(Permission::HandleAfterSales)?;
+        self.store()
+            .intercept_result(
+                actor.tenant_id,
+                id,
+                intercepted,
+                note,
+                &actor.audit_ref(),
+                self.now(),
+            )
+            .await?;
+        self.after_sale_detail(actor, id).await
+    }
+
     /// Opens a claim against the carrier (理赔) for a lost or damaged parcel.
     pub async fn open_claim(&self, actor: &Actor, input: &ClaimInput) -> Result<AfterSaleDetail> {
         actor.require(Permission::HandleAfterSales)?;

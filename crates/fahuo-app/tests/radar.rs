@@ -374,7 +374,50 @@ async fn reports_count_what_happened_to_the_shipped_parcels(db: TestDb) {
     assert!(w.app.report(&clerk, period).await.is_err());
 }
 
+async fn a_parcel_in_trouble_can_be_intercepted_once_and_the_answer_recorded(db: TestDb) {
+    use fahuo_domain::aftersale::{AfterSaleKind, AfterSaleStatus};
+    let w = world(&db).await;
+    let p = w.ship(w.order(None).await).await;
+    w.report(p, TrackState::PickedUp, "已揽收").await;
+    w.advance(Duration::hours(20));
+    w.report(p, TrackState::Problem, "快件滞留，地址不详").await;
+    assert_eq!(
+        w.open(Subject::Parcel(p, None)).await,
+        vec![AlertKind::Problem]
+    );
+    let asked = w
+        .app
+        .request_interception(&w.owner, p, "地址错误，拦截退回")
+        .await
+        .unwrap();
+    assert_eq!(asked.after_sale.kind, AfterSaleKind::Intercept);
+    assert_eq!(asked.after_sale.status, AfterSaleStatus::Requested);
+    assert!(
+        w.app
+            .request_interception(&w.owner, p, "再次拦截")
+            .await
+            .is_err(),
+        "one open request"
+    );
+    let done = w
+        .app
+        .record_interception(&w.owner, asked.after_sale.id, true, Some("网点已拦截"))
+        .await
+        .unwrap();
+    assert_eq!(done.after_sale.status, AfterSaleStatus::Completed);
+    // A delivered parcel cannot be stopped any more.
+    let q = w.ship(w.order(None).await).await;
+    w.report(q, TrackState::Delivered, "已签收").await;
+    assert!(
+        w.app
+            .request_interception(&w.owner, q, "拦截")
+            .await
+            .is_err()
+    );
+}
+
 both_backends!(
+    a_parcel_in_trouble_can_be_intercepted_once_and_the_answer_recorded,
     reports_count_what_happened_to_the_shipped_parcels,
     not_picked_up_24_hours_after_printing_until_the_first_scan,
     a_trace_that_stops_moving_is_stale_until_it_moves_again,

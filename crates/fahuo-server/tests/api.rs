@@ -839,6 +839,16 @@ fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             format!("/api/v1/orders/{}/tracking", m.order),
             None,
         ),
+        (
+            Method::POST,
+            format!("/api/v1/parcels/{}/intercept", m.parcel),
+            Some(json!({"reason": "退款拦截"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/after-sales/{}/intercept-result", m.after_sale),
+            Some(json!({"intercepted": true})),
+        ),
         (Method::GET, "/api/v1/radar".into(), None),
         (Method::GET, "/api/v1/settings/radar".into(), None),
         (

@@ -879,6 +879,77 @@ impl Store {
         Ok(id)
     }
 
+    /// Records an interception request (拦截) for a parcel: an after-sale of kind `intercept`
+    /// whose return number is the parcel's own (it comes back under it, so the warehouse's scan
+    /// finds it). One open request per parcel.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_intercept(
+        &self,
+        tenant: TenantId,
+        order: OrderId,
+        carrier: &str,
+        tracking_no: &str,
+        reason: &str,
+        actor: &ActorRef,
+        now: DateTime<Utc>,
+    ) -> Result<AfterSaleId> {
+        let id = in_tx!(&self.db, tx => {
+            let shop: Option<i64> = sqlx::query_scalar("SELECT shop_id FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(order.get()).fetch_optional(&mut *tx).await?;
+            let Some(shop) = shop else { return Err(StoreError::NotFound) };
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM after_sales WHERE tenant_id = $1 AND kind = 'intercept' \
+                 AND return_tracking_no = $2 AND status = 'requested'")
+                .bind(tenant.get()).bind(tracking_no).fetch_optional(&mut *tx).await?;
+            if open.is_some() {
+                return Err(StoreError::Conflict(format!("an interception of {tracking_no} is open already")));
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO after_sales (tenant_id, shop_id, order_id, kind, status, reason, refund_fen, \
+                 lines_json, return_carrier, return_tracking_no, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'intercept', 'requested', $4, NULL, '[]', $5, $6, $7, $7) RETURNING id")
+                .bind(tenant.get()).bind(shop).bind(order.get()).bind(reason).bind(carrier)
+                .bind(tracking_no).bind(ms(now))
+                .fetch_one(&mut *tx).await?;
+            let what = format!("{carrier} {tracking_no}");
+            insert_event!(tx, tenant, id, "intercept_requested", None, AfterSaleStatus::Requested,
+                Some(what.as_str()), actor.name(), now);
+            let entry = AuditEntry::about(tenant, actor, "after_sale.intercept", ("after_sale", id),
+                json!({ "order": order, "tracking_no": tracking_no, "reason": reason }), now);
+            insert_audit!(&mut *tx, &entry);
+            AfterSaleId(id)
+        });
+        Ok(id)
+    }
+
+    /// Records the carrier's answer to an interception: stopped (completed; the parcel comes
+    /// back) or not (rejected: it was delivered or the carrier refused).
+    pub async fn intercept_result(
+        &self,
+        tenant: TenantId,
+        id: AfterSaleId,
+        intercepted: bool,
+        note: Option<&str>,
+        actor: &ActorRef,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            let (kind, status, _, _) = status_of!(tx, tenant, id);
+            if kind != AfterSaleKind::Intercept {
+                return Err(StoreError::Conflict("not an interception".into()));
+            }
+            let action = if intercepted { AfterSaleAction::Complete } else { AfterSaleAction::Reject };
+            let to = next_status(kind, status, action).map_err(|e| StoreError::Conflict(e.to_string()))?;
+            sqlx::query("UPDATE after_sales SET status = $1, decided_by = $2, decided_at = $3, updated_at = $3 \
+                 WHERE id = $4")
+                .bind(to.as_str()).bind(actor.name()).bind(ms(now)).bind(id.get())
+                .execute(&mut *tx).await?;
+            let action = if intercepted { "intercepted" } else { "intercept_failed" };
+            insert_event!(tx, tenant, id.get(), action, Some(status), to, note, actor.name(), now);
+        });
+        Ok(())
+    }
+
     pub async fn claim(&self, tenant: TenantId, id: AfterSaleId) -> Result<Option<Claim>> {
         type R = (
             String,

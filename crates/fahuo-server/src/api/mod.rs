@@ -161,6 +161,8 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(tracking::get_parcel))
         .routes(routes!(tracking::refresh_parcel))
         .routes(routes!(tracking::dispute_parcel))
+        .routes(routes!(tracking::intercept_parcel))
+        .routes(routes!(tracking::intercept_result))
         .routes(routes!(tracking::order_tracking))
         .routes(routes!(tracking::radar_queue))
         .routes(routes!(

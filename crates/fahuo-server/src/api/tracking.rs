@@ -306,3 +306,61 @@ pub async fn report_xlsx(
         "attachment; filename=\"fahuo-report.xlsx\"",
     ))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InterceptInput {
+    /// Why the parcel must be stopped (退款拦截, 地址错误 ...).
+    pub reason: String,
+}
+
+/// Requests an interception (拦截) of a parcel not yet delivered: an after-sale to follow up
+/// with the carrier, found again when the parcel comes back.
+#[utoipa::path(post, path = "/parcels/{id}/intercept", tag = "tracking", request_body = InterceptInput,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = fahuo_app::aftersales::AfterSaleDetail), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn intercept_parcel(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<InterceptInput>,
+) -> Result<(StatusCode, Json<fahuo_app::aftersales::AfterSaleDetail>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.app
+                .request_interception(&actor, ParcelId(id), &input.reason)
+                .await?,
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InterceptResultInput {
+    /// The carrier stopped it (it comes back) or could not.
+    pub intercepted: bool,
+    pub note: Option<String>,
+}
+
+/// Records the carrier's answer to an interception request.
+#[utoipa::path(post, path = "/after-sales/{id}/intercept-result", tag = "after-sales",
+    request_body = InterceptResultInput, params(("id" = i64, Path)),
+    responses((status = 200, body = fahuo_app::aftersales::AfterSaleDetail), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn intercept_result(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<InterceptResultInput>,
+) -> Result<Json<fahuo_app::aftersales::AfterSaleDetail>, ApiError> {
+    Ok(Json(
+        s.app
+            .record_interception(
+                &actor,
+                fahuo_domain::AfterSaleId(id),
+                input.intercepted,
+                input.note.as_deref(),
+            )
+            .await?,
+    ))
+}
