@@ -472,7 +472,9 @@ impl App {
                     )
                     .await?;
             }
-        } else if !open && !refund_holds.is_empty() {
+        } else if !open && !all.is_empty() && !refund_holds.is_empty() {
+            // Only when fahuo knows the order's after-sales and all are settled: without any
+            // record, the hold is intake's, from the platform's own order-level refund flag.
             store
                 .release_holds(tenant, id, Some(&refund_holds), None, &actor, now)
                 .await?;

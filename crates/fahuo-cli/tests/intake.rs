@@ -86,9 +86,11 @@ async fn start(db: &TestDb, platform: SimPlatform) -> Run {
     let shop = fahuo_cli::demo::connect_shop(&app, tenant, &sim, platform)
         .await
         .unwrap();
-    // fahuo's job runner works in the background, as in production.
+    // fahuo's job runner works in the background, as in production: pushes about after-sales
+    // queue after-sale jobs beside the order's own sync.
     let runner =
         fahuo_app::intake::register(JobRunner::new(app.clone(), "e2e"), Duration::minutes(1));
+    let runner = fahuo_app::aftersales::register(runner, Duration::minutes(1));
     let (stop_runner, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(runner.run_until(async move {
         let _ = stopped.await;
