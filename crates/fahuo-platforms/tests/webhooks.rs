@@ -113,6 +113,19 @@ async fn capture(
             .map(|x| &x.answer)
             .collect::<Vec<_>>()
     );
+    // WeChat's URL check is sent from its own task when the callback is set; on a loaded
+    // machine it can start after the pushes above are already idle.
+    for _ in 0..200 {
+        let has_check = seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|c| c.method == Method::GET);
+        if p != Platform::Wechat || has_check {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let captured = seen.lock().expect("lock").clone();
     (sim, creds, captured, ids)
 }
