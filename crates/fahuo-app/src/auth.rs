@@ -88,6 +88,7 @@ fn actor_for(user: &User, via: Via) -> Actor {
         user_id: Some(user.id),
         name: user.username.to_string(),
         role: user.role,
+        scope: fahuo_domain::Scope::all(),
         via,
     }
 }

@@ -30,7 +30,7 @@ pub use fahuo_store::Store;
 
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
-use fahuo_domain::{ApiTokenId, Permission, Role, TenantId, UserId};
+use fahuo_domain::{ApiTokenId, Permission, Role, Scope, TenantId, UserId};
 use std::sync::Arc;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -198,6 +198,8 @@ pub struct Actor {
     pub user_id: Option<UserId>,
     pub name: String,
     pub role: Role,
+    /// The shops and warehouses a sub-account is limited to (all for owners and admins).
+    pub scope: Scope,
     pub via: Via,
 }
 
@@ -209,6 +211,7 @@ impl Actor {
             user_id: None,
             name: "cli".into(),
             role: Role::Owner,
+            scope: Scope::all(),
             via: Via::Cli,
         }
     }
@@ -221,6 +224,7 @@ impl Actor {
             user_id: None,
             name: name.into(),
             role: Role::Owner,
+            scope: Scope::all(),
             via: Via::Cli,
         }
     }

@@ -31,5 +31,5 @@ pub use error::ParseError;
 pub use ids::*;
 pub use order_state::{OrderEvent, OrderState, Transition};
 pub use platform::Platform;
-pub use role::{Permission, Role};
+pub use role::{Permission, Role, Scope};
 pub use values::*;

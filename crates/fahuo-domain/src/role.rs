@@ -1,7 +1,7 @@
 //! Staff roles and what each may do. The application layer checks a [`Permission`] before
 //! every use-case; handlers never decide access themselves.
 
-use crate::ParseError;
+use crate::{ParseError, ShopId, WarehouseId};
 use serde::{Deserialize, Serialize};
 
 /// A staff role (角色).
@@ -99,9 +99,50 @@ impl Role {
     }
 }
 
+/// Which shops and warehouses a sub-account works on (数据范围). `None` means all of them,
+/// including those added later; an owner and an admin always see everything.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Scope {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<i64>>))]
+    pub shops: Option<Vec<ShopId>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<i64>>))]
+    pub warehouses: Option<Vec<WarehouseId>>,
+}
+
+impl Scope {
+    /// Every shop and every warehouse.
+    pub fn all() -> Scope {
+        Scope::default()
+    }
+
+    pub fn allows_shop(&self, shop: ShopId) -> bool {
+        self.shops.as_ref().is_none_or(|s| s.contains(&shop))
+    }
+
+    pub fn allows_warehouse(&self, warehouse: WarehouseId) -> bool {
+        self.warehouses
+            .as_ref()
+            .is_none_or(|w| w.contains(&warehouse))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scope_without_lists_allows_everything_and_a_list_only_its_members() {
+        let all = Scope::all();
+        assert!(all.allows_shop(ShopId(7)) && all.allows_warehouse(WarehouseId(3)));
+        let some = Scope {
+            shops: Some(vec![ShopId(1)]),
+            warehouses: Some(vec![]),
+        };
+        assert!(some.allows_shop(ShopId(1)));
+        assert!(!some.allows_shop(ShopId(2)));
+        assert!(!some.allows_warehouse(WarehouseId(1)));
+    }
 
     #[test]
     fn only_owners_and_admins_manage_users() {

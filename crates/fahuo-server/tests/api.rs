@@ -1518,7 +1518,11 @@ async fn the_console_logs_in_and_lists_orders_masked(db: TestDb) {
     merchant(&s, &app, "商家A", "alice").await;
     let c = client();
     let page = c.get(format!("{}/orders", s.base)).send().await.unwrap();
-    assert_eq!(page.headers()["location"], "/login", "pages need a login");
+    assert_eq!(
+        page.headers()["location"],
+        "/login?next=/orders",
+        "pages need a login"
+    );
     let login = c
         .get(format!("{}/login", s.base))
         .send()

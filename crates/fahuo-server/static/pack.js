@@ -1,0 +1,2 @@
+// fahuo console, written for this project: the pack station (scanner input, feedback).
+"use strict";
