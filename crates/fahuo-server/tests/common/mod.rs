@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub use fahuo_app::{App, Settings, SystemClock};
+#[allow(unused_imports)] // the browser tests run on SQLite only
 pub use fahuo_store::both_backends;
 pub use fahuo_store::testing::TestDb;
 pub use reqwest::{Client, Method, StatusCode};
