@@ -568,7 +568,8 @@ fn page_(path: impl Into<String>, needs: Permission, shows: &'static [&'static s
 }
 
 /// Every console page, one line each (detail pages with the merchant's own ids, e.g.
-/// `page_(format!("/orders/{}", m.order), ViewOrders, &[MARKED_ORDER])`).
+/// `page_(format!("/orders/{}", m.marked_order), ViewOrders, &[MARKED_ORDER])`; the fixture's
+/// other rows are in `m.m`).
 fn pages(#[allow(unused_variables)] m: &Marked) -> Vec<Page> {
     vec![
         page_("/orders", ViewOrders, &[MARKED_ORDER]),
