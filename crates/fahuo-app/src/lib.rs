@@ -21,6 +21,7 @@ pub mod printing;
 pub mod reports;
 pub mod review;
 pub mod seed;
+pub mod settings;
 pub mod shipping;
 pub mod tracking;
 pub mod users;

@@ -415,6 +415,25 @@ impl Store {
         }))
     }
 
+    /// Every platform SKU mapping of the tenant, by shop and platform SKU.
+    pub async fn shop_skus(&self, tenant: TenantId) -> Result<Vec<ShopSku>> {
+        let rows: Vec<(i64, i64, String, i64, i64)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, shop_id, platform_sku_id, sku_id, quantity FROM shop_skus \
+                 WHERE tenant_id = $1 ORDER BY shop_id, platform_sku_id")
+            .bind(tenant.get()).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, shop, platform_sku_id, sku, quantity)| ShopSku {
+                id: ShopSkuId(id),
+                tenant_id: tenant,
+                shop_id: ShopId(shop),
+                platform_sku_id,
+                sku_id: SkuId(sku),
+                quantity,
+            })
+            .collect())
+    }
+
     /// Sets what the shop's labels carry besides the waybill: a logo (PNG) and a promo line;
     /// `None` removes either. Audited.
     pub async fn set_shop_label_settings(
