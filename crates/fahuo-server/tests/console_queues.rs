@@ -115,9 +115,13 @@ fn assert_no_clear_pii(html: &str) {
     }
 }
 
-fn english(c: &Client, s: &Server, path: &str) -> reqwest::RequestBuilder {
-    c.get(format!("{}{path}", s.base))
-        .header("cookie", "fahuo_lang=en")
+/// The page in English: the client chooses English (`/lang/en`, remembered in its cookie).
+async fn english(c: &Client, s: &Server, path: &str) -> String {
+    let resp = c.get(format!("{}/lang/en", s.base)).send().await.unwrap();
+    assert!(resp.status().is_redirection());
+    let (status, html) = page(c, s, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    html
 }
 
 async fn exceptions_queue_is_most_urgent_first_and_only_the_owners(db: TestDb) {
@@ -241,13 +245,7 @@ async fn exceptions_queue_is_most_urgent_first_and_only_the_owners(db: TestDb) {
     assert!(!html_b.contains("A-LATE") && !html_b.contains("A-DUE"));
 
     // English.
-    let en = english(&owner_a, &s, "/exceptions")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = english(&owner_a, &s, "/exceptions").await;
     assert!(
         en.contains("Ship-by at risk") && en.contains("Stalled") && en.contains("Held"),
         "{en}"
@@ -393,7 +391,7 @@ async fn tracking_lists_filters_and_shows_a_timeline_in_china_time(db: TestDb) {
     assert_no_clear_pii(&html);
 
     // A viewer sees the timeline without the buttons.
-    let (viewer, _) = sub_account(&s, &a, "v1", "viewer").await;
+    let (viewer, _) = sub_account(&s, &a, "viewer1", "viewer").await;
     let (status, html) = page(&viewer, &s, &format!("/tracking/{}", a.parcel)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("杭州转运中心"));
@@ -414,13 +412,7 @@ async fn tracking_lists_filters_and_shows_a_timeline_in_china_time(db: TestDb) {
     }
 
     // English.
-    let en = english(&owner_a, &s, &format!("/tracking/{}", a.parcel))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = english(&owner_a, &s, &format!("/tracking/{}", a.parcel)).await;
     assert!(
         en.contains("Timeline") && en.contains("In transit") && en.contains("Stalled"),
         "{en}"
@@ -513,13 +505,7 @@ async fn after_sales_list_detail_and_actions_by_role(db: TestDb) {
     );
 
     // English.
-    let en = english(&owner_a, &s, &format!("/after-sales/{}", a.after_sale))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = english(&owner_a, &s, &format!("/after-sales/{}", a.after_sale)).await;
     assert!(
         en.contains("Claim") && en.contains("History") && en.contains("Paid"),
         "{en}"
@@ -583,13 +569,7 @@ async fn refunds_above_the_threshold_show_the_second_approval(db: TestDb) {
     let (_, html) = page(&service, &s, &format!("/after-sales/{id}")).await;
     assert!(html.contains("id=\"second-approval\""));
     assert!(html.contains("data-action=\"propose\"") && !html.contains("data-action=\"approve\""));
-    let en = english(&service, &s, &format!("/after-sales/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = english(&service, &s, &format!("/after-sales/{id}")).await;
     assert!(
         en.contains("second approval") || en.contains("approval threshold"),
         "{en}"
