@@ -226,7 +226,7 @@ impl App {
                     };
                     out.extend(self.after_sales(actor, &q).await?);
                 }
-                out.sort_by(|a, b| b.id.get().cmp(&a.id.get()));
+                out.sort_by_key(|a| std::cmp::Reverse(a.id.get()));
             }
         }
         out.retain(|a| actor.scope.allows_shop(a.shop_id));
