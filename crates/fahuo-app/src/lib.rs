@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod orders;
 pub mod printing;
+pub mod queues;
 pub mod reports;
 pub mod review;
 pub mod seed;

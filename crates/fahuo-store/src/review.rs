@@ -74,6 +74,30 @@ pub struct QueuedOrder {
     pub holds: Vec<(HoldId, String, String)>,
 }
 
+/// A held order with all its open holds, for the exceptions queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldOrder {
+    pub order_id: OrderId,
+    pub shop_id: ShopId,
+    pub platform: fahuo_domain::Platform,
+    pub platform_order_id: String,
+    pub ship_by: Option<DateTime<Utc>>,
+    /// The receiver as stored masked (张*, 138****5678).
+    pub receiver_name_masked: String,
+    pub receiver_phone_masked: String,
+    pub holds: Vec<OpenHold>,
+}
+
+/// An open hold of a [`HeldOrder`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenHold {
+    pub id: HoldId,
+    pub reason_code: String,
+    pub message: String,
+    pub stage: i64,
+    pub created_at: DateTime<Utc>,
+}
+
 /// An order before shipping whose deadline is near, for alerts and the at-risk queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -634,5 +658,60 @@ impl Store {
                  AND outcome = 'accepted'")
             .bind(tenant.get()).bind(order.get()).fetch_one(pool).await?);
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Held orders (every open hold of each), nearest deadline first, at most `limit` orders.
+    pub async fn held_orders(&self, tenant: TenantId, limit: i64) -> Result<Vec<HeldOrder>> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            String,
+            Option<i64>,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            i64,
+            i64,
+        );
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT o.id, o.shop_id, o.platform, o.platform_order_id, o.ship_by, \
+                 o.receiver_name_masked, o.receiver_phone_masked, h.id, h.reason_code, h.message, h.stage, h.created_at \
+                 FROM orders o JOIN holds h ON h.order_id = o.id AND h.released_at IS NULL \
+                 WHERE o.tenant_id = $1 AND o.state = 'on_hold' \
+                 AND o.id IN (SELECT o2.id FROM orders o2 WHERE o2.tenant_id = $1 AND o2.state = 'on_hold' \
+                   ORDER BY o2.ship_by IS NULL, o2.ship_by, o2.id LIMIT $2) \
+                 ORDER BY o.ship_by IS NULL, o.ship_by, o.id, h.id")
+            .bind(tenant.get()).bind(limit.clamp(1, 1000)).fetch_all(pool).await?);
+        let mut out: Vec<HeldOrder> = Vec::new();
+        for (id, shop, platform, number, ship_by, name, phone, hold, code, message, stage, at) in
+            rows
+        {
+            if out.last().is_none_or(|o| o.order_id.get() != id) {
+                out.push(HeldOrder {
+                    order_id: OrderId(id),
+                    shop_id: ShopId(shop),
+                    platform: fahuo_domain::Platform::parse(&platform)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    platform_order_id: number,
+                    ship_by: opt_from_ms(ship_by),
+                    receiver_name_masked: name,
+                    receiver_phone_masked: phone,
+                    holds: Vec::new(),
+                });
+            }
+            if let Some(o) = out.last_mut() {
+                o.holds.push(OpenHold {
+                    id: HoldId(hold),
+                    reason_code: code,
+                    message,
+                    stage,
+                    created_at: from_ms(at),
+                });
+            }
+        }
+        Ok(out)
     }
 }

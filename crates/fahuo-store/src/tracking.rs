@@ -106,8 +106,12 @@ pub struct ParcelFilter {
     pub state: Option<TrackState>,
     pub order_id: Option<OrderId>,
     pub tracking_no: Option<String>,
+    /// The carrier's code (`SF`, `ZTO`, ...).
+    pub carrier: Option<String>,
     /// Only parcels still followed.
     pub open: bool,
+    /// Only parcels with an open radar alert.
+    pub with_alert: bool,
     /// Parcels with an id below this one (paging, newest first).
     pub before: Option<i64>,
     pub limit: i64,
@@ -555,8 +559,15 @@ impl Store {
             " AND ($5 IS NULL OR EXISTS (SELECT 1 FROM shipments s WHERE s.tenant_id = p.tenant_id \
              AND s.carrier_code = p.carrier_code AND s.tracking_no = p.tracking_no AND s.order_id = $5))",
         );
+        sql.push_str(" AND ($7 IS NULL OR p.carrier_code = $7)");
         if f.open {
             sql.push_str(" AND p.ended_at IS NULL");
+        }
+        if f.with_alert {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM radar_alerts a WHERE a.tenant_id = p.tenant_id \
+                 AND a.parcel_id = p.id AND a.cleared_at IS NULL)",
+            );
         }
         sql.push_str(" ORDER BY p.id DESC LIMIT $6");
         let rows: Vec<ParcelTuple> = on_db!(&self.db, pool => {
@@ -567,6 +578,7 @@ impl Store {
                 .bind(f.before)
                 .bind(f.order_id.map(|o| o.get()))
                 .bind(f.limit.clamp(1, 500))
+                .bind(f.carrier.as_deref())
                 .fetch_all(pool).await?
         });
         let mut out = rows

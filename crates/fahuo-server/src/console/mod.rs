@@ -266,7 +266,7 @@ pub fn render(t: impl Template) -> Response {
 
 /// The console's scripts and stylesheet, compiled into the binary: `app.js` on every page,
 /// a page's own script only on that page.
-const STATIC: [(&str, &str, &str); 5] = [
+const STATIC: &[(&str, &str, &str)] = &[
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -276,6 +276,11 @@ const STATIC: [(&str, &str, &str); 5] = [
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/app.js"),
+    ),
+    (
+        "aftersales.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/aftersales.js"),
     ),
     (
         "orders.js",
