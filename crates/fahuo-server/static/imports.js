@@ -107,7 +107,7 @@
       box.appendChild(table([t.colRow, t.colOrder, t.colErrors], bad.map(function (r) {
         return [r.row, r.order_no || "", (r.errors || []).map(function (e) {
           var text = fahuo.zh ? e.message_zh : e.message;
-          return e.column ? e.column + "：" + text : text;
+          return e.column ? e.column + (fahuo.zh ? "：" : ": ") + text : text;
         }).join("；")];
       }), function () { return { class: "bad", "data-row": "" }; }));
     }

@@ -124,7 +124,7 @@ static EN: ImportsText = ImportsText {
     choose_file: "Choose a file first",
     working: "Working…",
     order_summary: "{n} rows: {m}",
-    order_created: "{n} orders imported",
+    order_created: "Orders imported: {n}",
     order_nothing: "No new order to import",
     rows_in_error: "Rows with errors",
     orders_in_file: "Orders in the file",
