@@ -20,7 +20,7 @@ use fahuo_domain::fulfilment::{Shipment, ShipmentState};
 use fahuo_domain::shipping::{ShipmentSource, fully_shipped};
 use fahuo_domain::{
     OrderEvent, OrderId, OrderLineId, OrderState, PackageId, Platform, ShipmentChangeId,
-    ShipmentId, ShipmentImportId, ShopId, SupplierId, TenantId,
+    ShipmentId, ShipmentImportId, ShopId, SupplierId, TenantId, WarehouseId,
 };
 use serde_json::json;
 
@@ -1056,6 +1056,19 @@ impl Store {
                  AND cancelled_at IS NULL ORDER BY id DESC LIMIT 1")
             .bind(tenant.get()).bind(number).fetch_optional(pool).await?);
         Ok(id.map(PackageId))
+    }
+
+    /// The warehouse a package ships from (`NotFound` for another tenant's), for the
+    /// sub-account scope checks.
+    pub async fn package_warehouse(
+        &self,
+        tenant: TenantId,
+        package: PackageId,
+    ) -> Result<WarehouseId> {
+        let id: i64 = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT warehouse_id FROM packages WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(package.get()).fetch_one(pool).await?);
+        Ok(WarehouseId(id))
     }
 
     /// The package's items for pack verification: (SKU, code, barcode, title, units, grams).

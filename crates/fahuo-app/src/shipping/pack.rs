@@ -123,6 +123,9 @@ impl App {
                 let mut candidates = Vec::new();
                 for order in orders {
                     for p in self.store().packages_of_order(tenant, order.id).await? {
+                        if !self.package_in_scope(actor, p).await? {
+                            continue;
+                        }
                         let state = self.store().package_state(tenant, p).await?;
                         if state == "printed" || state == "waybill_issued" {
                             candidates.push(p);
@@ -145,6 +148,11 @@ impl App {
                 }
             }
         };
+        // A parcel of a warehouse outside a sub-account's scope is answered like one that
+        // does not exist.
+        if !self.package_in_scope(actor, package).await? {
+            return Err(AppError::NotFound);
+        }
         let station = self.pack_station(tenant, package).await?.1;
         match station.package_state.as_str() {
             "printed" | "packed" => Ok(station),
@@ -152,6 +160,25 @@ impl App {
                 "面单还没有打印：先打印面单再验货".into(),
             )),
             other => Err(AppError::Conflict(format!("包裹状态为 {other}，不能验货"))),
+        }
+    }
+
+    /// Whether the package ships from a warehouse the actor may work in (`NotFound` for
+    /// another tenant's package).
+    async fn package_in_scope(&self, actor: &Actor, package: PackageId) -> Result<bool> {
+        let warehouse = self
+            .store()
+            .package_warehouse(actor.tenant_id, package)
+            .await?;
+        Ok(actor.scope.allows_warehouse(warehouse))
+    }
+
+    /// `NotFound` unless the package is the actor's tenant's and in its warehouse scope.
+    async fn require_package_in_scope(&self, actor: &Actor, package: PackageId) -> Result<()> {
+        if self.package_in_scope(actor, package).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
         }
     }
 
@@ -212,6 +239,7 @@ impl App {
     ) -> Result<ScanReply> {
         actor.require(Permission::PrintAndShip)?;
         let code = code_arg("code", code)?;
+        self.require_package_in_scope(actor, package).await?;
         let tenant = actor.tenant_id;
         let (mut check, station) = self.pack_station(tenant, package).await?;
         if station.package_state != "printed" {
@@ -246,7 +274,7 @@ impl App {
     /// Empties the scan counts (the box was unpacked).
     pub async fn pack_reset(&self, actor: &Actor, package: PackageId) -> Result<PackStation> {
         actor.require(Permission::PrintAndShip)?;
-        self.store().package_state(actor.tenant_id, package).await?;
+        self.require_package_in_scope(actor, package).await?;
         self.store()
             .reset_pack_progress(actor.tenant_id, package)
             .await?;
@@ -268,6 +296,7 @@ impl App {
         {
             return Err(ParseError::new("weight_g", "1 to 1000000 grams").into());
         }
+        self.require_package_in_scope(actor, package).await?;
         let tenant = actor.tenant_id;
         let settings = self.shipping_settings(tenant).await?;
         let (check, station) = self.pack_station(tenant, package).await?;
@@ -344,6 +373,7 @@ impl App {
         if !(1..=1_000_000).contains(&weight_g) {
             return Err(ParseError::new("weight_g", "1 to 1000000 grams").into());
         }
+        self.require_package_in_scope(actor, package).await?;
         let tenant = actor.tenant_id;
         let settings = self.shipping_settings(tenant).await?;
         let (_, station) = self.pack_station(tenant, package).await?;

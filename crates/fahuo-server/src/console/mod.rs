@@ -297,6 +297,11 @@ const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/settings.js"),
     ),
+    (
+        "imports.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/imports.js"),
+    ),
 ];
 
 async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
