@@ -266,7 +266,7 @@ pub fn render(t: impl Template) -> Response {
 
 /// The console's scripts and stylesheet, compiled into the binary: `app.js` on every page,
 /// a page's own script only on that page.
-const STATIC: [(&str, &str, &str); 4] = [
+const STATIC: [(&str, &str, &str); 6] = [
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -281,6 +281,16 @@ const STATIC: [(&str, &str, &str); 4] = [
         "orders.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/orders.js"),
+    ),
+    (
+        "order_detail.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/order_detail.js"),
+    ),
+    (
+        "printing.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/printing.js"),
     ),
     (
         "pack.js",
