@@ -230,7 +230,9 @@ async fn job_page(
         Err(AppError::Forbidden(_)) => return Ok(super::denied(chrome)),
         Err(e) => {
             tracing::error!(error = %e, "print job page failed");
-            return Ok(not_found(chrome));
+            let mut r = not_found(chrome);
+            *r.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            return Ok(r);
         }
     };
     chrome.title = format!("{} P{}", t.title, job.id);
