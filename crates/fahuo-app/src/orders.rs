@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 mod bulk;
 mod detail;
-pub use bulk::{BulkAction, BulkFailure, BulkOutcome, BulkRequest, MAX_BULK, MergeOutcome, error_code};
+pub use bulk::{
+    BulkAction, BulkFailure, BulkOutcome, BulkRequest, MAX_BULK, MergeOutcome, error_code,
+};
 pub use detail::OrderPackage;
 
 /// A receiver as typed into the API or an import.

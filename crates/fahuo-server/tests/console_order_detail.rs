@@ -151,7 +151,10 @@ async fn the_order_page_shows_the_order_masked_with_the_actions_its_state_allows
     assert_eq!(reveals[0]["actor"]["name"], "alice");
     let (_, html) = page(&c, &s, &format!("/orders/{id}")).await;
     assert!(html.contains("data-action=\"receiver.reveal\""), "{html}");
-    assert!(!html.contains("13755554321"), "the page itself stays masked");
+    assert!(
+        !html.contains("13755554321"),
+        "the page itself stays masked"
+    );
 
     // Held with a reason: the hold is listed with its message, and it may be approved.
     let (status, body) = send(
@@ -399,7 +402,7 @@ async fn a_role_without_the_right_is_refused_the_whole_bulk_action(db: TestDb) {
     let a = merchant(&s, &app, "商家A", "alice").await;
     let one = new_order(&s, &a, "ROLE-1", "李雷", "13700000001").await;
     let (viewer, viewer_csrf) = sub_account(&s, &a, "look", "viewer").await;
-    let (warehouse, warehouse_csrf) = sub_account(&s, &a, "wh", "warehouse").await;
+    let (warehouse, warehouse_csrf) = sub_account(&s, &a, "wh2", "warehouse").await;
     let (service, service_csrf) = sub_account(&s, &a, "cs1", "service").await;
     for (c, csrf, action) in [
         (&viewer, &viewer_csrf, "approve"),

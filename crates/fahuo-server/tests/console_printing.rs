@@ -53,12 +53,7 @@ async fn setup(db: TestDb) -> Printing {
     )
     .await;
     assert!(status.is_success(), "{moved}");
-    Printing {
-        s,
-        a,
-        b,
-        _sim: sim,
-    }
+    Printing { s, a, b, _sim: sim }
 }
 
 async fn new_order(p: &Printing, number: &str, name: &str, phone: &str) -> i64 {
@@ -156,7 +151,12 @@ async fn bulk_merge_carrier_print_and_ship_go_through_their_use_cases(db: TestDb
     let one = new_order(&p, "MERGE-1", "王五", "13600000001").await;
     let two = new_order(&p, "MERGE-2", "王五", "13600000001").await;
     let alone = new_order(&p, "ALONE-3", "赵七", "13600000003").await;
-    let out = bulk(&p, &t, json!({"action": "approve", "ids": [one, two, alone]})).await;
+    let out = bulk(
+        &p,
+        &t,
+        json!({"action": "approve", "ids": [one, two, alone]}),
+    )
+    .await;
     assert_eq!(out["done"], json!([one, two, alone]));
 
     // Merge: the two to 王五 share one package; 赵七 has nobody to merge with.
@@ -166,7 +166,10 @@ async fn bulk_merge_carrier_print_and_ship_go_through_their_use_cases(db: TestDb
     assert_eq!(out["failed"][0]["code"], "conflict");
     let (c, _) = alice(&p).await;
     let (_, html) = page(&c, &p.s, &format!("/orders/{one}")).await;
-    assert!(html.contains(&format!("<a href=\"/orders/{two}\">")), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"/orders/{two}\">")),
+        "{html}"
+    );
     assert!(html.contains(&format!("/api/v1/orders/{one}/unmerge")));
     // Merging again changes nothing and says it is done.
     let out = bulk(&p, &t, json!({"action": "merge", "ids": [one, two]})).await;
@@ -190,7 +193,11 @@ async fn bulk_merge_carrier_print_and_ship_go_through_their_use_cases(db: TestDb
         Some(json!({"action": "choose_carrier", "ids": [alone]})),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a carrier is needed");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a carrier is needed"
+    );
 
     // Ship before printing: no number yet.
     let out = bulk(&p, &t, json!({"action": "ship", "ids": [alone]})).await;
@@ -208,9 +215,16 @@ async fn bulk_merge_carrier_print_and_ship_go_through_their_use_cases(db: TestDb
     assert_eq!(out["failed"][0]["code"], "not_printed");
     let job = out["print_job_id"].as_i64().expect("a print job");
     let labels = tracking_numbers(&p, job).await;
-    assert_eq!(labels.len(), 2, "one package for the merged pair, one for 赵七");
+    assert_eq!(
+        labels.len(),
+        2,
+        "one package for the merged pair, one for 赵七"
+    );
     let (_, html) = page(&c, &p.s, &format!("/orders/{two}")).await;
-    assert!(html.contains(&labels[0].1), "the merged order shows its number");
+    assert!(
+        html.contains(&labels[0].1),
+        "the merged order shows its number"
+    );
 
     // Ship: the printed order's package goes to the platform.
     let out = bulk(&p, &t, json!({"action": "ship", "ids": [alone]})).await;
@@ -229,7 +243,12 @@ async fn bulk_merge_carrier_print_and_ship_go_through_their_use_cases(db: TestDb
     let out = bulk(&p, &p.b.token, json!({"action": "print", "ids": [two]})).await;
     assert_eq!(out["failed"][0]["code"], "not_found", "{out}");
     assert_eq!(out["print_job_id"], Value::Null);
-    let out = bulk(&p, &p.b.token, json!({"action": "merge", "ids": [one, two]})).await;
+    let out = bulk(
+        &p,
+        &p.b.token,
+        json!({"action": "merge", "ids": [one, two]}),
+    )
+    .await;
     assert_eq!(out["done"], json!([]), "{out}");
 }
 
@@ -253,7 +272,10 @@ async fn the_printing_pages_preview_print_download_and_reprint(db: TestDb) {
     assert_eq!(labels.len(), 2);
 
     let (_, html) = page(&c, &p.s, "/printing").await;
-    assert!(html.contains(&format!("href=\"/printing/{job}\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/printing/{job}\"")),
+        "{html}"
+    );
     assert!(html.contains(&format!("P{job}")));
 
     // The job page: previews, print, download, reprint, and the numbers printed.
@@ -316,7 +338,10 @@ async fn the_printing_pages_preview_print_download_and_reprint(db: TestDb) {
     let (_, audit) = call(
         &client(),
         Method::GET,
-        format!("{}/api/v1/audit?entity_type=print_job&entity_id={again_id}", p.s.base),
+        format!(
+            "{}/api/v1/audit?entity_type=print_job&entity_id={again_id}",
+            p.s.base
+        ),
         Some(&t),
         None,
     )

@@ -47,9 +47,10 @@ impl BulkAction {
         match self {
             BulkAction::Review | BulkAction::Approve | BulkAction::Hold => Permission::ReviewOrders,
             BulkAction::Cancel | BulkAction::AssignSupplier => Permission::EditOrders,
-            BulkAction::Merge | BulkAction::ChooseCarrier | BulkAction::Print | BulkAction::Ship => {
-                Permission::PrintAndShip
-            }
+            BulkAction::Merge
+            | BulkAction::ChooseCarrier
+            | BulkAction::Print
+            | BulkAction::Ship => Permission::PrintAndShip,
         }
     }
 }
@@ -168,21 +169,22 @@ impl App {
             .filter(|r| !r.is_empty())
             .map(String::from);
         let carrier = match req.action {
-            BulkAction::ChooseCarrier => Some(CarrierCode::parse(
-                req.carrier
-                    .as_deref()
-                    .ok_or_else(|| ParseError::new("carrier", "a carrier code, e.g. SF"))?,
-            )?),
+            BulkAction::ChooseCarrier => {
+                Some(CarrierCode::parse(req.carrier.as_deref().ok_or_else(
+                    || ParseError::new("carrier", "a carrier code, e.g. SF"),
+                )?)?)
+            }
             _ => None,
         };
         if req.action == BulkAction::Hold && reason.is_none() {
             return Err(ParseError::new("reason", "say why, so that someone can act on it").into());
         }
         let supplier = match req.action {
-            BulkAction::AssignSupplier => Some(SupplierId(
-                req.supplier_id
-                    .ok_or_else(|| ParseError::new("supplier_id", "the supplier's id"))?,
-            )),
+            BulkAction::AssignSupplier => {
+                Some(SupplierId(req.supplier_id.ok_or_else(|| {
+                    ParseError::new("supplier_id", "the supplier's id")
+                })?))
+            }
             _ => None,
         };
         let ids = self.bulk_ids(actor, &req).await?;
@@ -391,7 +393,11 @@ impl App {
     async fn order_warehouse(&self, actor: &Actor, id: OrderId) -> Result<WarehouseId> {
         let tenant = actor.tenant_id;
         if let Some(p) = self.store().packages_of_order(tenant, id).await?.first() {
-            return Ok(self.store().package_for_waybill(tenant, *p).await?.warehouse_id);
+            return Ok(self
+                .store()
+                .package_for_waybill(tenant, *p)
+                .await?
+                .warehouse_id);
         }
         let warehouses = self.store().warehouses(tenant).await?;
         match warehouses.as_slice() {
@@ -499,7 +505,13 @@ impl App {
                 continue;
             }
             match self
-                .merge_into(actor, other, *package, info.warehouse_id, info.carrier.clone())
+                .merge_into(
+                    actor,
+                    other,
+                    *package,
+                    info.warehouse_id,
+                    info.carrier.clone(),
+                )
                 .await
             {
                 Ok(()) => out.merged.push(other.id),
@@ -541,9 +553,14 @@ impl App {
                 .deallocate_order(tenant, order.id, &audit)
                 .await?;
         }
-        self.allocate_planned(tenant, order.id, Some((warehouse, carrier)), &actor.audit_ref())
-            .await?
-            .into_packages()?;
+        self.allocate_planned(
+            tenant,
+            order.id,
+            Some((warehouse, carrier)),
+            &actor.audit_ref(),
+        )
+        .await?
+        .into_packages()?;
         let now_in = self.store().packages_of_order(tenant, order.id).await?;
         if now_in != [package] {
             return Err(AppError::Conflict(format!(

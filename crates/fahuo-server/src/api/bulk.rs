@@ -59,7 +59,9 @@ pub async fn export_orders_link(
     let format = match q.format.as_deref().unwrap_or("xlsx") {
         "xlsx" => ExportFormat::Xlsx,
         "csv" => ExportFormat::Csv,
-        _ => return Err(fahuo_app::AppError::from(ParseError::new("format", "xlsx or csv")).into()),
+        _ => {
+            return Err(fahuo_app::AppError::from(ParseError::new("format", "xlsx or csv")).into());
+        }
     };
     let order_ids = q
         .ids
