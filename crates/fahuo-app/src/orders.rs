@@ -14,6 +14,13 @@ use fahuo_store::Page;
 use fahuo_store::orders::{OrderFilter, OrderSummary, Upsert};
 use serde::{Deserialize, Serialize};
 
+mod bulk;
+mod detail;
+pub use bulk::{
+    BulkAction, BulkFailure, BulkOutcome, BulkRequest, MAX_BULK, MergeOutcome, error_code,
+};
+pub use detail::OrderPackage;
+
 /// A receiver as typed into the API or an import.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

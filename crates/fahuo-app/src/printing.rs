@@ -1397,3 +1397,70 @@ fn parse_rule_set(json: serde_json::Value) -> Result<RuleSet> {
     rules.validate().map_err(|e| invalid(e.to_string()))?;
     Ok(rules)
 }
+
+impl App {
+    /// The latest print jobs, newest first (at most `limit`, 1–200).
+    pub async fn print_jobs(
+        &self,
+        actor: &Actor,
+        limit: i64,
+    ) -> Result<Vec<fahuo_store::waybills::PrintJobSummary>> {
+        actor.require(Permission::PrintAndShip)?;
+        Ok(self
+            .store()
+            .recent_print_jobs(actor.tenant_id, limit.clamp(1, 200))
+            .await?)
+    }
+
+    /// 重打: prints a job's labels again, in the same order with the same numbers, each marked
+    /// as a reprint (第 N 次打印); a new job is the receipt, and the audit log has the reason.
+    /// Never asks for a number: a package whose number was cancelled or changed since is
+    /// refused (print its order anew instead).
+    pub async fn reprint_job(
+        &self,
+        actor: &Actor,
+        id: PrintJobId,
+        reason: &str,
+    ) -> Result<PrintJob> {
+        actor.require(Permission::PrintAndShip)?;
+        let tenant = actor.tenant_id;
+        let reason: String = reason.trim().chars().take(500).collect();
+        if reason.is_empty() {
+            return Err(fahuo_domain::ParseError::new(
+                "reason",
+                "say why the labels are printed again (e.g. 面单卡纸)",
+            )
+            .into());
+        }
+        let job = self.store().print_job(tenant, id).await?;
+        for label in &job.labels {
+            let pkg = self
+                .store()
+                .package_for_waybill(tenant, label.package_id)
+                .await?;
+            if pkg
+                .waybill
+                .as_ref()
+                .is_none_or(|w| w.tracking_no.as_str() != label.tracking_no)
+            {
+                return Err(AppError::Conflict(format!(
+                    "package {} no longer has number {}: it was cancelled or changed; print its order anew",
+                    label.package_id, label.tracking_no
+                )));
+            }
+        }
+        let packages: Vec<PackageId> = job.labels.iter().map(|l| l.package_id).collect();
+        let audit = actor.audit("labels.reprint", "print_job", self.now());
+        Ok(self
+            .store()
+            .record_print_job(
+                tenant,
+                None,
+                &job.label_size,
+                &packages,
+                Some(&reason),
+                &audit,
+            )
+            .await?)
+    }
+}

@@ -84,6 +84,20 @@ pub struct PackageForWaybill {
     pub waybill: Option<Waybill>,
 }
 
+/// A print job as the printing page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrintJobSummary {
+    pub id: PrintJobId,
+    pub label_size: String,
+    pub label_count: i64,
+    /// Labels in the job that had been printed before.
+    pub reprints: i64,
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A request for a number under its key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WaybillRequest {
@@ -680,6 +694,35 @@ impl Store {
             PrintJobId(id)
         });
         Ok(id)
+    }
+
+    /// The tenant's latest print jobs, newest first (the printing page's list).
+    pub async fn recent_print_jobs(
+        &self,
+        tenant: TenantId,
+        limit: i64,
+    ) -> Result<Vec<PrintJobSummary>> {
+        type Row = (i64, String, i64, i64, Option<String>, String, i64);
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, label_size, label_count, reprints, reason, created_by, created_at \
+                 FROM print_jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(tenant.get()).bind(limit).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, label_size, label_count, reprints, reason, created_by, created_at)| {
+                    PrintJobSummary {
+                        id: PrintJobId(id),
+                        label_size,
+                        label_count,
+                        reprints,
+                        reason,
+                        created_by,
+                        created_at: from_ms(created_at),
+                    }
+                },
+            )
+            .collect())
     }
 
     async fn print_job_by_key(&self, tenant: TenantId, key: &str) -> Result<Option<PrintJobId>> {

@@ -5,6 +5,7 @@ mod address;
 mod admin;
 mod aftersales;
 pub(crate) mod auth;
+mod bulk;
 mod catalog;
 mod dropship;
 mod import;
@@ -47,6 +48,10 @@ pub fn router_with_limit(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(orders::approve_order))
         .routes(routes!(orders::hold_order))
         .routes(routes!(orders::cancel_order))
+        .routes(routes!(bulk::bulk_orders))
+        .routes(routes!(bulk::export_orders_link))
+        .routes(routes!(bulk::list_print_jobs))
+        .routes(routes!(bulk::reprint_job))
         .routes(routes!(catalog::list_shops, catalog::create_shop))
         .routes(routes!(intake::shop_sync, intake::request_sync))
         .routes(routes!(intake::connect_shop))

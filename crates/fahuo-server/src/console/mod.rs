@@ -288,6 +288,16 @@ const STATIC: &[(&str, &str, &str)] = &[
         include_str!("../../static/orders.js"),
     ),
     (
+        "order_detail.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/order_detail.js"),
+    ),
+    (
+        "printing.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/printing.js"),
+    ),
+    (
         "pack.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/pack.js"),

@@ -401,6 +401,22 @@ pub fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             format!("/api/v1/orders/{}/cancel", m.order),
             None,
         ),
+        (
+            Method::POST,
+            "/api/v1/orders/bulk".into(),
+            Some(json!({"action": "approve", "ids": [m.order]})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orders/export?ids={}", m.order),
+            None,
+        ),
+        (Method::GET, "/api/v1/print-jobs".into(), None),
+        (
+            Method::POST,
+            "/api/v1/print-jobs/999999/reprint".into(),
+            Some(json!({"reason": "卡纸"})),
+        ),
         (Method::GET, "/api/v1/shops".into(), None),
         (
             Method::POST,
