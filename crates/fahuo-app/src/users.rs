@@ -82,6 +82,18 @@ impl App {
         Ok(self.store().user_accounts(actor.tenant_id).await?)
     }
 
+    /// The tenant's staff as (id, username), to filter the audit trail by who acted.
+    pub async fn staff_names(&self, actor: &Actor) -> Result<Vec<(UserId, String)>> {
+        actor.require(Permission::ViewAudit)?;
+        Ok(self
+            .store()
+            .users(actor.tenant_id)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.username.to_string()))
+            .collect())
+    }
+
     /// Changes a user's display name, role, scope or status (disabling ends the user's
     /// sessions and API tokens at once). Another tenant's user is `NotFound`.
     pub async fn update_user(

@@ -266,7 +266,7 @@ pub fn render(t: impl Template) -> Response {
 
 /// The console's scripts and stylesheet, compiled into the binary: `app.js` on every page,
 /// a page's own script only on that page.
-const STATIC: [(&str, &str, &str); 4] = [
+const STATIC: [(&str, &str, &str); 5] = [
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -286,6 +286,11 @@ const STATIC: [(&str, &str, &str); 4] = [
         "pack.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/pack.js"),
+    ),
+    (
+        "accounts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/accounts.js"),
     ),
 ];
 
