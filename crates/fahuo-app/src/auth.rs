@@ -196,7 +196,11 @@ impl App {
             .api_token(&token_hash(secret), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let scope = self.store().user_account(user.tenant_id, user.id).await?.scope;
+        let scope = self
+            .store()
+            .user_account(user.tenant_id, user.id)
+            .await?
+            .scope;
         Ok(actor_for(&user, scope, Via::Token(token.id)))
     }
 

@@ -54,7 +54,9 @@ impl App {
         actor.require(Permission::ManageUsers)?;
         may_grant(actor, input.role)?;
         self.store().tenant(actor.tenant_id).await?;
-        let scope = self.checked_scope(actor.tenant_id, input.role, scope).await?;
+        let scope = self
+            .checked_scope(actor.tenant_id, input.role, scope)
+            .await?;
         let display_name = display_name_or(&input.display_name, &input.username);
         let password_hash = hash_password(&input.password).await?;
         let new = NewUser {
@@ -65,10 +67,12 @@ impl App {
             password_hash,
         };
         let mut audit = actor.audit("user.create", "user", self.now());
-        audit.after = Some(
-            serde_json::json!({ "username": new.username, "role": new.role, "scope": scope }),
-        );
-        Ok(self.store().create_scoped_user(&new, &scope, &audit).await?)
+        audit.after =
+            Some(serde_json::json!({ "username": new.username, "role": new.role, "scope": scope }));
+        Ok(self
+            .store()
+            .create_scoped_user(&new, &scope, &audit)
+            .await?)
     }
 
     pub async fn users(&self, actor: &Actor) -> Result<Vec<User>> {
@@ -110,7 +114,9 @@ impl App {
         let is_self = actor.user_id == Some(id);
         if before.role == Role::Owner {
             if role != Role::Owner {
-                return Err(AppError::Conflict("the owner's role cannot be changed".into()));
+                return Err(AppError::Conflict(
+                    "the owner's role cannot be changed".into(),
+                ));
             }
             if disabled {
                 return Err(AppError::Conflict("the owner cannot be disabled".into()));
@@ -231,7 +237,10 @@ impl App {
 
     /// What an invitation link leads to (no login: the link is the credential).
     pub async fn open_invite(&self, token: &str) -> Result<InviteLink> {
-        let found = self.store().invite_by_token(&token_hash(token.trim())).await?;
+        let found = self
+            .store()
+            .invite_by_token(&token_hash(token.trim()))
+            .await?;
         Ok(match found {
             None => InviteLink::Unknown,
             Some(i) if i.revoked_at.is_some() => InviteLink::Revoked,
@@ -298,7 +307,9 @@ impl App {
                     .map(|s| s.id)
                     .collect();
                 if let Some(bad) = ids.iter().find(|id| !known.contains(id)) {
-                    return Err(ParseError::new("scope", format!("unknown shop {}", bad.get())).into());
+                    return Err(
+                        ParseError::new("scope", format!("unknown shop {}", bad.get())).into(),
+                    );
                 }
                 ids.sort();
                 ids.dedup();

@@ -131,10 +131,9 @@ async fn an_invited_user_logs_in_with_the_invitations_role_and_scope(db: TestDb)
     let token = path.strip_prefix("/invite/").unwrap().to_string();
     assert!(token.len() >= 32, "a long random token: {token}");
     assert_eq!(created["invite"]["role"], "warehouse");
-    let expires = chrono::DateTime::parse_from_rfc3339(
-        created["invite"]["expires_at"].as_str().unwrap(),
-    )
-    .unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(created["invite"]["expires_at"].as_str().unwrap())
+            .unwrap();
     let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
     assert!((167..=168).contains(&days), "valid for 7 days: {days} h");
 
@@ -200,7 +199,8 @@ async fn an_invited_user_logs_in_with_the_invitations_role_and_scope(db: TestDb)
         .map(|w| w["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, vec![m.warehouse], "only the scoped warehouse");
-    let inbound = |w: i64| json!({"warehouse_id": w, "sku_id": m.sku, "kind": "inbound", "quantity": 5});
+    let inbound =
+        |w: i64| json!({"warehouse_id": w, "sku_id": m.sku, "kind": "inbound", "quantity": 5});
     let (status, _) = as_session(
         &c,
         &csrf,
@@ -274,7 +274,14 @@ async fn an_invited_user_logs_in_with_the_invitations_role_and_scope(db: TestDb)
     );
 
     // Both steps are in the audit trail.
-    let (_, audit) = api(&s, &m.token, Method::GET, "/api/v1/audit?action=invite", None).await;
+    let (_, audit) = api(
+        &s,
+        &m.token,
+        Method::GET,
+        "/api/v1/audit?action=invite",
+        None,
+    )
+    .await;
     let actions: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()
@@ -640,8 +647,7 @@ async fn scopes_are_loaded_into_sessions_and_tokens(db: TestDb) {
     let seen = |c: Client, csrf: String| {
         let s = &s;
         async move {
-            let (_, list) =
-                as_session(&c, &csrf, s, Method::GET, "/api/v1/warehouses", None).await;
+            let (_, list) = as_session(&c, &csrf, s, Method::GET, "/api/v1/warehouses", None).await;
             let mut ids: Vec<i64> = list
                 .as_array()
                 .unwrap()
@@ -669,7 +675,10 @@ async fn scopes_are_loaded_into_sessions_and_tokens(db: TestDb) {
     // An API token acts with its user's scope.
     let user = app
         .store()
-        .user(fahuo_domain::TenantId(body["tenant_id"].as_i64().unwrap()), fahuo_domain::UserId(id))
+        .user(
+            fahuo_domain::TenantId(body["tenant_id"].as_i64().unwrap()),
+            fahuo_domain::UserId(id),
+        )
         .await
         .unwrap();
     let secret = "fh_scoped-token-for-wh1";
@@ -701,7 +710,9 @@ async fn scopes_are_loaded_into_sessions_and_tokens(db: TestDb) {
         secret,
         Method::POST,
         "/api/v1/stock/movements",
-        Some(json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "kind": "inbound", "quantity": 1})),
+        Some(
+            json!({"warehouse_id": m.warehouse, "sku_id": m.sku, "kind": "inbound", "quantity": 1}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -781,7 +792,10 @@ async fn the_accounts_page_lists_staff_scopes_and_invites_to_managers_only(db: T
         "the owner cannot be disabled"
     );
     assert!(html.contains("客服小赵"), "the pending invitation");
-    assert!(html.contains("value=\"admin\""), "the owner may invite admins");
+    assert!(
+        html.contains("value=\"admin\""),
+        "the owner may invite admins"
+    );
     assert!(!html.contains("bob") && !html.contains("商家B"));
     // An admin is not offered the admin role.
     let (adm, _) = sub_account(&s, &m, "adm", "admin").await;
@@ -791,11 +805,17 @@ async fn the_accounts_page_lists_staff_scopes_and_invites_to_managers_only(db: T
     let form = form.split("</form>").next().unwrap();
     assert!(!form.contains("value=\"admin\"") && form.contains("value=\"viewer\""));
     // Roles without ManageUsers get 403 and no data.
-    for (name, role) in [("fin", "finance"), ("wh1", "warehouse"), ("viewer1", "viewer")] {
+    for (name, role) in [
+        ("fin", "finance"),
+        ("wh1", "warehouse"),
+        ("viewer1", "viewer"),
+    ] {
         let (c, _) = sub_account(&s, &m, name, role).await;
         let (status, html) = page(&c, &s, "/accounts").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
-        assert!(!html.contains("users-list") && !html.contains("wh-sz") && !html.contains("客服小赵"));
+        assert!(
+            !html.contains("users-list") && !html.contains("wh-sz") && !html.contains("客服小赵")
+        );
     }
     // Another tenant's owner sees only its own staff.
     let bob = client();
@@ -845,7 +865,10 @@ async fn the_audit_page_filters_pages_and_masks(db: TestDb) {
     let (status, html) = page(&owner, &s, "/audit").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("id=\"audit-list\""));
-    assert!(!html.contains("13812345678") && !html.contains("文三路"), "no PII");
+    assert!(
+        !html.contains("13812345678") && !html.contains("文三路"),
+        "no PII"
+    );
     let ids = |html: &str| -> Vec<i64> {
         html.split("data-audit-id=\"")
             .skip(1)
@@ -879,10 +902,16 @@ async fn the_audit_page_filters_pages_and_masks(db: TestDb) {
         &format!("/audit?entity_type=order&entity_id={}", m.order),
     )
     .await;
-    assert!(html.contains("receiver.reveal") && !html.contains("invite.create"), "{html}");
+    assert!(
+        html.contains("receiver.reveal") && !html.contains("invite.create"),
+        "{html}"
+    );
     let alice = user_id(&s, &m, "alice").await;
     let (_, html) = page(&owner, &s, &format!("/audit?user_id={alice}")).await;
-    assert!(html.contains("auth.login") && !html.contains("(API"), "in person only");
+    assert!(
+        html.contains("auth.login") && !html.contains("(API"),
+        "in person only"
+    );
     let (_, html) = page(&owner, &s, "/audit?from=2001-01-01&to=2001-01-02").await;
     assert!(ids(&html).is_empty() && html.contains("没有符合条件的记录"));
     let (_, html) = page(&owner, &s, "/audit?from=yesterday").await;
@@ -904,5 +933,7 @@ async fn the_audit_page_filters_pages_and_masks(db: TestDb) {
     // English.
     page(&owner, &s, "/lang/en").await;
     let (_, html) = page(&owner, &s, "/audit").await;
-    assert!(html.contains("Audit log") && html.contains("Entity type") && !html.contains("对象类型"));
+    assert!(
+        html.contains("Audit log") && html.contains("Entity type") && !html.contains("对象类型")
+    );
 }

@@ -125,7 +125,10 @@ impl Store {
             AND ($9 IS NULL OR at >= $9) AND ($10 IS NULL OR at < $10) \
             ORDER BY id DESC LIMIT $5";
         let family = filter.action.as_deref().map(|a| {
-            let escaped: String = a.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect();
+            let escaped: String = a
+                .chars()
+                .filter(|c| !matches!(c, '%' | '_' | '\\'))
+                .collect();
             format!("{escaped}.%")
         });
         let rows: Vec<AuditRow> = on_db!(&self.db, pool => sqlx::query_as(sql)

@@ -18,7 +18,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use fahuo_app::auth::Password;
 use fahuo_app::users::InviteLink;
-use fahuo_app::{AppError, Actor};
+use fahuo_app::{Actor, AppError};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::{Role, Scope, Username};
 use fahuo_store::audit::AuditFilter;
@@ -830,11 +830,7 @@ fn closed(link: &InviteLink, t: &'static InviteText) -> (StatusCode, &'static st
 }
 
 /// The invitee's page: the form while the link is open, else what happened to it.
-async fn invite_page(
-    State(s): State<AppState>,
-    lang: Lang,
-    Path(token): Path<String>,
-) -> Response {
+async fn invite_page(State(s): State<AppState>, lang: Lang, Path(token): Path<String>) -> Response {
     let mut page = InvitePage::new(lang);
     match s.app.open_invite(&token).await {
         Ok(InviteLink::Open(invite)) => {
@@ -984,7 +980,10 @@ mod tests {
             Some(&json!({"phone": "13812345678", "password_hash": "$argon2id$x"})),
         );
         assert!(line.contains("138****5678"), "{line}");
-        assert!(!line.contains("argon2") && !line.contains("12345678"), "{line}");
+        assert!(
+            !line.contains("argon2") && !line.contains("12345678"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -491,7 +491,9 @@ pub fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
         (
             Method::POST,
             "/api/v1/invites".into(),
-            Some(json!({"role": "viewer", "scope": {"shops": null, "warehouses": [m.warehouse]}, "note": "仓库小王"})),
+            Some(
+                json!({"role": "viewer", "scope": {"shops": null, "warehouses": [m.warehouse]}, "note": "仓库小王"}),
+            ),
         ),
         (Method::DELETE, "/api/v1/invites/999999".into(), None),
         (Method::GET, "/api/v1/tokens".into(), None),
