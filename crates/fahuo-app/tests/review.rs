@@ -296,6 +296,7 @@ impl Shop {
             user_id: Some(user.id),
             name: username.into(),
             role,
+            scope: fahuo_domain::Scope::all(),
             via: fahuo_app::Via::Session,
         }
     }
