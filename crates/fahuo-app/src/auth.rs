@@ -9,7 +9,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
 use fahuo_domain::catalog::User;
-use fahuo_domain::{ApiTokenId, ParseError, Permission, Username};
+use fahuo_domain::{ApiTokenId, ParseError, Permission, Role, Scope, Username};
 use fahuo_store::accounts::ApiToken;
 use fahuo_store::pii::{random_token, token_hash};
 
@@ -82,13 +82,19 @@ pub struct NewApiToken {
     pub secret: String,
 }
 
-fn actor_for(user: &User, via: Via) -> Actor {
+/// The actor for a user: its role, and its scope unless it is an owner or an admin (who
+/// always see every shop and warehouse).
+fn actor_for(user: &User, scope: Scope, via: Via) -> Actor {
+    let scope = match user.role {
+        Role::Owner | Role::Admin => Scope::all(),
+        _ => scope,
+    };
     Actor {
         tenant_id: user.tenant_id,
         user_id: Some(user.id),
         name: user.username.to_string(),
         role: user.role,
-        scope: fahuo_domain::Scope::all(),
+        scope,
         via,
     }
 }
@@ -145,7 +151,8 @@ impl App {
         store
             .create_session(&token_hash(&token), &user, &csrf_token, now, expires_at)
             .await?;
-        let actor = actor_for(&user, Via::Session);
+        store.record_login(&user, now).await?;
+        let actor = actor_for(&user, Scope::all(), Via::Session);
         let mut entry = actor.audit("auth.login", "user", now);
         entry.entity_id = Some(user.id.get());
         store.append_audit(&entry).await?;
@@ -176,7 +183,10 @@ impl App {
             .session(&token_hash(session_token), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        Ok((actor_for(&session.user, Via::Session), session.csrf_token))
+        Ok((
+            actor_for(&session.user, session.scope, Via::Session),
+            session.csrf_token,
+        ))
     }
 
     /// The actor behind an API token (`Authorization: Bearer fh_...`).
@@ -186,7 +196,12 @@ impl App {
             .api_token(&token_hash(secret), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        Ok(actor_for(&user, Via::Token(token.id)))
+        let scope = self
+            .store()
+            .user_account(user.tenant_id, user.id)
+            .await?
+            .scope;
+        Ok(actor_for(&user, scope, Via::Token(token.id)))
     }
 
     /// Creates an API token acting as the asking user, for an ERP or a script.

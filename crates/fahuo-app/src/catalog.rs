@@ -295,7 +295,9 @@ impl App {
 
     pub async fn warehouses(&self, actor: &Actor) -> Result<Vec<Warehouse>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().warehouses(actor.tenant_id).await?)
+        let mut all = self.store().warehouses(actor.tenant_id).await?;
+        all.retain(|w| actor.scope.allows_warehouse(w.id));
+        Ok(all)
     }
 
     pub async fn create_sku(&self, actor: &Actor, input: &SkuInput) -> Result<Sku> {
@@ -355,6 +357,7 @@ impl App {
     ) -> Result<StockLevel> {
         actor.require(Permission::ManageStock)?;
         let movement = input.parse()?;
+        actor.check_warehouse(movement.warehouse_id)?;
         let level = self
             .store()
             .move_stock(actor.tenant_id, &movement, &actor.name, self.now())
@@ -374,7 +377,9 @@ impl App {
 
     pub async fn stock_levels(&self, actor: &Actor, sku: Option<SkuId>) -> Result<Vec<StockLevel>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().stock_levels(actor.tenant_id, sku).await?)
+        let mut levels = self.store().stock_levels(actor.tenant_id, sku).await?;
+        levels.retain(|l| actor.scope.allows_warehouse(l.warehouse_id));
+        Ok(levels)
     }
 
     pub async fn stock_ledger(
@@ -384,6 +389,7 @@ impl App {
         sku: SkuId,
     ) -> Result<Vec<LedgerEntry>> {
         actor.require(Permission::ManageStock)?;
+        actor.check_warehouse(warehouse)?;
         Ok(self
             .store()
             .stock_ledger(actor.tenant_id, warehouse, sku)

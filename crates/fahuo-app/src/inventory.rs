@@ -234,6 +234,8 @@ impl App {
     ) -> Result<TransferLevels> {
         actor.require(Permission::ManageStock)?;
         let transfer = input.parse()?;
+        actor.check_warehouse(transfer.from)?;
+        actor.check_warehouse(transfer.to)?;
         let audit = actor.audit("stock.transfer", "sku", self.now());
         match self
             .store()
@@ -270,6 +272,7 @@ impl App {
     ) -> Result<()> {
         actor.require(Permission::ManageStock)?;
         let s = input.parse()?;
+        actor.check_warehouse(s.warehouse)?;
         let audit = actor.audit("stock.threshold", "sku", self.now());
         Ok(self
             .store()
@@ -281,6 +284,7 @@ impl App {
     pub async fn set_safety_stock(&self, actor: &Actor, input: &SafetyInput) -> Result<()> {
         actor.require(Permission::ManageStock)?;
         let s = input.parse()?;
+        actor.check_warehouse(s.warehouse)?;
         self.store()
             .set_safety_stock(actor.tenant_id, s.warehouse, s.sku, s.value)
             .await?;
@@ -294,13 +298,16 @@ impl App {
     /// The rows whose available stock is at or below their threshold, furthest below first.
     pub async fn low_stock_alerts(&self, actor: &Actor) -> Result<Vec<StockRow>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().low_stock_alerts(actor.tenant_id).await?)
+        let mut rows = self.store().low_stock_alerts(actor.tenant_id).await?;
+        rows.retain(|r| actor.scope.allows_warehouse(r.warehouse_id));
+        Ok(rows)
     }
 
     /// Every stock row of the tenant as an xlsx file (库存导出), readable back as a count.
     pub async fn export_stock(&self, actor: &Actor) -> Result<Vec<u8>> {
         actor.require(Permission::ViewOrders)?;
-        let rows = self.store().stock_rows(actor.tenant_id).await?;
+        let mut rows = self.store().stock_rows(actor.tenant_id).await?;
+        rows.retain(|r| actor.scope.allows_warehouse(r.warehouse_id));
         export::stock_xlsx(&rows).map_err(|e| AppError::Internal(format!("stock export: {e}")))
     }
 
@@ -321,6 +328,8 @@ impl App {
             .warehouses(tenant)
             .await?
             .into_iter()
+            // A scoped user's file may only count its own warehouses; others read as unknown.
+            .filter(|w| actor.scope.allows_warehouse(w.id))
             .map(|w| (w.code.as_str().to_string(), w.id))
             .collect();
         let skus: HashMap<String, SkuId> = self

@@ -513,6 +513,7 @@ impl App {
         bin: Option<&str>,
     ) -> Result<()> {
         actor.require(Permission::ManageStock)?;
+        actor.check_warehouse(warehouse)?;
         let bin = bin.map(str::trim).filter(|b| !b.is_empty());
         if bin.is_some_and(|b| b.chars().count() > 32) {
             return Err(fahuo_domain::ParseError::new("bin", "at most 32 characters").into());

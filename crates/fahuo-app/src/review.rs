@@ -237,8 +237,8 @@ impl App {
         let filter = fahuo_store::audit::AuditFilter {
             entity_type: Some("order".into()),
             entity_id: Some(id.get()),
-            before_id: None,
             limit: 500,
+            ..Default::default()
         };
         let mut items = self
             .store()

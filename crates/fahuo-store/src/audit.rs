@@ -91,6 +91,14 @@ pub struct AuditFilter {
     /// Entries with an id below this one (newest first paging).
     pub before_id: Option<i64>,
     pub limit: i64,
+    /// Entries by this user in person (its API tokens' entries carry the token's id).
+    pub user_id: Option<i64>,
+    /// An action (`order.approve`) or a family of them (`order` for every `order.*`).
+    pub action: Option<String>,
+    /// Entries at or after this time.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Entries before this time.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Store {
@@ -112,13 +120,28 @@ impl Store {
             entity_id, before_json, after_json, at FROM audit_log \
             WHERE tenant_id = $1 AND ($2 IS NULL OR entity_type = $2) \
             AND ($3 IS NULL OR entity_id = $3) AND ($4 IS NULL OR id < $4) \
+            AND ($6 IS NULL OR (actor_kind = 'user' AND actor_id = $6)) \
+            AND ($7 IS NULL OR action = $7 OR action LIKE $8) \
+            AND ($9 IS NULL OR at >= $9) AND ($10 IS NULL OR at < $10) \
             ORDER BY id DESC LIMIT $5";
+        let family = filter.action.as_deref().map(|a| {
+            let escaped: String = a
+                .chars()
+                .filter(|c| !matches!(c, '%' | '_' | '\\'))
+                .collect();
+            format!("{escaped}.%")
+        });
         let rows: Vec<AuditRow> = on_db!(&self.db, pool => sqlx::query_as(sql)
             .bind(tenant.get())
             .bind(filter.entity_type.as_deref())
             .bind(filter.entity_id)
             .bind(filter.before_id)
             .bind(limit + 1)
+            .bind(filter.user_id)
+            .bind(filter.action.as_deref())
+            .bind(family.as_deref())
+            .bind(filter.from.map(crate::ms))
+            .bind(filter.until.map(crate::ms))
             .fetch_all(pool)
             .await?);
         let rows: Vec<AuditRecord> = rows.into_iter().map(Into::into).collect();

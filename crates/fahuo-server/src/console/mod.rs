@@ -312,6 +312,11 @@ const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/imports.js"),
     ),
+    (
+        "accounts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/accounts.js"),
+    ),
 ];
 
 async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {

@@ -499,6 +499,20 @@ pub fn routes(m: &Merchant) -> Vec<(Method, String, Option<Value>)> {
             "/api/v1/users".into(),
             Some(json!({"username": "new-staff", "role": "viewer", "password": "staff-password"})),
         ),
+        (
+            Method::PATCH,
+            "/api/v1/users/999999".into(),
+            Some(json!({"display_name": "新名字", "disabled": false})),
+        ),
+        (Method::GET, "/api/v1/invites".into(), None),
+        (
+            Method::POST,
+            "/api/v1/invites".into(),
+            Some(
+                json!({"role": "viewer", "scope": {"shops": null, "warehouses": [m.warehouse]}, "note": "仓库小王"}),
+            ),
+        ),
+        (Method::DELETE, "/api/v1/invites/999999".into(), None),
         (Method::GET, "/api/v1/tokens".into(), None),
         (
             Method::POST,
