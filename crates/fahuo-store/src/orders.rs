@@ -327,6 +327,9 @@ enum Arg {
 struct Where {
     terms: Vec<String>,
     args: Vec<Arg>,
+    /// Subqueries (`SELECT … AS oid`) that each yield a small set of order ids through
+    /// their own index: the searches, and the open after-sales of the 售后 tab.
+    drivers: Vec<String>,
 }
 
 impl Where {
@@ -340,8 +343,20 @@ impl Where {
     fn text(&mut self, v: &str) -> String {
         self.arg(Arg::S(v.to_string()))
     }
-    fn sql(&self) -> String {
-        self.terms.join(" AND ")
+    /// `FROM … WHERE …`. With a driver, its few ids are read first and the orders fetched by
+    /// id (`CROSS JOIN` fixes that order on SQLite, which has no statistics to know that a
+    /// phone tail or an order number is rarer than a tab), then sorted: an index scan in sort
+    /// order that probes each row against the driver would read the whole tab instead.
+    fn from_where(&self) -> String {
+        match self.drivers.split_first() {
+            None => format!("FROM orders WHERE {}", self.terms.join(" AND ")),
+            Some((first, rest)) => {
+                let mut terms = vec!["orders.id = d.oid".to_string()];
+                terms.extend(self.terms.iter().cloned());
+                terms.extend(rest.iter().map(|r| format!("orders.id IN ({r})")));
+                format!("FROM ({first}) d CROSS JOIN orders WHERE {}", terms.join(" AND "))
+            }
+        }
     }
 }
 
@@ -688,6 +703,7 @@ impl Store {
         let mut w = Where {
             terms: Vec::new(),
             args: Vec::new(),
+            drivers: Vec::new(),
         };
         let t = w.int(tenant.get());
         w.terms.push(format!("tenant_id = {t}"));
@@ -697,10 +713,8 @@ impl Store {
         }
         match f.tab {
             None | Some(ListTab::All) => {}
-            Some(ListTab::AfterSale) => w.terms.push(format!(
-                "id IN (SELECT order_id FROM after_sales WHERE tenant_id = $1 \
-                 AND status IN ({OPEN_AFTER_SALE}))"
-            )),
+            // Pushed last below, so that a search drives before it.
+            Some(ListTab::AfterSale) => {}
             Some(tab) => {
                 let p = w.text(tab.as_str());
                 w.terms.push(format!("list_tab = {p}"));
@@ -740,37 +754,49 @@ impl Store {
         }
         if let Some(number) = &f.platform_order_id {
             let p = w.text(number);
-            w.terms.push(format!("platform_order_id = {p}"));
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND platform_order_id = {p}"
+            ));
         }
         if let Some(tail) = &f.phone_last_four {
             let p = w.text(&self.pii.lookup_hash("phone_tail", tail));
-            w.terms.push(format!("receiver_phone_tail_hash = {p}"));
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND receiver_phone_tail_hash = {p}"
+            ));
         }
         if let Some(name) = &f.receiver_name {
             let hash = self
                 .pii
                 .lookup_hash("receiver_name", &normalise_receiver_name(name));
             let p = w.text(&hash);
-            w.terms.push(format!("receiver_name_hash = {p}"));
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND receiver_name_hash = {p}"
+            ));
         }
         // Waybill numbers live on waybills (through the package's lines) and on shipments
         // (numbers typed, imported or a supplier's); both are indexed by (tenant, number).
         let waybill_ids = |p: &str| {
             format!(
-                "SELECT pl.order_id FROM waybills wb JOIN package_lines pl ON pl.package_id = wb.package_id \
+                "SELECT pl.order_id AS oid FROM waybills wb JOIN package_lines pl ON pl.package_id = wb.package_id \
                  WHERE wb.tenant_id = $1 AND wb.tracking_no = {p} \
                  UNION SELECT order_id FROM shipments WHERE tenant_id = $1 AND tracking_no = {p}"
             )
         };
         if let Some(waybill) = &f.waybill {
             let p = w.text(waybill);
-            w.terms.push(format!("id IN ({})", waybill_ids(&p)));
+            w.drivers.push(waybill_ids(&p));
         }
         if let Some(number) = &f.number {
             let p = w.text(number);
-            w.terms.push(format!(
-                "id IN (SELECT id FROM orders WHERE tenant_id = $1 AND platform_order_id = {p} UNION {})",
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND platform_order_id = {p} UNION {}",
                 waybill_ids(&p)
+            ));
+        }
+        if f.tab == Some(ListTab::AfterSale) {
+            w.drivers.push(format!(
+                "SELECT DISTINCT order_id AS oid FROM after_sales WHERE tenant_id = $1 \
+                 AND status IN ({OPEN_AFTER_SALE}) AND order_id IS NOT NULL"
             ));
         }
         if let Some(t) = f.ship_by_before {
@@ -832,8 +858,8 @@ impl Store {
         }
         let lim = w.int(limit + 1);
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, {key} AS list_key FROM orders WHERE {} ORDER BY {order} LIMIT {lim}",
-            w.sql()
+            "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
+            w.from_where()
         );
         let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
             let mut q = sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql));
@@ -879,8 +905,8 @@ impl Store {
         let mut w = self.list_where(tenant, f, true);
         let lim = w.int(cap + 1);
         let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE {} LIMIT {lim}) t",
-            w.sql()
+            "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {lim}) t",
+            w.from_where()
         );
         let n: i64 = on_db!(&self.db, pool => {
             let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
