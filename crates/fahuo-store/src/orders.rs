@@ -771,6 +771,10 @@ impl Store {
             Some(ListSort::Newest) => (false, false),
         };
         let for_count = sort.is_none();
+        // The shop indexes lead with (tenant, shop, tab): a shop is read in sort order only
+        // within a state tab; elsewhere it is checked row by row.
+        let shop_indexed = for_count
+            || !matches!(f.tab, None | Some(ListTab::All) | Some(ListTab::AfterSale));
         let t = w.int(tenant.get());
         w.terms.push(format!("tenant_id = {t}"));
         if let Some(state) = f.state {
@@ -793,15 +797,14 @@ impl Store {
                 let marks = vec!["{}"; shops.len()].join(", ");
                 let args = shops.iter().map(|s| Arg::I(s.get())).collect();
                 w.cond(
-                    shops.len() == 1 || for_count,
+                    (shops.len() == 1 && shop_indexed) || for_count,
                     &format!("shop_id IN ({marks})"),
                     args,
                 );
             }
         }
         if let Some(shop) = f.shop_id {
-            let p = w.int(shop.get());
-            w.terms.push(format!("shop_id = {p}"));
+            w.cond(shop_indexed, "shop_id = {}", vec![Arg::I(shop.get())]);
         }
         if let Some(platform) = f.platform {
             if for_count {
