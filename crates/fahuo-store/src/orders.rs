@@ -773,8 +773,8 @@ impl Store {
         let for_count = sort.is_none();
         // The shop indexes lead with (tenant, shop, tab): a shop is read in sort order only
         // within a state tab; elsewhere it is checked row by row.
-        let shop_indexed = for_count
-            || !matches!(f.tab, None | Some(ListTab::All) | Some(ListTab::AfterSale));
+        let shop_indexed =
+            for_count || !matches!(f.tab, None | Some(ListTab::All) | Some(ListTab::AfterSale));
         let t = w.int(tenant.get());
         w.terms.push(format!("tenant_id = {t}"));
         if let Some(state) = f.state {
@@ -1059,7 +1059,7 @@ impl Store {
         } else {
             let lim = w.int(cap + 1);
             format!(
-                "SELECT COUNT(*), 0 FROM (SELECT 1 {} LIMIT {lim}) t",
+                "SELECT COUNT(*), CAST(0 AS BIGINT) FROM (SELECT 1 {} LIMIT {lim}) t",
                 w.from_where()
             )
         };
