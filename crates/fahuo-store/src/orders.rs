@@ -397,7 +397,7 @@ impl Where {
     /// id (`CROSS JOIN` fixes that order on SQLite, which has no statistics to know that a
     /// phone tail or an order number is rarer than a tab), then sorted: an index scan in sort
     /// order that probes each row against the driver would read the whole tab instead.
-    fn from_where(&self) -> String {
+    fn sql_from_where(&self) -> String {
         match self.drivers.split_first() {
             None => format!("FROM orders WHERE {}", self.terms.join(" AND ")),
             Some((first, rest)) => {
@@ -960,7 +960,7 @@ impl Store {
         } else {
             format!(
                 "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
-                w.from_where()
+                w.sql_from_where()
             )
         };
         let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
@@ -1060,7 +1060,7 @@ impl Store {
             let lim = w.int(cap + 1);
             format!(
                 "SELECT COUNT(*), CAST(0 AS BIGINT) FROM (SELECT 1 {} LIMIT {lim}) t",
-                w.from_where()
+                w.sql_from_where()
             )
         };
         let (n, scanned): (i64, i64) = on_db!(&self.db, pool => {
