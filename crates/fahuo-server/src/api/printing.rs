@@ -178,6 +178,9 @@ pub async fn print_job_labels(
                     job.id, labels.extension
                 ),
             ),
+            // The console previews the labels in a frame of its own page (every other
+            // response keeps the server-wide DENY).
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN".to_string()),
         ],
         labels.bytes,
     ))

@@ -945,3 +945,137 @@ pub async fn page(c: &Client, s: &Server, path: &str) -> (StatusCode, String) {
     let status = resp.status();
     (status, resp.text().await.unwrap())
 }
+
+/// A merchant ready to print and ship: an owner (password `owner-password`), warehouse
+/// 杭州仓 with 100 mugs (SKU `MUG-350`, barcode 6901234567892), a manual shop, and a ZTO
+/// account on the e-waybill emulator (which runs as long as `sim` lives).
+pub struct ShippingMerchant {
+    pub owner: fahuo_app::Actor,
+    pub tenant: fahuo_domain::TenantId,
+    pub warehouse: fahuo_domain::WarehouseId,
+    pub shop: fahuo_domain::ShopId,
+    pub sim: fahuo_sim::SimHandle,
+}
+
+pub async fn shipping_merchant(app: &App, tenant_name: &str, owner_name: &str) -> ShippingMerchant {
+    use fahuo_app::Actor;
+    use fahuo_app::catalog::{ShopInput, SkuInput, StockMovementInput, WarehouseInput};
+    use fahuo_app::printing::BindCarrierAccount;
+    use fahuo_domain::fulfilment::WaybillService;
+    use fahuo_platforms::waybill::WaybillCredentials;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = fahuo_sim::start(fahuo_sim::SimConfig::new(7, 1), listener).unwrap();
+    let tenant = app
+        .create_tenant(&fahuo_domain::Name::parse(tenant_name).unwrap())
+        .await
+        .unwrap();
+    let owner = Actor::cli(tenant.id);
+    app.add_user(
+        &owner,
+        fahuo_app::users::UserInput {
+            username: fahuo_domain::Username::parse(owner_name).unwrap(),
+            display_name: String::new(),
+            role: fahuo_domain::Role::Owner,
+            password: fahuo_app::auth::Password::parse("owner-password").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let warehouse = app
+        .create_warehouse(
+            &owner,
+            &WarehouseInput {
+                code: "HZ01".into(),
+                name: "杭州仓".into(),
+                province: "浙江省".into(),
+                city: "杭州市".into(),
+                county: "余杭区".into(),
+                address: "文一西路1号".into(),
+                lat: None,
+                lng: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mug = app
+        .create_sku(
+            &owner,
+            &SkuInput {
+                code: "MUG-350".into(),
+                name: "马克杯 350ml".into(),
+                barcode: Some("6901234567892".into()),
+                weight_g: 380,
+                length_mm: 0,
+                width_mm: 0,
+                height_mm: 0,
+                cost_fen: 0,
+            },
+        )
+        .await
+        .unwrap();
+    app.move_stock(
+        &owner,
+        &StockMovementInput {
+            warehouse_id: warehouse.id.get(),
+            sku_id: mug.id.get(),
+            kind: "inbound".into(),
+            quantity: 100,
+            note: None,
+        },
+    )
+    .await
+    .unwrap();
+    let shop = app
+        .create_shop(
+            &owner,
+            &ShopInput {
+                platform: "manual".into(),
+                name: "线下".into(),
+                platform_shop_id: "offline".into(),
+                api_base_url: None,
+                credentials: None,
+            },
+        )
+        .await
+        .unwrap();
+    let info = sim.info();
+    let kd = info
+        .kdniao
+        .accounts
+        .iter()
+        .find(|a| a.shipper_code == "ZTO")
+        .unwrap();
+    app.bind_carrier_account(
+        &owner,
+        BindCarrierAccount {
+            name: "中通 快递鸟".into(),
+            service: WaybillService::Kdniao,
+            carrier: "ZTO".into(),
+            base_url: Some(info.kdniao_base_url.clone()),
+            shop_id: None,
+            priority: 0,
+            sender_name: "杭州仓".into(),
+            sender_phone: "13900001111".into(),
+            quota: None,
+            low_balance_threshold: 0,
+            latency_budget_ms: 2_000,
+            credentials: WaybillCredentials {
+                api_key: info.kdniao.ebusiness_id.clone(),
+                api_secret: info.kdniao.app_key.clone(),
+                account: Some(kd.customer_name.clone()),
+                account_secret: Some(kd.customer_pwd.clone()),
+                site: None,
+            },
+        },
+    )
+    .await
+    .unwrap();
+    ShippingMerchant {
+        owner,
+        tenant: tenant.id,
+        warehouse: warehouse.id,
+        shop: shop.id,
+        sim,
+    }
+}
