@@ -2,16 +2,17 @@
 //! reveal a receiver (audited), and review actions (approve, hold, release, cancel).
 
 use crate::{Actor, App, AppError, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use fahuo_domain::catalog::Shop;
 use fahuo_domain::fulfilment::Hold;
 use fahuo_domain::order::{MaskedReceiver, NewOrder, NewOrderLine, Order, OrderLine, Receiver};
 use fahuo_domain::{
     Fen, OrderEvent, OrderId, OrderState, ParseError, Permission, Platform, PlatformOrderId,
-    ShopId, SkuCode,
+    ShopId, SkuCode, WarehouseId,
 };
-use fahuo_store::Page;
-use fahuo_store::orders::{OrderFilter, OrderSummary, Upsert};
+use fahuo_store::orders::{
+    ListCursor, ListSort, ListTab, OrderFilter, OrderListPage, TabCount, Upsert,
+};
 use serde::{Deserialize, Serialize};
 
 /// A receiver as typed into the API or an import.
@@ -178,66 +179,217 @@ impl OrderView {
     }
 }
 
-/// The order list's query, as it arrives from the API or the console.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The order list's query, as it arrives from the API or the console (empty fields are
+/// ignored, so a form may send them all).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
 pub struct OrderQuery {
+    /// The console's tab: `all`, `review` (待审核), `print` (待打单), `ship` (待发货),
+    /// `shipped` (已发货), `exception` (异常), `after_sale` (售后, an open after-sale) or
+    /// `cancelled` (已取消).
+    pub tab: Option<String>,
     /// Internal state, e.g. `new`, `on_hold`, `approved`.
     pub state: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
     pub shop_id: Option<i64>,
     /// `wechat`, `douyin`, `xiaohongshu` or `manual`.
     pub platform: Option<String>,
+    /// The carrier code of the order's package, waybill or shipment, e.g. `SF`.
+    pub carrier: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub warehouse_id: Option<i64>,
+    /// A SKU tag of one of its lines, e.g. `fragile`.
+    pub tag: Option<String>,
+    /// Deadline risk of orders still to ship: `overdue`, `6h` (due within 6 hours) or `24h`.
+    pub risk: Option<String>,
+    /// One search box: four digits search the phone's last four, a name (Chinese letters or a
+    /// space) the receiver's full name, anything else the order number or a waybill number.
+    pub q: Option<String>,
     /// The platform's order number, exactly.
     pub platform_order_id: Option<String>,
+    /// A waybill (tracking) number, exactly.
+    pub waybill: Option<String>,
     /// The last four digits of the receiver's phone.
     pub phone: Option<String>,
+    /// The receiver's full name, exactly (spaces and case do not matter).
+    pub name: Option<String>,
     /// Only orders whose ship-by deadline is before this instant.
     pub ship_by_before: Option<DateTime<Utc>>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-    /// The `next_cursor` of the previous page.
-    pub after: Option<i64>,
+    /// Created at or after: an RFC 3339 instant, or a date (its start in China time).
+    pub created_from: Option<String>,
+    /// Created before: an RFC 3339 instant, or a date (that whole day in China time).
+    pub created_to: Option<String>,
+    /// `deadline` (soonest first; the default of the work tabs) or `created` (newest first;
+    /// the default of the others). Without tab and sort: newest first by id.
+    pub sort: Option<String>,
+    /// The `next_cursor` of the previous page (with the same sort).
+    pub after: Option<String>,
     /// 1–500, default 50.
+    #[serde(default, deserialize_with = "opt_i64")]
     pub limit: Option<i64>,
 }
 
+/// A number as JSON sends it, or as text from a query string; empty text is none.
+fn opt_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        I(i64),
+        S(String),
+    }
+    match Option::<V>::deserialize(d)? {
+        None => Ok(None),
+        Some(V::I(i)) => Ok(Some(i)),
+        Some(V::S(s)) if s.trim().is_empty() => Ok(None),
+        Some(V::S(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
+    }
+}
+
+/// China time (UTC+8, no daylight saving), in which merchants name their days.
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+}
+
+/// An instant from RFC 3339 or a date; a date means its start, or with `end_of_day` the start
+/// of the next day (an exclusive bound that includes the whole date).
+fn instant(field: &'static str, s: &str, end_of_day: bool) -> Result<DateTime<Utc>, ParseError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ParseError::new(field, "a date (2026-12-05) or an RFC 3339 time"))?;
+    let date = if end_of_day {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
+    let start = date.and_time(NaiveTime::MIN);
+    Ok(china()
+        .from_local_datetime(&start)
+        .single()
+        .expect("a fixed offset has one local time")
+        .with_timezone(&Utc))
+}
+
 impl OrderQuery {
-    pub fn parse(&self) -> Result<OrderFilter, ParseError> {
+    /// The store's filter, with deadline risk relative to `now`.
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<OrderFilter, ParseError> {
         let blank = |s: &Option<String>| {
             s.as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(String::from)
         };
-        let phone = blank(&self.phone);
-        if let Some(p) = &phone
-            && (p.len() != 4 || !p.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Err(ParseError::new(
-                "phone",
-                "the last four digits of the phone",
-            ));
+        let tail = |p: String| {
+            if p.len() != 4 || !p.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ParseError::new(
+                    "phone",
+                    "the last four digits of the phone",
+                ));
+            }
+            Ok(p)
+        };
+        let mut phone = blank(&self.phone).map(tail).transpose()?;
+        let mut name = blank(&self.name);
+        let mut number = None;
+        if let Some(q) = blank(&self.q) {
+            if q.len() == 4 && q.chars().all(|c| c.is_ascii_digit()) {
+                phone = Some(q);
+            } else if q.chars().any(|c| !c.is_ascii() || c.is_whitespace()) {
+                name = Some(q);
+            } else {
+                number = Some(q);
+            }
+        }
+        if name.as_ref().is_some_and(|n| n.chars().count() > 50) {
+            return Err(ParseError::new("name", "at most 50 characters"));
+        }
+        if number.as_ref().is_some_and(|n| n.len() > 64) {
+            return Err(ParseError::new("q", "at most 64 characters"));
         }
         let limit = self.limit.unwrap_or(50);
         if !(1..=500).contains(&limit) {
             return Err(ParseError::new("limit", "between 1 and 500"));
         }
+        let tab = blank(&self.tab).map(|t| ListTab::parse(&t)).transpose()?;
+        let sort = match (blank(&self.sort).as_deref(), tab) {
+            (Some("deadline"), _) => ListSort::Deadline,
+            (Some("created"), _) => ListSort::Created,
+            (Some(_), _) => return Err(ParseError::new("sort", "deadline or created")),
+            (None, Some(t)) if t.is_work() => ListSort::Deadline,
+            (None, Some(_)) => ListSort::Created,
+            (None, None) => ListSort::Newest,
+        };
+        let (mut after, mut cursor) = (None, None);
+        if let Some(a) = blank(&self.after) {
+            let bad = || ParseError::new("after", "the next_cursor of the previous page");
+            if sort == ListSort::Newest {
+                after = Some(a.parse::<i64>().map_err(|_| bad())?);
+            } else {
+                cursor = Some(ListCursor::decode(&a).ok_or_else(bad)?);
+            }
+        }
+        let (deadline_from, deadline_before) = match blank(&self.risk).as_deref() {
+            None => (None, None),
+            Some("overdue") => (None, Some(now)),
+            Some("6h") => (Some(now), Some(now + Duration::hours(6))),
+            Some("24h") => (Some(now), Some(now + Duration::hours(24))),
+            Some(_) => return Err(ParseError::new("risk", "overdue, 6h or 24h")),
+        };
+        let carrier = blank(&self.carrier).map(|c| c.to_ascii_uppercase());
+        if carrier
+            .as_ref()
+            .is_some_and(|c| c.len() > 16 || !c.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(ParseError::new("carrier", "a carrier code, e.g. SF"));
+        }
+        let tag = blank(&self.tag).map(|t| t.to_lowercase());
+        if tag
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 32 || t.contains([',', '%']))
+        {
+            return Err(ParseError::new("tag", "one tag, e.g. fragile"));
+        }
+        let waybill = blank(&self.waybill);
+        if waybill.as_ref().is_some_and(|w| w.len() > 64) {
+            return Err(ParseError::new("waybill", "at most 64 characters"));
+        }
         Ok(OrderFilter {
             state: blank(&self.state)
                 .map(|s| OrderState::parse(&s))
                 .transpose()?,
+            tab,
+            shops: None,
             shop_id: self.shop_id.map(ShopId),
             platform: blank(&self.platform)
                 .map(|p| Platform::parse(&p))
                 .transpose()?,
+            carrier,
+            warehouse_id: self.warehouse_id.map(WarehouseId),
+            tag,
             platform_order_id: blank(&self.platform_order_id)
                 .map(|p| PlatformOrderId::parse(&p).map(String::from))
                 .transpose()?,
             phone_last_four: phone,
+            receiver_name: name,
+            waybill,
+            number,
             ship_by_before: self.ship_by_before,
-            created_from: self.created_from,
-            created_to: self.created_to,
-            after: self.after,
+            deadline_from,
+            deadline_before,
+            created_from: blank(&self.created_from)
+                .map(|s| instant("created_from", &s, false))
+                .transpose()?,
+            created_to: blank(&self.created_to)
+                .map(|s| instant("created_to", &s, true))
+                .transpose()?,
+            sort,
+            after,
+            cursor,
             limit,
         })
     }
@@ -279,10 +431,54 @@ impl App {
         Ok(shop)
     }
 
-    pub async fn orders(&self, actor: &Actor, query: &OrderQuery) -> Result<Page<OrderSummary>> {
+    /// The order list: only the shops of the actor's scope, receivers masked.
+    pub async fn orders(&self, actor: &Actor, query: &OrderQuery) -> Result<OrderListPage> {
         actor.require(Permission::ViewOrders)?;
-        let filter = query.parse()?;
-        Ok(self.store().orders(actor.tenant_id, &filter).await?)
+        let filter = self.scoped_filter(actor, query)?;
+        Ok(self.store().order_list(actor.tenant_id, &filter).await?)
+    }
+
+    fn scoped_filter(&self, actor: &Actor, query: &OrderQuery) -> Result<OrderFilter> {
+        let mut filter = query.parse(self.now())?;
+        filter.shops = actor.scope.shops.clone();
+        Ok(filter)
+    }
+
+    /// How many orders the query matches, up to `cap` (`(cap, true)`: more than that).
+    pub async fn order_match_count(
+        &self,
+        actor: &Actor,
+        query: &OrderQuery,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        actor.require(Permission::ViewOrders)?;
+        let filter = self.scoped_filter(actor, query)?;
+        Ok(self
+            .store()
+            .count_orders(actor.tenant_id, &filter, cap)
+            .await?)
+    }
+
+    /// The count of each tab of the list within the actor's scope and the query's shop and
+    /// platform (its other filters do not change the tab counts), each counted up to `cap`.
+    pub async fn order_tab_counts(
+        &self,
+        actor: &Actor,
+        query: &OrderQuery,
+        cap: i64,
+    ) -> Result<Vec<TabCount>> {
+        actor.require(Permission::ViewOrders)?;
+        let filter = self.scoped_filter(actor, query)?;
+        Ok(self
+            .store()
+            .order_tab_counts(actor.tenant_id, &filter, cap)
+            .await?)
+    }
+
+    /// The carriers (of the tenant's carrier accounts) and SKU tags the list may filter by.
+    pub async fn order_list_choices(&self, actor: &Actor) -> Result<(Vec<String>, Vec<String>)> {
+        actor.require(Permission::ViewOrders)?;
+        Ok(self.store().order_list_choices(actor.tenant_id).await?)
     }
 
     pub async fn order_counts(&self, actor: &Actor) -> Result<Vec<(OrderState, i64)>> {
@@ -290,8 +486,20 @@ impl App {
         Ok(self.store().order_counts(actor.tenant_id).await?)
     }
 
+    /// `NotFound` unless the order is the actor's tenant's and in a shop of the actor's scope:
+    /// an order outside the scope is, for the actor, an order that does not exist.
+    pub async fn order_in_scope(&self, actor: &Actor, id: OrderId) -> Result<()> {
+        let shop = self.store().order_shop(actor.tenant_id, id).await?;
+        if actor.scope.allows_shop(shop) {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
     pub async fn order(&self, actor: &Actor, id: OrderId) -> Result<OrderView> {
         actor.require(Permission::ViewOrders)?;
+        self.order_in_scope(actor, id).await?;
         let order = self.store().order(actor.tenant_id, id).await?;
         let holds = self.store().holds(actor.tenant_id, id).await?;
         Ok(OrderView::new(order, holds))
@@ -301,6 +509,7 @@ impl App {
     /// label). Every reveal is in the audit log.
     pub async fn reveal_receiver(&self, actor: &Actor, id: OrderId) -> Result<Receiver> {
         actor.require(Permission::RevealReceiver)?;
+        self.order_in_scope(actor, id).await?;
         let order = self.store().order(actor.tenant_id, id).await?;
         let mut audit = actor.audit("receiver.reveal", "order", self.now());
         audit.entity_id = Some(id.get());
@@ -311,6 +520,7 @@ impl App {
     /// Approves a new or held order (审核通过); a held order's holds are released.
     pub async fn approve_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView> {
         actor.require(Permission::ReviewOrders)?;
+        self.order_in_scope(actor, id).await?;
         let now = self.now();
         let order = self.store().order(actor.tenant_id, id).await?;
         if order.state == OrderState::OnHold {
@@ -343,6 +553,7 @@ impl App {
         message: &str,
     ) -> Result<OrderView> {
         actor.require(Permission::ReviewOrders)?;
+        self.order_in_scope(actor, id).await?;
         let code = reason_code.trim();
         if code.is_empty()
             || code.len() > 64
@@ -376,6 +587,7 @@ impl App {
     /// Cancels an order that has not shipped (e.g. the buyer cancelled by phone).
     pub async fn cancel_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView> {
         actor.require(Permission::EditOrders)?;
+        self.order_in_scope(actor, id).await?;
         self.store()
             .transition_order(
                 actor.tenant_id,

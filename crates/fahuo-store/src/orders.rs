@@ -12,7 +12,7 @@ use fahuo_domain::fulfilment::Hold;
 use fahuo_domain::order::{MaskedReceiver, NewOrder, Order, OrderLine, Receiver};
 use fahuo_domain::{
     Fen, HoldId, OrderEvent, OrderId, OrderLineId, OrderState, Platform, PlatformOrderId, ShopId,
-    SkuCode, SkuId, TenantId,
+    SkuCode, SkuId, TenantId, WarehouseId,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -105,26 +105,244 @@ pub struct OrderSummary {
     pub paid_total: Fen,
     pub receiver: MaskedReceiver,
     pub ship_by: Option<DateTime<Utc>>,
+    /// The carrier of its latest package, waybill or shipment.
+    pub carrier: Option<String>,
+    /// The warehouse of its latest package.
+    pub warehouse_id: Option<WarehouseId>,
+    /// The tags of its lines' SKUs.
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Which orders to list. Every field narrows the result; `after` pages (newest first).
+/// The tabs of the order list (订单页签). Each state tab is a set of [`OrderState`]s; the
+/// mapping is [`ListTab::of`] and, for the database, the `list_tab` generated column of
+/// migration 0011 (the two must agree; a test checks it):
+///
+/// | tab | states | why |
+/// |---|---|---|
+/// | 待审核 review | new | waits for review (rules or a person) |
+/// | 异常 exception | on_hold | a hold needs a person (an exception is a hold, not a state) |
+/// | 待打单 print | approved, allocated, waybill_issued | cleared, the label is not printed yet |
+/// | 待发货 ship | printed, packed | the label is out, the platform is not told yet |
+/// | 已发货 shipped | shipped, in_transit, delivered, returned | it left (a return is an after-sale) |
+/// | 已取消 cancelled | cancelled, refunded | nothing more to ship |
+///
+/// 售后 (`after_sale`) is not a state: it lists the orders with an open after-sale (status not
+/// completed, rejected or closed), whatever their state, so an order may be in two tabs.
+/// 全部 (`all`) is every order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ListTab {
+    All,
+    Review,
+    Print,
+    Ship,
+    Shipped,
+    Exception,
+    AfterSale,
+    Cancelled,
+}
+
+impl ListTab {
+    /// In the order the console shows them.
+    pub const ALL: [ListTab; 8] = [
+        ListTab::All,
+        ListTab::Review,
+        ListTab::Print,
+        ListTab::Ship,
+        ListTab::Shipped,
+        ListTab::Exception,
+        ListTab::AfterSale,
+        ListTab::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListTab::All => "all",
+            ListTab::Review => "review",
+            ListTab::Print => "print",
+            ListTab::Ship => "ship",
+            ListTab::Shipped => "shipped",
+            ListTab::Exception => "exception",
+            ListTab::AfterSale => "after_sale",
+            ListTab::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> std::result::Result<ListTab, fahuo_domain::ParseError> {
+        ListTab::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s.trim())
+            .ok_or_else(|| {
+                fahuo_domain::ParseError::new(
+                    "tab",
+                    "all, review, print, ship, shipped, exception, after_sale or cancelled",
+                )
+            })
+    }
+
+    /// The state tab of an order in `state` (never `All` or `AfterSale`).
+    pub fn of(state: OrderState) -> ListTab {
+        use OrderState as S;
+        match state {
+            S::New => ListTab::Review,
+            S::OnHold => ListTab::Exception,
+            S::Approved | S::Allocated | S::WaybillIssued => ListTab::Print,
+            S::Printed | S::Packed => ListTab::Ship,
+            S::Shipped | S::InTransit | S::Delivered | S::Returned => ListTab::Shipped,
+            S::Cancelled | S::Refunded => ListTab::Cancelled,
+        }
+    }
+
+    /// A tab of orders still to be worked on: they are sorted by ship-by deadline by default.
+    pub fn is_work(self) -> bool {
+        matches!(
+            self,
+            ListTab::Review | ListTab::Exception | ListTab::Print | ListTab::Ship
+        )
+    }
+}
+
+/// The order of the list. Every sort ends in the order id, so it is total and a keyset cursor
+/// (the last row's key and id) continues it without gaps or repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ListSort {
+    /// Ship-by deadline, soonest first; orders with nothing left to ship (or no deadline) last.
+    Deadline,
+    /// Created time, newest first.
+    Created,
+    /// Order id, newest first: the cursor is just the id (`OrderFilter::after`).
+    #[default]
+    Newest,
+}
+
+/// Where the next page starts: the last row's sort key and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    pub key: i64,
+    pub id: i64,
+}
+
+impl ListCursor {
+    /// `key.id`, as it travels in URLs.
+    pub fn encode(self) -> String {
+        format!("{}.{}", self.key, self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<ListCursor> {
+        let (key, id) = s.trim().split_once('.')?;
+        Some(ListCursor {
+            key: key.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A page of the order list; `next_cursor` is the [`ListCursor`] of its last row.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderListPage {
+    pub items: Vec<OrderSummary>,
+    /// Pass back as `after` (with the same sort) for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A tab's count. Counting stops at `cap`: `more` says there are more than `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TabCount {
+    pub tab: ListTab,
+    pub count: i64,
+    pub more: bool,
+}
+
+/// The after-sale statuses that are still open (the `after_sales_open` partial index has the
+/// same list, word for word, so that the planner may use it).
+const OPEN_AFTER_SALE: &str =
+    "'requested', 'awaiting_return', 'return_shipped', 'return_received', 'refunding'";
+
+/// The deadline key of an order with nothing left to ship or no deadline (migration 0011).
+pub const NO_DEADLINE: i64 = 9_000_000_000_000_000;
+
+/// A receiver name as the name search hashes it: without any whitespace or the middle dot of
+/// transliterated names, letters in lower case ("张 三" = "张三", "Li Lei" = "lilei").
+pub fn normalise_receiver_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '•' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Which orders to list. Every field narrows the result.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub state: Option<OrderState>,
+    pub tab: Option<ListTab>,
+    /// Only these shops (a sub-account's scope); `None` = every shop of the tenant.
+    pub shops: Option<Vec<ShopId>>,
     pub shop_id: Option<ShopId>,
     pub platform: Option<Platform>,
+    /// The carrier of the order's package, waybill or shipment (e.g. `SF`).
+    pub carrier: Option<String>,
+    pub warehouse_id: Option<WarehouseId>,
+    /// A SKU tag of one of its lines (e.g. `fragile`).
+    pub tag: Option<String>,
     pub platform_order_id: Option<String>,
     /// Last four digits of the receiver's phone.
     pub phone_last_four: Option<String>,
+    /// The receiver's full name (exact, after [`normalise_receiver_name`]).
+    pub receiver_name: Option<String>,
+    /// A waybill (tracking) number of its packages or shipments.
+    pub waybill: Option<String>,
+    /// An order number or a waybill number, whichever it is.
+    pub number: Option<String>,
     /// Orders whose ship-by deadline is before this instant.
     pub ship_by_before: Option<DateTime<Utc>>,
+    /// Open orders whose deadline is at or after this instant.
+    pub deadline_from: Option<DateTime<Utc>>,
+    /// Open orders whose deadline is before this instant.
+    pub deadline_before: Option<DateTime<Utc>>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
-    /// Orders with an id below this one (the previous page's `next_cursor`).
+    pub sort: ListSort,
+    /// For [`ListSort::Newest`]: orders with an id below this one (the previous `next_cursor`).
     pub after: Option<i64>,
+    /// For the other sorts: the previous page's last row.
+    pub cursor: Option<ListCursor>,
     pub limit: i64,
+}
+
+/// A bound value of a dynamically built query.
+enum Arg {
+    I(i64),
+    S(String),
+}
+
+/// The WHERE clause of a list or count query, with only the conditions the filter uses, so
+/// that each database plans for exactly that combination ($1 is always the tenant).
+struct Where {
+    terms: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+    fn int(&mut self, v: i64) -> String {
+        self.arg(Arg::I(v))
+    }
+    fn text(&mut self, v: &str) -> String {
+        self.arg(Arg::S(v.to_string()))
+    }
+    fn sql(&self) -> String {
+        self.terms.join(" AND ")
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -142,8 +360,18 @@ struct SummaryRow {
     receiver_city: String,
     receiver_county: String,
     ship_by: Option<i64>,
+    list_carrier: Option<String>,
+    list_warehouse_id: Option<i64>,
+    list_tags: String,
     created_at: i64,
     updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedRow {
+    #[sqlx(flatten)]
+    summary: SummaryRow,
+    list_key: i64,
 }
 
 impl TryFrom<SummaryRow> for OrderSummary {
@@ -166,6 +394,19 @@ impl TryFrom<SummaryRow> for OrderSummary {
                 detail: "****".into(),
             },
             ship_by: opt_from_ms(r.ship_by),
+            carrier: r.list_carrier,
+            warehouse_id: r.list_warehouse_id.map(WarehouseId),
+            tags: {
+                let mut tags: Vec<String> = r
+                    .list_tags
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect();
+                tags.sort();
+                tags.dedup();
+                tags
+            },
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
         })
@@ -174,7 +415,7 @@ impl TryFrom<SummaryRow> for OrderSummary {
 
 const SUMMARY_COLUMNS: &str = "id, shop_id, platform, platform_order_id, state, platform_status, \
     paid_total_fen, receiver_name_masked, receiver_phone_masked, receiver_province, receiver_city, \
-    receiver_county, ship_by, created_at, updated_at";
+    receiver_county, ship_by, list_carrier, list_warehouse_id, list_tags, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {
@@ -251,6 +492,9 @@ impl Store {
         let name_masked = fahuo_domain::pii::mask_name(&r.name);
         let phone_masked = r.phone.masked();
         let tail_hash = self.pii.lookup_hash("phone_tail", r.phone.last_four());
+        let name_hash = self
+            .pii
+            .lookup_hash("receiver_name", &normalise_receiver_name(&r.name));
         let snapshot = audit_snapshot(order);
         let outcome = in_tx!(&self.db, tx => {
             let platform: Option<String> = sqlx::query_scalar(
@@ -274,14 +518,15 @@ impl Store {
                          buyer_note = $4, seller_note = $5, paid_at = $6, ship_by = $7, presale_ship_at = $8, \
                          platform_updated_at = $9, receiver_enc = $10, receiver_name_masked = $11, \
                          receiver_phone_masked = $12, receiver_phone_tail_hash = $13, receiver_province = $14, \
-                         receiver_city = $15, receiver_county = $16, version = version + 1, updated_at = $17 \
-                         WHERE id = $18")
+                         receiver_city = $15, receiver_county = $16, version = version + 1, updated_at = $17, \
+                         receiver_name_hash = $19 WHERE id = $18")
                         .bind(&order.platform_status).bind(order.paid_total.get()).bind(order.freight.get())
                         .bind(order.buyer_note.as_deref()).bind(order.seller_note.as_deref())
                         .bind(order.paid_at.map(ms)).bind(order.ship_by.map(ms))
                         .bind(order.presale_ship_at.map(ms)).bind(incoming)
                         .bind(&receiver_enc).bind(&name_masked).bind(&phone_masked).bind(&tail_hash)
                         .bind(&r.province).bind(&r.city).bind(&r.county).bind(ms(now)).bind(id)
+                        .bind(&name_hash)
                         .execute(&mut *tx).await?;
                     // Lines follow the platform only while nothing has been reserved for them.
                     if matches!(OrderState::parse(&state)?, OrderState::New | OrderState::OnHold) {
@@ -297,9 +542,9 @@ impl Store {
                          platform_status, paid_total_fen, freight_fen, buyer_note, seller_note, paid_at, \
                          ship_by, presale_ship_at, platform_updated_at, receiver_enc, receiver_name_masked, \
                          receiver_phone_masked, receiver_phone_tail_hash, receiver_province, receiver_city, \
-                         receiver_county, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, \
-                         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $22) \
-                         RETURNING id")
+                         receiver_county, version, created_at, updated_at, receiver_name_hash) VALUES ($1, $2, \
+                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+                         1, $22, $22, $23) RETURNING id")
                         .bind(tenant.get()).bind(order.shop_id.get()).bind(&platform)
                         .bind(order.platform_order_id.as_str()).bind(OrderState::New.as_str())
                         .bind(&order.platform_status).bind(order.paid_total.get()).bind(order.freight.get())
@@ -308,6 +553,7 @@ impl Store {
                         .bind(order.presale_ship_at.map(ms)).bind(incoming)
                         .bind(&receiver_enc).bind(&name_masked).bind(&phone_masked).bind(&tail_hash)
                         .bind(&r.province).bind(&r.city).bind(&r.county).bind(ms(now))
+                        .bind(&name_hash)
                         .fetch_one(&mut *tx).await?;
                     insert_lines!(&mut *tx, tenant, id, order);
                     (id, Upsert::Created(OrderId(id)), Some("order.created"))
@@ -436,40 +682,285 @@ impl Store {
         Ok(found)
     }
 
-    /// The order list, newest first, with masked receivers.
-    pub async fn orders(&self, tenant: TenantId, f: &OrderFilter) -> Result<Page<OrderSummary>> {
+    /// The conditions of `f` (all but paging). `for_count` writes the platform as a set of
+    /// shops, which the shop index answers, instead of a condition checked row by row.
+    fn list_where(&self, tenant: TenantId, f: &OrderFilter, for_count: bool) -> Where {
+        let mut w = Where {
+            terms: Vec::new(),
+            args: Vec::new(),
+        };
+        let t = w.int(tenant.get());
+        w.terms.push(format!("tenant_id = {t}"));
+        if let Some(state) = f.state {
+            let p = w.text(state.as_str());
+            w.terms.push(format!("state = {p}"));
+        }
+        match f.tab {
+            None | Some(ListTab::All) => {}
+            Some(ListTab::AfterSale) => w.terms.push(format!(
+                "id IN (SELECT order_id FROM after_sales WHERE tenant_id = $1 \
+                 AND status IN ({OPEN_AFTER_SALE}))"
+            )),
+            Some(tab) => {
+                let p = w.text(tab.as_str());
+                w.terms.push(format!("list_tab = {p}"));
+            }
+        }
+        if let Some(shops) = &f.shops {
+            if shops.is_empty() {
+                w.terms.push("1 = 0".into());
+            } else {
+                let ps: Vec<String> = shops.iter().map(|s| w.int(s.get())).collect();
+                w.terms.push(format!("shop_id IN ({})", ps.join(", ")));
+            }
+        }
+        if let Some(shop) = f.shop_id {
+            let p = w.int(shop.get());
+            w.terms.push(format!("shop_id = {p}"));
+        }
+        if let Some(platform) = f.platform {
+            let p = w.text(platform.as_str());
+            w.terms.push(if for_count {
+                format!("shop_id IN (SELECT id FROM shops WHERE tenant_id = $1 AND platform = {p})")
+            } else {
+                format!("platform = {p}")
+            });
+        }
+        if let Some(carrier) = &f.carrier {
+            let p = w.text(carrier);
+            w.terms.push(format!("list_carrier = {p}"));
+        }
+        if let Some(warehouse) = f.warehouse_id {
+            let p = w.int(warehouse.get());
+            w.terms.push(format!("list_warehouse_id = {p}"));
+        }
+        if let Some(tag) = &f.tag {
+            let p = w.text(&format!("%,{tag},%"));
+            w.terms.push(format!("list_tags LIKE {p}"));
+        }
+        if let Some(number) = &f.platform_order_id {
+            let p = w.text(number);
+            w.terms.push(format!("platform_order_id = {p}"));
+        }
+        if let Some(tail) = &f.phone_last_four {
+            let p = w.text(&self.pii.lookup_hash("phone_tail", tail));
+            w.terms.push(format!("receiver_phone_tail_hash = {p}"));
+        }
+        if let Some(name) = &f.receiver_name {
+            let hash = self
+                .pii
+                .lookup_hash("receiver_name", &normalise_receiver_name(name));
+            let p = w.text(&hash);
+            w.terms.push(format!("receiver_name_hash = {p}"));
+        }
+        // Waybill numbers live on waybills (through the package's lines) and on shipments
+        // (numbers typed, imported or a supplier's); both are indexed by (tenant, number).
+        let waybill_ids = |p: &str| {
+            format!(
+                "SELECT pl.order_id FROM waybills wb JOIN package_lines pl ON pl.package_id = wb.package_id \
+                 WHERE wb.tenant_id = $1 AND wb.tracking_no = {p} \
+                 UNION SELECT order_id FROM shipments WHERE tenant_id = $1 AND tracking_no = {p}"
+            )
+        };
+        if let Some(waybill) = &f.waybill {
+            let p = w.text(waybill);
+            w.terms.push(format!("id IN ({})", waybill_ids(&p)));
+        }
+        if let Some(number) = &f.number {
+            let p = w.text(number);
+            w.terms.push(format!(
+                "id IN (SELECT id FROM orders WHERE tenant_id = $1 AND platform_order_id = {p} UNION {})",
+                waybill_ids(&p)
+            ));
+        }
+        if let Some(t) = f.ship_by_before {
+            let p = w.int(ms(t));
+            w.terms.push(format!("ship_by < {p}"));
+        }
+        if let Some(t) = f.deadline_from {
+            let p = w.int(ms(t));
+            w.terms.push(format!("list_deadline >= {p}"));
+        }
+        if let Some(t) = f.deadline_before {
+            let p = w.int(ms(t).min(NO_DEADLINE));
+            w.terms.push(format!("list_deadline < {p}"));
+        }
+        if let Some(t) = f.created_from {
+            let p = w.int(ms(t));
+            w.terms.push(format!("created_at >= {p}"));
+        }
+        if let Some(t) = f.created_to {
+            let p = w.int(ms(t));
+            w.terms.push(format!("created_at < {p}"));
+        }
+        w
+    }
+
+    /// The order list with masked receivers, in the filter's sort, one keyset page at a time
+    /// (no OFFSET: a page costs the same however deep it is).
+    ///
+    /// Plans (migration 0011): the tab (or none, for 全部), the sort key and the id are one
+    /// index — `(tenant_id, list_tab, list_deadline|created_at, id)`, or with `shop_id` after
+    /// the tenant when a shop is chosen — so the page is the next `limit` entries of one index
+    /// range, read in order; deadline-risk and created-date filters narrow that same range.
+    /// Searches (order number, waybill, phone tail, name) go through their own indexes and
+    /// find a handful of rows that are then sorted. The remaining filters (platform, carrier,
+    /// warehouse, tag, several scoped shops) are checked on the rows of the range as it is
+    /// read: they are of low cardinality, so the rows a page needs come soon.
+    pub async fn order_list(&self, tenant: TenantId, f: &OrderFilter) -> Result<OrderListPage> {
         let limit = f.limit.clamp(1, 500);
-        let tail_hash = f
-            .phone_last_four
-            .as_deref()
-            .map(|tail| self.pii.lookup_hash("phone_tail", tail));
+        let mut w = self.list_where(tenant, f, false);
+        let (key, order) = match f.sort {
+            ListSort::Deadline => ("list_deadline", "list_deadline, id"),
+            ListSort::Created => ("created_at", "created_at DESC, id DESC"),
+            ListSort::Newest => ("id", "id DESC"),
+        };
+        match (f.sort, f.cursor, f.after) {
+            (ListSort::Newest, _, Some(id)) | (ListSort::Newest, Some(ListCursor { id, .. }), None) => {
+                let p = w.int(id);
+                w.terms.push(format!("id < {p}"));
+            }
+            (ListSort::Deadline, Some(c), _) => {
+                let (k, i) = (w.int(c.key), w.int(c.id));
+                w.terms.push(format!("(list_deadline, id) > ({k}, {i})"));
+            }
+            (ListSort::Created, Some(c), _) => {
+                let (k, i) = (w.int(c.key), w.int(c.id));
+                w.terms.push(format!("(created_at, id) < ({k}, {i})"));
+            }
+            _ => {}
+        }
+        let lim = w.int(limit + 1);
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM orders WHERE tenant_id = $1 \
-             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR shop_id = $3) \
-             AND ($4 IS NULL OR platform = $4) AND ($5 IS NULL OR platform_order_id = $5) \
-             AND ($6 IS NULL OR receiver_phone_tail_hash = $6) AND ($7 IS NULL OR ship_by < $7) \
-             AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at < $9) \
-             AND ($10 IS NULL OR id < $10) ORDER BY id DESC LIMIT $11"
+            "SELECT {SUMMARY_COLUMNS}, {key} AS list_key FROM orders WHERE {} ORDER BY {order} LIMIT {lim}",
+            w.sql()
         );
-        let rows: Vec<SummaryRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.get())
-            .bind(f.state.map(|s| s.as_str()))
-            .bind(f.shop_id.map(|s| s.get()))
-            .bind(f.platform.map(|p| p.as_str()))
-            .bind(f.platform_order_id.as_deref())
-            .bind(tail_hash.as_deref())
-            .bind(f.ship_by_before.map(ms))
-            .bind(f.created_from.map(ms))
-            .bind(f.created_to.map(ms))
-            .bind(f.after)
-            .bind(limit + 1)
-            .fetch_all(pool)
-            .await?);
-        let rows: Vec<OrderSummary> = rows
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<_>>()?;
-        Ok(Page::from_overfetch(rows, limit, |o| o.id.get()))
+        let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
+            let mut q = sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql));
+            for a in &w.args {
+                q = match a {
+                    Arg::I(v) => q.bind(*v),
+                    Arg::S(v) => q.bind(v.as_str()),
+                };
+            }
+            q.fetch_all(pool).await?.into_iter().map(|r| (r.summary, r.list_key)).collect()
+        });
+        let more = rows.len() as i64 > limit;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for (row, key) in rows.into_iter().take(limit as usize) {
+            last = Some(ListCursor { key, id: row.id });
+            items.push(OrderSummary::try_from(row)?);
+        }
+        let next_cursor = match (more, last) {
+            (true, Some(c)) if f.sort == ListSort::Newest => Some(c.id.to_string()),
+            (true, Some(c)) => Some(c.encode()),
+            _ => None,
+        };
+        Ok(OrderListPage { items, next_cursor })
+    }
+
+    /// The order list, newest first, with masked receivers ([`Store::order_list`] with the
+    /// id as cursor).
+    pub async fn orders(&self, tenant: TenantId, f: &OrderFilter) -> Result<Page<OrderSummary>> {
+        let mut f = f.clone();
+        f.sort = ListSort::Newest;
+        let page = self.order_list(tenant, &f).await?;
+        Ok(Page {
+            next_cursor: page.next_cursor.and_then(|c| c.parse().ok()),
+            items: page.items,
+        })
+    }
+
+    /// How many orders match `f`, counting at most `cap` (then `(cap, true)`). Paging fields
+    /// are ignored. Cheap for the filters the tab counts use (an index range read up to `cap`
+    /// entries); for the others it reads the range as the list does.
+    pub async fn count_orders(&self, tenant: TenantId, f: &OrderFilter, cap: i64) -> Result<(i64, bool)> {
+        let mut w = self.list_where(tenant, f, true);
+        let lim = w.int(cap + 1);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE {} LIMIT {lim}) t",
+            w.sql()
+        );
+        let n: i64 = on_db!(&self.db, pool => {
+            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+            for a in &w.args {
+                q = match a {
+                    Arg::I(v) => q.bind(*v),
+                    Arg::S(v) => q.bind(v.as_str()),
+                };
+            }
+            q.fetch_one(pool).await?
+        });
+        Ok((n.min(cap), n > cap))
+    }
+
+    /// The count of each tab, within the shops of `base` (scope, shop, platform; its other
+    /// fields are ignored). Each count reads at most `cap` + 1 entries of the tab's index
+    /// range, so the tabs cost the same for a shop of a hundred orders and one of a million;
+    /// past `cap` a tab says "more than cap" (e.g. 9999+). 全部 is the sum of the state tabs.
+    pub async fn order_tab_counts(&self, tenant: TenantId, base: &OrderFilter, cap: i64) -> Result<Vec<TabCount>> {
+        let scope = OrderFilter {
+            shops: base.shops.clone(),
+            shop_id: base.shop_id,
+            platform: base.platform,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let (mut all, mut all_more) = (0, false);
+        for tab in ListTab::ALL {
+            if tab == ListTab::All {
+                continue;
+            }
+            let f = OrderFilter {
+                tab: Some(tab),
+                ..scope.clone()
+            };
+            let (count, more) = self.count_orders(tenant, &f, cap).await?;
+            if tab != ListTab::AfterSale {
+                all += count;
+                all_more |= more;
+            }
+            out.push(TabCount { tab, count, more });
+        }
+        out.insert(
+            0,
+            TabCount {
+                tab: ListTab::All,
+                count: all,
+                more: all_more,
+            },
+        );
+        Ok(out)
+    }
+
+    /// The shop of an order of the tenant (`NotFound` for another tenant's or a missing one).
+    pub async fn order_shop(&self, tenant: TenantId, id: OrderId) -> Result<ShopId> {
+        let shop: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT shop_id FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(id.get()).fetch_optional(pool).await?);
+        shop.map(ShopId).ok_or(StoreError::NotFound)
+    }
+
+    /// The carriers and tags that orders of the tenant carry, for the list's filter choices.
+    pub async fn order_list_choices(&self, tenant: TenantId) -> Result<(Vec<String>, Vec<String>)> {
+        let (carriers, tags): (Vec<String>, Vec<String>) = on_db!(&self.db, pool => {
+            let carriers = sqlx::query_scalar(
+                "SELECT DISTINCT carrier_code FROM carrier_accounts WHERE tenant_id = $1 ORDER BY 1")
+                .bind(tenant.get()).fetch_all(pool).await?;
+            let tags = sqlx::query_scalar("SELECT DISTINCT tags FROM skus WHERE tenant_id = $1 AND tags <> ''")
+                .bind(tenant.get()).fetch_all(pool).await?;
+            (carriers, tags)
+        });
+        let mut tags: Vec<String> = tags
+            .iter()
+            .flat_map(|t: &String| t.split(','))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok((carriers, tags))
     }
 
     /// Counts of the tenant's orders per state, for the console's tabs.
@@ -595,16 +1086,19 @@ impl Store {
         let tail_hash = self
             .pii
             .lookup_hash("phone_tail", receiver.phone.last_four());
+        let name_hash = self
+            .pii
+            .lookup_hash("receiver_name", &normalise_receiver_name(&receiver.name));
         let before = self.order(tenant, id).await?.receiver.masked();
         in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE orders SET receiver_enc = $1, receiver_name_masked = $2, receiver_phone_masked = $3, \
                  receiver_phone_tail_hash = $4, receiver_province = $5, receiver_city = $6, receiver_county = $7, \
-                 version = version + 1, updated_at = $8 WHERE tenant_id = $9 AND id = $10 \
-                 AND state IN ('new', 'on_hold', 'approved')")
+                 version = version + 1, updated_at = $8, receiver_name_hash = $11 \
+                 WHERE tenant_id = $9 AND id = $10 AND state IN ('new', 'on_hold', 'approved')")
                 .bind(&enc).bind(fahuo_domain::pii::mask_name(&receiver.name)).bind(receiver.phone.masked())
                 .bind(&tail_hash).bind(&receiver.province).bind(&receiver.city).bind(&receiver.county)
-                .bind(ms(audit.at)).bind(tenant.get()).bind(id.get())
+                .bind(ms(audit.at)).bind(tenant.get()).bind(id.get()).bind(&name_hash)
                 .execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::Conflict("only an order not yet allocated can change its receiver".into()));
@@ -674,5 +1168,48 @@ impl Store {
                 },
             )
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_one_state_tab_and_the_sql_agrees() {
+        let sql = include_str!("../migrations/sqlite/0011_order_list.sql");
+        for state in OrderState::ALL {
+            let tab = ListTab::of(state);
+            assert!(!matches!(tab, ListTab::All | ListTab::AfterSale));
+            let open = state.is_before_shipping() && state != OrderState::Cancelled;
+            assert_eq!(tab.is_work(), open, "{state}");
+            if tab != ListTab::Shipped {
+                // `shipped` is the CASE's ELSE; every other tab names its states.
+                let arm = format!("WHEN '{}' THEN '{}'", state.as_str(), tab.as_str());
+                assert!(sql.contains(&arm), "migration 0011 lacks {arm}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_open_after_sale_statuses_are_the_domains() {
+        use fahuo_domain::aftersale::AfterSaleStatus;
+        let open: Vec<String> = AfterSaleStatus::ALL
+            .into_iter()
+            .filter(|s| !s.is_final())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(open.join(", "), OPEN_AFTER_SALE);
+        let sql = include_str!("../migrations/postgres/0011_order_list.sql");
+        assert!(sql.contains(OPEN_AFTER_SALE));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_names_normalise() {
+        let c = ListCursor { key: NO_DEADLINE, id: 42 };
+        assert_eq!(ListCursor::decode(&c.encode()), Some(c));
+        assert_eq!(ListCursor::decode("x.1"), None);
+        assert_eq!(normalise_receiver_name(" 张 三 "), "张三");
+        assert_eq!(normalise_receiver_name("Li Lei"), "lilei");
     }
 }

@@ -9,8 +9,7 @@ use axum::http::StatusCode;
 use fahuo_app::orders::{OrderInput, OrderQuery, OrderView};
 use fahuo_domain::order::Receiver;
 use fahuo_domain::{OrderId, OrderState};
-use fahuo_store::Page;
-use fahuo_store::orders::{OrderSummary, Upsert};
+use fahuo_store::orders::{OrderListPage, Upsert};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -36,14 +35,16 @@ pub struct HoldRequest {
     pub message: String,
 }
 
-/// Lists orders, newest first, with masked receivers.
+/// Lists orders with masked receivers: the console's tabs, filters, searches and sorts, one
+/// keyset page at a time (newest first by id without `tab` and `sort`); only the shops of a
+/// sub-account's scope.
 #[utoipa::path(get, path = "/orders", tag = "orders", params(OrderQuery),
-    responses((status = 200, body = Page<OrderSummary>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = OrderListPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_orders(
     State(s): State<AppState>,
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<OrderQuery>,
-) -> Result<Json<Page<OrderSummary>>, ApiError> {
+) -> Result<Json<OrderListPage>, ApiError> {
     Ok(Json(s.app.orders(&actor, &q).await?))
 }
 
