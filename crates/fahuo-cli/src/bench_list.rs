@@ -11,8 +11,7 @@ use fahuo_app::catalog::{ShopInput, SkuInput, WarehouseInput};
 use fahuo_app::{Actor, App};
 use fahuo_domain::order::{NewOrder, NewOrderLine, Receiver};
 use fahuo_domain::{
-    Fen, Name, OrderState, Platform, PlatformOrderId, ShopId, SkuCode, SkuId, TenantId,
-    WarehouseId,
+    Fen, Name, OrderState, Platform, PlatformOrderId, ShopId, SkuCode, SkuId, TenantId, WarehouseId,
 };
 use fahuo_store::bench_seed::{SeedAfterSale, SeedOrder, SeedParcel};
 use std::time::Instant;
@@ -97,11 +96,11 @@ const SURNAMES: [&str; 40] = [
     "肖", "田", "董", "袁", "潘", "于", "蒋", "欧阳",
 ];
 const GIVEN: [&str; 60] = [
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
-    "明", "超", "秀兰", "霞", "平", "刚", "桂英", "晨", "婷", "浩然", "子涵", "欣怡", "梓轩", "雨桐",
-    "宇航", "思远", "佳怡", "一诺", "俊杰", "嘉怡", "诗涵", "博文", "晓东", "春梅", "海燕", "建华",
-    "志强", "文静", "丹", "鹏", "亮", "倩", "雪", "琳", "颖", "慧", "斌", "波", "辉", "鑫", "悦",
-    "瑶", "凯", "琪",
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "晨", "婷", "浩然", "子涵", "欣怡", "梓轩",
+    "雨桐", "宇航", "思远", "佳怡", "一诺", "俊杰", "嘉怡", "诗涵", "博文", "晓东", "春梅", "海燕",
+    "建华", "志强", "文静", "丹", "鹏", "亮", "倩", "雪", "琳", "颖", "慧", "斌", "波", "辉", "鑫",
+    "悦", "瑶", "凯", "琪",
 ];
 const REGIONS: [(&str, &str, &str); 16] = [
     ("浙江省", "杭州市", "余杭区"),
@@ -122,7 +121,14 @@ const REGIONS: [(&str, &str, &str); 16] = [
     ("湖南省", "长沙市", "岳麓区"),
 ];
 const STREETS: [&str; 8] = [
-    "文一西路", "人民路", "中山大道", "建设路", "解放路", "和平街", "科技园路", "滨江大道",
+    "文一西路",
+    "人民路",
+    "中山大道",
+    "建设路",
+    "解放路",
+    "和平街",
+    "科技园路",
+    "滨江大道",
 ];
 
 /// The catalog: code, name, price (fen), weight (g), tags.
@@ -130,7 +136,13 @@ const PRODUCTS: [(&str, &str, i64, i64, &[&str]); 12] = [
     ("MUG-01", "陶瓷马克杯 350ml", 3900, 380, &["fragile"]),
     ("TEE-01", "纯棉短袖T恤 白 L", 5900, 200, &[]),
     ("TEE-02", "纯棉短袖T恤 黑 M", 5900, 200, &[]),
-    ("SAUCE-01", "手工辣椒酱 250g", 2800, 320, &["liquid", "fragile"]),
+    (
+        "SAUCE-01",
+        "手工辣椒酱 250g",
+        2800,
+        320,
+        &["liquid", "fragile"],
+    ),
     ("FRUIT-01", "丹东草莓 1kg 冷链", 8900, 1200, &["cold_chain"]),
     ("PB-01", "充电宝 10000mAh", 9900, 250, &["battery"]),
     ("CHAIR-01", "折叠露营椅", 12900, 3500, &["bulky"]),
@@ -299,7 +311,9 @@ const SEED: u64 = 20_261_205;
 /// a space or an English name.
 pub fn receiver_name(rng: &mut Rng) -> String {
     if rng.chance(0.01) {
-        return rng.pick(&["Li Lei", "Han Meimei", "Zhang Wei", "Wang Fang"]).to_string();
+        return rng
+            .pick(&["Li Lei", "Han Meimei", "Zhang Wei", "Wang Fang"])
+            .to_string();
     }
     format!("{}{}", rng.pick(&SURNAMES), rng.pick(&GIVEN))
 }
@@ -412,8 +426,7 @@ fn build(
             carrier_code: carrier.into(),
             tracking_no: numbered.then(|| format!("{prefix}{serial_digits}")),
             weight_g: 200 + rng.below(3_000) as i64,
-            shipped_at: shipped
-                .then(|| created_at + Duration::hours(2 + rng.below(40) as i64)),
+            shipped_at: shipped.then(|| created_at + Duration::hours(2 + rng.below(40) as i64)),
         }
     });
     let updated_at = match &parcel {
@@ -455,7 +468,9 @@ fn build(
             platform_after_sale_id: format!("AS{number}"),
             kind,
             status,
-            reason: rng.pick(&["不想要了", "尺码不合适", "商品破损", "发错货"]).to_string(),
+            reason: rng
+                .pick(&["不想要了", "尺码不合适", "商品破损", "发错货"])
+                .to_string(),
             refund_fen: total,
             created_at: updated_at + Duration::hours(24 + rng.below(96) as i64),
         }
@@ -587,9 +602,55 @@ pub struct ComboRow {
     pub max_ms: f64,
 }
 
-/// The filter combinations of the order page, as query strings, named.
+/// The filter combinations of the order page, as query strings, named: each tab, each single
+/// filter, each search kind, both sorts, pairs and triples, tab × filter, an empty result.
 pub fn combinations(fx: &Fixture, s: &Samples, now: DateTime<Utc>) -> Vec<(String, String)> {
-    let t = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let day = |d: DateTime<Utc>| {
+        d.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let shop = fx.shops[0].0.get();
+    let warehouse = fx.warehouses[1].get();
+    let week_ago = day(now - Duration::days(7));
+    let month_ago = day(now - Duration::days(30));
+    let today = day(now);
+    let mut c: Vec<(String, String)> = vec![("all orders (newest)".into(), String::new())];
+    for tab in [
+        "all",
+        "review",
+        "print",
+        "ship",
+        "shipped",
+        "exception",
+        "after_sale",
+        "cancelled",
+    ] {
+        c.push((format!("tab {tab}"), format!("tab={tab}")));
+    }
+    let singles = [
+        ("shop", format!("shop_id={shop}")),
+        ("platform", "platform=douyin".to_string()),
+        ("carrier", "carrier=SF".to_string()),
+        ("warehouse", format!("warehouse_id={warehouse}")),
+        ("tag fragile", "tag=fragile".to_string()),
+        ("tag cold_chain", "tag=cold_chain".to_string()),
+        ("deadline overdue", "risk=overdue".to_string()),
+        ("deadline within 6h", "risk=6h".to_string()),
+        ("deadline within 24h", "risk=24h".to_string()),
+        (
+            "created today",
+            format!("created_from={today}&created_to={today}"),
+        ),
+        ("created last 7 days", format!("created_from={week_ago}")),
+        (
+            "created 30–7 days ago",
+            format!("created_from={month_ago}&created_to={week_ago}"),
+        ),
+    ];
+    for (name, q) in &singles {
+        c.push(((*name).into(), q.clone()));
+    }
     let enc = |v: &str| {
         let mut out = String::new();
         for b in v.bytes() {
@@ -601,69 +662,161 @@ pub fn combinations(fx: &Fixture, s: &Samples, now: DateTime<Utc>) -> Vec<(Strin
         }
         out
     };
-    let shop = fx.shops[0].0.get();
-    let week_ago = t(now - Duration::days(7));
-    let month_ago = t(now - Duration::days(30));
-    let day_ago = t(now - Duration::days(1));
-    let soon = t(now + Duration::hours(6));
-    let mut c: Vec<(String, String)> = vec![("all orders".into(), String::new())];
-    for state in [
-        "new",
-        "on_hold",
-        "approved",
-        "waybill_issued",
-        "printed",
-        "shipped",
-        "cancelled",
-    ] {
-        c.push((format!("tab {state}"), format!("state={state}")));
+    c.extend([
+        (
+            "search order number (q)".into(),
+            format!("q={}", enc(&s.order_number)),
+        ),
+        (
+            "search waybill number (q)".into(),
+            format!("q={}", enc(&s.waybill)),
+        ),
+        (
+            "search phone last four (q)".into(),
+            format!("q={}", s.phone_tail),
+        ),
+        (
+            "search receiver name (q)".into(),
+            format!("q={}", enc(&s.receiver_name)),
+        ),
+        (
+            "order number field".into(),
+            format!("platform_order_id={}", enc(&s.order_number)),
+        ),
+        (
+            "waybill field".into(),
+            format!("waybill={}", enc(&s.waybill)),
+        ),
+        ("phone field".into(), format!("phone={}", s.phone_tail)),
+        (
+            "name field".into(),
+            format!("name={}", enc(&s.receiver_name)),
+        ),
+        ("sort deadline".into(), "sort=deadline".into()),
+        ("sort created".into(), "sort=created".into()),
+        (
+            "tab all × sort deadline".into(),
+            "tab=all&sort=deadline".into(),
+        ),
+        (
+            "tab shipped × sort deadline".into(),
+            "tab=shipped&sort=deadline".into(),
+        ),
+        (
+            "tab review × sort created".into(),
+            "tab=review&sort=created".into(),
+        ),
+        (
+            "shop × platform".into(),
+            format!("shop_id={shop}&platform=wechat"),
+        ),
+        (
+            "carrier × warehouse".into(),
+            format!("carrier=ZTO&warehouse_id={warehouse}"),
+        ),
+        (
+            "platform × tag".into(),
+            "platform=xiaohongshu&tag=fragile".into(),
+        ),
+        (
+            "carrier × created last 7 days".into(),
+            format!("carrier=SF&created_from={week_ago}"),
+        ),
+        (
+            "tag × created 30–7 days".into(),
+            format!("tag=battery&created_from={month_ago}&created_to={week_ago}"),
+        ),
+        (
+            "shop × carrier × tag".into(),
+            format!("shop_id={shop}&carrier=YTO&tag=fragile"),
+        ),
+        (
+            "platform × warehouse × created 7 days".into(),
+            format!("platform=douyin&warehouse_id={warehouse}&created_from={week_ago}"),
+        ),
+        (
+            "risk overdue × carrier".into(),
+            "risk=overdue&carrier=ZTO".into(),
+        ),
+        (
+            "risk 24h × shop × tag".into(),
+            format!("risk=24h&shop_id={shop}&tag=fragile"),
+        ),
+        (
+            "search phone × platform".into(),
+            format!("q={}&platform=douyin", s.phone_tail),
+        ),
+        (
+            "search name × tab shipped".into(),
+            format!("q={}&tab=shipped", enc(&s.receiver_name)),
+        ),
+    ]);
+    for tab in ["review", "print", "ship", "exception"] {
+        c.push((
+            format!("tab {tab} × shop"),
+            format!("tab={tab}&shop_id={shop}"),
+        ));
+        c.push((
+            format!("tab {tab} × platform"),
+            format!("tab={tab}&platform=douyin"),
+        ));
+        c.push((
+            format!("tab {tab} × risk overdue"),
+            format!("tab={tab}&risk=overdue"),
+        ));
+        c.push((format!("tab {tab} × tag"), format!("tab={tab}&tag=fragile")));
+    }
+    for tab in ["print", "ship"] {
+        c.push((
+            format!("tab {tab} × carrier"),
+            format!("tab={tab}&carrier=ZTO"),
+        ));
+        c.push((
+            format!("tab {tab} × warehouse"),
+            format!("tab={tab}&warehouse_id={warehouse}"),
+        ));
     }
     c.extend([
-        ("shop".into(), format!("shop_id={shop}")),
-        ("platform".into(), "platform=douyin".into()),
-        ("deadline before now+6h".into(), format!("ship_by_before={}", enc(&soon))),
-        ("created last 7 days".into(), format!("created_from={}", enc(&week_ago))),
         (
-            "created 30–7 days ago".into(),
-            format!("created_from={}&created_to={}", enc(&month_ago), enc(&week_ago)),
-        ),
-        ("order number".into(), format!("platform_order_id={}", enc(&s.order_number))),
-        ("phone last four".into(), format!("phone={}", s.phone_tail)),
-        ("shop × platform".into(), format!("shop_id={shop}&platform=wechat")),
-        (
-            "platform × created last day".into(),
-            format!("platform=xiaohongshu&created_from={}", enc(&day_ago)),
-        ),
-        ("tab new × shop".into(), format!("state=new&shop_id={shop}")),
-        ("tab new × platform".into(), "state=new&platform=douyin".into()),
-        (
-            "tab new × deadline before now+6h".into(),
-            format!("state=new&ship_by_before={}", enc(&soon)),
+            "tab shipped × shop".into(),
+            format!("tab=shipped&shop_id={shop}"),
         ),
         (
-            "tab printed × shop × platform".into(),
-            format!("state=printed&shop_id={shop}&platform=wechat"),
+            "tab shipped × carrier".into(),
+            "tab=shipped&carrier=SF".into(),
         ),
         (
-            "tab shipped × created last 7 days".into(),
-            format!("state=shipped&created_from={}", enc(&week_ago)),
+            "tab shipped × warehouse".into(),
+            format!("tab=shipped&warehouse_id={warehouse}"),
         ),
         (
-            "tab delivered × shop × created 30–7 days".into(),
-            format!(
-                "state=delivered&shop_id={shop}&created_from={}&created_to={}",
-                enc(&month_ago),
-                enc(&week_ago)
-            ),
+            "tab shipped × tag".into(),
+            "tab=shipped&tag=cold_chain".into(),
         ),
-        ("phone × tab new".into(), format!("phone={}&state=new", s.phone_tail)),
-        ("empty: unknown order number".into(), "platform_order_id=NOPE0000".into()),
         (
-            "empty: returned × shop × last day".into(),
-            format!(
-                "state=returned&shop_id={shop}&created_from={}",
-                enc(&day_ago)
-            ),
+            "tab shipped × created 30–7 days".into(),
+            format!("tab=shipped&created_from={month_ago}&created_to={week_ago}"),
+        ),
+        (
+            "tab shipped × shop × carrier".into(),
+            format!("tab=shipped&shop_id={shop}&carrier=JD"),
+        ),
+        (
+            "tab cancelled × platform".into(),
+            "tab=cancelled&platform=wechat".into(),
+        ),
+        (
+            "tab after_sale × shop".into(),
+            format!("tab=after_sale&shop_id={shop}"),
+        ),
+        (
+            "tab after_sale × carrier".into(),
+            "tab=after_sale&carrier=SF".into(),
+        ),
+        ("empty: unknown order number".into(), "q=NOPE0000".into()),
+        (
+            "empty: tab review × carrier EMS × tag bulky".into(),
+            "tab=review&carrier=EMS&tag=bulky".into(),
         ),
     ]);
     c
@@ -705,7 +858,11 @@ impl Bench {
     /// One GET: status, body and the time from sending to the last byte.
     pub async fn get(&self, path: &str) -> Result<(u16, String, f64)> {
         let started = Instant::now();
-        let resp = self.client.get(format!("{}{path}", self.base)).send().await?;
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?;
         let status = resp.status().as_u16();
         let body = resp.text().await?;
         Ok((status, body, started.elapsed().as_secs_f64() * 1000.0))
@@ -738,7 +895,10 @@ impl Bench {
     pub async fn time(&self, name: &str, path: &str, runs: usize) -> Result<ComboRow> {
         let (status, body, _) = self.get(path).await?;
         if status != 200 {
-            bail!("{path}: status {status}: {}", body.chars().take(300).collect::<String>());
+            bail!(
+                "{path}: status {status}: {}",
+                body.chars().take(300).collect::<String>()
+            );
         }
         let rows = if path.starts_with("/api/") {
             let v: serde_json::Value = serde_json::from_str(&body)?;
@@ -777,7 +937,15 @@ pub async fn measure(
     runs: usize,
 ) -> Result<Vec<ComboRow>> {
     let mut combos = combinations(fx, samples, now);
-    for (name, query) in [("deep page 21 (all)", ""), ("deep page 21 (tab shipped)", "state=shipped")] {
+    for (name, query) in [
+        ("deep page 21 (newest)", ""),
+        ("deep page 21 (tab shipped, by created)", "tab=shipped"),
+        ("deep page 21 (tab review, by deadline)", "tab=review"),
+        (
+            "deep page 21 (carrier SF, by deadline)",
+            "carrier=SF&sort=deadline",
+        ),
+    ] {
         if let Some(cursor) = bench.cursor_after(query, 20).await? {
             let sep = if query.is_empty() { "" } else { "&" };
             combos.push((name.into(), format!("{query}{sep}after={cursor}")));
@@ -800,9 +968,8 @@ pub async fn measure(
 
 /// The result as a Markdown table.
 pub fn table(rows: &[ComboRow]) -> String {
-    let mut out = String::from(
-        "| combination | rows | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| combination | rows | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n");
     for r in rows {
         out.push_str(&format!(
             "| {} | {} | {:.1} | {:.1} | {:.1} |\n",
@@ -840,9 +1007,15 @@ pub async fn run(app: &App, orders: usize, runs: usize) -> Result<Vec<ComboRow>>
         seeded.orders as f64 / seeded.seconds.max(1e-9)
     );
     let bench = Bench::start(app, &fx.owner).await?;
-    println!("load average before timing: {}", load_average().unwrap_or_default());
+    println!(
+        "load average before timing: {}",
+        load_average().unwrap_or_default()
+    );
     let rows = measure(&bench, &fx, &seeded.samples, app.now(), runs).await?;
-    println!("load average after timing: {}", load_average().unwrap_or_default());
+    println!(
+        "load average after timing: {}",
+        load_average().unwrap_or_default()
+    );
     print!("{}", table(&rows));
     Ok(rows)
 }

@@ -794,7 +794,10 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!(
                     "{} combinations have a p99 of 100 ms or more: {}",
                     slow.len(),
-                    slow.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+                    slow.iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             Ok(())

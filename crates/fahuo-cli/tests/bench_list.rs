@@ -17,14 +17,22 @@ both_backends!(seeding_makes_the_orders_it_says);
 async fn seeding_makes_the_orders_it_says(db: TestDb) {
     let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
     let store = app.store().clone();
-    let fx = bench_list::create_merchant(&app, "bench-owner").await.unwrap();
-    let seeded = bench_list::seed(&app, &fx, 2_000, 700, |_| {}).await.unwrap();
+    let fx = bench_list::create_merchant(&app, "bench-owner")
+        .await
+        .unwrap();
+    let seeded = bench_list::seed(&app, &fx, 2_000, 700, |_| {})
+        .await
+        .unwrap();
     assert_eq!(seeded.orders, 2_000);
 
     // Every state in the planned numbers, and the other tenant has its own 2,000.
     let planned = bench_list::planned_state_counts(2_000);
-    let counts: std::collections::BTreeMap<OrderState, i64> =
-        store.order_counts(fx.tenant).await.unwrap().into_iter().collect();
+    let counts: std::collections::BTreeMap<OrderState, i64> = store
+        .order_counts(fx.tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     assert_eq!(counts, planned);
     assert!(planned[&OrderState::Delivered] > 1_000, "{planned:?}");
     assert!(planned.contains_key(&OrderState::New), "{planned:?}");
@@ -48,10 +56,20 @@ async fn seeding_makes_the_orders_it_says(db: TestDb) {
     let seeded_order = store.order(fx.tenant, found[0].id).await.unwrap();
     assert_eq!(seeded_order.receiver.name, seeded.samples.receiver_name);
     assert_eq!(seeded_order.receiver.masked().name, found[0].receiver.name);
-    assert_eq!(seeded_order.receiver.phone.masked(), found[0].receiver.phone);
+    assert_eq!(
+        seeded_order.receiver.phone.masked(),
+        found[0].receiver.phone
+    );
     assert!(seeded_order.lines.len() >= 1);
     // Not in the other tenant.
-    assert!(store.orders(fx.other_tenant, &by_number).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .orders(fx.other_tenant, &by_number)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     // The same receiver through the real write path: same masks, and the phone search
     // finds both orders, so the seeded hash is the one upsert_order writes.
@@ -89,10 +107,45 @@ async fn seeding_makes_the_orders_it_says(db: TestDb) {
         ..Default::default()
     };
     let hits = store.orders(fx.tenant, &by_phone).await.unwrap().items;
-    let real_row = hits.iter().find(|o| o.id == real_id).expect("real order by phone");
-    let seeded_row = hits.iter().find(|o| o.id == found[0].id).expect("seeded order by phone");
+    let real_row = hits
+        .iter()
+        .find(|o| o.id == real_id)
+        .expect("real order by phone");
+    let seeded_row = hits
+        .iter()
+        .find(|o| o.id == found[0].id)
+        .expect("seeded order by phone");
     assert_eq!(real_row.receiver, seeded_row.receiver);
-    assert!(hits.iter().all(|o| {
-        o.receiver.phone.ends_with(&seeded.samples.phone_tail)
-    }));
+    assert!(
+        hits.iter()
+            .all(|o| { o.receiver.phone.ends_with(&seeded.samples.phone_tail) })
+    );
+    // The name search (a keyed hash of the normalised name) finds both as well.
+    let by_name = OrderFilter {
+        receiver_name: Some(seeded.samples.receiver_name.clone()),
+        limit: 500,
+        ..Default::default()
+    };
+    let hits = store.orders(fx.tenant, &by_name).await.unwrap().items;
+    assert!(hits.iter().any(|o| o.id == real_id));
+    assert!(hits.iter().any(|o| o.id == found[0].id));
+
+    // Carrier, warehouse and tags are the ones the triggers give the packages and lines.
+    assert_eq!(store.seed_list_mismatches(fx.tenant).await.unwrap(), 0);
+    let by_waybill = OrderFilter {
+        waybill: Some(seeded.samples.waybill.clone()),
+        limit: 10,
+        ..Default::default()
+    };
+    let hits = store.orders(fx.tenant, &by_waybill).await.unwrap().items;
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].carrier.is_some() && hits[0].warehouse_id.is_some());
+    let fragile = OrderFilter {
+        tag: Some("fragile".into()),
+        limit: 500,
+        ..Default::default()
+    };
+    let hits = store.orders(fx.tenant, &fragile).await.unwrap().items;
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|o| o.tags.iter().any(|t| t == "fragile")));
 }
