@@ -391,6 +391,7 @@ impl OrderQuery {
             after,
             cursor,
             limit,
+            window: None,
         })
     }
 }

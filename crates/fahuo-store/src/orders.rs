@@ -249,6 +249,10 @@ pub struct OrderListPage {
     pub items: Vec<OrderSummary>,
     /// Pass back as `after` (with the same sort) for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
+    /// The page has fewer rows than asked although there may be more: filters that no index
+    /// answers in sort order were checked on [`LIST_WINDOW`] orders and the search stopped
+    /// there; `next_cursor` searches on.
+    pub partial: bool,
 }
 
 /// A tab's count. Counting stops at `cap`: `more` says there are more than `count`.
@@ -314,6 +318,8 @@ pub struct OrderFilter {
     /// For the other sorts: the previous page's last row.
     pub cursor: Option<ListCursor>,
     pub limit: i64,
+    /// The window of [`Store::order_list`]; `None` = [`LIST_WINDOW`] (tests use a small one).
+    pub window: Option<i64>,
 }
 
 /// A bound value of a dynamically built query.
@@ -327,7 +333,28 @@ enum Arg {
 struct Where {
     terms: Vec<String>,
     args: Vec<Arg>,
+    /// Subqueries (`SELECT … AS oid`) that each yield a small set of order ids through
+    /// their own index: the searches, and the open after-sales of the 售后 tab.
+    drivers: Vec<String>,
+    /// Conditions no index of the list answers in sort order (carrier, warehouse, tag,
+    /// platform, several shops, the other sort's range): checked on the rows of a bounded
+    /// window of the sort index (see [`LIST_WINDOW`]).
+    residual: Vec<String>,
+    /// Residual conditions not yet numbered: `{}` in the text stands for each argument in
+    /// turn. [`Where::seal`] numbers them after every index condition (the cursor's too), so
+    /// that the index conditions alone use `$1..$k` and can be asked on their own.
+    pending: Vec<(String, Vec<Arg>)>,
 }
+
+/// How many entries of the sort index one list query reads at most when residual conditions
+/// must be checked row by row. A combination that matches rarely (or never) would otherwise
+/// read the whole tab: instead the page ends early with a cursor to search on from there
+/// ([`OrderListPage::partial`]), and each request stays well under the list's time budget.
+pub const LIST_WINDOW: i64 = 5_000;
+
+/// The same bound for [`Store::count_orders`] with residual conditions (asked on demand, for
+/// "select all N matching"): past it the count is a lower bound (`more`).
+const COUNT_WINDOW: i64 = 20_000;
 
 impl Where {
     fn arg(&mut self, a: Arg) -> String {
@@ -340,8 +367,50 @@ impl Where {
     fn text(&mut self, v: &str) -> String {
         self.arg(Arg::S(v.to_string()))
     }
-    fn sql(&self) -> String {
-        self.terms.join(" AND ")
+    /// A condition on `args`, written with `{}` for each.
+    fn cond(&mut self, indexed: bool, template: &str, args: Vec<Arg>) {
+        if indexed {
+            let mut term = template.to_string();
+            for a in args {
+                let p = self.arg(a);
+                term = term.replacen("{}", &p, 1);
+            }
+            self.terms.push(term);
+        } else {
+            self.pending.push((template.to_string(), args));
+        }
+    }
+    /// Numbers the residual conditions; returns how many arguments the index conditions use.
+    fn seal(&mut self) -> usize {
+        let index_args = self.args.len();
+        for (template, args) in std::mem::take(&mut self.pending) {
+            let mut term = template;
+            for a in args {
+                let p = self.arg(a);
+                term = term.replacen("{}", &p, 1);
+            }
+            self.residual.push(term);
+        }
+        index_args
+    }
+    /// `FROM … WHERE …`. With a driver, its few ids are read first and the orders fetched by
+    /// id (`CROSS JOIN` fixes that order on SQLite, which has no statistics to know that a
+    /// phone tail or an order number is rarer than a tab), then sorted: an index scan in sort
+    /// order that probes each row against the driver would read the whole tab instead.
+    fn from_where(&self) -> String {
+        match self.drivers.split_first() {
+            None => format!("FROM orders WHERE {}", self.terms.join(" AND ")),
+            Some((first, rest)) => {
+                let mut terms = vec!["orders.id = d.oid".to_string()];
+                terms.extend(self.terms.iter().cloned());
+                terms.extend(self.residual.iter().cloned());
+                terms.extend(rest.iter().map(|r| format!("orders.id IN ({r})")));
+                format!(
+                    "FROM ({first}) d CROSS JOIN orders WHERE {}",
+                    terms.join(" AND ")
+                )
+            }
+        }
     }
 }
 
@@ -684,11 +753,24 @@ impl Store {
 
     /// The conditions of `f` (all but paging). `for_count` writes the platform as a set of
     /// shops, which the shop index answers, instead of a condition checked row by row.
-    fn list_where(&self, tenant: TenantId, f: &OrderFilter, for_count: bool) -> Where {
+    /// `sort` is the list's order, `None` for a count.
+    fn list_where(&self, tenant: TenantId, f: &OrderFilter, sort: Option<ListSort>) -> Where {
         let mut w = Where {
             terms: Vec::new(),
             args: Vec::new(),
+            drivers: Vec::new(),
+            residual: Vec::new(),
+            pending: Vec::new(),
         };
+        // In sort order, a range on the sort key is read from the index; one on the other
+        // key is checked row by row. A count has no order: both are index ranges.
+        let (deadline_indexed, created_indexed) = match sort {
+            None => (true, true),
+            Some(ListSort::Deadline) => (true, false),
+            Some(ListSort::Created) => (false, true),
+            Some(ListSort::Newest) => (false, false),
+        };
+        let for_count = sort.is_none();
         let t = w.int(tenant.get());
         w.terms.push(format!("tenant_id = {t}"));
         if let Some(state) = f.state {
@@ -697,10 +779,8 @@ impl Store {
         }
         match f.tab {
             None | Some(ListTab::All) => {}
-            Some(ListTab::AfterSale) => w.terms.push(format!(
-                "id IN (SELECT order_id FROM after_sales WHERE tenant_id = $1 \
-                 AND status IN ({OPEN_AFTER_SALE}))"
-            )),
+            // Pushed last below, so that a search drives before it.
+            Some(ListTab::AfterSale) => {}
             Some(tab) => {
                 let p = w.text(tab.as_str());
                 w.terms.push(format!("list_tab = {p}"));
@@ -710,8 +790,13 @@ impl Store {
             if shops.is_empty() {
                 w.terms.push("1 = 0".into());
             } else {
-                let ps: Vec<String> = shops.iter().map(|s| w.int(s.get())).collect();
-                w.terms.push(format!("shop_id IN ({})", ps.join(", ")));
+                let marks = vec!["{}"; shops.len()].join(", ");
+                let args = shops.iter().map(|s| Arg::I(s.get())).collect();
+                w.cond(
+                    shops.len() == 1 || for_count,
+                    &format!("shop_id IN ({marks})"),
+                    args,
+                );
             }
         }
         if let Some(shop) = f.shop_id {
@@ -719,79 +804,98 @@ impl Store {
             w.terms.push(format!("shop_id = {p}"));
         }
         if let Some(platform) = f.platform {
-            let p = w.text(platform.as_str());
-            w.terms.push(if for_count {
-                format!("shop_id IN (SELECT id FROM shops WHERE tenant_id = $1 AND platform = {p})")
+            if for_count {
+                let p = w.text(platform.as_str());
+                w.terms.push(format!(
+                    "shop_id IN (SELECT id FROM shops WHERE tenant_id = $1 AND platform = {p})"
+                ));
             } else {
-                format!("platform = {p}")
-            });
+                w.cond(
+                    false,
+                    "platform = {}",
+                    vec![Arg::S(platform.as_str().into())],
+                );
+            }
         }
         if let Some(carrier) = &f.carrier {
-            let p = w.text(carrier);
-            w.terms.push(format!("list_carrier = {p}"));
+            w.cond(false, "list_carrier = {}", vec![Arg::S(carrier.clone())]);
         }
         if let Some(warehouse) = f.warehouse_id {
-            let p = w.int(warehouse.get());
-            w.terms.push(format!("list_warehouse_id = {p}"));
+            w.cond(
+                false,
+                "list_warehouse_id = {}",
+                vec![Arg::I(warehouse.get())],
+            );
         }
         if let Some(tag) = &f.tag {
-            let p = w.text(&format!("%,{tag},%"));
-            w.terms.push(format!("list_tags LIKE {p}"));
+            w.cond(
+                false,
+                "list_tags LIKE {}",
+                vec![Arg::S(format!("%,{tag},%"))],
+            );
         }
         if let Some(number) = &f.platform_order_id {
             let p = w.text(number);
-            w.terms.push(format!("platform_order_id = {p}"));
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND platform_order_id = {p}"
+            ));
         }
         if let Some(tail) = &f.phone_last_four {
             let p = w.text(&self.pii.lookup_hash("phone_tail", tail));
-            w.terms.push(format!("receiver_phone_tail_hash = {p}"));
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND receiver_phone_tail_hash = {p}"
+            ));
         }
         if let Some(name) = &f.receiver_name {
             let hash = self
                 .pii
                 .lookup_hash("receiver_name", &normalise_receiver_name(name));
             let p = w.text(&hash);
-            w.terms.push(format!("receiver_name_hash = {p}"));
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND receiver_name_hash = {p}"
+            ));
         }
         // Waybill numbers live on waybills (through the package's lines) and on shipments
         // (numbers typed, imported or a supplier's); both are indexed by (tenant, number).
         let waybill_ids = |p: &str| {
             format!(
-                "SELECT pl.order_id FROM waybills wb JOIN package_lines pl ON pl.package_id = wb.package_id \
+                "SELECT pl.order_id AS oid FROM waybills wb JOIN package_lines pl ON pl.package_id = wb.package_id \
                  WHERE wb.tenant_id = $1 AND wb.tracking_no = {p} \
                  UNION SELECT order_id FROM shipments WHERE tenant_id = $1 AND tracking_no = {p}"
             )
         };
         if let Some(waybill) = &f.waybill {
             let p = w.text(waybill);
-            w.terms.push(format!("id IN ({})", waybill_ids(&p)));
+            w.drivers.push(waybill_ids(&p));
         }
         if let Some(number) = &f.number {
             let p = w.text(number);
-            w.terms.push(format!(
-                "id IN (SELECT id FROM orders WHERE tenant_id = $1 AND platform_order_id = {p} UNION {})",
+            w.drivers.push(format!(
+                "SELECT id AS oid FROM orders WHERE tenant_id = $1 AND platform_order_id = {p} UNION {}",
                 waybill_ids(&p)
             ));
         }
+        if f.tab == Some(ListTab::AfterSale) {
+            w.drivers.push(format!(
+                "SELECT DISTINCT order_id AS oid FROM after_sales WHERE tenant_id = $1 \
+                 AND status IN ({OPEN_AFTER_SALE}) AND order_id IS NOT NULL"
+            ));
+        }
         if let Some(t) = f.ship_by_before {
-            let p = w.int(ms(t));
-            w.terms.push(format!("ship_by < {p}"));
+            w.cond(false, "ship_by < {}", vec![Arg::I(ms(t))]);
         }
         if let Some(t) = f.deadline_from {
-            let p = w.int(ms(t));
-            w.terms.push(format!("list_deadline >= {p}"));
+            w.cond(deadline_indexed, "list_deadline >= {}", vec![Arg::I(ms(t))]);
         }
         if let Some(t) = f.deadline_before {
-            let p = w.int(ms(t).min(NO_DEADLINE));
-            w.terms.push(format!("list_deadline < {p}"));
+            let before = ms(t).min(NO_DEADLINE);
+            w.cond(deadline_indexed, "list_deadline < {}", vec![Arg::I(before)]);
         }
         if let Some(t) = f.created_from {
-            let p = w.int(ms(t));
-            w.terms.push(format!("created_at >= {p}"));
+            w.cond(created_indexed, "created_at >= {}", vec![Arg::I(ms(t))]);
         }
         if let Some(t) = f.created_to {
-            let p = w.int(ms(t));
-            w.terms.push(format!("created_at < {p}"));
+            w.cond(created_indexed, "created_at < {}", vec![Arg::I(ms(t))]);
         }
         w
     }
@@ -809,14 +913,19 @@ impl Store {
     /// read: they are of low cardinality, so the rows a page needs come soon.
     pub async fn order_list(&self, tenant: TenantId, f: &OrderFilter) -> Result<OrderListPage> {
         let limit = f.limit.clamp(1, 500);
-        let mut w = self.list_where(tenant, f, false);
-        let (key, order) = match f.sort {
-            ListSort::Deadline => ("list_deadline", "list_deadline, id"),
-            ListSort::Created => ("created_at", "created_at DESC, id DESC"),
-            ListSort::Newest => ("id", "id DESC"),
+        let mut w = self.list_where(tenant, f, Some(f.sort));
+        let (key, order, outer_order) = match f.sort {
+            ListSort::Deadline => ("list_deadline", "list_deadline, id", "list_key, id"),
+            ListSort::Created => (
+                "created_at",
+                "created_at DESC, id DESC",
+                "list_key DESC, id DESC",
+            ),
+            ListSort::Newest => ("id", "id DESC", "list_key DESC, id DESC"),
         };
         match (f.sort, f.cursor, f.after) {
-            (ListSort::Newest, _, Some(id)) | (ListSort::Newest, Some(ListCursor { id, .. }), None) => {
+            (ListSort::Newest, _, Some(id))
+            | (ListSort::Newest, Some(ListCursor { id, .. }), None) => {
                 let p = w.int(id);
                 w.terms.push(format!("id < {p}"));
             }
@@ -830,11 +939,27 @@ impl Store {
             }
             _ => {}
         }
+        let index_args = w.seal();
+        // Residual conditions without a search to drive: read a bounded window of the sort
+        // index and check them on its rows.
+        let windowed = w.drivers.is_empty() && !w.residual.is_empty();
+        let window = f.window.unwrap_or(LIST_WINDOW).max(1);
         let lim = w.int(limit + 1);
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, {key} AS list_key FROM orders WHERE {} ORDER BY {order} LIMIT {lim}",
-            w.sql()
-        );
+        let sql = if windowed {
+            let win = w.int(window);
+            format!(
+                "SELECT {SUMMARY_COLUMNS}, list_key FROM (SELECT {SUMMARY_COLUMNS}, list_deadline, \
+                 {key} AS list_key FROM orders WHERE {} ORDER BY {order} LIMIT {win}) w \
+                 WHERE {} ORDER BY {outer_order} LIMIT {lim}",
+                w.terms.join(" AND "),
+                w.residual.join(" AND ")
+            )
+        } else {
+            format!(
+                "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
+                w.from_where()
+            )
+        };
         let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
             let mut q = sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql));
             for a in &w.args {
@@ -852,12 +977,45 @@ impl Store {
             last = Some(ListCursor { key, id: row.id });
             items.push(OrderSummary::try_from(row)?);
         }
-        let next_cursor = match (more, last) {
-            (true, Some(c)) if f.sort == ListSort::Newest => Some(c.id.to_string()),
-            (true, Some(c)) => Some(c.encode()),
-            _ => None,
+        let mut partial = false;
+        let next = if more {
+            last
+        } else if windowed {
+            // A short page: was the whole window read? Then the search goes on after its
+            // last entry (an index-only read of the same range).
+            let boundary = format!(
+                "SELECT {key}, id FROM orders WHERE {} ORDER BY {order} LIMIT 1 OFFSET {}",
+                w.terms.join(" AND "),
+                window - 1
+            );
+            let args = &w.args[..index_args];
+            let edge: Option<(i64, i64)> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary));
+                for a in args {
+                    q = match a {
+                        Arg::I(v) => q.bind(*v),
+                        Arg::S(v) => q.bind(v.as_str()),
+                    };
+                }
+                q.fetch_optional(pool).await?
+            });
+            partial = edge.is_some();
+            edge.map(|(key, id)| ListCursor { key, id })
+        } else {
+            None
         };
-        Ok(OrderListPage { items, next_cursor })
+        let next_cursor = next.map(|c| {
+            if f.sort == ListSort::Newest {
+                c.id.to_string()
+            } else {
+                c.encode()
+            }
+        });
+        Ok(OrderListPage {
+            items,
+            next_cursor,
+            partial,
+        })
     }
 
     /// The order list, newest first, with masked receivers ([`Store::order_list`] with the
@@ -873,17 +1031,37 @@ impl Store {
     }
 
     /// How many orders match `f`, counting at most `cap` (then `(cap, true)`). Paging fields
-    /// are ignored. Cheap for the filters the tab counts use (an index range read up to `cap`
-    /// entries); for the others it reads the range as the list does.
-    pub async fn count_orders(&self, tenant: TenantId, f: &OrderFilter, cap: i64) -> Result<(i64, bool)> {
-        let mut w = self.list_where(tenant, f, true);
-        let lim = w.int(cap + 1);
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE {} LIMIT {lim}) t",
-            w.sql()
-        );
-        let n: i64 = on_db!(&self.db, pool => {
-            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+    /// are ignored. The tab counts' conditions (tab, shops, platform) are index ranges read up
+    /// to `cap` entries; with residual conditions (carrier, warehouse, tag, …) at most
+    /// [`COUNT_WINDOW`] orders are looked at and past that the count is a lower bound.
+    pub async fn count_orders(
+        &self,
+        tenant: TenantId,
+        f: &OrderFilter,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        let mut w = self.list_where(tenant, f, None);
+        w.seal();
+        let windowed = w.drivers.is_empty() && !w.residual.is_empty();
+        let sql = if windowed {
+            let win = w.int(COUNT_WINDOW);
+            let lim = w.int(cap + 1);
+            format!(
+                "SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE {terms} LIMIT {win}) s) \
+                 FROM (SELECT 1 FROM (SELECT shop_id, platform, list_carrier, list_warehouse_id, list_tags, \
+                 ship_by, created_at, list_deadline FROM orders WHERE {terms} LIMIT {win}) w WHERE {} LIMIT {lim}) t",
+                w.residual.join(" AND "),
+                terms = w.terms.join(" AND "),
+            )
+        } else {
+            let lim = w.int(cap + 1);
+            format!(
+                "SELECT COUNT(*), 0 FROM (SELECT 1 {} LIMIT {lim}) t",
+                w.from_where()
+            )
+        };
+        let (n, scanned): (i64, i64) = on_db!(&self.db, pool => {
+            let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
             for a in &w.args {
                 q = match a {
                     Arg::I(v) => q.bind(*v),
@@ -892,14 +1070,19 @@ impl Store {
             }
             q.fetch_one(pool).await?
         });
-        Ok((n.min(cap), n > cap))
+        Ok((n.min(cap), n > cap || (windowed && scanned >= COUNT_WINDOW)))
     }
 
     /// The count of each tab, within the shops of `base` (scope, shop, platform; its other
     /// fields are ignored). Each count reads at most `cap` + 1 entries of the tab's index
     /// range, so the tabs cost the same for a shop of a hundred orders and one of a million;
     /// past `cap` a tab says "more than cap" (e.g. 9999+). 全部 is the sum of the state tabs.
-    pub async fn order_tab_counts(&self, tenant: TenantId, base: &OrderFilter, cap: i64) -> Result<Vec<TabCount>> {
+    pub async fn order_tab_counts(
+        &self,
+        tenant: TenantId,
+        base: &OrderFilter,
+        cap: i64,
+    ) -> Result<Vec<TabCount>> {
         let scope = OrderFilter {
             shops: base.shops.clone(),
             shop_id: base.shop_id,
@@ -1206,7 +1389,10 @@ mod list_tests {
 
     #[test]
     fn cursors_round_trip_and_names_normalise() {
-        let c = ListCursor { key: NO_DEADLINE, id: 42 };
+        let c = ListCursor {
+            key: NO_DEADLINE,
+            id: 42,
+        };
         assert_eq!(ListCursor::decode(&c.encode()), Some(c));
         assert_eq!(ListCursor::decode("x.1"), None);
         assert_eq!(normalise_receiver_name(" 张 三 "), "张三");

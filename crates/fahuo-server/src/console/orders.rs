@@ -81,6 +81,8 @@ struct OrdersText {
     bad_query: &'static str,
     load_failed: &'static str,
     keys: &'static str,
+    partial: &'static str,
+    search_on: &'static str,
 }
 
 static ZH: OrdersText = OrdersText {
@@ -144,6 +146,8 @@ static ZH: OrdersText = OrdersText {
     bad_query: "查询条件有误：",
     load_failed: "订单加载失败，请稍后重试",
     keys: "快捷键：/ 搜索，j/k 上下，x 选择，Enter 打开",
+    partial: "这些筛选条件较少见：本次只查看了一部分订单。",
+    search_on: "继续查找 →",
 };
 
 static EN: OrdersText = OrdersText {
@@ -207,6 +211,8 @@ static EN: OrdersText = OrdersText {
     bad_query: "Check the filters: ",
     load_failed: "The orders could not be loaded; try again shortly",
     keys: "Keys: / search, j/k move, x select, Enter open",
+    partial: "These filters match few orders: only part of the orders was searched this time.",
+    search_on: "Search on →",
 };
 
 fn state_label(lang: Lang, state: OrderState) -> &'static str {
@@ -293,6 +299,8 @@ struct OrdersPage {
     error: Option<String>,
     first: Option<String>,
     next: Option<String>,
+    /// The page stopped early (a rare filter combination): `next` searches on.
+    partial: bool,
     q: String,
     shops: Vec<Choice>,
     platforms: Vec<Choice>,
@@ -464,6 +472,7 @@ async fn orders_page(
         .iter()
         .map(|sh| (sh.id.get(), sh.name.to_string()))
         .collect();
+    let mut partial = false;
     let (rows, next) = match s.app.orders(&actor, &query).await {
         Ok(page) => {
             let rows: Vec<Row> = page
@@ -471,6 +480,7 @@ async fn orders_page(
                 .into_iter()
                 .map(|o| row(lang, o, &shop_names))
                 .collect();
+            partial = page.partial;
             let next = page.next_cursor.map(|c| {
                 let mut pairs = vec![("tab", Some(tab.as_str().to_string()))];
                 pairs.extend(filter.iter().cloned());
@@ -517,6 +527,7 @@ async fn orders_page(
         error,
         first,
         next,
+        partial,
         q: query.q.clone().unwrap_or_default(),
         shops: shops
             .iter()
@@ -556,13 +567,10 @@ async fn orders_page(
         .iter()
         .map(|(v, l)| choice(v, l, &query.risk))
         .collect(),
-        sorts: [
-            ("deadline", t.sort_deadline),
-            ("created", t.sort_created),
-        ]
-        .iter()
-        .map(|(v, l)| choice(v, l, &sort_value))
-        .collect(),
+        sorts: [("deadline", t.sort_deadline), ("created", t.sort_created)]
+            .iter()
+            .map(|(v, l)| choice(v, l, &sort_value))
+            .collect(),
         created_from: query.created_from.clone().unwrap_or_default(),
         created_to: query.created_to.clone().unwrap_or_default(),
         filter_qs,
@@ -583,13 +591,19 @@ async fn matching_count(
     let (actor, _) = enter(session, lang, PageId::Orders, &uri)?;
     Ok(
         match s.app.order_match_count(&actor, &query, MATCH_CAP).await {
-            Ok((count, more)) => Json(serde_json::json!({ "count": count, "more": more })).into_response(),
+            Ok((count, more)) => {
+                Json(serde_json::json!({ "count": count, "more": more })).into_response()
+            }
             Err(e) => {
                 let status = match e {
                     AppError::Invalid(_) => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                     _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                 };
-                (status, Json(serde_json::json!({ "error": { "message": e.to_string() } }))).into_response()
+                (
+                    status,
+                    Json(serde_json::json!({ "error": { "message": e.to_string() } })),
+                )
+                    .into_response()
             }
         },
     )
