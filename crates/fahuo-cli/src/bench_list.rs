@@ -597,6 +597,8 @@ pub struct ComboRow {
     pub name: String,
     pub path: String,
     pub rows: usize,
+    /// The API said the page is partial (a bounded window was searched; the cursor goes on).
+    pub partial: bool,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -900,11 +902,14 @@ impl Bench {
                 body.chars().take(300).collect::<String>()
             );
         }
-        let rows = if path.starts_with("/api/") {
+        let (rows, partial) = if path.starts_with("/api/") {
             let v: serde_json::Value = serde_json::from_str(&body)?;
-            v["items"].as_array().map_or(0, Vec::len)
+            (
+                v["items"].as_array().map_or(0, Vec::len),
+                v["partial"].as_bool().unwrap_or(false),
+            )
         } else {
-            body.matches("data-order-id=").count()
+            (body.matches("data-order-id=").count(), false)
         };
         let mut ms = Vec::with_capacity(runs);
         for _ in 0..runs {
@@ -920,6 +925,7 @@ impl Bench {
             name: name.into(),
             path: path.into(),
             rows,
+            partial,
             p50_ms: at(0.5),
             p99_ms: at(0.99),
             max_ms: *ms.last().unwrap_or(&0.0),
@@ -972,8 +978,13 @@ pub fn table(rows: &[ComboRow]) -> String {
         String::from("| combination | rows | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n");
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} |\n",
-            r.name, r.rows, r.p50_ms, r.p99_ms, r.max_ms
+            "| {} | {}{} | {:.1} | {:.1} | {:.1} |\n",
+            r.name,
+            r.rows,
+            if r.partial { " (partial)" } else { "" },
+            r.p50_ms,
+            r.p99_ms,
+            r.max_ms
         ));
     }
     out
