@@ -376,7 +376,8 @@ fn build(
             paid: Fen(price * quantity),
         });
         // Review maps each line to a SKU; a new or held order may not be mapped yet.
-        line_skus.push((reviewed || rng.chance(0.7)).then_some(skus[k]));
+        let mapped = reviewed || rng.chance(0.7);
+        line_skus.push(skus.get(k).copied().filter(|_| mapped));
     }
     let paid_at = created_at + Duration::seconds(rng.below(600) as i64);
     let hours = [48, 48, 48, 48, 24, 72][rng.below(6) as usize];
@@ -1022,7 +1023,7 @@ pub async fn run(app: &App, orders: usize, runs: usize) -> Result<Vec<ComboRow>>
         "load average before timing: {}",
         load_average().unwrap_or_default()
     );
-    let rows = measure(&bench, &fx, &seeded.samples, app.now(), runs).await?;
+    let rows = measure(&bench, &fx, &seeded.samples, app.now(), runs.max(1)).await?;
     println!(
         "load average after timing: {}",
         load_average().unwrap_or_default()
