@@ -397,7 +397,7 @@ impl Where {
     /// id (`CROSS JOIN` fixes that order on SQLite, which has no statistics to know that a
     /// phone tail or an order number is rarer than a tab), then sorted: an index scan in sort
     /// order that probes each row against the driver would read the whole tab instead.
-    fn from_where(&self) -> String {
+    fn sql_from_where(&self) -> String {
         match self.drivers.split_first() {
             None => format!("FROM orders WHERE {}", self.terms.join(" AND ")),
             Some((first, rest)) => {
@@ -771,6 +771,10 @@ impl Store {
             Some(ListSort::Newest) => (false, false),
         };
         let for_count = sort.is_none();
+        // The shop indexes lead with (tenant, shop, tab): a shop is read in sort order only
+        // within a state tab; elsewhere it is checked row by row.
+        let shop_indexed =
+            for_count || !matches!(f.tab, None | Some(ListTab::All) | Some(ListTab::AfterSale));
         let t = w.int(tenant.get());
         w.terms.push(format!("tenant_id = {t}"));
         if let Some(state) = f.state {
@@ -793,15 +797,14 @@ impl Store {
                 let marks = vec!["{}"; shops.len()].join(", ");
                 let args = shops.iter().map(|s| Arg::I(s.get())).collect();
                 w.cond(
-                    shops.len() == 1 || for_count,
+                    (shops.len() == 1 && shop_indexed) || for_count,
                     &format!("shop_id IN ({marks})"),
                     args,
                 );
             }
         }
         if let Some(shop) = f.shop_id {
-            let p = w.int(shop.get());
-            w.terms.push(format!("shop_id = {p}"));
+            w.cond(shop_indexed, "shop_id = {}", vec![Arg::I(shop.get())]);
         }
         if let Some(platform) = f.platform {
             if for_count {
@@ -957,7 +960,7 @@ impl Store {
         } else {
             format!(
                 "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
-                w.from_where()
+                w.sql_from_where()
             )
         };
         let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
@@ -1056,8 +1059,8 @@ impl Store {
         } else {
             let lim = w.int(cap + 1);
             format!(
-                "SELECT COUNT(*), 0 FROM (SELECT 1 {} LIMIT {lim}) t",
-                w.from_where()
+                "SELECT COUNT(*), CAST(0 AS BIGINT) FROM (SELECT 1 {} LIMIT {lim}) t",
+                w.sql_from_where()
             )
         };
         let (n, scanned): (i64, i64) = on_db!(&self.db, pool => {

@@ -89,3 +89,22 @@ CREATE TRIGGER orders_list_line_insert AFTER INSERT ON order_lines
     FOR EACH ROW EXECUTE FUNCTION orders_list_line_tags();
 CREATE TRIGGER orders_list_line_sku AFTER UPDATE OF sku_id ON order_lines
     FOR EACH ROW EXECUTE FUNCTION orders_list_line_tags();
+
+-- The orders already stored: their carrier, warehouse and tags as the triggers would have
+-- kept them. (The name hash needs the key: orders stored before this migration are found by
+-- name once they are next updated or edited.)
+UPDATE orders SET list_carrier = (SELECT s.carrier_code FROM shipments s
+        WHERE s.order_id = orders.id ORDER BY s.id DESC LIMIT 1)
+    WHERE EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = orders.id);
+UPDATE orders SET
+    list_warehouse_id = (SELECT p.warehouse_id FROM package_lines pl JOIN packages p ON p.id = pl.package_id
+        WHERE pl.order_id = orders.id ORDER BY p.id DESC LIMIT 1),
+    list_carrier = COALESCE(list_carrier, (SELECT p.carrier_code FROM package_lines pl
+        JOIN packages p ON p.id = pl.package_id
+        WHERE pl.order_id = orders.id AND p.carrier_code IS NOT NULL ORDER BY p.id DESC LIMIT 1))
+    WHERE EXISTS (SELECT 1 FROM package_lines pl WHERE pl.order_id = orders.id);
+UPDATE orders SET list_tags = (SELECT COALESCE(',' || string_agg(s.tags, ',') || ',', '')
+        FROM order_lines l JOIN skus s ON s.id = l.sku_id
+        WHERE l.order_id = orders.id AND s.tags <> '')
+    WHERE EXISTS (SELECT 1 FROM order_lines l JOIN skus s ON s.id = l.sku_id
+        WHERE l.order_id = orders.id AND s.tags <> '');
