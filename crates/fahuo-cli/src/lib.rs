@@ -3,6 +3,7 @@
 //! exactly as the demo does.
 
 pub mod bench;
+pub mod bench_list;
 pub mod bench_ship;
 pub mod demo;
 pub mod progress;

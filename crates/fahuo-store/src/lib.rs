@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod aftersales;
 pub mod allocation;
 pub mod audit;
+pub mod bench_seed;
 pub mod catalog;
 mod error;
 pub mod intake;
