@@ -947,9 +947,16 @@ impl App {
         }
         let mut failures = Vec::new();
         let mut packages: Vec<(OrderId, PackageId)> = Vec::new();
+        // Orders merged into one parcel share its package: one label, however many of them
+        // were chosen.
+        let mut chosen = std::collections::HashSet::new();
         for &order_id in &req.order_ids {
             match self.packages_to_print(actor, order_id).await {
-                Ok(ps) => packages.extend(ps.into_iter().map(|p| (order_id, p))),
+                Ok(ps) => packages.extend(
+                    ps.into_iter()
+                        .filter(|p| chosen.insert(*p))
+                        .map(|p| (order_id, p)),
+                ),
                 Err(e) => failures.push(PrintFailure {
                     order_id,
                     reason: e.to_string(),

@@ -354,6 +354,18 @@ async fn orders_are_bulk_printed_from_the_list_and_packed_at_the_station() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let job: i64 = b.current_url().await.unwrap().path()["/printing/".len()..]
+        .parse()
+        .unwrap();
+    let job = app
+        .print_job(&m.owner, fahuo_domain::PrintJobId(job))
+        .await
+        .unwrap();
+    assert_eq!(
+        job.labels.len(),
+        1,
+        "two orders merged into one parcel print one label"
+    );
     let preview = wait_for(&b, "#print-preview").await;
     let src = preview.attr("src").await.unwrap().unwrap();
     assert!(src.contains("/labels"), "{src}");
