@@ -33,6 +33,8 @@
 
   function errorText(result) {
     var b = result.body;
+    // The API says every error in both languages.
+    if (b && b.error && zh && b.error.message_zh) return b.error.message_zh;
     if (b && b.error && b.error.message) return b.error.message;
     if (result.status === 403) return zh ? "没有权限" : "Not allowed";
     if (result.status === 404) return zh ? "找不到" : "Not found";
