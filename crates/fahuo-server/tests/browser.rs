@@ -74,12 +74,26 @@ async fn browser(d: &Driver) -> Browser {
             "prefs": {"intl.accept_languages": "zh-CN,zh"},
         }),
     );
-    ClientBuilder::rustls()
+    let b = ClientBuilder::rustls()
         .expect("rustls connector")
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", d.port))
         .await
-        .expect("a chromium session")
+        .expect("a chromium session");
+    // The page itself gets 1280×800, whatever the window's own frame takes.
+    let (width, height) = b.get_window_size().await.unwrap();
+    let inner = b
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    let frame = |outer: u64, i: usize| outer.saturating_sub(inner[i].as_u64().unwrap_or(outer));
+    b.set_window_size(
+        (1280 + frame(width, 0)) as u32,
+        (800 + frame(height, 1)) as u32,
+    )
+    .await
+    .unwrap();
+    b
 }
 
 fn screenshot_dir() -> PathBuf {
