@@ -563,19 +563,16 @@ async fn detail_page(
     uri: Uri,
     Path(id): Path<String>,
 ) -> PageResult {
-    let (actor, mut chrome) = enter(session, lang, PageId::AfterSales, &uri)?;
+    let (actor, chrome) = enter(session, lang, PageId::AfterSales, &uri)?;
     let t = lang.pick(&ZH, &EN);
     let Ok(id) = id.parse::<i64>() else {
         return Ok(not_found(chrome));
     };
-    let d = match s.app.scoped_after_sale(&actor, AfterSaleId(id)).await {
-        Ok(d) => d,
-        Err(AppError::NotFound) => return Ok(not_found(chrome)),
-        Err(e) => {
-            tracing::error!(error = %e, "after-sale failed");
-            return Ok(not_found(chrome));
-        }
-    };
+    let (d, mut chrome) = super::found(
+        s.app.scoped_after_sale(&actor, AfterSaleId(id)).await,
+        chrome,
+        "after-sale",
+    )?;
     let options = match s.app.after_sale_options(&actor, &d).await {
         Ok(o) => o,
         Err(e) => {

@@ -248,6 +248,27 @@ pub fn not_found(chrome: Chrome) -> Response {
     message_page(StatusCode::NOT_FOUND, h, b, chrome)
 }
 
+/// A detail page's record, or the page for its absence: 404 for an id that is not found
+/// (another tenant's, or outside the user's scope, look the same), 403 for a role without the
+/// right, and for anything else the error logged and the same page with status 500.
+pub fn found<T>(
+    r: Result<T, fahuo_app::AppError>,
+    chrome: Chrome,
+    what: &str,
+) -> Result<(T, Chrome), Refusal> {
+    match r {
+        Ok(v) => Ok((v, chrome)),
+        Err(fahuo_app::AppError::NotFound) => Err(not_found(chrome).into()),
+        Err(fahuo_app::AppError::Forbidden(_)) => Err(denied(chrome).into()),
+        Err(e) => {
+            tracing::error!(error = %e, "{what} page failed");
+            let mut r = not_found(chrome);
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            Err(r.into())
+        }
+    }
+}
+
 /// 403 inside the console, e.g. for a section of a page the role may not use.
 pub fn denied(chrome: Chrome) -> Response {
     let (h, b) = (chrome.c.denied_title, chrome.c.denied_body);

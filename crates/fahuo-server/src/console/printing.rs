@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::routing::get;
-use fahuo_app::AppError;
 use fahuo_domain::PrintJobId;
 use serde::Deserialize;
 
@@ -219,22 +218,16 @@ async fn job_page(
     uri: Uri,
     Path(job): Path<String>,
 ) -> PageResult {
-    let (actor, mut chrome) = enter(session, lang, PageId::Printing, &uri)?;
+    let (actor, chrome) = enter(session, lang, PageId::Printing, &uri)?;
     let t = lang.pick(&ZH, &EN);
     let Ok(id) = job.parse::<i64>() else {
         return Ok(not_found(chrome));
     };
-    let job = match s.app.print_job(&actor, PrintJobId(id)).await {
-        Ok(j) => j,
-        Err(AppError::NotFound) => return Ok(not_found(chrome)),
-        Err(AppError::Forbidden(_)) => return Ok(super::denied(chrome)),
-        Err(e) => {
-            tracing::error!(error = %e, "print job page failed");
-            let mut r = not_found(chrome);
-            *r.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-            return Ok(r);
-        }
-    };
+    let (job, mut chrome) = super::found(
+        s.app.print_job(&actor, PrintJobId(id)).await,
+        chrome,
+        "print job",
+    )?;
     chrome.title = format!("{} P{}", t.title, job.id);
     Ok(render(JobPage {
         t,

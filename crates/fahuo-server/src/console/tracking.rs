@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::routing::get;
-use fahuo_app::AppError;
 use fahuo_domain::Permission;
 use fahuo_domain::radar::AlertKind;
 use fahuo_domain::tracking::{SubState, TrackState};
@@ -488,19 +487,16 @@ async fn parcel_page(
     uri: Uri,
     Path(id): Path<String>,
 ) -> PageResult {
-    let (actor, mut chrome) = enter(session, lang, PageId::Tracking, &uri)?;
+    let (actor, chrome) = enter(session, lang, PageId::Tracking, &uri)?;
     let t = lang.pick(&ZH, &EN);
     let Ok(id) = id.parse::<i64>() else {
         return Ok(not_found(chrome));
     };
-    let view = match s.app.scoped_parcel(&actor, ParcelId(id)).await {
-        Ok(v) => v,
-        Err(AppError::NotFound) => return Ok(not_found(chrome)),
-        Err(e) => {
-            tracing::error!(error = %e, "parcel failed");
-            return Ok(not_found(chrome));
-        }
-    };
+    let (view, mut chrome) = super::found(
+        s.app.scoped_parcel(&actor, ParcelId(id)).await,
+        chrome,
+        "parcel",
+    )?;
     let final_state = view.parcel.state.is_some_and(TrackState::is_final);
     let subscription = match &view.parcel.subscription_error {
         Some(e) => format!("{} ({e})", view.parcel.subscription),
