@@ -720,13 +720,18 @@ async fn links_expire_and_rotating_the_secret_revokes_them(db: TestDb) {
             parts[2].parse::<i64>().unwrap() + 86_400,
             parts[3]
         ),
-        format!(
-            "{}.{}.{}.{}A",
-            parts[0],
-            parts[1],
-            parts[2],
-            &parts[3][..parts[3].len() - 1]
-        ),
+        {
+            // Change the signature's last character to one it is not.
+            let sig = parts[3];
+            let last = if sig.ends_with('A') { 'B' } else { 'A' };
+            format!(
+                "{}.{}.{}.{}{last}",
+                parts[0],
+                parts[1],
+                parts[2],
+                &sig[..sig.len() - 1]
+            )
+        },
         "garbage".to_string(),
     ] {
         assert!(
