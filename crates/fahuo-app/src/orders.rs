@@ -282,15 +282,34 @@ fn instant(field: &'static str, s: &str, end_of_day: bool) -> Result<DateTime<Ut
         .with_timezone(&Utc))
 }
 
+/// A query parameter with something in it, trimmed.
+fn filled(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
 impl OrderQuery {
+    /// The list's order: the one asked for, else by deadline in the tabs of work to do and
+    /// whenever a deadline-risk filter is set (that filter is a range of the deadline sort's
+    /// index; in another order the risky orders would have to be picked out of all the
+    /// others and a page could come back short), else newest first.
+    pub fn sort(&self) -> Result<ListSort, ParseError> {
+        let tab = filled(&self.tab).map(|t| ListTab::parse(&t)).transpose()?;
+        Ok(match (filled(&self.sort).as_deref(), tab) {
+            (Some("deadline"), _) => ListSort::Deadline,
+            (Some("created"), _) => ListSort::Created,
+            (Some(_), _) => return Err(ParseError::new("sort", "deadline or created")),
+            (None, _) if filled(&self.risk).is_some() => ListSort::Deadline,
+            (None, Some(t)) if t.is_work() => ListSort::Deadline,
+            (None, Some(_)) => ListSort::Created,
+            (None, None) => ListSort::Newest,
+        })
+    }
+
     /// The store's filter, with deadline risk relative to `now`.
     pub fn parse(&self, now: DateTime<Utc>) -> Result<OrderFilter, ParseError> {
-        let blank = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-        };
         let tail = |p: String| {
             if p.len() != 4 || !p.chars().all(|c| c.is_ascii_digit()) {
                 return Err(ParseError::new(
@@ -300,10 +319,10 @@ impl OrderQuery {
             }
             Ok(p)
         };
-        let mut phone = blank(&self.phone).map(tail).transpose()?;
-        let mut name = blank(&self.name);
+        let mut phone = filled(&self.phone).map(tail).transpose()?;
+        let mut name = filled(&self.name);
         let mut number = None;
-        if let Some(q) = blank(&self.q) {
+        if let Some(q) = filled(&self.q) {
             if q.len() == 4 && q.chars().all(|c| c.is_ascii_digit()) {
                 phone = Some(q);
             } else if q.chars().any(|c| !c.is_ascii() || c.is_whitespace()) {
@@ -322,17 +341,11 @@ impl OrderQuery {
         if !(1..=500).contains(&limit) {
             return Err(ParseError::new("limit", "between 1 and 500"));
         }
-        let tab = blank(&self.tab).map(|t| ListTab::parse(&t)).transpose()?;
-        let sort = match (blank(&self.sort).as_deref(), tab) {
-            (Some("deadline"), _) => ListSort::Deadline,
-            (Some("created"), _) => ListSort::Created,
-            (Some(_), _) => return Err(ParseError::new("sort", "deadline or created")),
-            (None, Some(t)) if t.is_work() => ListSort::Deadline,
-            (None, Some(_)) => ListSort::Created,
-            (None, None) => ListSort::Newest,
-        };
+        let tab = filled(&self.tab).map(|t| ListTab::parse(&t)).transpose()?;
+        let sort = self.sort()?;
+        let risk = filled(&self.risk);
         let (mut after, mut cursor) = (None, None);
-        if let Some(a) = blank(&self.after) {
+        if let Some(a) = filled(&self.after) {
             let bad = || ParseError::new("after", "the next_cursor of the previous page");
             if sort == ListSort::Newest {
                 after = Some(a.parse::<i64>().map_err(|_| bad())?);
@@ -340,45 +353,45 @@ impl OrderQuery {
                 cursor = Some(ListCursor::decode(&a).ok_or_else(bad)?);
             }
         }
-        let (deadline_from, deadline_before) = match blank(&self.risk).as_deref() {
+        let (deadline_from, deadline_before) = match risk.as_deref() {
             None => (None, None),
             Some("overdue") => (None, Some(now)),
             Some("6h") => (Some(now), Some(now + Duration::hours(6))),
             Some("24h") => (Some(now), Some(now + Duration::hours(24))),
             Some(_) => return Err(ParseError::new("risk", "overdue, 6h or 24h")),
         };
-        let carrier = blank(&self.carrier).map(|c| c.to_ascii_uppercase());
+        let carrier = filled(&self.carrier).map(|c| c.to_ascii_uppercase());
         if carrier
             .as_ref()
             .is_some_and(|c| c.len() > 16 || !c.chars().all(|c| c.is_ascii_alphanumeric()))
         {
             return Err(ParseError::new("carrier", "a carrier code, e.g. SF"));
         }
-        let tag = blank(&self.tag).map(|t| t.to_lowercase());
+        let tag = filled(&self.tag).map(|t| t.to_lowercase());
         if tag
             .as_ref()
             .is_some_and(|t| t.chars().count() > 32 || t.contains([',', '%']))
         {
             return Err(ParseError::new("tag", "one tag, e.g. fragile"));
         }
-        let waybill = blank(&self.waybill);
+        let waybill = filled(&self.waybill);
         if waybill.as_ref().is_some_and(|w| w.len() > 64) {
             return Err(ParseError::new("waybill", "at most 64 characters"));
         }
         Ok(OrderFilter {
-            state: blank(&self.state)
+            state: filled(&self.state)
                 .map(|s| OrderState::parse(&s))
                 .transpose()?,
             tab,
             shops: None,
             shop_id: self.shop_id.map(ShopId),
-            platform: blank(&self.platform)
+            platform: filled(&self.platform)
                 .map(|p| Platform::parse(&p))
                 .transpose()?,
             carrier,
             warehouse_id: self.warehouse_id.map(WarehouseId),
             tag,
-            platform_order_id: blank(&self.platform_order_id)
+            platform_order_id: filled(&self.platform_order_id)
                 .map(|p| PlatformOrderId::parse(&p).map(String::from))
                 .transpose()?,
             phone_last_four: phone,
@@ -388,10 +401,10 @@ impl OrderQuery {
             ship_by_before: self.ship_by_before,
             deadline_from,
             deadline_before,
-            created_from: blank(&self.created_from)
+            created_from: filled(&self.created_from)
                 .map(|s| instant("created_from", &s, false))
                 .transpose()?,
-            created_to: blank(&self.created_to)
+            created_to: filled(&self.created_to)
                 .map(|s| instant("created_to", &s, true))
                 .transpose()?,
             sort,
@@ -606,5 +619,42 @@ impl App {
             )
             .await?;
         self.order(actor, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(tab: Option<&str>, sort: Option<&str>, risk: Option<&str>) -> OrderQuery {
+        OrderQuery {
+            tab: tab.map(String::from),
+            sort: sort.map(String::from),
+            risk: risk.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_list_is_read_by_deadline_in_work_tabs_and_under_a_risk_filter() {
+        let sort = |tab, sort, risk| query(tab, sort, risk).sort().unwrap();
+        assert_eq!(sort(Some("print"), None, None), ListSort::Deadline);
+        assert_eq!(sort(Some("shipped"), None, None), ListSort::Created);
+        assert_eq!(sort(None, None, None), ListSort::Newest);
+        // Overdue orders are a range of the deadline index: read there, the page is full
+        // even when the newest orders are not overdue.
+        assert_eq!(sort(Some("all"), None, Some("overdue")), ListSort::Deadline);
+        assert_eq!(sort(None, None, Some("6h")), ListSort::Deadline);
+        // A sort asked for wins.
+        assert_eq!(
+            sort(Some("all"), Some("created"), Some("overdue")),
+            ListSort::Created
+        );
+        assert!(query(None, Some("price"), None).sort().is_err());
+        let f = query(Some("all"), None, Some("overdue"))
+            .parse(Utc::now())
+            .unwrap();
+        assert_eq!(f.sort, ListSort::Deadline);
+        assert!(f.deadline_before.is_some());
     }
 }

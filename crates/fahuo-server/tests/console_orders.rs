@@ -19,6 +19,7 @@ both_backends!(
     scope_limits_the_list_the_counts_and_every_order_use_case,
     warehouse_and_tag_filters_follow_packages_and_skus,
     rare_filters_search_in_bounded_windows,
+    the_after_sale_tab_holds_an_order_while_an_after_sale_is_open,
 );
 
 /// Creates a manual order through the API and returns its id.
@@ -725,4 +726,42 @@ async fn rare_filters_search_in_bounded_windows(db: TestDb) {
         app.order_match_count(&owner, &q, 100).await.unwrap(),
         (1, false)
     );
+}
+
+async fn the_after_sale_tab_holds_an_order_while_an_after_sale_is_open(db: TestDb) {
+    let (s, app) = start(db).await;
+    let a = merchant(&s, &app, "商家A", "alice").await;
+    // The fixture's shipped order has an open claim (理赔).
+    let shipped: Vec<i64> = ids(&s, &a, "tab=shipped").await.into_iter().collect();
+    assert_eq!(ids(&s, &a, "tab=after_sale").await, set(&shipped));
+    for sort in ["deadline", "created"] {
+        assert_eq!(
+            ids(
+                &s,
+                &a,
+                &format!("tab=after_sale&sort={sort}&shop_id={}", a.shop)
+            )
+            .await,
+            set(&shipped)
+        );
+    }
+    let c = client();
+    login(&c, &s, "alice", "owner-password").await;
+    let (_, html) = page(&c, &s, "/orders").await;
+    assert_eq!(tab_count(&html, "after_sale"), "1");
+    // Settled (the carrier refused to pay), the claim is closed: the order leaves 售后 and
+    // stays 已发货.
+    let (status, body) = call(
+        &client(),
+        Method::POST,
+        format!("{}/api/v1/after-sales/{}/settle", s.base, a.after_sale),
+        Some(&a.token),
+        Some(json!({"state": "rejected", "note": "快递公司不予理赔"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&s, &a, "tab=after_sale").await, set(&[]));
+    assert_eq!(ids(&s, &a, "tab=shipped").await, set(&shipped));
+    let (_, html) = page(&c, &s, "/orders").await;
+    assert_eq!(tab_count(&html, "after_sale"), "0");
 }

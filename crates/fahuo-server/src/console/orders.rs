@@ -425,12 +425,7 @@ async fn orders_page(
         .and_then(|x| ListTab::parse(x).ok())
         .unwrap_or(ListTab::All);
     query.tab = Some(tab.as_str().to_string());
-    let sort = match query.sort.as_deref() {
-        Some("deadline") => ListSort::Deadline,
-        Some("created") => ListSort::Created,
-        _ if tab.is_work() => ListSort::Deadline,
-        _ => ListSort::Created,
-    };
+    let sort = query.sort().unwrap_or(ListSort::Created);
     let filter = filter_pairs(&query);
     let filter_qs = query_string(&filter);
 
