@@ -669,7 +669,7 @@ async fn detail_page(
             format!(
                 "{} {}{window}",
                 fahuo_app::shipping::carrier_name_zh(&p.carrier),
-                p.state
+                pickup_state(lang, &p.state)
             )
         })
         .unwrap_or_default();
@@ -750,4 +750,13 @@ async fn detail_page(
         a: row(t, a),
         chrome,
     }))
+}
+
+/// A return pickup's state in the page's language (the store keeps `booked` / `cancelled`).
+fn pickup_state(lang: Lang, state: &str) -> &str {
+    match (state, lang) {
+        ("booked", Lang::Zh) => "已预约",
+        ("cancelled", Lang::Zh) => "已取消",
+        (other, _) => other,
+    }
 }
