@@ -820,6 +820,9 @@ async fn an_invited_warehouse_worker_joins_and_sees_only_the_warehouse_pages() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(url.starts_with(&format!("{}/invite/", s.base)), "{url}");
+    // The pending list shows it without losing the link from the page.
+    let pending = wait_text(&owner, "#invites-list tbody", "杭州仓打包").await;
+    assert!(pending.contains("仓库"), "{pending}");
     screenshot(&owner, "invite-created").await;
 
     // A second browser: no cookies of the owner's.
@@ -861,6 +864,12 @@ async fn an_invited_warehouse_worker_joins_and_sees_only_the_warehouse_pages() {
     // The owner's list shows the invitation used and the new account.
     owner.goto(&format!("{}/accounts", s.base)).await.unwrap();
     assert!(text_of(&owner, "main").await.contains("cangku2"));
+    assert!(
+        !text_of(&owner, "#invites-list")
+            .await
+            .contains("杭州仓打包"),
+        "a used invitation is no longer pending"
+    );
     invited.close().await.unwrap();
     owner.close().await.unwrap();
 }
@@ -1533,6 +1542,11 @@ async fn a_return_is_approved_picked_up_and_inspected_with_a_photo_and_a_refund_
     assert!(!pickup_before.contains("KDN"), "{pickup_before}");
     submit(&b, "#after-sale-actions [data-action='pickup']").await;
     wait_for(&b, "#after-sale-actions [data-action='cancel-pickup']").await;
+    let booked = text_of(&b, "main").await;
+    assert!(
+        booked.contains("已预约"),
+        "the pickup shows booked, in Chinese: {booked}"
+    );
     screenshot(&b, "after-sale-pickup-booked").await;
 
     // The buyer ships it back; the platform reports the return parcel.
