@@ -717,6 +717,9 @@ async fn a_tracking_number_file_ships_its_orders() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_for(&b, "#shipment-result a[href$='/result']").await;
+    // Once the platform has the number, the row and the summary say so in Chinese.
+    let applied = wait_text(&b, "#shipment-result", "平台已确认").await;
+    assert!(!applied.contains("succeeded"), "{applied}");
     screenshot(&b, "shipment-import-applied").await;
 
     let rows = reload_until(
