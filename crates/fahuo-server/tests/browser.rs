@@ -1498,16 +1498,13 @@ async fn a_return_is_approved_picked_up_and_inspected_with_a_photo_and_a_refund_
     while runner.run_once().await.unwrap() > 0 {}
     let _node = node(&app);
     let (pid, ret) = w.buyer_asks(&app, shipped, Kind::ReturnRefund).await;
-    let (_, refund) = w.buyer_asks(&app, w.orders[1], Kind::RefundOnly).await;
     let d = driver().await;
     let b = browser(&d).await;
     log_in(&b, &s, "alice", "owner-password").await;
 
-    // The list: both requests, waiting for the merchant.
+    // The list: the request, waiting for the merchant.
     b.goto(&format!("{}/after-sales", s.base)).await.unwrap();
-    for id in [ret, refund] {
-        wait_for(&b, &format!("[data-after-sale-id='{id}']")).await;
-    }
+    wait_for(&b, &format!("[data-after-sale-id='{ret}']")).await;
     screenshot(&b, "after-sales-list").await;
 
     // The return: approved, then (once the platform has it) waiting for the buyer's parcel.
@@ -1593,7 +1590,9 @@ async fn a_return_is_approved_picked_up_and_inspected_with_a_photo_and_a_refund_
     screenshot(&b, "after-sale-inspected").await;
     reload_until(&b, &page, STATUS, "已完成").await;
 
-    // The refund before shipping: rejected with a reason.
+    // A refund asked before shipping (after the clock moved, so the buyer has not withdrawn
+    // it): rejected with a reason, and the platform takes the rejection.
+    let (refund_pid, refund) = w.buyer_asks(&app, w.orders[1], Kind::RefundOnly).await;
     let page = format!("{}/after-sales/{refund}", s.base);
     b.goto(&page).await.unwrap();
     assert!(text_of(&b, STATUS).await.contains("待处理"));
@@ -1605,6 +1604,31 @@ async fn a_return_is_approved_picked_up_and_inspected_with_a_photo_and_a_refund_
         text_of(&b, "#after-sale-history")
             .await
             .contains("已与买家协商")
+    );
+    let history = text_of(&b, "#after-sale-history").await;
+    assert!(
+        history.contains("拒绝（已发送平台）") && !history.contains("reject_"),
+        "the history in Chinese: {history}"
+    );
+    assert!(
+        b.find(Locator::Css("#after-sale .error")).await.is_err(),
+        "the platform took the rejection: {}",
+        text_of(&b, "#after-sale").await
+    );
+    let rejected = w
+        .sim
+        .after_sales(Some(fahuo_sim::Platform::Wechat))
+        .decisions
+        .into_iter()
+        .filter(|d| {
+            d.after_sale_id == refund_pid
+                && d.action == fahuo_sim::aftersale::Action::Reject
+                && d.outcome == fahuo_sim::aftersale::DecisionOutcome::Accepted
+        })
+        .count();
+    assert_eq!(
+        rejected, 1,
+        "the merchant's rejection reached the platform once"
     );
     screenshot(&b, "after-sale-rejected").await;
     b.close().await.unwrap();
