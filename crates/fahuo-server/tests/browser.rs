@@ -7,9 +7,8 @@
 //! desk screen the console is made for, and one test at 800×1280 (a 10" tablet in portrait at
 //! the pack bench). Where a click starts work that a node's jobs finish (syncs, write-backs,
 //! platform decisions), the test runs those jobs in the background as `fahuo serve` does.
-//! These tests run on SQLite only: what they check is the
-//! console in the browser, and every storage behaviour under it has its own test on both
-//! databases.
+//! These tests run on SQLite only: what they check is the console in the browser, and every
+//! storage behaviour under it has its own test on both databases.
 
 mod common;
 use common::*;
