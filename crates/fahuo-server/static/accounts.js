@@ -2,7 +2,7 @@
 //  - Forms with [data-scope-form] send their shop and warehouse checkboxes as one `scope`:
 //    "全部" checked means null (every shop or warehouse, including later ones), else the
 //    ids ticked.
-//  - The invite form shows the new link once, in #invite-link.
+//  - The invite form shows the new link once, in #invite-link, and refreshes the pending list.
 "use strict";
 (function () {
   document.addEventListener("api:before", function (e) {
@@ -41,5 +41,20 @@
     box.hidden = false;
     link.focus();
     link.select();
+    refreshInvites();
   });
+
+  // The page stays (the link is shown only here), so the pending list is fetched again:
+  // it still said "no pending invitations" next to the one just made.
+  function refreshInvites() {
+    var list = document.querySelector("#invites-list tbody");
+    if (!list) return;
+    fetch(location.href, { credentials: "same-origin" }).then(function (resp) {
+      return resp.ok ? resp.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("#invites-list tbody");
+      if (fresh) list.replaceWith(fresh);
+    }, function () { /* the list stays as it was; the link is shown */ });
+  }
 })();

@@ -171,9 +171,17 @@
   }
 
   // ---------------------------------------------------------------- shipments
+  // A queued row's write-back, as the API names it (pending, succeeded, conflict, failed).
+  function shipmentState(state) {
+    var names = fahuo.zh
+      ? { pending: "等待平台确认", succeeded: "平台已确认", conflict: "平台已有其他单号", failed: "平台未接受" }
+      : { pending: "waiting for the platform", succeeded: "accepted by the platform", conflict: "platform has another number", failed: "refused by the platform" };
+    return names[state] || state;
+  }
+
   function rowOutcome(row) {
     if (row.outcome === "queued") {
-      return t.rowQueued + (row.shipment_state ? " · " + row.shipment_state : "") +
+      return t.rowQueued + (row.shipment_state ? " · " + shipmentState(row.shipment_state) : "") +
         (row.shipment_error ? " · " + row.shipment_error : "");
     }
     if (row.outcome === "skipped") return t.rowSkipped + (row.verdict_message ? " · " + row.verdict_message : "");
@@ -182,7 +190,7 @@
 
   function countsText(counts) {
     var names = { ready: t.rowReady, skipped: t.rowSkipped, queued: t.rowQueued };
-    return Object.keys(counts).map(function (k) { return (names[k] || k) + " " + counts[k]; })
+    return Object.keys(counts).map(function (k) { return (names[k] || shipmentState(k)) + " " + counts[k]; })
       .join(fahuo.zh ? "，" : ", ");
   }
 

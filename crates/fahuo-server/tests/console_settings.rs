@@ -507,7 +507,15 @@ async fn a_save_through_the_forms_api_call_shows_on_the_next_render(db: TestDb) 
     )
     .await;
     let (_, html) = page(&c, s, "/settings/skus").await;
-    for needle in ["PLATE", "餐盘", "12.00", "fragile", "PLAT-SKU-88", "A-03-2"] {
+    // The tag typed 易碎 is stored as `fragile` and shown by its Chinese name.
+    for needle in [
+        "PLATE",
+        "餐盘",
+        "12.00",
+        "value=\"易碎\"",
+        "PLAT-SKU-88",
+        "A-03-2",
+    ] {
         assert!(html.contains(needle), "skus shows {needle:?}");
     }
 

@@ -342,7 +342,13 @@ pub async fn skus_page(
                 String::new()
             },
             cost: yuan(sku.cost.0),
-            tags: tags.get(&sku.id).map(|t| t.join(", ")).unwrap_or_default(),
+            tags: tags
+                .get(&sku.id)
+                .map(|t| {
+                    let shown: Vec<&str> = t.iter().map(|tag| tag_label(lang, tag)).collect();
+                    shown.join(", ")
+                })
+                .unwrap_or_default(),
             bin: bins.get(&sku.id).cloned().unwrap_or_default(),
         })
         .collect();
@@ -383,4 +389,18 @@ pub async fn skus_page(
         warehouse: warehouse.map(|w| w.get()),
     };
     Ok(render(page))
+}
+
+/// A SKU tag as the page shows it: the known ones by their Chinese name on a Chinese page
+/// (the field takes either name; the store keeps `fragile`, `cold_chain`, ...), so a tag typed
+/// as 易碎 does not come back as `fragile`.
+fn tag_label(lang: Lang, tag: &str) -> &str {
+    match (lang, tag) {
+        (Lang::Zh, "cold_chain") => "冷链",
+        (Lang::Zh, "fragile") => "易碎",
+        (Lang::Zh, "liquid") => "液体",
+        (Lang::Zh, "battery") => "带电",
+        (Lang::Zh, "bulky") => "大件",
+        _ => tag,
+    }
 }
