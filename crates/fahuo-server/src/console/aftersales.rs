@@ -497,6 +497,7 @@ struct LineRow {
 struct EventRow {
     at: String,
     action: String,
+    action_label: String,
     from: &'static str,
     to: &'static str,
     note: String,
@@ -612,7 +613,7 @@ async fn detail_page(
                 label: format!(
                     "{} · {}",
                     c.account.name,
-                    fahuo_app::shipping::carrier_name_zh(c.account.carrier.as_str())
+                    super::labels::carrier(c.account.carrier.as_str(), lang)
                 ),
             })
             .collect()
@@ -643,7 +644,7 @@ async fn detail_page(
         })
         .collect();
     let return_parcel = match (&a.return_carrier, &a.return_tracking_no) {
-        (Some(c), Some(n)) => format!("{} {n}", fahuo_app::shipping::carrier_name_zh(c)),
+        (Some(c), Some(n)) => format!("{} {n}", super::labels::carrier(c, lang)),
         (None, Some(n)) => n.clone(),
         _ => String::new(),
     };
@@ -653,7 +654,7 @@ async fn detail_page(
         .map(|l| {
             format!(
                 "{} {}",
-                fahuo_app::shipping::carrier_name_zh(&l.carrier),
+                super::labels::carrier(&l.carrier, lang),
                 l.tracking_no
             )
         })
@@ -668,7 +669,7 @@ async fn detail_page(
             };
             format!(
                 "{} {}{window}",
-                fahuo_app::shipping::carrier_name_zh(&p.carrier),
+                super::labels::carrier(&p.carrier, lang),
                 p.state
             )
         })
@@ -692,7 +693,7 @@ async fn detail_page(
             c.settled_fen.map(yuan).unwrap_or_default(),
             format!(
                 "{} {}",
-                fahuo_app::shipping::carrier_name_zh(&c.carrier),
+                super::labels::carrier(&c.carrier, lang),
                 c.tracking_no
             ),
         )
@@ -704,6 +705,7 @@ async fn detail_page(
         .map(|e| EventRow {
             at: shanghai(e.at),
             action: e.action.clone(),
+            action_label: super::labels::after_sale_event(&e.action, lang),
             from: e.from_status.map(|s| t.status(s)).unwrap_or(""),
             to: t.status(e.to_status),
             note: e.note.clone().unwrap_or_default(),
