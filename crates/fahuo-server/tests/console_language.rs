@@ -21,6 +21,7 @@ use std::collections::{BTreeSet, VecDeque};
 both_backends!(
     english_pages_show_no_chinese_but_the_merchants_own_data,
     chinese_pages_show_labels_not_codes,
+    import_row_errors_have_an_english_text_for_english_pages,
 );
 
 /// What the merchant typed, or a platform or carrier sent, in Chinese: the only Chinese an
@@ -526,6 +527,56 @@ async fn chinese_pages_show_labels_not_codes(db: TestDb) {
         );
     }
     assert!(codes.is_empty(), "codes shown as text:\n{}", report(&codes));
+}
+
+/// The import page's script shows a row error's `message` on English pages (and
+/// `message_zh` on Chinese ones): each must be in its language. The file's own headers and
+/// cells may be quoted.
+async fn import_row_errors_have_an_english_text_for_english_pages(db: TestDb) {
+    let (s, app) = start(db).await;
+    let m = merchant(&s, &app, "语言测试商家", "lang-owner").await;
+    let file = "订单号,收件人,手机,省,市,区,详细地址,商品名称,商家编码,数量,单价\n\
+                ,赵六,13900001111,广东省,深圳市,南山区,科技园南区1栋,马克杯,MUG,1,39\n\
+                IMP-2,赵六,13900001111,广东省,深圳市,南山区,科技园南区1栋,,MUG,,39\n\
+                IMP-3,赵六,13900001111,广东省,深圳市,南山区,,马克杯,MUG,1,三十九\n\
+                IMP-3,钱七,13900001111,广东省,深圳市,南山区,科技园南区2栋,马克杯,MUG,1,39\n";
+    let report = api(
+        &s,
+        &m,
+        Method::POST,
+        &format!("/api/v1/orders/import?shop_id={}&mode=preview", m.shop),
+        Some(Value::String(file.into())),
+    )
+    .await;
+    let quoted = [
+        "订单号",
+        "收件人",
+        "手机",
+        "详细地址",
+        "商品名称",
+        "商家编码",
+        "数量",
+        "单价",
+        "三十九",
+        "赵六",
+        "钱七",
+        "科技园南区1栋",
+        "科技园南区2栋",
+    ];
+    let mut errors = 0;
+    for row in report["rows"].as_array().unwrap() {
+        for e in row["errors"].as_array().into_iter().flatten() {
+            errors += 1;
+            let mut english = e["message"].as_str().unwrap().to_string();
+            for q in quoted {
+                english = english.replace(q, "");
+            }
+            assert!(!english.chars().any(is_chinese), "row {}: {e}", row["row"]);
+            let chinese = e["message_zh"].as_str().unwrap();
+            assert!(chinese.chars().any(is_chinese), "row {}: {e}", row["row"]);
+        }
+    }
+    assert!(errors >= 4, "the file's errors were found: {report}");
 }
 
 #[test]
