@@ -84,6 +84,18 @@ pub struct Countdown {
     pub overdue: bool,
 }
 
+impl Countdown {
+    /// [`Countdown::label_zh`] in English, e.g. "5h 12m left", "overdue by 1h 5m".
+    pub fn label_en(&self) -> String {
+        let span = span_en(self.remaining_seconds.unsigned_abs());
+        if self.overdue {
+            format!("overdue by {span}")
+        } else {
+            format!("{span} left")
+        }
+    }
+}
+
 pub fn countdown(
     ship_by: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -128,6 +140,23 @@ fn span_zh(seconds: u64) -> String {
         (0, h, m) => format!("{h}小时{m}分"),
         (d, 0, _) => format!("{d}天"),
         (d, h, _) => format!("{d}天{h}小时"),
+    }
+}
+
+/// [`span_zh`] in English: "2d 3h", "2d", "5h 12m", "12m", "under 1m".
+fn span_en(seconds: u64) -> String {
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => "under 1m".to_string(),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
     }
 }
 
@@ -316,6 +345,10 @@ mod tests {
             let c = countdown(noon() + secs(left), noon(), &settings);
             assert_eq!(c.remaining_seconds, left, "{name}");
             assert_eq!(c.label_zh, label, "{name}");
+            assert!(
+                !c.label_en().is_empty() && c.label_en().is_ascii(),
+                "{name}"
+            );
             assert_eq!(c.within_hours, within, "{name}");
             assert_eq!(c.overdue, overdue, "{name}");
             assert_eq!(c.ship_by, noon() + secs(left), "{name}");

@@ -140,6 +140,19 @@ impl AlertKind {
         }
     }
 
+    /// [`AlertKind::label_zh`] on English pages.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            AlertKind::NotPickedUp => "Not picked up",
+            AlertKind::Stale => "Stalled",
+            AlertKind::Problem => "Problem parcel",
+            AlertKind::Refused => "Refused",
+            AlertKind::Returning => "Returning",
+            AlertKind::SignedNotReceived => "Signed for, buyer says not received",
+            AlertKind::DeadlineAtRisk => "Ship-by at risk",
+        }
+    }
+
     /// The fixed part of the urgency (see the module docs); `overdue` only matters for the
     /// ship-by deadline.
     fn severity(self, overdue: bool) -> i64 {

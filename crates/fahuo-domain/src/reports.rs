@@ -108,6 +108,15 @@ impl ErrorKind {
             ErrorKind::LateShipment => "超时发货",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ErrorKind::Address => "Address problems",
+            ErrorKind::WrongItem => "Wrong or missing items",
+            ErrorKind::WrongNumber => "Wrong tracking numbers",
+            ErrorKind::LateShipment => "Late shipments",
+        }
+    }
 }
 
 /// One parcel (package × order) of the period, with what happened to it.
@@ -183,6 +192,17 @@ impl WeightBand {
             WeightBand::Unknown => "重量未知",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            WeightBand::UpTo1Kg => "up to 1kg",
+            WeightBand::UpTo3Kg => "1-3kg",
+            WeightBand::UpTo5Kg => "3-5kg",
+            WeightBand::UpTo10Kg => "5-10kg",
+            WeightBand::Over10Kg => "over 10kg",
+            WeightBand::Unknown => "weight unknown",
+        }
+    }
 }
 
 /// Same city, same province, or between provinces.
@@ -207,6 +227,14 @@ impl Distance {
             Distance::SameCity => "同城",
             Distance::SameProvince => "省内",
             Distance::InterProvince => "跨省",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Distance::SameCity => "same city",
+            Distance::SameProvince => "same province",
+            Distance::InterProvince => "between provinces",
         }
     }
 }

@@ -90,6 +90,58 @@ impl ReasonCode {
             ReasonCode::UnmappedSku => "商品未匹配",
         }
     }
+
+    /// The rule's name on English pages, e.g. "Address incomplete".
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ReasonCode::AddressIncomplete => "Address incomplete",
+            ReasonCode::AddressDoubtful => "Address doubtful",
+            ReasonCode::OutOfStock => "Out of stock",
+            ReasonCode::RefundPending => "Refund or after-sale open",
+            ReasonCode::BuyerNote => "Buyer's note",
+            ReasonCode::SellerNoteFlag => "Flag word in seller's note",
+            ReasonCode::PriceAnomaly => "Price anomaly",
+            ReasonCode::PresaleNotDue => "Presale not due",
+            ReasonCode::RiskyReceiver => "Risky receiver (blacklist)",
+            ReasonCode::UnmappedSku => "Unmapped product",
+        }
+    }
+
+    /// What to do about a hold of this rule, on English pages. A finding's message (Chinese)
+    /// also names the particulars — which line, how many short, which flag word — and is
+    /// stored as text, so the English page gives the rule's instruction without them.
+    pub fn advice_en(self) -> &'static str {
+        match self {
+            ReasonCode::AddressIncomplete => {
+                "The address is missing a level or the street: ask the buyer to complete it, then review"
+            }
+            ReasonCode::AddressDoubtful => {
+                "The address parser corrected or could not settle part of the address: check it, ask the buyer if needed, then review"
+            }
+            ReasonCode::OutOfStock => {
+                "No warehouse has enough available stock: restock or transfer, then review"
+            }
+            ReasonCode::RefundPending => {
+                "The buyer asked for a refund or an after-sale: handle it first, then review if the order still ships"
+            }
+            ReasonCode::BuyerNote => "The buyer left a note: read it and act on it, then review",
+            ReasonCode::SellerNoteFlag => {
+                "The seller's note contains a flag word: act on the note, then review"
+            }
+            ReasonCode::PriceAnomaly => {
+                "A line was paid below cost or far below its list price: finance checks the price, then review"
+            }
+            ReasonCode::PresaleNotDue => {
+                "A presale order before its ship date: do not ship before then; review once it is due"
+            }
+            ReasonCode::RiskyReceiver => {
+                "The receiver is on the blacklist: check the buyer and the order before deciding to ship"
+            }
+            ReasonCode::UnmappedSku => {
+                "A line maps to no merchant SKU: map it under product mappings, then review"
+            }
+        }
+    }
 }
 
 /// One stage of staged review (分级审核), owned by a role: its holds are for that role to clear.

@@ -1609,7 +1609,7 @@ async fn a_return_is_approved_picked_up_and_inspected_with_a_photo_and_a_refund_
     );
     let history = text_of(&b, "#after-sale-history").await;
     assert!(
-        history.contains("拒绝（已发送平台）") && !history.contains("reject_"),
+        history.contains("拒绝·已提交平台") && !history.contains("reject_"),
         "the history in Chinese: {history}"
     );
     assert!(

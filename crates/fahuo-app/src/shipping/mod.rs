@@ -59,6 +59,13 @@ pub fn carrier_name_zh(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// The carrier's English name (SF Express), or the code as given when fahuo does not know it.
+pub fn carrier_name_en(code: &str) -> String {
+    Carrier::from_code(code)
+        .map(|c| c.info().name_en.to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
 /// A parsed, checked carrier and number.
 pub(crate) fn checked_number(carrier: &str, number: &str) -> Result<(Carrier, String)> {
     let (carrier, _) = fahuo_carriers::registry::resolve(carrier)

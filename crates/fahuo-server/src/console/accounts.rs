@@ -464,6 +464,7 @@ struct AuditRow {
     who: String,
     via: Option<&'static str>,
     action: String,
+    action_label: String,
     entity: String,
     changes: String,
 }
@@ -556,7 +557,7 @@ async fn audit_page(
             page.rows = found
                 .items
                 .into_iter()
-                .map(|r| audit_row(r.id, &r.entry, t))
+                .map(|r| audit_row(r.id, &r.entry, t, lang))
                 .collect();
             page.next = found.next_cursor.map(|c| next_audit_page(&q, c));
         }
@@ -597,7 +598,7 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn audit_row(id: i64, e: &AuditEntry, t: &AuditText) -> AuditRow {
+fn audit_row(id: i64, e: &AuditEntry, t: &AuditText, lang: Lang) -> AuditRow {
     use fahuo_domain::audit::ActorRef;
     let via = match e.actor {
         ActorRef::User { .. } => None,
@@ -610,9 +611,13 @@ fn audit_row(id: i64, e: &AuditEntry, t: &AuditText) -> AuditRow {
         who: e.actor.name().to_string(),
         via,
         action: e.action.clone(),
+        action_label: super::labels::audit_action(&e.action, lang),
         entity: match e.entity_id {
-            Some(id) => format!("{} #{id}", e.entity_type),
-            None => e.entity_type.clone(),
+            Some(id) => format!(
+                "{} #{id}",
+                super::labels::audit_entity_type(&e.entity_type, lang)
+            ),
+            None => super::labels::audit_entity_type(&e.entity_type, lang),
         },
         changes: changes(e.before.as_ref(), e.after.as_ref()),
     }

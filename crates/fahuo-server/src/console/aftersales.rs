@@ -497,6 +497,7 @@ struct LineRow {
 struct EventRow {
     at: String,
     action: String,
+    action_label: String,
     from: &'static str,
     to: &'static str,
     note: String,
@@ -612,7 +613,7 @@ async fn detail_page(
                 label: format!(
                     "{} · {}",
                     c.account.name,
-                    fahuo_app::shipping::carrier_name_zh(c.account.carrier.as_str())
+                    super::labels::carrier(c.account.carrier.as_str(), lang)
                 ),
             })
             .collect()
@@ -643,7 +644,7 @@ async fn detail_page(
         })
         .collect();
     let return_parcel = match (&a.return_carrier, &a.return_tracking_no) {
-        (Some(c), Some(n)) => format!("{} {n}", fahuo_app::shipping::carrier_name_zh(c)),
+        (Some(c), Some(n)) => format!("{} {n}", super::labels::carrier(c, lang)),
         (None, Some(n)) => n.clone(),
         _ => String::new(),
     };
@@ -653,7 +654,7 @@ async fn detail_page(
         .map(|l| {
             format!(
                 "{} {}",
-                fahuo_app::shipping::carrier_name_zh(&l.carrier),
+                super::labels::carrier(&l.carrier, lang),
                 l.tracking_no
             )
         })
@@ -668,7 +669,7 @@ async fn detail_page(
             };
             format!(
                 "{} {}{window}",
-                fahuo_app::shipping::carrier_name_zh(&p.carrier),
+                super::labels::carrier(&p.carrier, lang),
                 pickup_state(lang, &p.state)
             )
         })
@@ -692,7 +693,7 @@ async fn detail_page(
             c.settled_fen.map(yuan).unwrap_or_default(),
             format!(
                 "{} {}",
-                fahuo_app::shipping::carrier_name_zh(&c.carrier),
+                super::labels::carrier(&c.carrier, lang),
                 c.tracking_no
             ),
         )
@@ -703,7 +704,8 @@ async fn detail_page(
         .rev()
         .map(|e| EventRow {
             at: shanghai(e.at),
-            action: event_label(lang, &e.action),
+            action: e.action.clone(),
+            action_label: super::labels::after_sale_event(&e.action, lang),
             from: e.from_status.map(|s| t.status(s)).unwrap_or(""),
             to: t.status(e.to_status),
             note: e.note.clone().unwrap_or_default(),
@@ -754,57 +756,10 @@ async fn detail_page(
 
 /// A return pickup's state in the page's language (the store keeps `booked` / `cancelled`).
 fn pickup_state(lang: Lang, state: &str) -> &str {
-    match (state, lang) {
-        ("booked", Lang::Zh) => "已预约",
-        ("cancelled", Lang::Zh) => "已取消",
-        (other, _) => other,
+    match state {
+        "booked" => lang.pick("已预约", "booked"),
+        "cancelled" => lang.pick("已取消", "cancelled"),
+        other => other,
     }
 }
 
-/// A history row's action in the page's language. The store names them by code
-/// (`reject_queued`, `pickup_booked`, `inspected_resell`, ...); a Chinese page showed the codes.
-/// Codes not known here are shown as they are.
-fn event_label(lang: Lang, code: &str) -> String {
-    if lang != Lang::Zh {
-        return code.to_string();
-    }
-    let exact = match code {
-        "synced" => Some("平台同步"),
-        "refund_proposed" => Some("提议退款（待二次审批）"),
-        "return_label_issued" => Some("生成退货面单"),
-        "return_label_cancelled" => Some("取消退货面单"),
-        "pickup_booked" => Some("预约上门取件"),
-        "pickup_cancelled" => Some("取消上门取件"),
-        "inspected_resell" => Some("验货：可二次销售"),
-        "inspected_damaged" => Some("验货：破损"),
-        "inspected_mismatch" => Some("验货：货不对板"),
-        "claim_opened" => Some("发起理赔"),
-        "claim_settled" => Some("理赔已赔付"),
-        "claim_rejected" => Some("理赔被拒"),
-        "intercept_requested" => Some("申请拦截"),
-        "intercepted" => Some("拦截成功"),
-        "intercept_failed" => Some("拦截失败"),
-        "reship_created" => Some("创建补发单"),
-        _ => None,
-    };
-    if let Some(label) = exact {
-        return label.to_string();
-    }
-    // A decision, and where it is on its way to the platform.
-    let (verb, stage) = match code.rsplit_once('_') {
-        Some((verb, "queued")) => (verb, "（待发送平台）"),
-        Some((verb, "sent")) => (verb, "（已发送平台）"),
-        Some((verb, "refused")) => (verb, "（平台未接受）"),
-        _ => (code, ""),
-    };
-    let verb = match verb {
-        "approve" => "同意",
-        "reject" => "拒绝",
-        "receive" => "收货",
-        "confirm_received" => "确认收货",
-        "complete" => "完成",
-        "close" => "关闭",
-        _ => return code.to_string(),
-    };
-    format!("{verb}{stage}")
-}

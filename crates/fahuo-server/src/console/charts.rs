@@ -8,6 +8,7 @@
 //! each at least 3:1 against white; lines also differ by dash pattern, so no series is told
 //! apart by colour alone.
 
+use super::Lang;
 use fahuo_domain::reports::{ErrorKind, ErrorTrendRow};
 use std::fmt::Write;
 
@@ -20,7 +21,47 @@ const MUTED: &str = "#4B5563";
 const GRID: &str = "#D1D5DB";
 const FONT: &str = "system-ui, -apple-system, 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', \
                     'Noto Sans CJK SC', sans-serif";
-const NO_DATA: &str = "暂无数据";
+
+/// The few words and punctuation a chart writes itself, per language.
+struct Words {
+    no_data: &'static str,
+    /// Between a label and its value.
+    colon: &'static str,
+    /// Between the items of a description.
+    sep: &'static str,
+    /// Between the first and last x label: "06-01 至 06-30".
+    to: &'static str,
+    total: &'static str,
+    peak: &'static str,
+    open: &'static str,
+    close: &'static str,
+}
+
+static ZH: Words = Words {
+    no_data: "暂无数据",
+    colon: "：",
+    sep: "；",
+    to: " 至 ",
+    total: "合计 ",
+    peak: "，最高 ",
+    open: "（",
+    close: "）",
+};
+
+static EN: Words = Words {
+    no_data: "No data",
+    colon: ": ",
+    sep: "; ",
+    to: " to ",
+    total: "total ",
+    peak: ", peak ",
+    open: " (",
+    close: ")",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    lang.pick(&ZH, &EN)
+}
 
 const WIDTH: f64 = 640.0;
 const FONT_SIZE: f64 = 13.0;
@@ -30,7 +71,7 @@ const BAR_H: f64 = 16.0;
 
 /// Horizontal bars, one per `(label, value)`, scaled to the largest value, each labelled with
 /// its value and `unit` (e.g. "元", "小时", "件"). Negative and non-finite values draw no bar.
-pub fn bar_chart<L: AsRef<str>>(title: &str, data: &[(L, f64)], unit: &str) -> String {
+pub fn bar_chart<L: AsRef<str>>(lang: Lang, title: &str, data: &[(L, f64)], unit: &str) -> String {
     let max = data.iter().map(|(_, v)| finite(*v)).fold(0.0_f64, f64::max);
     let bars: Vec<Bar> = data
         .iter()
@@ -43,12 +84,12 @@ pub fn bar_chart<L: AsRef<str>>(title: &str, data: &[(L, f64)], unit: &str) -> S
             }
         })
         .collect();
-    bars_svg(title, &bars, None)
+    bars_svg(lang, title, &bars, None)
 }
 
 /// Horizontal bars for rates in basis points on a fixed 0–100% scale (so charts of different
 /// tables compare), labelled "66.67%"; a missing rate draws no bar and says "—".
-pub fn rate_bars<L: AsRef<str>>(title: &str, data: &[(L, Option<i64>)]) -> String {
+pub fn rate_bars<L: AsRef<str>>(lang: Lang, title: &str, data: &[(L, Option<i64>)]) -> String {
     let bars: Vec<Bar> = data
         .iter()
         .map(|(label, bp)| Bar {
@@ -57,13 +98,14 @@ pub fn rate_bars<L: AsRef<str>>(title: &str, data: &[(L, Option<i64>)]) -> Strin
             value: bp.map_or_else(|| "—".to_string(), percent),
         })
         .collect();
-    bars_svg(title, &bars, Some(&["0%", "50%", "100%"]))
+    bars_svg(lang, title, &bars, Some(&["0%", "50%", "100%"]))
 }
 
 /// One polyline per `(name, points)` over the union of the series' x labels (in the order
 /// they first appear), with a legend; x labels are thinned when there are many. A series
 /// without a point for some label has a gap there.
 pub fn line_chart<N: AsRef<str>, L: AsRef<str>>(
+    lang: Lang,
     title: &str,
     series: &[(N, Vec<(L, f64)>)],
 ) -> String {
@@ -76,8 +118,9 @@ pub fn line_chart<N: AsRef<str>, L: AsRef<str>>(
         }
     }
     if labels.is_empty() {
-        return empty_svg(title);
+        return empty_svg(lang, title);
     }
+    let w = words(lang);
     let max = series
         .iter()
         .flat_map(|(_, points)| points.iter().map(|(_, v)| finite(*v)))
@@ -108,7 +151,7 @@ pub fn line_chart<N: AsRef<str>, L: AsRef<str>>(
 
     // In words: the span, then each series' total and peak (every point would be too much
     // to listen to for a month of days).
-    let mut desc = format!("{} 至 {}", labels[0], labels[n - 1]);
+    let mut desc = format!("{}{}{}", labels[0], w.to, labels[n - 1]);
     for (name, points) in series {
         let total: f64 = points.iter().map(|(_, v)| finite(*v)).sum();
         let peak = points.iter().map(|(l, v)| (l.as_ref(), finite(*v))).fold(
@@ -118,9 +161,17 @@ pub fn line_chart<N: AsRef<str>, L: AsRef<str>>(
                 _ => Some(p),
             },
         );
-        let _ = write!(desc, "；{}：合计 {}", name.as_ref(), number(total));
+        let _ = write!(
+            desc,
+            "{}{}{}{}{}",
+            w.sep,
+            name.as_ref(),
+            w.colon,
+            w.total,
+            number(total)
+        );
         if let Some((label, v)) = peak.filter(|(_, v)| *v > 0.0) {
-            let _ = write!(desc, "，最高 {}（{label}）", number(v));
+            let _ = write!(desc, "{}{}{}{label}{}", w.peak, number(v), w.open, w.close);
         }
     }
     let mut svg = open_svg(title, &desc, height);
@@ -197,7 +248,13 @@ pub fn line_chart<N: AsRef<str>, L: AsRef<str>>(
                     r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"><title>{}</title></circle>"#,
                     x_at(*i),
                     y_at(*v),
-                    esc(&format!("{} {}：{}", name.as_ref(), labels[*i], number(*v))),
+                    esc(&format!(
+                        "{} {}{}{}",
+                        name.as_ref(),
+                        labels[*i],
+                        w.colon,
+                        number(*v)
+                    )),
                 );
             }
         }
@@ -231,7 +288,7 @@ pub fn line_chart<N: AsRef<str>, L: AsRef<str>>(
 /// The error trend as [`line_chart`] series: one per error kind (all four, so a kind keeps its
 /// colour from one period to the next), a point per day from the first to the last day with
 /// errors (quiet days are 0), labelled "MM-DD".
-pub fn error_series(rows: &[ErrorTrendRow]) -> Vec<(&'static str, Vec<(String, f64)>)> {
+pub fn error_series(rows: &[ErrorTrendRow], lang: Lang) -> Vec<(&'static str, Vec<(String, f64)>)> {
     let (Some(first), Some(last)) = (
         rows.iter().map(|r| r.day).min(),
         rows.iter().map(|r| r.day).max(),
@@ -253,7 +310,7 @@ pub fn error_series(rows: &[ErrorTrendRow]) -> Vec<(&'static str, Vec<(String, f
                     (day.format("%m-%d").to_string(), count as f64)
                 })
                 .collect();
-            (kind.label_zh(), points)
+            (lang.pick(kind.label_zh(), kind.label_en()), points)
         })
         .collect()
 }
@@ -266,10 +323,11 @@ struct Bar {
 }
 
 /// Horizontal bars; `scale` labels a fixed 0–50–100% axis under them.
-fn bars_svg(title: &str, bars: &[Bar], scale: Option<&[&str; 3]>) -> String {
+fn bars_svg(lang: Lang, title: &str, bars: &[Bar], scale: Option<&[&str; 3]>) -> String {
     if bars.is_empty() {
-        return empty_svg(title);
+        return empty_svg(lang, title);
     }
+    let words = words(lang);
     let label_w = bars
         .iter()
         .map(|b| text_width(&truncate(&b.label, 14)))
@@ -289,9 +347,9 @@ fn bars_svg(title: &str, bars: &[Bar], scale: Option<&[&str; 3]>) -> String {
 
     let desc = bars
         .iter()
-        .map(|b| format!("{}：{}", b.label, b.value))
+        .map(|b| format!("{}{}{}", b.label, words.colon, b.value))
         .collect::<Vec<_>>()
-        .join("；");
+        .join(words.sep);
     let mut svg = open_svg(title, &desc, height);
     if let Some(ticks) = scale {
         for (k, tick) in ticks.iter().enumerate() {
@@ -313,8 +371,9 @@ fn bars_svg(title: &str, bars: &[Bar], scale: Option<&[&str; 3]>) -> String {
         }
         let _ = write!(
             svg,
-            r#"<g><title>{full}：{value}</title><text x="{lx:.1}" y="{mid:.1}" text-anchor="end" fill="{TEXT}">{label}</text><rect class="bar" x="{left:.1}" y="{by:.1}" width="{w:.2}" height="{BAR_H}" rx="2" fill="{bar_fill}"/><text x="{vx:.1}" y="{mid:.1}" fill="{TEXT}">{value}</text></g>"#,
+            r#"<g><title>{full}{colon}{value}</title><text x="{lx:.1}" y="{mid:.1}" text-anchor="end" fill="{TEXT}">{label}</text><rect class="bar" x="{left:.1}" y="{by:.1}" width="{w:.2}" height="{BAR_H}" rx="2" fill="{bar_fill}"/><text x="{vx:.1}" y="{mid:.1}" fill="{TEXT}">{value}</text></g>"#,
             full = esc(&bar.label),
+            colon = words.colon,
             value = esc(&bar.value),
             label = esc(&truncate(&bar.label, 14)),
             lx = left - 8.0,
@@ -327,12 +386,13 @@ fn bars_svg(title: &str, bars: &[Bar], scale: Option<&[&str; 3]>) -> String {
     svg
 }
 
-fn empty_svg(title: &str) -> String {
+fn empty_svg(lang: Lang, title: &str) -> String {
     let height = TITLE_H + 56.0;
-    let mut svg = open_svg(title, NO_DATA, height);
+    let no_data = words(lang).no_data;
+    let mut svg = open_svg(title, no_data, height);
     let _ = write!(
         svg,
-        r#"<text x="{x}" y="{y}" text-anchor="middle" fill="{MUTED}">{NO_DATA}</text></svg>"#,
+        r#"<text x="{x}" y="{y}" text-anchor="middle" fill="{MUTED}">{no_data}</text></svg>"#,
         x = WIDTH / 2.0,
         y = TITLE_H + 30.0,
     );
@@ -588,6 +648,7 @@ mod tests {
     #[test]
     fn bars_are_proportional_and_labelled() {
         let svg = bar_chart(
+            Lang::Zh,
             "单均运费",
             &[("中通快递", 12.5), ("顺丰速运", 25.0), ("圆通速递", 5.0)],
             "元",
@@ -607,9 +668,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        let bars = bar_chart(NASTY, &[(NASTY, 1.0)], "&");
-        let rates = rate_bars(NASTY, &[(NASTY, Some(5000))]);
-        let lines = line_chart(NASTY, &[(NASTY, vec![(NASTY, 1.0), ("x", 2.0)])]);
+        let bars = bar_chart(Lang::Zh, NASTY, &[(NASTY, 1.0)], "&");
+        let rates = rate_bars(Lang::Zh, NASTY, &[(NASTY, Some(5000))]);
+        let lines = line_chart(Lang::Zh, NASTY, &[(NASTY, vec![(NASTY, 1.0), ("x", 2.0)])]);
         for svg in [bars, rates, lines] {
             assert!(!svg.contains("<b>") && !svg.contains("A&B"), "{svg}");
             let p = parse(&svg);
@@ -629,10 +690,10 @@ mod tests {
         let no_series: [(&str, Vec<(&str, f64)>); 0] = [];
         let empty_series = [("地址问题", Vec::<(&str, f64)>::new())];
         for svg in [
-            bar_chart("运费", &none, "元"),
-            rate_bars("揽收率", &no_rates),
-            line_chart("差错趋势", &no_series),
-            line_chart("差错趋势", &empty_series),
+            bar_chart(Lang::Zh, "运费", &none, "元"),
+            rate_bars(Lang::Zh, "揽收率", &no_rates),
+            line_chart(Lang::Zh, "差错趋势", &no_series),
+            line_chart(Lang::Zh, "差错趋势", &empty_series),
         ] {
             let p = parse(&svg);
             assert!(p.texts("text").contains(&"暂无数据"), "{svg}");
@@ -642,10 +703,16 @@ mod tests {
 
     #[test]
     fn zero_max_draws_empty_bars() {
-        let p = parse(&bar_chart("异常数", &[("A", 0.0), ("B", 0.0)], "件"));
+        let p = parse(&bar_chart(
+            Lang::Zh,
+            "异常数",
+            &[("A", 0.0), ("B", 0.0)],
+            "件",
+        ));
         assert_eq!(p.bar_widths(), vec![0.0, 0.0]);
         // Negative, NaN and infinite values draw nothing and break nothing.
         let p = parse(&bar_chart(
+            Lang::Zh,
             "x",
             &[
                 ("A", -3.0),
@@ -662,13 +729,20 @@ mod tests {
 
     #[test]
     fn tiny_bars_stay_visible() {
-        let w = parse(&bar_chart("x", &[("A", 1.0), ("B", 100_000.0)], "")).bar_widths();
+        let w = parse(&bar_chart(
+            Lang::Zh,
+            "x",
+            &[("A", 1.0), ("B", 100_000.0)],
+            "",
+        ))
+        .bar_widths();
         assert!(w[0] >= 1.0 && w[1] > 100.0, "{w:?}");
     }
 
     #[test]
     fn rates_use_a_fixed_scale() {
         let p = parse(&rate_bars(
+            Lang::Zh,
             "揽收率",
             &[
                 ("全部", Some(7778)),
@@ -688,6 +762,7 @@ mod tests {
         }
         // Below 0 and above 100% stay on the scale.
         let w = parse(&rate_bars(
+            Lang::Zh,
             "x",
             &[("a", Some(20_000)), ("b", Some(-5)), ("c", Some(10_000))],
         ))
@@ -715,7 +790,7 @@ mod tests {
 
     #[test]
     fn error_series_fill_every_day_and_kind() {
-        let series = error_series(&trend());
+        let series = error_series(&trend(), Lang::Zh);
         assert_eq!(series.len(), 4);
         assert_eq!(series[0].0, "地址问题");
         let address: Vec<(&str, f64)> = series[0].1.iter().map(|(l, v)| (l.as_str(), *v)).collect();
@@ -725,12 +800,12 @@ mod tests {
         );
         assert_eq!(series[3].0, "超时发货");
         assert_eq!(series[3].1[0], ("06-08".to_string(), 3.0));
-        assert!(error_series(&[]).is_empty());
+        assert!(error_series(&[], Lang::Zh).is_empty());
     }
 
     #[test]
     fn line_chart_has_a_line_and_legend_per_series() {
-        let svg = line_chart("差错趋势", &error_series(&trend()));
+        let svg = line_chart(Lang::Zh, "差错趋势", &error_series(&trend(), Lang::Zh));
         let p = parse(&svg);
         assert_eq!(p.attr_of("polyline", "points").len(), 4);
         let texts = p.texts("text");
@@ -756,7 +831,11 @@ mod tests {
 
     #[test]
     fn a_single_point_is_a_marker() {
-        let p = parse(&line_chart("x", &[("地址问题", vec![("06-08", 2.0)])]));
+        let p = parse(&line_chart(
+            Lang::Zh,
+            "x",
+            &[("地址问题", vec![("06-08", 2.0)])],
+        ));
         assert!(p.attr_of("polyline", "points").is_empty());
         assert_eq!(p.attr_of("circle", "cx").len(), 1);
         // Centred.
@@ -767,7 +846,7 @@ mod tests {
     #[test]
     fn many_x_labels_are_thinned() {
         let points: Vec<(String, f64)> = (0..90).map(|i| (format!("d{i:02}"), i as f64)).collect();
-        let p = parse(&line_chart("x", &[("s", points)]));
+        let p = parse(&line_chart(Lang::Zh, "x", &[("s", points)]));
         let shown = p
             .texts("text")
             .iter()
@@ -782,6 +861,7 @@ mod tests {
     #[test]
     fn gaps_break_lines() {
         let p = parse(&line_chart(
+            Lang::Zh,
             "x",
             &[
                 ("a", vec![("1", 1.0), ("2", 2.0), ("3", 3.0), ("4", 4.0)]),
@@ -794,7 +874,11 @@ mod tests {
 
     #[test]
     fn all_zero_lines_sit_on_the_baseline() {
-        let p = parse(&line_chart("x", &[("a", vec![("1", 0.0), ("2", 0.0)])]));
+        let p = parse(&line_chart(
+            Lang::Zh,
+            "x",
+            &[("a", vec![("1", 0.0), ("2", 0.0)])],
+        ));
         let points = &p.attr_of("polyline", "points")[0];
         let ys: Vec<&str> = points
             .split(' ')
@@ -805,7 +889,7 @@ mod tests {
 
     #[test]
     fn the_xml_check_catches_broken_markup() {
-        let good = bar_chart("a&b", &[("<x>", 1.0)], "");
+        let good = bar_chart(Lang::Zh, "a&b", &[("<x>", 1.0)], "");
         parse(&good);
         let broken = [
             good.replace("&amp;", "&"),

@@ -278,6 +278,7 @@ async fn exceptions_page(
         .collect();
     let may_edit = actor.role.allows(Permission::EditOrders);
     let may_after_sale = actor.role.allows(Permission::HandleAfterSales);
+    let now = s.app.now();
     for item in queue.items {
         let reship_lines = match item.order_id {
             Some(order)
@@ -301,14 +302,23 @@ async fn exceptions_page(
             }
             _ => None,
         };
-        page.rows
-            .push(row(t, item, may_edit, may_after_sale, reship_lines));
+        page.rows.push(row(
+            t,
+            lang,
+            now,
+            item,
+            may_edit,
+            may_after_sale,
+            reship_lines,
+        ));
     }
     Ok(render(page))
 }
 
 fn row(
     t: &'static ExceptionsText,
+    lang: Lang,
+    now: chrono::DateTime<chrono::Utc>,
     item: ExceptionItem,
     may_edit: bool,
     may_after_sale: bool,
@@ -333,12 +343,19 @@ fn row(
             SuggestedAction::MessageBuyer { draft: d } => draft = Some(d.clone()),
         }
     }
+    // A held order's summary, when it has one, is its ship-by deadline's.
+    let alert_kind = match item.kind {
+        ExceptionKind::Alert(k) => Some(k),
+        ExceptionKind::Hold => {
+            (!item.summary.is_empty()).then_some(fahuo_domain::radar::AlertKind::DeadlineAtRisk)
+        }
+    };
     let receiver = match (&item.receiver_name, &item.receiver_phone) {
         (Some(n), Some(p)) => format!("{n} {p}"),
         _ => String::new(),
     };
     let parcel = match (&item.carrier_code, &item.tracking_no) {
-        (Some(c), Some(n)) => format!("{} {n}", fahuo_app::shipping::carrier_name_zh(c)),
+        (Some(c), Some(n)) => format!("{} {n}", super::labels::carrier(c, lang)),
         (None, Some(n)) => n.clone(),
         _ => String::new(),
     };
@@ -358,15 +375,26 @@ fn row(
             .map(|h| HoldRow {
                 id: h.id,
                 label: t.reason(&h.reason_code),
-                message: h.message.clone(),
+                message: super::labels::hold_message(&h.reason_code, &h.message, lang),
                 releasable: h.releasable,
             })
             .collect(),
         releasable_count: releasable.len(),
         releasable: releasable.join(","),
         parcel_id: item.parcel_id.map(|p| p.get()),
-        parcel,
-        summary: item.summary,
+        parcel: parcel.clone(),
+        summary: match alert_kind {
+            Some(kind) => super::labels::alert_summary(
+                &item.summary,
+                kind,
+                &parcel,
+                item.since,
+                item.ship_by,
+                now,
+                lang,
+            ),
+            None => item.summary,
+        },
         since: shanghai(item.since),
         hints,
         draft,

@@ -13,6 +13,7 @@ pub mod charts;
 pub mod exceptions;
 pub mod i18n;
 pub mod imports;
+pub mod labels;
 pub mod login;
 pub mod order_detail;
 pub mod orders;

@@ -1,17 +1,16 @@
 //! 订单详情: one order's lines, receiver (masked, with an audited "show"), holds, packages,
 //! tracking, timeline and audit, with the actions its state allows and the role may do.
 
-use super::{Chrome, Lang, PageId, PageResult, enter, not_found, render, shanghai};
+use super::{Chrome, Lang, PageId, PageResult, enter, found, labels, not_found, render, shanghai};
 use crate::AppState;
 use crate::extract::MaybeSession;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::Uri;
-use axum::response::Response;
 use axum::routing::get;
 use fahuo_app::AppError;
-use fahuo_domain::{OrderId, OrderState, Permission, Platform};
+use fahuo_domain::{OrderId, OrderState, Permission};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/orders/{id}", get(order_page))
@@ -215,40 +214,6 @@ static EN: DetailText = DetailText {
     no_actions: "Nothing to do in this state",
 };
 
-/// An order state in the page's language.
-pub fn state_label(state: OrderState, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => state.label_zh(),
-        Lang::En => match state {
-            OrderState::New => "To review",
-            OrderState::OnHold => "On hold",
-            OrderState::Approved => "Approved",
-            OrderState::Allocated => "Allocated",
-            OrderState::WaybillIssued => "Waybill issued",
-            OrderState::Printed => "Printed",
-            OrderState::Packed => "Packed",
-            OrderState::Shipped => "Shipped",
-            OrderState::InTransit => "In transit",
-            OrderState::Delivered => "Delivered",
-            OrderState::Cancelled => "Cancelled",
-            OrderState::Refunded => "Refunded",
-            OrderState::Returned => "Returned",
-        },
-    }
-}
-
-fn platform_label(p: Platform, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => p.label_zh(),
-        Lang::En => match p {
-            Platform::Wechat => "WeChat Shop",
-            Platform::Douyin => "Douyin",
-            Platform::Xiaohongshu => "Xiaohongshu",
-            Platform::Manual => "Manual",
-        },
-    }
-}
-
 struct LineRow {
     sku: String,
     title: String,
@@ -260,6 +225,7 @@ struct LineRow {
 
 struct HoldRow {
     code: String,
+    label: String,
     message: String,
     since: String,
     released: Option<String>,
@@ -292,6 +258,7 @@ struct AuditRow {
     at: String,
     who: String,
     action: String,
+    action_label: String,
     details: String,
 }
 
@@ -374,19 +341,6 @@ fn audit_details(after: Option<&serde_json::Value>) -> String {
     }
 }
 
-fn fail(e: AppError, chrome: Chrome) -> Response {
-    match e {
-        AppError::NotFound => not_found(chrome),
-        AppError::Forbidden(_) => super::denied(chrome),
-        other => {
-            tracing::error!(error = %other, "order page failed");
-            let mut r = not_found(chrome);
-            *r.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        }
-    }
-}
-
 async fn order_page(
     State(s): State<AppState>,
     session: MaybeSession,
@@ -394,17 +348,16 @@ async fn order_page(
     uri: Uri,
     Path(id): Path<String>,
 ) -> PageResult {
-    let (actor, mut chrome) = enter(session, lang, PageId::Orders, &uri)?;
+    let (actor, chrome) = enter(session, lang, PageId::Orders, &uri)?;
     let t = lang.pick(&ZH, &EN);
     let Ok(id) = id.parse::<i64>().map(OrderId) else {
         return Ok(not_found(chrome));
     };
-    let order = match s.app.order(&actor, id).await {
-        // Outside the actor's shops: the same page as a missing order.
-        Ok(o) if actor.scope.allows_shop(o.shop_id) => o,
-        Ok(_) => return Ok(not_found(chrome)),
-        Err(e) => return Ok(fail(e, chrome)),
-    };
+    let (order, chrome) = found(s.app.order(&actor, id).await, chrome, "order")?;
+    // Outside the actor's shops: the same page as a missing order.
+    if !actor.scope.allows_shop(order.shop_id) {
+        return Ok(not_found(chrome));
+    }
     let loaded = async {
         let shops = s.app.shops(&actor).await?;
         let skus = s.app.skus(&actor).await?;
@@ -415,10 +368,8 @@ async fn order_page(
         Ok::<_, AppError>((shops, skus, warehouses, packages, parcels, timeline))
     }
     .await;
-    let (shops, skus, warehouses, packages, parcels, timeline) = match loaded {
-        Ok(x) => x,
-        Err(e) => return Ok(fail(e, chrome)),
-    };
+    let ((shops, skus, warehouses, packages, parcels, timeline), mut chrome) =
+        found(loaded, chrome, "order")?;
     let role = actor.role;
     let state = order.state;
     let warehouse_name = |w: fahuo_domain::WarehouseId| {
@@ -428,10 +379,7 @@ async fn order_page(
             .map(|x| x.name.as_str().to_string())
             .unwrap_or_else(|| w.to_string())
     };
-    let carrier_name = |code: &str| match lang {
-        Lang::Zh => fahuo_app::shipping::carrier_name_zh(code),
-        Lang::En => code.to_string(),
-    };
+    let carrier_name = |code: &str| labels::carrier(code, lang);
     let merged = packages.iter().any(|p| !p.merged_with.is_empty());
     let printable = matches!(
         state,
@@ -446,14 +394,14 @@ async fn order_page(
     let page = DetailPage {
         t,
         id: id.get(),
-        platform: platform_label(order.platform, lang),
+        platform: labels::platform(order.platform, lang),
         shop: shops
             .iter()
             .find(|x| x.id == order.shop_id)
             .map(|x| x.name.as_str().to_string())
             .unwrap_or_default(),
         number: order.platform_order_id.clone(),
-        state: state_label(state, lang),
+        state: labels::order_state(state, lang),
         state_code: state.as_str(),
         ship_by: order.ship_by.map(|d| d.to_rfc3339()),
         ship_by_text: order.ship_by.map(shanghai).unwrap_or_else(|| "—".into()),
@@ -492,7 +440,8 @@ async fn order_page(
             .iter()
             .map(|h| HoldRow {
                 code: h.reason_code.clone(),
-                message: h.message.clone(),
+                label: labels::hold_reason(&h.reason_code, lang),
+                message: labels::hold_message(&h.reason_code, &h.message, lang),
                 since: shanghai(h.created_at),
                 released: h.released_at.map(shanghai),
             })
@@ -504,7 +453,7 @@ async fn order_page(
                 warehouse: warehouse_name(p.warehouse_id),
                 carrier: p.carrier.as_deref().map(carrier_name).unwrap_or_default(),
                 tracking_no: p.tracking_no.clone().unwrap_or_default(),
-                state: p.state.clone(),
+                state: labels::package_state(&p.state, lang),
                 weight: p.weight_g.map(|w| w.to_string()).unwrap_or_default(),
                 merged_with: p.merged_with.iter().map(|o| o.get()).collect(),
             })
@@ -517,7 +466,7 @@ async fn order_page(
                 state: p
                     .parcel
                     .state
-                    .map(|s| s.as_str().to_string())
+                    .map(|s| super::tracking::state_label(s, lang).to_string())
                     .unwrap_or_default(),
                 events: p
                     .events
@@ -537,6 +486,7 @@ async fn order_page(
                 at: shanghai(a.entry.at),
                 who: a.entry.actor.name().to_string(),
                 action: a.entry.action.clone(),
+                action_label: labels::audit_action(&a.entry.action, lang),
                 details: audit_details(a.entry.after.as_ref()),
             })
             .collect(),

@@ -215,46 +215,6 @@ static EN: OrdersText = OrdersText {
     search_on: "Search on →",
 };
 
-fn state_label(lang: Lang, state: OrderState) -> &'static str {
-    match lang {
-        Lang::Zh => state.label_zh(),
-        Lang::En => match state {
-            OrderState::New => "To review",
-            OrderState::OnHold => "On hold",
-            OrderState::Approved => "Approved",
-            OrderState::Allocated => "Allocated",
-            OrderState::WaybillIssued => "Waybill issued",
-            OrderState::Printed => "Printed",
-            OrderState::Packed => "Packed",
-            OrderState::Shipped => "Shipped",
-            OrderState::InTransit => "In transit",
-            OrderState::Delivered => "Delivered",
-            OrderState::Cancelled => "Cancelled",
-            OrderState::Refunded => "Refunded",
-            OrderState::Returned => "Returned",
-        },
-    }
-}
-
-fn platform_label(lang: Lang, p: Platform) -> &'static str {
-    match lang {
-        Lang::Zh => p.label_zh(),
-        Lang::En => match p {
-            Platform::Wechat => "WeChat Shop",
-            Platform::Douyin => "Douyin",
-            Platform::Xiaohongshu => "Xiaohongshu",
-            Platform::Manual => "Manual",
-        },
-    }
-}
-
-fn carrier_label(lang: Lang, code: &str) -> String {
-    match lang {
-        Lang::Zh => fahuo_app::shipping::carrier_name_zh(code),
-        Lang::En => code.to_string(),
-    }
-}
-
 struct Tab {
     key: &'static str,
     label: &'static str,
@@ -385,8 +345,8 @@ fn row(lang: Lang, o: OrderSummary, shops: &HashMap<i64, String>) -> Row {
             .get(&o.shop_id.get())
             .cloned()
             .unwrap_or_else(|| o.shop_id.to_string()),
-        platform: platform_label(lang, o.platform),
-        state: state_label(lang, o.state),
+        platform: super::labels::platform(o.platform, lang),
+        state: super::labels::order_state(o.state, lang),
         state_key: o.state.as_str(),
         receiver: o.receiver.name,
         phone: o.receiver.phone,
@@ -399,7 +359,7 @@ fn row(lang: Lang, o: OrderSummary, shops: &HashMap<i64, String>) -> Row {
         carrier: o
             .carrier
             .as_deref()
-            .map(|c| carrier_label(lang, c))
+            .map(|c| super::labels::carrier(c, lang))
             .unwrap_or_default(),
         tags: o.tags.join(" "),
         paid: format!("¥{}", o.paid_total),
@@ -530,15 +490,21 @@ async fn orders_page(
             .collect(),
         platforms: Platform::ALL
             .iter()
-            .map(|p| choice(p.as_str(), platform_label(lang, *p), &query.platform))
+            .map(|p| {
+                choice(
+                    p.as_str(),
+                    super::labels::platform(*p, lang),
+                    &query.platform,
+                )
+            })
             .collect(),
         carriers: carrier_codes
             .iter()
-            .map(|c| choice(c, carrier_label(lang, c), &query.carrier))
+            .map(|c| choice(c, super::labels::carrier(c, lang), &query.carrier))
             .collect(),
         bulk_carriers: carrier_codes
             .iter()
-            .map(|c| choice(c, carrier_label(lang, c), &None))
+            .map(|c| choice(c, super::labels::carrier(c, lang), &None))
             .collect(),
         warehouses: warehouses
             .iter()

@@ -16,10 +16,78 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/reports", get(reports_page))
 }
 
+struct ReportsText {
+    from: &'static str,
+    to: &'static str,
+    show: &'static str,
+    download: &'static str,
+    /// Before the count of parcels shipped in the period.
+    parcels: &'static str,
+    parcels_unit: &'static str,
+    bad_dates: &'static str,
+    denied: &'static str,
+    load_failed: &'static str,
+    all: &'static str,
+    pickup: &'static str,
+    transit: &'static str,
+    hours: &'static str,
+    exceptions: &'static str,
+    returns: &'static str,
+    cost: &'static str,
+    yuan: &'static str,
+    on_time: &'static str,
+    errors: &'static str,
+}
+
+static ZH: ReportsText = ReportsText {
+    from: "从",
+    to: "至",
+    show: "查看",
+    download: "下载 Excel",
+    parcels: "发出的包裹：",
+    parcels_unit: " 个",
+    bad_dates: "日期有误：",
+    denied: "你的角色不能查看报表",
+    load_failed: "报表加载失败，请稍后重试",
+    all: "全部",
+    pickup: "24 小时揽收率",
+    transit: "平均时效（揽收到签收）",
+    hours: "小时",
+    exceptions: "异常率（按快递）",
+    returns: "退货率（按省份）",
+    cost: "单均运费（按快递）",
+    yuan: "元",
+    on_time: "准时发货率",
+    errors: "差错趋势",
+};
+
+static EN: ReportsText = ReportsText {
+    from: "From",
+    to: "to",
+    show: "Show",
+    download: "Download Excel",
+    parcels: "parcels shipped: ",
+    parcels_unit: "",
+    bad_dates: "Check the dates: ",
+    denied: "Your role may not see reports",
+    load_failed: "The report could not be loaded; try again shortly",
+    all: "All",
+    pickup: "Picked up within 24 hours",
+    transit: "Average transit time (pickup to delivery)",
+    hours: " h",
+    exceptions: "Exception rate by carrier",
+    returns: "Return rate by province",
+    cost: "Shipping cost per parcel by carrier",
+    yuan: " yuan",
+    on_time: "Shipped on time",
+    errors: "Errors over time",
+};
+
 #[derive(Template)]
 #[template(path = "reports.html")]
 struct ReportsPage {
     chrome: Chrome,
+    t: &'static ReportsText,
     from: String,
     to: String,
     error: Option<String>,
@@ -49,8 +117,10 @@ async fn reports_page(
         (Some(f), Some(t)) if !f.is_empty() && !t.is_empty() => Period::parse(f, t),
         _ => Ok(default),
     };
+    let t = lang.pick(&ZH, &EN);
     let mut page = ReportsPage {
         chrome,
+        t,
         from: default.from.to_string(),
         to: default.to.to_string(),
         error: None,
@@ -60,7 +130,7 @@ async fn reports_page(
     let period = match period {
         Ok(p) => p,
         Err(e) => {
-            page.error = Some(format!("日期有误：{e}"));
+            page.error = Some(format!("{}{e}", t.bad_dates));
             return Ok(render(page));
         }
     };
@@ -70,9 +140,9 @@ async fn reports_page(
         Ok(r) => {
             let name = |code: &str| {
                 if code == fahuo_domain::reports::ALL_KEY {
-                    "全部".to_string()
+                    t.all.to_string()
                 } else {
-                    fahuo_app::shipping::carrier_name_zh(code)
+                    super::labels::carrier(code, lang)
                 }
             };
             page.parcels = r.parcels;
@@ -84,15 +154,15 @@ async fn reports_page(
             let transit: Vec<(String, f64)> = r
                 .transit
                 .iter()
-                .map(|t| {
+                .map(|row| {
                     (
                         format!(
                             "{} {} {}",
-                            name(&t.carrier),
-                            t.distance.label_zh(),
-                            t.band.label_zh()
+                            name(&row.carrier),
+                            lang.pick(row.distance.label_zh(), row.distance.label_en()),
+                            lang.pick(row.band.label_zh(), row.band.label_en())
                         ),
-                        t.mean_minutes as f64 / 60.0,
+                        row.mean_minutes as f64 / 60.0,
                     )
                 })
                 .collect();
@@ -116,25 +186,25 @@ async fn reports_page(
                 .iter()
                 .map(|o| {
                     let label = fahuo_domain::Platform::parse(&o.platform)
-                        .map(|p| p.label_zh().to_string())
+                        .map(|p| super::labels::platform(p, lang).to_string())
                         .unwrap_or_else(|_| name(&o.platform));
                     (label, o.rate_bp)
                 })
                 .collect();
             page.charts = vec![
-                charts::rate_bars("24 小时揽收率", &pickup),
-                charts::bar_chart("平均时效（揽收到签收）", &transit, "小时"),
-                charts::rate_bars("异常率（按快递）", &exceptions),
-                charts::rate_bars("退货率（按省份）", &returns),
-                charts::bar_chart("单均运费（按快递）", &cost, "元"),
-                charts::rate_bars("准时发货率", &on_time),
-                charts::line_chart("差错趋势", &charts::error_series(&r.errors)),
+                charts::rate_bars(lang, t.pickup, &pickup),
+                charts::bar_chart(lang, t.transit, &transit, t.hours),
+                charts::rate_bars(lang, t.exceptions, &exceptions),
+                charts::rate_bars(lang, t.returns, &returns),
+                charts::bar_chart(lang, t.cost, &cost, t.yuan),
+                charts::rate_bars(lang, t.on_time, &on_time),
+                charts::line_chart(lang, t.errors, &charts::error_series(&r.errors, lang)),
             ];
         }
-        Err(AppError::Forbidden(_)) => page.error = Some("你的角色不能查看报表".into()),
+        Err(AppError::Forbidden(_)) => page.error = Some(t.denied.into()),
         Err(e) => {
             tracing::error!(error = %e, "report failed");
-            page.error = Some("报表加载失败，请稍后重试".into());
+            page.error = Some(t.load_failed.into());
         }
     }
     Ok(render(page))

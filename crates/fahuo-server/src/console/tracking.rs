@@ -274,6 +274,11 @@ impl TrackingText {
     }
 }
 
+/// A tracking state in the page's language (the order page shows its parcels' states).
+pub(super) fn state_label(s: TrackState, lang: Lang) -> &'static str {
+    lang.pick(&ZH, &EN).state(Some(s))
+}
+
 struct Choice {
     value: &'static str,
     label: String,
@@ -328,11 +333,11 @@ fn blank(s: &Option<String>) -> Option<String> {
         .map(String::from)
 }
 
-fn line(t: &'static TrackingText, p: ParcelRow) -> ParcelLine {
+fn line(t: &'static TrackingText, lang: Lang, p: ParcelRow) -> ParcelLine {
     ParcelLine {
         id: p.id.get(),
         number: p.tracking_no,
-        carrier: fahuo_app::shipping::carrier_name_zh(&p.carrier_code),
+        carrier: super::labels::carrier(&p.carrier_code, lang),
         state: p.state.map(TrackState::as_str),
         state_label: t.state(p.state),
         sub_state: t.sub_state(p.sub_state),
@@ -376,9 +381,9 @@ async fn tracking_page(
             .collect(),
         carriers: fahuo_app::queues::carrier_choices()
             .into_iter()
-            .map(|(code, name)| Choice {
+            .map(|(code, _)| Choice {
                 value: code,
-                label: format!("{name} ({code})"),
+                label: format!("{} ({code})", super::labels::carrier(code, lang)),
                 selected: carrier.as_deref() == Some(code),
             })
             .collect(),
@@ -409,7 +414,7 @@ async fn tracking_page(
         Ok(rows) => {
             let full = rows.len() as i64 == PAGE;
             let last = rows.last().map(|p| p.id.get());
-            page.rows = rows.into_iter().map(|p| line(t, p)).collect();
+            page.rows = rows.into_iter().map(|p| line(t, lang, p)).collect();
             if let (true, Some(last)) = (full, last) {
                 let mut next = format!("/tracking?before={last}");
                 for (k, v) in [
@@ -503,7 +508,10 @@ async fn parcel_page(
         None => view.parcel.subscription.clone(),
     };
     let delivered = view.parcel.delivered_at.map(shanghai).unwrap_or_default();
-    chrome.title = format!("{} {}", view.carrier_name, view.parcel.tracking_no);
+    let carrier_name = super::labels::carrier(&view.parcel.carrier_code, lang);
+    chrome.title = format!("{carrier_name} {}", view.parcel.tracking_no);
+    let parcel_name = format!("{carrier_name} {}", view.parcel.tracking_no);
+    let now = s.app.now();
     let events = view
         .events
         .iter()
@@ -525,21 +533,29 @@ async fn parcel_page(
         .map(|a| AlertLine {
             kind: a.kind.as_str(),
             label: t.alert_kind(a.kind),
-            summary: a.summary.clone(),
+            summary: super::labels::alert_summary(
+                &a.summary,
+                a.kind,
+                &parcel_name,
+                a.opened_at,
+                None,
+                now,
+                lang,
+            ),
             opened: shanghai(a.opened_at),
             open: a.cleared_at.is_none(),
         })
         .collect();
     Ok(render(ParcelPage {
         t,
-        carrier_name: view.carrier_name,
+        carrier_name,
         subscription,
         delivered,
         events,
         alerts,
         can_edit: actor.role.allows(Permission::EditOrders),
         can_intercept: actor.role.allows(Permission::HandleAfterSales) && !final_state,
-        p: line(t, view.parcel),
+        p: line(t, lang, view.parcel),
         chrome,
     }))
 }

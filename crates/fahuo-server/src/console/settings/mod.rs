@@ -278,22 +278,11 @@ macro_rules! load {
 pub(crate) use load;
 
 fn platform_name(p: Platform, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => p.label_zh(),
-        Lang::En => match p {
-            Platform::Wechat => "WeChat Shop",
-            Platform::Douyin => "Douyin",
-            Platform::Xiaohongshu => "Xiaohongshu",
-            Platform::Manual => "Manual",
-        },
-    }
+    super::labels::platform(p, lang)
 }
 
 fn carrier_name(code: &str, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => fahuo_app::shipping::carrier_name_zh(code),
-        Lang::En => code.to_string(),
-    }
+    super::labels::carrier(code, lang)
 }
 
 /// Fen as yuan with two decimals, e.g. `12.50`.
