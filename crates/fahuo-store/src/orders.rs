@@ -267,8 +267,7 @@ pub struct TabCount {
 
 /// The after-sale statuses that are still open: migration 0013's triggers, which keep
 /// `orders.list_after_sale`, name the same list word for word (a test checks it).
-#[cfg(test)]
-const OPEN_AFTER_SALE: &str =
+pub(crate) const OPEN_AFTER_SALE: &str =
     "'requested', 'awaiting_return', 'return_shipped', 'return_received', 'refunding'";
 
 /// The deadline key of an order with nothing left to ship or no deadline (migration 0011).
@@ -401,7 +400,15 @@ impl Where {
     /// order that probes each row against the driver would read the whole tab instead.
     fn sql_from_where(&self) -> String {
         match self.drivers.split_first() {
-            None => format!("FROM orders WHERE {}", self.terms.join(" AND ")),
+            None => {
+                let terms: Vec<&str> = self
+                    .terms
+                    .iter()
+                    .chain(&self.residual)
+                    .map(String::as_str)
+                    .collect();
+                format!("FROM orders WHERE {}", terms.join(" AND "))
+            }
             Some((first, rest)) => {
                 let mut terms = vec!["orders.id = d.oid".to_string()];
                 terms.extend(self.terms.iter().cloned());
@@ -939,26 +946,53 @@ impl Store {
             _ => {}
         }
         let index_args = w.seal();
-        // Residual conditions without a search to drive: read a bounded window of the sort
-        // index and check them on its rows.
+        // Residual conditions without a search to drive: the page is looked for among the
+        // next `window` entries of the sort index only. Where that window ends is read first,
+        // from the index alone; the rows are then read in sort order up to that edge and
+        // checked as they come, so a page of common matches stops after a few dozen rows
+        // instead of reading (and sorting) the whole window.
         let windowed = w.drivers.is_empty() && !w.residual.is_empty();
         let window = f.window.unwrap_or(LIST_WINDOW).max(1);
-        let lim = w.int(limit + 1);
-        let sql = if windowed {
-            let win = w.int(window);
-            format!(
-                "SELECT {SUMMARY_COLUMNS}, list_key FROM (SELECT {SUMMARY_COLUMNS}, list_deadline, \
-                 {key} AS list_key FROM orders WHERE {} ORDER BY {order} LIMIT {win}) w \
-                 WHERE {} ORDER BY {outer_order} LIMIT {lim}",
+        let edge = if windowed {
+            let boundary = format!(
+                "SELECT {key}, id FROM orders WHERE {} ORDER BY {order} LIMIT 1 OFFSET {}",
                 w.terms.join(" AND "),
-                w.residual.join(" AND ")
-            )
+                window - 1
+            );
+            let args = &w.args[..index_args];
+            let edge: Option<(i64, i64)> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary));
+                for a in args {
+                    q = match a {
+                        Arg::I(v) => q.bind(*v),
+                        Arg::S(v) => q.bind(v.as_str()),
+                    };
+                }
+                q.fetch_optional(pool).await?
+            });
+            edge.map(|(key, id)| ListCursor { key, id })
         } else {
-            format!(
-                "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
-                w.sql_from_where()
-            )
+            None
         };
+        if let Some(edge) = edge {
+            let bound = match f.sort {
+                ListSort::Deadline => {
+                    let (k, i) = (w.int(edge.key), w.int(edge.id));
+                    format!("(list_deadline, id) <= ({k}, {i})")
+                }
+                ListSort::Created => {
+                    let (k, i) = (w.int(edge.key), w.int(edge.id));
+                    format!("(created_at, id) >= ({k}, {i})")
+                }
+                ListSort::Newest => format!("id >= {}", w.int(edge.id)),
+            };
+            w.terms.push(bound);
+        }
+        let lim = w.int(limit + 1);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
+            w.sql_from_where()
+        );
         let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
             let mut q = sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql));
             for a in &w.args {
@@ -976,33 +1010,10 @@ impl Store {
             last = Some(ListCursor { key, id: row.id });
             items.push(OrderSummary::try_from(row)?);
         }
-        let mut partial = false;
-        let next = if more {
-            last
-        } else if windowed {
-            // A short page: was the whole window read? Then the search goes on after its
-            // last entry (an index-only read of the same range).
-            let boundary = format!(
-                "SELECT {key}, id FROM orders WHERE {} ORDER BY {order} LIMIT 1 OFFSET {}",
-                w.terms.join(" AND "),
-                window - 1
-            );
-            let args = &w.args[..index_args];
-            let edge: Option<(i64, i64)> = on_db!(&self.db, pool => {
-                let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary));
-                for a in args {
-                    q = match a {
-                        Arg::I(v) => q.bind(*v),
-                        Arg::S(v) => q.bind(v.as_str()),
-                    };
-                }
-                q.fetch_optional(pool).await?
-            });
-            partial = edge.is_some();
-            edge.map(|(key, id)| ListCursor { key, id })
-        } else {
-            None
-        };
+        // A short page whose window ended before the index did: the search goes on after
+        // the window's last entry.
+        let partial = !more && edge.is_some();
+        let next = if more { last } else { edge };
         let next_cursor = next.map(|c| {
             if f.sort == ListSort::Newest {
                 c.id.to_string()

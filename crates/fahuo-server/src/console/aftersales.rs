@@ -762,4 +762,3 @@ fn pickup_state(lang: Lang, state: &str) -> &str {
         other => other,
     }
 }
-
