@@ -773,7 +773,7 @@ async fn the_receiver_is_revealed_on_the_order_page_and_the_reveal_is_audited() 
     b.goto(&format!("{}/audit", s.base)).await.unwrap();
     let audit = text_of(&b, "#audit-list tbody").await;
     assert!(
-        audit.contains("reveal"),
+        audit.contains("收件人·查看明文"),
         "the reveal is in the audit log: {audit}"
     );
     assert!(audit.contains("alice"), "with who did it: {audit}");
