@@ -252,6 +252,7 @@ impl App {
         input: &ConnectionInput,
     ) -> Result<Shop> {
         actor.require(Permission::ManageShops)?;
+        actor.check_shop(shop_id)?;
         let api_base_url = parse_base_url(input.api_base_url.as_deref())?;
         let credentials = input.credentials.parse();
         let mut audit = actor.audit("shop.connect", "shop", self.now());
@@ -273,9 +274,12 @@ impl App {
         Ok(shop)
     }
 
+    /// The shops of the actor's scope.
     pub async fn shops(&self, actor: &Actor) -> Result<Vec<Shop>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().shops(actor.tenant_id).await?)
+        let mut all = self.store().shops(actor.tenant_id).await?;
+        all.retain(|s| actor.scope.allows_shop(s.id));
+        Ok(all)
     }
 
     pub async fn create_warehouse(
@@ -325,6 +329,7 @@ impl App {
         quantity: i64,
     ) -> Result<ShopSku> {
         actor.require(Permission::ManageCatalog)?;
+        actor.check_shop(shop)?;
         let platform_sku_id = platform_sku_id.trim();
         if platform_sku_id.is_empty() || platform_sku_id.len() > 128 {
             return Err(ParseError::new("platform_sku_id", "1 to 128 characters").into());
