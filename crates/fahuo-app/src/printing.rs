@@ -1184,7 +1184,7 @@ impl App {
     /// `NotFound` unless every package of the job ships from a warehouse of the actor's scope
     /// and carries orders of its shops only: a job that is partly outside the scope would show
     /// labels (receivers, numbers) the actor may not see.
-    async fn print_job_in_scope(&self, actor: &Actor, id: PrintJobId) -> Result<()> {
+    pub(crate) async fn print_job_in_scope(&self, actor: &Actor, id: PrintJobId) -> Result<()> {
         let (warehouses, shops) = self.store().print_job_scope(actor.tenant_id, id).await?;
         if warehouses.iter().all(|w| actor.scope.allows_warehouse(*w))
             && shops.iter().all(|s| actor.scope.allows_shop(*s))
