@@ -22,6 +22,7 @@ both_backends!(
     console_pages_without_a_session_send_to_the_login,
     another_tenants_session_sees_nothing_of_this_tenant_on_any_page,
     a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route,
+    a_sub_account_sees_nothing_of_another_shop_or_warehouse_on_any_page,
 );
 
 /// The staff roles a sub-account can have (the owner may do everything; its own tests cover it).
@@ -1408,30 +1409,7 @@ async fn a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route
         );
     }
 
-    // A sub-account of each scoped role, limited to the first shop and warehouse.
-    let mut scoped = Vec::new();
-    for role in SCOPED_ROLES {
-        let c = client();
-        let name = format!("{}-a", role.as_str());
-        let (status, body) = call(
-            &c,
-            Method::POST,
-            format!("{}/api/v1/users", s.base),
-            Some(&m.token),
-            Some(json!({
-                "username": name, "role": role.as_str(), "password": "member-password",
-                "scope": {"shops": [m.shop], "warehouses": [m.warehouse]}
-            })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let csrf = login(&c, &s, &name, "member-password").await;
-        scoped.push(Staff {
-            role,
-            client: c,
-            csrf,
-        });
-    }
+    let scoped = scoped_staff(&s, &m).await;
 
     let mut leak_data: Vec<&str> = ONLY_B.to_vec();
     leak_data.extend(b.numbers.iter().map(String::as_str));
@@ -1572,4 +1550,130 @@ async fn a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route
         .await;
         assert_eq!(status, StatusCode::OK, "{:?}: {answer}", who.role);
     }
+}
+
+/// A sub-account of each scoped role, limited to the fixture's shop and warehouse, logged in.
+async fn scoped_staff(s: &Server, m: &Merchant) -> Vec<Staff> {
+    let mut scoped = Vec::new();
+    for role in SCOPED_ROLES {
+        let c = client();
+        let name = format!("{}-a", role.as_str());
+        let (status, body) = call(
+            &c,
+            Method::POST,
+            format!("{}/api/v1/users", s.base),
+            Some(&m.token),
+            Some(json!({
+                "username": name, "role": role.as_str(), "password": "member-password",
+                "scope": {"shops": [m.shop], "warehouses": [m.warehouse]}
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let csrf = login(&c, s, &name, "member-password").await;
+        scoped.push(Staff {
+            role,
+            client: c,
+            csrf,
+        });
+    }
+    scoped
+}
+
+/// The same ids (the fixture's values are plain numbers and a token).
+fn copy_of(m: &Merchant) -> Merchant {
+    Merchant {
+        token: m.token.clone(),
+        shop: m.shop,
+        warehouse: m.warehouse,
+        sku: m.sku,
+        order: m.order,
+        token_id: m.token_id,
+        shipment: m.shipment,
+        supplier: m.supplier,
+        after_sale: m.after_sale,
+        tracking_account: m.tracking_account,
+        parcel: m.parcel,
+    }
+}
+
+async fn a_sub_account_sees_nothing_of_another_shop_or_warehouse_on_any_page(db: TestDb) {
+    let (s, app) = start(db).await;
+    let a = marked(&s, &app, "商家A", "alice").await;
+    let b = other_shop(&s, &app, &a.m).await;
+    let scoped = scoped_staff(&s, &a.m).await;
+    let mut leak_data: Vec<&str> = ONLY_B.to_vec();
+    leak_data.extend(b.numbers.iter().map(String::as_str));
+    // Every page, detail pages at B's order, parcel and after-sale; B's print job; searches
+    // for B's order number and numbers.
+    let b_marked = Marked {
+        m: copy_of(&b.ids),
+        marked_order: b.ids.order,
+    };
+    let mut pages = pages(&b_marked);
+    pages.push(page_(
+        format!("/printing/{}", b.print_job),
+        PrintAndShip,
+        &[],
+    ));
+    pages.push(page_(
+        "/orders?q=SCOPE-B-1",
+        ViewOrders,
+        &["SCOPE-B-1", "慕*"],
+    ));
+    pages.push(page_(format!("/orders?q={}", b.waybill), ViewOrders, &[]));
+    pages.push(page_(
+        format!("/tracking?q={}", b.numbers[1]),
+        ViewOrders,
+        &[],
+    ));
+    pages.push(page_(
+        "/after-sales?order=SCOPE-B-2",
+        HandleAfterSales,
+        &["SCOPE-B-2"],
+    ));
+    let detail = |path: &str| {
+        path.split(['/', '?'])
+            .any(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()))
+    };
+
+    // The owner opens B's detail pages: a 404 below is the scope's.
+    let owner = client();
+    login(&owner, &s, "alice", "owner-password").await;
+    for p in pages.iter().filter(|p| detail(&p.path)) {
+        let (status, _) = page(&owner, &s, &p.path).await;
+        assert_eq!(status, StatusCode::OK, "the owner opens {}", p.path);
+    }
+    // ... and finds them by their numbers: their absence below is the scope's.
+    for p in pages.iter().filter(|p| p.path.contains("SCOPE-B")) {
+        let (_, html) = page(&owner, &s, &p.path).await;
+        let missing: Vec<_> = p.shows.iter().filter(|d| !html.contains(**d)).collect();
+        assert!(
+            missing.is_empty(),
+            "the owner's {} lacks {missing:?}",
+            p.path
+        );
+    }
+    let mut wrong = Vec::new();
+    for who in &scoped {
+        for p in pages.iter().filter(|p| who.role.allows(p.needs)) {
+            let (status, html) = page(&who.client, &s, &p.path).await;
+            let leaks: Vec<&str> = leaked(&html, &leak_data)
+                .into_iter()
+                .filter(|d| !p.path.contains(d))
+                .collect();
+            let expected = if detail(&p.path) {
+                matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN)
+            } else {
+                status == StatusCode::OK
+            };
+            if !expected || !leaks.is_empty() {
+                wrong.push(format!(
+                    "{:?} on {}: {status}, shows {leaks:?}",
+                    who.role, p.path
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
