@@ -1107,6 +1107,7 @@ const SCOPED_ROLES: [Role; 5] = [
 const ONLY_B: &[&str] = &[
     "SCOPE-B-1",
     "SCOPE-B-2",
+    "SCOPE-B-3",
     "慕容复",
     "慕*",
     "13755554444",
@@ -1230,6 +1231,26 @@ async fn other_shop(s: &Server, app: &App, m: &Merchant) -> OtherShop {
         label["package_id"].as_i64().unwrap(),
     );
     let waybill = label["tracking_no"].as_str().unwrap().to_string();
+    // B3: held for a person (in the review queue).
+    let (status, b3) = call(
+        &c,
+        Method::POST,
+        api("/orders"),
+        t,
+        Some(order("SCOPE-B-3")),
+    )
+    .await;
+    ok("order B3", status, &b3);
+    let b3 = b3["order"]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api(&format!("/orders/{b3}/hold")),
+        t,
+        Some(json!({"reason_code": "manual", "message": "核对地址"})),
+    )
+    .await;
+    ok("hold B3", status, &body);
     // B2: approved, shipped by hand, claimed against the carrier, its parcel followed.
     let (status, b2) = call(
         &c,
@@ -1374,6 +1395,38 @@ fn routes_at(b: &OtherShop, scope_warehouse: i64) -> Vec<(Method, String, Option
         .collect()
 }
 
+/// Lists in which the owner finds the other shop's rows (so their absence for a scoped
+/// sub-account is the scope's doing).
+const LISTS_B_IS_IN: &[&str] = &[
+    "GET /api/v1/orders",
+    "GET /api/v1/review/queue",
+    "GET /api/v1/shops",
+    "GET /api/v1/warehouses",
+    "GET /api/v1/stock",
+    "GET /api/v1/audit",
+    "GET /api/v1/print-jobs",
+    "GET /api/v1/shipments",
+    "GET /api/v1/after-sales",
+    "GET /api/v1/parcels",
+];
+
+/// Whether a JSON answer holds a row of the other shop or warehouse (an object whose
+/// `shop_id` or `warehouse_id` is theirs, or their print job's summary, which names neither),
+/// whatever text it carries.
+fn row_of(v: &Value, b: &OtherShop) -> bool {
+    match v {
+        Value::Object(o) => {
+            o.get("shop_id").and_then(Value::as_i64) == Some(b.ids.shop)
+                || o.get("warehouse_id").and_then(Value::as_i64) == Some(b.ids.warehouse)
+                || (o.contains_key("label_size")
+                    && o.get("id").and_then(Value::as_i64) == Some(b.print_job))
+                || o.values().any(|x| row_of(x, b))
+        }
+        Value::Array(a) => a.iter().any(|x| row_of(x, b)),
+        _ => false,
+    }
+}
+
 /// GET routes of one object whose fixture has none for the other shop either (no photo was
 /// taken): the owner's 404 there is the route's, not the scope's.
 const NOTHING_TO_SHOW: &[&str] = &["GET /api/v1/after-sales/{id}/photos/{n}"];
@@ -1445,6 +1498,28 @@ async fn a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route
             "the owner reaches {name} ({path}): {status} {answer}"
         );
     }
+    for (name, method, path, body) in &requests {
+        if !LISTS_B_IS_IN.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(table[name], Many, "{name}");
+        // The fixture's own request, unfiltered (the print-job list as the owner has it).
+        let path = path.split('?').next().unwrap();
+        let (status, answer) = call(
+            &owner,
+            method.clone(),
+            format!("{}{path}", s.base),
+            Some(&m.token),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        let found = leaked(&answer.to_string(), &leak_data);
+        assert!(
+            !found.is_empty() || row_of(&answer, &b),
+            "the owner's {name} shows none of B's rows: {answer}"
+        );
+    }
     let snapshot = || async {
         let mut books = Vec::new();
         for path in [
@@ -1508,6 +1583,7 @@ async fn a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route
                 }
                 _ if status.is_server_error() && !upstream => Some(format!("fails: {status}")),
                 _ if !leaks.is_empty() => Some(format!("shows {leaks:?}")),
+                _ if row_of(&answer, &b) => Some("holds a row of B's shop or warehouse".into()),
                 _ => None,
             };
             if reach == One {
