@@ -505,8 +505,21 @@ impl App {
             order_id: q.order_id.map(OrderId),
             before: q.before,
             limit: q.limit.unwrap_or(100),
+            shops: actor.scope.shops.clone(),
         };
         Ok(self.store().after_sales(actor.tenant_id, &filter).await?)
+    }
+
+    /// The after-sale, or `NotFound` unless it is the actor's tenant's and of a shop of the
+    /// actor's scope: outside the scope an after-sale does not exist for the actor.
+    pub(crate) async fn after_sale_in_scope(
+        &self,
+        actor: &Actor,
+        id: AfterSaleId,
+    ) -> Result<AfterSale> {
+        let a = self.store().after_sale(actor.tenant_id, id).await?;
+        actor.check_shop(a.shop_id)?;
+        Ok(a)
     }
 
     pub async fn after_sale_detail(
@@ -517,7 +530,7 @@ impl App {
         actor.require(Permission::ViewOrders)?;
         let t = actor.tenant_id;
         Ok(AfterSaleDetail {
-            after_sale: self.store().after_sale(t, id).await?,
+            after_sale: self.after_sale_in_scope(actor, id).await?,
             events: self.store().after_sale_events(t, id).await?,
             inspection: self.store().inspection(t, id).await?,
             claim: self.store().claim(t, id).await?,
@@ -546,6 +559,7 @@ impl App {
         n: i64,
     ) -> Result<(String, Vec<u8>)> {
         actor.require(Permission::ViewOrders)?;
+        self.after_sale_in_scope(actor, id).await?;
         Ok(self
             .store()
             .inspection_photo(actor.tenant_id, id, n)
@@ -593,7 +607,7 @@ impl App {
     ) -> Result<ApprovalOutcome> {
         actor.require(Permission::HandleAfterSales)?;
         let t = actor.tenant_id;
-        let a = self.store().after_sale(t, id).await?;
+        let a = self.after_sale_in_scope(actor, id).await?;
         let threshold = self.store().refund_approval_threshold(t).await?;
         if needs_second_approval(a.refund_fen, threshold)
             && !actor.role.allows(Permission::ApproveRefunds)
@@ -628,6 +642,7 @@ impl App {
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(ParseError::new("reason", "1 to 200 characters").into());
         }
+        self.after_sale_in_scope(actor, id).await?;
         self.store()
             .queue_after_sale_decision(
                 actor.tenant_id,
@@ -644,6 +659,7 @@ impl App {
     /// The returned goods arrived: the platform refunds (or finishes the exchange).
     pub async fn confirm_after_sale_received(&self, actor: &Actor, id: AfterSaleId) -> Result<()> {
         actor.require(Permission::HandleAfterSales)?;
+        self.after_sale_in_scope(actor, id).await?;
         self.store()
             .queue_after_sale_decision(
                 actor.tenant_id,
@@ -670,14 +686,14 @@ impl App {
     ) -> Result<ReturnLabel> {
         actor.require(Permission::HandleAfterSales)?;
         let t = actor.tenant_id;
-        let a = self.store().after_sale(t, id).await?;
+        let a = self.after_sale_in_scope(actor, id).await?;
         if let Some(l) = a.label {
             return Ok(l);
         }
+        actor.check_warehouse(input.warehouse_id)?;
         let (sender, receiver, items) = self.return_parties(t, &a, input.warehouse_id).await?;
         let account = self
-            .store()
-            .carrier_account(t, input.carrier_account_id)
+            .carrier_account_in_scope(actor, input.carrier_account_id)
             .await?;
         let client = self.waybill_client(t, &account).await?;
         let req = WaybillRequest {
@@ -711,7 +727,7 @@ impl App {
     pub async fn cancel_return_label(&self, actor: &Actor, id: AfterSaleId) -> Result<()> {
         actor.require(Permission::HandleAfterSales)?;
         let t = actor.tenant_id;
-        let a = self.store().after_sale(t, id).await?;
+        let a = self.after_sale_in_scope(actor, id).await?;
         let Some(label) = a.label else {
             return Err(AppError::Conflict(
                 "the after-sale has no return label".into(),
@@ -738,10 +754,11 @@ impl App {
     ) -> Result<Pickup> {
         actor.require(Permission::HandleAfterSales)?;
         let t = actor.tenant_id;
-        let a = self.store().after_sale(t, id).await?;
+        let a = self.after_sale_in_scope(actor, id).await?;
         if let Some(p) = a.pickup.as_ref().filter(|p| p.state == "booked") {
             return Ok(p.clone());
         }
+        actor.check_warehouse(input.warehouse_id)?;
         let carrier = Carrier::from_code(&input.carrier).ok_or_else(|| {
             ParseError::new("carrier", format!("unknown carrier {:?}", input.carrier))
         })?;
@@ -782,7 +799,7 @@ impl App {
     pub async fn cancel_return_pickup(&self, actor: &Actor, id: AfterSaleId) -> Result<Pickup> {
         actor.require(Permission::HandleAfterSales)?;
         let t = actor.tenant_id;
-        let a = self.store().after_sale(t, id).await?;
+        let a = self.after_sale_in_scope(actor, id).await?;
         let Some(mut pickup) = a.pickup.filter(|p| p.state == "booked") else {
             return Err(AppError::Conflict("no pickup is booked".into()));
         };
@@ -905,7 +922,9 @@ impl App {
             photos.push(bytes);
         }
         let types = check_photos(&photos).map_err(|e| ParseError::new("photos", e.to_string()))?;
-        let a = self.store().after_sale(t, id).await?;
+        let a = self.after_sale_in_scope(actor, id).await?;
+        // Goods come back into a warehouse the actor works in.
+        actor.check_warehouse(input.warehouse_id)?;
         let lines: Vec<(OrderLineId, i64)> = if input.lines.is_empty() {
             a.lines
                 .iter()
@@ -971,11 +990,7 @@ impl App {
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(ParseError::new("reason", "1 to 200 characters").into());
         }
-        let (p, _) = self
-            .store()
-            .parcel(actor.tenant_id, parcel)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let (p, _) = self.parcel_within_scope(actor, parcel).await?;
         if p.state.is_some_and(|s| s.is_final()) {
             return Err(AppError::Conflict(format!(
                 "{} 已{}，无法拦截",
@@ -1012,6 +1027,7 @@ impl App {
         note: Option<&str>,
     ) -> Result<AfterSaleDetail> {
         actor.require(Permission::HandleAfterSales)?;
+        self.after_sale_in_scope(actor, id).await?;
         self.store()
             .intercept_result(
                 actor.tenant_id,
@@ -1037,16 +1053,29 @@ impl App {
             return Err(ParseError::new("claimed_fen", "a positive amount in fen").into());
         }
         let order_id = match input.order_id {
-            Some(o) => OrderId(o),
-            None => self
-                .store()
-                .shipments_with_numbers(t, std::slice::from_ref(&number))
-                .await?
-                .first()
-                .map(|u| u.order_id)
-                .ok_or_else(|| {
-                    ParseError::new("tracking_no", format!("no shipment has number {number}"))
-                })?,
+            Some(o) => {
+                self.order_in_scope(actor, OrderId(o)).await?;
+                OrderId(o)
+            }
+            None => {
+                let found = self
+                    .store()
+                    .shipments_with_numbers(t, std::slice::from_ref(&number))
+                    .await?
+                    .first()
+                    .map(|u| u.order_id);
+                // A number of an order outside the actor's scope is, for them, no number.
+                match found {
+                    Some(o) if self.order_in_scope(actor, o).await.is_ok() => o,
+                    _ => {
+                        return Err(ParseError::new(
+                            "tracking_no",
+                            format!("no shipment has number {number}"),
+                        )
+                        .into());
+                    }
+                }
+            }
         };
         let carrier = match input
             .carrier
@@ -1092,6 +1121,7 @@ impl App {
         if state == ClaimState::Settled && input.settled_fen.is_none_or(|f| f < 0) {
             return Err(ParseError::new("settled_fen", "the amount the carrier paid").into());
         }
+        self.after_sale_in_scope(actor, id).await?;
         self.store()
             .settle_claim(
                 actor.tenant_id,
@@ -1116,6 +1146,7 @@ impl App {
         input: &ReshipInput,
     ) -> Result<AfterSaleDetail> {
         actor.require(Permission::HandleAfterSales)?;
+        self.order_in_scope(actor, order).await?;
         let reason = input.reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(ParseError::new("reason", "1 to 200 characters").into());

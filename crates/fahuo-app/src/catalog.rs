@@ -252,6 +252,7 @@ impl App {
         input: &ConnectionInput,
     ) -> Result<Shop> {
         actor.require(Permission::ManageShops)?;
+        actor.check_shop(shop_id)?;
         let api_base_url = parse_base_url(input.api_base_url.as_deref())?;
         let credentials = input.credentials.parse();
         let mut audit = actor.audit("shop.connect", "shop", self.now());
@@ -273,9 +274,12 @@ impl App {
         Ok(shop)
     }
 
+    /// The shops of the actor's scope.
     pub async fn shops(&self, actor: &Actor) -> Result<Vec<Shop>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().shops(actor.tenant_id).await?)
+        let mut all = self.store().shops(actor.tenant_id).await?;
+        all.retain(|s| actor.scope.allows_shop(s.id));
+        Ok(all)
     }
 
     pub async fn create_warehouse(
@@ -325,6 +329,7 @@ impl App {
         quantity: i64,
     ) -> Result<ShopSku> {
         actor.require(Permission::ManageCatalog)?;
+        actor.check_shop(shop)?;
         let platform_sku_id = platform_sku_id.trim();
         if platform_sku_id.is_empty() || platform_sku_id.len() > 128 {
             return Err(ParseError::new("platform_sku_id", "1 to 128 characters").into());
@@ -403,6 +408,57 @@ impl App {
         filter: &fahuo_store::audit::AuditFilter,
     ) -> Result<fahuo_store::Page<fahuo_store::audit::AuditRecord>> {
         actor.require(Permission::ViewAudit)?;
-        Ok(self.store().audit_log(actor.tenant_id, filter).await?)
+        let mut page = self.store().audit_log(actor.tenant_id, filter).await?;
+        if actor.scope != fahuo_domain::Scope::all() {
+            // A sub-account limited to some shops or warehouses reads the entries about those
+            // (and about nothing bound to a shop or warehouse); a page may come back shorter.
+            let mut kept = Vec::with_capacity(page.items.len());
+            for record in page.items {
+                if self.audit_entry_in_scope(actor, &record.entry).await? {
+                    kept.push(record);
+                }
+            }
+            page.items = kept;
+        }
+        Ok(page)
+    }
+
+    /// Whether an audit entry is about an object of the actor's scope: its entity (an order,
+    /// after-sale, print job, shop or warehouse), and the warehouse its change names.
+    async fn audit_entry_in_scope(
+        &self,
+        actor: &Actor,
+        entry: &fahuo_domain::audit::AuditEntry,
+    ) -> Result<bool> {
+        let warehouse = entry
+            .after
+            .as_ref()
+            .and_then(|a| a.get("warehouse_id"))
+            .and_then(serde_json::Value::as_i64);
+        if warehouse.is_some_and(|w| !actor.scope.allows_warehouse(WarehouseId(w))) {
+            return Ok(false);
+        }
+        let Some(id) = entry.entity_id else {
+            return Ok(true);
+        };
+        let found = match entry.entity_type.as_str() {
+            "order" => self.order_in_scope(actor, fahuo_domain::OrderId(id)).await,
+            "after_sale" => self
+                .after_sale_in_scope(actor, fahuo_domain::AfterSaleId(id))
+                .await
+                .map(drop),
+            "print_job" => {
+                self.print_job_in_scope(actor, fahuo_domain::PrintJobId(id))
+                    .await
+            }
+            "shop" => actor.check_shop(ShopId(id)),
+            "warehouse" => actor.check_warehouse(WarehouseId(id)),
+            _ => Ok(()),
+        };
+        match found {
+            Ok(()) => Ok(true),
+            Err(crate::AppError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

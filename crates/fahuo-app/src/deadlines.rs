@@ -101,6 +101,7 @@ impl App {
             .await?;
         Ok(due
             .into_iter()
+            .filter(|(_, order)| actor.scope.allows_shop(order.shop_id))
             .map(|(_, order)| AtRiskOrder {
                 countdown: countdown(order.ship_by, now, &settings),
                 order,
@@ -151,10 +152,20 @@ impl App {
     ) -> Result<Vec<DeadlineAlert>> {
         actor.require(Permission::ViewOrders)?;
         let since = since.unwrap_or_else(|| self.now() - Duration::days(7));
-        Ok(self
+        let mut alerts = self
             .store()
             .deadline_alerts(actor.tenant_id, since, 500)
-            .await?)
+            .await?;
+        if actor.scope.shops.is_some() {
+            let mut kept = Vec::with_capacity(alerts.len());
+            for a in alerts {
+                if self.order_in_scope(actor, a.order_id).await.is_ok() {
+                    kept.push(a);
+                }
+            }
+            alerts = kept;
+        }
+        Ok(alerts)
     }
 
     /// Orders waiting for stock (缺货登记), oldest deadline first, with their remedies.
@@ -166,6 +177,9 @@ impl App {
         let mut views = Vec::with_capacity(waiting.len());
         for s in waiting {
             let order = self.store().order(tenant, s.order_id).await?;
+            if !actor.scope.allows_shop(order.shop_id) {
+                continue;
+            }
             let partly_available = self.partly_available(tenant, &order).await?;
             let facts = StockoutFacts {
                 platform: order.platform,
@@ -228,6 +242,7 @@ impl App {
         input: &NegotiationInput,
     ) -> Result<()> {
         actor.require(Permission::EditOrders)?;
+        self.order_in_scope(actor, id).await?;
         let tenant = actor.tenant_id;
         let order = self.store().order(tenant, id).await?;
         if !order.state.is_before_shipping() {

@@ -483,7 +483,7 @@ impl App {
         order: OrderId,
     ) -> Result<Vec<fahuo_store::suppliers::DropshipLine>> {
         actor.require(Permission::ViewOrders)?;
-        self.store().order(actor.tenant_id, order).await?;
+        self.order_in_scope(actor, order).await?;
         Ok(self.store().dropship_lines(actor.tenant_id, order).await?)
     }
 
@@ -497,6 +497,7 @@ impl App {
         input: &AssignInput,
     ) -> Result<Vec<fahuo_store::suppliers::DropshipLine>> {
         actor.require(Permission::EditOrders)?;
+        self.order_in_scope(actor, order).await?;
         let tenant = actor.tenant_id;
         let o = self.store().order(tenant, order).await?;
         let lines = if input.line_ids.is_empty() {
@@ -538,6 +539,7 @@ impl App {
         input: &UnassignInput,
     ) -> Result<Vec<fahuo_store::suppliers::DropshipLine>> {
         actor.require(Permission::EditOrders)?;
+        self.order_in_scope(actor, order).await?;
         let tenant = actor.tenant_id;
         let o = self.store().order(tenant, order).await?;
         let lines = if input.line_ids.is_empty() {
@@ -609,6 +611,10 @@ impl App {
             if let std::collections::hash_map::Entry::Vacant(e) = orders.entry(l.order_id) {
                 e.insert(self.store().order(tenant, l.order_id).await?);
             }
+            // Lines of orders of shops outside the actor's scope are not the actor's to see.
+            if !actor.scope.allows_shop(orders[&l.order_id].shop_id) {
+                continue;
+            }
             let receiver = orders[&l.order_id].receiver.masked();
             out.push(SupplierLineView {
                 supplier_id: l.supplier_id,
@@ -664,8 +670,10 @@ impl App {
                 e.insert(self.store().order(tenant, l.order_id).await?);
             }
         }
+        orders.retain(|_, o| actor.scope.allows_shop(o.shop_id));
         let rows: Vec<(OpenLine, Order)> = lines
             .into_iter()
+            .filter(|l| orders.contains_key(&l.order_id))
             .map(|l| {
                 let o = orders[&l.order_id].clone();
                 (l, o)
@@ -728,7 +736,12 @@ impl App {
             entry.due_at = entry.due_at.min(due);
             entry.hours_late = (now - entry.due_at).num_hours().max(0);
         }
-        let mut out: Vec<LateAssignment> = grouped.into_values().collect();
+        let mut out = Vec::with_capacity(grouped.len());
+        for late in grouped.into_values() {
+            if self.order_in_scope(actor, late.order_id).await.is_ok() {
+                out.push(late);
+            }
+        }
         out.sort_by_key(|a| (a.ship_by.is_none(), a.ship_by, a.due_at, a.order_id));
         Ok(out)
     }

@@ -639,6 +639,7 @@ impl App {
     /// A shop's sync progress and the webhook path to enter in the platform's console.
     pub async fn shop_sync(&self, actor: &Actor, shop_id: ShopId) -> Result<ShopSync> {
         actor.require(Permission::ViewOrders)?;
+        actor.check_shop(shop_id)?;
         let shop = self.store().shop(actor.tenant_id, shop_id).await?;
         let state = self.store().sync_state(actor.tenant_id, shop_id).await?;
         Ok(ShopSync {
@@ -651,6 +652,7 @@ impl App {
     /// "Sync now": enqueues a sync of the shop unless one was requested this second.
     pub async fn request_sync(&self, actor: &Actor, shop_id: ShopId) -> Result<ShopSync> {
         actor.require(Permission::EditOrders)?;
+        actor.check_shop(shop_id)?;
         let shop = self.store().shop(actor.tenant_id, shop_id).await?;
         if shop.platform == Platform::Manual {
             return Err(AppError::Conflict(

@@ -439,8 +439,9 @@ impl App {
     }
 
     /// The actor's shop, if it is a manual shop (the only kind that takes orders typed in or
-    /// imported; the others get theirs from the platform).
+    /// imported; the others get theirs from the platform) of the actor's scope.
     pub(crate) async fn manual_shop(&self, actor: &Actor, id: ShopId) -> Result<Shop> {
+        actor.check_shop(id)?;
         let shop = self.store().shop(actor.tenant_id, id).await?;
         if shop.platform != Platform::Manual {
             return Err(AppError::Conflict(format!(

@@ -244,6 +244,7 @@ impl App {
             return Err(fahuo_domain::ParseError::new("latency_budget_ms", "100 to 60000").into());
         }
         if let Some(shop) = input.shop_id {
+            actor.check_shop(shop)?;
             self.store().shop(actor.tenant_id, shop).await?;
         }
         let new = NewCarrierAccount {
@@ -302,6 +303,7 @@ impl App {
         credentials: &WaybillCredentials,
     ) -> Result<CarrierAccountView> {
         actor.require(Permission::ManageShops)?;
+        self.carrier_account_in_scope(actor, id).await?;
         let base_url = base_url.trim();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(fahuo_domain::ParseError::new("base_url", "an http(s) URL").into());
@@ -319,8 +321,23 @@ impl App {
 
     pub async fn carrier_accounts(&self, actor: &Actor) -> Result<Vec<CarrierAccountView>> {
         actor.require(Permission::ViewOrders)?;
-        let accounts = self.store().carrier_accounts(actor.tenant_id).await?;
+        let mut accounts = self.store().carrier_accounts(actor.tenant_id).await?;
+        accounts.retain(|a| a.shop_id.is_none_or(|s| actor.scope.allows_shop(s)));
         Ok(accounts.into_iter().map(Into::into).collect())
+    }
+
+    /// `NotFound` unless the account is the tenant's and shared or bound to a shop of the
+    /// actor's scope.
+    pub(crate) async fn carrier_account_in_scope(
+        &self,
+        actor: &Actor,
+        id: CarrierAccountId,
+    ) -> Result<CarrierAccount> {
+        let account = self.store().carrier_account(actor.tenant_id, id).await?;
+        if let Some(shop) = account.shop_id {
+            actor.check_shop(shop)?;
+        }
+        Ok(account)
     }
 
     /// Asks the service for the account's balance (where it tells) and stores it.
@@ -330,7 +347,7 @@ impl App {
         id: CarrierAccountId,
     ) -> Result<CarrierAccountView> {
         actor.require(Permission::PrintAndShip)?;
-        let account = self.store().carrier_account(actor.tenant_id, id).await?;
+        let account = self.carrier_account_in_scope(actor, id).await?;
         let client = self.waybill_client(actor.tenant_id, &account).await?;
         if let Some(balance) = client
             .balance()
@@ -419,6 +436,8 @@ impl App {
         carrier: Option<CarrierCode>,
     ) -> Result<Vec<PackageId>> {
         actor.require(Permission::PrintAndShip)?;
+        self.order_in_scope(actor, order).await?;
+        actor.check_warehouse(warehouse)?;
         self.store().warehouse(actor.tenant_id, warehouse).await?;
         self.allocate_planned(
             actor.tenant_id,
@@ -440,6 +459,7 @@ impl App {
         input: &LabelSettingsInput,
     ) -> Result<()> {
         actor.require(Permission::ManageShops)?;
+        actor.check_shop(shop)?;
         let logo = match input.logo_png_base64.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(b64) => {
@@ -536,6 +556,7 @@ impl App {
         rules: serde_json::Value,
     ) -> Result<RuleSet> {
         actor.require(Permission::ManageShops)?;
+        actor.check_warehouse(warehouse)?;
         let rules = parse_rule_set(rules)?;
         let json = serde_json::to_string(&rules).map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = actor.audit("carrier_rules.set", "warehouse", self.now());
@@ -551,6 +572,7 @@ impl App {
         warehouse: WarehouseId,
     ) -> Result<Option<RuleSet>> {
         actor.require(Permission::ViewOrders)?;
+        actor.check_warehouse(warehouse)?;
         self.store().warehouse(actor.tenant_id, warehouse).await?;
         self.store()
             .carrier_rules(actor.tenant_id, warehouse)
@@ -570,6 +592,7 @@ impl App {
         order: OrderId,
         warehouse: WarehouseId,
     ) -> Result<Option<Choice>> {
+        self.order_in_scope(actor, order).await?;
         let Some(mut rules) = self.carrier_rules(actor, warehouse).await? else {
             return Ok(None);
         };
@@ -592,6 +615,7 @@ impl App {
         proposed: serde_json::Value,
     ) -> Result<WhatIf> {
         actor.require(Permission::ViewReports)?;
+        actor.check_warehouse(warehouse)?;
         let proposed = parse_rule_set(proposed)?;
         let tenant = actor.tenant_id;
         let mut past = Vec::new();
@@ -672,6 +696,7 @@ impl App {
         package: PackageId,
     ) -> Result<fahuo_domain::fulfilment::Waybill> {
         actor.require(Permission::PrintAndShip)?;
+        self.print_package_in_scope(actor, package).await?;
         let tenant = actor.tenant_id;
         if let Some(w) = self
             .store()
@@ -1036,6 +1061,7 @@ impl App {
         out: &LabelOutput,
     ) -> Result<(PrintJob, RenderedLabels)> {
         actor.require(Permission::PrintAndShip)?;
+        self.print_job_in_scope(actor, id).await?;
         let job = self.store().print_job(actor.tenant_id, id).await?;
         let options = out.options_for(&job)?;
         let labels = self.job_labels(actor.tenant_id, &job).await?;
@@ -1075,6 +1101,7 @@ impl App {
         xlsx: bool,
     ) -> Result<Vec<u8>> {
         actor.require(Permission::PrintAndShip)?;
+        self.print_job_in_scope(actor, id).await?;
         let tenant = actor.tenant_id;
         let job = self.store().print_job(tenant, id).await?;
         let skus = self.store().skus(tenant).await?;
@@ -1150,12 +1177,36 @@ impl App {
 
     pub async fn print_job(&self, actor: &Actor, id: PrintJobId) -> Result<PrintJob> {
         actor.require(Permission::PrintAndShip)?;
+        self.print_job_in_scope(actor, id).await?;
         Ok(self.store().print_job(actor.tenant_id, id).await?)
+    }
+
+    /// `NotFound` unless every package of the job ships from a warehouse of the actor's scope
+    /// and carries orders of its shops only: a job that is partly outside the scope would show
+    /// labels (receivers, numbers) the actor may not see.
+    pub(crate) async fn print_job_in_scope(&self, actor: &Actor, id: PrintJobId) -> Result<()> {
+        let (warehouses, shops) = self.store().print_job_scope(actor.tenant_id, id).await?;
+        if warehouses.iter().all(|w| actor.scope.allows_warehouse(*w))
+            && shops.iter().all(|s| actor.scope.allows_shop(*s))
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// `NotFound` unless the package ships from a warehouse of the actor's scope and carries
+    /// orders of its shops only.
+    async fn print_package_in_scope(&self, actor: &Actor, package: PackageId) -> Result<()> {
+        let (warehouse, shops) = self.store().package_scope(actor.tenant_id, package).await?;
+        actor.check_warehouse(warehouse)?;
+        shops.into_iter().try_for_each(|s| actor.check_shop(s))
     }
 
     /// The packages an order prints as, allocating an approved order first (the warehouse
     /// is chosen as review's allocation would).
     async fn packages_to_print(&self, actor: &Actor, order_id: OrderId) -> Result<Vec<PackageId>> {
+        self.order_in_scope(actor, order_id).await?;
         let tenant = actor.tenant_id;
         let existing = self.store().packages_of_order(tenant, order_id).await?;
         if !existing.is_empty() {
@@ -1407,7 +1458,8 @@ fn parse_rule_set(json: serde_json::Value) -> Result<RuleSet> {
 }
 
 impl App {
-    /// The latest print jobs, newest first (at most `limit`, 1–200).
+    /// The latest print jobs of the actor's scope (see [`App::print_job`]), newest first (at most
+    /// `limit`, 1–200).
     pub async fn print_jobs(
         &self,
         actor: &Actor,
@@ -1416,7 +1468,12 @@ impl App {
         actor.require(Permission::PrintAndShip)?;
         Ok(self
             .store()
-            .recent_print_jobs(actor.tenant_id, limit.clamp(1, 200))
+            .recent_print_jobs(
+                actor.tenant_id,
+                limit.clamp(1, 200),
+                actor.scope.warehouses.as_deref(),
+                actor.scope.shops.as_deref(),
+            )
             .await?)
     }
 
@@ -1440,6 +1497,7 @@ impl App {
             )
             .into());
         }
+        self.print_job_in_scope(actor, id).await?;
         let job = self.store().print_job(tenant, id).await?;
         for label in &job.labels {
             let pkg = self

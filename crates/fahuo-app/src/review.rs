@@ -121,6 +121,9 @@ impl App {
         shop: Option<ShopId>,
     ) -> Result<ReviewSettings> {
         actor.require(Permission::ViewOrders)?;
+        if let Some(shop) = shop {
+            actor.check_shop(shop)?;
+        }
         self.review_settings_for(actor.tenant_id, shop).await
     }
 
@@ -144,6 +147,9 @@ impl App {
         settings: Option<ReviewSettings>,
     ) -> Result<()> {
         actor.require(Permission::ManageShops)?;
+        if let Some(shop) = shop {
+            actor.check_shop(shop)?;
+        }
         let settings = settings.map(ReviewSettings::validate).transpose()?;
         let audit = actor.audit("settings.review", "settings", self.now());
         Ok(self
@@ -233,7 +239,7 @@ impl App {
         id: OrderId,
     ) -> Result<Vec<fahuo_store::audit::AuditRecord>> {
         actor.require(Permission::ViewOrders)?;
-        self.store().order(actor.tenant_id, id).await?;
+        self.order_in_scope(actor, id).await?;
         let filter = fahuo_store::audit::AuditFilter {
             entity_type: Some("order".into()),
             entity_id: Some(id.get()),
@@ -252,6 +258,7 @@ impl App {
     /// A person asks for an order to be reviewed again now.
     pub async fn review_order_now(&self, actor: &Actor, id: OrderId) -> Result<ReviewOutcome> {
         actor.require(Permission::ReviewOrders)?;
+        self.order_in_scope(actor, id).await?;
         self.review_order(actor.tenant_id, id, &actor.audit_ref())
             .await
     }
@@ -445,6 +452,7 @@ impl App {
         // Whoever owns a stage may clear it (a warehouse clerk their stock stage) even without
         // the general review permission; the stage check below decides.
         actor.require(Permission::ViewOrders)?;
+        self.order_in_scope(actor, id).await?;
         let tenant = actor.tenant_id;
         let order = self.store().order(tenant, id).await?;
         let settings = self
@@ -495,12 +503,12 @@ impl App {
         self.order(actor, id).await
     }
 
-    /// Orders waiting in a review stage, most urgent first.
+    /// Orders waiting in a review stage, most urgent first (of the shops of the actor's scope).
     pub async fn review_queue(&self, actor: &Actor, stage: i64) -> Result<Vec<QueuedOrder>> {
         actor.require(Permission::ReviewOrders)?;
         Ok(self
             .store()
-            .review_queue(actor.tenant_id, stage, 200)
+            .review_queue(actor.tenant_id, stage, 200, actor.scope.shops.as_deref())
             .await?)
     }
 
@@ -513,6 +521,7 @@ impl App {
         input: &ReceiverInput,
     ) -> Result<OrderView> {
         actor.require(Permission::EditOrders)?;
+        self.order_in_scope(actor, id).await?;
         let receiver = input.parse()?;
         self.before_edit(actor, id).await?;
         let mut audit = actor.audit("order.edit_receiver", "order", self.now());
@@ -535,6 +544,7 @@ impl App {
         edit: &LineEdit,
     ) -> Result<OrderView> {
         actor.require(Permission::EditOrders)?;
+        self.order_in_scope(actor, id).await?;
         if edit.quantity.is_some_and(|q| !(1..=100_000).contains(&q)) {
             return Err(ParseError::new("quantity", "between 1 and 100000").into());
         }
@@ -580,7 +590,9 @@ impl App {
         choice: &WarehouseChoice,
     ) -> Result<OrderView> {
         actor.require(Permission::PrintAndShip)?;
+        self.order_in_scope(actor, id).await?;
         let warehouse = WarehouseId(choice.warehouse_id);
+        actor.check_warehouse(warehouse)?;
         self.store().warehouse(actor.tenant_id, warehouse).await?;
         let carrier = choice
             .carrier
@@ -632,8 +644,8 @@ impl App {
     /// allocated again on its own, never merged back.
     pub async fn unmerge_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView> {
         actor.require(Permission::PrintAndShip)?;
+        self.order_in_scope(actor, id).await?;
         let tenant = actor.tenant_id;
-        self.store().order(tenant, id).await?;
         let packages = self.store().packages_of_order(tenant, id).await?;
         let mut merged = false;
         for p in &packages {

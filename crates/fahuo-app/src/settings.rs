@@ -19,6 +19,7 @@ impl App {
     /// A shop's label logo and promo line.
     pub async fn label_settings(&self, actor: &Actor, shop: ShopId) -> Result<LabelSettings> {
         actor.require(Permission::ManageShops)?;
+        actor.check_shop(shop)?;
         let (logo_png, promo) = self
             .store()
             .shop_label_settings(actor.tenant_id, shop)

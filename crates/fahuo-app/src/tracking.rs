@@ -382,22 +382,48 @@ impl App {
     /// Asks the service (a quota some services count): staff who work orders, not viewers.
     pub async fn refresh_parcel(&self, actor: &Actor, id: ParcelId) -> Result<ParcelView> {
         actor.require(Permission::EditOrders)?;
+        self.parcel_within_scope(actor, id).await?;
         self.poll_parcel(actor.tenant_id, id).await?;
         self.parcel(actor, id).await
     }
 
+    /// The parcels that carry an order of a shop of the actor's scope.
     pub async fn parcels(&self, actor: &Actor, filter: &ParcelFilter) -> Result<Vec<ParcelRow>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().parcels(actor.tenant_id, filter).await?)
+        let filter = ParcelFilter {
+            shops: actor.scope.shops.clone(),
+            ..filter.clone()
+        };
+        Ok(self.store().parcels(actor.tenant_id, &filter).await?)
     }
 
-    pub async fn parcel(&self, actor: &Actor, id: ParcelId) -> Result<ParcelView> {
-        actor.require(Permission::ViewOrders)?;
+    /// The parcel and its events, or `NotFound` unless it is the actor's tenant's and carries
+    /// an order of a shop of the actor's scope.
+    pub(crate) async fn parcel_within_scope(
+        &self,
+        actor: &Actor,
+        id: ParcelId,
+    ) -> Result<(ParcelRow, Vec<fahuo_domain::tracking::TrackEvent>)> {
         let (parcel, events) = self
             .store()
             .parcel(actor.tenant_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        if actor.scope.shops.is_some() {
+            let mut in_scope = false;
+            for (order, _) in &parcel.orders {
+                in_scope |= self.order_in_scope(actor, *order).await.is_ok();
+            }
+            if !in_scope {
+                return Err(AppError::NotFound);
+            }
+        }
+        Ok((parcel, events))
+    }
+
+    pub async fn parcel(&self, actor: &Actor, id: ParcelId) -> Result<ParcelView> {
+        actor.require(Permission::ViewOrders)?;
+        let (parcel, events) = self.parcel_within_scope(actor, id).await?;
         let alerts = self
             .store()
             .alerts_about(
@@ -416,6 +442,7 @@ impl App {
     /// The parcels of an order with their timelines.
     pub async fn order_tracking(&self, actor: &Actor, order: OrderId) -> Result<Vec<ParcelView>> {
         actor.require(Permission::ViewOrders)?;
+        self.order_in_scope(actor, order).await?;
         let filter = ParcelFilter {
             order_id: Some(order),
             limit: 50,
@@ -437,6 +464,7 @@ impl App {
         disputed: bool,
     ) -> Result<()> {
         actor.require(Permission::EditOrders)?;
+        self.parcel_within_scope(actor, id).await?;
         self.store()
             .set_parcel_disputed(
                 actor.tenant_id,

@@ -6,7 +6,10 @@
 //! [`every_api_route_refuses_the_roles_without_its_permission`] or
 //! [`console_pages_open_for_the_roles_that_may_and_show_the_others_nothing`], so each new one
 //! forces a decision. (Another tenant on every API route: `api.rs`,
-//! `another_tenant_sees_nothing_on_any_route`.)
+//! `another_tenant_sees_nothing_on_any_route`.) The same goes for a sub-account's scope
+//! (数据范围): [`SCOPE`] says what each route is to a sub-account limited to one shop and one
+//! warehouse, and [`a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route`]
+//! holds every route to it.
 
 mod common;
 use common::*;
@@ -18,6 +21,8 @@ both_backends!(
     console_pages_open_for_the_roles_that_may_and_show_the_others_nothing,
     console_pages_without_a_session_send_to_the_login,
     another_tenants_session_sees_nothing_of_this_tenant_on_any_page,
+    a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route,
+    a_sub_account_sees_nothing_of_another_shop_or_warehouse_on_any_page,
 );
 
 /// The staff roles a sub-account can have (the owner may do everything; its own tests cover it).
@@ -891,4 +896,860 @@ async fn another_tenants_session_sees_nothing_of_this_tenant_on_any_page(db: Tes
             assert!(leaks.is_empty(), "{who} on {} sees A's {leaks:?}", p.path);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scope (数据范围): a sub-account limited to some shops and warehouses.
+
+/// What a route is to a sub-account limited to some shops and warehouses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Addresses one object of a shop or a warehouse (an order, a print job, a package, a
+    /// parcel, an after-sale, a shipment, a shop's settings, a warehouse's stock): one of
+    /// another shop or warehouse answers 404 (or 403) with none of its data.
+    One,
+    /// Lists, searches or acts on a selection: the other shop's and warehouse's rows are not
+    /// in the answer, and nothing of theirs changes.
+    Many,
+    /// A file of rows: a row naming another shop's order is refused on its own (`out_of_scope`).
+    EachRow,
+    /// Not bound to a shop or a warehouse (oneself, the tenant's settings, SKUs, suppliers,
+    /// the shared carrier accounts): the answer still shows nothing of the other shop.
+    Tenant,
+    /// Only owners and admins may use it, and they always see every shop and warehouse.
+    Managers,
+}
+use Reach::*;
+
+/// Every API route and what it is to a scoped sub-account; a route without a line fails
+/// [`a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route`].
+const SCOPE: &[(&str, Reach)] = &[
+    ("GET /api/v1/me", Tenant),
+    ("POST /api/v1/address/parse", Tenant),
+    // Orders.
+    ("GET /api/v1/orders", Many),
+    ("POST /api/v1/orders", One),
+    // Counts per state only: no row, no data.
+    ("GET /api/v1/order-counts", Many),
+    ("GET /api/v1/orders/{id}", One),
+    ("POST /api/v1/orders/{id}/reveal-receiver", One),
+    ("POST /api/v1/orders/{id}/approve", One),
+    ("POST /api/v1/orders/{id}/hold", One),
+    ("POST /api/v1/orders/{id}/cancel", One),
+    ("POST /api/v1/orders/import", One),
+    ("GET /api/v1/orders/import/template.xlsx", Tenant),
+    ("POST /api/v1/orders/export", Many),
+    ("GET /api/v1/orders/export", One),
+    ("POST /api/v1/orders/bulk", Many),
+    // Review.
+    ("GET /api/v1/review/queue", Many),
+    ("POST /api/v1/orders/{id}/review", One),
+    ("POST /api/v1/orders/{id}/release", One),
+    ("PUT /api/v1/orders/{id}/receiver", One),
+    ("PUT /api/v1/orders/{id}/lines/{line_id}", One),
+    ("PUT /api/v1/orders/{id}/warehouse", One),
+    ("POST /api/v1/orders/{id}/unmerge", One),
+    ("GET /api/v1/orders/{id}/timeline", One),
+    ("GET /api/v1/blacklist", Tenant),
+    ("POST /api/v1/blacklist", Tenant),
+    ("DELETE /api/v1/blacklist/{id}", Tenant),
+    ("GET /api/v1/settings/review", One),
+    ("PUT /api/v1/settings/review", Managers),
+    ("GET /api/v1/settings/allocation", Tenant),
+    ("PUT /api/v1/settings/allocation", Tenant),
+    // Deadlines and stock-outs.
+    ("GET /api/v1/orders/at-risk", Many),
+    ("GET /api/v1/alerts/deadlines", Many),
+    ("GET /api/v1/settings/deadlines", Tenant),
+    ("PUT /api/v1/settings/deadlines", Managers),
+    ("GET /api/v1/stockouts", Many),
+    ("PUT /api/v1/stockouts/expected", Tenant),
+    ("POST /api/v1/orders/{id}/negotiate-delivery", One),
+    // Shops, warehouses, SKUs.
+    ("GET /api/v1/shops", Many),
+    ("POST /api/v1/shops", Managers),
+    ("GET /api/v1/shops/{shop_id}/sync", One),
+    ("POST /api/v1/shops/{shop_id}/sync", One),
+    ("PUT /api/v1/shops/{shop_id}/connection", Managers),
+    ("PUT /api/v1/shops/{shop_id}/sku-mappings", Managers),
+    ("PUT /api/v1/shops/{shop_id}/label-settings", Managers),
+    ("GET /api/v1/warehouses", Many),
+    ("POST /api/v1/warehouses", Managers),
+    ("GET /api/v1/skus", Tenant),
+    ("POST /api/v1/skus", Managers),
+    ("PUT /api/v1/skus/{id}/tags", Managers),
+    // Stock.
+    ("GET /api/v1/stock", Many),
+    ("POST /api/v1/stock/movements", One),
+    ("GET /api/v1/stock/ledger", One),
+    ("POST /api/v1/stock/transfers", One),
+    ("PUT /api/v1/stock/threshold", One),
+    ("PUT /api/v1/stock/safety", One),
+    ("PUT /api/v1/stock/bin", One),
+    ("GET /api/v1/stock/alerts", Many),
+    ("GET /api/v1/stock/export", Many),
+    ("POST /api/v1/stock/import", EachRow),
+    // Users, tokens, audit, jobs.
+    ("GET /api/v1/users", Managers),
+    ("POST /api/v1/users", Managers),
+    ("PATCH /api/v1/users/{id}", Managers),
+    ("GET /api/v1/invites", Managers),
+    ("POST /api/v1/invites", Managers),
+    ("DELETE /api/v1/invites/{id}", Managers),
+    ("GET /api/v1/tokens", Managers),
+    ("POST /api/v1/tokens", Managers),
+    ("DELETE /api/v1/tokens/{id}", Managers),
+    ("GET /api/v1/audit", Many),
+    ("GET /api/v1/jobs", Managers),
+    ("POST /api/v1/jobs/{id}/retry", Managers),
+    // Carriers and printing.
+    ("GET /api/v1/carrier-accounts", Many),
+    ("POST /api/v1/carrier-accounts", Managers),
+    // The fixture's accounts are shared by every shop.
+    ("POST /api/v1/carrier-accounts/{id}/balance", Tenant),
+    ("POST /api/v1/orders/{id}/allocate", One),
+    // Each order is refused on its own (a failure line), as in a bulk print.
+    ("POST /api/v1/print-jobs", Many),
+    ("GET /api/v1/print-jobs", Many),
+    ("POST /api/v1/print-jobs/{id}/reprint", One),
+    ("GET /api/v1/print-jobs/{id}", One),
+    ("GET /api/v1/print-jobs/{id}/labels", One),
+    ("GET /api/v1/print-jobs/{id}/pick-list", One),
+    ("GET /api/v1/warehouses/{id}/carrier-rules", One),
+    ("PUT /api/v1/warehouses/{id}/carrier-rules", Managers),
+    ("POST /api/v1/warehouses/{id}/carrier-rules/what-if", One),
+    ("GET /api/v1/orders/{id}/carrier-choice", One),
+    // Shipping and packing.
+    ("GET /api/v1/settings/shipping", Tenant),
+    ("PUT /api/v1/settings/shipping", Managers),
+    ("PUT /api/v1/settings/carrier-codes", Managers),
+    ("POST /api/v1/orders/{id}/shipments", One),
+    ("POST /api/v1/packages/ship", One),
+    ("GET /api/v1/shipments", Many),
+    ("GET /api/v1/shipments/{id}", One),
+    ("POST /api/v1/shipments/{id}/retry", One),
+    ("POST /api/v1/shipments/{id}/change", One),
+    ("GET /api/v1/shipments/{id}/changes", One),
+    ("POST /api/v1/pack/open", One),
+    ("POST /api/v1/packages/{id}/pack/scan", One),
+    ("POST /api/v1/packages/{id}/pack/reset", One),
+    ("POST /api/v1/packages/{id}/pack/close", One),
+    ("POST /api/v1/packages/{id}/weight", One),
+    ("POST /api/v1/shipment-imports", EachRow),
+    ("GET /api/v1/shipment-imports/template", Tenant),
+    ("POST /api/v1/shipment-imports/{id}/apply", One),
+    ("GET /api/v1/shipment-imports/{id}", One),
+    ("GET /api/v1/shipment-imports/{id}/result", One),
+    // After-sales.
+    ("GET /api/v1/after-sales", Many),
+    ("GET /api/v1/after-sales/{id}", One),
+    ("POST /api/v1/after-sales/{id}/approve", One),
+    ("POST /api/v1/after-sales/{id}/reject", One),
+    ("POST /api/v1/after-sales/{id}/confirm-received", One),
+    ("POST /api/v1/after-sales/{id}/return-label", One),
+    ("DELETE /api/v1/after-sales/{id}/return-label", One),
+    ("POST /api/v1/after-sales/{id}/pickup", One),
+    ("DELETE /api/v1/after-sales/{id}/pickup", One),
+    ("POST /api/v1/after-sales/scan", One),
+    ("POST /api/v1/after-sales/{id}/inspection", One),
+    ("GET /api/v1/after-sales/{id}/photos/{n}", One),
+    ("POST /api/v1/after-sales/claims", One),
+    ("POST /api/v1/after-sales/{id}/settle", One),
+    ("POST /api/v1/after-sales/{id}/intercept-result", One),
+    ("POST /api/v1/orders/{id}/reships", One),
+    ("GET /api/v1/settings/after-sales", Tenant),
+    ("PUT /api/v1/settings/after-sales", Managers),
+    // Dropship suppliers: the suppliers are the tenant's, their lines are orders'.
+    ("GET /api/v1/suppliers", Tenant),
+    ("POST /api/v1/suppliers", Managers),
+    ("GET /api/v1/suppliers/{id}", Tenant),
+    ("PATCH /api/v1/suppliers/{id}", Managers),
+    ("PUT /api/v1/suppliers/{id}/skus", Managers),
+    ("GET /api/v1/suppliers/{id}/lines", Many),
+    ("POST /api/v1/suppliers/{id}/purchase-order", Many),
+    ("POST /api/v1/suppliers/{id}/link", Managers),
+    ("POST /api/v1/suppliers/{id}/link/rotate", Managers),
+    ("GET /api/v1/orders/{id}/dropship", One),
+    ("POST /api/v1/orders/{id}/dropship", One),
+    ("POST /api/v1/orders/{id}/dropship/unassign", One),
+    ("GET /api/v1/dropship/late", Many),
+    // Tracking, radar, notices, reports.
+    ("GET /api/v1/tracking-accounts", Managers),
+    ("POST /api/v1/tracking-accounts", Managers),
+    ("PUT /api/v1/tracking-accounts/{id}/enabled", Managers),
+    ("GET /api/v1/parcels", Many),
+    ("GET /api/v1/parcels/{id}", One),
+    ("POST /api/v1/parcels/{id}/refresh", One),
+    ("POST /api/v1/parcels/{id}/dispute", One),
+    ("POST /api/v1/parcels/{id}/intercept", One),
+    ("GET /api/v1/orders/{id}/tracking", One),
+    ("GET /api/v1/radar", Many),
+    ("GET /api/v1/settings/radar", Tenant),
+    ("PUT /api/v1/settings/radar", Managers),
+    ("GET /api/v1/settings/notifications", Tenant),
+    ("PUT /api/v1/settings/notifications", Managers),
+    ("GET /api/v1/notifications", One),
+    ("GET /api/v1/reports", Many),
+    ("GET /api/v1/reports/xlsx", Many),
+];
+
+/// The roles a sub-account's scope narrows (owners and admins always see everything).
+const SCOPED_ROLES: [Role; 5] = [
+    Role::Service,
+    Role::Warehouse,
+    Role::Logistics,
+    Role::Finance,
+    Role::Viewer,
+];
+
+/// The second shop's and warehouse's data, in clear and masked: a scoped sub-account of the
+/// first shop and warehouse must never be shown any of it.
+const ONLY_B: &[&str] = &[
+    "SCOPE-B-1",
+    "SCOPE-B-2",
+    "SCOPE-B-3",
+    "慕容复",
+    "慕*",
+    "13755554444",
+    "137****4444",
+    "燕子坞",
+    "慕容店",
+    "苏州仓",
+];
+
+/// The merchant's second shop (慕容店) and warehouse (苏州仓) with objects of their own, and
+/// the first shop's merchant fixture with these ids in its place (for [`routes`]).
+struct OtherShop {
+    /// B's order (printed from 苏州仓), B's shipped order's write-back, its claim and parcel;
+    /// the tenant's SKU, supplier, tokens and tracking account as in the fixture.
+    ids: Merchant,
+    /// The print job of B's order and its package (from 苏州仓), with its number.
+    print_job: i64,
+    package: i64,
+    waybill: String,
+    /// A tracking-number import of B's shipped order, made by the owner.
+    shipment_import: i64,
+    /// The numbers B's parcels carry (data of B too).
+    numbers: Vec<String>,
+    _sim: fahuo_sim::SimHandle,
+}
+
+async fn other_shop(s: &Server, app: &App, m: &Merchant) -> OtherShop {
+    let c = client();
+    let t = Some(m.token.as_str());
+    let api = |path: &str| format!("{}/api/v1{path}", s.base);
+    let ok = |what: &str, status: StatusCode, body: &Value| {
+        assert!(status.is_success(), "{what}: {status} {body}");
+    };
+    let (status, shop) = call(
+        &c,
+        Method::POST,
+        api("/shops"),
+        t,
+        Some(json!({"platform": "manual", "name": "慕容店", "platform_shop_id": "murong"})),
+    )
+    .await;
+    ok("shop", status, &shop);
+    let shop = shop["id"].as_i64().unwrap();
+    let (status, warehouse) = call(&c, Method::POST, api("/warehouses"), t, Some(json!({"code": "SZ01", "name": "苏州仓", "province": "江苏省", "city": "苏州市", "county": "吴中区", "address": "木渎镇1号"}))).await;
+    ok("warehouse", status, &warehouse);
+    let warehouse = warehouse["id"].as_i64().unwrap();
+    let (status, moved) = call(
+        &c,
+        Method::POST,
+        api("/stock/movements"),
+        t,
+        Some(
+            json!({"warehouse_id": warehouse, "sku_id": m.sku, "kind": "inbound", "quantity": 20}),
+        ),
+    )
+    .await;
+    ok("stock", status, &moved);
+    // A 中通 account at the emulated 快递鸟, shared by both shops.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = fahuo_sim::start(fahuo_sim::SimConfig::new(7, 0), listener).unwrap();
+    let info = sim.info();
+    let kd = info
+        .kdniao
+        .accounts
+        .iter()
+        .find(|x| x.shipper_code == "ZTO")
+        .unwrap();
+    let (status, account) = call(&c, Method::POST, api("/carrier-accounts"), t, Some(json!({
+        "name": "中通 快递鸟", "service": "kdniao", "carrier": "ZTO",
+        "base_url": info.kdniao_base_url, "sender_name": "发货组", "sender_phone": "13900001111",
+        "credentials": {"api_key": info.kdniao.ebusiness_id, "api_secret": info.kdniao.app_key,
+            "account": kd.customer_name, "account_secret": kd.customer_pwd}
+    }))).await;
+    ok("carrier account", status, &account);
+    let order = |number: &str| {
+        let mut body = order_body(shop, number);
+        body["receiver"] = json!({"name": "慕容复", "phone": "13755554444", "province": "江苏省", "city": "苏州市", "county": "吴中区", "detail": "燕子坞参合庄1号"});
+        body
+    };
+    // B1: approved, allocated to 苏州仓, printed.
+    let (status, b1) = call(
+        &c,
+        Method::POST,
+        api("/orders"),
+        t,
+        Some(order("SCOPE-B-1")),
+    )
+    .await;
+    ok("order B1", status, &b1);
+    let b1 = b1["order"]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api(&format!("/orders/{b1}/approve")),
+        t,
+        None,
+    )
+    .await;
+    ok("approve B1", status, &body);
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api(&format!("/orders/{b1}/allocate")),
+        t,
+        Some(json!({"warehouse_id": warehouse})),
+    )
+    .await;
+    ok("allocate B1", status, &body);
+    let (status, printed) = call(
+        &c,
+        Method::POST,
+        api("/print-jobs"),
+        t,
+        Some(json!({"order_ids": [b1]})),
+    )
+    .await;
+    ok("print B1", status, &printed);
+    let label = &printed["job"]["labels"][0];
+    let (print_job, package) = (
+        printed["job"]["id"].as_i64().expect("a print job"),
+        label["package_id"].as_i64().unwrap(),
+    );
+    let waybill = label["tracking_no"].as_str().unwrap().to_string();
+    // B3: held for a person (in the review queue).
+    let (status, b3) = call(
+        &c,
+        Method::POST,
+        api("/orders"),
+        t,
+        Some(order("SCOPE-B-3")),
+    )
+    .await;
+    ok("order B3", status, &b3);
+    let b3 = b3["order"]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api(&format!("/orders/{b3}/hold")),
+        t,
+        Some(json!({"reason_code": "manual", "message": "核对地址"})),
+    )
+    .await;
+    ok("hold B3", status, &body);
+    // B2: approved, shipped by hand, claimed against the carrier, its parcel followed.
+    let (status, b2) = call(
+        &c,
+        Method::POST,
+        api("/orders"),
+        t,
+        Some(order("SCOPE-B-2")),
+    )
+    .await;
+    ok("order B2", status, &b2);
+    let b2 = b2["order"]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &c,
+        Method::POST,
+        api(&format!("/orders/{b2}/approve")),
+        t,
+        None,
+    )
+    .await;
+    ok("approve B2", status, &body);
+    let number = format!("SF{:013}", 1_385_628_900_000i64 + b2);
+    let (status, shipment) = call(
+        &c,
+        Method::POST,
+        api(&format!("/orders/{b2}/shipments")),
+        t,
+        Some(json!({"carrier": "顺丰", "tracking_no": number})),
+    )
+    .await;
+    ok("ship B2", status, &shipment);
+    let (status, claim) = call(&c, Method::POST, api("/after-sales/claims"), t, Some(json!({"tracking_no": number, "carrier": "SF", "order_id": b2, "claimed_fen": 3900, "note": "破损"}))).await;
+    ok("claim B2", status, &claim);
+    let (status, import) = call(
+        &c,
+        Method::POST,
+        api("/shipment-imports?file_name=b.csv"),
+        t,
+        Some(Value::String(format!(
+            "订单号,快递公司,快递单号\nSCOPE-B-2,顺丰,SF{:013}\n",
+            1_385_628_950_000i64 + b2
+        ))),
+    )
+    .await;
+    ok("shipment import", status, &import);
+    // The manual shop's write-back is accepted at once; its parcel is then followed.
+    let runner =
+        fahuo_app::shipping::register(fahuo_app::jobs::JobRunner::new(app.clone(), "fixture"));
+    while runner.run_once().await.unwrap() > 0 {}
+    app.store().open_parcels(app.now()).await.unwrap();
+    let (status, parcels) = call(
+        &c,
+        Method::GET,
+        api(&format!("/parcels?tracking_no={number}")),
+        t,
+        None,
+    )
+    .await;
+    ok("parcels", status, &parcels);
+    let parcel = parcels[0]["id"]
+        .as_i64()
+        .expect("a parcel of B2's write-back");
+    OtherShop {
+        ids: Merchant {
+            token: m.token.clone(),
+            shop,
+            warehouse,
+            sku: m.sku,
+            order: b1,
+            token_id: m.token_id,
+            shipment: shipment["id"].as_i64().unwrap(),
+            supplier: m.supplier,
+            after_sale: claim["after_sale"]["id"].as_i64().unwrap(),
+            tracking_account: m.tracking_account,
+            parcel,
+        },
+        print_job,
+        package,
+        numbers: vec![waybill.clone(), number],
+        waybill,
+        shipment_import: import["import"]["id"].as_i64().expect("an import id"),
+        _sim: sim,
+    }
+}
+
+/// The requests of [`routes`] aimed at the other shop's objects, with its real print job,
+/// package, waybill and import where the fixture's routes name made-up ones.
+fn routes_at(b: &OtherShop, scope_warehouse: i64) -> Vec<(Method, String, Option<Value>)> {
+    let (job, pkg) = (b.print_job, b.package);
+    routes(&b.ids)
+        .into_iter()
+        .map(|(method, path, body)| {
+            let name = route_name(&method, &path);
+            let path = match name.as_str() {
+                "POST /api/v1/print-jobs/{id}/reprint" => {
+                    format!("/api/v1/print-jobs/{job}/reprint")
+                }
+                "GET /api/v1/print-jobs/{id}" => format!("/api/v1/print-jobs/{job}"),
+                "GET /api/v1/print-jobs/{id}/labels" => {
+                    format!("/api/v1/print-jobs/{job}/labels?format=zpl")
+                }
+                "GET /api/v1/print-jobs/{id}/pick-list" => {
+                    format!("/api/v1/print-jobs/{job}/pick-list?format=xlsx")
+                }
+                "POST /api/v1/packages/{id}/pack/scan" => {
+                    format!("/api/v1/packages/{pkg}/pack/scan")
+                }
+                "POST /api/v1/packages/{id}/pack/reset" => {
+                    format!("/api/v1/packages/{pkg}/pack/reset")
+                }
+                "POST /api/v1/packages/{id}/pack/close" => {
+                    format!("/api/v1/packages/{pkg}/pack/close")
+                }
+                "POST /api/v1/packages/{id}/weight" => format!("/api/v1/packages/{pkg}/weight"),
+                "POST /api/v1/shipment-imports/{id}/apply" => {
+                    format!("/api/v1/shipment-imports/{}/apply", b.shipment_import)
+                }
+                "GET /api/v1/shipment-imports/{id}" => {
+                    format!("/api/v1/shipment-imports/{}", b.shipment_import)
+                }
+                "GET /api/v1/shipment-imports/{id}/result" => {
+                    format!("/api/v1/shipment-imports/{}/result", b.shipment_import)
+                }
+                _ => path,
+            };
+            let body = match name.as_str() {
+                "POST /api/v1/packages/ship" => Some(json!({"package_ids": [pkg]})),
+                "POST /api/v1/pack/open" => Some(json!({"code": b.waybill})),
+                "POST /api/v1/shipment-imports" => Some(Value::String(
+                    "订单号,快递公司,快递单号\nSCOPE-B-2,顺丰,SF1385628999999\n".into(),
+                )),
+                // Into 苏州仓 (from the scope's own 杭州仓).
+                "POST /api/v1/stock/transfers" => Some(
+                    json!({"from_warehouse_id": scope_warehouse, "to_warehouse_id": b.ids.warehouse, "sku_id": b.ids.sku, "units": 1}),
+                ),
+                "POST /api/v1/stock/import" => Some(Value::String(
+                    "仓库编码,商品编码,盘点数量\nSZ01,MUG,4\n".into(),
+                )),
+                _ => body,
+            };
+            (method, path, body)
+        })
+        .collect()
+}
+
+/// Lists in which the owner finds the other shop's rows (so their absence for a scoped
+/// sub-account is the scope's doing).
+const LISTS_B_IS_IN: &[&str] = &[
+    "GET /api/v1/orders",
+    "GET /api/v1/review/queue",
+    "GET /api/v1/shops",
+    "GET /api/v1/warehouses",
+    "GET /api/v1/stock",
+    "GET /api/v1/audit",
+    "GET /api/v1/print-jobs",
+    "GET /api/v1/shipments",
+    "GET /api/v1/after-sales",
+    "GET /api/v1/parcels",
+];
+
+/// Whether a JSON answer holds a row of the other shop or warehouse (an object whose
+/// `shop_id` or `warehouse_id` is theirs, or their print job's summary, which names neither),
+/// whatever text it carries.
+fn row_of(v: &Value, b: &OtherShop) -> bool {
+    match v {
+        Value::Object(o) => {
+            o.get("shop_id").and_then(Value::as_i64) == Some(b.ids.shop)
+                || o.get("warehouse_id").and_then(Value::as_i64) == Some(b.ids.warehouse)
+                || (o.contains_key("label_size")
+                    && o.get("id").and_then(Value::as_i64) == Some(b.print_job))
+                || o.values().any(|x| row_of(x, b))
+        }
+        Value::Array(a) => a.iter().any(|x| row_of(x, b)),
+        _ => false,
+    }
+}
+
+/// GET routes of one object whose fixture has none for the other shop either (no photo was
+/// taken): the owner's 404 there is the route's, not the scope's.
+const NOTHING_TO_SHOW: &[&str] = &["GET /api/v1/after-sales/{id}/photos/{n}"];
+
+async fn a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route(db: TestDb) {
+    let (s, app) = start(db).await;
+    let m = merchant(&s, &app, "商家A", "alice").await;
+    let b = other_shop(&s, &app, &m).await;
+
+    // The table is complete, has no stale lines, and a route only managers may use is one no
+    // scoped role may.
+    let table: BTreeMap<String, Reach> = SCOPE.iter().map(|(r, x)| (r.to_string(), *x)).collect();
+    assert_eq!(table.len(), SCOPE.len(), "a route is listed twice in SCOPE");
+    let documented = documented_routes();
+    let listed: BTreeSet<String> = table.keys().cloned().collect();
+    let undecided: Vec<_> = documented.difference(&listed).collect();
+    assert!(
+        undecided.is_empty(),
+        "routes without a line in SCOPE (what are they to a scoped sub-account?): {undecided:?}"
+    );
+    let stale: Vec<_> = listed.difference(&documented).collect();
+    assert!(
+        stale.is_empty(),
+        "SCOPE lists routes that are gone: {stale:?}"
+    );
+    let needs: BTreeMap<&str, Need> = API.iter().copied().collect();
+    for (route, reach) in SCOPE {
+        let scoped_may = SCOPED_ROLES.iter().any(|r| needs[route].allows(*r));
+        assert_eq!(
+            *reach == Managers,
+            !scoped_may,
+            "{route}: Managers is for the routes no scoped role may use"
+        );
+    }
+
+    let scoped = scoped_staff(&s, &m).await;
+
+    let mut leak_data: Vec<&str> = ONLY_B.to_vec();
+    leak_data.extend(b.numbers.iter().map(String::as_str));
+    let requests: Vec<(String, Method, String, Option<Value>)> = routes_at(&b, m.warehouse)
+        .into_iter()
+        .map(|(method, path, body)| (route_name(&method, &path), method, path, body))
+        .collect();
+    let exercised: BTreeSet<String> = requests.iter().map(|r| r.0.clone()).collect();
+    let untried: Vec<_> = listed.difference(&exercised).collect();
+    assert!(
+        untried.is_empty(),
+        "routes_at has no request for {untried:?}"
+    );
+
+    // The owner reaches B's objects (a 409 about their state is fine): a 404 below is the
+    // scope's, not a missing fixture.
+    let owner = client();
+    for (name, method, path, body) in &requests {
+        if table[name] != One || *method != Method::GET || NOTHING_TO_SHOW.contains(&name.as_str())
+        {
+            continue;
+        }
+        let (status, answer) = call(
+            &owner,
+            method.clone(),
+            format!("{}{path}", s.base),
+            Some(&m.token),
+            body.clone(),
+        )
+        .await;
+        assert!(
+            !matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+            "the owner reaches {name} ({path}): {status} {answer}"
+        );
+    }
+    for (name, method, path, body) in &requests {
+        if !LISTS_B_IS_IN.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(table[name], Many, "{name}");
+        // The fixture's own request, unfiltered (the print-job list as the owner has it).
+        let path = path.split('?').next().unwrap();
+        let (status, answer) = call(
+            &owner,
+            method.clone(),
+            format!("{}{path}", s.base),
+            Some(&m.token),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        let found = leaked(&answer.to_string(), &leak_data);
+        assert!(
+            !found.is_empty() || row_of(&answer, &b),
+            "the owner's {name} shows none of B's rows: {answer}"
+        );
+    }
+    let snapshot = || async {
+        let mut books = Vec::new();
+        for path in [
+            format!("/api/v1/orders/{}", b.ids.order),
+            format!("/api/v1/orders/{}/timeline", b.ids.order),
+            format!("/api/v1/after-sales/{}", b.ids.after_sale),
+            format!("/api/v1/shipments/{}", b.ids.shipment),
+            format!("/api/v1/print-jobs/{}", b.print_job),
+            format!("/api/v1/shipment-imports/{}", b.shipment_import),
+            "/api/v1/shipments?limit=500".to_string(),
+            "/api/v1/stock".to_string(),
+            "/api/v1/print-jobs".to_string(),
+        ] {
+            let (status, body) = call(
+                &owner,
+                Method::GET,
+                format!("{}{path}", s.base),
+                Some(&m.token),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            books.push(body);
+        }
+        books
+    };
+    let before = snapshot().await;
+
+    let mut wrong = Vec::new();
+    let mut refused = 0;
+    for (name, method, path, body) in &requests {
+        let reach = table[name];
+        for who in scoped
+            .iter()
+            .filter(|w| needs[name.as_str()].allows(w.role))
+        {
+            let (status, answer) = send(&s, who, method, path, body.clone()).await;
+            let text = answer.to_string();
+            // What the request itself says (a file naming B's order) may come back.
+            let sent = body.as_ref().map(Value::to_string).unwrap_or_default() + path;
+            let leaks: Vec<&str> = leaked(&text, &leak_data)
+                .into_iter()
+                .filter(|d| !sent.contains(d))
+                .collect();
+            let upstream = status == StatusCode::BAD_GATEWAY
+                && answer["error"]["code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("upstream"));
+            let problem = match reach {
+                One if !matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) => {
+                    Some(format!("answers {status}, not 404"))
+                }
+                // Another warehouse's code is refused like an unknown one.
+                EachRow
+                    if !(status.is_success()
+                        && ["out_of_scope", "unknown_warehouse"]
+                            .iter()
+                            .any(|c| text.contains(c))) =>
+                {
+                    Some(format!("does not refuse the row: {status}"))
+                }
+                _ if status.is_server_error() && !upstream => Some(format!("fails: {status}")),
+                _ if !leaks.is_empty() => Some(format!("shows {leaks:?}")),
+                _ if row_of(&answer, &b) => Some("holds a row of B's shop or warehouse".into()),
+                _ => None,
+            };
+            if reach == One {
+                refused += 1;
+            }
+            if let Some(problem) = problem {
+                wrong.push(format!(
+                    "{:?} ({reach:?}) {name} ({path}): {problem} {answer}",
+                    who.role
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(
+        refused > 150,
+        "only {refused} refusals: is the table right?"
+    );
+    assert_eq!(
+        snapshot().await,
+        before,
+        "a scoped sub-account changed the other shop's books"
+    );
+
+    // Within the scope the same sub-accounts do reach their own shop's order: the refusals
+    // above are about the scope, not the role.
+    for who in &scoped {
+        let (status, answer) = send(
+            &s,
+            who,
+            &Method::GET,
+            &format!("/api/v1/orders/{}", m.order),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{:?}: {answer}", who.role);
+    }
+}
+
+/// A sub-account of each scoped role, limited to the fixture's shop and warehouse, logged in.
+async fn scoped_staff(s: &Server, m: &Merchant) -> Vec<Staff> {
+    let mut scoped = Vec::new();
+    for role in SCOPED_ROLES {
+        let c = client();
+        let name = format!("{}-a", role.as_str());
+        let (status, body) = call(
+            &c,
+            Method::POST,
+            format!("{}/api/v1/users", s.base),
+            Some(&m.token),
+            Some(json!({
+                "username": name, "role": role.as_str(), "password": "member-password",
+                "scope": {"shops": [m.shop], "warehouses": [m.warehouse]}
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let csrf = login(&c, s, &name, "member-password").await;
+        scoped.push(Staff {
+            role,
+            client: c,
+            csrf,
+        });
+    }
+    scoped
+}
+
+/// The same ids (the fixture's values are plain numbers and a token).
+fn copy_of(m: &Merchant) -> Merchant {
+    Merchant {
+        token: m.token.clone(),
+        shop: m.shop,
+        warehouse: m.warehouse,
+        sku: m.sku,
+        order: m.order,
+        token_id: m.token_id,
+        shipment: m.shipment,
+        supplier: m.supplier,
+        after_sale: m.after_sale,
+        tracking_account: m.tracking_account,
+        parcel: m.parcel,
+    }
+}
+
+async fn a_sub_account_sees_nothing_of_another_shop_or_warehouse_on_any_page(db: TestDb) {
+    let (s, app) = start(db).await;
+    let a = marked(&s, &app, "商家A", "alice").await;
+    let b = other_shop(&s, &app, &a.m).await;
+    let scoped = scoped_staff(&s, &a.m).await;
+    let mut leak_data: Vec<&str> = ONLY_B.to_vec();
+    leak_data.extend(b.numbers.iter().map(String::as_str));
+    // Every page, detail pages at B's order, parcel and after-sale; B's print job; searches
+    // for B's order number and numbers.
+    let b_marked = Marked {
+        m: copy_of(&b.ids),
+        marked_order: b.ids.order,
+    };
+    let mut pages = pages(&b_marked);
+    pages.push(page_(
+        format!("/printing/{}", b.print_job),
+        PrintAndShip,
+        &[],
+    ));
+    pages.push(page_(
+        "/orders?q=SCOPE-B-1",
+        ViewOrders,
+        &["SCOPE-B-1", "慕*"],
+    ));
+    pages.push(page_(format!("/orders?q={}", b.waybill), ViewOrders, &[]));
+    pages.push(page_(
+        format!("/tracking?q={}", b.numbers[1]),
+        ViewOrders,
+        &[],
+    ));
+    pages.push(page_(
+        "/after-sales?order=SCOPE-B-2",
+        HandleAfterSales,
+        &["SCOPE-B-2"],
+    ));
+    let detail = |path: &str| {
+        path.split(['/', '?'])
+            .any(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()))
+    };
+
+    // The owner opens B's detail pages: a 404 below is the scope's.
+    let owner = client();
+    login(&owner, &s, "alice", "owner-password").await;
+    for p in pages.iter().filter(|p| detail(&p.path)) {
+        let (status, _) = page(&owner, &s, &p.path).await;
+        assert_eq!(status, StatusCode::OK, "the owner opens {}", p.path);
+    }
+    // ... and finds them by their numbers: their absence below is the scope's.
+    for p in pages.iter().filter(|p| p.path.contains("SCOPE-B")) {
+        let (_, html) = page(&owner, &s, &p.path).await;
+        let missing: Vec<_> = p.shows.iter().filter(|d| !html.contains(**d)).collect();
+        assert!(
+            missing.is_empty(),
+            "the owner's {} lacks {missing:?}",
+            p.path
+        );
+    }
+    let mut wrong = Vec::new();
+    for who in &scoped {
+        for p in pages.iter().filter(|p| who.role.allows(p.needs)) {
+            let (status, html) = page(&who.client, &s, &p.path).await;
+            let leaks: Vec<&str> = leaked(&html, &leak_data)
+                .into_iter()
+                .filter(|d| !p.path.contains(d))
+                .collect();
+            let expected = if detail(&p.path) {
+                matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN)
+            } else {
+                status == StatusCode::OK
+            };
+            if !expected || !leaks.is_empty() {
+                wrong.push(format!(
+                    "{:?} on {}: {status}, shows {leaks:?}",
+                    who.role, p.path
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -146,6 +146,8 @@ pub struct AfterSaleFilter {
     /// Only those with an id below (paging, newest first).
     pub before: Option<i64>,
     pub limit: i64,
+    /// Only those of these shops (a sub-account's scope); `None` = every shop.
+    pub shops: Option<Vec<ShopId>>,
 }
 
 /// A warehouse's inspection of a returned parcel.
@@ -484,10 +486,12 @@ impl Store {
         tenant: TenantId,
         f: &AfterSaleFilter,
     ) -> Result<Vec<AfterSale>> {
+        let shops = crate::ids_in(&self.db, 7);
         let sql = format!(
             "SELECT {COLUMNS} FROM after_sales WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) \
              AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR order_id = $4) \
-             AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6"
+             AND ($5 IS NULL OR id < $5) AND ($7 IS NULL OR shop_id IN ({shops})) \
+             ORDER BY id DESC LIMIT $6"
         );
         let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(tenant.get())
@@ -496,6 +500,7 @@ impl Store {
             .bind(f.order_id.map(|o| o.get()))
             .bind(f.before)
             .bind(f.limit.clamp(1, 500))
+            .bind(crate::scope_ids(f.shops.as_deref(), ShopId::get))
             .fetch_all(pool).await?);
         rows.into_iter().map(from_row).collect()
     }

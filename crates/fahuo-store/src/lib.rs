@@ -233,3 +233,23 @@ impl<T> Page<T> {
         }
     }
 }
+
+/// A sub-account's scope (数据范围) as a bound parameter: the ids as a JSON array, or `None`
+/// for "all" (the query's `$n IS NULL OR ...` then matches everything).
+pub(crate) fn scope_ids<I: Copy>(ids: Option<&[I]>, get: impl Fn(I) -> i64) -> Option<String> {
+    ids.map(|ids| {
+        let ids: Vec<i64> = ids.iter().map(|i| get(*i)).collect();
+        serde_json::to_string(&ids).expect("numbers serialise")
+    })
+}
+
+/// A subquery (`SELECT ...`) of the ids of the JSON array bound as parameter `$n` (see
+/// [`scope_ids`]), for `column IN (...)`.
+pub(crate) fn ids_in(db: &Db, n: usize) -> String {
+    match db {
+        Db::Sqlite(_) => format!("SELECT value FROM json_each(${n})"),
+        Db::Postgres(_) => {
+            format!("SELECT CAST(jsonb_array_elements_text(CAST(${n} AS jsonb)) AS BIGINT)")
+        }
+    }
+}

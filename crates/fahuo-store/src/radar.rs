@@ -325,27 +325,34 @@ impl Store {
     }
 
     /// The open alerts, most urgent first (or the cleared ones, newest first).
+    /// `shops` (a sub-account's scope; `None` = all): only alerts about an order of those shops.
     pub async fn radar_alerts(
         &self,
         tenant: TenantId,
         kind: Option<AlertKind>,
         cleared: bool,
         limit: i64,
+        shops: Option<&[ShopId]>,
     ) -> Result<Vec<AlertRow>> {
+        let scope = format!(
+            "($4 IS NULL OR o.shop_id IN ({}))",
+            crate::ids_in(&self.db, 4)
+        );
         let sql = if cleared {
             format!(
                 "{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.cleared_at IS NOT NULL AND ($2 IS NULL OR a.kind = $2) \
-                     ORDER BY a.cleared_at DESC, a.id DESC LIMIT $3"
+                     AND {scope} ORDER BY a.cleared_at DESC, a.id DESC LIMIT $3"
             )
         } else {
             format!(
                 "{ALERT_SELECT} WHERE a.tenant_id = $1 AND a.cleared_at IS NULL AND ($2 IS NULL OR a.kind = $2) \
-                     ORDER BY a.urgency DESC, a.id LIMIT $3"
+                     AND {scope} ORDER BY a.urgency DESC, a.id LIMIT $3"
             )
         };
         let rows: Vec<AlertTuple> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(tenant.get()).bind(kind.map(AlertKind::as_str)).bind(limit.clamp(1, 1000))
+                .bind(crate::scope_ids(shops, ShopId::get))
                 .fetch_all(pool).await?
         });
         rows.into_iter().map(alert_row).collect()
@@ -471,17 +478,23 @@ impl Store {
         Ok(())
     }
 
+    /// `shops` (a sub-account's scope; `None` = all): only notices about orders of those shops.
     pub async fn notifications(
         &self,
         tenant: TenantId,
         order: Option<OrderId>,
         limit: i64,
+        shops: Option<&[ShopId]>,
     ) -> Result<Vec<NotificationRow>> {
+        let scope = crate::ids_in(&self.db, 4);
         let rows: Vec<NotificationTuple> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.tenant_id = $1 \
-                     AND ($2 IS NULL OR n.order_id = $2) ORDER BY n.id DESC LIMIT $3")))
+                     AND ($2 IS NULL OR n.order_id = $2) \
+                     AND ($4 IS NULL OR n.order_id IN (SELECT id FROM orders WHERE tenant_id = $1 \
+                       AND shop_id IN ({scope}))) ORDER BY n.id DESC LIMIT $3")))
                 .bind(tenant.get()).bind(order.map(|o| o.get())).bind(limit.clamp(1, 1000))
+                .bind(crate::scope_ids(shops, ShopId::get))
                 .fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(notification_row).collect())

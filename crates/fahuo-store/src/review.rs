@@ -476,23 +476,30 @@ impl Store {
     }
 
     /// Orders of a review stage's queue: held orders whose earliest open stage is `stage`,
-    /// most urgent deadline first.
+    /// most urgent deadline first; only of `shops` (a sub-account's scope) unless `None`.
     pub async fn review_queue(
         &self,
         tenant: TenantId,
         stage: i64,
         limit: i64,
+        shops: Option<&[ShopId]>,
     ) -> Result<Vec<QueuedOrder>> {
         type Row = (i64, String, i64, Option<i64>, i64, String, String);
-        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT o.id, o.platform_order_id, o.shop_id, o.ship_by, h.id, h.reason_code, h.message \
-                 FROM orders o JOIN holds h ON h.order_id = o.id AND h.released_at IS NULL AND h.stage = $2 \
-                 WHERE o.tenant_id = $1 AND o.state = 'on_hold' \
-                 AND o.id IN (SELECT o2.id FROM orders o2 WHERE o2.tenant_id = $1 AND o2.state = 'on_hold' \
-                   AND (SELECT MIN(h2.stage) FROM holds h2 WHERE h2.order_id = o2.id AND h2.released_at IS NULL) = $2 \
-                   ORDER BY o2.ship_by IS NULL, o2.ship_by, o2.id LIMIT $3) \
-                 ORDER BY o.ship_by IS NULL, o.ship_by, o.id, h.id")
-            .bind(tenant.get()).bind(stage).bind(limit.clamp(1, 500)).fetch_all(pool).await?);
+        let sql = format!(
+            "SELECT o.id, o.platform_order_id, o.shop_id, o.ship_by, h.id, h.reason_code, h.message \
+             FROM orders o JOIN holds h ON h.order_id = o.id AND h.released_at IS NULL AND h.stage = $2 \
+             WHERE o.tenant_id = $1 AND o.state = 'on_hold' \
+             AND o.id IN (SELECT o2.id FROM orders o2 WHERE o2.tenant_id = $1 AND o2.state = 'on_hold' \
+               AND ($4 IS NULL OR o2.shop_id IN ({})) \
+               AND (SELECT MIN(h2.stage) FROM holds h2 WHERE h2.order_id = o2.id AND h2.released_at IS NULL) = $2 \
+               ORDER BY o2.ship_by IS NULL, o2.ship_by, o2.id LIMIT $3) \
+             ORDER BY o.ship_by IS NULL, o.ship_by, o.id, h.id",
+            crate::ids_in(&self.db, 4)
+        );
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant.get()).bind(stage).bind(limit.clamp(1, 500))
+            .bind(crate::scope_ids(shops, ShopId::get))
+            .fetch_all(pool).await?);
         let mut queue: Vec<QueuedOrder> = Vec::new();
         for (id, platform_order_id, shop, ship_by, hold, code, message) in rows {
             if queue.last().is_none_or(|q| q.order_id.get() != id) {

@@ -87,6 +87,8 @@ pub struct ShipmentFilter {
     /// Shipments with an id below this one (paging, newest first).
     pub before: Option<i64>,
     pub limit: i64,
+    /// Only shipments of orders of these shops (a sub-account's scope); `None` = all.
+    pub shops: Option<Vec<ShopId>>,
 }
 
 /// A shipment found by its number (the "number reused" checks).
@@ -310,10 +312,13 @@ impl Store {
 
     /// Shipments, newest first.
     pub async fn shipments(&self, tenant: TenantId, f: &ShipmentFilter) -> Result<Vec<Shipment>> {
+        let shops = crate::ids_in(&self.db, 7);
         let sql = format!(
             "SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE tenant_id = $1 \
              AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR order_id = $3) \
              AND ($4 IS NULL OR import_id = $4) AND ($5 IS NULL OR id < $5) \
+             AND ($7 IS NULL OR order_id IN (SELECT id FROM orders WHERE tenant_id = $1 \
+               AND shop_id IN ({shops}))) \
              ORDER BY id DESC LIMIT $6"
         );
         let rows: Vec<ShipmentRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -323,6 +328,7 @@ impl Store {
             .bind(f.import_id.map(|i| i.get()))
             .bind(f.before)
             .bind(f.limit.clamp(1, 1000))
+            .bind(crate::scope_ids(f.shops.as_deref(), ShopId::get))
             .fetch_all(pool).await?);
         rows.into_iter().map(shipment_from_row).collect()
     }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::order::Receiver;
 use fahuo_domain::tracking::{SubState, TrackEvent, TrackState, current, order_event, timeline};
-use fahuo_domain::{OrderId, OrderState, PackageId, TenantId};
+use fahuo_domain::{OrderId, OrderState, PackageId, ShopId, TenantId};
 use serde::Serialize;
 use serde_json::json;
 
@@ -115,6 +115,8 @@ pub struct ParcelFilter {
     /// Parcels with an id below this one (paging, newest first).
     pub before: Option<i64>,
     pub limit: i64,
+    /// Only parcels carrying an order of these shops (a sub-account's scope); `None` = all.
+    pub shops: Option<Vec<ShopId>>,
 }
 
 /// What applying a report changed.
@@ -560,6 +562,12 @@ impl Store {
              AND s.carrier_code = p.carrier_code AND s.tracking_no = p.tracking_no AND s.order_id = $5))",
         );
         sql.push_str(" AND ($7 IS NULL OR p.carrier_code = $7)");
+        sql.push_str(&format!(
+            " AND ($8 IS NULL OR EXISTS (SELECT 1 FROM shipments s JOIN orders o ON o.id = s.order_id \
+             WHERE s.tenant_id = p.tenant_id AND s.carrier_code = p.carrier_code \
+             AND s.tracking_no = p.tracking_no AND o.shop_id IN ({})))",
+            crate::ids_in(&self.db, 8)
+        ));
         if f.open {
             sql.push_str(" AND p.ended_at IS NULL");
         }
@@ -579,6 +587,7 @@ impl Store {
                 .bind(f.order_id.map(|o| o.get()))
                 .bind(f.limit.clamp(1, 500))
                 .bind(f.carrier.as_deref())
+                .bind(crate::scope_ids(f.shops.as_deref(), ShopId::get))
                 .fetch_all(pool).await?
         });
         let mut out = rows

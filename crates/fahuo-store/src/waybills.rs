@@ -697,16 +697,35 @@ impl Store {
     }
 
     /// The tenant's latest print jobs, newest first (the printing page's list).
+    /// `warehouses`, `shops` (a sub-account's scope; `None` = all): only jobs whose every
+    /// label is of a package of those warehouses, carrying orders of those shops only.
     pub async fn recent_print_jobs(
         &self,
         tenant: TenantId,
         limit: i64,
+        warehouses: Option<&[WarehouseId]>,
+        shops: Option<&[ShopId]>,
     ) -> Result<Vec<PrintJobSummary>> {
         type Row = (i64, String, i64, i64, Option<String>, String, i64);
-        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT id, label_size, label_count, reprints, reason, created_by, created_at \
-                 FROM print_jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
-            .bind(tenant.get()).bind(limit).fetch_all(pool).await?);
+        let sql = format!(
+            "SELECT id, label_size, label_count, reprints, reason, created_by, created_at \
+             FROM print_jobs j WHERE tenant_id = $1 \
+             AND ($3 IS NULL OR NOT EXISTS (SELECT 1 FROM print_job_items i \
+               JOIN packages p ON p.id = i.package_id WHERE i.job_id = j.id \
+               AND p.warehouse_id NOT IN ({}))) \
+             AND ($4 IS NULL OR NOT EXISTS (SELECT 1 FROM print_job_items i \
+               JOIN package_lines l ON l.package_id = i.package_id \
+               JOIN orders o ON o.id = l.order_id WHERE i.job_id = j.id \
+               AND o.shop_id NOT IN ({}))) \
+             ORDER BY id DESC LIMIT $2",
+            crate::ids_in(&self.db, 3),
+            crate::ids_in(&self.db, 4)
+        );
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant.get()).bind(limit)
+            .bind(crate::scope_ids(warehouses, WarehouseId::get))
+            .bind(crate::scope_ids(shops, ShopId::get))
+            .fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .map(
@@ -730,6 +749,57 @@ impl Store {
                 "SELECT id FROM print_jobs WHERE tenant_id = $1 AND idempotency_key = $2")
             .bind(tenant.get()).bind(key).fetch_optional(pool).await?);
         Ok(id.map(PrintJobId))
+    }
+
+    /// The warehouses a print job's packages ship from and the shops of the orders they carry
+    /// (what a sub-account's scope is checked against); `NotFound` for another tenant's job.
+    pub async fn print_job_scope(
+        &self,
+        tenant: TenantId,
+        id: PrintJobId,
+    ) -> Result<(Vec<WarehouseId>, Vec<ShopId>)> {
+        let (found, warehouses, shops): (Option<i64>, Vec<i64>, Vec<i64>) = on_db!(&self.db, pool => {
+            let found = sqlx::query_scalar("SELECT id FROM print_jobs WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(id.get()).fetch_optional(pool).await?;
+            let warehouses = sqlx::query_scalar(
+                    "SELECT DISTINCT p.warehouse_id FROM print_job_items i JOIN packages p ON p.id = i.package_id \
+                     WHERE i.tenant_id = $1 AND i.job_id = $2")
+                .bind(tenant.get()).bind(id.get()).fetch_all(pool).await?;
+            let shops = sqlx::query_scalar(
+                    "SELECT DISTINCT o.shop_id FROM print_job_items i \
+                     JOIN package_lines l ON l.package_id = i.package_id JOIN orders o ON o.id = l.order_id \
+                     WHERE i.tenant_id = $1 AND i.job_id = $2")
+                .bind(tenant.get()).bind(id.get()).fetch_all(pool).await?;
+            (found, warehouses, shops)
+        });
+        found.ok_or(StoreError::NotFound)?;
+        Ok((
+            warehouses.into_iter().map(WarehouseId).collect(),
+            shops.into_iter().map(ShopId).collect(),
+        ))
+    }
+
+    /// The warehouse a package ships from and the shops of the orders it carries; `NotFound`
+    /// for another tenant's package.
+    pub async fn package_scope(
+        &self,
+        tenant: TenantId,
+        id: PackageId,
+    ) -> Result<(WarehouseId, Vec<ShopId>)> {
+        let (warehouse, shops): (Option<i64>, Vec<i64>) = on_db!(&self.db, pool => {
+            let warehouse = sqlx::query_scalar("SELECT warehouse_id FROM packages WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get()).bind(id.get()).fetch_optional(pool).await?;
+            let shops = sqlx::query_scalar(
+                    "SELECT DISTINCT o.shop_id FROM package_lines l JOIN orders o ON o.id = l.order_id \
+                     WHERE l.tenant_id = $1 AND l.package_id = $2")
+                .bind(tenant.get()).bind(id.get()).fetch_all(pool).await?;
+            (warehouse, shops)
+        });
+        let warehouse = warehouse.ok_or(StoreError::NotFound)?;
+        Ok((
+            WarehouseId(warehouse),
+            shops.into_iter().map(ShopId).collect(),
+        ))
     }
 
     pub async fn print_job(&self, tenant: TenantId, id: PrintJobId) -> Result<PrintJob> {

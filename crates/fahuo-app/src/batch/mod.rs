@@ -147,11 +147,17 @@ impl App {
             .into_iter()
             .collect();
         let mut orders: HashMap<String, Vec<OrderRef>> = HashMap::new();
+        // Numbers only of shops outside the actor's scope: refused, and said so.
+        let mut outside: HashSet<String> = HashSet::new();
         for o in self
             .store()
             .orders_by_platform_ids(tenant, &order_nos)
             .await?
         {
+            if !actor.scope.allows_shop(o.shop_id) {
+                outside.insert(o.platform_order_id);
+                continue;
+            }
             orders
                 .entry(o.platform_order_id.clone())
                 .or_default()
@@ -210,6 +216,13 @@ impl App {
                 (Some(code), Some(v.message_zh()))
             } else {
                 match orders.get(&r.order_no).map(Vec::as_slice) {
+                    None | Some([]) if outside.contains(&r.order_no) => verdict(
+                        "out_of_scope",
+                        format!(
+                            "订单 {} 属于你的数据范围以外的店铺，不能由你导入",
+                            r.order_no
+                        ),
+                    ),
                     None | Some([]) => {
                         verdict("unknown_order", format!("找不到订单 {}", r.order_no))
                     }
@@ -329,6 +342,7 @@ impl App {
         id: ShipmentImportId,
     ) -> Result<ShipmentImport> {
         actor.require(Permission::PrintAndShip)?;
+        self.shipment_import_in_scope(actor, id).await?;
         self.store()
             .start_shipment_import(actor.tenant_id, id, &actor.audit_ref(), self.now())
             .await?;
@@ -343,6 +357,7 @@ impl App {
         id: ShipmentImportId,
     ) -> Result<(usize, i64)> {
         actor.require(Permission::PrintAndShip)?;
+        self.shipment_import_in_scope(actor, id).await?;
         Ok(self
             .store()
             .apply_shipment_import_chunk(
@@ -362,10 +377,7 @@ impl App {
     ) -> Result<ImportStatus> {
         actor.require(Permission::ViewOrders)?;
         let import = self.store().shipment_import(actor.tenant_id, id).await?;
-        let rows = self
-            .store()
-            .shipment_import_rows(actor.tenant_id, id)
-            .await?;
+        let rows = self.shipment_import_in_scope(actor, id).await?;
         let mut counts = BTreeMap::new();
         for r in &rows {
             let key = match (&r.outcome, &r.shipment_state) {
@@ -380,6 +392,26 @@ impl App {
             counts,
             rows,
         })
+    }
+
+    /// The import's rows, or `NotFound` unless every order it names is of a shop of the
+    /// actor's scope (an import someone else made for other shops is not the actor's).
+    async fn shipment_import_in_scope(
+        &self,
+        actor: &Actor,
+        id: ShipmentImportId,
+    ) -> Result<Vec<AppliedRow>> {
+        let rows = self
+            .store()
+            .shipment_import_rows(actor.tenant_id, id)
+            .await?;
+        if actor.scope.shops.is_some() {
+            let orders: HashSet<OrderId> = rows.iter().filter_map(|r| r.row.order_id).collect();
+            for order in orders {
+                self.order_in_scope(actor, order).await?;
+            }
+        }
+        Ok(rows)
     }
 
     /// The result file (导入结果.xlsx): each row with what became of it.
@@ -454,6 +486,7 @@ impl App {
                         &OrderFilter {
                             state: req.state,
                             shop_id: req.shop_id.map(ShopId),
+                            shops: actor.scope.shops.clone(),
                             after,
                             limit: 500,
                             ..Default::default()
@@ -473,6 +506,10 @@ impl App {
             }
             ids
         } else {
+            // A chosen order outside the actor's scope is one that does not exist.
+            for id in &req.order_ids {
+                self.order_in_scope(actor, *id).await?;
+            }
             req.order_ids.clone()
         };
         let shops: HashMap<ShopId, String> = self

@@ -24,8 +24,8 @@ impl App {
     /// The packages of an order (cancelled ones left out), oldest first.
     pub async fn order_packages(&self, actor: &Actor, id: OrderId) -> Result<Vec<OrderPackage>> {
         actor.require(Permission::ViewOrders)?;
+        self.order_in_scope(actor, id).await?;
         let tenant = actor.tenant_id;
-        self.store().order(tenant, id).await?;
         let mut out = Vec::new();
         for p in self.store().packages_of_order(tenant, id).await? {
             let info = self.store().package_for_waybill(tenant, p).await?;

@@ -203,8 +203,11 @@ impl App {
             return Err(ParseError::new("package_ids", "1 to 2000 packages").into());
         }
         for &p in packages {
-            // Scoping: every package must be the actor's tenant's.
-            self.store().package_state(actor.tenant_id, p).await?;
+            // Scoping: every package must be the actor's tenant's, of a warehouse and of
+            // shops of the actor's scope.
+            let (warehouse, shops) = self.store().package_scope(actor.tenant_id, p).await?;
+            actor.check_warehouse(warehouse)?;
+            shops.into_iter().try_for_each(|s| actor.check_shop(s))?;
         }
         self.ship_packages(actor.tenant_id, packages).await
     }
@@ -221,6 +224,7 @@ impl App {
         input: &ManualShipment,
     ) -> Result<ShipmentView> {
         actor.require(Permission::PrintAndShip)?;
+        self.order_in_scope(actor, order_id).await?;
         let (carrier, number) = checked_number(&input.carrier, &input.tracking_no)?;
         let order = self.store().order(actor.tenant_id, order_id).await?;
         if !order.state.is_before_shipping() && order.state != OrderState::Shipped {
@@ -294,7 +298,15 @@ impl App {
 
     pub async fn shipment(&self, actor: &Actor, id: ShipmentId) -> Result<ShipmentView> {
         actor.require(Permission::ViewOrders)?;
-        Ok(view(self.store().shipment(actor.tenant_id, id).await?))
+        Ok(view(self.shipment_in_scope(actor, id).await?))
+    }
+
+    /// The shipment, or `NotFound` unless it is the actor's tenant's and of an order of a
+    /// shop of the actor's scope.
+    async fn shipment_in_scope(&self, actor: &Actor, id: ShipmentId) -> Result<Shipment> {
+        let shipment = self.store().shipment(actor.tenant_id, id).await?;
+        self.order_in_scope(actor, shipment.order_id).await?;
+        Ok(shipment)
     }
 
     /// Shipments, newest first; `state=failed` and `state=conflict` are the exception list.
@@ -304,9 +316,13 @@ impl App {
         filter: &ShipmentFilter,
     ) -> Result<Vec<ShipmentView>> {
         actor.require(Permission::ViewOrders)?;
+        let filter = ShipmentFilter {
+            shops: actor.scope.shops.clone(),
+            ..filter.clone()
+        };
         Ok(self
             .store()
-            .shipments(actor.tenant_id, filter)
+            .shipments(actor.tenant_id, &filter)
             .await?
             .into_iter()
             .map(view)
@@ -322,7 +338,7 @@ impl App {
         corrected: Option<(&str, &str)>,
     ) -> Result<ShipmentView> {
         actor.require(Permission::PrintAndShip)?;
-        let shipment = self.store().shipment(actor.tenant_id, id).await?;
+        let shipment = self.shipment_in_scope(actor, id).await?;
         let corrected = match corrected {
             Some((carrier, number)) => {
                 let (carrier, number) = checked_number(carrier, number)?;
@@ -360,7 +376,7 @@ impl App {
             return Err(ParseError::new("reason", "1 to 200 characters").into());
         }
         let (carrier, number) = checked_number(carrier, number)?;
-        let shipment = self.store().shipment(actor.tenant_id, id).await?;
+        let shipment = self.shipment_in_scope(actor, id).await?;
         if shipment.carrier_code == carrier.code() && shipment.tracking_no == number {
             return Err(ParseError::new("tracking_no", "the same carrier and number").into());
         }
@@ -419,7 +435,7 @@ impl App {
         id: ShipmentId,
     ) -> Result<Vec<ShipmentChange>> {
         actor.require(Permission::ViewOrders)?;
-        self.store().shipment(actor.tenant_id, id).await?;
+        self.shipment_in_scope(actor, id).await?;
         Ok(self.store().shipment_changes(actor.tenant_id, id).await?)
     }
 

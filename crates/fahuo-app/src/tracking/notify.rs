@@ -139,9 +139,12 @@ impl App {
         order: Option<OrderId>,
     ) -> Result<Vec<NotificationRow>> {
         actor.require(Permission::ViewOrders)?;
+        if let Some(order) = order {
+            self.order_in_scope(actor, order).await?;
+        }
         Ok(self
             .store()
-            .notifications(actor.tenant_id, order, 200)
+            .notifications(actor.tenant_id, order, 200, actor.scope.shops.as_deref())
             .await?)
     }
 

@@ -110,7 +110,8 @@ impl App {
         Ok(opened)
     }
 
-    /// The open alerts, most urgent first; `cleared` lists the cleared ones instead.
+    /// The open alerts, most urgent first; `cleared` lists the cleared ones instead. Only
+    /// alerts about orders of the actor's scope, for a sub-account limited to some shops.
     pub async fn radar_queue(
         &self,
         actor: &Actor,
@@ -121,7 +122,13 @@ impl App {
         actor.require(Permission::ViewOrders)?;
         Ok(self
             .store()
-            .radar_alerts(actor.tenant_id, kind, cleared, limit)
+            .radar_alerts(
+                actor.tenant_id,
+                kind,
+                cleared,
+                limit,
+                actor.scope.shops.as_deref(),
+            )
             .await?)
     }
 }

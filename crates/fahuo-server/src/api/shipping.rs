@@ -152,6 +152,7 @@ pub async fn list_shipments(
         import_id: q.import_id.map(ShipmentImportId),
         before: q.before,
         limit: q.limit.unwrap_or(100),
+        ..ShipmentFilter::default()
     };
     Ok(Json(s.app.shipments(&actor, &filter).await?))
 }
