@@ -294,7 +294,8 @@ impl OrderQuery {
     /// The list's order: the one asked for, else by deadline in the tabs of work to do and
     /// whenever a deadline-risk filter is set (that filter is a range of the deadline sort's
     /// index; in another order the risky orders would have to be picked out of all the
-    /// others and a page could come back short), else newest first.
+    /// others and a page could come back short), else by created time in the other tabs and
+    /// under a created-date range, else newest first.
     pub fn sort(&self) -> Result<ListSort, ParseError> {
         let tab = filled(&self.tab).map(|t| ListTab::parse(&t)).transpose()?;
         Ok(match (filled(&self.sort).as_deref(), tab) {
@@ -304,6 +305,14 @@ impl OrderQuery {
             (None, _) if filled(&self.risk).is_some() => ListSort::Deadline,
             (None, Some(t)) if t.is_work() => ListSort::Deadline,
             (None, Some(_)) => ListSort::Created,
+            // Likewise a created-date range is a range of the created index.
+            (None, None)
+                if filled(&self.created_from)
+                    .or(filled(&self.created_to))
+                    .is_some() =>
+            {
+                ListSort::Created
+            }
             (None, None) => ListSort::Newest,
         })
     }
@@ -503,9 +512,13 @@ impl App {
         Ok(self.store().order_list_choices(actor.tenant_id).await?)
     }
 
+    /// Orders per state, within the actor's shops.
     pub async fn order_counts(&self, actor: &Actor) -> Result<Vec<(OrderState, i64)>> {
         actor.require(Permission::ViewOrders)?;
-        Ok(self.store().order_counts(actor.tenant_id).await?)
+        Ok(self
+            .store()
+            .order_counts(actor.tenant_id, actor.scope.shops.as_deref())
+            .await?)
     }
 
     /// `NotFound` unless the order is the actor's tenant's and in a shop of the actor's scope:
@@ -652,6 +665,11 @@ mod tests {
             ListSort::Created
         );
         assert!(query(None, Some("price"), None).sort().is_err());
+        let last_week = OrderQuery {
+            created_from: Some("2026-11-28".into()),
+            ..Default::default()
+        };
+        assert_eq!(last_week.sort().unwrap(), ListSort::Created);
         let f = query(Some("all"), None, Some("overdue"))
             .parse(Utc::now())
             .unwrap();

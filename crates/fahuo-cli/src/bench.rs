@@ -534,7 +534,7 @@ pub async fn review(app: &App, orders: usize) -> Result<ReviewRow> {
     let started = Instant::now();
     app.review_pending().await?;
     let seconds = started.elapsed().as_secs_f64();
-    let counts = app.store().order_counts(tenant).await?;
+    let counts = app.store().order_counts(tenant, None).await?;
     let count = |s: fahuo_domain::OrderState| {
         counts
             .iter()

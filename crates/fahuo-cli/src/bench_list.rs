@@ -945,7 +945,7 @@ pub async fn measure(
 ) -> Result<Vec<ComboRow>> {
     let mut combos = combinations(fx, samples, now);
     for (name, query) in [
-        ("deep page 21 (newest)", ""),
+        ("deep page 21 (all, by created)", "sort=created"),
         ("deep page 21 (tab shipped, by created)", "tab=shipped"),
         ("deep page 21 (tab review, by deadline)", "tab=review"),
         (
@@ -954,8 +954,7 @@ pub async fn measure(
         ),
     ] {
         if let Some(cursor) = bench.cursor_after(query, 20).await? {
-            let sep = if query.is_empty() { "" } else { "&" };
-            combos.push((name.into(), format!("{query}{sep}after={cursor}")));
+            combos.push((name.into(), format!("{query}&after={cursor}")));
         }
     }
     let mut rows = Vec::new();

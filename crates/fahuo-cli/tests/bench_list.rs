@@ -28,7 +28,7 @@ async fn seeding_makes_the_orders_it_says(db: TestDb) {
     // Every state in the planned numbers, and the other tenant has its own 2,000.
     let planned = bench_list::planned_state_counts(2_000);
     let counts: std::collections::BTreeMap<OrderState, i64> = store
-        .order_counts(fx.tenant)
+        .order_counts(fx.tenant, None)
         .await
         .unwrap()
         .into_iter()
@@ -37,7 +37,7 @@ async fn seeding_makes_the_orders_it_says(db: TestDb) {
     assert!(planned[&OrderState::Delivered] > 1_000, "{planned:?}");
     assert!(planned.contains_key(&OrderState::New), "{planned:?}");
     let other: i64 = store
-        .order_counts(fx.other_tenant)
+        .order_counts(fx.other_tenant, None)
         .await
         .unwrap()
         .iter()

@@ -544,6 +544,11 @@ async fn scope_limits_the_list_the_counts_and_every_order_use_case(db: TestDb) {
         app.order_match_count(&scoped, &all, 100).await.unwrap(),
         (1, false)
     );
+    // The per-state counts (GET /api/v1/order-counts) too.
+    assert_eq!(
+        app.order_counts(&scoped).await.unwrap(),
+        vec![(fahuo_domain::OrderState::New, 1)]
+    );
     // Asking for the other shop by filter finds nothing either.
     let other = OrderQuery {
         shop_id: Some(a.shop),

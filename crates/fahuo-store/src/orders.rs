@@ -1156,11 +1156,21 @@ impl Store {
         Ok((carriers, tags))
     }
 
-    /// Counts of the tenant's orders per state, for the console's tabs.
-    pub async fn order_counts(&self, tenant: TenantId) -> Result<Vec<(OrderState, i64)>> {
-        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT state, COUNT(*) FROM orders WHERE tenant_id = $1 GROUP BY state ORDER BY state")
-            .bind(tenant.get()).fetch_all(pool).await?);
+    /// Counts of the tenant's orders per state, within `shops` (a sub-account's scope; `None`
+    /// = every shop).
+    pub async fn order_counts(
+        &self,
+        tenant: TenantId,
+        shops: Option<&[ShopId]>,
+    ) -> Result<Vec<(OrderState, i64)>> {
+        let sql = format!(
+            "SELECT state, COUNT(*) FROM orders WHERE tenant_id = $1 \
+             AND ($2 IS NULL OR shop_id IN ({})) GROUP BY state ORDER BY state",
+            crate::ids_in(&self.db, 2)
+        );
+        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.get()).bind(crate::scope_ids(shops, ShopId::get))
+            .fetch_all(pool).await?);
         rows.into_iter()
             .map(|(s, n)| Ok((OrderState::parse(&s)?, n)))
             .collect()

@@ -759,7 +759,7 @@ async fn orders_move_only_along_the_state_machine_with_audit(db: TestDb) {
         log.items[0].entry.after,
         Some(serde_json::json!({"state": "allocated"}))
     );
-    let counts = store.order_counts(a.tenant).await.unwrap();
+    let counts = store.order_counts(a.tenant, None).await.unwrap();
     assert_eq!(counts, vec![(OrderState::Allocated, 1)]);
 }
 
