@@ -920,14 +920,10 @@ impl Store {
     pub async fn order_list(&self, tenant: TenantId, f: &OrderFilter) -> Result<OrderListPage> {
         let limit = f.limit.clamp(1, 500);
         let mut w = self.list_where(tenant, f, Some(f.sort));
-        let (key, order, outer_order) = match f.sort {
-            ListSort::Deadline => ("list_deadline", "list_deadline, id", "list_key, id"),
-            ListSort::Created => (
-                "created_at",
-                "created_at DESC, id DESC",
-                "list_key DESC, id DESC",
-            ),
-            ListSort::Newest => ("id", "id DESC", "list_key DESC, id DESC"),
+        let (key, order) = match f.sort {
+            ListSort::Deadline => ("list_deadline", "list_deadline, id"),
+            ListSort::Created => ("created_at", "created_at DESC, id DESC"),
+            ListSort::Newest => ("id", "id DESC"),
         };
         match (f.sort, f.cursor, f.after) {
             (ListSort::Newest, _, Some(id))
