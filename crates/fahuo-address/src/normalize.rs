@@ -47,18 +47,6 @@ pub(crate) struct Normalized {
     pub truncated: bool,
 }
 
-impl Normalized {
-    /// Record output offset `at` in the mark lists that class bits `k` name.
-    #[inline(always)]
-    fn mark(&mut self, k: u8, at: usize) {
-        for (set, &bit) in MARK.iter().enumerate() {
-            if k & bit != 0 {
-                self.marks[set].push(at as u32);
-            }
-        }
-    }
-}
-
 impl Normalizer {
     /// `marks`: two sets of characters whose positions `normalize` records (the first
     /// characters of the names searched later). They must lie in the BMP and outside ASCII.
@@ -134,22 +122,65 @@ impl Normalizer {
         } else {
             input
         };
-        out.text.clear();
-        out.text.reserve(input.len());
-        out.marks[0].clear();
-        out.marks[1].clear();
-        out.traditional = false;
-        out.control = false;
+        let Normalized {
+            text,
+            marks: [first_marks, label_marks],
+            traditional,
+            control,
+            ..
+        } = out;
+        text.clear();
+        text.reserve(input.len());
+        label_marks.clear();
+        *traditional = false;
+        *control = false;
         out.truncated = truncated;
+        // The first mark list is written through a slice with its own count: a line has at most
+        // one mark per character, hence per byte, and a store at an index in a register is
+        // cheaper than a push, which reloads the vector's length and capacity every time.
+        first_marks.clear();
+        first_marks.resize(input.len(), 0);
+        let marks = &mut first_marks[..];
+        let mut n_marks = 0;
+        // Record the output offset `at` in the mark lists that class bits `k` name.
+        let mut mark = |k: u8, at: usize| {
+            if k & MARK[0] != 0
+                && let Some(m) = marks.get_mut(n_marks)
+            {
+                *m = at as u32;
+                n_marks += 1;
+            }
+            if k & MARK[1] != 0 {
+                label_marks.push(at as u32);
+            }
+        };
         // Unchanged characters are copied as whole runs (most of an address needs no change);
         // only characters that map to something else are handled one by one. The scan works on
         // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
-        // into `char`s.
+        // into `char`s. `run` is where the run not yet copied starts, and an input offset `i`
+        // at or after it lands at `i + shift` in `text` (wrapping: `text` may be shorter).
         let b = input.as_bytes();
+        let class = &*self.class;
         let mut run = 0;
+        let mut shift = 0usize;
         let mut i = 0;
         while i < b.len() {
             let x = b[i];
+            if (0xe4..=0xe9).contains(&x)
+                && let Some(&[y, z]) = b.get(i + 1..i + 3)
+            {
+                // Three-byte sequence in U+4000..U+9FFF: decode the code point by hand.
+                let cp =
+                    (u16::from(x & 0x0f) << 12) | (u16::from(y & 0x3f) << 6) | u16::from(z & 0x3f);
+                let k = class[usize::from(cp)];
+                if k & PLAIN_HAN != 0 {
+                    if k & ANY_MARK != 0 {
+                        mark(k, i.wrapping_add(shift));
+                    }
+                    i += 3;
+                    continue;
+                }
+            }
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
                     i += 1;
@@ -166,57 +197,45 @@ impl Normalizer {
                     continue;
                 }
                 if !matches!(x, b'\t' | b'\n' | b'\r') {
-                    out.control = true;
+                    *control = true;
                 }
-                out.text.push_str(&input[run..i]);
-                out.text.push(' ');
+                text.push_str(&input[run..i]);
+                text.push(' ');
                 i += 1;
                 run = i;
+                shift = text.len().wrapping_sub(run);
                 continue;
-            }
-            if (0xe4..=0xe9).contains(&x)
-                && let Some(&[y, z]) = b.get(i + 1..i + 3)
-            {
-                // Three-byte sequence in U+4000..U+9FFF: decode the code point by hand.
-                let cp =
-                    (u16::from(x & 0x0f) << 12) | (u16::from(y & 0x3f) << 6) | u16::from(z & 0x3f);
-                let k = self.class[usize::from(cp)];
-                if k & PLAIN_HAN != 0 {
-                    if k & ANY_MARK != 0 {
-                        out.mark(k, out.text.len() + i - run);
-                    }
-                    i += 3;
-                    continue;
-                }
             }
             let Some(c) = input[i..].chars().next() else {
                 break;
             };
             let mapped = if is_han(c) {
                 if self.bit(c) {
-                    out.traditional = true;
+                    *traditional = true;
                     Some(self.simplified(c).unwrap_or(c))
                 } else {
-                    out.mark(self.class_of(c as u32), out.text.len() + i - run);
+                    mark(self.class_of(c as u32), i.wrapping_add(shift));
                     i += c.len_utf8();
                     continue;
                 }
             } else {
-                self.map_other(c, out)
+                self.map_other(c, traditional, control)
             };
             if mapped != Some(c) {
-                out.text.push_str(&input[run..i]);
+                text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
-                    out.mark(self.class_of(m as u32), out.text.len());
-                    out.text.push(m);
+                    mark(self.class_of(m as u32), text.len());
+                    text.push(m);
                 }
                 run = i + c.len_utf8();
+                shift = text.len().wrapping_sub(run);
             } else {
-                out.mark(self.class_of(c as u32), out.text.len() + i - run);
+                mark(self.class_of(c as u32), i.wrapping_add(shift));
             }
             i += c.len_utf8();
         }
-        out.text.push_str(&input[run..]);
+        text.push_str(&input[run..]);
+        first_marks.truncate(n_marks);
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
@@ -232,12 +251,12 @@ impl Normalizer {
     /// Non-ASCII, non-Han characters: punctuation and space variants, control and zero-width
     /// characters, full-width forms, and the few traditional characters outside the Han block.
     /// `None` drops the character.
-    fn map_other(&self, c: char, out: &mut Normalized) -> Option<char> {
+    fn map_other(&self, c: char, traditional: &mut bool, control: &mut bool) -> Option<char> {
         Some(match c {
             '\u{200b}'..='\u{200d}' | '\u{feff}' | '\u{2060}' => return None,
             c if c.is_whitespace() => ' ',
             c if c.is_control() => {
-                out.control = true;
+                *control = true;
                 ' '
             }
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
@@ -248,7 +267,7 @@ impl Normalizer {
             '\u{3011}' | '\u{300d}' | '\u{300f}' => ']',
             c if self.bit(c) || c as u32 >= 0x1_0000 => match self.simplified(c) {
                 Some(s) => {
-                    out.traditional = true;
+                    *traditional = true;
                     s
                 }
                 None => c,

@@ -101,7 +101,18 @@ const W_CONFLICT: i32 = -3;
 thread_local! {
     /// Per-thread buffers for the normalised line (its text and mark lists), reused from
     /// parse to parse, so that parsing allocates little besides what it returns.
-    static SCRATCH: RefCell<Normalized> = RefCell::new(Normalized::default());
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Buffers one parse works in, kept from line to line (per thread): after the first lines
+/// nothing here allocates, and plain vectors index and push without the inline/heap test of
+/// an inline vector, which the search and the scoring pay at every step.
+#[derive(Debug, Default)]
+struct Scratch {
+    norm: Normalized,
+    elems: Vec<Elem>,
+    anchors: Vec<(UnitId, u8)>,
+    ranked: Vec<Rank>,
 }
 
 /// Loaded once, on first use (about 5 ms in release builds; see BENCHMARKS.md).
@@ -147,9 +158,6 @@ struct Elem {
     /// A short name that carried a unit suffix along (余杭县).
     suffixed: bool,
 }
-
-/// The division names of one line, inline.
-type Elems = SmallVec<[Elem; 16]>;
 
 /// Element indexes, inline (one line's worth).
 type Idxs = SmallVec<[usize; 4]>;
@@ -251,14 +259,20 @@ impl Parser {
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
         SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut norm) => self.parse_in(input, &mut norm),
+            Ok(mut scratch) => self.parse_in(input, &mut scratch),
             // Only if parsing ever came to parse again on the same thread: fresh buffers.
-            Err(_) => self.parse_in(input, &mut Normalized::default()),
+            Err(_) => self.parse_in(input, &mut Scratch::default()),
         })
     }
 
     /// [`Self::parse`], normalising into `norm` (overwritten).
-    fn parse_in(&self, input: &str, norm: &mut Normalized) -> ParsedAddress {
+    fn parse_in(&self, input: &str, scratch: &mut Scratch) -> ParsedAddress {
+        let Scratch {
+            norm,
+            elems,
+            anchors,
+            ranked,
+        } = scratch;
         let mut out = ParsedAddress::empty();
         self.norm.normalize(input, norm);
         if norm.traditional {
@@ -361,10 +375,10 @@ impl Parser {
         }
         let work = &work[..end];
 
-        // Filled in place: returning the inline vector by value was a copy of its whole buffer.
-        let mut elems = Elems::new();
-        self.find_elems(work, marks, start, &mut elems);
-        let mut best = self.best_chain(work, &elems);
+        elems.clear();
+        self.find_elems(work, marks, start, elems);
+        let elems = &elems[..];
+        let mut best = self.best_chain(work, elems, anchors, ranked);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
         if let Some((eval, ties)) = &mut best
@@ -404,7 +418,7 @@ impl Parser {
         let mut rest = rest;
         match &best {
             Some((eval, ambiguous)) => {
-                self.fill_levels(&mut out, &elems, eval, ambiguous);
+                self.fill_levels(&mut out, elems, eval, ambiguous);
                 if ambiguous.is_empty()
                     && out.county.is_none()
                     && let Some(city) = self.data.chains[eval.anchor as usize][1]
@@ -581,7 +595,7 @@ impl Parser {
 
     /// All division names in the text, minus those that are really part of a road or town name.
     /// Only text from byte `from` on is searched.
-    fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Elems) {
+    fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Vec<Elem>) {
         let mut pos = from;
         let mut next = 0;
         while pos < text.len() {
@@ -658,7 +672,13 @@ impl Parser {
 
     /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
     /// and return the best chain with the other units it ties with, if any.
-    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Ties)> {
+    fn best_chain(
+        &self,
+        text: &str,
+        elems: &[Elem],
+        anchors: &mut Vec<(UnitId, u8)>,
+        ranked: &mut Vec<Rank>,
+    ) -> Option<(Eval, Ties)> {
         let mut best: Option<(Eval, Ties)> = None;
         let mut i = 0;
         while i < elems.len() {
@@ -671,7 +691,7 @@ impl Parser {
             {
                 j += 1;
             }
-            if let Some(found) = self.eval_region(&elems[i..j], i)
+            if let Some(found) = self.eval_region(&elems[i..j], i, anchors, ranked)
                 && best.as_ref().is_none_or(|b| found.0.score > b.0.score)
             {
                 best = Some(found);
@@ -681,10 +701,16 @@ impl Parser {
         best
     }
 
-    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Ties)> {
-        // Small inline vectors: these live for one line, and heap allocation showed in profiles.
+    /// `anchors` and `ranked` are work buffers (overwritten).
+    fn eval_region(
+        &self,
+        region: &[Elem],
+        offset: usize,
+        anchors: &mut Vec<(UnitId, u8)>,
+        ranked: &mut Vec<Rank>,
+    ) -> Option<(Eval, Ties)> {
         // Every unit the region's names may mean, with how many levels its chain has.
-        let mut anchors: SmallVec<[(UnitId, u8); 16]> = SmallVec::new();
+        anchors.clear();
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
                 if !anchors.iter().any(|&(u, _)| u == h.unit) {
@@ -700,7 +726,7 @@ impl Parser {
         // chains, then provinces, and a group stops being scored once the best score exceeds
         // what it could reach: it could neither win nor tie. Most lines name their county, and
         // this skips most of the shallower chains.
-        let mut ranked: SmallVec<[Rank; 16]> = SmallVec::new();
+        ranked.clear();
         // Two evaluation slots, the best so far and the one being scored, so that no evaluation
         // is ever copied.
         let mut slots: [Eval; 2] = Default::default();
@@ -739,7 +765,7 @@ impl Parser {
         // are listed in the order their units were first named (`order`), whatever order they
         // were scored in.
         let mut tied: SmallVec<[(usize, UnitId); 4]> = SmallVec::new();
-        for k in &ranked {
+        for k in ranked.iter() {
             if k.3 != top.anchor
                 && k.0 == top.score
                 && k.1 == top.first
@@ -749,8 +775,12 @@ impl Parser {
                 tied.push((k.4, k.3));
             }
         }
-        tied.sort_unstable();
-        let ties = tied.iter().map(|&(_, u)| u).collect();
+        let mut ties = Ties::new();
+        // Almost always none: even an empty collect into the inline vector showed in profiles.
+        if !tied.is_empty() {
+            tied.sort_unstable();
+            ties.extend(tied.iter().map(|&(_, u)| u));
+        }
         Some((top, ties))
     }
 
