@@ -248,7 +248,9 @@ impl Matcher {
     /// every character in `text` that starts some pattern, as normalisation recorded them
     /// (characters overwritten with spaces since then are skipped). `next` is a cursor into
     /// `marks` for a left-to-right search: marks before it and before `from` are skipped, and
-    /// it is left just past the mark of the match.
+    /// it is left just past the mark of the match. Inlined: it is called a few times per line,
+    /// and its set-up outweighed its loop.
+    #[inline(always)]
     pub fn find_marked(
         &self,
         text: &str,
