@@ -40,6 +40,8 @@ pub(crate) struct Normalized {
     /// (Plain vectors: the parser reuses one `Normalized` per thread, so after the first lines
     /// they no longer allocate, and their push is cheaper than an inline vector's.)
     pub marks: [Vec<u32>; 2],
+    /// How many entries of `marks[0]` are this line's: that list keeps its length between lines.
+    pub n_first: usize,
     /// A second text buffer the parser rebuilds `text` into when it blanks consumed spans.
     pub spare: String,
     pub traditional: bool,
@@ -138,8 +140,11 @@ impl Normalizer {
         // The first mark list is written through a slice with its own count: a line has at most
         // one mark per character, hence per byte, and a store at an index in a register is
         // cheaper than a push, which reloads the vector's length and capacity every time.
-        first_marks.clear();
-        first_marks.resize(input.len(), 0);
+        // The list keeps its length from line to line (only the first `n_first` entries are
+        // this line's), so that it is not cleared and refilled with zeros every time.
+        if first_marks.len() < input.len() {
+            first_marks.resize(input.len(), 0);
+        }
         let marks = &mut first_marks[..];
         let mut n_marks = 0;
         // Record the output offset `at` in the mark lists that class bits `k` name.
@@ -165,22 +170,27 @@ impl Normalizer {
         let mut shift = 0usize;
         let mut i = 0;
         while i < b.len() {
-            let x = b[i];
-            if (0xe4..=0xe9).contains(&x)
-                && let Some(&[y, z]) = b.get(i + 1..i + 3)
-            {
-                // Three-byte sequence in U+4000..U+9FFF: decode the code point by hand.
+            // The bulk of a line: simplified Han characters of U+4000..U+9FFF, one after another,
+            // in a loop of their own that walks a slice (one length test per character) and
+            // stops at anything else. The three bytes are decoded by hand, and one comparison
+            // with `PLAIN_HAN` passes the usual, unmarked character.
+            let mut rest = &b[i..];
+            while let &[x @ 0xe4..=0xe9, y, z, ref tail @ ..] = rest {
                 let cp =
                     (u16::from(x & 0x0f) << 12) | (u16::from(y & 0x3f) << 6) | u16::from(z & 0x3f);
                 let k = class[usize::from(cp)];
-                if k & PLAIN_HAN != 0 {
-                    if k & ANY_MARK != 0 {
-                        mark(k, i.wrapping_add(shift));
+                if k != PLAIN_HAN {
+                    if k & PLAIN_HAN == 0 {
+                        break; // traditional: below
                     }
-                    i += 3;
-                    continue;
+                    mark(k, (b.len() - rest.len()).wrapping_add(shift));
                 }
+                rest = tail;
             }
+            i = b.len() - rest.len();
+            let Some(&x) = b.get(i) else {
+                break;
+            };
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
                     i += 1;
@@ -235,7 +245,7 @@ impl Normalizer {
             i += c.len_utf8();
         }
         text.push_str(&input[run..]);
-        first_marks.truncate(n_marks);
+        out.n_first = n_marks;
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).

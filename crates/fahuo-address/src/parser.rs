@@ -295,6 +295,7 @@ impl Parser {
         let Normalized {
             text: work,
             marks,
+            n_first,
             spare,
             ..
         } = norm;
@@ -369,7 +370,7 @@ impl Parser {
                 blank(work, spare, &[(s, e)]);
             }
         }
-        let mut marks = &marks[0][..];
+        let mut marks = &marks[0][..*n_first];
         if end < work.len() {
             marks = &marks[..marks.partition_point(|&m| (m as usize) < end)];
         }
