@@ -949,21 +949,19 @@ impl Parser {
                 NameKind::Full => {}
             }
         }
-        let (conflicts, leading) = if ev.conflicts + ev.leading > 0 {
-            self.flagged(elems, ev)
-        } else {
-            Default::default()
-        };
-        for &i in conflicts.iter().chain(leading.iter()) {
-            let lvl = self.data.hits[elems[i].pat as usize]
-                .iter()
-                .map(|h| h.level)
-                .min();
-            out.add(match lvl {
-                Some(Level::Province) => Reason::ProvinceCorrected,
-                Some(Level::City) => Reason::CityCorrected,
-                _ => Reason::CountyCorrected,
-            });
+        if ev.conflicts + ev.leading > 0 {
+            let (conflicts, leading) = self.flagged(elems, ev);
+            for &i in conflicts.iter().chain(leading.iter()) {
+                let lvl = self.data.hits[elems[i].pat as usize]
+                    .iter()
+                    .map(|h| h.level)
+                    .min();
+                out.add(match lvl {
+                    Some(Level::Province) => Reason::ProvinceCorrected,
+                    Some(Level::City) => Reason::CityCorrected,
+                    _ => Reason::CountyCorrected,
+                });
+            }
         }
 
         if !ties.is_empty() {
@@ -1255,8 +1253,20 @@ static TOWN_CHARS: CharSet = CharSet::of("路街号村巷弄区县道楼镇乡�
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
 /// not itself a road ("镇海路") and not containing road or house words.
 fn split_town(detail: &str) -> Option<(String, String)> {
+    let b = detail.as_bytes();
+    let mut next = 0;
     let mut n = 0;
-    for (i, c) in detail.char_indices() {
+    // Han characters are three bytes long: a walk over bytes that decodes just those (the test
+    // runs for every line, and usually ends at the third or fourth character).
+    while let Some(&[x, y, z]) = b.get(next..next + 3) {
+        let i = next;
+        next += 3;
+        if !(0xe3..=0xe9).contains(&x) {
+            return None; // not a three-byte character of the Han blocks' range
+        }
+        let c = char::from_u32(
+            (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
+        )?;
         if !is_han(c) {
             return None;
         }
@@ -1344,8 +1354,13 @@ fn has_landmark(detail: &str) -> bool {
     // marks are only compared where one of these stands.
     static FIRST: CharSet =
         CharSet::of("号村组室栋幢楼单门弄院店厂公学医小花苑大中市广社屯庄园驿一二三四五六七八九十");
-    // A digit is the usual landmark: look for one bytewise before decoding characters.
-    detail.bytes().any(|b| b.is_ascii_digit())
+    // A digit is the usual landmark: look for one eight bytes at a time before decoding
+    // characters.
+    let (words, tail) = detail.as_bytes().as_chunks::<8>();
+    words
+        .iter()
+        .any(|w| digit_bytes(u64::from_le_bytes(*w)) != 0)
+        || tail.iter().any(u8::is_ascii_digit)
         || detail.char_indices().any(|(i, c)| {
             FIRST.contains(c)
                 && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
