@@ -42,6 +42,12 @@ pub(crate) struct Normalized {
     pub marks: [Vec<u32>; 2],
     /// How many entries of `marks[0]` are this line's: that list keeps its length between lines.
     pub n_first: usize,
+    /// Byte ranges of `text`, in order, that hold its ASCII: together they hold every ASCII
+    /// digit and '+' of it, so that the phone search visits only them, not the Han text
+    /// between (normalisation passes over each run of ASCII anyway). Only the first `n_ascii`
+    /// entries are this line's: like `marks[0]`, the list keeps its length between lines.
+    pub ascii: Vec<(u32, u32)>,
+    pub n_ascii: usize,
     /// A second text buffer the parser rebuilds `text` into when it blanks consumed spans.
     pub spare: String,
     pub traditional: bool,
@@ -127,11 +133,18 @@ impl Normalizer {
         let Normalized {
             text,
             marks: [first_marks, label_marks],
+            ascii,
             traditional,
             control,
             ..
         } = out;
         text.clear();
+        // Each run or mapped digit takes at least one byte of the input.
+        if ascii.len() < input.len() {
+            ascii.resize(input.len(), (0, 0));
+        }
+        let runs = &mut ascii[..];
+        let mut n_runs = 0;
         text.reserve(input.len());
         label_marks.clear();
         *traditional = false;
@@ -193,6 +206,7 @@ impl Normalizer {
             };
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
+                    let from = i;
                     i += 1;
                     // The rest of this run of printable ASCII (a phone number, a house number):
                     // eight bytes at a time while all of them are printable, then bytewise.
@@ -203,6 +217,13 @@ impl Normalizer {
                     }
                     while i < b.len() && (0x20..0x7f).contains(&b[i]) {
                         i += 1;
+                    }
+                    if let Some(r) = runs.get_mut(n_runs) {
+                        *r = (
+                            from.wrapping_add(shift) as u32,
+                            i.wrapping_add(shift) as u32,
+                        );
+                        n_runs += 1;
                     }
                     continue;
                 }
@@ -235,6 +256,13 @@ impl Normalizer {
                 text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
                     mark(self.class_of(m as u32), text.len());
+                    if m.is_ascii_digit() || m == '+' {
+                        // A full-width digit or plus sign, now ASCII: a run of its own.
+                        if let Some(r) = runs.get_mut(n_runs) {
+                            *r = (text.len() as u32, text.len() as u32 + 1);
+                            n_runs += 1;
+                        }
+                    }
                     text.push(m);
                 }
                 run = i + c.len_utf8();
@@ -246,6 +274,7 @@ impl Normalizer {
         }
         text.push_str(&input[run..]);
         out.n_first = n_marks;
+        out.n_ascii = n_runs;
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
@@ -422,6 +451,38 @@ pub(crate) fn is_han(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_digit_and_plus_sign_lies_in_a_recorded_ascii_run() {
+        let n = Normalizer::load([vec!['浙'], vec!['收']]);
+        let mut out = Normalized::default();
+        for input in [
+            "",
+            "张三 13812345678 浙江杭州西湖区文三路90号",
+            "１３８１２３４５６７８ 浙江",
+            "138１２３45678",
+            "電話:+86 138-0013-8000\u{1}號",
+            "0571转88886666\t(0571)88886666",
+            "a\u{200b}1\u{3000}2\u{ff0b}3",
+        ] {
+            n.normalize(input, &mut out);
+            let runs = &out.ascii[..out.n_ascii];
+            assert!(
+                runs.windows(2).all(|w| w[0].1 <= w[1].0),
+                "{input:?}: {runs:?}"
+            );
+            for (i, b) in out.text.bytes().enumerate() {
+                if b.is_ascii_digit() || b == b'+' {
+                    assert!(
+                        runs.iter()
+                            .any(|&(s, e)| (s as usize..e as usize).contains(&i)),
+                        "{input:?}: byte {i} of {:?} is in none of {runs:?}",
+                        out.text
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn printable_ascii_words_are_recognised_byte_by_byte() {

@@ -296,6 +296,8 @@ impl Parser {
             text: work,
             marks,
             n_first,
+            ascii,
+            n_ascii,
             spare,
             ..
         } = norm;
@@ -303,7 +305,7 @@ impl Parser {
         // Phones.
         let mut phone_span = None;
         let mut phones = Phones::new();
-        find_phones(work, &mut phones);
+        find_phones(work, &ascii[..*n_ascii], &mut phones);
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         if phones.len() > 1 {
             out.other_phones = Vec::with_capacity(phones.len() - 1);

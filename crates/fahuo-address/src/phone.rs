@@ -37,6 +37,26 @@ pub(crate) struct Found {
 }
 
 /// Separators allowed between digit groups of one number.
+/// Whether `bytes[s..e]` is a run of fewer than seven digits followed by a character that joins
+/// no digit group ('号', not '转' or '分机' or an ASCII digit): a house or room number, most
+/// runs of a line, which `find_phones` would pass over.
+#[inline(always)]
+fn short_number(bytes: &[u8], s: usize, e: usize) -> bool {
+    e - s < 7
+        && bytes[s..e].iter().all(u8::is_ascii_digit)
+        && match bytes.get(e) {
+            None => true,
+            Some(&b) if b < 0x80 => false,
+            Some(&b) if b == ZHUAN[0] => !bytes[e..].starts_with(ZHUAN),
+            Some(&b) if b == FENJI[0] => !bytes[e..].starts_with(FENJI),
+            Some(_) => true,
+        }
+}
+
+/// The two non-ASCII group separators.
+const ZHUAN: &[u8] = "转".as_bytes();
+const FENJI: &[u8] = "分机".as_bytes();
+
 fn group_sep(s: &str) -> Option<(usize, bool)> {
     // (byte length, may introduce an extension); dispatch on the first byte, as this runs after
     // every digit group of every line.
@@ -212,30 +232,34 @@ pub(crate) fn digit_bytes(x: u64) -> u64 {
     (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH
 }
 
-/// The first index at or after `from` holding an ASCII digit or '+'. Most of a line is Han text
-/// and words between the numbers, so this tests eight bytes at a time with word-wide
-/// arithmetic that is exact for the lowest matching byte, whose index it then reads off the
-/// bit position; a zero byte (past the end) matches neither test.
-fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < bytes.len() {
-        let x = word_at(bytes, i);
-        if x & HIGH == HIGH {
-            // Eight bytes of multi-byte characters (most of a Chinese line): nothing to test.
-            i += 8;
-            continue;
+/// The left-to-right search for where numbers may start: the ASCII digits and '+' signs of a
+/// text, looked for only inside its ASCII runs (as normalisation recorded them), never in the
+/// Han text between them.
+struct NumberStarts<'a> {
+    runs: &'a [(u32, u32)],
+    /// The first run that may still hold a start.
+    next: usize,
+}
+
+impl NumberStarts<'_> {
+    /// The first index at or after `from` holding an ASCII digit or '+', except in short
+    /// numbers that cannot be a phone (see below). `from` never goes back between calls.
+    fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        while let Some(&(s, e)) = self.runs.get(self.next) {
+            let (s, e) = (s as usize, e as usize);
+            if e > from && !(s >= from && short_number(bytes, s, e)) {
+                let lo = s.max(from);
+                if let Some(p) = bytes[lo..e]
+                    .iter()
+                    .position(|&b| b.is_ascii_digit() || b == b'+')
+                {
+                    return Some(lo + p);
+                }
+            }
+            self.next += 1;
         }
-        // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
-        // lowest-bit read below never sees).
-        let p = x ^ (ONES * u64::from(b'+'));
-        let plus = p.wrapping_sub(ONES) & !p & HIGH;
-        let found = digit_bytes(x) | plus;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
+        None
     }
-    None
 }
 
 /// The end of the run of ASCII digits that starts at `i`, eight bytes at a time.
@@ -251,17 +275,22 @@ fn digits_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Find phone numbers in `text`, left to right.
+/// Find phone numbers in `text`, left to right. `ascii`: its runs of ASCII, which hold every
+/// ASCII digit and '+' of it (see `Normalized::ascii`).
 /// Found phones are appended to `out` (a caller's inline vector: returning one by value was a
 /// copy of its whole buffer).
-pub(crate) fn find_phones(text: &str, out: &mut Phones) {
+pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
     let bytes = text.as_bytes();
+    let mut starts = NumberStarts {
+        runs: ascii,
+        next: 0,
+    };
     // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
     // vectors showed in profiles.
     let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
     let mut i = 0;
     while i < bytes.len() {
-        match next_digit_or_plus(bytes, i) {
+        match starts.next(bytes, i) {
             Some(at) => i = at,
             None => break,
         }
@@ -370,9 +399,28 @@ pub(crate) fn find_phones(text: &str, out: &mut Phones) {
 mod tests {
     use super::*;
 
+    /// The maximal runs of ASCII in `text`, as normalisation records them.
+    fn ascii_runs(text: &str) -> Vec<(u32, u32)> {
+        let b = text.as_bytes();
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let from = i;
+            while i < b.len() && b[i].is_ascii() {
+                i += 1;
+            }
+            if i > from {
+                runs.push((from as u32, i as u32));
+            } else {
+                i += 1;
+            }
+        }
+        runs
+    }
+
     fn all(text: &str) -> Phones {
         let mut found = Phones::new();
-        find_phones(text, &mut found);
+        find_phones(text, &ascii_runs(text), &mut found);
         found
     }
 
@@ -448,7 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn digit_skipping_agrees_with_a_plain_scan() {
+    fn number_starts_agree_with_a_plain_scan() {
         let texts = [
             "",
             "+",
@@ -458,12 +506,33 @@ mod tests {
             "\u{7f}\u{80}9",
             "++++++++++1",
             "abcdefghijklmno7",
+            "90号 12345转1 123分机4 12分 9",
         ];
         for t in texts {
             let b = t.as_bytes();
+            let runs = ascii_runs(t);
             for from in 0..=b.len() {
-                let plain = (from..b.len()).find(|&i| b[i].is_ascii_digit() || b[i] == b'+');
-                assert_eq!(next_digit_or_plus(b, from), plain, "{t:?} from {from}");
+                // A fresh search from each offset (a search that passed over a short number
+                // never comes back into it).
+                let mut starts = NumberStarts {
+                    runs: &runs,
+                    next: 0,
+                };
+                let plain = (from..b.len()).find(|&i| {
+                    (b[i].is_ascii_digit() || b[i] == b'+')
+                        && !runs.iter().any(|&(s, e)| {
+                            // Short numbers wholly ahead, followed by text that joins no group.
+                            let (s, e) = (s as usize, e as usize);
+                            (s..e).contains(&i)
+                                && s >= from
+                                && e - s < 7
+                                && b[s..e].iter().all(u8::is_ascii_digit)
+                                && b.get(e).is_none_or(|&c| c >= 0x80)
+                                && !t[e..].starts_with('转')
+                                && !t[e..].starts_with("分机")
+                        })
+                });
+                assert_eq!(starts.next(b, from), plain, "{t:?} from {from}");
             }
         }
     }
