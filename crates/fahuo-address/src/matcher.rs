@@ -187,7 +187,7 @@ impl Matcher {
     /// [`Self::anchored`] on the bytes of a text from a character boundary on (the searches
     /// below slice bytes: slicing the text would test the boundary at every probe).
     #[inline(always)]
-    fn anchored_bytes(&self, b: &[u8]) -> Option<(usize, usize)> {
+    pub fn anchored_bytes(&self, b: &[u8]) -> Option<(usize, usize)> {
         if b.len() < KEY_LEN {
             return None;
         }
@@ -279,10 +279,9 @@ impl Matcher {
 
     /// The bucket key of the start of `s` (its first six bytes), if `s` is long enough for one:
     /// a pattern can only match `s` if this is some pattern's key.
-    pub fn key_of(s: &str) -> Option<u64> {
-        s.as_bytes()
-            .first_chunk::<KEY_LEN>()
-            .map(|_| word(s.as_bytes()) & low_bytes(KEY_LEN))
+    pub fn key_of(s: &[u8]) -> Option<u64> {
+        s.first_chunk::<KEY_LEN>()
+            .map(|_| word(s) & low_bytes(KEY_LEN))
     }
 
     /// The bucket key of a pattern (see [`Self::key_of`]).

@@ -30,7 +30,9 @@ use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
+use crate::normalize::{
+    Normalized, Normalizer, is_han, is_noise, is_noise_byte, is_separator_byte, trim_noise,
+};
 use crate::phone::{PhoneKind, Phones, digit_bytes, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
@@ -599,6 +601,9 @@ impl Parser {
     /// All division names in the text, minus those that are really part of a road or town name.
     /// Only text from byte `from` on is searched.
     fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Vec<Elem>) {
+        // The tests below look at bytes: slicing the text would test for a character boundary
+        // every time, and every character they look for is three bytes long.
+        let b = text.as_bytes();
         let mut pos = from;
         let mut next = 0;
         while pos < text.len() {
@@ -610,15 +615,15 @@ impl Parser {
             let mut pat = m.pattern;
             // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
-            if self.pat_flags[pat] & SUFFIX_END != 0
-                && let Some(c) = text[start..end].chars().next_back()
-            {
-                let alt = end - c.len_utf8();
-                if Matcher::key_of(&text[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
-                    && self.anchored(&text[alt..]).is_some()
-                    && self.anchored(&text[end..]).is_none()
+            if self.pat_flags[pat] & SUFFIX_END != 0 {
+                // The suffix characters are three bytes long.
+                let alt = end - 3;
+                if Matcher::key_of(&b[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
+                    && self.matcher.anchored_bytes(&b[alt..]).is_some()
+                    && self.matcher.anchored_bytes(&b[end..]).is_none()
                     && let Some((head, _)) = self
-                        .anchored(&text[start..alt])
+                        .matcher
+                        .anchored_bytes(&b[start..alt])
                         .filter(|&(_, len)| len == alt - start)
                 {
                     pat = head;
@@ -627,12 +632,12 @@ impl Parser {
             }
             pos = end;
             let flags = self.pat_flags[pat];
-            let after = &text[end..];
+            let after = &b[end..];
             // Whether a division name starts right after the match: asked by up to two of the
             // tests below, so found once.
             let mut name_after = None;
             let mut name_follows =
-                || *name_after.get_or_insert_with(|| self.anchored(after).is_some());
+                || *name_after.get_or_insert_with(|| self.matcher.anchored_bytes(after).is_some());
             let mut suffixed = false;
             if flags & FULL == 0 {
                 // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
@@ -641,11 +646,11 @@ impl Parser {
                 }
                 // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县),
                 // unless the suffix begins the next name (青岛|市南区).
-                if let Some(c) = after.chars().next()
+                if let Some(c) = three_byte_char(after)
                     && UNIT_SUFFIX.contains(&c)
                     && !name_follows()
                 {
-                    end += c.len_utf8();
+                    end += 3;
                     pos = end;
                     suffixed = true;
                 }
@@ -660,7 +665,14 @@ impl Parser {
             // rest is detail, and scanning it for more names is wasted work (half the text).
             // (A full name is never suffixed, so `after` still starts at `end` here.)
             if flags & FULL_COUNTY != 0
-                && after.chars().next().is_some_and(|c| !is_noise(c))
+                && after.first().is_some_and(|&x| {
+                    // Not noise: in normalised text the only noise beyond ASCII is '·'.
+                    if x < 0x80 {
+                        !is_noise_byte(x)
+                    } else {
+                        !after.starts_with("·".as_bytes())
+                    }
+                })
                 && !name_follows()
             {
                 break;
@@ -1205,14 +1217,16 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
 /// direction or numeral, then a road suffix (陕西|南路, 北京|东路, 中山|二路, 长安|镇).
-fn is_road_name(after: &str) -> bool {
-    let mut rest = after.chars();
-    let mut c = rest.next();
+/// Reads bytes: every character it looks for is three bytes long.
+fn is_road_name(after: &[u8]) -> bool {
+    let mut at = 0;
+    let mut c = three_byte_char(after);
     if c.is_some_and(|c| matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c)) {
-        c = rest.next();
+        at = 3;
+        c = three_byte_char(&after[3..]);
     }
     // ROAD_SUFFIXES, dispatched on the first character.
-    let second = rest.next();
+    let second = c.and_then(|_| three_byte_char(&after[at + 3..]));
     match c {
         Some('路' | '街' | '道' | '巷' | '弄' | '镇' | '乡' | '村' | '里' | '桥') => true,
         Some('大') => matches!(second, Some('街' | '道')),
@@ -1221,6 +1235,17 @@ fn is_road_name(after: &str) -> bool {
         Some('花') => second == Some('园'),
         Some('小') => second == Some('区'),
         _ => false,
+    }
+}
+
+/// The character `b` starts with, if it is three bytes long (as Han characters are).
+#[inline(always)]
+fn three_byte_char(b: &[u8]) -> Option<char> {
+    match *b {
+        [x @ 0xe0..=0xef, y, z, ..] => char::from_u32(
+            (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
+        ),
+        _ => None,
     }
 }
 
@@ -1296,7 +1321,7 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         if !suffix.is_empty() && n >= 2 {
             let end = i + suffix.len();
             let after = &detail[end..];
-            if is_road_name(after) && !after.starts_with('村') {
+            if is_road_name(after.as_bytes()) && !after.starts_with('村') {
                 return None;
             }
             let after = after.trim_start_matches(|c: char| is_noise(c));
@@ -1575,7 +1600,7 @@ mod tests {
         for h in heads {
             for t in tails {
                 let after = format!("{h}{t}");
-                assert_eq!(is_road_name(&after), by_list(&after), "{after}");
+                assert_eq!(is_road_name(after.as_bytes()), by_list(&after), "{after}");
             }
         }
     }
