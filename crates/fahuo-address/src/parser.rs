@@ -635,9 +635,16 @@ impl Parser {
             let after = &b[end..];
             // Whether a division name starts right after the match: asked by up to two of the
             // tests below, so found once.
+            // (A plain match, not `get_or_insert_with`, which the compiler left as a call.)
             let mut name_after = None;
-            let mut name_follows =
-                || *name_after.get_or_insert_with(|| self.matcher.anchored_bytes(after).is_some());
+            let mut name_follows = || match name_after {
+                Some(known) => known,
+                None => {
+                    let found = self.matcher.anchored_bytes(after).is_some();
+                    name_after = Some(found);
+                    found
+                }
+            };
             let mut suffixed = false;
             if flags & FULL == 0 {
                 // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
