@@ -25,7 +25,7 @@ pub(crate) struct Normalizer {
     t2s: Box<[u16]>,
     /// The few t2s entries outside the BMP.
     t2s_astral: Vec<(char, char)>,
-    /// One byte per BMP code point: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
+    /// One byte per BMP code point, at [`slot`]: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
     /// address are already simplified, so this skips nearly all t2s lookups, and it lets
     /// normalisation note where names may start while it passes over the text anyway.
     class: Box<[u8; 0x1_0000]>,
@@ -73,7 +73,7 @@ impl Normalizer {
                     match (u16::try_from(a as u32), u16::try_from(b as u32)) {
                         (Ok(x), Ok(y)) => {
                             t2s[usize::from(x)] = y;
-                            class[usize::from(x)] |= T2S;
+                            class[slot(u32::from(x))] |= T2S;
                         }
                         _ => t2s_astral.push((a, b)),
                     }
@@ -81,8 +81,8 @@ impl Normalizer {
             }
         }
         for cp in 0x4e00..=0x9fff {
-            if class[cp] & T2S == 0 {
-                class[cp] |= PLAIN_HAN;
+            if class[slot(cp)] & T2S == 0 {
+                class[slot(cp)] |= PLAIN_HAN;
             }
         }
         for (set, chars) in marks.iter().enumerate() {
@@ -91,7 +91,7 @@ impl Normalizer {
                     !c.is_ascii() && (c as u32) < 0x1_0000,
                     "mark characters are non-ASCII BMP characters: {c:?}"
                 );
-                class[c as usize] |= MARK[set];
+                class[slot(c as u32)] |= MARK[set];
             }
         }
         Normalizer {
@@ -185,13 +185,14 @@ impl Normalizer {
         while i < b.len() {
             // The bulk of a line: simplified Han characters of U+4000..U+9FFF, one after another,
             // in a loop of their own that walks a slice (one length test per character) and
-            // stops at anything else. The three bytes are decoded by hand, and one comparison
-            // with `PLAIN_HAN` passes the usual, unmarked character.
+            // stops at anything else. The three bytes index the class table without decoding,
+            // and one comparison with `PLAIN_HAN` passes the usual, unmarked character.
             let mut rest = &b[i..];
             while let &[x @ 0xe4..=0xe9, y, z, ref tail @ ..] = rest {
-                let cp =
-                    (u16::from(x & 0x0f) << 12) | (u16::from(y & 0x3f) << 6) | u16::from(z & 0x3f);
-                let k = class[usize::from(cp)];
+                // The bytes' sum shifted into place is the code point plus a constant (see
+                // `slot`), with none of the masking a decode takes.
+                let k = class
+                    [((usize::from(x) << 12) + (usize::from(y) << 6) + usize::from(z)) & 0xffff];
                 if k != PLAIN_HAN {
                     if k & PLAIN_HAN == 0 {
                         break; // traditional: below
@@ -280,7 +281,7 @@ impl Normalizer {
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
     #[inline(always)]
     fn class_of(&self, cp: u32) -> u8 {
-        u16::try_from(cp).map_or(0, |x| self.class[usize::from(x)] & (T2S | ANY_MARK))
+        u16::try_from(cp).map_or(0, |x| self.class[slot(u32::from(x))] & (T2S | ANY_MARK))
     }
 
     fn bit(&self, c: char) -> bool {
@@ -314,6 +315,14 @@ impl Normalizer {
             c => c,
         })
     }
+}
+
+/// Where a BMP code point's entry is in `Normalizer::class`: the table is rotated so that the
+/// entry of a three-byte character xyz is at ((x << 12) + (y << 6) + z) mod 0x10000, since that
+/// sum is the code point plus 0xE2080 (the lead and continuation bits).
+#[inline(always)]
+fn slot(cp: u32) -> usize {
+    ((cp + 0x2080) & 0xffff) as usize
 }
 
 /// Byte classes for the ASCII range: bit 0 = separator, bit 1 = noise. A table, because these
