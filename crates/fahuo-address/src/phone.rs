@@ -275,6 +275,15 @@ fn digits_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Whether the number ending at `end` is glued to a following digit-less unit ("13812345678号"),
+/// which makes it no phone.
+fn glued_to_unit(text: &str, end: usize) -> bool {
+    text[end..]
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '号' | '室' | '楼' | '栋' | '幢' | '层'))
+}
+
 /// Find phone numbers in `text`, left to right. `ascii`: its runs of ASCII, which hold every
 /// ASCII digit and '+' of it (see `Normalized::ascii`).
 /// Found phones are appended to `out` (a caller's inline vector: returning one by value was a
@@ -312,6 +321,33 @@ pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
         if run_end - i < 7 && group_sep(&text[run_end..]).is_none() {
             i = run_end;
             continue;
+        }
+        // The usual phone: a mobile number on its own, with no digit group after it. Taken
+        // directly, as the grouping and classifying below would.
+        if run_start == i && run_end - i == 11 && is_mobile(&text[i..run_end]) {
+            let mut j = run_end;
+            let mut nsep = 0;
+            while let Some((len, _)) = group_sep(&text[j..]) {
+                j += len;
+                nsep += 1;
+                if nsep > 3 {
+                    break;
+                }
+            }
+            if !(j > run_end && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit()) {
+                if !glued_to_unit(text, run_end) {
+                    out.push(Found {
+                        phone: Phone {
+                            number: dashed(&[&text[i..run_end]]),
+                            kind: PhoneKind::Mobile,
+                        },
+                        start: run_start,
+                        end: run_end,
+                    });
+                }
+                i = run_end;
+                continue;
+            }
         }
         groups.clear();
         let mut ext_sep = false;
@@ -376,12 +412,7 @@ pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
             if let Some((phone, used)) = classify(&groups[g..]) {
                 let start = if g == 0 { run_start } else { groups[g].start };
                 let end = groups[g + used - 1].end;
-                // A number glued to a following digit-less unit ("13812345678号") is not a phone.
-                let glued_after = text[end..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| matches!(c, '号' | '室' | '楼' | '栋' | '幢' | '层'));
-                if !glued_after {
+                if !glued_to_unit(text, end) {
                     out.push(Found { phone, start, end });
                     g += used;
                     continue;
