@@ -210,14 +210,21 @@ impl Normalizer {
                     let from = i;
                     i += 1;
                     // The rest of this run of printable ASCII (a phone number, a house number):
-                    // eight bytes at a time while all of them are printable, then bytewise.
-                    while let Some(w) = b[i..].first_chunk::<8>()
-                        && printable_ascii(u64::from_le_bytes(*w))
-                    {
+                    // eight bytes at a time, the run's end read off the first byte that is not
+                    // printable; the last few bytes of the line one at a time.
+                    loop {
+                        let Some(w) = b[i..].first_chunk::<8>() else {
+                            while i < b.len() && (0x20..0x7f).contains(&b[i]) {
+                                i += 1;
+                            }
+                            break;
+                        };
+                        let other = unprintable(u64::from_le_bytes(*w));
+                        if other != 0 {
+                            i += (other.trailing_zeros() / 8) as usize;
+                            break;
+                        }
                         i += 8;
-                    }
-                    while i < b.len() && (0x20..0x7f).contains(&b[i]) {
-                        i += 1;
                     }
                     if let Some(r) = runs.get_mut(n_runs) {
                         *r = (
@@ -354,14 +361,16 @@ pub(crate) fn is_noise_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] & 2 != 0
 }
 
-/// Whether all eight bytes of a word are printable ASCII (0x20..=0x7e).
+/// Per byte of a word, exactly: the high bit set when the byte is not printable ASCII
+/// (0x20..=0x7e).
 #[inline(always)]
-fn printable_ascii(x: u64) -> bool {
+fn unprintable(x: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES * 0x80;
-    // No byte ≥ 0x80; then per byte without carries: + 0x60 reaches 0x80 iff ≥ 0x20, and + 1
-    // reaches it iff = 0x7f.
-    x & HIGH == 0 && x.wrapping_add(ONES * 0x60) & HIGH == HIGH && x.wrapping_add(ONES) & HIGH == 0
+    // On the low seven bits of each byte, without carries between bytes: + 0x60 reaches 0x80
+    // iff they are ≥ 0x20, and + 1 iff they are 0x7f.
+    let low = x & (ONES * 0x7f);
+    (x | !(low + ONES * 0x60) | (low + ONES)) & HIGH
 }
 
 /// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
@@ -494,17 +503,15 @@ mod tests {
     }
 
     #[test]
-    fn printable_ascii_words_are_recognised_byte_by_byte() {
+    fn unprintable_bytes_are_found_byte_by_byte() {
         for b in 0u8..=255 {
             for at in 0..8 {
                 let mut w = *b"abc 1234";
                 w[at] = b;
-                let want = w.iter().all(|&c| (0x20..=0x7e).contains(&c));
-                assert_eq!(
-                    printable_ascii(u64::from_le_bytes(w)),
-                    want,
-                    "{b:#x} at {at}"
-                );
+                let want = w.iter().enumerate().fold(0u64, |m, (k, &c)| {
+                    m | u64::from(!(0x20..=0x7e).contains(&c)) << (8 * k + 7)
+                });
+                assert_eq!(unprintable(u64::from_le_bytes(w)), want, "{b:#x} at {at}");
             }
         }
     }
