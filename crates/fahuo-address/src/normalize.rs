@@ -375,11 +375,11 @@ fn unprintable(x: u64) -> u64 {
 
 /// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
 /// noise character is ASCII except the middle dot '·'.
+/// The usual case, nothing to trim, is tested where it is called; the rest is a call.
+#[inline(always)]
 pub(crate) fn trim_noise(s: &str) -> &str {
-    const DOT: &[u8] = "·".as_bytes();
-    const SPACES: [u8; 8] = [b' '; 8];
     let b = s.as_bytes();
-    // The usual case: nothing to trim. ('·' starts with 0xC2 and ends with 0xB7.)
+    // ('·' starts with 0xC2 and ends with 0xB7.)
     if let (Some(&first), Some(&last)) = (b.first(), b.last())
         && !is_noise_byte(first)
         && first != DOT[0]
@@ -388,6 +388,16 @@ pub(crate) fn trim_noise(s: &str) -> &str {
     {
         return s;
     }
+    trim_noise_ends(s)
+}
+
+const DOT: &[u8] = "·".as_bytes();
+
+/// [`trim_noise`] when there is something to trim.
+#[inline(never)]
+fn trim_noise_ends(s: &str) -> &str {
+    const SPACES: [u8; 8] = [b' '; 8];
+    let b = s.as_bytes();
     let (mut i, mut j) = (0, b.len());
     // Blanked name and phone spans leave long runs of spaces: skip them eight at a time.
     while b[i..j].first_chunk::<8>() == Some(&SPACES) {
