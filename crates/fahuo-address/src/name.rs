@@ -45,10 +45,18 @@ pub(crate) fn starts_with_surname(s: &str) -> bool {
 
 /// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a
 /// surname (or 2–6 ending in a title), a masked name (李xx), or a minority name with a middle dot.
+/// (The first test, which turns away most tokens, is built into the callers.)
+#[inline(always)]
 pub(crate) fn looks_like_name(token: &str) -> bool {
     // No name is longer than 20 bytes (6 Han characters, or a short Latin name); most tokens
     // tested are whole address lines, so reject those before any per-character work.
-    if token.len() > 45 || token.len() > 20 && !token.is_ascii() && !token.contains('·') {
+    token.len() <= 45 && looks_like_short_name(token)
+}
+
+/// [`looks_like_name`] for a token of at most 45 bytes.
+#[inline(never)]
+fn looks_like_short_name(token: &str) -> bool {
+    if token.len() > 20 && !token.is_ascii() && !token.contains('·') {
         return false;
     }
     // The usual token: a few Han characters (three bytes each), decoded without the general
