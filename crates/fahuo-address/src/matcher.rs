@@ -224,7 +224,21 @@ impl Matcher {
 
     /// The leftmost match in `text` starting at or after byte `from` (a character boundary),
     /// the longest one at that position.
+    ///
+    /// (Built into its callers up to the length test, which often ends it: a name token is
+    /// two or three characters.)
+    #[inline(always)]
     pub fn find(&self, text: &str, from: usize) -> Option<Match> {
+        // No pattern is shorter than a key.
+        if from + KEY_LEN > text.len() {
+            return None;
+        }
+        self.find_long(text, from)
+    }
+
+    /// [`Self::find`] when a key fits after `from`.
+    #[inline(never)]
+    fn find_long(&self, text: &str, from: usize) -> Option<Match> {
         let b = text.as_bytes();
         let mut pos = from;
         // No pattern is shorter than a key.
