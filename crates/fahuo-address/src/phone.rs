@@ -122,6 +122,13 @@ fn dashed(parts: &[&str]) -> String {
     s
 }
 
+/// [`dashed`] for a single part (a mobile number): the copy alone.
+fn undashed(d: &str) -> String {
+    let mut s = String::with_capacity(d.len() + EXT_ROOM);
+    s.push_str(d);
+    s
+}
+
 fn landline(d: &str) -> Option<String> {
     if !d.starts_with('0') || d.starts_with("00") {
         return None;
@@ -162,7 +169,7 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
         let d = strip_country(joined);
         let found = if is_mobile(d) {
             Some(Phone {
-                number: dashed(&[d]),
+                number: undashed(d),
                 kind: PhoneKind::Mobile,
             })
         } else if (d.starts_with("400") || d.starts_with("800")) && d.len() == 10 {
@@ -338,7 +345,7 @@ pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
                 if !glued_to_unit(text, run_end) {
                     out.push(Found {
                         phone: Phone {
-                            number: dashed(&[&text[i..run_end]]),
+                            number: undashed(&text[i..run_end]),
                             kind: PhoneKind::Mobile,
                         },
                         start: run_start,
