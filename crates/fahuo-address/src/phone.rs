@@ -301,9 +301,6 @@ pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
         runs: ascii,
         next: 0,
     };
-    // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
-    // vectors showed in profiles.
-    let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
     let mut i = 0;
     while i < bytes.len() {
         match starts.next(bytes, i) {
@@ -356,81 +353,94 @@ pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
                 continue;
             }
         }
-        groups.clear();
-        let mut ext_sep = false;
-        // The first group's digits were just counted.
-        let mut gs = i;
-        i = run_end;
-        loop {
-            groups.push(Group {
-                digits: &text[gs..i],
-                start: gs,
-                end: i,
-                ext_sep,
-            });
-            // Look past separators for another digit group.
-            let mut j = i;
-            let mut saw_ext = false;
-            let mut nsep = 0;
-            while let Some((len, ext)) = group_sep(&text[j..]) {
-                j += len;
-                saw_ext |= ext;
-                nsep += 1;
-                if nsep > 3 {
-                    break;
-                }
-            }
-            if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
-                gs = j;
-                i = digits_end(bytes, j);
-                ext_sep = saw_ext;
-            } else {
+        i = grouped(text, run_start, i, run_end, out);
+    }
+}
+
+/// The number (or numbers) that start at `run_start` with the digit run `digits_from..run_end`,
+/// which is long enough or followed by a group separator: its digit groups are gathered and
+/// classified, and what is found is appended to `out`. Returns where the search goes on. Kept
+/// out of `find_phones`, whose loop passes over short numbers and takes plain mobiles itself.
+#[inline(never)]
+fn grouped(
+    text: &str,
+    run_start: usize,
+    digits_from: usize,
+    run_end: usize,
+    out: &mut Phones,
+) -> usize {
+    // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
+    // vectors showed in profiles.
+    let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
+    let bytes = text.as_bytes();
+    let mut ext_sep = false;
+    // The first group's digits were just counted.
+    let mut gs = digits_from;
+    let mut i = run_end;
+    loop {
+        groups.push(Group {
+            digits: &text[gs..i],
+            start: gs,
+            end: i,
+            ext_sep,
+        });
+        // Look past separators for another digit group.
+        let mut j = i;
+        let mut saw_ext = false;
+        let mut nsep = 0;
+        while let Some((len, ext)) = group_sep(&text[j..]) {
+            j += len;
+            saw_ext |= ext;
+            nsep += 1;
+            if nsep > 3 {
                 break;
             }
         }
-        // House and room numbers ("90号", "5楼") are far too short to be phones.
-        if groups.iter().map(|g| g.digits.len()).sum::<usize>() < 7 {
-            if i == run_start {
-                i += 1;
-            }
-            continue;
-        }
-        let mut g = 0;
-        // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
-        // digits are a mobile number (and that is not a country-code prefix).
-        if groups.len() == 1 {
-            let d = groups[0].digits;
-            if (12..=16).contains(&d.len())
-                && is_mobile(&d[d.len() - 11..])
-                && !is_mobile(strip_country(d))
-            {
-                out.push(Found {
-                    phone: Phone {
-                        number: d[d.len() - 11..].to_string(),
-                        kind: PhoneKind::Mobile,
-                    },
-                    start: groups[0].end - 11,
-                    end: groups[0].end,
-                });
-                g = 1;
-            }
-        }
-        while g < groups.len() {
-            if let Some((phone, used)) = classify(&groups[g..]) {
-                let start = if g == 0 { run_start } else { groups[g].start };
-                let end = groups[g + used - 1].end;
-                if !glued_to_unit(text, end) {
-                    out.push(Found { phone, start, end });
-                    g += used;
-                    continue;
-                }
-            }
-            g += 1;
-        }
-        if i == run_start {
-            i += 1;
+        if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
+            gs = j;
+            i = digits_end(bytes, j);
+            ext_sep = saw_ext;
+        } else {
+            break;
         }
     }
+    // House and room numbers ("90号", "5楼") are far too short to be phones.
+    if groups.iter().map(|g| g.digits.len()).sum::<usize>() < 7 {
+        return if i == run_start { i + 1 } else { i };
+    }
+    let mut g = 0;
+    // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
+    // digits are a mobile number (and that is not a country-code prefix).
+    if groups.len() == 1 {
+        let d = groups[0].digits;
+        if (12..=16).contains(&d.len())
+            && is_mobile(&d[d.len() - 11..])
+            && !is_mobile(strip_country(d))
+        {
+            out.push(Found {
+                phone: Phone {
+                    number: d[d.len() - 11..].to_string(),
+                    kind: PhoneKind::Mobile,
+                },
+                start: groups[0].end - 11,
+                end: groups[0].end,
+            });
+            g = 1;
+        }
+    }
+    while g < groups.len() {
+        if let Some((phone, used)) = classify(&groups[g..]) {
+            let start = if g == 0 { run_start } else { groups[g].start };
+            let end = groups[g + used - 1].end;
+            if !glued_to_unit(text, end) {
+                out.push(Found { phone, start, end });
+                g += used;
+                continue;
+            }
+        }
+        g += 1;
+    }
+    if i == run_start { i + 1 } else { i }
 }
 
 #[cfg(test)]
