@@ -619,12 +619,7 @@ impl Parser {
                 // The suffix characters are three bytes long.
                 let alt = end - 3;
                 if Matcher::key_of(&b[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
-                    && self.matcher.anchored_bytes(&b[alt..]).is_some()
-                    && self.matcher.anchored_bytes(&b[end..]).is_none()
-                    && let Some((head, _)) = self
-                        .matcher
-                        .anchored_bytes(&b[start..alt])
-                        .filter(|&(_, len)| len == alt - start)
+                    && let Some(head) = self.suffix_split(b, start, alt, end)
                 {
                     pat = head;
                     end = alt;
@@ -684,6 +679,24 @@ impl Parser {
             {
                 break;
             }
+        }
+    }
+
+    /// Whether the match `start..end`, whose last character (from `alt`) begins a name too,
+    /// reads better as `start..alt` and a name from `alt` (青岛|市南区): when a name starts at
+    /// `alt`, none at `end`, and `start..alt` is a name itself, that name's pattern. Rare, so
+    /// kept out of the search loop.
+    #[inline(never)]
+    fn suffix_split(&self, b: &[u8], start: usize, alt: usize, end: usize) -> Option<usize> {
+        if self.matcher.anchored_bytes(&b[alt..]).is_some()
+            && self.matcher.anchored_bytes(&b[end..]).is_none()
+        {
+            self.matcher
+                .anchored_bytes(&b[start..alt])
+                .filter(|&(_, len)| len == alt - start)
+                .map(|(head, _)| head)
+        } else {
+            None
         }
     }
 
