@@ -726,6 +726,10 @@ impl Parser {
             {
                 j += 1;
             }
+            if i == 0 && j == elems.len() {
+                // One region, the usual case: its best chain is the answer, returned as it is.
+                return self.eval_region(elems, 0, anchors, ranked);
+            }
             if let Some(found) = self.eval_region(&elems[i..j], i, anchors, ranked)
                 && best.as_ref().is_none_or(|b| found.0.score > b.0.score)
             {
