@@ -270,6 +270,7 @@ impl Parser {
     }
 
     /// [`Self::parse`], normalising into `norm` (overwritten).
+    ///
     /// (Built into `parse`, its one caller, so the result is written where the caller wants it
     /// rather than copied out.)
     #[inline(always)]
