@@ -1285,7 +1285,9 @@ fn all_spaces(s: &str) -> bool {
     words.by_ref().all(|w| w == b"        ") && words.remainder().iter().all(|&b| b == b' ')
 }
 
-/// Collapse separators to single spaces and trim noise from both ends.
+/// Collapse separators to single spaces and trim noise from both ends. (Built into its two
+/// callers in the parse: it runs for every line, and the call cost more than the copies.)
+#[inline(always)]
 fn clean(s: &str) -> String {
     let trimmed = trim_noise(s);
     if separator_from(trimmed.as_bytes(), 0) == trimmed.len() {
