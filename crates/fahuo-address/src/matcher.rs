@@ -187,7 +187,7 @@ impl Matcher {
     /// [`Self::anchored`] on the bytes of a text from a character boundary on (the searches
     /// below slice bytes: slicing the text would test the boundary at every probe).
     #[inline(always)]
-    fn anchored_bytes(&self, b: &[u8]) -> Option<(usize, usize)> {
+    pub fn anchored_bytes(&self, b: &[u8]) -> Option<(usize, usize)> {
         if b.len() < KEY_LEN {
             return None;
         }
@@ -224,7 +224,21 @@ impl Matcher {
 
     /// The leftmost match in `text` starting at or after byte `from` (a character boundary),
     /// the longest one at that position.
+    ///
+    /// (Built into its callers up to the length test, which often ends it: a name token is
+    /// two or three characters.)
+    #[inline(always)]
     pub fn find(&self, text: &str, from: usize) -> Option<Match> {
+        // No pattern is shorter than a key.
+        if from + KEY_LEN > text.len() {
+            return None;
+        }
+        self.find_long(text, from)
+    }
+
+    /// [`Self::find`] when a key fits after `from`.
+    #[inline(never)]
+    fn find_long(&self, text: &str, from: usize) -> Option<Match> {
         let b = text.as_bytes();
         let mut pos = from;
         // No pattern is shorter than a key.
@@ -248,7 +262,9 @@ impl Matcher {
     /// every character in `text` that starts some pattern, as normalisation recorded them
     /// (characters overwritten with spaces since then are skipped). `next` is a cursor into
     /// `marks` for a left-to-right search: marks before it and before `from` are skipped, and
-    /// it is left just past the mark of the match.
+    /// it is left just past the mark of the match. Inlined: it is called a few times per line,
+    /// and its set-up outweighed its loop.
+    #[inline(always)]
     pub fn find_marked(
         &self,
         text: &str,
@@ -277,10 +293,9 @@ impl Matcher {
 
     /// The bucket key of the start of `s` (its first six bytes), if `s` is long enough for one:
     /// a pattern can only match `s` if this is some pattern's key.
-    pub fn key_of(s: &str) -> Option<u64> {
-        s.as_bytes()
-            .first_chunk::<KEY_LEN>()
-            .map(|_| word(s.as_bytes()) & low_bytes(KEY_LEN))
+    pub fn key_of(s: &[u8]) -> Option<u64> {
+        s.first_chunk::<KEY_LEN>()
+            .map(|_| word(s) & low_bytes(KEY_LEN))
     }
 
     /// The bucket key of a pattern (see [`Self::key_of`]).

@@ -25,7 +25,7 @@ pub(crate) struct Normalizer {
     t2s: Box<[u16]>,
     /// The few t2s entries outside the BMP.
     t2s_astral: Vec<(char, char)>,
-    /// One byte per BMP code point: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
+    /// One byte per BMP code point, at [`slot`]: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
     /// address are already simplified, so this skips nearly all t2s lookups, and it lets
     /// normalisation note where names may start while it passes over the text anyway.
     class: Box<[u8; 0x1_0000]>,
@@ -40,23 +40,19 @@ pub(crate) struct Normalized {
     /// (Plain vectors: the parser reuses one `Normalized` per thread, so after the first lines
     /// they no longer allocate, and their push is cheaper than an inline vector's.)
     pub marks: [Vec<u32>; 2],
+    /// How many entries of `marks[0]` are this line's: that list keeps its length between lines.
+    pub n_first: usize,
+    /// Byte ranges of `text`, in order, that hold its ASCII: together they hold every ASCII
+    /// digit and '+' of it, so that the phone search visits only them, not the Han text
+    /// between (normalisation passes over each run of ASCII anyway). Only the first `n_ascii`
+    /// entries are this line's: like `marks[0]`, the list keeps its length between lines.
+    pub ascii: Vec<(u32, u32)>,
+    pub n_ascii: usize,
     /// A second text buffer the parser rebuilds `text` into when it blanks consumed spans.
     pub spare: String,
     pub traditional: bool,
     pub control: bool,
     pub truncated: bool,
-}
-
-impl Normalized {
-    /// Record output offset `at` in the mark lists that class bits `k` name.
-    #[inline(always)]
-    fn mark(&mut self, k: u8, at: usize) {
-        for (set, &bit) in MARK.iter().enumerate() {
-            if k & bit != 0 {
-                self.marks[set].push(at as u32);
-            }
-        }
-    }
 }
 
 impl Normalizer {
@@ -77,7 +73,7 @@ impl Normalizer {
                     match (u16::try_from(a as u32), u16::try_from(b as u32)) {
                         (Ok(x), Ok(y)) => {
                             t2s[usize::from(x)] = y;
-                            class[usize::from(x)] |= T2S;
+                            class[slot(u32::from(x))] |= T2S;
                         }
                         _ => t2s_astral.push((a, b)),
                     }
@@ -85,8 +81,8 @@ impl Normalizer {
             }
         }
         for cp in 0x4e00..=0x9fff {
-            if class[cp] & T2S == 0 {
-                class[cp] |= PLAIN_HAN;
+            if class[slot(cp)] & T2S == 0 {
+                class[slot(cp)] |= PLAIN_HAN;
             }
         }
         for (set, chars) in marks.iter().enumerate() {
@@ -95,7 +91,7 @@ impl Normalizer {
                     !c.is_ascii() && (c as u32) < 0x1_0000,
                     "mark characters are non-ASCII BMP characters: {c:?}"
                 );
-                class[c as usize] |= MARK[set];
+                class[slot(c as u32)] |= MARK[set];
             }
         }
         Normalizer {
@@ -134,95 +130,165 @@ impl Normalizer {
         } else {
             input
         };
-        out.text.clear();
-        out.text.reserve(input.len());
-        out.marks[0].clear();
-        out.marks[1].clear();
-        out.traditional = false;
-        out.control = false;
+        let Normalized {
+            text,
+            marks: [first_marks, label_marks],
+            ascii,
+            traditional,
+            control,
+            ..
+        } = out;
+        text.clear();
+        // Each run or mapped digit takes at least one byte of the input.
+        if ascii.len() < input.len() {
+            ascii.resize(input.len(), (0, 0));
+        }
+        let runs = &mut ascii[..];
+        let mut n_runs = 0;
+        text.reserve(input.len());
+        label_marks.clear();
+        *traditional = false;
+        *control = false;
         out.truncated = truncated;
+        // The first mark list is written through a slice with its own count: a line has at most
+        // one mark per character, hence per byte, and a store at an index in a register is
+        // cheaper than a push, which reloads the vector's length and capacity every time.
+        // The list keeps its length from line to line (only the first `n_first` entries are
+        // this line's), so that it is not cleared and refilled with zeros every time.
+        if first_marks.len() < input.len() {
+            first_marks.resize(input.len(), 0);
+        }
+        let marks = &mut first_marks[..];
+        let mut n_marks = 0;
+        // Record the output offset `at` in the mark lists that class bits `k` name.
+        let mut mark = |k: u8, at: usize| {
+            if k & MARK[0] != 0
+                && let Some(m) = marks.get_mut(n_marks)
+            {
+                *m = at as u32;
+                n_marks += 1;
+            }
+            if k & MARK[1] != 0 {
+                label_marks.push(at as u32);
+            }
+        };
         // Unchanged characters are copied as whole runs (most of an address needs no change);
         // only characters that map to something else are handled one by one. The scan works on
         // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
-        // into `char`s.
+        // into `char`s. `run` is where the run not yet copied starts, and an input offset `i`
+        // at or after it lands at `i + shift` in `text` (wrapping: `text` may be shorter).
         let b = input.as_bytes();
+        let class = &*self.class;
         let mut run = 0;
+        let mut shift = 0usize;
         let mut i = 0;
         while i < b.len() {
-            let x = b[i];
+            // The bulk of a line: simplified Han characters of U+4000..U+9FFF, one after another,
+            // in a loop of their own that walks a slice (one length test per character) and
+            // stops at anything else. The three bytes index the class table without decoding,
+            // and one comparison with `PLAIN_HAN` passes the usual, unmarked character.
+            let mut rest = &b[i..];
+            while let &[x @ 0xe4..=0xe9, y, z, ref tail @ ..] = rest {
+                // The bytes' sum shifted into place is the code point plus a constant (see
+                // `slot`), with none of the masking a decode takes.
+                let k = class
+                    [((usize::from(x) << 12) + (usize::from(y) << 6) + usize::from(z)) & 0xffff];
+                if k != PLAIN_HAN {
+                    if k & PLAIN_HAN == 0 {
+                        break; // traditional: below
+                    }
+                    mark(k, (b.len() - rest.len()).wrapping_add(shift));
+                }
+                rest = tail;
+            }
+            i = b.len() - rest.len();
+            let Some(&x) = b.get(i) else {
+                break;
+            };
             if x < 0x80 {
                 if x >= 0x20 && x != 0x7f {
+                    let from = i;
                     i += 1;
                     // The rest of this run of printable ASCII (a phone number, a house number):
-                    // eight bytes at a time while all of them are printable, then bytewise.
-                    while let Some(w) = b[i..].first_chunk::<8>()
-                        && printable_ascii(u64::from_le_bytes(*w))
-                    {
+                    // eight bytes at a time, the run's end read off the first byte that is not
+                    // printable; the last few bytes of the line one at a time.
+                    loop {
+                        let Some(w) = b[i..].first_chunk::<8>() else {
+                            while i < b.len() && (0x20..0x7f).contains(&b[i]) {
+                                i += 1;
+                            }
+                            break;
+                        };
+                        let other = unprintable(u64::from_le_bytes(*w));
+                        if other != 0 {
+                            i += (other.trailing_zeros() / 8) as usize;
+                            break;
+                        }
                         i += 8;
                     }
-                    while i < b.len() && (0x20..0x7f).contains(&b[i]) {
-                        i += 1;
+                    if let Some(r) = runs.get_mut(n_runs) {
+                        *r = (
+                            from.wrapping_add(shift) as u32,
+                            i.wrapping_add(shift) as u32,
+                        );
+                        n_runs += 1;
                     }
                     continue;
                 }
                 if !matches!(x, b'\t' | b'\n' | b'\r') {
-                    out.control = true;
+                    *control = true;
                 }
-                out.text.push_str(&input[run..i]);
-                out.text.push(' ');
+                text.push_str(&input[run..i]);
+                text.push(' ');
                 i += 1;
                 run = i;
+                shift = text.len().wrapping_sub(run);
                 continue;
-            }
-            if (0xe4..=0xe9).contains(&x)
-                && let Some(&[y, z]) = b.get(i + 1..i + 3)
-            {
-                // Three-byte sequence in U+4000..U+9FFF: decode the code point by hand.
-                let cp =
-                    (u16::from(x & 0x0f) << 12) | (u16::from(y & 0x3f) << 6) | u16::from(z & 0x3f);
-                let k = self.class[usize::from(cp)];
-                if k & PLAIN_HAN != 0 {
-                    if k & ANY_MARK != 0 {
-                        out.mark(k, out.text.len() + i - run);
-                    }
-                    i += 3;
-                    continue;
-                }
             }
             let Some(c) = input[i..].chars().next() else {
                 break;
             };
             let mapped = if is_han(c) {
                 if self.bit(c) {
-                    out.traditional = true;
+                    *traditional = true;
                     Some(self.simplified(c).unwrap_or(c))
                 } else {
-                    out.mark(self.class_of(c as u32), out.text.len() + i - run);
+                    mark(self.class_of(c as u32), i.wrapping_add(shift));
                     i += c.len_utf8();
                     continue;
                 }
             } else {
-                self.map_other(c, out)
+                self.map_other(c, traditional, control)
             };
             if mapped != Some(c) {
-                out.text.push_str(&input[run..i]);
+                text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
-                    out.mark(self.class_of(m as u32), out.text.len());
-                    out.text.push(m);
+                    mark(self.class_of(m as u32), text.len());
+                    if m.is_ascii_digit() || m == '+' {
+                        // A full-width digit or plus sign, now ASCII: a run of its own.
+                        if let Some(r) = runs.get_mut(n_runs) {
+                            *r = (text.len() as u32, text.len() as u32 + 1);
+                            n_runs += 1;
+                        }
+                    }
+                    text.push(m);
                 }
                 run = i + c.len_utf8();
+                shift = text.len().wrapping_sub(run);
             } else {
-                out.mark(self.class_of(c as u32), out.text.len() + i - run);
+                mark(self.class_of(c as u32), i.wrapping_add(shift));
             }
             i += c.len_utf8();
         }
-        out.text.push_str(&input[run..]);
+        text.push_str(&input[run..]);
+        out.n_first = n_marks;
+        out.n_ascii = n_runs;
     }
 
     /// The `T2S`/`MARK` bits of a code point (none outside the BMP).
     #[inline(always)]
     fn class_of(&self, cp: u32) -> u8 {
-        u16::try_from(cp).map_or(0, |x| self.class[usize::from(x)] & (T2S | ANY_MARK))
+        u16::try_from(cp).map_or(0, |x| self.class[slot(u32::from(x))] & (T2S | ANY_MARK))
     }
 
     fn bit(&self, c: char) -> bool {
@@ -232,12 +298,12 @@ impl Normalizer {
     /// Non-ASCII, non-Han characters: punctuation and space variants, control and zero-width
     /// characters, full-width forms, and the few traditional characters outside the Han block.
     /// `None` drops the character.
-    fn map_other(&self, c: char, out: &mut Normalized) -> Option<char> {
+    fn map_other(&self, c: char, traditional: &mut bool, control: &mut bool) -> Option<char> {
         Some(match c {
             '\u{200b}'..='\u{200d}' | '\u{feff}' | '\u{2060}' => return None,
             c if c.is_whitespace() => ' ',
             c if c.is_control() => {
-                out.control = true;
+                *control = true;
                 ' '
             }
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
@@ -248,7 +314,7 @@ impl Normalizer {
             '\u{3011}' | '\u{300d}' | '\u{300f}' => ']',
             c if self.bit(c) || c as u32 >= 0x1_0000 => match self.simplified(c) {
                 Some(s) => {
-                    out.traditional = true;
+                    *traditional = true;
                     s
                 }
                 None => c,
@@ -256,6 +322,14 @@ impl Normalizer {
             c => c,
         })
     }
+}
+
+/// Where a BMP code point's entry is in `Normalizer::class`: the table is rotated so that the
+/// entry of a three-byte character xyz is at ((x << 12) + (y << 6) + z) mod 0x10000, since that
+/// sum is the code point plus 0xE2080 (the lead and continuation bits).
+#[inline(always)]
+fn slot(cp: u32) -> usize {
+    ((cp + 0x2080) & 0xffff) as usize
 }
 
 /// Byte classes for the ASCII range: bit 0 = separator, bit 1 = noise. A table, because these
@@ -287,23 +361,25 @@ pub(crate) fn is_noise_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] & 2 != 0
 }
 
-/// Whether all eight bytes of a word are printable ASCII (0x20..=0x7e).
+/// Per byte of a word, exactly: the high bit set when the byte is not printable ASCII
+/// (0x20..=0x7e).
 #[inline(always)]
-fn printable_ascii(x: u64) -> bool {
+fn unprintable(x: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES * 0x80;
-    // No byte ≥ 0x80; then per byte without carries: + 0x60 reaches 0x80 iff ≥ 0x20, and + 1
-    // reaches it iff = 0x7f.
-    x & HIGH == 0 && x.wrapping_add(ONES * 0x60) & HIGH == HIGH && x.wrapping_add(ONES) & HIGH == 0
+    // On the low seven bits of each byte, without carries between bytes: + 0x60 reaches 0x80
+    // iff they are ≥ 0x20, and + 1 iff they are 0x7f.
+    let low = x & (ONES * 0x7f);
+    (x | !(low + ONES * 0x60) | (low + ONES)) & HIGH
 }
 
 /// `s` without noise (see [`is_noise`]) at either end. Works on bytes: in normalised text every
 /// noise character is ASCII except the middle dot '·'.
+/// The usual case, nothing to trim, is tested where it is called; the rest is a call.
+#[inline(always)]
 pub(crate) fn trim_noise(s: &str) -> &str {
-    const DOT: &[u8] = "·".as_bytes();
-    const SPACES: [u8; 8] = [b' '; 8];
     let b = s.as_bytes();
-    // The usual case: nothing to trim. ('·' starts with 0xC2 and ends with 0xB7.)
+    // ('·' starts with 0xC2 and ends with 0xB7.)
     if let (Some(&first), Some(&last)) = (b.first(), b.last())
         && !is_noise_byte(first)
         && first != DOT[0]
@@ -312,6 +388,16 @@ pub(crate) fn trim_noise(s: &str) -> &str {
     {
         return s;
     }
+    trim_noise_ends(s)
+}
+
+const DOT: &[u8] = "·".as_bytes();
+
+/// [`trim_noise`] when there is something to trim.
+#[inline(never)]
+fn trim_noise_ends(s: &str) -> &str {
+    const SPACES: [u8; 8] = [b' '; 8];
+    let b = s.as_bytes();
     let (mut i, mut j) = (0, b.len());
     // Blanked name and phone spans leave long runs of spaces: skip them eight at a time.
     while b[i..j].first_chunk::<8>() == Some(&SPACES) {
@@ -395,17 +481,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn printable_ascii_words_are_recognised_byte_by_byte() {
+    fn every_digit_and_plus_sign_lies_in_a_recorded_ascii_run() {
+        let n = Normalizer::load([vec!['浙'], vec!['收']]);
+        let mut out = Normalized::default();
+        for input in [
+            "",
+            "张三 13812345678 浙江杭州西湖区文三路90号",
+            "１３８１２３４５６７８ 浙江",
+            "138１２３45678",
+            "電話:+86 138-0013-8000\u{1}號",
+            "0571转88886666\t(0571)88886666",
+            "a\u{200b}1\u{3000}2\u{ff0b}3",
+        ] {
+            n.normalize(input, &mut out);
+            let runs = &out.ascii[..out.n_ascii];
+            assert!(
+                runs.windows(2).all(|w| w[0].1 <= w[1].0),
+                "{input:?}: {runs:?}"
+            );
+            for (i, b) in out.text.bytes().enumerate() {
+                if b.is_ascii_digit() || b == b'+' {
+                    assert!(
+                        runs.iter()
+                            .any(|&(s, e)| (s as usize..e as usize).contains(&i)),
+                        "{input:?}: byte {i} of {:?} is in none of {runs:?}",
+                        out.text
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unprintable_bytes_are_found_byte_by_byte() {
         for b in 0u8..=255 {
             for at in 0..8 {
                 let mut w = *b"abc 1234";
                 w[at] = b;
-                let want = w.iter().all(|&c| (0x20..=0x7e).contains(&c));
-                assert_eq!(
-                    printable_ascii(u64::from_le_bytes(w)),
-                    want,
-                    "{b:#x} at {at}"
-                );
+                let want = w.iter().enumerate().fold(0u64, |m, (k, &c)| {
+                    m | u64::from(!(0x20..=0x7e).contains(&c)) << (8 * k + 7)
+                });
+                assert_eq!(unprintable(u64::from_le_bytes(w)), want, "{b:#x} at {at}");
             }
         }
     }

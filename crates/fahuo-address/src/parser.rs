@@ -18,7 +18,7 @@
 //!    county inside the found levels has (织里镇 → 吴兴区);
 //! 7. what follows the region is town + detail; what precedes it may be a glued name.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
@@ -30,7 +30,9 @@ use crate::matcher::Matcher;
 use crate::name::{
     clean_name, looks_like_bare_name, looks_like_glued_name, looks_like_name, starts_with_surname,
 };
-use crate::normalize::{Normalized, Normalizer, is_han, is_noise, is_separator_byte, trim_noise};
+use crate::normalize::{
+    Normalized, Normalizer, is_han, is_noise, is_noise_byte, is_separator_byte, trim_noise,
+};
 use crate::phone::{PhoneKind, Phones, digit_bytes, find_phones};
 use crate::result::{ParsedAddress, Reason};
 use crate::towns::{TownIndex, town_spans};
@@ -100,8 +102,20 @@ const W_CONFLICT: i32 = -3;
 
 thread_local! {
     /// Per-thread buffers for the normalised line (its text and mark lists), reused from
-    /// parse to parse, so that parsing allocates little besides what it returns.
-    static SCRATCH: RefCell<Normalized> = RefCell::new(Normalized::default());
+    /// parse to parse, so that parsing allocates little besides what it returns. A cell taken
+    /// and put back, initialised by a constant: cheaper to reach than a lazily built `RefCell`.
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
+}
+
+/// Buffers one parse works in, kept from line to line (per thread): after the first lines
+/// nothing here allocates, and plain vectors index and push without the inline/heap test of
+/// an inline vector, which the search and the scoring pay at every step.
+#[derive(Debug, Default)]
+struct Scratch {
+    norm: Normalized,
+    elems: Vec<Elem>,
+    anchors: Vec<(UnitId, u8)>,
+    ranked: Vec<Rank>,
 }
 
 /// Loaded once, on first use (about 5 ms in release builds; see BENCHMARKS.md).
@@ -147,9 +161,6 @@ struct Elem {
     /// A short name that carried a unit suffix along (余杭县).
     suffixed: bool,
 }
-
-/// The division names of one line, inline.
-type Elems = SmallVec<[Elem; 16]>;
 
 /// Element indexes, inline (one line's worth).
 type Idxs = SmallVec<[usize; 4]>;
@@ -250,15 +261,26 @@ impl Parser {
 
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut norm) => self.parse_in(input, &mut norm),
-            // Only if parsing ever came to parse again on the same thread: fresh buffers.
-            Err(_) => self.parse_in(input, &mut Normalized::default()),
-        })
+        // Taken out for the parse and put back after (if parsing ever came to parse again on
+        // the same thread, the inner parse would find none and use fresh buffers).
+        let mut scratch = SCRATCH.take().unwrap_or_default();
+        let out = self.parse_in(input, &mut scratch);
+        SCRATCH.set(Some(scratch));
+        out
     }
 
     /// [`Self::parse`], normalising into `norm` (overwritten).
-    fn parse_in(&self, input: &str, norm: &mut Normalized) -> ParsedAddress {
+    ///
+    /// (Built into `parse`, its one caller, so the result is written where the caller wants it
+    /// rather than copied out.)
+    #[inline(always)]
+    fn parse_in(&self, input: &str, scratch: &mut Scratch) -> ParsedAddress {
+        let Scratch {
+            norm,
+            elems,
+            anchors,
+            ranked,
+        } = scratch;
         let mut out = ParsedAddress::empty();
         self.norm.normalize(input, norm);
         if norm.traditional {
@@ -281,6 +303,9 @@ impl Parser {
         let Normalized {
             text: work,
             marks,
+            n_first,
+            ascii,
+            n_ascii,
             spare,
             ..
         } = norm;
@@ -288,7 +313,7 @@ impl Parser {
         // Phones.
         let mut phone_span = None;
         let mut phones = Phones::new();
-        find_phones(work, &mut phones);
+        find_phones(work, &ascii[..*n_ascii], &mut phones);
         let mut spans: SmallVec<[(usize, usize); 4]> = SmallVec::new();
         if phones.len() > 1 {
             out.other_phones = Vec::with_capacity(phones.len() - 1);
@@ -355,16 +380,16 @@ impl Parser {
                 blank(work, spare, &[(s, e)]);
             }
         }
-        let mut marks = &marks[0][..];
+        let mut marks = &marks[0][..*n_first];
         if end < work.len() {
             marks = &marks[..marks.partition_point(|&m| (m as usize) < end)];
         }
         let work = &work[..end];
 
-        // Filled in place: returning the inline vector by value was a copy of its whole buffer.
-        let mut elems = Elems::new();
-        self.find_elems(work, marks, start, &mut elems);
-        let mut best = self.best_chain(work, &elems);
+        elems.clear();
+        self.find_elems(work, marks, start, elems);
+        let elems = &elems[..];
+        let mut best = self.best_chain(work, elems, anchors, ranked);
 
         // Same-name counties with a landline: its area code names the city (朝阳区 + 010 → 北京).
         if let Some((eval, ties)) = &mut best
@@ -404,7 +429,7 @@ impl Parser {
         let mut rest = rest;
         match &best {
             Some((eval, ambiguous)) => {
-                self.fill_levels(&mut out, &elems, eval, ambiguous);
+                self.fill_levels(&mut out, elems, eval, ambiguous);
                 if ambiguous.is_empty()
                     && out.county.is_none()
                     && let Some(city) = self.data.chains[eval.anchor as usize][1]
@@ -581,7 +606,10 @@ impl Parser {
 
     /// All division names in the text, minus those that are really part of a road or town name.
     /// Only text from byte `from` on is searched.
-    fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Elems) {
+    fn find_elems(&self, text: &str, marks: &[u32], from: usize, elems: &mut Vec<Elem>) {
+        // The tests below look at bytes: slicing the text would test for a character boundary
+        // every time, and every character they look for is three bytes long.
+        let b = text.as_bytes();
         let mut pos = from;
         let mut next = 0;
         while pos < text.len() {
@@ -593,16 +621,11 @@ impl Parser {
             let mut pat = m.pattern;
             // Leftmost-longest reads "青岛市南区" as 青岛市 + 南区; when the suffix character also
             // begins a name (市南区) and nothing follows the long match, split as 青岛 + 市南区.
-            if self.pat_flags[pat] & SUFFIX_END != 0
-                && let Some(c) = text[start..end].chars().next_back()
-            {
-                let alt = end - c.len_utf8();
-                if Matcher::key_of(&text[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
-                    && self.anchored(&text[alt..]).is_some()
-                    && self.anchored(&text[end..]).is_none()
-                    && let Some((head, _)) = self
-                        .anchored(&text[start..alt])
-                        .filter(|&(_, len)| len == alt - start)
+            if self.pat_flags[pat] & SUFFIX_END != 0 {
+                // The suffix characters are three bytes long.
+                let alt = end - 3;
+                if Matcher::key_of(&b[alt..]).is_some_and(|k| self.suffix_led.contains(&k))
+                    && let Some(head) = self.suffix_split(b, start, alt, end)
                 {
                     pat = head;
                     end = alt;
@@ -610,12 +633,19 @@ impl Parser {
             }
             pos = end;
             let flags = self.pat_flags[pat];
-            let after = &text[end..];
+            let after = &b[end..];
             // Whether a division name starts right after the match: asked by up to two of the
             // tests below, so found once.
+            // (A plain match, not `get_or_insert_with`, which the compiler left as a call.)
             let mut name_after = None;
-            let mut name_follows =
-                || *name_after.get_or_insert_with(|| self.anchored(after).is_some());
+            let mut name_follows = || match name_after {
+                Some(known) => known,
+                None => {
+                    let found = self.matcher.anchored_bytes(after).is_some();
+                    name_after = Some(found);
+                    found
+                }
+            };
             let mut suffixed = false;
             if flags & FULL == 0 {
                 // "陕西南路", "长安镇" — unless a division name starts right there ("江苏镇江市").
@@ -624,11 +654,11 @@ impl Parser {
                 }
                 // A short name glued to a suffix: take the suffix along (余杭县 → 余杭 + 县),
                 // unless the suffix begins the next name (青岛|市南区).
-                if let Some(c) = after.chars().next()
+                if let Some(c) = three_byte_char(after)
                     && UNIT_SUFFIX.contains(&c)
                     && !name_follows()
                 {
-                    end += c.len_utf8();
+                    end += 3;
                     pos = end;
                     suffixed = true;
                 }
@@ -643,11 +673,36 @@ impl Parser {
             // rest is detail, and scanning it for more names is wasted work (half the text).
             // (A full name is never suffixed, so `after` still starts at `end` here.)
             if flags & FULL_COUNTY != 0
-                && after.chars().next().is_some_and(|c| !is_noise(c))
+                && after.first().is_some_and(|&x| {
+                    // Not noise: in normalised text the only noise beyond ASCII is '·'.
+                    if x < 0x80 {
+                        !is_noise_byte(x)
+                    } else {
+                        !after.starts_with("·".as_bytes())
+                    }
+                })
                 && !name_follows()
             {
                 break;
             }
+        }
+    }
+
+    /// Whether the match `start..end`, whose last character (from `alt`) begins a name too,
+    /// reads better as `start..alt` and a name from `alt` (青岛|市南区): when a name starts at
+    /// `alt`, none at `end`, and `start..alt` is a name itself, that name's pattern. Rare, so
+    /// kept out of the search loop.
+    #[inline(never)]
+    fn suffix_split(&self, b: &[u8], start: usize, alt: usize, end: usize) -> Option<usize> {
+        if self.matcher.anchored_bytes(&b[alt..]).is_some()
+            && self.matcher.anchored_bytes(&b[end..]).is_none()
+        {
+            self.matcher
+                .anchored_bytes(&b[start..alt])
+                .filter(|&(_, len)| len == alt - start)
+                .map(|(head, _)| head)
+        } else {
+            None
         }
     }
 
@@ -658,7 +713,13 @@ impl Parser {
 
     /// Split elements into regions of adjacent matches (only noise between them), evaluate each,
     /// and return the best chain with the other units it ties with, if any.
-    fn best_chain(&self, text: &str, elems: &[Elem]) -> Option<(Eval, Ties)> {
+    fn best_chain(
+        &self,
+        text: &str,
+        elems: &[Elem],
+        anchors: &mut Vec<(UnitId, u8)>,
+        ranked: &mut Vec<Rank>,
+    ) -> Option<(Eval, Ties)> {
         let mut best: Option<(Eval, Ties)> = None;
         let mut i = 0;
         while i < elems.len() {
@@ -671,7 +732,11 @@ impl Parser {
             {
                 j += 1;
             }
-            if let Some(found) = self.eval_region(&elems[i..j], i)
+            if i == 0 && j == elems.len() {
+                // One region, the usual case: its best chain is the answer, returned as it is.
+                return self.eval_region(elems, 0, anchors, ranked);
+            }
+            if let Some(found) = self.eval_region(&elems[i..j], i, anchors, ranked)
                 && best.as_ref().is_none_or(|b| found.0.score > b.0.score)
             {
                 best = Some(found);
@@ -681,10 +746,16 @@ impl Parser {
         best
     }
 
-    fn eval_region(&self, region: &[Elem], offset: usize) -> Option<(Eval, Ties)> {
-        // Small inline vectors: these live for one line, and heap allocation showed in profiles.
+    /// `anchors` and `ranked` are work buffers (overwritten).
+    fn eval_region(
+        &self,
+        region: &[Elem],
+        offset: usize,
+        anchors: &mut Vec<(UnitId, u8)>,
+        ranked: &mut Vec<Rank>,
+    ) -> Option<(Eval, Ties)> {
         // Every unit the region's names may mean, with how many levels its chain has.
-        let mut anchors: SmallVec<[(UnitId, u8); 16]> = SmallVec::new();
+        anchors.clear();
         for e in region {
             for h in &self.data.hits[e.pat as usize] {
                 if !anchors.iter().any(|&(u, _)| u == h.unit) {
@@ -700,7 +771,7 @@ impl Parser {
         // chains, then provinces, and a group stops being scored once the best score exceeds
         // what it could reach: it could neither win nor tie. Most lines name their county, and
         // this skips most of the shallower chains.
-        let mut ranked: SmallVec<[Rank; 16]> = SmallVec::new();
+        ranked.clear();
         // Two evaluation slots, the best so far and the one being scored, so that no evaluation
         // is ever copied.
         let mut slots: [Eval; 2] = Default::default();
@@ -739,7 +810,7 @@ impl Parser {
         // are listed in the order their units were first named (`order`), whatever order they
         // were scored in.
         let mut tied: SmallVec<[(usize, UnitId); 4]> = SmallVec::new();
-        for k in &ranked {
+        for k in ranked.iter() {
             if k.3 != top.anchor
                 && k.0 == top.score
                 && k.1 == top.first
@@ -749,8 +820,12 @@ impl Parser {
                 tied.push((k.4, k.3));
             }
         }
-        tied.sort_unstable();
-        let ties = tied.iter().map(|&(_, u)| u).collect();
+        let mut ties = Ties::new();
+        // Almost always none: even an empty collect into the inline vector showed in profiles.
+        if !tied.is_empty() {
+            tied.sort_unstable();
+            ties.extend(tied.iter().map(|&(_, u)| u));
+        }
         Some((top, ties))
     }
 
@@ -918,21 +993,19 @@ impl Parser {
                 NameKind::Full => {}
             }
         }
-        let (conflicts, leading) = if ev.conflicts + ev.leading > 0 {
-            self.flagged(elems, ev)
-        } else {
-            Default::default()
-        };
-        for &i in conflicts.iter().chain(leading.iter()) {
-            let lvl = self.data.hits[elems[i].pat as usize]
-                .iter()
-                .map(|h| h.level)
-                .min();
-            out.add(match lvl {
-                Some(Level::Province) => Reason::ProvinceCorrected,
-                Some(Level::City) => Reason::CityCorrected,
-                _ => Reason::CountyCorrected,
-            });
+        if ev.conflicts + ev.leading > 0 {
+            let (conflicts, leading) = self.flagged(elems, ev);
+            for &i in conflicts.iter().chain(leading.iter()) {
+                let lvl = self.data.hits[elems[i].pat as usize]
+                    .iter()
+                    .map(|h| h.level)
+                    .min();
+                out.add(match lvl {
+                    Some(Level::Province) => Reason::ProvinceCorrected,
+                    Some(Level::City) => Reason::CityCorrected,
+                    _ => Reason::CountyCorrected,
+                });
+            }
         }
 
         if !ties.is_empty() {
@@ -1174,14 +1247,16 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
 /// direction or numeral, then a road suffix (陕西|南路, 北京|东路, 中山|二路, 长安|镇).
-fn is_road_name(after: &str) -> bool {
-    let mut rest = after.chars();
-    let mut c = rest.next();
+/// Reads bytes: every character it looks for is three bytes long.
+fn is_road_name(after: &[u8]) -> bool {
+    let mut at = 0;
+    let mut c = three_byte_char(after);
     if c.is_some_and(|c| matches!(c, '东' | '西' | '南' | '北' | '中') || is_cn_numeral(c)) {
-        c = rest.next();
+        at = 3;
+        c = three_byte_char(&after[3..]);
     }
     // ROAD_SUFFIXES, dispatched on the first character.
-    let second = rest.next();
+    let second = c.and_then(|_| three_byte_char(&after[at + 3..]));
     match c {
         Some('路' | '街' | '道' | '巷' | '弄' | '镇' | '乡' | '村' | '里' | '桥') => true,
         Some('大') => matches!(second, Some('街' | '道')),
@@ -1193,13 +1268,26 @@ fn is_road_name(after: &str) -> bool {
     }
 }
 
+/// The character `b` starts with, if it is three bytes long (as Han characters are).
+#[inline(always)]
+fn three_byte_char(b: &[u8]) -> Option<char> {
+    match *b {
+        [x @ 0xe0..=0xef, y, z, ..] => char::from_u32(
+            (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
+        ),
+        _ => None,
+    }
+}
+
 /// Whether `s` is nothing but spaces (blanked spans), eight bytes at a time.
 fn all_spaces(s: &str) -> bool {
     let mut words = s.as_bytes().chunks_exact(8);
     words.by_ref().all(|w| w == b"        ") && words.remainder().iter().all(|&b| b == b' ')
 }
 
-/// Collapse separators to single spaces and trim noise from both ends.
+/// Collapse separators to single spaces and trim noise from both ends. (Built into its two
+/// callers in the parse: it runs for every line, and the call cost more than the copies.)
+#[inline(always)]
 fn clean(s: &str) -> String {
     let trimmed = trim_noise(s);
     if separator_from(trimmed.as_bytes(), 0) == trimmed.len() {
@@ -1224,8 +1312,20 @@ static TOWN_CHARS: CharSet = CharSet::of("路街号村巷弄区县道楼镇乡�
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
 /// not itself a road ("镇海路") and not containing road or house words.
 fn split_town(detail: &str) -> Option<(String, String)> {
+    let b = detail.as_bytes();
+    let mut next = 0;
     let mut n = 0;
-    for (i, c) in detail.char_indices() {
+    // Han characters are three bytes long: a walk over bytes that decodes just those (the test
+    // runs for every line, and usually ends at the third or fourth character).
+    while let Some(&[x, y, z]) = b.get(next..next + 3) {
+        let i = next;
+        next += 3;
+        if !(0xe3..=0xe9).contains(&x) {
+            return None; // not a three-byte character of the Han blocks' range
+        }
+        let c = char::from_u32(
+            (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
+        )?;
         if !is_han(c) {
             return None;
         }
@@ -1253,7 +1353,7 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         if !suffix.is_empty() && n >= 2 {
             let end = i + suffix.len();
             let after = &detail[end..];
-            if is_road_name(after) && !after.starts_with('村') {
+            if is_road_name(after.as_bytes()) && !after.starts_with('村') {
                 return None;
             }
             let after = after.trim_start_matches(|c: char| is_noise(c));
@@ -1313,8 +1413,13 @@ fn has_landmark(detail: &str) -> bool {
     // marks are only compared where one of these stands.
     static FIRST: CharSet =
         CharSet::of("号村组室栋幢楼单门弄院店厂公学医小花苑大中市广社屯庄园驿一二三四五六七八九十");
-    // A digit is the usual landmark: look for one bytewise before decoding characters.
-    detail.bytes().any(|b| b.is_ascii_digit())
+    // A digit is the usual landmark: look for one eight bytes at a time before decoding
+    // characters.
+    let (words, tail) = detail.as_bytes().as_chunks::<8>();
+    words
+        .iter()
+        .any(|w| digit_bytes(u64::from_le_bytes(*w)) != 0)
+        || tail.iter().any(u8::is_ascii_digit)
         || detail.char_indices().any(|(i, c)| {
             FIRST.contains(c)
                 && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
@@ -1527,7 +1632,7 @@ mod tests {
         for h in heads {
             for t in tails {
                 let after = format!("{h}{t}");
-                assert_eq!(is_road_name(&after), by_list(&after), "{after}");
+                assert_eq!(is_road_name(after.as_bytes()), by_list(&after), "{after}");
             }
         }
     }

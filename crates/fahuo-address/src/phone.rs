@@ -37,6 +37,26 @@ pub(crate) struct Found {
 }
 
 /// Separators allowed between digit groups of one number.
+/// Whether `bytes[s..e]` is a run of fewer than seven digits followed by a character that joins
+/// no digit group ('号', not '转' or '分机' or an ASCII digit): a house or room number, most
+/// runs of a line, which `find_phones` would pass over.
+#[inline(always)]
+fn short_number(bytes: &[u8], s: usize, e: usize) -> bool {
+    e - s < 7
+        && bytes[s..e].iter().all(u8::is_ascii_digit)
+        && match bytes.get(e) {
+            None => true,
+            Some(&b) if b < 0x80 => false,
+            Some(&b) if b == ZHUAN[0] => !bytes[e..].starts_with(ZHUAN),
+            Some(&b) if b == FENJI[0] => !bytes[e..].starts_with(FENJI),
+            Some(_) => true,
+        }
+}
+
+/// The two non-ASCII group separators.
+const ZHUAN: &[u8] = "转".as_bytes();
+const FENJI: &[u8] = "分机".as_bytes();
+
 fn group_sep(s: &str) -> Option<(usize, bool)> {
     // (byte length, may introduce an extension); dispatch on the first byte, as this runs after
     // every digit group of every line.
@@ -102,6 +122,13 @@ fn dashed(parts: &[&str]) -> String {
     s
 }
 
+/// [`dashed`] for a single part (a mobile number): the copy alone.
+fn undashed(d: &str) -> String {
+    let mut s = String::with_capacity(d.len() + EXT_ROOM);
+    s.push_str(d);
+    s
+}
+
 fn landline(d: &str) -> Option<String> {
     if !d.starts_with('0') || d.starts_with("00") {
         return None;
@@ -142,7 +169,7 @@ fn classify(groups: &[Group<'_>]) -> Option<(Phone, usize)> {
         let d = strip_country(joined);
         let found = if is_mobile(d) {
             Some(Phone {
-                number: dashed(&[d]),
+                number: undashed(d),
                 kind: PhoneKind::Mobile,
             })
         } else if (d.starts_with("400") || d.starts_with("800")) && d.len() == 10 {
@@ -212,30 +239,34 @@ pub(crate) fn digit_bytes(x: u64) -> u64 {
     (ONES * (0x7f + 0x3a) - low) & !x & (low + ONES * (0x7f - 0x2f)) & HIGH
 }
 
-/// The first index at or after `from` holding an ASCII digit or '+'. Most of a line is Han text
-/// and words between the numbers, so this tests eight bytes at a time with word-wide
-/// arithmetic that is exact for the lowest matching byte, whose index it then reads off the
-/// bit position; a zero byte (past the end) matches neither test.
-fn next_digit_or_plus(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < bytes.len() {
-        let x = word_at(bytes, i);
-        if x & HIGH == HIGH {
-            // Eight bytes of multi-byte characters (most of a Chinese line): nothing to test.
-            i += 8;
-            continue;
+/// The left-to-right search for where numbers may start: the ASCII digits and '+' signs of a
+/// text, looked for only inside its ASCII runs (as normalisation recorded them), never in the
+/// Han text between them.
+struct NumberStarts<'a> {
+    runs: &'a [(u32, u32)],
+    /// The first run that may still hold a start.
+    next: usize,
+}
+
+impl NumberStarts<'_> {
+    /// The first index at or after `from` holding an ASCII digit or '+', except in short
+    /// numbers that cannot be a phone (see below). `from` never goes back between calls.
+    fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        while let Some(&(s, e)) = self.runs.get(self.next) {
+            let (s, e) = (s as usize, e as usize);
+            if e > from && !(s >= from && short_number(bytes, s, e)) {
+                let lo = s.max(from);
+                if let Some(p) = bytes[lo..e]
+                    .iter()
+                    .position(|&b| b.is_ascii_digit() || b == b'+')
+                {
+                    return Some(lo + p);
+                }
+            }
+            self.next += 1;
         }
-        // Per byte: the high bit set for a '+' byte (and maybe for bytes above one, which the
-        // lowest-bit read below never sees).
-        let p = x ^ (ONES * u64::from(b'+'));
-        let plus = p.wrapping_sub(ONES) & !p & HIGH;
-        let found = digit_bytes(x) | plus;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
+        None
     }
-    None
 }
 
 /// The end of the run of ASCII digits that starts at `i`, eight bytes at a time.
@@ -251,17 +282,31 @@ fn digits_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Find phone numbers in `text`, left to right.
+/// Whether the number ending at `end` is glued to a following digit-less unit ("13812345678号"),
+/// which makes it no phone.
+fn glued_to_unit(text: &str, end: usize) -> bool {
+    text[end..]
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '号' | '室' | '楼' | '栋' | '幢' | '层'))
+}
+
+/// Find phone numbers in `text`, left to right. `ascii`: its runs of ASCII, which hold every
+/// ASCII digit and '+' of it (see `Normalized::ascii`).
 /// Found phones are appended to `out` (a caller's inline vector: returning one by value was a
 /// copy of its whole buffer).
-pub(crate) fn find_phones(text: &str, out: &mut Phones) {
+///
+/// (Built into its one caller, the parser, which passes its buffers straight in.)
+#[inline(always)]
+pub(crate) fn find_phones(text: &str, ascii: &[(u32, u32)], out: &mut Phones) {
     let bytes = text.as_bytes();
-    // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
-    // vectors showed in profiles.
-    let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
+    let mut starts = NumberStarts {
+        runs: ascii,
+        next: 0,
+    };
     let mut i = 0;
     while i < bytes.len() {
-        match next_digit_or_plus(bytes, i) {
+        match starts.next(bytes, i) {
             Some(at) => i = at,
             None => break,
         }
@@ -284,95 +329,149 @@ pub(crate) fn find_phones(text: &str, out: &mut Phones) {
             i = run_end;
             continue;
         }
-        groups.clear();
-        let mut ext_sep = false;
-        // The first group's digits were just counted.
-        let mut gs = i;
-        i = run_end;
-        loop {
-            groups.push(Group {
-                digits: &text[gs..i],
-                start: gs,
-                end: i,
-                ext_sep,
-            });
-            // Look past separators for another digit group.
-            let mut j = i;
-            let mut saw_ext = false;
+        // The usual phone: a mobile number on its own, with no digit group after it. Taken
+        // directly, as the grouping and classifying below would.
+        if run_start == i && run_end - i == 11 && is_mobile(&text[i..run_end]) {
+            let mut j = run_end;
             let mut nsep = 0;
-            while let Some((len, ext)) = group_sep(&text[j..]) {
+            while let Some((len, _)) = group_sep(&text[j..]) {
                 j += len;
-                saw_ext |= ext;
                 nsep += 1;
                 if nsep > 3 {
                     break;
                 }
             }
-            if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
-                gs = j;
-                i = digits_end(bytes, j);
-                ext_sep = saw_ext;
-            } else {
+            if !(j > run_end && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit()) {
+                if !glued_to_unit(text, run_end) {
+                    out.push(Found {
+                        phone: Phone {
+                            number: undashed(&text[i..run_end]),
+                            kind: PhoneKind::Mobile,
+                        },
+                        start: run_start,
+                        end: run_end,
+                    });
+                }
+                i = run_end;
+                continue;
+            }
+        }
+        i = grouped(text, run_start, i, run_end, out);
+    }
+}
+
+/// The number (or numbers) that start at `run_start` with the digit run `digits_from..run_end`,
+/// which is long enough or followed by a group separator: its digit groups are gathered and
+/// classified, and what is found is appended to `out`. Returns where the search goes on. Kept
+/// out of `find_phones`, whose loop passes over short numbers and takes plain mobiles itself.
+#[inline(never)]
+fn grouped(
+    text: &str,
+    run_start: usize,
+    digits_from: usize,
+    run_end: usize,
+    out: &mut Phones,
+) -> usize {
+    // Inline storage: a line has one or two numbers of a few groups each, and per-line heap
+    // vectors showed in profiles.
+    let mut groups: SmallVec<[Group<'_>; 8]> = SmallVec::new();
+    let bytes = text.as_bytes();
+    let mut ext_sep = false;
+    // The first group's digits were just counted.
+    let mut gs = digits_from;
+    let mut i = run_end;
+    loop {
+        groups.push(Group {
+            digits: &text[gs..i],
+            start: gs,
+            end: i,
+            ext_sep,
+        });
+        // Look past separators for another digit group.
+        let mut j = i;
+        let mut saw_ext = false;
+        let mut nsep = 0;
+        while let Some((len, ext)) = group_sep(&text[j..]) {
+            j += len;
+            saw_ext |= ext;
+            nsep += 1;
+            if nsep > 3 {
                 break;
             }
         }
-        // House and room numbers ("90号", "5楼") are far too short to be phones.
-        if groups.iter().map(|g| g.digits.len()).sum::<usize>() < 7 {
-            if i == run_start {
-                i += 1;
-            }
-            continue;
-        }
-        let mut g = 0;
-        // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
-        // digits are a mobile number (and that is not a country-code prefix).
-        if groups.len() == 1 {
-            let d = groups[0].digits;
-            if (12..=16).contains(&d.len())
-                && is_mobile(&d[d.len() - 11..])
-                && !is_mobile(strip_country(d))
-            {
-                out.push(Found {
-                    phone: Phone {
-                        number: d[d.len() - 11..].to_string(),
-                        kind: PhoneKind::Mobile,
-                    },
-                    start: groups[0].end - 11,
-                    end: groups[0].end,
-                });
-                g = 1;
-            }
-        }
-        while g < groups.len() {
-            if let Some((phone, used)) = classify(&groups[g..]) {
-                let start = if g == 0 { run_start } else { groups[g].start };
-                let end = groups[g + used - 1].end;
-                // A number glued to a following digit-less unit ("13812345678号") is not a phone.
-                let glued_after = text[end..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| matches!(c, '号' | '室' | '楼' | '栋' | '幢' | '层'));
-                if !glued_after {
-                    out.push(Found { phone, start, end });
-                    g += used;
-                    continue;
-                }
-            }
-            g += 1;
-        }
-        if i == run_start {
-            i += 1;
+        if j > i && nsep <= 3 && j < bytes.len() && bytes[j].is_ascii_digit() {
+            gs = j;
+            i = digits_end(bytes, j);
+            ext_sep = saw_ext;
+        } else {
+            break;
         }
     }
+    // House and room numbers ("90号", "5楼") are far too short to be phones.
+    if groups.iter().map(|g| g.digits.len()).sum::<usize>() < 7 {
+        return if i == run_start { i + 1 } else { i };
+    }
+    let mut g = 0;
+    // A room number glued to a mobile ("1楼30115801691123"): a 12–16 digit run whose last 11
+    // digits are a mobile number (and that is not a country-code prefix).
+    if groups.len() == 1 {
+        let d = groups[0].digits;
+        if (12..=16).contains(&d.len())
+            && is_mobile(&d[d.len() - 11..])
+            && !is_mobile(strip_country(d))
+        {
+            out.push(Found {
+                phone: Phone {
+                    number: d[d.len() - 11..].to_string(),
+                    kind: PhoneKind::Mobile,
+                },
+                start: groups[0].end - 11,
+                end: groups[0].end,
+            });
+            g = 1;
+        }
+    }
+    while g < groups.len() {
+        if let Some((phone, used)) = classify(&groups[g..]) {
+            let start = if g == 0 { run_start } else { groups[g].start };
+            let end = groups[g + used - 1].end;
+            if !glued_to_unit(text, end) {
+                out.push(Found { phone, start, end });
+                g += used;
+                continue;
+            }
+        }
+        g += 1;
+    }
+    if i == run_start { i + 1 } else { i }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The maximal runs of ASCII in `text`, as normalisation records them.
+    fn ascii_runs(text: &str) -> Vec<(u32, u32)> {
+        let b = text.as_bytes();
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let from = i;
+            while i < b.len() && b[i].is_ascii() {
+                i += 1;
+            }
+            if i > from {
+                runs.push((from as u32, i as u32));
+            } else {
+                i += 1;
+            }
+        }
+        runs
+    }
+
     fn all(text: &str) -> Phones {
         let mut found = Phones::new();
-        find_phones(text, &mut found);
+        find_phones(text, &ascii_runs(text), &mut found);
         found
     }
 
@@ -448,7 +547,7 @@ mod tests {
     }
 
     #[test]
-    fn digit_skipping_agrees_with_a_plain_scan() {
+    fn number_starts_agree_with_a_plain_scan() {
         let texts = [
             "",
             "+",
@@ -458,12 +557,33 @@ mod tests {
             "\u{7f}\u{80}9",
             "++++++++++1",
             "abcdefghijklmno7",
+            "90号 12345转1 123分机4 12分 9",
         ];
         for t in texts {
             let b = t.as_bytes();
+            let runs = ascii_runs(t);
             for from in 0..=b.len() {
-                let plain = (from..b.len()).find(|&i| b[i].is_ascii_digit() || b[i] == b'+');
-                assert_eq!(next_digit_or_plus(b, from), plain, "{t:?} from {from}");
+                // A fresh search from each offset (a search that passed over a short number
+                // never comes back into it).
+                let mut starts = NumberStarts {
+                    runs: &runs,
+                    next: 0,
+                };
+                let plain = (from..b.len()).find(|&i| {
+                    (b[i].is_ascii_digit() || b[i] == b'+')
+                        && !runs.iter().any(|&(s, e)| {
+                            // Short numbers wholly ahead, followed by text that joins no group.
+                            let (s, e) = (s as usize, e as usize);
+                            (s..e).contains(&i)
+                                && s >= from
+                                && e - s < 7
+                                && b[s..e].iter().all(u8::is_ascii_digit)
+                                && b.get(e).is_none_or(|&c| c >= 0x80)
+                                && !t[e..].starts_with('转')
+                                && !t[e..].starts_with("分机")
+                        })
+                });
+                assert_eq!(starts.next(b, from), plain, "{t:?} from {from}");
             }
         }
     }
