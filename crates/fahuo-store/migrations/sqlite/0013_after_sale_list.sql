@@ -7,6 +7,11 @@
 -- "Open" is the same list as fahuo_store::orders::OPEN_AFTER_SALE (a test checks it).
 ALTER TABLE orders ADD COLUMN list_after_sale SMALLINT NOT NULL DEFAULT 0;
 
+-- The API's default order (newest first, by id) within a tenant, as one index range: SQLite
+-- otherwise sorted every order of the tenant to find a page (78 ms at a million orders, and
+-- 375 ms for a window of rare filters).
+CREATE INDEX orders_list_newest ON orders(tenant_id, id);
+
 CREATE INDEX orders_after_sale_deadline ON orders(tenant_id, list_deadline, id)
     WHERE list_after_sale = 1;
 CREATE INDEX orders_after_sale_created ON orders(tenant_id, created_at, id)
