@@ -1326,7 +1326,8 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         let c = char::from_u32(
             (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
         )?;
-        if !is_han(c) {
+        // Lead bytes 0xe5..=0xe9 are U+5000..U+9FFF, all Han: only the lower blocks need the test.
+        if x < 0xe5 && !is_han(c) {
             return None;
         }
         n += 1;
