@@ -69,7 +69,8 @@ fn looks_like_short_name(token: &str) -> bool {
             )
             .is_some_and(|c| {
                 address |= is_address_char(c);
-                is_han(c)
+                // Lead bytes 0xe5..=0xe9 are U+5000..U+9FFF, all Han.
+                (0xe5..=0xe9).contains(&x) || is_han(c)
             }),
             _ => false,
         });
