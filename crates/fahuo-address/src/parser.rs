@@ -1323,20 +1323,20 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         if !(0xe3..=0xe9).contains(&x) {
             return None; // not a three-byte character of the Han blocks' range
         }
-        let c = char::from_u32(
-            (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
-        )?;
+        // The code point, U+3000..U+9FFF; made a `char` only for the few characters acted on.
+        let cp = (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f);
         // Lead bytes 0xe5..=0xe9 are U+5000..U+9FFF, all Han: only the lower blocks need the test.
-        if x < 0xe5 && !is_han(c) {
+        if x < 0xe5 && !char::from_u32(cp).is_some_and(is_han) {
             return None;
         }
         n += 1;
         if n > 9 {
             return None;
         }
-        if !TOWN_CHARS.contains(c) {
+        if !TOWN_CHARS.contains_code(cp) {
             continue; // neither ends the town part nor is a town suffix (most characters)
         }
+        let c = char::from_u32(cp)?;
         if matches!(
             c,
             '路' | '街' | '号' | '村' | '巷' | '弄' | '区' | '县' | '道' | '楼'
