@@ -21,9 +21,10 @@ const COMPOUND_SURNAMES: [&str; 12] = [
 const TITLES: [&str; 6] = ["先生", "女士", "小姐", "老师", "师傅", "收"];
 
 /// Characters that mark address text, never a personal name.
+static ADDRESS_CHARS: CharSet = CharSet::of("路街道号楼室栋幢村镇乡区县省巷弄层组市州旗");
+
 fn is_address_char(c: char) -> bool {
-    static SET: CharSet = CharSet::of("路街道号楼室栋幢村镇乡区县省巷弄层组市州旗");
-    SET.contains(c)
+    ADDRESS_CHARS.contains(c)
 }
 
 /// Whether `c` is one of `SURNAMES` (a compile-time bitmap: this is asked for every token of
@@ -64,14 +65,15 @@ fn looks_like_short_name(token: &str) -> bool {
     if token.len() <= 18 && token.len().is_multiple_of(3) && !token.is_empty() {
         let mut address = false;
         let all_han = token.as_bytes().chunks_exact(3).all(|c| match *c {
-            [x @ 0xe0..=0xef, y, z] => char::from_u32(
-                (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
-            )
-            .is_some_and(|c| {
-                address |= is_address_char(c);
+            [x @ 0xe0..=0xef, y, z] => {
+                // A whole three-byte character (the chunks before it were too): its code point,
+                // never a surrogate, tested without making it a `char`.
+                let cp =
+                    (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f);
+                address |= ADDRESS_CHARS.contains_code(cp);
                 // Lead bytes 0xe5..=0xe9 are U+5000..U+9FFF, all Han.
-                (0xe5..=0xe9).contains(&x) || is_han(c)
-            }),
+                (0xe5..=0xe9).contains(&x) || char::from_u32(cp).is_some_and(is_han)
+            }
             _ => false,
         });
         if all_han {
