@@ -456,7 +456,9 @@ impl Parser {
         }
 
         // Town and detail.
-        let mut detail = clean(rest);
+        // Whether the detail holds a digit, if known: cutting the town or a trailing name off
+        // leaves its digits as they are.
+        let (mut detail, mut digit) = clean_noting_digits(rest);
         if let Some((town, after)) = split_town(&detail) {
             out.town = Some(town);
             detail = after;
@@ -473,6 +475,7 @@ impl Parser {
                 out.name = Some(clean_name(&prefix).to_string());
             } else if shorter_than_two_chars(&detail) {
                 detail = prefix;
+                digit = None;
             } else if !leading_full {
                 out.add(Reason::TextIgnored);
             }
@@ -487,7 +490,7 @@ impl Parser {
             if out.town.is_none() || detail.is_empty() {
                 out.add(Reason::MissingDetail);
             }
-        } else if !has_landmark(&detail) {
+        } else if !has_landmark_knowing(&detail, digit) {
             out.add(Reason::DetailVague);
         }
         out.detail = detail;
@@ -1212,8 +1215,16 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 /// The index of the first separator byte at or after `i` (a character boundary), or the
 /// length. Only ASCII bytes other than digits can be separators: eight bytes at a time, it
 /// tests just those bytes of the word; the last few bytes go a whole character at a time.
-fn separator_from(bytes: &[u8], mut i: usize) -> usize {
+fn separator_from(bytes: &[u8], i: usize) -> usize {
+    separator_scan::<false>(bytes, i).0
+}
+
+/// [`separator_from`], and with `DIGITS`, whether an ASCII digit stands before the separator
+/// (or a little after it, in the same eight bytes: exact only when no separator was found).
+#[inline(always)]
+fn separator_scan<const DIGITS: bool>(bytes: &[u8], mut i: usize) -> (usize, bool) {
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut digit = false;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
         // Digits, the usual ASCII in an address, are never separators: only the other ASCII
         // bytes of the word are looked up, and the word is done in one go.
@@ -1222,11 +1233,15 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
             i += 8; // multi-byte characters only
             continue;
         }
-        let mut candidates = !x & HIGH & !digit_bytes(x);
+        let digits = digit_bytes(x);
+        if DIGITS {
+            digit |= digits != 0;
+        }
+        let mut candidates = !x & HIGH & !digits;
         while candidates != 0 {
             let p = i + (candidates.trailing_zeros() / 8) as usize;
             if is_separator_byte(bytes[p]) {
-                return p;
+                return (p, digit);
             }
             candidates &= candidates - 1;
         }
@@ -1237,12 +1252,15 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
             if is_separator_byte(x) {
                 break;
             }
+            if DIGITS {
+                digit |= x.is_ascii_digit();
+            }
             i += 1;
         } else {
             i += 1 + usize::from(x >= 0xc0) + usize::from(x >= 0xe0) + usize::from(x >= 0xf0);
         }
     }
-    i
+    (i, digit)
 }
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
@@ -1289,9 +1307,18 @@ fn all_spaces(s: &str) -> bool {
 /// callers in the parse: it runs for every line, and the call cost more than the copies.)
 #[inline(always)]
 fn clean(s: &str) -> String {
+    clean_noting_digits(s).0
+}
+
+/// [`clean`], and whether the result holds an ASCII digit, when the scan for separators
+/// found that out on the way (the usual one-piece text).
+#[inline(always)]
+fn clean_noting_digits(s: &str) -> (String, Option<bool>) {
     let trimmed = trim_noise(s);
-    if separator_from(trimmed.as_bytes(), 0) == trimmed.len() {
-        return trimmed.to_string(); // the common case: one piece, nothing to collapse
+    let (sep, digit) = separator_scan::<true>(trimmed.as_bytes(), 0);
+    if sep == trimmed.len() {
+        // The common case: one piece, nothing to collapse.
+        return (trimmed.to_string(), Some(digit));
     }
     // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
     // so the first and last piece are non-empty and nothing needs trimming afterwards.
@@ -1302,7 +1329,7 @@ fn clean(s: &str) -> String {
         }
         out.push_str(&trimmed[a..b]);
     }
-    out
+    (out, None)
 }
 
 /// The characters `split_town` acts on: those that end the town part, and the first characters
@@ -1404,7 +1431,14 @@ fn is_cn_numeral(c: char) -> bool {
 }
 
 /// Whether the detail names something a courier can find: a number, a village, a building.
+#[cfg(test)]
 fn has_landmark(detail: &str) -> bool {
+    has_landmark_knowing(detail, None)
+}
+
+/// [`has_landmark`], told whether the detail holds an ASCII digit when that is known.
+#[inline(always)]
+fn has_landmark_knowing(detail: &str, digit: Option<bool>) -> bool {
     const MARKS: [&str; 30] = [
         "号", "村", "组", "室", "栋", "幢", "楼", "单元", "门", "弄", "院", "店", "厂", "公司",
         "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
@@ -1417,14 +1451,14 @@ fn has_landmark(detail: &str) -> bool {
     // A digit is the usual landmark: look for one eight bytes at a time before decoding
     // characters.
     let (words, tail) = detail.as_bytes().as_chunks::<8>();
-    words
-        .iter()
-        .any(|w| digit_bytes(u64::from_le_bytes(*w)) != 0)
-        || tail.iter().any(u8::is_ascii_digit)
-        || detail.char_indices().any(|(i, c)| {
-            FIRST.contains(c)
-                && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
-        })
+    digit.unwrap_or_else(|| {
+        words
+            .iter()
+            .any(|w| digit_bytes(u64::from_le_bytes(*w)) != 0)
+            || tail.iter().any(u8::is_ascii_digit)
+    }) || detail.char_indices().any(|(i, c)| {
+        FIRST.contains(c) && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
+    })
 }
 
 /// Longest line `parse_lines` keeps in memory (bytes); longer lines are cut and flagged.
@@ -1521,6 +1555,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cleaning_says_whether_digits_remain_only_when_it_knows() {
+        for t in [
+            "",
+            "  幸福巷632号13栋1单元802室  ",
+            "幸福巷六号",
+            "学府路 401号",
+            "12345678",
+            "长江路845号实验学校20栋1单元635室#",
+            "a-b_c.d#e",
+            "ab12",
+        ] {
+            let (cleaned, digit) = clean_noting_digits(t);
+            assert_eq!(cleaned, clean(t), "{t:?}");
+            if let Some(digit) = digit {
+                assert_eq!(digit, cleaned.bytes().any(|b| b.is_ascii_digit()), "{t:?}");
+            }
+        }
+        assert_eq!(
+            clean_noting_digits("幸福巷632号13栋1单元802室").1,
+            Some(true)
+        );
+        assert_eq!(clean_noting_digits("幸福巷六号").1, Some(false));
+    }
+
     /// `is_road_name` is written out by first character; it must say the same as the list.
     #[test]
     fn filler_rows_and_labels_are_stripped() {
@@ -1611,6 +1670,8 @@ mod tests {
             "abc",
         ] {
             assert_eq!(has_landmark(d), plain(d), "{d}");
+            let digit = d.bytes().any(|b| b.is_ascii_digit());
+            assert_eq!(has_landmark_knowing(d, Some(digit)), plain(d), "{d}");
         }
     }
 
