@@ -57,7 +57,11 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
 /// [`looks_like_name`] for a token of at most 45 bytes.
 #[inline(never)]
 fn looks_like_short_name(token: &str) -> bool {
-    if token.len() > 20 && !token.is_ascii() && !token.contains('·') {
+    // '·' is C2 B7: without a 0xC2 byte (a quick byte search) there is none.
+    if token.len() > 20
+        && !token.is_ascii()
+        && (!has_c2_byte(token.as_bytes()) || !token.contains('·'))
+    {
         return false;
     }
     // The usual token: a few Han characters (three bytes each), decoded without the general
@@ -81,6 +85,18 @@ fn looks_like_short_name(token: &str) -> bool {
         }
     }
     looks_like_name_in_general(token)
+}
+
+/// Whether any byte is 0xC2 (the first byte of '·'), eight bytes at a time.
+#[inline(always)]
+fn has_c2_byte(b: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    let (words, tail) = b.as_chunks::<8>();
+    words.iter().any(|w| {
+        // A zero byte of x ^ C2C2…: the classic test (exact for "any", not for which byte).
+        let x = u64::from_le_bytes(*w) ^ (ONES * 0xc2);
+        x.wrapping_sub(ONES) & !x & (ONES * 0x80) != 0
+    }) || tail.contains(&0xc2)
 }
 
 /// [`looks_like_name`] for any token.
@@ -171,6 +187,24 @@ pub(crate) fn looks_like_glued_name(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dot_byte_search_agrees_with_a_plain_one() {
+        for t in [
+            "",
+            "·",
+            "买买提·艾力",
+            "北京市北京市顺义区长江路845号实验学校20栋1单元635室",
+            "abcdefgh·",
+            "abcdefghijklmnop",
+            "é",
+        ] {
+            for from in 0..=t.len() {
+                let b = &t.as_bytes()[from..];
+                assert_eq!(has_c2_byte(b), b.contains(&0xc2), "{t:?} from {from}");
+            }
+        }
+    }
 
     #[test]
     fn the_short_han_token_path_agrees_with_the_general_rules() {
