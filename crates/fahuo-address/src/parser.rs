@@ -1273,15 +1273,16 @@ fn is_road_name(after: &[u8]) -> bool {
         at = 3;
         c = three_byte_char(&after[3..]);
     }
-    // ROAD_SUFFIXES, dispatched on the first character.
-    let second = c.and_then(|_| three_byte_char(&after[at + 3..]));
+    // ROAD_SUFFIXES, dispatched on the first character; the second is decoded only for the
+    // two-character suffixes (with a first character, `after` holds its three bytes).
+    let second = || three_byte_char(&after[at + 3..]);
     match c {
         Some('路' | '街' | '道' | '巷' | '弄' | '镇' | '乡' | '村' | '里' | '桥') => true,
-        Some('大') => matches!(second, Some('街' | '道')),
-        Some('胡') => second == Some('同'),
-        Some('广') => second == Some('场'),
-        Some('花') => second == Some('园'),
-        Some('小') => second == Some('区'),
+        Some('大') => matches!(second(), Some('街' | '道')),
+        Some('胡') => second() == Some('同'),
+        Some('广') => second() == Some('场'),
+        Some('花') => second() == Some('园'),
+        Some('小') => second() == Some('区'),
         _ => false,
     }
 }
