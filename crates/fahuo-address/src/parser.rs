@@ -1120,7 +1120,18 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
 /// Overwrite the byte spans `spans` of `work` with spaces (each span's ends are char
 /// boundaries; spans are in order and do not overlap), keeping every offset valid. The text is
 /// rebuilt into `spare` and the two buffers swapped: a few copies instead of a splice per span.
+/// (The test for no spans is made where it is called: a line usually has no labels to blank,
+/// and the call cost more than the work.)
+#[inline(always)]
 fn blank(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
+    if !spans.is_empty() {
+        blank_spans(work, spare, spans);
+    }
+}
+
+/// [`blank`] for at least one span.
+#[inline(never)]
+fn blank_spans(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
     const SPACES: &str = "                                                                ";
     if let [(s, e)] = *spans
         && e == work.len()
