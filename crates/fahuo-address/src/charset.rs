@@ -31,6 +31,12 @@ impl CharSet {
 
     #[inline(always)]
     pub fn contains(&self, c: char) -> bool {
+        self.contains_code(c as u32)
+    }
+
+    /// [`Self::contains`] for a code point not yet made a `char` (any `u32`).
+    #[inline(always)]
+    pub fn contains_code(&self, c: u32) -> bool {
         let c = c as usize;
         c < 0x1_0000 && self.0[c / 64] & (1 << (c % 64)) != 0
     }
@@ -49,5 +55,8 @@ mod tests {
         for c in ['b', '街', '𠀀', '\0'] {
             assert!(!SET.contains(c), "{c}");
         }
+        assert!(SET.contains_code('镇' as u32));
+        assert!(!SET.contains_code(0x1_0000 + '镇' as u32));
+        assert!(!SET.contains_code(u32::MAX));
     }
 }

@@ -18,12 +18,18 @@ const COMPOUND_SURNAMES: [&str; 12] = [
     "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "令狐", "夏侯",
 ];
 
+/// The first characters of the compound surnames, so that most other characters are turned
+/// away with one lookup.
+const COMPOUND_FIRSTS: &str = "欧司上诸东皇尉公慕长令夏";
+static COMPOUND_FIRST: CharSet = CharSet::of(COMPOUND_FIRSTS);
+
 const TITLES: [&str; 6] = ["先生", "女士", "小姐", "老师", "师傅", "收"];
 
 /// Characters that mark address text, never a personal name.
+static ADDRESS_CHARS: CharSet = CharSet::of("路街道号楼室栋幢村镇乡区县省巷弄层组市州旗");
+
 fn is_address_char(c: char) -> bool {
-    static SET: CharSet = CharSet::of("路街道号楼室栋幢村镇乡区县省巷弄层组市州旗");
-    SET.contains(c)
+    ADDRESS_CHARS.contains(c)
 }
 
 /// Whether `c` is one of `SURNAMES` (a compile-time bitmap: this is asked for every token of
@@ -38,9 +44,7 @@ pub(crate) fn starts_with_surname(s: &str) -> bool {
         return false;
     };
     is_surname(first)
-        || COMPOUND_SURNAMES
-            .iter()
-            .any(|c| c.starts_with(first) && s.starts_with(c))
+        || COMPOUND_FIRST.contains(first) && COMPOUND_SURNAMES.iter().any(|c| s.starts_with(c))
 }
 
 /// Whether a whole token looks like a receiver's name: 2–4 Han characters starting with a
@@ -56,7 +60,11 @@ pub(crate) fn looks_like_name(token: &str) -> bool {
 /// [`looks_like_name`] for a token of at most 45 bytes.
 #[inline(never)]
 fn looks_like_short_name(token: &str) -> bool {
-    if token.len() > 20 && !token.is_ascii() && !token.contains('·') {
+    // '·' is C2 B7: without a 0xC2 byte (a quick byte search) there is none.
+    if token.len() > 20
+        && !token.is_ascii()
+        && (!has_c2_byte(token.as_bytes()) || !token.contains('·'))
+    {
         return false;
     }
     // The usual token: a few Han characters (three bytes each), decoded without the general
@@ -64,13 +72,15 @@ fn looks_like_short_name(token: &str) -> bool {
     if token.len() <= 18 && token.len().is_multiple_of(3) && !token.is_empty() {
         let mut address = false;
         let all_han = token.as_bytes().chunks_exact(3).all(|c| match *c {
-            [x @ 0xe0..=0xef, y, z] => char::from_u32(
-                (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
-            )
-            .is_some_and(|c| {
-                address |= is_address_char(c);
-                is_han(c)
-            }),
+            [x @ 0xe0..=0xef, y, z] => {
+                // A whole three-byte character (the chunks before it were too): its code point,
+                // never a surrogate, tested without making it a `char`.
+                let cp =
+                    (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f);
+                address |= ADDRESS_CHARS.contains_code(cp);
+                // Lead bytes 0xe5..=0xe9 are U+5000..U+9FFF, all Han.
+                (0xe5..=0xe9).contains(&x) || char::from_u32(cp).is_some_and(is_han)
+            }
             _ => false,
         });
         if all_han {
@@ -78,6 +88,18 @@ fn looks_like_short_name(token: &str) -> bool {
         }
     }
     looks_like_name_in_general(token)
+}
+
+/// Whether any byte is 0xC2 (the first byte of '·'), eight bytes at a time.
+#[inline(always)]
+fn has_c2_byte(b: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    let (words, tail) = b.as_chunks::<8>();
+    words.iter().any(|w| {
+        // A zero byte of x ^ C2C2…: the classic test (exact for "any", not for which byte).
+        let x = u64::from_le_bytes(*w) ^ (ONES * 0xc2);
+        x.wrapping_sub(ONES) & !x & (ONES * 0x80) != 0
+    }) || tail.contains(&0xc2)
 }
 
 /// [`looks_like_name`] for any token.
@@ -168,6 +190,34 @@ pub(crate) fn looks_like_glued_name(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compound_surname_first_characters_are_those_of_the_list() {
+        let firsts: String = COMPOUND_SURNAMES
+            .iter()
+            .map(|c| c.chars().next().unwrap())
+            .collect();
+        assert_eq!(firsts, COMPOUND_FIRSTS);
+        assert!(firsts.chars().all(|c| COMPOUND_FIRST.contains(c)));
+    }
+
+    #[test]
+    fn the_dot_byte_search_agrees_with_a_plain_one() {
+        for t in [
+            "",
+            "·",
+            "买买提·艾力",
+            "北京市北京市顺义区长江路845号实验学校20栋1单元635室",
+            "abcdefgh·",
+            "abcdefghijklmnop",
+            "é",
+        ] {
+            for from in 0..=t.len() {
+                let b = &t.as_bytes()[from..];
+                assert_eq!(has_c2_byte(b), b.contains(&0xc2), "{t:?} from {from}");
+            }
+        }
+    }
 
     #[test]
     fn the_short_han_token_path_agrees_with_the_general_rules() {

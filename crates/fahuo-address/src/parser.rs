@@ -456,7 +456,9 @@ impl Parser {
         }
 
         // Town and detail.
-        let mut detail = clean(rest);
+        // Whether the detail holds a digit, if known: cutting the town or a trailing name off
+        // leaves its digits as they are.
+        let (mut detail, mut digit) = clean_noting_digits(rest);
         if let Some((town, after)) = split_town(&detail) {
             out.town = Some(town);
             detail = after;
@@ -473,6 +475,7 @@ impl Parser {
                 out.name = Some(clean_name(&prefix).to_string());
             } else if shorter_than_two_chars(&detail) {
                 detail = prefix;
+                digit = None;
             } else if !leading_full {
                 out.add(Reason::TextIgnored);
             }
@@ -487,7 +490,7 @@ impl Parser {
             if out.town.is_none() || detail.is_empty() {
                 out.add(Reason::MissingDetail);
             }
-        } else if !has_landmark(&detail) {
+        } else if !has_landmark_knowing(&detail, digit) {
             out.add(Reason::DetailVague);
         }
         out.detail = detail;
@@ -1117,7 +1120,18 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
 /// Overwrite the byte spans `spans` of `work` with spaces (each span's ends are char
 /// boundaries; spans are in order and do not overlap), keeping every offset valid. The text is
 /// rebuilt into `spare` and the two buffers swapped: a few copies instead of a splice per span.
+/// (The test for no spans is made where it is called: a line usually has no labels to blank,
+/// and the call cost more than the work.)
+#[inline(always)]
 fn blank(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
+    if !spans.is_empty() {
+        blank_spans(work, spare, spans);
+    }
+}
+
+/// [`blank`] for at least one span.
+#[inline(never)]
+fn blank_spans(work: &mut String, spare: &mut String, spans: &[(usize, usize)]) {
     const SPACES: &str = "                                                                ";
     if let [(s, e)] = *spans
         && e == work.len()
@@ -1212,8 +1226,16 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 /// The index of the first separator byte at or after `i` (a character boundary), or the
 /// length. Only ASCII bytes other than digits can be separators: eight bytes at a time, it
 /// tests just those bytes of the word; the last few bytes go a whole character at a time.
-fn separator_from(bytes: &[u8], mut i: usize) -> usize {
+fn separator_from(bytes: &[u8], i: usize) -> usize {
+    separator_scan::<false>(bytes, i).0
+}
+
+/// [`separator_from`], and with `DIGITS`, whether an ASCII digit stands before the separator
+/// (or a little after it, in the same eight bytes: exact only when no separator was found).
+#[inline(always)]
+fn separator_scan<const DIGITS: bool>(bytes: &[u8], mut i: usize) -> (usize, bool) {
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut digit = false;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
         // Digits, the usual ASCII in an address, are never separators: only the other ASCII
         // bytes of the word are looked up, and the word is done in one go.
@@ -1222,11 +1244,15 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
             i += 8; // multi-byte characters only
             continue;
         }
-        let mut candidates = !x & HIGH & !digit_bytes(x);
+        let digits = digit_bytes(x);
+        if DIGITS {
+            digit |= digits != 0;
+        }
+        let mut candidates = !x & HIGH & !digits;
         while candidates != 0 {
             let p = i + (candidates.trailing_zeros() / 8) as usize;
             if is_separator_byte(bytes[p]) {
-                return p;
+                return (p, digit);
             }
             candidates &= candidates - 1;
         }
@@ -1237,12 +1263,15 @@ fn separator_from(bytes: &[u8], mut i: usize) -> usize {
             if is_separator_byte(x) {
                 break;
             }
+            if DIGITS {
+                digit |= x.is_ascii_digit();
+            }
             i += 1;
         } else {
             i += 1 + usize::from(x >= 0xc0) + usize::from(x >= 0xe0) + usize::from(x >= 0xf0);
         }
     }
-    i
+    (i, digit)
 }
 
 /// Whether the text right after a place name makes it part of a road/town name: an optional
@@ -1255,15 +1284,16 @@ fn is_road_name(after: &[u8]) -> bool {
         at = 3;
         c = three_byte_char(&after[3..]);
     }
-    // ROAD_SUFFIXES, dispatched on the first character.
-    let second = c.and_then(|_| three_byte_char(&after[at + 3..]));
+    // ROAD_SUFFIXES, dispatched on the first character; the second is decoded only for the
+    // two-character suffixes (with a first character, `after` holds its three bytes).
+    let second = || three_byte_char(&after[at + 3..]);
     match c {
         Some('路' | '街' | '道' | '巷' | '弄' | '镇' | '乡' | '村' | '里' | '桥') => true,
-        Some('大') => matches!(second, Some('街' | '道')),
-        Some('胡') => second == Some('同'),
-        Some('广') => second == Some('场'),
-        Some('花') => second == Some('园'),
-        Some('小') => second == Some('区'),
+        Some('大') => matches!(second(), Some('街' | '道')),
+        Some('胡') => second() == Some('同'),
+        Some('广') => second() == Some('场'),
+        Some('花') => second() == Some('园'),
+        Some('小') => second() == Some('区'),
         _ => false,
     }
 }
@@ -1289,9 +1319,18 @@ fn all_spaces(s: &str) -> bool {
 /// callers in the parse: it runs for every line, and the call cost more than the copies.)
 #[inline(always)]
 fn clean(s: &str) -> String {
+    clean_noting_digits(s).0
+}
+
+/// [`clean`], and whether the result holds an ASCII digit, when the scan for separators
+/// found that out on the way (the usual one-piece text).
+#[inline(always)]
+fn clean_noting_digits(s: &str) -> (String, Option<bool>) {
     let trimmed = trim_noise(s);
-    if separator_from(trimmed.as_bytes(), 0) == trimmed.len() {
-        return trimmed.to_string(); // the common case: one piece, nothing to collapse
+    let (sep, digit) = separator_scan::<true>(trimmed.as_bytes(), 0);
+    if sep == trimmed.len() {
+        // The common case: one piece, nothing to collapse.
+        return (trimmed.to_string(), Some(digit));
     }
     // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
     // so the first and last piece are non-empty and nothing needs trimming afterwards.
@@ -1302,7 +1341,7 @@ fn clean(s: &str) -> String {
         }
         out.push_str(&trimmed[a..b]);
     }
-    out
+    (out, None)
 }
 
 /// The characters `split_town` acts on: those that end the town part, and the first characters
@@ -1323,19 +1362,20 @@ fn split_town(detail: &str) -> Option<(String, String)> {
         if !(0xe3..=0xe9).contains(&x) {
             return None; // not a three-byte character of the Han blocks' range
         }
-        let c = char::from_u32(
-            (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f),
-        )?;
-        if !is_han(c) {
+        // The code point, U+3000..U+9FFF; made a `char` only for the few characters acted on.
+        let cp = (u32::from(x & 0x0f) << 12) | (u32::from(y & 0x3f) << 6) | u32::from(z & 0x3f);
+        // Lead bytes 0xe5..=0xe9 are U+5000..U+9FFF, all Han: only the lower blocks need the test.
+        if x < 0xe5 && !char::from_u32(cp).is_some_and(is_han) {
             return None;
         }
         n += 1;
         if n > 9 {
             return None;
         }
-        if !TOWN_CHARS.contains(c) {
+        if !TOWN_CHARS.contains_code(cp) {
             continue; // neither ends the town part nor is a town suffix (most characters)
         }
+        let c = char::from_u32(cp)?;
         if matches!(
             c,
             '路' | '街' | '号' | '村' | '巷' | '弄' | '区' | '县' | '道' | '楼'
@@ -1403,7 +1443,14 @@ fn is_cn_numeral(c: char) -> bool {
 }
 
 /// Whether the detail names something a courier can find: a number, a village, a building.
+#[cfg(test)]
 fn has_landmark(detail: &str) -> bool {
+    has_landmark_knowing(detail, None)
+}
+
+/// [`has_landmark`], told whether the detail holds an ASCII digit when that is known.
+#[inline(always)]
+fn has_landmark_knowing(detail: &str, digit: Option<bool>) -> bool {
     const MARKS: [&str; 30] = [
         "号", "村", "组", "室", "栋", "幢", "楼", "单元", "门", "弄", "院", "店", "厂", "公司",
         "学校", "大学", "学院", "医院", "小区", "花园", "苑", "大厦", "中心", "市场", "广场",
@@ -1416,14 +1463,14 @@ fn has_landmark(detail: &str) -> bool {
     // A digit is the usual landmark: look for one eight bytes at a time before decoding
     // characters.
     let (words, tail) = detail.as_bytes().as_chunks::<8>();
-    words
-        .iter()
-        .any(|w| digit_bytes(u64::from_le_bytes(*w)) != 0)
-        || tail.iter().any(u8::is_ascii_digit)
-        || detail.char_indices().any(|(i, c)| {
-            FIRST.contains(c)
-                && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
-        })
+    digit.unwrap_or_else(|| {
+        words
+            .iter()
+            .any(|w| digit_bytes(u64::from_le_bytes(*w)) != 0)
+            || tail.iter().any(u8::is_ascii_digit)
+    }) || detail.char_indices().any(|(i, c)| {
+        FIRST.contains(c) && (is_cn_numeral(c) || MARKS.iter().any(|m| detail[i..].starts_with(m)))
+    })
 }
 
 /// Longest line `parse_lines` keeps in memory (bytes); longer lines are cut and flagged.
@@ -1520,6 +1567,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cleaning_says_whether_digits_remain_only_when_it_knows() {
+        for t in [
+            "",
+            "  幸福巷632号13栋1单元802室  ",
+            "幸福巷六号",
+            "学府路 401号",
+            "12345678",
+            "长江路845号实验学校20栋1单元635室#",
+            "a-b_c.d#e",
+            "ab12",
+        ] {
+            let (cleaned, digit) = clean_noting_digits(t);
+            assert_eq!(cleaned, clean(t), "{t:?}");
+            if let Some(digit) = digit {
+                assert_eq!(digit, cleaned.bytes().any(|b| b.is_ascii_digit()), "{t:?}");
+            }
+        }
+        assert_eq!(
+            clean_noting_digits("幸福巷632号13栋1单元802室").1,
+            Some(true)
+        );
+        assert_eq!(clean_noting_digits("幸福巷六号").1, Some(false));
+    }
+
     /// `is_road_name` is written out by first character; it must say the same as the list.
     #[test]
     fn filler_rows_and_labels_are_stripped() {
@@ -1610,6 +1682,8 @@ mod tests {
             "abc",
         ] {
             assert_eq!(has_landmark(d), plain(d), "{d}");
+            let digit = d.bytes().any(|b| b.is_ascii_digit());
+            assert_eq!(has_landmark_knowing(d, Some(digit)), plain(d), "{d}");
         }
     }
 

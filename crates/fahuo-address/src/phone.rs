@@ -57,6 +57,8 @@ fn short_number(bytes: &[u8], s: usize, e: usize) -> bool {
 const ZHUAN: &[u8] = "转".as_bytes();
 const FENJI: &[u8] = "分机".as_bytes();
 
+/// (Inlined: it runs after every digit group, and the call cost more than the test.)
+#[inline(always)]
 fn group_sep(s: &str) -> Option<(usize, bool)> {
     // (byte length, may introduce an extension); dispatch on the first byte, as this runs after
     // every digit group of every line.
@@ -283,7 +285,8 @@ fn digits_end(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// Whether the number ending at `end` is glued to a following digit-less unit ("13812345678号"),
-/// which makes it no phone.
+/// which makes it no phone. (Inlined: it runs for most digit runs.)
+#[inline(always)]
 fn glued_to_unit(text: &str, end: usize) -> bool {
     text[end..]
         .chars()
