@@ -8,8 +8,7 @@
 
 use crate::aftersales::{AfterSaleDetail, AfterSaleQuery};
 use crate::orders::OrderQuery;
-use crate::tracking::ParcelView;
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, Result};
 use chrono::{DateTime, Utc};
 use fahuo_domain::aftersale::{
     AfterSaleAction, AfterSaleKind, AfterSaleStatus, ClaimState, needs_second_approval, next_status,
@@ -18,7 +17,7 @@ use fahuo_domain::radar::{AlertKind, OrderFacts, SuggestedAction, order_alerts};
 use fahuo_domain::review::{ReasonCode, ReviewSettings};
 use fahuo_domain::{AfterSaleId, OrderId, Permission, Role, ShopId};
 use fahuo_store::aftersales::AfterSale;
-use fahuo_store::tracking::{ParcelFilter, ParcelId, ParcelRow};
+use fahuo_store::tracking::ParcelId;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -141,65 +140,23 @@ pub struct AfterSaleOptions {
 }
 
 impl App {
-    /// A parcel, if the actor's scope covers a shop of an order it carries (else not found).
-    pub async fn scoped_parcel(&self, actor: &Actor, id: ParcelId) -> Result<ParcelView> {
-        let view = self.parcel(actor, id).await?;
-        if !self.parcel_in_scope(actor, &view.parcel).await? {
-            return Err(AppError::NotFound);
-        }
-        Ok(view)
-    }
-
-    /// The parcels of [`App::parcels`] the actor's scope covers.
-    pub async fn scoped_parcels(
-        &self,
-        actor: &Actor,
-        filter: &ParcelFilter,
-    ) -> Result<Vec<ParcelRow>> {
-        let rows = self.parcels(actor, filter).await?;
-        if actor.scope.shops.is_none() {
-            return Ok(rows);
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for p in rows {
-            if self.parcel_in_scope(actor, &p).await? {
-                out.push(p);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn parcel_in_scope(&self, actor: &Actor, p: &ParcelRow) -> Result<bool> {
-        if actor.scope.shops.is_none() {
-            return Ok(true);
-        }
-        for (order, _) in &p.orders {
-            let shop = self.store().order(actor.tenant_id, *order).await?.shop_id;
-            if actor.scope.allows_shop(shop) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// An after-sale, if the actor's scope covers its shop (else not found).
-    pub async fn scoped_after_sale(
+    /// An after-sale ([`App::after_sale_detail`]: not found outside the actor's scope) with
+    /// its order number filled in.
+    pub async fn named_after_sale(
         &self,
         actor: &Actor,
         id: AfterSaleId,
     ) -> Result<AfterSaleDetail> {
         let mut detail = self.after_sale_detail(actor, id).await?;
-        if !actor.scope.allows_shop(detail.after_sale.shop_id) {
-            return Err(AppError::NotFound);
-        }
         self.name_orders(actor, std::slice::from_mut(&mut detail.after_sale))
             .await?;
         Ok(detail)
     }
 
-    /// The after-sales of [`App::after_sales`] in the actor's scope; `order_number` (a
-    /// platform order number) keeps those of the orders with that number.
-    pub async fn scoped_after_sales(
+    /// The after-sales of [`App::after_sales`] (within the actor's scope) with their order
+    /// numbers filled in; `order_number` (a platform order number) keeps those of the orders
+    /// with that number.
+    pub async fn named_after_sales(
         &self,
         actor: &Actor,
         q: &AfterSaleQuery,
@@ -229,7 +186,6 @@ impl App {
                 out.sort_by_key(|a| std::cmp::Reverse(a.id.get()));
             }
         }
-        out.retain(|a| actor.scope.allows_shop(a.shop_id));
         self.name_orders(actor, &mut out).await?;
         Ok(out)
     }

@@ -468,7 +468,7 @@ async fn list_page(
         order,
     };
     let number = (!page.order.is_empty()).then_some(page.order.as_str());
-    match s.app.scoped_after_sales(&actor, &query, number).await {
+    match s.app.named_after_sales(&actor, &query, number).await {
         Ok(list) => {
             if number.is_none()
                 && list.len() as i64 == PAGE
@@ -570,7 +570,7 @@ async fn detail_page(
         return Ok(not_found(chrome));
     };
     let (d, mut chrome) = super::found(
-        s.app.scoped_after_sale(&actor, AfterSaleId(id)).await,
+        s.app.named_after_sale(&actor, AfterSaleId(id)).await,
         chrome,
         "after-sale",
     )?;

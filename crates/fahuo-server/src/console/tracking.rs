@@ -410,7 +410,7 @@ async fn tracking_page(
         limit: PAGE,
         ..ParcelFilter::default()
     };
-    match s.app.scoped_parcels(&actor, &filter).await {
+    match s.app.parcels(&actor, &filter).await {
         Ok(rows) => {
             let full = rows.len() as i64 == PAGE;
             let last = rows.last().map(|p| p.id.get());
@@ -497,11 +497,8 @@ async fn parcel_page(
     let Ok(id) = id.parse::<i64>() else {
         return Ok(not_found(chrome));
     };
-    let (view, mut chrome) = super::found(
-        s.app.scoped_parcel(&actor, ParcelId(id)).await,
-        chrome,
-        "parcel",
-    )?;
+    let (view, mut chrome) =
+        super::found(s.app.parcel(&actor, ParcelId(id)).await, chrome, "parcel")?;
     let final_state = view.parcel.state.is_some_and(TrackState::is_final);
     let subscription = match &view.parcel.subscription_error {
         Some(e) => format!("{} ({e})", view.parcel.subscription),
