@@ -593,7 +593,6 @@ async fn detail_page(
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|w| actor.scope.allows_warehouse(w.id))
             .map(|w| Opt {
                 value: w.id.get().to_string(),
                 label: w.name.to_string(),

@@ -178,12 +178,12 @@ async fn imports_page(
     let (actor, mut chrome) = enter(session, lang, PageId::Imports, &uri)?;
     let t = lang.pick(&ZH, &EN);
     chrome.title = t.title.to_string();
-    // Orders are imported into manual shops only (the API refuses others), within the
-    // sub-account's shops.
+    // Orders are imported into manual shops only (the API refuses others); App::shops gives
+    // only the sub-account's shops.
     let shops = match s.app.shops(&actor).await {
         Ok(shops) => shops
             .into_iter()
-            .filter(|shop| shop.platform == Platform::Manual && actor.scope.allows_shop(shop.id))
+            .filter(|shop| shop.platform == Platform::Manual)
             .map(|shop| ShopOption {
                 id: shop.id.get(),
                 name: shop.name.to_string(),

@@ -106,7 +106,6 @@ pub async fn warehouses_page(
     let t = lang.pick(&WH_ZH, &WH_EN);
     let rows = load!(s.app.warehouses(&actor).await, chrome)
         .into_iter()
-        .filter(|w| actor.scope.allows_warehouse(w.id))
         .map(|w| WarehouseRow {
             id: w.id.get(),
             code: w.code.to_string(),
@@ -306,11 +305,9 @@ pub async fn skus_page(
     let mappings = load!(s.app.shop_sku_mappings(&actor).await, chrome);
     let shops: Vec<_> = load!(s.app.shops(&actor).await, chrome)
         .into_iter()
-        .filter(|s| actor.scope.allows_shop(s.id))
         .collect();
     let warehouses: Vec<_> = load!(s.app.warehouses(&actor).await, chrome)
         .into_iter()
-        .filter(|w| actor.scope.allows_warehouse(w.id))
         .collect();
     let warehouse = match q.warehouse {
         Some(id) => match warehouses.iter().find(|w| w.id.get() == id) {

@@ -179,10 +179,7 @@ pub async fn page(
     let t = lang.pick(&ZH, &EN);
     let shops = load!(s.app.shops(&actor).await, chrome);
     let mut rows = Vec::new();
-    for shop in shops
-        .into_iter()
-        .filter(|shop| actor.scope.allows_shop(shop.id))
-    {
+    for shop in shops.into_iter() {
         let sync = load!(s.app.shop_sync(&actor, shop.id).await, chrome);
         let state = sync.state;
         let manual = shop.platform == Platform::Manual;
