@@ -71,6 +71,25 @@ impl JobRunner {
         .every("maintenance.purge", Duration::hours(1))
     }
 
+    /// A node's full runner: every background job fahuo has (sync, review, deadlines, printing
+    /// clean-up, batch imports, write-back, after-sales, tracking, notices, radar) on the
+    /// intervals in the app's settings. `fahuo serve` and the headless demo run this one set.
+    pub fn with_all_jobs(app: App, node: &str) -> JobRunner {
+        let settings = app.settings().clone();
+        let seconds = |s: i64| Duration::seconds(s.max(1));
+        let sync_every = seconds(settings.sync_every_seconds);
+        let runner = crate::intake::register(JobRunner::new(app, node), sync_every);
+        let runner = crate::printing::register(runner, Duration::minutes(5));
+        let runner = crate::review::register(runner, seconds(settings.review_every_seconds));
+        let runner = crate::deadlines::register(runner, seconds(settings.deadline_scan_seconds));
+        let runner = crate::batch::register(runner);
+        let runner = crate::shipping::register(runner);
+        let runner = crate::aftersales::register(runner, sync_every);
+        let runner = crate::tracking::register(runner);
+        let runner = crate::tracking::notify::register(runner);
+        crate::tracking::radar::register(runner, seconds(settings.radar_scan_seconds))
+    }
+
     pub fn worker_id(&self) -> &str {
         &self.worker
     }

@@ -964,28 +964,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runner = jobs.then(|| {
-        let every = chrono::Duration::seconds(app.settings().sync_every_seconds.max(1));
-        let runner =
-            fahuo_app::intake::register(JobRunner::new(app.clone(), &config.node_name), every);
-        let runner = fahuo_app::printing::register(runner, chrono::Duration::minutes(5));
-        let settings = app.settings();
-        let runner = fahuo_app::review::register(
-            runner,
-            chrono::Duration::seconds(settings.review_every_seconds.max(1)),
-        );
-        let runner = fahuo_app::deadlines::register(
-            runner,
-            chrono::Duration::seconds(settings.deadline_scan_seconds.max(1)),
-        );
-        let runner = fahuo_app::batch::register(runner);
-        let runner = fahuo_app::shipping::register(runner);
-        let runner = fahuo_app::aftersales::register(runner, every);
-        let runner = fahuo_app::tracking::register(runner);
-        let runner = fahuo_app::tracking::notify::register(runner);
-        let runner = fahuo_app::tracking::radar::register(
-            runner,
-            chrono::Duration::seconds(settings.radar_scan_seconds.max(1)),
-        );
+        let runner = JobRunner::with_all_jobs(app.clone(), &config.node_name);
         let mut stop = stop_rx.clone();
         tokio::spawn(runner.run_until(async move {
             let _ = stop.wait_for(|s| *s).await;
