@@ -329,6 +329,22 @@ enum Arg {
     S(String),
 }
 
+/// Binds `args` to `q` in order (the `$n` of a [`Where`]), on either database.
+fn bind_args<'q, DB, O>(
+    q: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments>,
+    args: &'q [Arg],
+) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    args.iter().fold(q, |q, a| match a {
+        Arg::I(v) => q.bind(*v),
+        Arg::S(v) => q.bind(v.as_str()),
+    })
+}
+
 /// The WHERE clause of a list or count query, with only the conditions the filter uses, so
 /// that each database plans for exactly that combination ($1 is always the tenant).
 struct Where {
@@ -957,14 +973,8 @@ impl Store {
             );
             let args = &w.args[..index_args];
             let edge: Option<(i64, i64)> = on_db!(&self.db, pool => {
-                let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary));
-                for a in args {
-                    q = match a {
-                        Arg::I(v) => q.bind(*v),
-                        Arg::S(v) => q.bind(v.as_str()),
-                    };
-                }
-                q.fetch_optional(pool).await?
+                bind_args(sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary)), args)
+                    .fetch_optional(pool).await?
             });
             edge.map(|(key, id)| ListCursor { key, id })
         } else {
@@ -990,14 +1000,8 @@ impl Store {
             w.sql_from_where()
         );
         let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
-            let mut q = sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql));
-            for a in &w.args {
-                q = match a {
-                    Arg::I(v) => q.bind(*v),
-                    Arg::S(v) => q.bind(v.as_str()),
-                };
-            }
-            q.fetch_all(pool).await?.into_iter().map(|r| (r.summary, r.list_key)).collect()
+            bind_args(sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql)), &w.args)
+                .fetch_all(pool).await?.into_iter().map(|r| (r.summary, r.list_key)).collect()
         });
         let more = rows.len() as i64 > limit;
         let mut items = Vec::with_capacity(rows.len());
@@ -1067,14 +1071,8 @@ impl Store {
             )
         };
         let (n, scanned): (i64, i64) = on_db!(&self.db, pool => {
-            let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
-            for a in &w.args {
-                q = match a {
-                    Arg::I(v) => q.bind(*v),
-                    Arg::S(v) => q.bind(v.as_str()),
-                };
-            }
-            q.fetch_one(pool).await?
+            bind_args(sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)), &w.args)
+                .fetch_one(pool).await?
         });
         Ok((n.min(cap), n > cap || (windowed && scanned >= COUNT_WINDOW)))
     }
