@@ -658,6 +658,29 @@ async fn warehouse_and_tag_filters_follow_packages_and_skus(db: TestDb) {
     .await;
     assert_eq!(page["items"][0]["tags"], json!(["fragile"]));
     assert_eq!(page["items"][0]["warehouse_id"], json!(a.warehouse));
+
+    // The merchant changes the SKU's tags later: the orders already stored follow.
+    let (status, body) = call(
+        &c,
+        Method::PUT,
+        format!("{}/api/v1/skus/{}/tags", s.base, a.sku),
+        Some(&a.token),
+        Some(json!({"tags": ["cold_chain"]})),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(ids(&s, &a, "tag=fragile").await, set(&[]));
+    assert_eq!(ids(&s, &a, "tag=cold_chain").await, set(&[a.order]));
+    let (status, body) = call(
+        &c,
+        Method::PUT,
+        format!("{}/api/v1/skus/{}/tags", s.base, a.sku),
+        Some(&a.token),
+        Some(json!({"tags": []})),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(ids(&s, &a, "tag=cold_chain").await, set(&[]));
 }
 
 /// A filter no index answers in sort order is checked on a bounded window of orders: a page
