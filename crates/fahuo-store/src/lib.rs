@@ -155,12 +155,14 @@ impl Store {
         Ok(store)
     }
 
-    /// Applies pending migrations (embedded in the binary, one folder per backend).
+    /// Applies pending migrations (embedded in the binary, one folder per backend), then the
+    /// data fixes that need the PII key and so cannot be SQL migrations.
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
             Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
+        self.backfill_receiver_name_hashes().await?;
         Ok(())
     }
 

@@ -574,6 +574,42 @@ impl Store {
         }
     }
 
+    /// Fills `receiver_name_hash` on orders stored before it existed (migration 0011 could
+    /// not compute it without the key), in batches; returns how many were filled. An order
+    /// whose receiver no longer decrypts (a retired key) is skipped, not fatal: it stays
+    /// unfindable by name, as before. Cheap once done (see migration 0015's index).
+    pub(crate) async fn backfill_receiver_name_hashes(&self) -> Result<u64> {
+        const BATCH: i64 = 500;
+        let (mut after, mut filled) = (0i64, 0u64);
+        loop {
+            let rows: Vec<(i64, Vec<u8>)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, receiver_enc FROM orders WHERE receiver_name_hash IS NULL AND id > $1 \
+                 ORDER BY id LIMIT $2")
+                .bind(after).bind(BATCH).fetch_all(pool).await?);
+            let Some(&(last, _)) = rows.last() else {
+                return Ok(filled);
+            };
+            after = last;
+            let hashes: Vec<(i64, String)> = rows
+                .iter()
+                .filter_map(|(id, enc)| {
+                    let receiver: Receiver = self.pii.decrypt_json(enc).ok()?;
+                    let hash = self
+                        .pii
+                        .lookup_hash("receiver_name", &normalise_receiver_name(&receiver.name));
+                    Some((*id, hash))
+                })
+                .collect();
+            in_tx!(&self.db, tx => {
+                for (id, hash) in &hashes {
+                    sqlx::query("UPDATE orders SET receiver_name_hash = $1 WHERE id = $2")
+                        .bind(hash).bind(id).execute(&mut *tx).await?;
+                }
+            });
+            filled += hashes.len() as u64;
+        }
+    }
+
     async fn try_upsert_order(
         &self,
         tenant: TenantId,
