@@ -1626,6 +1626,33 @@ async fn a_sub_account_reaches_nothing_of_another_shop_or_warehouse_on_any_route
         .await;
         assert_eq!(status, StatusCode::OK, "{:?}: {answer}", who.role);
     }
+
+    // Figures are rows too: the report counts B's shipped parcel for the owner and not for a
+    // scoped sub-account that may read reports.
+    let parcels = |answer: &Value| answer["parcels"].as_i64().unwrap_or(-1);
+    let (status, whole) = call(
+        &owner,
+        Method::GET,
+        format!("{}/api/v1/reports", s.base),
+        Some(&m.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{whole}");
+    let readers: Vec<&Staff> = scoped
+        .iter()
+        .filter(|w| needs["GET /api/v1/reports"].allows(w.role))
+        .collect();
+    assert!(!readers.is_empty(), "a scoped role reads reports");
+    for who in readers {
+        let (status, answer) = send(&s, who, &Method::GET, "/api/v1/reports", None).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert!(
+            parcels(&answer) < parcels(&whole),
+            "{:?}'s report counts B's parcel: {answer} (owner: {whole})",
+            who.role
+        );
+    }
 }
 
 /// A sub-account of each scoped role, limited to the fixture's shop and warehouse, logged in.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use fahuo_domain::deadline::shanghai_day;
 use fahuo_domain::reports::{ErrorKind, ParcelFact};
 use fahuo_domain::tracking::TrackState;
-use fahuo_domain::{TenantId, WarehouseId};
+use fahuo_domain::{Scope, ShopId, TenantId, WarehouseId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The orders of the period's parcels (a sub-select bound to $1 tenant, $2 from, $3 to).
@@ -44,15 +44,19 @@ struct FactRow {
 impl Store {
     /// The facts of every parcel whose write-back was accepted in `[from, to)`, each with the
     /// warehouse it left (for pricing it with that warehouse's rate tables).
-    /// `packaging_fen` is the merchant's packaging cost per parcel.
+    /// `packaging_fen` is the merchant's packaging cost per parcel. A scoped user's facts are
+    /// those of its shops' orders that left its warehouses (every other query below is keyed
+    /// by these rows).
     pub async fn report_facts(
         &self,
         tenant: TenantId,
+        scope: &Scope,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         packaging_fen: i64,
     ) -> Result<Vec<(ParcelFact, Option<WarehouseId>)>> {
-        let sql = "SELECT p.id AS parcel_id, s.order_id AS order_id, o.platform AS platform, \
+        let sql = format!(
+            "SELECT p.id AS parcel_id, s.order_id AS order_id, o.platform AS platform, \
                p.carrier_code AS carrier_code, \
                COALESCE(w.province, (SELECT w2.province FROM warehouses w2 WHERE w2.tenant_id = p.tenant_id ORDER BY w2.id LIMIT 1)) AS origin_province, \
                COALESCE(w.city, (SELECT w2.city FROM warehouses w2 WHERE w2.tenant_id = p.tenant_id ORDER BY w2.id LIMIT 1)) AS origin_city, \
@@ -68,9 +72,16 @@ impl Store {
              LEFT JOIN packages pk ON pk.id = p.package_id \
              LEFT JOIN warehouses w ON w.id = pk.warehouse_id \
              WHERE p.tenant_id = $1 AND p.shipped_at >= $2 AND p.shipped_at < $3 \
-             ORDER BY p.id, s.order_id";
+               AND ($4 IS NULL OR o.shop_id IN ({})) AND ($5 IS NULL OR pk.warehouse_id IN ({})) \
+             ORDER BY p.id, s.order_id",
+            crate::ids_in(&self.db, 4),
+            crate::ids_in(&self.db, 5)
+        );
+        let shops = crate::scope_ids(scope.shops.as_deref(), ShopId::get);
+        let warehouses = crate::scope_ids(scope.warehouses.as_deref(), WarehouseId::get);
         let rows: Vec<FactRow> = on_db!(&self.db, pool => {
-            sqlx::query_as(sql).bind(tenant.get()).bind(ms(from)).bind(ms(to)).fetch_all(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant.get()).bind(ms(from)).bind(ms(to))
+                .bind(&shops).bind(&warehouses).fetch_all(pool).await?
         });
         let skus_sql = format!(
             "SELECT ol.order_id, COALESCE(sk.code, ol.sku_code, ol.title) FROM order_lines ol \

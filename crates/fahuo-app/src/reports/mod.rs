@@ -81,14 +81,14 @@ fn price(rules: &RuleSet, fact: &ParcelFact) -> Option<i64> {
 }
 
 impl App {
-    /// The report for parcels shipped in the period.
+    /// The report for parcels shipped in the period, within the actor's shops and warehouses.
     pub async fn report(&self, actor: &Actor, period: Period) -> Result<Report> {
         actor.require(Permission::ViewReports)?;
         let (from, to) = period.bounds();
         let packaging = self.shipping_settings(actor.tenant_id).await?.packaging_fen;
         let rows = self
             .store()
-            .report_facts(actor.tenant_id, from, to, packaging)
+            .report_facts(actor.tenant_id, &actor.scope, from, to, packaging)
             .await?;
         let mut rules: HashMap<WarehouseId, Option<RuleSet>> = HashMap::new();
         let mut facts = Vec::with_capacity(rows.len());
