@@ -23,7 +23,6 @@ use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::{Role, Scope, Username};
 use fahuo_store::audit::AuditFilter;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -619,94 +618,8 @@ fn audit_row(id: i64, e: &AuditEntry, t: &AuditText, lang: Lang) -> AuditRow {
             ),
             None => super::labels::audit_entity_type(&e.entity_type, lang),
         },
-        changes: changes(e.before.as_ref(), e.after.as_ref()),
+        changes: super::audit_text::changes(e.before.as_ref(), e.after.as_ref(), lang),
     }
-}
-
-/// Before and after in one short line: `key: before → after` for what changed (or
-/// `key: value` when there is no before), secrets hidden and phone numbers masked.
-fn changes(before: Option<&Value>, after: Option<&Value>) -> String {
-    let mut parts = Vec::new();
-    match (before, after) {
-        (Some(Value::Object(b)), Some(Value::Object(a))) => {
-            for (k, av) in a {
-                let bv = b.get(k);
-                if bv != Some(av) {
-                    let bt = bv.map(|v| shown(k, v)).unwrap_or_else(|| "—".into());
-                    parts.push(format!("{k}: {bt} → {}", shown(k, av)));
-                }
-            }
-            for (k, bv) in b {
-                if !a.contains_key(k) {
-                    parts.push(format!("{k}: {} → —", shown(k, bv)));
-                }
-            }
-        }
-        (None, Some(Value::Object(a))) => {
-            parts.extend(a.iter().map(|(k, v)| format!("{k}: {}", shown(k, v))));
-        }
-        (Some(b), None) => parts.push(format!("{} → —", shown("", b))),
-        (b, Some(a)) => parts.push(format!(
-            "{} → {}",
-            b.map(|v| shown("", v)).unwrap_or_else(|| "—".into()),
-            shown("", a)
-        )),
-        (None, None) => {}
-    }
-    let line = parts.join("; ");
-    if line.chars().count() > 300 {
-        format!("{}…", line.chars().take(300).collect::<String>())
-    } else {
-        line
-    }
-}
-
-/// One value as shown in the audit page: secrets never, phone numbers masked, long values cut.
-fn shown(key: &str, v: &Value) -> String {
-    let k = key.to_ascii_lowercase();
-    if ["password", "secret", "token", "key"]
-        .iter()
-        .any(|s| k.contains(s))
-    {
-        return "***".into();
-    }
-    let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".into(),
-        other => other.to_string(),
-    };
-    let text = mask_phones(&text);
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(80).collect::<String>())
-    } else {
-        text
-    }
-}
-
-/// Masks any run of 11 digits starting with 1 (a mainland mobile number), in case an entry
-/// was written with one in clear: 138****5678.
-fn mask_phones(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            let run: String = chars[start..i].iter().collect();
-            if run.len() == 11 && run.starts_with('1') {
-                out.push_str(&format!("{}****{}", &run[..3], &run[7..]));
-            } else {
-                out.push_str(&run);
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 // ------------------------------------------------------------------ /invite/{token}
@@ -971,25 +884,6 @@ async fn invite_submit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn changes_show_what_changed_with_secrets_hidden_and_phones_masked() {
-        let line = changes(
-            Some(&json!({"role": "viewer", "disabled": false})),
-            Some(&json!({"role": "warehouse", "disabled": false})),
-        );
-        assert_eq!(line, "role: viewer → warehouse");
-        let line = changes(
-            None,
-            Some(&json!({"phone": "13812345678", "password_hash": "$argon2id$x"})),
-        );
-        assert!(line.contains("138****5678"), "{line}");
-        assert!(
-            !line.contains("argon2") && !line.contains("12345678"),
-            "{line}"
-        );
-    }
 
     #[test]
     fn a_day_starts_at_midnight_china_time() {

@@ -311,8 +311,7 @@ impl AfterSalesText {
 }
 
 fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}¥{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+    format!("¥{}", fahuo_domain::Fen(fen))
 }
 
 struct Tab {

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod aftersales;
+pub mod audit_text;
 pub mod charts;
 pub mod exceptions;
 pub mod i18n;

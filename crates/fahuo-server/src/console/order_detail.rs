@@ -319,28 +319,6 @@ impl DetailPage {
 
 /// A short reading of an audit entry's detail: allocation's explanation, a hold's message,
 /// else the recorded fields.
-fn audit_details(after: Option<&serde_json::Value>) -> String {
-    let Some(after) = after else {
-        return String::new();
-    };
-    if let Some(lines) = after.get("explanation").and_then(|e| e.as_array()) {
-        return lines
-            .iter()
-            .filter_map(|l| l.as_str())
-            .collect::<Vec<_>>()
-            .join("；");
-    }
-    if let Some(m) = after.get("message").and_then(|m| m.as_str()) {
-        return m.to_string();
-    }
-    let text = after.to_string();
-    if text.chars().count() > 240 {
-        text.chars().take(240).collect::<String>() + "…"
-    } else {
-        text
-    }
-}
-
 async fn order_page(
     State(s): State<AppState>,
     session: MaybeSession,
@@ -484,7 +462,7 @@ async fn order_page(
                 who: a.entry.actor.name().to_string(),
                 action: a.entry.action.clone(),
                 action_label: labels::audit_action(&a.entry.action, lang),
-                details: audit_details(a.entry.after.as_ref()),
+                details: super::audit_text::details(a.entry.after.as_ref(), lang),
             })
             .collect(),
         show_audit: role.allows(Permission::ViewAudit),

@@ -285,11 +285,9 @@ fn carrier_name(code: &str, lang: Lang) -> String {
     super::labels::carrier(code, lang)
 }
 
-/// Fen as yuan with two decimals, e.g. `12.50`.
+/// Fen as yuan with two decimals for a form field, e.g. `12.50`.
 fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let f = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", f / 100, f % 100)
+    fahuo_domain::Fen(fen).to_string()
 }
 
 /// An option of a `<select>`.
