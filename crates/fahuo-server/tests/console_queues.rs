@@ -523,7 +523,15 @@ async fn refunds_above_the_threshold_show_the_second_approval(db: TestDb) {
         Some(json!({"approval_threshold_fen": 5000})),
     )
     .await;
-    // A platform refund request as a sync stores it: ¥99, above the ¥50 threshold.
+    // A platform refund request as a sync stores it: ¥99, above the ¥50 threshold, for the
+    // order's one line.
+    let order_line = app
+        .store()
+        .order(tenant, OrderId(a.order))
+        .await
+        .unwrap()
+        .lines[0]
+        .id;
     let synced = fahuo_store::aftersales::SyncedAfterSale {
         shop_id: ShopId(a.shop),
         order_id: Some(OrderId(a.order)),
@@ -534,7 +542,12 @@ async fn refunds_above_the_threshold_show_the_second_approval(db: TestDb) {
         platform_status: "待商家处理".into(),
         reason: Some("不想要了".into()),
         refund_fen: Some(9900),
-        lines: Vec::new(),
+        lines: vec![fahuo_domain::aftersale::AfterSaleLine {
+            order_line_id: Some(order_line),
+            platform_line_id: None,
+            platform_sku_id: Some("PSKU-9".into()),
+            quantity: 1,
+        }],
         return_parcel: None,
         created_at: Some(Utc::now()),
         updated_at: Some(Utc::now()),
@@ -563,6 +576,10 @@ async fn refunds_above_the_threshold_show_the_second_approval(db: TestDb) {
     // The owner approves it as the second approval; customer service may only propose.
     let (_, html) = page(&owner_a, &s, &format!("/after-sales/{id}")).await;
     assert!(html.contains("id=\"second-approval\""), "{html}");
+    assert!(
+        html.contains("马克杯 · MUG") && !html.contains("PSKU-9"),
+        "the line is named by the order's line: {html}"
+    );
     assert!(html.contains("data-action=\"approve\"") && html.contains("data-action=\"reject\""));
     assert!(!html.contains("data-action=\"propose\""));
     let (service, _) = sub_account(&s, &a, "cs1", "service").await;

@@ -710,13 +710,28 @@ async fn detail_page(
             actor: e.actor.clone(),
         })
         .collect();
+    // Each line by the order line's title (and merchant code) it was matched to; a line the
+    // platform's ids match to none keeps the platform's SKU or line id.
+    let order_lines = match a.order_id {
+        Some(order) => s
+            .app
+            .order(&actor, order)
+            .await
+            .map(|o| o.lines)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     let lines = a
         .lines
         .iter()
         .map(|l| LineRow {
             line: l
                 .order_line_id
-                .map(|o| format!("#{}", o.get()))
+                .and_then(|id| order_lines.iter().find(|o| o.id == id))
+                .map(|o| match &o.sku_code {
+                    Some(code) => format!("{} · {code}", o.title),
+                    None => o.title.clone(),
+                })
                 .or_else(|| l.platform_sku_id.clone())
                 .or_else(|| l.platform_line_id.clone())
                 .unwrap_or_default(),
