@@ -88,7 +88,19 @@ async fn accept(
     password: &str,
     again: &str,
 ) -> (StatusCode, String) {
-    let resp = client()
+    accept_in(&client(), s, path, username, password, again).await
+}
+
+/// [`accept`] in the invitee's own browser (its cookies kept).
+async fn accept_in(
+    c: &reqwest::Client,
+    s: &Server,
+    path: &str,
+    username: &str,
+    password: &str,
+    again: &str,
+) -> (StatusCode, String) {
+    let resp = c
         .post(format!("{}{path}", s.base))
         .form(&[
             ("username", username),
@@ -155,9 +167,28 @@ async fn an_invited_user_logs_in_with_the_invitations_role_and_scope(db: TestDb)
     assert!(html.contains("两次输入的密码不一致"));
     let (status, html) = accept(&s, &path, "alice", "wang-password", "wang-password").await;
     assert_eq!(status, StatusCode::CONFLICT, "a taken username: {html}");
-    let (status, html) = accept(&s, &path, "wh-wang", "wang-password", "wang-password").await;
-    assert_eq!(status, StatusCode::CREATED, "{html}");
-    assert!(html.contains("账号已创建"));
+    // Accepted: the new colleague is logged in and lands in the console.
+    let browser = client();
+    let (status, html) = accept_in(
+        &browser,
+        &s,
+        &path,
+        "wh-wang",
+        "wang-password",
+        "wang-password",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let (status, me) = call(
+        &browser,
+        Method::GET,
+        format!("{}/api/v1/me", s.base),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the invitee's session: {me}");
+    assert_eq!(me["user"]["username"], "wh-wang", "{me}");
 
     // The link is used up: it shows so, and creates nothing more.
     let (status, html) = page(&client(), &s, &path).await;

@@ -7,12 +7,13 @@
 
 use super::{Chrome, CommonText, Lang, PageId, PageResult, enter, render, shanghai};
 use crate::AppState;
-use crate::extract::MaybeSession;
+use crate::extract::{MaybeSession, client_addr};
 use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -791,29 +792,16 @@ struct InviteForm {
     password_again: String,
 }
 
-/// A cross-site page must not be able to create accounts through a victim's browser.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (
-        headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
-        host,
-    ) {
-        (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
-}
-
 async fn invite_submit(
     State(s): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    parts: Parts,
     Path(token): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> Response {
     let mut page = InvitePage::new(lang);
     let t = page.t;
-    if !same_origin(&headers) {
+    if !super::login::same_origin(&parts.headers) {
         return (StatusCode::FORBIDDEN, t.cross_site).into_response();
     }
     let link = match s.app.open_invite(&token).await {
@@ -857,6 +845,15 @@ async fn invite_submit(
         .await
     {
         Ok(_) => {
+            // The new colleague is logged in and lands in the console; should that fail (the
+            // login rate limit), the page says the account exists and links to the login.
+            if let Ok(session) = s
+                .app
+                .login(&form.username, &form.password, &client_addr(&parts))
+                .await
+            {
+                return super::login::start_session(&s, &session, "/");
+            }
             page.open = false;
             page.done = true;
             page.message = Some(t.created);

@@ -117,8 +117,9 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// A cross-site page must not be able to log a victim into an attacker's account.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// A cross-site page must not be able to act through a victim's browser: log the victim into
+/// an attacker's account, or create accounts.
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     match (
         headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
@@ -146,11 +147,7 @@ async fn login_submit(
         .login(&form.username, &form.password, &client_addr(&parts))
         .await
     {
-        Ok(session) => {
-            let max_age = (session.expires_at - s.app.now()).num_seconds();
-            let cookie = session_cookie(&session.token, max_age, s.http.secure_cookies);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
-        }
+        Ok(session) => start_session(&s, &session, &next),
         Err(e) => {
             let (status, message) = match e {
                 AppError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, t.too_many),
@@ -175,6 +172,17 @@ async fn login_submit(
 #[derive(Deserialize)]
 struct CsrfForm {
     csrf: String,
+}
+
+/// Sets the session's cookie and goes on to `next` (a path of this site).
+pub(super) fn start_session(
+    s: &AppState,
+    session: &fahuo_app::auth::LoginSession,
+    next: &str,
+) -> Response {
+    let max_age = (session.expires_at - s.app.now()).num_seconds();
+    let cookie = session_cookie(&session.token, max_age, s.http.secure_cookies);
+    ([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response()
 }
 
 async fn logout(
