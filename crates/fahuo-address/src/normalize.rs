@@ -28,7 +28,11 @@ pub(crate) struct Normalizer {
     /// One byte per BMP code point, at [`slot`]: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
     /// address are already simplified, so this skips nearly all t2s lookups, and it lets
     /// normalisation note where names may start while it passes over the text anyway.
-    class: Box<[u8; 0x1_0000]>,
+    /// Indexed by the shifted sum of a three-byte character's bytes (see [`slot`]), which no
+    /// other byte sequence at a character boundary reaches: the scan needs no test of the lead
+    /// byte. (A mebibyte of address space, of which only the pages of the code points with an
+    /// entry are ever touched.)
+    class: Box<[u8; CLASS_LEN]>,
 }
 
 #[derive(Debug, Default)]
@@ -61,10 +65,10 @@ impl Normalizer {
     pub fn load(marks: [Vec<char>; 2]) -> Self {
         let mut t2s = vec![0u16; 0x1_0000].into_boxed_slice();
         let mut t2s_astral = Vec::new();
-        let mut class: Box<[u8; 0x1_0000]> = vec![0u8; 0x1_0000]
+        let mut class: Box<[u8; CLASS_LEN]> = vec![0u8; CLASS_LEN]
             .into_boxed_slice()
             .try_into()
-            .expect("0x10000 entries");
+            .expect("CLASS_LEN entries");
         for line in T2S_TSV.lines() {
             let mut it = line.split('\t');
             if let (Some(a), Some(b)) = (it.next(), it.next()) {
@@ -183,16 +187,16 @@ impl Normalizer {
         let mut shift = 0usize;
         let mut i = 0;
         while i < b.len() {
-            // The bulk of a line: simplified Han characters of U+4000..U+9FFF, one after another,
+            // The bulk of a line: simplified Han characters of U+4E00..U+9FFF, one after another,
             // in a loop of their own that walks a slice (one length test per character) and
-            // stops at anything else. The three bytes index the class table without decoding,
-            // and one comparison with `PLAIN_HAN` passes the usual, unmarked character.
+            // stops at anything else. The three bytes index the class table without decoding
+            // (whatever they are: only a Han character's entry has the `PLAIN_HAN` bit), and
+            // one comparison with `PLAIN_HAN` passes the usual, unmarked character.
             let mut rest = &b[i..];
-            while let &[x @ 0xe4..=0xe9, y, z, ref tail @ ..] = rest {
+            while let &[x, y, z, ref tail @ ..] = rest {
                 // The bytes' sum shifted into place is the code point plus a constant (see
                 // `slot`), with none of the masking a decode takes.
-                let k = class
-                    [((usize::from(x) << 12) + (usize::from(y) << 6) + usize::from(z)) & 0xffff];
+                let k = class[three_byte_slot(x, y, z)];
                 if k != PLAIN_HAN {
                     if k & PLAIN_HAN == 0 {
                         break; // traditional: below
@@ -324,12 +328,26 @@ impl Normalizer {
     }
 }
 
-/// Where a BMP code point's entry is in `Normalizer::class`: the table is rotated so that the
-/// entry of a three-byte character xyz is at ((x << 12) + (y << 6) + z) mod 0x10000, since that
-/// sum is the code point plus 0xE2080 (the lead and continuation bits).
+/// Entries of `Normalizer::class`: every BMP code point's [`slot`] and every [`three_byte_slot`].
+const CLASS_LEN: usize = 1 << 20;
+
+/// Where a BMP code point's entry is in `Normalizer::class`: at the code point plus 0xE2080,
+/// the lead and continuation bits of its three-byte form, so that the entry of a three-byte
+/// character xyz is at (x << 12) + (y << 6) + z ([`three_byte_slot`]). Any other three bytes
+/// that start a character sum to another place: below 0xE20C0 when the first is ASCII or a
+/// two-byte lead (the slots of ASCII code points, which have no entry), from 0xF2080 on when it
+/// is a four-byte lead (past the BMP).
 #[inline(always)]
 fn slot(cp: u32) -> usize {
-    ((cp + 0x2080) & 0xffff) as usize
+    (cp + 0xe_2080) as usize
+}
+
+/// The [`slot`] of the character whose UTF-8 form starts with the bytes `x, y, z`, if it is
+/// three bytes long (see there for the others). The mask changes no sum of valid UTF-8 (at
+/// most 0xF807F): it only keeps the index inside the table without a bounds test.
+#[inline(always)]
+fn three_byte_slot(x: u8, y: u8, z: u8) -> usize {
+    ((usize::from(x) << 12) + (usize::from(y) << 6) + usize::from(z)) & (CLASS_LEN - 1)
 }
 
 /// Byte classes for the ASCII range: bit 0 = separator, bit 1 = noise; bits 2 and 3 = noise or
