@@ -23,6 +23,9 @@ mod phone;
 mod result;
 mod towns;
 
+/// The string type of the text fields of [`ParsedAddress`]: short values (a name, a phone
+/// number, a town) are kept inline, without an allocation per field per line.
+pub use compact_str::CompactString;
 pub use data::{CoordSource, Division, Divisions, Level, Rename, distance_km};
 pub use normalize::MAX_CHARS;
 pub use parser::Parser;

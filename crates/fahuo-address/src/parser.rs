@@ -22,6 +22,7 @@ use std::cell::Cell;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
+use compact_str::CompactString;
 use smallvec::SmallVec;
 
 use crate::charset::CharSet;
@@ -358,7 +359,7 @@ impl Parser {
                     }
                 };
                 if fits && !self.starts_with_place(tok) {
-                    out.name = Some(clean_name(tok).to_string());
+                    out.name = Some(CompactString::from(clean_name(tok)));
                     name_span = Some((s, e));
                     break;
                 }
@@ -465,14 +466,14 @@ impl Parser {
         }
         // Usually only the blanked name and phone stand before the divisions, or nothing.
         let prefix = if all_spaces(prefix) {
-            String::new()
+            CompactString::const_new("")
         } else {
             clean(prefix)
         };
         if !prefix.is_empty() {
             let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
-                out.name = Some(clean_name(&prefix).to_string());
+                out.name = Some(CompactString::from(clean_name(&prefix)));
             } else if shorter_than_two_chars(&detail) {
                 detail = prefix;
                 digit = None;
@@ -1318,23 +1319,23 @@ fn all_spaces(s: &str) -> bool {
 /// Collapse separators to single spaces and trim noise from both ends. (Built into its two
 /// callers in the parse: it runs for every line, and the call cost more than the copies.)
 #[inline(always)]
-fn clean(s: &str) -> String {
+fn clean(s: &str) -> CompactString {
     clean_noting_digits(s).0
 }
 
 /// [`clean`], and whether the result holds an ASCII digit, when the scan for separators
 /// found that out on the way (the usual one-piece text).
 #[inline(always)]
-fn clean_noting_digits(s: &str) -> (String, Option<bool>) {
+fn clean_noting_digits(s: &str) -> (CompactString, Option<bool>) {
     let trimmed = trim_noise(s);
     let (sep, digit) = separator_scan::<true>(trimmed.as_bytes(), 0);
     if sep == trimmed.len() {
         // The common case: one piece, nothing to collapse.
-        return (trimmed.to_string(), Some(digit));
+        return (CompactString::from(trimmed), Some(digit));
     }
     // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
     // so the first and last piece are non-empty and nothing needs trimming afterwards.
-    let mut out = String::with_capacity(trimmed.len());
+    let mut out = CompactString::with_capacity(trimmed.len());
     for (a, b) in tokens(trimmed) {
         if !out.is_empty() {
             out.push(' ');
@@ -1350,7 +1351,7 @@ static TOWN_CHARS: CharSet = CharSet::of("路街号村巷弄区县道楼镇乡�
 
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
 /// not itself a road ("镇海路") and not containing road or house words.
-fn split_town(detail: &str) -> Option<(String, String)> {
+fn split_town(detail: &str) -> Option<(CompactString, CompactString)> {
     let b = detail.as_bytes();
     let mut next = 0;
     let mut n = 0;
@@ -1397,7 +1398,7 @@ fn split_town(detail: &str) -> Option<(String, String)> {
                 return None;
             }
             let after = after.trim_start_matches(|c: char| is_noise(c));
-            return Some((detail[..end].to_string(), after.to_string()));
+            return Some((CompactString::from(&detail[..end]), CompactString::from(after)));
         }
     }
     None
@@ -1408,7 +1409,7 @@ const PLACE_ENDINGS: &str = "里苑园府城庄湾居阁轩坊寓厦馆店院舍
 
 /// A name glued to the end of the detail ("文三路90号张三"): 2–3 Han characters starting with a
 /// surname, right after a digit or a house/room word.
-fn split_trailing_name(detail: &str) -> Option<(String, String)> {
+fn split_trailing_name(detail: &str) -> Option<(CompactString, CompactString)> {
     // The last four characters, last first.
     let mut back = [(0usize, ' '); 4];
     let mut n = 0;
@@ -1429,7 +1430,10 @@ fn split_trailing_name(detail: &str) -> Option<(String, String)> {
             && (before.is_ascii_digit() || "号室楼栋幢层元户 ".contains(before))
             && looks_like_name(tail)
         {
-            return Some((detail[..start].trim_end().to_string(), tail.to_string()));
+            return Some((
+                CompactString::from(detail[..start].trim_end()),
+                CompactString::from(tail),
+            ));
         }
     }
     None

@@ -1,5 +1,6 @@
 //! The parse result: fields, machine-readable reasons for doubt, the ship verdict and confidence.
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::phone::PhoneKind;
@@ -133,17 +134,17 @@ pub enum Verdict {
 /// `None` and that is complete.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParsedAddress {
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Canonical number: "13812345678", "021-64581234-8", "13812345678-1234", "400-123-4567".
-    pub phone: Option<String>,
+    pub phone: Option<CompactString>,
     pub phone_kind: Option<PhoneKind>,
     pub province: Option<&'static str>,
     pub city: Option<&'static str>,
     pub county: Option<&'static str>,
     /// Town / street level (镇, 乡, 街道), when written.
-    pub town: Option<String>,
+    pub town: Option<CompactString>,
     /// The rest: road, house number, building, room.
-    pub detail: String,
+    pub detail: CompactString,
     /// Six-digit division code of the deepest level recognised (normally the county).
     pub adcode: Option<&'static str>,
     /// 0.0–1.0; 1.0 means nothing needed fixing or guessing.
@@ -155,7 +156,7 @@ pub struct ParsedAddress {
     pub candidates: Vec<&'static str>,
     /// Further phone numbers, in the order written (with `extra_phone`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub other_phones: Vec<String>,
+    pub other_phones: Vec<CompactString>,
 }
 
 impl ParsedAddress {
@@ -168,7 +169,7 @@ impl ParsedAddress {
             city: None,
             county: None,
             town: None,
-            detail: String::new(),
+            detail: CompactString::const_new(""),
             adcode: None,
             confidence: 0.0,
             verdict: Verdict::Incomplete,
