@@ -262,27 +262,29 @@ impl Parser {
 
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
+        // Built where it is returned from (the parse writes into it through a reference):
+        // returned from a helper instead, the whole result was copied twice per line.
+        let mut out = ParsedAddress::empty();
         // Taken out for the parse and put back after (if parsing ever came to parse again on
         // the same thread, the inner parse would find none and use fresh buffers).
         let mut scratch = SCRATCH.take().unwrap_or_default();
-        let out = self.parse_in(input, &mut scratch);
+        self.parse_into(input, &mut scratch, &mut out);
         SCRATCH.set(Some(scratch));
         out
     }
 
-    /// [`Self::parse`], normalising into `norm` (overwritten).
+    /// [`Self::parse`] into `out` (fresh from [`ParsedAddress::empty`]), normalising into
+    /// `scratch` (overwritten).
     ///
-    /// (Built into `parse`, its one caller, so the result is written where the caller wants it
-    /// rather than copied out.)
+    /// (Built into `parse`, its one caller.)
     #[inline(always)]
-    fn parse_in(&self, input: &str, scratch: &mut Scratch) -> ParsedAddress {
+    fn parse_into(&self, input: &str, scratch: &mut Scratch, out: &mut ParsedAddress) {
         let Scratch {
             norm,
             elems,
             anchors,
             ranked,
         } = scratch;
-        let mut out = ParsedAddress::empty();
         self.norm.normalize(input, norm);
         if norm.traditional {
             out.add(Reason::TraditionalConverted);
@@ -297,7 +299,7 @@ impl Parser {
         if norm.text.bytes().all(|b| b == b' ') {
             out.add(Reason::EmptyInput);
             out.finish();
-            return out;
+            return;
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid (a name
         // that opens the line is skipped instead; see `start` below).
@@ -430,7 +432,7 @@ impl Parser {
         let mut rest = rest;
         match &best {
             Some((eval, ambiguous)) => {
-                self.fill_levels(&mut out, elems, eval, ambiguous);
+                self.fill_levels(out, elems, eval, ambiguous);
                 if ambiguous.is_empty()
                     && out.county.is_none()
                     && let Some(city) = self.data.chains[eval.anchor as usize][1]
@@ -453,7 +455,7 @@ impl Parser {
             .and_then(|a| self.data.chains[a as usize][1])
             .is_some_and(|c| self.data.unit(c).no_county);
         if out.county.is_none() && out.candidates.is_empty() && !city_without_counties {
-            self.place_by_town(&mut out, rest, anchor);
+            self.place_by_town(out, rest, anchor);
         }
 
         // Town and detail.
@@ -502,7 +504,6 @@ impl Parser {
             out.add(Reason::PhoneMissing);
         }
         out.finish();
-        out
     }
 
     /// A county of `city` written in a form the name table lacks ("南京市雨花区" for 雨花台区):
