@@ -125,11 +125,10 @@ fn dashed(parts: &[&str]) -> CompactString {
     s
 }
 
-/// [`dashed`] for a single part (a mobile number): the copy alone.
+/// [`dashed`] for a single part (a mobile number): the copy alone (inline, with room for an
+/// extension: see [`CompactString`]).
 fn undashed(d: &str) -> CompactString {
-    let mut s = CompactString::with_capacity(d.len() + EXT_ROOM);
-    s.push_str(d);
-    s
+    CompactString::from(d)
 }
 
 fn landline(d: &str) -> Option<CompactString> {
