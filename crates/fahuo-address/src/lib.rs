@@ -30,7 +30,7 @@ pub use data::{CoordSource, Division, Divisions, Level, Rename, distance_km};
 pub use normalize::MAX_CHARS;
 pub use parser::Parser;
 pub use phone::{Phone, PhoneKind};
-pub use result::{ParsedAddress, Reason, Severity, Verdict};
+pub use result::{ParsedAddress, Reason, Reasons, Severity, Verdict};
 
 /// Parse one address line with the process-wide [`Parser`].
 pub fn parse(input: &str) -> ParsedAddress {

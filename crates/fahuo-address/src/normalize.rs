@@ -562,6 +562,29 @@ mod tests {
     }
 
     #[test]
+    fn only_a_han_character_reaches_a_han_class_entry() {
+        // Every three-byte character lands on its own slot.
+        for cp in (0x800..0x1_0000).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let [x, y, z] = *cp.encode_utf8(&mut buf).as_bytes() else {
+                panic!("{cp:?} is three bytes long");
+            };
+            assert_eq!(three_byte_slot(x, y, z), slot(cp as u32), "{cp:?}");
+        }
+        // Any other character start, whatever follows it (continuation bytes after a lead,
+        // anything after ASCII or a two-byte character), stays clear of the Han block's slots.
+        let han = slot(0x4e00)..=slot(0x9fff);
+        for x in (0u8..0x80).chain(0xc2..0xe0).chain(0xf0..0xf5) {
+            for y in 0..=255u8 {
+                for z in [0u8, 0x41, 0x7f, 0x80, 0xbf, 0xc2, 0xe4, 0xe9, 0xf4, 0xff] {
+                    let at = three_byte_slot(x, y, z);
+                    assert!(!han.contains(&at), "{x:#x} {y:#x} {z:#x} -> {at:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unprintable_bytes_are_found_byte_by_byte() {
         for b in 0u8..=255 {
             for at in 0..8 {
