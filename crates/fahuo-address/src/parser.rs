@@ -1399,7 +1399,10 @@ fn split_town(detail: &str) -> Option<(CompactString, CompactString)> {
                 return None;
             }
             let after = after.trim_start_matches(|c: char| is_noise(c));
-            return Some((CompactString::from(&detail[..end]), CompactString::from(after)));
+            return Some((
+                CompactString::from(&detail[..end]),
+                CompactString::from(after),
+            ));
         }
     }
     None

@@ -482,7 +482,7 @@ mod tests {
         all(text)
             .into_iter()
             .next()
-            .map(|f| (f.phone.number, f.phone.kind))
+            .map(|f| (f.phone.number.into_string(), f.phone.kind))
     }
 
     fn is(text: &str, number: &str, kind: PhoneKind) {
