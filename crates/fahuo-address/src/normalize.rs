@@ -164,18 +164,23 @@ impl Normalizer {
         }
         let marks = &mut first_marks[..];
         let mut n_marks = 0;
-        // Record the output offset `at` in the mark lists that class bits `k` name.
-        let mut mark = |k: u8, at: usize| {
-            if k & MARK[0] != 0
-                && let Some(m) = marks.get_mut(n_marks)
-            {
-                *m = at as u32;
-                n_marks += 1;
-            }
-            if k & MARK[1] != 0 {
-                label_marks.push(at as u32);
-            }
-        };
+        // Record the output offset `at` in the mark lists that class bits `k` name. (A macro,
+        // not a closure: the scan below also writes the first list directly.) The first list
+        // is written without a branch on `k`: the offset goes to the next free place every
+        // time and is counted only for a mark. About half the characters of an address begin
+        // some name, in no order a branch predictor could learn.
+        macro_rules! mark {
+            ($k:expr, $at:expr) => {{
+                let (k, at): (u8, usize) = ($k, $at);
+                if let Some(m) = marks.get_mut(n_marks) {
+                    *m = at as u32;
+                }
+                n_marks += usize::from(k & MARK[0] != 0);
+                if k & MARK[1] != 0 {
+                    label_marks.push(at as u32);
+                }
+            }};
+        }
         // Unchanged characters are copied as whole runs (most of an address needs no change);
         // only characters that map to something else are handled one by one. The scan works on
         // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
@@ -197,12 +202,10 @@ impl Normalizer {
                 // The bytes' sum shifted into place is the code point plus a constant (see
                 // `slot`), with none of the masking a decode takes.
                 let k = class[three_byte_slot(x, y, z)];
-                if k != PLAIN_HAN {
-                    if k & PLAIN_HAN == 0 {
-                        break; // traditional: below
-                    }
-                    mark(k, (b.len() - rest.len()).wrapping_add(shift));
+                if k & PLAIN_HAN == 0 {
+                    break; // traditional: below
                 }
+                mark!(k, (b.len() - rest.len()).wrapping_add(shift));
                 rest = tail;
             }
             i = b.len() - rest.len();
@@ -257,7 +260,7 @@ impl Normalizer {
                     *traditional = true;
                     Some(self.simplified(c).unwrap_or(c))
                 } else {
-                    mark(self.class_of(c as u32), i.wrapping_add(shift));
+                    mark!(self.class_of(c as u32), i.wrapping_add(shift));
                     i += c.len_utf8();
                     continue;
                 }
@@ -267,7 +270,7 @@ impl Normalizer {
             if mapped != Some(c) {
                 text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
-                    mark(self.class_of(m as u32), text.len());
+                    mark!(self.class_of(m as u32), text.len());
                     if m.is_ascii_digit() || m == '+' {
                         // A full-width digit or plus sign, now ASCII: a run of its own.
                         if let Some(r) = runs.get_mut(n_runs) {
@@ -280,7 +283,7 @@ impl Normalizer {
                 run = i + c.len_utf8();
                 shift = text.len().wrapping_sub(run);
             } else {
-                mark(self.class_of(c as u32), i.wrapping_add(shift));
+                mark!(self.class_of(c as u32), i.wrapping_add(shift));
             }
             i += c.len_utf8();
         }
