@@ -1240,12 +1240,10 @@ fn separator_scan<const DIGITS: bool>(bytes: &[u8], mut i: usize) -> (usize, boo
     let mut digit = false;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
         // Digits, the usual ASCII in an address, are never separators: only the other ASCII
-        // bytes of the word are looked up, and the word is done in one go.
+        // bytes of the word are looked up, and the word is done in one go. (No shortcut for a
+        // word of Han characters only: whether a word holds ASCII is a coin toss in an
+        // address, and a mispredicted branch costs more than the digit test.)
         let x = u64::from_le_bytes(*w);
-        if x & HIGH == HIGH {
-            i += 8; // multi-byte characters only
-            continue;
-        }
         let digits = digit_bytes(x);
         if DIGITS {
             digit |= digits != 0;
