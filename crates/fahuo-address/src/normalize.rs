@@ -196,7 +196,7 @@ impl Normalizer {
             // in a loop of their own that walks a slice (one length test per character) and
             // stops at anything else. The three bytes index the class table without decoding
             // (whatever they are: only a Han character's entry has the `PLAIN_HAN` bit), and
-            // one comparison with `PLAIN_HAN` passes the usual, unmarked character.
+            // the character's mark, if any, is recorded without a branch (see `mark!`).
             let mut rest = &b[i..];
             while let &[x, y, z, ref tail @ ..] = rest {
                 // The bytes' sum shifted into place is the code point plus a constant (see
