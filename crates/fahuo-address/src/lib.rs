@@ -23,11 +23,14 @@ mod phone;
 mod result;
 mod towns;
 
+/// The string type of the text fields of [`ParsedAddress`]: short values (a name, a phone
+/// number, a town) are kept inline, without an allocation per field per line.
+pub use compact_str::CompactString;
 pub use data::{CoordSource, Division, Divisions, Level, Rename, distance_km};
 pub use normalize::MAX_CHARS;
 pub use parser::Parser;
 pub use phone::{Phone, PhoneKind};
-pub use result::{ParsedAddress, Reason, Severity, Verdict};
+pub use result::{ParsedAddress, Reason, Reasons, Severity, Verdict};
 
 /// Parse one address line with the process-wide [`Parser`].
 pub fn parse(input: &str) -> ParsedAddress {

@@ -28,7 +28,11 @@ pub(crate) struct Normalizer {
     /// One byte per BMP code point, at [`slot`]: `T2S`, `MARK` and `PLAIN_HAN` bits. Most characters of an
     /// address are already simplified, so this skips nearly all t2s lookups, and it lets
     /// normalisation note where names may start while it passes over the text anyway.
-    class: Box<[u8; 0x1_0000]>,
+    /// Indexed by the shifted sum of a three-byte character's bytes (see [`slot`]), which no
+    /// other byte sequence at a character boundary reaches: the scan needs no test of the lead
+    /// byte. (A mebibyte of address space, of which only the pages of the code points with an
+    /// entry are ever touched.)
+    class: Box<[u8; CLASS_LEN]>,
 }
 
 #[derive(Debug, Default)]
@@ -61,10 +65,10 @@ impl Normalizer {
     pub fn load(marks: [Vec<char>; 2]) -> Self {
         let mut t2s = vec![0u16; 0x1_0000].into_boxed_slice();
         let mut t2s_astral = Vec::new();
-        let mut class: Box<[u8; 0x1_0000]> = vec![0u8; 0x1_0000]
+        let mut class: Box<[u8; CLASS_LEN]> = vec![0u8; CLASS_LEN]
             .into_boxed_slice()
             .try_into()
-            .expect("0x10000 entries");
+            .expect("CLASS_LEN entries");
         for line in T2S_TSV.lines() {
             let mut it = line.split('\t');
             if let (Some(a), Some(b)) = (it.next(), it.next()) {
@@ -160,18 +164,23 @@ impl Normalizer {
         }
         let marks = &mut first_marks[..];
         let mut n_marks = 0;
-        // Record the output offset `at` in the mark lists that class bits `k` name.
-        let mut mark = |k: u8, at: usize| {
-            if k & MARK[0] != 0
-                && let Some(m) = marks.get_mut(n_marks)
-            {
-                *m = at as u32;
-                n_marks += 1;
-            }
-            if k & MARK[1] != 0 {
-                label_marks.push(at as u32);
-            }
-        };
+        // Record the output offset `at` in the mark lists that class bits `k` name. (A macro,
+        // not a closure: the scan below also writes the first list directly.) The first list
+        // is written without a branch on `k`: the offset goes to the next free place every
+        // time and is counted only for a mark. About half the characters of an address begin
+        // some name, in no order a branch predictor could learn.
+        macro_rules! mark {
+            ($k:expr, $at:expr) => {{
+                let (k, at): (u8, usize) = ($k, $at);
+                if let Some(m) = marks.get_mut(n_marks) {
+                    *m = at as u32;
+                }
+                n_marks += usize::from(k & MARK[0] != 0);
+                if k & MARK[1] != 0 {
+                    label_marks.push(at as u32);
+                }
+            }};
+        }
         // Unchanged characters are copied as whole runs (most of an address needs no change);
         // only characters that map to something else are handled one by one. The scan works on
         // bytes: plain ASCII and already-simplified Han characters (the bulk) never get decoded
@@ -183,22 +192,20 @@ impl Normalizer {
         let mut shift = 0usize;
         let mut i = 0;
         while i < b.len() {
-            // The bulk of a line: simplified Han characters of U+4000..U+9FFF, one after another,
+            // The bulk of a line: simplified Han characters of U+4E00..U+9FFF, one after another,
             // in a loop of their own that walks a slice (one length test per character) and
-            // stops at anything else. The three bytes index the class table without decoding,
-            // and one comparison with `PLAIN_HAN` passes the usual, unmarked character.
+            // stops at anything else. The three bytes index the class table without decoding
+            // (whatever they are: only a Han character's entry has the `PLAIN_HAN` bit), and
+            // the character's mark, if any, is recorded without a branch (see `mark!`).
             let mut rest = &b[i..];
-            while let &[x @ 0xe4..=0xe9, y, z, ref tail @ ..] = rest {
+            while let &[x, y, z, ref tail @ ..] = rest {
                 // The bytes' sum shifted into place is the code point plus a constant (see
                 // `slot`), with none of the masking a decode takes.
-                let k = class
-                    [((usize::from(x) << 12) + (usize::from(y) << 6) + usize::from(z)) & 0xffff];
-                if k != PLAIN_HAN {
-                    if k & PLAIN_HAN == 0 {
-                        break; // traditional: below
-                    }
-                    mark(k, (b.len() - rest.len()).wrapping_add(shift));
+                let k = class[three_byte_slot(x, y, z)];
+                if k & PLAIN_HAN == 0 {
+                    break; // traditional: below
                 }
+                mark!(k, (b.len() - rest.len()).wrapping_add(shift));
                 rest = tail;
             }
             i = b.len() - rest.len();
@@ -253,7 +260,7 @@ impl Normalizer {
                     *traditional = true;
                     Some(self.simplified(c).unwrap_or(c))
                 } else {
-                    mark(self.class_of(c as u32), i.wrapping_add(shift));
+                    mark!(self.class_of(c as u32), i.wrapping_add(shift));
                     i += c.len_utf8();
                     continue;
                 }
@@ -263,7 +270,7 @@ impl Normalizer {
             if mapped != Some(c) {
                 text.push_str(&input[run..i]);
                 if let Some(m) = mapped {
-                    mark(self.class_of(m as u32), text.len());
+                    mark!(self.class_of(m as u32), text.len());
                     if m.is_ascii_digit() || m == '+' {
                         // A full-width digit or plus sign, now ASCII: a run of its own.
                         if let Some(r) = runs.get_mut(n_runs) {
@@ -276,7 +283,7 @@ impl Normalizer {
                 run = i + c.len_utf8();
                 shift = text.len().wrapping_sub(run);
             } else {
-                mark(self.class_of(c as u32), i.wrapping_add(shift));
+                mark!(self.class_of(c as u32), i.wrapping_add(shift));
             }
             i += c.len_utf8();
         }
@@ -324,12 +331,26 @@ impl Normalizer {
     }
 }
 
-/// Where a BMP code point's entry is in `Normalizer::class`: the table is rotated so that the
-/// entry of a three-byte character xyz is at ((x << 12) + (y << 6) + z) mod 0x10000, since that
-/// sum is the code point plus 0xE2080 (the lead and continuation bits).
+/// Entries of `Normalizer::class`: every BMP code point's [`slot`] and every [`three_byte_slot`].
+const CLASS_LEN: usize = 1 << 20;
+
+/// Where a BMP code point's entry is in `Normalizer::class`: at the code point plus 0xE2080,
+/// the lead and continuation bits of its three-byte form, so that the entry of a three-byte
+/// character xyz is at (x << 12) + (y << 6) + z ([`three_byte_slot`]). Any other three bytes
+/// that start a character sum to another place: below 0xE20C0 when the first is ASCII or a
+/// two-byte lead (the slots of ASCII code points, which have no entry), from 0xF2080 on when it
+/// is a four-byte lead (past the BMP).
 #[inline(always)]
 fn slot(cp: u32) -> usize {
-    ((cp + 0x2080) & 0xffff) as usize
+    (cp + 0xe_2080) as usize
+}
+
+/// The [`slot`] of the character whose UTF-8 form starts with the bytes `x, y, z`, if it is
+/// three bytes long (see there for the others). The mask changes no sum of valid UTF-8 (at
+/// most 0xF807F): it only keeps the index inside the table without a bounds test.
+#[inline(always)]
+fn three_byte_slot(x: u8, y: u8, z: u8) -> usize {
+    ((usize::from(x) << 12) + (usize::from(y) << 6) + usize::from(z)) & (CLASS_LEN - 1)
 }
 
 /// Byte classes for the ASCII range: bit 0 = separator, bit 1 = noise; bits 2 and 3 = noise or
@@ -538,6 +559,29 @@ mod tests {
                         "{input:?}: byte {i} of {:?} is in none of {runs:?}",
                         out.text
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_han_character_reaches_a_han_class_entry() {
+        // Every three-byte character lands on its own slot.
+        for cp in (0x800..0x1_0000).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let [x, y, z] = *cp.encode_utf8(&mut buf).as_bytes() else {
+                panic!("{cp:?} is three bytes long");
+            };
+            assert_eq!(three_byte_slot(x, y, z), slot(cp as u32), "{cp:?}");
+        }
+        // Any other character start, whatever follows it (continuation bytes after a lead,
+        // anything after ASCII or a two-byte character), stays clear of the Han block's slots.
+        let han = slot(0x4e00)..=slot(0x9fff);
+        for x in (0u8..0x80).chain(0xc2..0xe0).chain(0xf0..0xf5) {
+            for y in 0..=255u8 {
+                for z in [0u8, 0x41, 0x7f, 0x80, 0xbf, 0xc2, 0xe4, 0xe9, 0xf4, 0xff] {
+                    let at = three_byte_slot(x, y, z);
+                    assert!(!han.contains(&at), "{x:#x} {y:#x} {z:#x} -> {at:#x}");
                 }
             }
         }

@@ -22,6 +22,7 @@ use std::cell::Cell;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::{LazyLock, OnceLock};
 
+use compact_str::CompactString;
 use smallvec::SmallVec;
 
 use crate::charset::CharSet;
@@ -261,27 +262,29 @@ impl Parser {
 
     /// Parse one address line. Never panics; every input gets a result with a verdict.
     pub fn parse(&self, input: &str) -> ParsedAddress {
+        // Built where it is returned from (the parse writes into it through a reference):
+        // returned from a helper instead, the whole result was copied twice per line.
+        let mut out = ParsedAddress::empty();
         // Taken out for the parse and put back after (if parsing ever came to parse again on
         // the same thread, the inner parse would find none and use fresh buffers).
         let mut scratch = SCRATCH.take().unwrap_or_default();
-        let out = self.parse_in(input, &mut scratch);
+        self.parse_into(input, &mut scratch, &mut out);
         SCRATCH.set(Some(scratch));
         out
     }
 
-    /// [`Self::parse`], normalising into `norm` (overwritten).
+    /// [`Self::parse`] into `out` (fresh from [`ParsedAddress::empty`]), normalising into
+    /// `scratch` (overwritten).
     ///
-    /// (Built into `parse`, its one caller, so the result is written where the caller wants it
-    /// rather than copied out.)
+    /// (Built into `parse`, its one caller.)
     #[inline(always)]
-    fn parse_in(&self, input: &str, scratch: &mut Scratch) -> ParsedAddress {
+    fn parse_into(&self, input: &str, scratch: &mut Scratch, out: &mut ParsedAddress) {
         let Scratch {
             norm,
             elems,
             anchors,
             ranked,
         } = scratch;
-        let mut out = ParsedAddress::empty();
         self.norm.normalize(input, norm);
         if norm.traditional {
             out.add(Reason::TraditionalConverted);
@@ -296,7 +299,7 @@ impl Parser {
         if norm.text.bytes().all(|b| b == b' ') {
             out.add(Reason::EmptyInput);
             out.finish();
-            return out;
+            return;
         }
         // Consumed spans are blanked with spaces in place, so byte offsets stay valid (a name
         // that opens the line is skipped instead; see `start` below).
@@ -358,7 +361,7 @@ impl Parser {
                     }
                 };
                 if fits && !self.starts_with_place(tok) {
-                    out.name = Some(clean_name(tok).to_string());
+                    out.name = Some(CompactString::from(clean_name(tok)));
                     name_span = Some((s, e));
                     break;
                 }
@@ -429,7 +432,7 @@ impl Parser {
         let mut rest = rest;
         match &best {
             Some((eval, ambiguous)) => {
-                self.fill_levels(&mut out, elems, eval, ambiguous);
+                self.fill_levels(out, elems, eval, ambiguous);
                 if ambiguous.is_empty()
                     && out.county.is_none()
                     && let Some(city) = self.data.chains[eval.anchor as usize][1]
@@ -452,7 +455,7 @@ impl Parser {
             .and_then(|a| self.data.chains[a as usize][1])
             .is_some_and(|c| self.data.unit(c).no_county);
         if out.county.is_none() && out.candidates.is_empty() && !city_without_counties {
-            self.place_by_town(&mut out, rest, anchor);
+            self.place_by_town(out, rest, anchor);
         }
 
         // Town and detail.
@@ -465,14 +468,14 @@ impl Parser {
         }
         // Usually only the blanked name and phone stand before the divisions, or nothing.
         let prefix = if all_spaces(prefix) {
-            String::new()
+            CompactString::const_new("")
         } else {
             clean(prefix)
         };
         if !prefix.is_empty() {
             let leading_full = best.as_ref().is_some_and(|(e, _)| e.leading > 0);
             if out.name.is_none() && !leading_full && looks_like_glued_name(&prefix) {
-                out.name = Some(clean_name(&prefix).to_string());
+                out.name = Some(CompactString::from(clean_name(&prefix)));
             } else if shorter_than_two_chars(&detail) {
                 detail = prefix;
                 digit = None;
@@ -501,7 +504,6 @@ impl Parser {
             out.add(Reason::PhoneMissing);
         }
         out.finish();
-        out
     }
 
     /// A county of `city` written in a form the name table lacks ("南京市雨花区" for 雨花台区):
@@ -1238,12 +1240,10 @@ fn separator_scan<const DIGITS: bool>(bytes: &[u8], mut i: usize) -> (usize, boo
     let mut digit = false;
     while let Some(w) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
         // Digits, the usual ASCII in an address, are never separators: only the other ASCII
-        // bytes of the word are looked up, and the word is done in one go.
+        // bytes of the word are looked up, and the word is done in one go. (No shortcut for a
+        // word of Han characters only: whether a word holds ASCII is a coin toss in an
+        // address, and a mispredicted branch costs more than the digit test.)
         let x = u64::from_le_bytes(*w);
-        if x & HIGH == HIGH {
-            i += 8; // multi-byte characters only
-            continue;
-        }
         let digits = digit_bytes(x);
         if DIGITS {
             digit |= digits != 0;
@@ -1318,23 +1318,23 @@ fn all_spaces(s: &str) -> bool {
 /// Collapse separators to single spaces and trim noise from both ends. (Built into its two
 /// callers in the parse: it runs for every line, and the call cost more than the copies.)
 #[inline(always)]
-fn clean(s: &str) -> String {
+fn clean(s: &str) -> CompactString {
     clean_noting_digits(s).0
 }
 
 /// [`clean`], and whether the result holds an ASCII digit, when the scan for separators
 /// found that out on the way (the usual one-piece text).
 #[inline(always)]
-fn clean_noting_digits(s: &str) -> (String, Option<bool>) {
+fn clean_noting_digits(s: &str) -> (CompactString, Option<bool>) {
     let trimmed = trim_noise(s);
     let (sep, digit) = separator_scan::<true>(trimmed.as_bytes(), 0);
     if sep == trimmed.len() {
         // The common case: one piece, nothing to collapse.
-        return (trimmed.to_string(), Some(digit));
+        return (CompactString::from(trimmed), Some(digit));
     }
     // The pieces between separators (all ASCII) joined by single spaces. The ends are not noise,
     // so the first and last piece are non-empty and nothing needs trimming afterwards.
-    let mut out = String::with_capacity(trimmed.len());
+    let mut out = CompactString::with_capacity(trimmed.len());
     for (a, b) in tokens(trimmed) {
         if !out.is_empty() {
             out.push(' ');
@@ -1350,7 +1350,7 @@ static TOWN_CHARS: CharSet = CharSet::of("路街号村巷弄区县道楼镇乡�
 
 /// A town-level name at the start of the detail: 1–8 Han characters ending in 街道/镇/乡/苏木,
 /// not itself a road ("镇海路") and not containing road or house words.
-fn split_town(detail: &str) -> Option<(String, String)> {
+fn split_town(detail: &str) -> Option<(CompactString, CompactString)> {
     let b = detail.as_bytes();
     let mut next = 0;
     let mut n = 0;
@@ -1397,7 +1397,10 @@ fn split_town(detail: &str) -> Option<(String, String)> {
                 return None;
             }
             let after = after.trim_start_matches(|c: char| is_noise(c));
-            return Some((detail[..end].to_string(), after.to_string()));
+            return Some((
+                CompactString::from(&detail[..end]),
+                CompactString::from(after),
+            ));
         }
     }
     None
@@ -1408,7 +1411,7 @@ const PLACE_ENDINGS: &str = "里苑园府城庄湾居阁轩坊寓厦馆店院舍
 
 /// A name glued to the end of the detail ("文三路90号张三"): 2–3 Han characters starting with a
 /// surname, right after a digit or a house/room word.
-fn split_trailing_name(detail: &str) -> Option<(String, String)> {
+fn split_trailing_name(detail: &str) -> Option<(CompactString, CompactString)> {
     // The last four characters, last first.
     let mut back = [(0usize, ' '); 4];
     let mut n = 0;
@@ -1429,7 +1432,10 @@ fn split_trailing_name(detail: &str) -> Option<(String, String)> {
             && (before.is_ascii_digit() || "号室楼栋幢层元户 ".contains(before))
             && looks_like_name(tail)
         {
-            return Some((detail[..start].trim_end().to_string(), tail.to_string()));
+            return Some((
+                CompactString::from(detail[..start].trim_end()),
+                CompactString::from(tail),
+            ));
         }
     }
     None

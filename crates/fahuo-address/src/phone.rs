@@ -1,6 +1,7 @@
 //! Phone numbers inside an address line: mainland mobiles, landlines with area code and
 //! extension, platform virtual numbers (mobile + extension) and 400/800 service numbers.
 
+use compact_str::CompactString;
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -21,7 +22,7 @@ pub enum PhoneKind {
 /// A phone number in canonical form: digits with '-' between area code, number and extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Phone {
-    pub number: String,
+    pub number: CompactString,
     pub kind: PhoneKind,
 }
 
@@ -112,9 +113,9 @@ const EXT_ROOM: usize = 7;
 
 /// The parts joined by '-', in one allocation with room for an extension (`format!` cost a
 /// formatter run and a reallocation).
-fn dashed(parts: &[&str]) -> String {
+fn dashed(parts: &[&str]) -> CompactString {
     let len: usize = parts.iter().map(|p| p.len() + 1).sum();
-    let mut s = String::with_capacity(len - 1 + EXT_ROOM);
+    let mut s = CompactString::with_capacity(len - 1 + EXT_ROOM);
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             s.push('-');
@@ -124,14 +125,13 @@ fn dashed(parts: &[&str]) -> String {
     s
 }
 
-/// [`dashed`] for a single part (a mobile number): the copy alone.
-fn undashed(d: &str) -> String {
-    let mut s = String::with_capacity(d.len() + EXT_ROOM);
-    s.push_str(d);
-    s
+/// [`dashed`] for a single part (a mobile number): the copy alone (inline, with room for an
+/// extension: see [`CompactString`]).
+fn undashed(d: &str) -> CompactString {
+    CompactString::from(d)
 }
 
-fn landline(d: &str) -> Option<String> {
+fn landline(d: &str) -> Option<CompactString> {
     if !d.starts_with('0') || d.starts_with("00") {
         return None;
     }
@@ -425,7 +425,7 @@ fn grouped(
         {
             out.push(Found {
                 phone: Phone {
-                    number: d[d.len() - 11..].to_string(),
+                    number: CompactString::from(&d[d.len() - 11..]),
                     kind: PhoneKind::Mobile,
                 },
                 start: groups[0].end - 11,
@@ -482,7 +482,7 @@ mod tests {
         all(text)
             .into_iter()
             .next()
-            .map(|f| (f.phone.number, f.phone.kind))
+            .map(|f| (f.phone.number.into_string(), f.phone.kind))
     }
 
     fn is(text: &str, number: &str, kind: PhoneKind) {

@@ -1,5 +1,6 @@
 //! The parse result: fields, machine-readable reasons for doubt, the ship verdict and confidence.
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::phone::PhoneKind;
@@ -62,7 +63,92 @@ pub enum Reason {
     /// More than one phone number was found; the first is returned.
     ExtraPhone,
     /// Some text could not be placed (not name, phone, division or detail) and was dropped.
+    /// (The last variant: see [`REASONS_CAP`].)
     TextIgnored,
+}
+
+/// Room in [`Reasons`]: at least the number of `Reason` variants (each is recorded once).
+const REASONS_CAP: usize = 32;
+const _: () = assert!((Reason::TextIgnored as usize) < REASONS_CAP);
+
+/// The reasons of a result, in the order they were found, each at most once. Reads as a slice
+/// (`reasons.contains(..)`, `reasons.iter()`) and serialises as a list. Kept inline: most
+/// lines get a reason, and a heap list cost an allocation per line.
+#[derive(Clone, Copy)]
+pub struct Reasons {
+    len: u8,
+    items: [Reason; REASONS_CAP],
+}
+
+impl Reasons {
+    const fn new() -> Self {
+        Reasons {
+            len: 0,
+            items: [Reason::EmptyInput; REASONS_CAP],
+        }
+    }
+
+    /// Append `r` unless it is already there.
+    fn insert(&mut self, r: Reason) {
+        if !self.contains(&r)
+            && let Some(slot) = self.items.get_mut(usize::from(self.len))
+        {
+            *slot = r;
+            self.len += 1;
+        }
+    }
+
+    /// Keep only the reasons `keep` accepts, in order.
+    pub(crate) fn retain(&mut self, keep: impl Fn(&Reason) -> bool) {
+        let mut n = 0;
+        for i in 0..usize::from(self.len) {
+            let r = self.items[i];
+            if keep(&r) {
+                self.items[n] = r;
+                n += 1;
+            }
+        }
+        self.len = n as u8;
+    }
+}
+
+impl Default for Reasons {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::ops::Deref for Reasons {
+    type Target = [Reason];
+    fn deref(&self) -> &[Reason] {
+        &self.items[..usize::from(self.len)]
+    }
+}
+
+impl<'a> IntoIterator for &'a Reasons {
+    type Item = &'a Reason;
+    type IntoIter = std::slice::Iter<'a, Reason>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Reasons {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Reasons {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Reasons {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
 }
 
 /// How much a reason matters for shipping.
@@ -133,29 +219,29 @@ pub enum Verdict {
 /// `None` and that is complete.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParsedAddress {
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Canonical number: "13812345678", "021-64581234-8", "13812345678-1234", "400-123-4567".
-    pub phone: Option<String>,
+    pub phone: Option<CompactString>,
     pub phone_kind: Option<PhoneKind>,
     pub province: Option<&'static str>,
     pub city: Option<&'static str>,
     pub county: Option<&'static str>,
     /// Town / street level (镇, 乡, 街道), when written.
-    pub town: Option<String>,
+    pub town: Option<CompactString>,
     /// The rest: road, house number, building, room.
-    pub detail: String,
+    pub detail: CompactString,
     /// Six-digit division code of the deepest level recognised (normally the county).
     pub adcode: Option<&'static str>,
     /// 0.0–1.0; 1.0 means nothing needed fixing or guessing.
     pub confidence: f32,
     pub verdict: Verdict,
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
     /// Division codes the parser could not choose between (with `ambiguous_division`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<&'static str>,
     /// Further phone numbers, in the order written (with `extra_phone`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub other_phones: Vec<String>,
+    pub other_phones: Vec<CompactString>,
 }
 
 impl ParsedAddress {
@@ -168,11 +254,11 @@ impl ParsedAddress {
             city: None,
             county: None,
             town: None,
-            detail: String::new(),
+            detail: CompactString::const_new(""),
             adcode: None,
             confidence: 0.0,
             verdict: Verdict::Incomplete,
-            reasons: Vec::new(),
+            reasons: Reasons::new(),
             candidates: Vec::new(),
             other_phones: Vec::new(),
         }
@@ -180,13 +266,7 @@ impl ParsedAddress {
 
     /// Record a reason once.
     pub(crate) fn add(&mut self, r: Reason) {
-        if !self.reasons.contains(&r) {
-            if self.reasons.capacity() == 0 {
-                // One allocation sized for the usual few reasons, not the growth path.
-                self.reasons = Vec::with_capacity(8);
-            }
-            self.reasons.push(r);
-        }
+        self.reasons.insert(r);
     }
 
     /// Derive verdict and confidence from the reasons.

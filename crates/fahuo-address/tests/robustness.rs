@@ -6,7 +6,7 @@ use fahuo_address::{Reason, Verdict, parse};
 fn empty_and_blank_input_is_reported_as_empty() {
     for input in ["", " ", "   \t  ", "\u{3000}\u{3000}", "\n\r\n", "\u{200b}"] {
         let p = parse(input);
-        assert_eq!(p.reasons, vec![Reason::EmptyInput], "{input:?}");
+        assert_eq!(p.reasons[..], [Reason::EmptyInput], "{input:?}");
         assert_eq!(p.verdict, Verdict::Incomplete);
         assert_eq!(p.confidence, 0.0);
     }

@@ -690,8 +690,10 @@ fn build_order(
                                 ),
                             ));
                             }
-                            let name = text(Field::ReceiverName).or(p.name.clone());
-                            let phone = text(Field::Phone).or(p.phone.clone());
+                            let name = text(Field::ReceiverName)
+                                .or_else(|| p.name.as_deref().map(String::from));
+                            let phone =
+                                text(Field::Phone).or_else(|| p.phone.as_deref().map(String::from));
                             if name.is_none() {
                                 fail(
                                 s,
