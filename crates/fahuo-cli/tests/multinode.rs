@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Orders the emulators generate per platform (three platforms).
@@ -229,18 +230,17 @@ impl Console {
         Console { http, csrf }
     }
 
-    /// Ids and platform order numbers of up to 50 orders waiting for their labels.
-    async fn allocated(&self, base: &str) -> Vec<(i64, String)> {
+    /// Ids and platform order numbers of up to 50 orders waiting for their labels; an error
+    /// when the node is gone.
+    async fn allocated(&self, base: &str) -> reqwest::Result<Vec<(i64, String)>> {
         let page: Value = self
             .http
             .get(format!("{base}/api/v1/orders?state=allocated&limit=50"))
             .send()
-            .await
-            .unwrap()
+            .await?
             .json()
-            .await
-            .unwrap();
-        page["items"]
+            .await?;
+        Ok(page["items"]
             .as_array()
             .unwrap_or_else(|| panic!("an order page: {page}"))
             .iter()
@@ -250,11 +250,17 @@ impl Console {
                     o["platform_order_id"].as_str().unwrap().to_string(),
                 )
             })
-            .collect()
+            .collect())
     }
 
-    /// Prints the orders' labels as the console does; returns the labels (package, number).
-    async fn print(&self, base: &str, orders: &[i64], key: &str) -> Vec<(i64, String)> {
+    /// Prints the orders' labels as the console does; returns the labels (package, number),
+    /// or an error when the node died under the request.
+    async fn print(
+        &self,
+        base: &str,
+        orders: &[i64],
+        key: &str,
+    ) -> reqwest::Result<Vec<(i64, String)>> {
         let response = self
             .http
             .post(format!("{base}/api/v1/print-jobs"))
@@ -262,12 +268,11 @@ impl Console {
             .header("idempotency-key", key)
             .json(&json!({ "order_ids": orders }))
             .send()
-            .await
-            .unwrap();
+            .await?;
         assert_eq!(response.status(), 201);
-        let printed: Value = response.json().await.unwrap();
+        let printed: Value = response.json().await?;
         assert_eq!(printed["failures"], json!([]), "{printed}");
-        printed["job"]["labels"]
+        Ok(printed["job"]["labels"]
             .as_array()
             .unwrap()
             .iter()
@@ -277,7 +282,7 @@ impl Console {
                     l["tracking_no"].as_str().unwrap().to_string(),
                 )
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -381,15 +386,15 @@ async fn three_nodes_share_the_work_and_a_killed_nodes_leases_are_finished_by_th
 
     let ports: Vec<u16> = NODES.iter().map(|_| free_port()).collect();
     let config = write_config(dir.path(), &sim, &format!("http://127.0.0.1:{}", ports[0]));
-    let mut nodes: BTreeMap<&str, Server> = NODES
+    let mut nodes: Vec<Server> = NODES
         .iter()
         .zip(&ports)
-        .map(|(name, port)| {
-            let node = start_node(name, *port, &config, &key_file, &db.url, dir.path());
-            (*name, node)
-        })
+        .map(|(name, port)| start_node(name, *port, &config, &key_file, &db.url, dir.path()))
         .collect();
-    let console = Console::login(&nodes[NODES[0]].base).await;
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    assert_eq!(NODES.last(), Some(&VICTIM));
+    let victim = nodes.pop().unwrap();
+    let console = Console::login(&bases[0]).await;
 
     // Sync and review run on the nodes; wait until every shop has synced and nothing is new.
     let done = wait_for(Duration::from_secs(60), || async {
@@ -412,22 +417,66 @@ async fn three_nodes_share_the_work_and_a_killed_nodes_leases_are_finished_by_th
         store.order_counts(tenant, None).await.unwrap()
     );
 
-    // Print everything allocated through the nodes' APIs in turn; kill the victim once half
-    // is printed, at a moment when it holds job leases (the write-backs the prints started).
+    // The victim dies once a third is printed, when it holds a lease on a job that calls
+    // out (a write-back, a parcel subscription, a buyer notice: where a crash could send
+    // twice), or failing that on any job; what it held then is what the others must finish.
+    let printed_so_far = Arc::new(AtomicUsize::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let executioner = tokio::spawn({
+        let (store, printed_so_far, killed) =
+            (store.clone(), printed_so_far.clone(), killed.clone());
+        async move {
+            let mut victim = victim;
+            let mut deadline = None;
+            loop {
+                if printed_so_far.load(Ordering::SeqCst) as i64 * 3 >= allocated {
+                    let deadline =
+                        *deadline.get_or_insert(Instant::now() + Duration::from_secs(20));
+                    let held = leases_of(&store, VICTIM).await;
+                    let outward = held.iter().any(|j| OUTWARD.contains(&j.kind.as_str()));
+                    if outward || (!held.is_empty() && Instant::now() > deadline) {
+                        victim.kill();
+                        killed.store(true, Ordering::SeqCst);
+                        // A job may have finished between the look and the kill.
+                        return leases_of(&store, VICTIM).await;
+                    }
+                    assert!(
+                        Instant::now() < deadline + Duration::from_secs(20),
+                        "{VICTIM} never held a lease to lose"
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+
+    // Everything allocated is printed through the nodes' APIs in turn. A request the victim
+    // died under is repeated on the next node with the same idempotency key.
     let mut labels: BTreeMap<i64, String> = BTreeMap::new();
     let mut printed_orders: BTreeMap<i64, String> = BTreeMap::new();
-    let mut orphaned = Vec::new();
+    let mut turn = 0;
     let mut batch = 0;
     loop {
-        let live: Vec<&str> = nodes.keys().copied().collect();
-        let base = nodes[live[batch % live.len()]].base.clone();
-        let orders = console.allocated(&base).await;
+        let mut next_node = || {
+            let live = if killed.load(Ordering::SeqCst) { 2 } else { 3 };
+            turn += 1;
+            bases[turn % live].clone()
+        };
+        let Ok(orders) = console.allocated(&next_node()).await else {
+            continue;
+        };
         if orders.is_empty() {
             break;
         }
         let chunk: Vec<(i64, String)> = orders.into_iter().take(25).collect();
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        for (package, number) in console.print(&base, &ids, &format!("print-{batch}")).await {
+        let key = format!("print-{batch}");
+        let printed = loop {
+            if let Ok(printed) = console.print(&next_node(), &ids, &key).await {
+                break printed;
+            }
+        };
+        for (package, number) in printed {
             let previous = labels.insert(package, number.clone());
             assert!(
                 previous.is_none_or(|p| p == number),
@@ -435,43 +484,17 @@ async fn three_nodes_share_the_work_and_a_killed_nodes_leases_are_finished_by_th
             );
         }
         printed_orders.extend(chunk);
+        printed_so_far.store(printed_orders.len(), Ordering::SeqCst);
         batch += 1;
-        if orphaned.is_empty() && printed_orders.len() as i64 * 2 >= allocated {
-            // Preferably while it sends something to the outside world (a write-back, a
-            // parcel subscription, a buyer notice): where a crash could duplicate.
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let held = loop {
-                let held = leases_of(&store, VICTIM).await;
-                let outward = held.iter().any(|j| OUTWARD.contains(&j.kind.as_str()));
-                if outward || (!held.is_empty() && Instant::now() > deadline) {
-                    break held;
-                }
-                assert!(
-                    Instant::now() < deadline + Duration::from_secs(20),
-                    "{VICTIM} never held a lease to lose"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            };
-            assert!(
-                !held.is_empty(),
-                "{VICTIM} never held a lease to lose: {:?}, {:?}, {:?}",
-                store.job_counts().await.unwrap(),
-                store.done_jobs_per_worker().await.unwrap(),
-                store.shipment_counts(tenant).await.unwrap()
-            );
-            nodes.get_mut(VICTIM).unwrap().kill();
-            nodes.remove(VICTIM);
-            // What it held when it died (a job may have finished between look and kill).
-            orphaned = leases_of(&store, VICTIM).await;
-            assert!(!orphaned.is_empty(), "{VICTIM} died holding no lease");
-            eprintln!(
-                "killed {VICTIM} holding {} leases: {:?}",
-                orphaned.len(),
-                orphaned.iter().map(|j| &j.kind).collect::<Vec<_>>()
-            );
-        }
     }
-    assert!(!orphaned.is_empty(), "the victim was killed mid-run");
+    let orphaned = executioner.await.unwrap();
+    assert!(!orphaned.is_empty(), "{VICTIM} died holding no lease");
+    eprintln!(
+        "printed by {:?}; killed {VICTIM} holding {} leases: {:?}",
+        started.elapsed(),
+        orphaned.len(),
+        orphaned.iter().map(|j| &j.kind).collect::<Vec<_>>()
+    );
 
     // The survivors write every printed order back, subscribe its parcel and tell its buyer.
     let printed = printed_orders.len() as i64;
@@ -487,6 +510,7 @@ async fn three_nodes_share_the_work_and_a_killed_nodes_leases_are_finished_by_th
     })
     .await;
     assert!(done, "timed out waiting for every write-back");
+    eprintln!("written back by {:?}", started.elapsed());
     // Checked one by one below, with what became of each.
     wait_for(Duration::from_secs(60), || async {
         let mut finished = true;
@@ -514,6 +538,7 @@ async fn three_nodes_share_the_work_and_a_killed_nodes_leases_are_finished_by_th
     })
     .await;
     assert!(done, "timed out waiting for every parcel subscribed");
+    eprintln!("subscribed by {:?}", started.elapsed());
     let deadline = Instant::now() + Duration::from_secs(60);
     let notices = loop {
         if let Some(notices) = shipped_notices(&app, tenant, printed_orders.keys()).await {
