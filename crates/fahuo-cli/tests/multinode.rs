@@ -2,9 +2,11 @@
 //! (order sync, review and allocation, write-back to the platforms, tracking subscriptions,
 //! buyer notifications) through the database's job queue, while labels are printed through
 //! the HTTP API of whichever node is up. One node is killed with SIGKILL while it holds job
-//! leases; the other two finish its work once the leases expire. In the end the emulators'
-//! ledgers show each package's waybill issued once, each order written back once and each
-//! buyer told once, and the database shows that every node did some of the work.
+//! leases (on outward calls where it can); the other two finish its work once the leases
+//! expire. In the end the emulators' ledgers show each package's waybill issued once, each
+//! order written back once and each buyer told at most once (once for every notice marked
+//! sent; a notice whose sender died mid-send is failed, never repeated), and the database
+//! shows that every node did some of the work.
 //!
 //! PostgreSQL only (SQLite is one node's database): skipped without `FAHUO_TEST_POSTGRES_URL`,
 //! a failure when `FAHUO_REQUIRE_POSTGRES=1` and it cannot run. The emulators run in this
@@ -376,7 +378,6 @@ async fn three_nodes_share_the_work_and_a_killed_nodes_leases_are_finished_by_th
 
     // The nodes and this test share the PII key, as nodes of one deployment do.
     let dir = tempfile::tempdir().unwrap();
-    eprintln!("the nodes' logs: {}", dir.path().display());
     let key_file = dir.path().join("pii.key");
     let keys = Keyring::generate();
     keys.write_new(&key_file).unwrap();
