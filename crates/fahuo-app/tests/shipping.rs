@@ -198,7 +198,48 @@ both_backends!(
     numbers_change_within_each_platforms_limits_and_every_change_is_audited,
     split_parcels_ship_line_by_line_and_the_order_ships_with_the_last,
     the_merchants_trigger_decides_when_a_printed_parcel_ships,
+    a_node_that_died_after_recording_the_write_back_still_leaves_the_buyer_a_notice,
 );
+
+/// The write-back records its success, then queues the buyer's notice. A node that dies in
+/// between leaves the job to another node: it finds the shipment done and queues the notice,
+/// once however often it runs.
+async fn a_node_that_died_after_recording_the_write_back_still_leaves_the_buyer_a_notice(
+    db: TestDb,
+) {
+    let w = world(&db, 3).await;
+    let tenant = w.owner.tenant_id;
+    w.app
+        .set_notify_settings(
+            &w.owner,
+            fahuo_app::tracking::notify::NotifySettings {
+                shipped: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = w.orders[&Platform::Douyin][0];
+    let shipment = w.ship(id, &sf(1)).await;
+    // What the dead node got done: the platform accepted and the success was recorded.
+    w.app
+        .store()
+        .shipment_succeeded(tenant, shipment, &w.owner.audit_ref(), w.app.now())
+        .await
+        .unwrap();
+    assert!(
+        w.app
+            .notifications(&w.owner, Some(id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w.drain().await;
+    let notices = w.app.notifications(&w.owner, Some(id)).await.unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].kind, "shipped");
+    w.sim.shutdown().await;
+}
 
 async fn every_order_is_shipped_once_on_every_platform_with_its_carrier_code(db: TestDb) {
     let w = world(&db, 6).await;

@@ -12,56 +12,28 @@ use fahuo_domain::fulfilment::ShipmentState;
 use fahuo_sim::{Platform as SimPlatform, SimConfig};
 use fahuo_store::{Keyring, Store};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ORDERS: usize = 5_000;
 const KILLS: usize = 10;
 
-struct Server(Child);
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Server, fahuo};
 
 fn serve(dir: &std::path::Path) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fahuo"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FAHUO_") {
-            cmd.env_remove(key);
-        }
-    }
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .env("FAHUO_APP__JOB_LEASE_SECONDS", "3")
-        .env("FAHUO_APP__JOB_POLL_MILLIS", "50")
-        .env("FAHUO_APP__PLATFORM_CALLS_PER_SECOND", "150")
-        .env("FAHUO_APP__PLATFORM_BACKOFF_MILLIS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start fahuo serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
-        if line.starts_with("fahuo is serving") {
-            break;
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server(child)
+    Server::start(
+        fahuo()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .env("FAHUO_APP__JOB_LEASE_SECONDS", "3")
+            .env("FAHUO_APP__JOB_POLL_MILLIS", "50")
+            .env("FAHUO_APP__PLATFORM_CALLS_PER_SECOND", "150")
+            .env("FAHUO_APP__PLATFORM_BACKOFF_MILLIS", "50")
+            .stderr(std::process::Stdio::null()),
+    )
 }
 
 /// A deterministic "random" delay between 0.2 and 2.2 s.

@@ -460,13 +460,37 @@ async fn buyers_hear_of_shipping_and_of_trouble_once(db: TestDb) {
     // An order near its deadline: the radar raises it and the buyer hears once, however often
     // it scans. (Trouble in transit notifies the same way; the emulator's clock runs days ahead
     // of the gateway's signature window there, so that path is covered by the radar tests.)
-    let (_, late) = w
+    let late = late_order(&w, "LATE1", "13700001111").await;
+    w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
+    w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
+    w.until(Duration::from_secs(60), "the delay notice sent", || async {
+        let n = w.app.notifications(&w.owner, Some(late)).await.unwrap();
+        n.iter()
+            .any(|n| n.kind == "delayed" && n.state != "pending")
+    })
+    .await;
+    let notes = w.app.notifications(&w.owner, Some(late)).await.unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].state, "sent", "{notes:?}");
+    let sms = w.sim.sms_snapshot();
+    assert!(
+        sms.sent
+            .iter()
+            .any(|m| m.template_code == "SMS_DELAYED" && m.text.contains("LATE1")),
+        "{:?}",
+        sms.sent.iter().map(|m| &m.text).collect::<Vec<_>>()
+    );
+}
+
+/// A late manual order of the world's shop, for the radar to raise.
+async fn late_order(w: &World, number: &str, phone: &str) -> fahuo_domain::OrderId {
+    let (_, order) = w
         .app
         .create_manual_order(
             &w.owner,
             &OrderInput {
                 shop_id: w.shop,
-                platform_order_id: "LATE1".into(),
+                platform_order_id: number.into(),
                 paid_total_fen: None,
                 freight_fen: 0,
                 buyer_note: None,
@@ -475,7 +499,7 @@ async fn buyers_hear_of_shipping_and_of_trouble_once(db: TestDb) {
                 presale_ship_at: None,
                 receiver: ReceiverInput {
                     name: "赵六".into(),
-                    phone: "13700001111".into(),
+                    phone: phone.into(),
                     province: "上海市".into(),
                     city: "上海市".into(),
                     county: "徐汇区".into(),
@@ -492,28 +516,83 @@ async fn buyers_hear_of_shipping_and_of_trouble_once(db: TestDb) {
         )
         .await
         .unwrap();
-    w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
-    w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
-    w.until(Duration::from_secs(60), "the delay notice sent", || async {
-        let n = w.app.notifications(&w.owner, Some(late.id)).await.unwrap();
-        n.iter()
-            .any(|n| n.kind == "delayed" && n.state != "pending")
+    order.id
+}
+
+/// The order's one notification.
+async fn the_notice(
+    w: &World,
+    order: fahuo_domain::OrderId,
+) -> fahuo_store::radar::NotificationRow {
+    let n = w.app.notifications(&w.owner, Some(order)).await.unwrap();
+    assert_eq!(n.len(), 1, "{n:?}");
+    n.into_iter().next().unwrap()
+}
+
+/// A node that dies while handing a notice to the gateway leaves it `sending`: the node that
+/// takes the job over cannot know whether the buyer got it, so it fails the notice with that
+/// reason rather than tell the buyer twice. A notice the gateway refused before it went out is
+/// sent again as usual.
+async fn a_notice_whose_sender_died_mid_send_is_never_sent_twice(db: TestDb) {
+    let w = world_with(&db, 0, true).await;
+    let tenant = w.owner.tenant_id;
+    let died = late_order(&w, "DIED1", "13700002222").await;
+    let refused = late_order(&w, "REFUSED1", "13700003333").await;
+    w.app.radar_scan_tenant(tenant).await.unwrap();
+    let (dying, refusing) = (the_notice(&w, died).await, the_notice(&w, refused).await);
+    let store = w.app.store();
+    assert!(
+        store
+            .start_sending_notification(tenant, dying.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .start_sending_notification(tenant, dying.id)
+            .await
+            .unwrap(),
+        "a notice being sent is not sent by a second sender"
+    );
+    assert!(
+        store
+            .start_sending_notification(tenant, refusing.id)
+            .await
+            .unwrap()
+    );
+    store
+        .notification_not_sent(tenant, refusing.id)
+        .await
+        .unwrap();
+
+    w.run_jobs();
+    w.until(Duration::from_secs(60), "both notices settled", || async {
+        let a = the_notice(&w, died).await;
+        let b = the_notice(&w, refused).await;
+        ![&a.state, &b.state]
+            .iter()
+            .any(|s| *s == "pending" || *s == "sending")
     })
     .await;
-    let notes = w.app.notifications(&w.owner, Some(late.id)).await.unwrap();
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    assert_eq!(notes[0].state, "sent", "{notes:?}");
+    let dying = the_notice(&w, died).await;
+    assert_eq!(dying.state, "failed", "{dying:?}");
+    assert_eq!(
+        dying.error.as_deref(),
+        Some(fahuo_app::tracking::notify::UNCONFIRMED)
+    );
+    assert_eq!(the_notice(&w, refused).await.state, "sent");
     let sms = w.sim.sms_snapshot();
-    assert!(
-        sms.sent
-            .iter()
-            .any(|m| m.template_code == "SMS_DELAYED" && m.text.contains("LATE1")),
-        "{:?}",
-        sms.sent.iter().map(|m| &m.text).collect::<Vec<_>>()
+    let texts: Vec<&String> = sms.sent.iter().map(|m| &m.text).collect();
+    assert!(!texts.iter().any(|t| t.contains("DIED1")), "{texts:?}");
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("REFUSED1")).count(),
+        1,
+        "{texts:?}"
     );
 }
 
 both_backends!(
     traced_to_the_end_despite_duplicate_late_and_forged_pushes,
-    buyers_hear_of_shipping_and_of_trouble_once
+    buyers_hear_of_shipping_and_of_trouble_once,
+    a_notice_whose_sender_died_mid_send_is_never_sent_twice
 );

@@ -375,6 +375,28 @@ impl Store {
         Ok(counts)
     }
 
+    /// Every job running right now, with the worker holding its lease (every tenant): what
+    /// other nodes take over once those leases expire if their worker dies.
+    pub async fn running_jobs(&self) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'running' ORDER BY id");
+        let rows: Vec<JobRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool).await?);
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Finished jobs per worker that finished them (a done job keeps its last lease holder),
+    /// every tenant: how the work was shared between nodes.
+    pub async fn done_jobs_per_worker(&self) -> Result<Vec<(String, i64)>> {
+        let rows: Vec<(Option<String>, i64)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT locked_by, COUNT(*) FROM jobs WHERE state = 'done' \
+                 GROUP BY locked_by ORDER BY locked_by")
+            .fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(worker, n)| (worker.unwrap_or_default(), n))
+            .collect())
+    }
+
     /// Deletes finished jobs older than `before` (their dedupe keys are released with them).
     pub async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
         let n = on_db!(&self.db, pool => sqlx::query(

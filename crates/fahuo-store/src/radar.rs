@@ -90,7 +90,8 @@ pub struct NotificationRow {
     pub subject: String,
     /// `platform_message` | `sms`, once chosen.
     pub channel: Option<String>,
-    /// `pending` | `sent` | `failed` | `skipped`
+    /// `pending` | `sending` (handed to the channel, outcome not yet recorded) | `sent` |
+    /// `failed` | `skipped`
     pub state: String,
     pub body: String,
     pub error: Option<String>,
@@ -448,6 +449,28 @@ impl Store {
             params: serde_json::from_str(&r.14).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             receiver,
         })
+    }
+
+    /// Marks a pending notification as being sent, just before it is handed to its channel:
+    /// `false` when it is not pending (another node sends it, or it was sent). A notification
+    /// left `sending` belongs to a node that died during the send, so whether the buyer got it
+    /// is unknown: it is never sent a second time.
+    pub async fn start_sending_notification(&self, tenant: TenantId, id: i64) -> Result<bool> {
+        let n = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE notifications SET state = 'sending' \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'pending'")
+            .bind(tenant.get()).bind(id).execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Puts a notification whose channel refused it (nothing went out) back to pending, for
+    /// the next attempt.
+    pub async fn notification_not_sent(&self, tenant: TenantId, id: i64) -> Result<()> {
+        on_db!(&self.db, pool => sqlx::query(
+                "UPDATE notifications SET state = 'pending' \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'sending'")
+            .bind(tenant.get()).bind(id).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// Records what became of a notification.

@@ -1030,9 +1030,20 @@ async fn jobs_are_deduplicated_claimed_and_completed(db: TestDb) {
         !store.complete_job(&claimed[0], "w2", t0()).await.unwrap(),
         "only the owner completes"
     );
+    assert_eq!(
+        store.running_jobs().await.unwrap(),
+        claimed,
+        "the running jobs, with their lease holders"
+    );
     assert!(store.complete_job(&claimed[0], "w1", t0()).await.unwrap());
     assert_eq!(store.job(id).await.unwrap().state, JobState::Done);
     assert_eq!(store.job_counts().await.unwrap().done, 1);
+    assert!(store.running_jobs().await.unwrap().is_empty());
+    assert_eq!(
+        store.done_jobs_per_worker().await.unwrap(),
+        [("w1".to_string(), 1)],
+        "a finished job keeps the worker that finished it"
+    );
 }
 
 async fn failed_jobs_retry_then_land_in_the_dead_letter(db: TestDb) {

@@ -11,7 +11,7 @@ use crate::jobs::{JobError, JobRunner};
 use crate::{App, AppError};
 use chrono::Duration;
 use fahuo_carriers::{Carrier, CodeSystem};
-use fahuo_domain::fulfilment::ShipmentState;
+use fahuo_domain::fulfilment::{Shipment, ShipmentState};
 use fahuo_domain::shipping::ShipTrigger;
 use fahuo_domain::{OrderState, Platform, ShipmentChangeId, ShipmentId, TenantId};
 use fahuo_platforms::{ChangeShipment, PlatformClient, PlatformError, ShipItem, ShipRequest};
@@ -118,6 +118,20 @@ fn app_failure(e: AppError) -> Failure {
     }
 }
 
+/// Queues the buyer's "shipped" notice of an accepted shipment (once per shipment).
+async fn notify_shipped(app: &App, tenant: TenantId, shipment: &Shipment) -> Result<(), JobError> {
+    app.notify(
+        tenant,
+        shipment.order_id,
+        fahuo_domain::notice::NoticeKind::Shipped,
+        &format!("shipment:{}", shipment.id.get()),
+        Some((&shipment.carrier_code, &shipment.tracking_no)),
+        "",
+    )
+    .await
+    .map_err(retry)
+}
+
 async fn send(app: &App, job: &Job) -> Result<(), JobError> {
     let (tenant, id) = id_of(job, "shipment_id")?;
     let id = ShipmentId(id);
@@ -126,8 +140,13 @@ async fn send(app: &App, job: &Job) -> Result<(), JobError> {
         .shipment_to_send(tenant, id)
         .await
         .map_err(retry)?;
+    if s.shipment.state == ShipmentState::Succeeded {
+        // Done already. A node that died between recording the success and queueing the
+        // buyer's notice left the notice to this run (queueing it twice queues it once).
+        return notify_shipped(app, tenant, &s.shipment).await;
+    }
     if s.shipment.state != ShipmentState::Pending {
-        // Done already, or refused and waiting for a person (a retry queues a new job).
+        // Refused and waiting for a person (a retry queues a new job).
         return Ok(());
     }
     let actor = crate::Actor::system(tenant, "outbox").audit_ref();
@@ -138,17 +157,7 @@ async fn send(app: &App, job: &Job) -> Result<(), JobError> {
                 .shipment_succeeded(tenant, id, &actor, app.now())
                 .await
                 .map_err(retry)?;
-            app.notify(
-                tenant,
-                s.shipment.order_id,
-                fahuo_domain::notice::NoticeKind::Shipped,
-                &format!("shipment:{}", id.get()),
-                Some((&s.shipment.carrier_code, &s.shipment.tracking_no)),
-                "",
-            )
-            .await
-            .map_err(retry)?;
-            Ok(())
+            notify_shipped(app, tenant, &s.shipment).await
         }
         Err(Failure::Transient(msg)) if !is_last_attempt(job) => Err(JobError::Retry(msg)),
         Err(failure) => {

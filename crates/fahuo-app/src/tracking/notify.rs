@@ -92,6 +92,9 @@ pub fn register(runner: JobRunner) -> JobRunner {
     })
 }
 
+/// Why a notice whose sender died mid-send is not sent again.
+pub const UNCONFIRMED: &str = "发送途中节点退出，无法确认买家是否收到；为免重复通知不再重发 (the node sending it stopped mid-send; not sent again to avoid telling the buyer twice)";
+
 /// The kind of notice an alert sends, if any: a late parcel or order is a delay; a parcel in
 /// trouble is an exception. Refusals and returns are the buyer's own doing and send nothing.
 fn notice_for(alert: AlertKind) -> Option<NoticeKind> {
@@ -248,10 +251,29 @@ impl App {
             .notification_to_send(tenant, id)
             .await
             .map_err(|e| retry(e.into()))?;
-        if n.row.state != "pending" {
+        let now = self.now();
+        match n.row.state.as_str() {
+            "pending" => {}
+            // A node died between handing the notice to its channel and recording the outcome:
+            // it may have reached the buyer. Sending again could tell them twice, so the notice
+            // is failed with the reason, for the merchant to see.
+            "sending" => {
+                return self
+                    .store()
+                    .notification_outcome(tenant, id, "failed", None, None, Some(UNCONFIRMED), now)
+                    .await
+                    .map_err(|e| retry(e.into()));
+            }
+            _ => return Ok(()),
+        }
+        if !self
+            .store()
+            .start_sending_notification(tenant, id)
+            .await
+            .map_err(|e| retry(e.into()))?
+        {
             return Ok(());
         }
-        let now = self.now();
         let outcome: std::result::Result<(&str, Option<String>), (bool, String)> = async {
             let mut why_not_platform = "平台不支持给买家发消息".to_string();
             if n.platform == Platform::Wechat
@@ -343,7 +365,13 @@ impl App {
                     )
                     .await
             }
-            Err((true, why)) if !last_attempt => return Err(JobError::Retry(why)),
+            Err((true, why)) if !last_attempt => {
+                store
+                    .notification_not_sent(tenant, id)
+                    .await
+                    .map_err(|e| retry(e.into()))?;
+                return Err(JobError::Retry(why));
+            }
             Err((transient, why)) => {
                 let state = if transient { "failed" } else { "skipped" };
                 store
