@@ -140,6 +140,41 @@ const CONSOLE: &[(&str, &[&str])] = &[
     ("/settings/rules", &["warehouse"]),
 ];
 
+/// The OpenAPI document (what schemathesis and API clients generate requests from) names each
+/// filter above as a query parameter, and no parameter as a path parameter that the path lacks.
+#[test]
+fn the_openapi_document_lists_every_filter_as_a_query_parameter() {
+    let doc: Value = serde_json::from_str(fahuo_server::openapi_json()).unwrap();
+    for (path, params) in API {
+        let template = path.replace("{order}", "{id}").replace("{job}", "{id}");
+        let documented: Vec<(&str, &str)> = doc["paths"][&template]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{template} is documented with parameters"))
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+            .collect();
+        for param in *params {
+            assert!(
+                documented.contains(&(param, "query")),
+                "{template}: {param} in {documented:?}"
+            );
+        }
+    }
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, op) in operations.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" {
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: path parameter {name}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Hostile values, already percent-encoded for the query string.
 fn payloads() -> Vec<(&'static str, String)> {
     let enc = |s: &str| -> String {
