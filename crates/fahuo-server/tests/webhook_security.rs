@@ -304,23 +304,11 @@ async fn pushes_for_an_unknown_webhook_key_are_not_found(db: TestDb) {
     let before = jobs(&app).await;
     let push = signed("douyin", &key);
     for other in ["unknown", "' OR 1=1 --", "%25", &"k".repeat(10_000)] {
-        let (status, _) = send(&s, &urlencoding(other), &push).await;
+        let (status, _) = send(&s, &percent_encode(other), &push).await;
         assert!(
             status == StatusCode::NOT_FOUND || status == StatusCode::URI_TOO_LONG,
             "{other:.20}: {status}"
         );
     }
     assert_eq!(jobs(&app).await, before);
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
