@@ -1,6 +1,11 @@
 //! Fuzz target: `verify_webhook` never panics on any request, for every platform — neither on
 //! raw bytes (refused at the signature) nor on correctly signed garbage, which reaches the
-//! decoders (WeChat base64/AES/padding/layout/JSON, Douyin and Xiaohongshu JSON arrays).
+//! decoders (WeChat base64/AES/padding/layout/JSON, Douyin and Xiaohongshu JSON arrays), nor on
+//! a correctly encrypted and signed WeChat message, which reaches the parser of the decrypted
+//! order and after-sale events.
+//!
+//! Input: first byte = mode (`% 3` the platform; `0x80` sign it; with `0x80`, for WeChat, `0x40`
+//! encrypt the body as the message), then header lines `0xff` query `0xff` body.
 
 #![no_main]
 
@@ -59,8 +64,15 @@ fuzz_target!(|data: &[u8]| {
     let (query, body) = if signed {
         match platform {
             Platform::Wechat => {
-                // The body bytes become the `Encrypt` value, correctly signed.
-                let enc = String::from_utf8_lossy(&body).into_owned();
+                // The body bytes become the `Encrypt` value (or, with 0x40, the message it
+                // encrypts), correctly signed.
+                let text = String::from_utf8_lossy(&body).into_owned();
+                let enc = if mode & 0x40 != 0 {
+                    wechat::encrypt_message(AES_KEY, "wxfuzzappid", [7; 16], &text)
+                        .expect("the key is valid")
+                } else {
+                    text
+                };
                 let sig = wechat::msg_signature("fuzztoken", "1", "2", &enc);
                 let json = serde_json::json!({ "Encrypt": enc }).to_string();
                 (

@@ -138,6 +138,7 @@ pub struct AfterSaleDetail {
 /// The filter of the after-sale list.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AfterSaleQuery {
     /// `requested`, `awaiting_return`, `return_shipped`, `return_received`, `refunding`,
     /// `completed`, `rejected`, `closed`.

@@ -11,6 +11,9 @@ use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
 use fahuo_store::stock::LedgerEntry;
 use serde::Deserialize;
 
+/// The longest audit action a filter may name (actions are short dotted names).
+const MAX_AUDIT_ACTION_CHARS: usize = 64;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialsInput {
@@ -408,6 +411,17 @@ impl App {
         filter: &fahuo_store::audit::AuditFilter,
     ) -> Result<fahuo_store::Page<fahuo_store::audit::AuditRecord>> {
         actor.require(Permission::ViewAudit)?;
+        // Actions are short dotted names (`shop.create`); a longer filter matches nothing, and
+        // SQLite refuses LIKE patterns beyond 50,000 bytes, so it is refused here.
+        if filter
+            .action
+            .as_deref()
+            .is_some_and(|a| a.chars().count() > MAX_AUDIT_ACTION_CHARS)
+        {
+            return Err(
+                ParseError::new("action", "an action name of at most 64 characters").into(),
+            );
+        }
         let mut page = self.store().audit_log(actor.tenant_id, filter).await?;
         if actor.scope != fahuo_domain::Scope::all() {
             // A sub-account limited to some shops or warehouses reads the entries about those

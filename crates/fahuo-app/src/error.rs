@@ -52,6 +52,10 @@ impl From<StoreError> for AppError {
             )),
             StoreError::Illegal(t) => AppError::IllegalTransition(t.to_string()),
             StoreError::InsufficientStock(m) => AppError::InsufficientStock(m),
+            StoreError::Unstorable(_) => AppError::Invalid(ParseError::new(
+                "text",
+                "text must not contain NUL characters",
+            )),
             other => AppError::Internal(other.to_string()),
         }
     }

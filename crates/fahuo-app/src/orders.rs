@@ -190,6 +190,7 @@ impl OrderView {
 /// ignored, so a form may send them all).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct OrderQuery {
     /// The console's tab: `all`, `review` (待审核), `print` (待打单), `ship` (待发货),
     /// `shipped` (已发货), `exception` (异常), `after_sale` (售后, an open after-sale) or

@@ -149,6 +149,7 @@ pub enum LabelFormat {
 /// drift correction (mm; positive x moves right, positive y down), so templates stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct LabelOutput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", param(inline))]

@@ -25,6 +25,10 @@ pub enum StoreError {
     Crypto(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// A value the database cannot hold as given: PostgreSQL refuses NUL characters in text
+    /// (SQLite stores them). The caller's input is at fault, not the database.
+    #[error("the database cannot store this text: {0}")]
+    Unstorable(String),
     #[error("database: {0}")]
     Database(sqlx::Error),
     #[error("migration: {0}")]
@@ -37,6 +41,12 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.constraint().unwrap_or("unique").to_string())
+            }
+            // 22021 character_not_in_repertoire (NUL in UTF-8 text), 22P05 untranslatable_character.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                StoreError::Unstorable(db.message().to_string())
             }
             _ => StoreError::Database(e),
         }

@@ -214,6 +214,7 @@ pub async fn revoke_token(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// e.g. `order`, `user`, `shop`.
     pub entity_type: Option<String>,
@@ -252,6 +253,7 @@ pub async fn audit_log(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// `queued`, `running`, `done` or `dead` (default: `dead`, the dead letter).
     pub state: Option<String>,

@@ -37,6 +37,7 @@ pub async fn bulk_orders(
 /// The export as a link (a download the browser follows): the orders `ids` (comma-separated),
 /// or those of `state` and `shop_id`. Receivers stay masked (an unmasked export is a POST).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportLink {
     /// `xlsx` (default) or `csv`.
     pub format: Option<String>,
@@ -114,6 +115,7 @@ pub async fn export_orders_link(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobList {
     /// 1–200, default 50.
     pub limit: Option<i64>,

@@ -109,6 +109,7 @@ pub async fn map_shop_sku(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     pub sku_id: Option<i64>,
 }
@@ -135,6 +136,7 @@ pub async fn move_stock(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     pub warehouse_id: i64,
     pub sku_id: i64,

@@ -65,6 +65,7 @@ pub enum ImportMode {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// A shop of platform `manual`.
     pub shop_id: i64,

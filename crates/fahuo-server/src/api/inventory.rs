@@ -87,6 +87,7 @@ pub async fn export_stock(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CountQuery {
     /// `false` (default): a preview that stores nothing; `true`: apply the accepted rows.
     #[serde(default)]

@@ -187,6 +187,7 @@ pub async fn print_job_labels(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PickListQuery {
     /// `pdf` (default) or `xlsx`.
     #[serde(default)]
@@ -290,6 +291,7 @@ pub async fn carrier_what_if(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChoiceQuery {
     pub warehouse_id: i64,
 }

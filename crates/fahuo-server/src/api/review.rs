@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShopScope {
     /// A shop's own settings; absent: the tenant's.
     pub shop_id: Option<i64>,
@@ -140,6 +141,7 @@ pub async fn remove_from_blacklist(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// The stage's index in the review settings (default 0, the first).
     pub stage: Option<i64>,
@@ -253,6 +255,7 @@ pub async fn order_timeline(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AtRiskQuery {
     /// Orders whose deadline is within this many hours (default 24).
     pub within_hours: Option<i64>,
@@ -272,6 +275,7 @@ pub async fn at_risk(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// Alerts raised since (default: a week ago).
     pub since: Option<DateTime<Utc>>,
@@ -289,6 +293,7 @@ pub async fn deadline_alerts(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockoutQuery {
     pub sku_id: Option<i64>,
 }

@@ -122,6 +122,7 @@ pub async fn ship_packages(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShipmentQuery {
     /// `pending`, `succeeded`, `conflict` or `failed` (the last two are the exception list).
     pub state: Option<String>,
@@ -334,6 +335,7 @@ pub async fn weigh_package(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The file's name, for the import list.
     pub file_name: Option<String>,

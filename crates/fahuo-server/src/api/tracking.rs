@@ -68,6 +68,7 @@ pub async fn set_tracking_account_enabled(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ParcelQuery {
     /// `awaiting_pickup`, `picked_up`, `in_transit`, `out_for_delivery`, `delivered`,
     /// `problem`, `refused`, `returning`, `returned`.
@@ -162,6 +163,7 @@ pub async fn order_tracking(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RadarQuery {
     /// One kind only (`not_picked_up`, `stale`, `problem`, `refused`, `returning`,
     /// `signed_not_received`, `deadline_at_risk`).
@@ -236,6 +238,7 @@ pub async fn set_notify_settings(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     pub order_id: Option<i64>,
 }
@@ -254,6 +257,7 @@ pub async fn list_notifications(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day (Asia/Shanghai, `YYYY-MM-DD`); default 29 days before `to`.
     pub from: Option<String>,

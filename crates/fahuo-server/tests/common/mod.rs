@@ -79,6 +79,20 @@ pub async fn call(
     )
 }
 
+/// `s` percent-encoded whole (every byte but ASCII letters and digits), for a URL path segment
+/// or a query value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// A JSON body, or for a JSON string the raw text of a CSV file (the order import takes the
 /// file itself as the body; no JSON route takes a bare string).
 pub fn with_body(req: reqwest::RequestBuilder, body: Value) -> reqwest::RequestBuilder {
