@@ -60,6 +60,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole router: API, console, health and metrics, with the common layers.
 pub fn router(app: App, http: HttpSettings) -> Router {
+    let _ = metrics::handle();
     let state = AppState {
         app,
         http: std::sync::Arc::new(http.clone()),

@@ -7,7 +7,7 @@
 
 use crate::{Db, Result, Store, StoreError};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use std::path::Path;
 
@@ -107,7 +107,6 @@ pub async fn check_sqlite_backup(path: &Path) -> Result<BackupInfo, BackupError>
     let mut conn = SqliteConnectOptions::new()
         .filename(path)
         .read_only(true)
-        .journal_mode(SqliteJournalMode::Delete)
         .connect()
         .await
         .map_err(not_sqlite)?;
