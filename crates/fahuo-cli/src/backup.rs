@@ -38,6 +38,17 @@ fn open_lock(db: &Path) -> Result<File> {
         .with_context(|| format!("cannot open the lock file {}", path.display()))
 }
 
+/// The result of a lock attempt as an error that says why (`busy` when someone else holds it).
+fn take_lock(attempt: Result<(), std::fs::TryLockError>, db: &Path, busy: &str) -> Result<()> {
+    match attempt {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => bail!("{} {busy}", db.display()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", db.display()))
+        }
+    }
+}
+
 /// Holds a shared lock on the SQLite database at `database_url` until the process exits
 /// (nothing for PostgreSQL). Every command that opens the database calls this first.
 pub fn hold_shared_lock(database_url: &str) -> Result<()> {
@@ -49,16 +60,11 @@ pub fn hold_shared_lock(database_url: &str) -> Result<()> {
         return Ok(());
     }
     let file = open_lock(&db)?;
-    match file.try_lock_shared() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "{} is being restored; try again when `fahuo restore` has finished",
-            db.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).context(format!("cannot lock {}", db.display()));
-        }
-    }
+    take_lock(
+        file.try_lock_shared(),
+        &db,
+        "is being restored; try again when `fahuo restore` has finished",
+    )?;
     let _ = HELD.set(file);
     Ok(())
 }
@@ -126,16 +132,11 @@ pub async fn restore(
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let lock = open_lock(db)?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "{} is in use by a running fahuo (serve, demo or another command); stop it first",
-            db.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).context(format!("cannot lock {}", db.display()));
-        }
-    }
+    take_lock(
+        lock.try_lock(),
+        db,
+        "is in use by a running fahuo (serve, demo or another command); stop it first",
+    )?;
     // Check the copy that will be installed, not only the source.
     let incoming = with_suffix(db, ".restoring");
     std::fs::copy(from, &incoming)

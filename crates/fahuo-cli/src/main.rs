@@ -754,13 +754,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let mut config = bench_config(common, scratch.path())?;
             config.app.sync_initial_lookback_hours = 24 * 4;
             config.app.platform_timeout_millis = 1_000;
             if let Some(rate) = calls_per_second {
@@ -785,13 +779,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let mut config = bench_config(common, scratch.path())?;
             if let Some(rate) = calls_per_second {
                 config.app.waybill_calls_per_second = rate;
             }
@@ -808,13 +796,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCommand::Review { orders, common }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let config = bench_config(common, scratch.path())?;
             let app = open_app(&config).await?;
             let row = bench::review(&app, orders).await?;
             println!(
@@ -829,13 +811,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCommand::Ship { rows, common }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let mut config = bench_config(common, scratch.path())?;
             // The emulators answer at once; fahuo's own per-shop limit would be the figure.
             config.app.platform_calls_per_second = 0.0;
             let app = open_app(&config).await?;
@@ -856,13 +832,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let config = bench_config(common, scratch.path())?;
             let app = open_app(&config).await?;
             println!("{}", fahuo_store::redact_url(&config.database_url()));
             let rows = fahuo_cli::bench_list::run(&app, orders, runs).await?;
@@ -886,13 +856,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let config = bench_config(common, scratch.path())?;
             let app = open_app(&config).await?;
             let settings = fahuo_cli::bench_wrk::LoadSettings {
                 duration: std::time::Duration::from_secs(seconds),
@@ -1048,6 +1012,18 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 async fn open_app(config: &Config) -> Result<App> {
     let store = open_store(config).await?;
     Ok(App::new(store, Arc::new(SystemClock), config.app.clone()))
+}
+
+/// A bench command's configuration, logging warnings only: a throw-away SQLite database in
+/// `scratch` unless a database or data directory is given.
+fn bench_config(mut common: CommonArgs, scratch: &std::path::Path) -> Result<Config> {
+    if common.database_url.is_none() && common.data_dir.is_none() {
+        common.data_dir = Some(scratch.to_path_buf());
+    }
+    let mut config = Config::load(&common, None, "fahuo-bench")?;
+    config.log = "warn".into();
+    config::init_logging(&config);
+    Ok(config)
 }
 
 /// An app for one-shot commands, logging warnings only.

@@ -5,19 +5,11 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn fahuo() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fahuo"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FAHUO_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env_remove("RUST_LOG");
-    cmd
-}
+mod common;
+use common::fahuo;
 
 /// Runs fahuo to the end: (success, stdout, stderr).
 fn run(args: &[&str], data: &Path) -> (bool, String, String) {

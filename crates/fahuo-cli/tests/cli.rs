@@ -7,16 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn fahuo() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fahuo"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FAHUO_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env_remove("RUST_LOG");
-    cmd
-}
+mod common;
+use common::fahuo;
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().expect("run fahuo");
