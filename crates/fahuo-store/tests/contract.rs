@@ -1981,3 +1981,29 @@ mod an_old_database_upgrades_with_its_rows_intact {
         }
     }
 }
+
+/// A restore checks the file first: a fahuo SQLite database passes with its counts; one that
+/// records a migration this binary does not have (a newer release's) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_from_a_newer_release_is_refused() {
+    use fahuo_store::backup::{BackupError, check_sqlite_backup};
+    let db = TestDb::sqlite().await;
+    fixture(&db.store, "商家A").await;
+    let path = std::path::PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
+    let info = check_sqlite_backup(&path).await.unwrap();
+    assert_eq!((info.tenants, info.orders), (1, 0));
+    let head = fahuo_store::backup::sqlite_head_version();
+    assert_eq!(info.schema_version, head);
+
+    on_db!(db.store.db(), pool => sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, 'from the future', TRUE, $2, 1)")
+        .bind(head + 1).bind(vec![0u8; 48])
+        .execute(pool).await.unwrap().rows_affected());
+    match check_sqlite_backup(&path).await {
+        Err(BackupError::Newer { found, known, .. }) => {
+            assert_eq!((found, known), (head + 1, head))
+        }
+        other => panic!("expected Newer, got {other:?}"),
+    }
+}
