@@ -206,7 +206,45 @@ impl JobRunner {
     }
 }
 
+/// Runs one claimed job inside a `job` span (kind, id, tenant, attempt: every log line of the
+/// handler carries them) and counts it: `fahuo_job_attempts_total`, `fahuo_job_failures_total`
+/// (by outcome `retry` or `dead`) and `fahuo_job_duration_seconds`, all by kind.
 async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Duration) {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "job",
+        kind = %job.kind,
+        job_id = job.id.get(),
+        tenant = job.tenant_id.map(|t| t.get()),
+        attempt = job.attempts,
+    );
+    let kind = job.kind.clone();
+    let last_attempt = job.attempts >= job.max_attempts;
+    let started = std::time::Instant::now();
+    let outcome = run_leased(app, worker, handler, job, lease)
+        .instrument(span)
+        .await;
+    metrics::counter!("fahuo_job_attempts_total", "kind" => kind.clone()).increment(1);
+    metrics::histogram!("fahuo_job_duration_seconds", "kind" => kind.clone())
+        .record(started.elapsed().as_secs_f64());
+    // The store dead-letters a retryable failure on the last attempt too.
+    let failed = match outcome {
+        Some(Err(JobError::Retry(_))) if !last_attempt => "retry",
+        Some(Err(_)) => "dead",
+        Some(Ok(())) | None => return,
+    };
+    metrics::counter!("fahuo_job_failures_total", "kind" => kind, "outcome" => failed).increment(1);
+}
+
+/// Runs the handler while renewing the lease, then records the outcome; `None` when the lease
+/// was lost (another worker owns the job now).
+async fn run_leased(
+    app: App,
+    worker: String,
+    handler: Handler,
+    job: Job,
+    lease: Duration,
+) -> Option<Result<(), JobError>> {
     let store = app.store().clone();
     let work = AssertUnwindSafe(handler(app.clone(), job.clone())).catch_unwind();
     let mut work = std::pin::pin!(work);
@@ -219,8 +257,8 @@ async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Du
                 match store.extend_lease(&job, &worker, app.now() + lease).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(job_id = job.id.get(), kind = %job.kind, "lease lost; abandoning the job");
-                        return;
+                        tracing::warn!("lease lost; abandoning the job");
+                        return None;
                     }
                     Err(e) => tracing::warn!(error = %e, "could not renew a lease"),
                 }
@@ -231,24 +269,22 @@ async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Du
     let recorded = match &outcome {
         Ok(()) => store.complete_job(&job, &worker, now).await,
         Err(JobError::Retry(why)) => {
-            tracing::info!(job_id = job.id.get(), kind = %job.kind, attempt = job.attempts, error = %why, "job failed; will retry");
+            tracing::info!(error = %why, "job failed; will retry");
             store
                 .fail_job(&job, &worker, why, Some(now + backoff(&job)), now)
                 .await
         }
         Err(JobError::Permanent(why)) => {
-            tracing::warn!(job_id = job.id.get(), kind = %job.kind, error = %why, "job failed permanently");
+            tracing::warn!(error = %why, "job failed permanently");
             store.fail_job(&job, &worker, why, None, now).await
         }
     };
     match recorded {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(
-            job_id = job.id.get(),
-            "job outcome not recorded: lease lost"
-        ),
-        Err(e) => tracing::error!(job_id = job.id.get(), error = %e, "job outcome not recorded"),
+        Ok(false) => tracing::warn!("job outcome not recorded: lease lost"),
+        Err(e) => tracing::error!(error = %e, "job outcome not recorded"),
     }
+    Some(outcome)
 }
 
 /// Deletes expired sessions and finished jobs older than a week.

@@ -10,7 +10,7 @@ use fahuo_app::auth::Password;
 use fahuo_app::jobs::JobRunner;
 use fahuo_app::users::UserInput;
 use fahuo_app::{Actor, App, SystemClock};
-use fahuo_cli::{bench, demo, progress};
+use fahuo_cli::{backup, bench, demo, progress};
 use fahuo_domain::{Name, Role, TenantId, Username};
 use fahuo_store::{Keyring, Store};
 use std::io::IsTerminal;
@@ -39,6 +39,20 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(CommonArgs),
+    /// Write a consistent copy of the SQLite database to FILE while fahuo keeps running
+    /// (PostgreSQL: prints the pg_dump command to use). Keep pii.key with the backup.
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Replace the SQLite database with the backup FILE, after checking it (integrity, fahuo's
+    /// migrations, not newer than this release). Refuses while fahuo runs on the database.
+    Restore {
+        file: PathBuf,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Manage tenants (merchants).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -131,6 +145,18 @@ enum BenchCommand {
         /// Timed requests per combination (after one warm-up).
         #[arg(long, default_value_t = 30)]
         runs: usize,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// The order list API under wrk (64 connections, 2 threads) over N bulk-loaded orders:
+    /// a mix of the page's filter combinations with an API token; prints requests/s, p50/p99
+    /// and the server's peak memory. Needs `wrk`. Uses a throw-away SQLite database unless
+    /// --database-url is given.
+    OrderListLoad {
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -448,6 +474,58 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Backup { file, common } => {
+            let mut config = Config::load(&common, None, "fahuo-data")?;
+            config.log = "warn".into();
+            config::init_logging(&config);
+            let url = config.database_url();
+            if backup::sqlite_path(&url).is_none() {
+                bail!(
+                    "{}",
+                    backup::postgres_advice(&fahuo_store::redact_url(&url), &file)
+                );
+            }
+            let store = open_store(&config).await?;
+            let info = backup::backup(&store, &file).await?;
+            store.close().await;
+            println!(
+                "backed up {} to {} (schema {}, {} tenants, {} orders); keep {} with it",
+                fahuo_store::redact_url(&url),
+                file.display(),
+                info.schema_version,
+                info.tenants,
+                info.orders,
+                config.pii_key_file().display()
+            );
+            Ok(())
+        }
+        Command::Restore { file, common } => {
+            let mut config = Config::load(&common, None, "fahuo-data")?;
+            config.log = "warn".into();
+            config::init_logging(&config);
+            let url = config.database_url();
+            let Some(db) = backup::sqlite_path(&url) else {
+                bail!(
+                    "{}",
+                    backup::postgres_advice(&fahuo_store::redact_url(&url), &file)
+                );
+            };
+            let restored = backup::restore(&file, &db, chrono::Utc::now()).await?;
+            let info = &restored.info;
+            println!(
+                "restored {} into {} (schema {}, {} tenants, {} orders){}",
+                file.display(),
+                db.display(),
+                info.schema_version,
+                info.tenants,
+                info.orders,
+                restored
+                    .previous
+                    .map(|p| format!("; the replaced database is kept as {}", p.display()))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
         Command::Tenant(TenantCommand::Add { name, common }) => {
             let app = cli_app(&common).await?;
             let tenant = app.create_tenant(&Name::parse(&name)?).await?;
@@ -676,13 +754,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let mut config = bench_config(common, scratch.path())?;
             config.app.sync_initial_lookback_hours = 24 * 4;
             config.app.platform_timeout_millis = 1_000;
             if let Some(rate) = calls_per_second {
@@ -707,13 +779,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let mut config = bench_config(common, scratch.path())?;
             if let Some(rate) = calls_per_second {
                 config.app.waybill_calls_per_second = rate;
             }
@@ -730,13 +796,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCommand::Review { orders, common }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let config = bench_config(common, scratch.path())?;
             let app = open_app(&config).await?;
             let row = bench::review(&app, orders).await?;
             println!(
@@ -751,13 +811,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCommand::Ship { rows, common }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let mut config = bench_config(common, scratch.path())?;
             // The emulators answer at once; fahuo's own per-shop limit would be the figure.
             config.app.platform_calls_per_second = 0.0;
             let app = open_app(&config).await?;
@@ -778,13 +832,7 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let mut common = common;
-            if common.database_url.is_none() && common.data_dir.is_none() {
-                common.data_dir = Some(scratch.path().to_path_buf());
-            }
-            let mut config = Config::load(&common, None, "fahuo-bench")?;
-            config.log = "warn".into();
-            config::init_logging(&config);
+            let config = bench_config(common, scratch.path())?;
             let app = open_app(&config).await?;
             println!("{}", fahuo_store::redact_url(&config.database_url()));
             let rows = fahuo_cli::bench_list::run(&app, orders, runs).await?;
@@ -800,6 +848,31 @@ async fn run(cli: Cli) -> Result<()> {
                         .join(", ")
                 );
             }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::OrderListLoad {
+            orders,
+            seconds,
+            common,
+        }) => {
+            let scratch = tempfile::tempdir()?;
+            let config = bench_config(common, scratch.path())?;
+            let app = open_app(&config).await?;
+            let settings = fahuo_cli::bench_wrk::LoadSettings {
+                duration: std::time::Duration::from_secs(seconds),
+                ..Default::default()
+            };
+            let report = fahuo_cli::bench_wrk::run(&app, orders, &settings).await?;
+            app.store().close().await;
+            println!(
+                "{}, wrk -t{} -c{} -d{}s, load average {}",
+                fahuo_store::redact_url(&config.database_url()),
+                settings.threads,
+                settings.connections,
+                seconds,
+                fahuo_cli::bench_list::load_average().unwrap_or_default()
+            );
+            print!("{}", report.table());
             Ok(())
         }
         Command::Sim(args) => {
@@ -916,6 +989,7 @@ async fn open_store(config: &Config) -> Result<Store> {
     create_private_dir(&config.data_dir)?;
     let keys = Keyring::load_or_create(&config.pii_key_file())?;
     let url = config.database_url();
+    backup::hold_shared_lock(&url)?;
     Store::open(&url, keys)
         .await
         .with_context(|| format!("cannot open database {}", fahuo_store::redact_url(&url)))
@@ -938,6 +1012,18 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 async fn open_app(config: &Config) -> Result<App> {
     let store = open_store(config).await?;
     Ok(App::new(store, Arc::new(SystemClock), config.app.clone()))
+}
+
+/// A bench command's configuration, logging warnings only: a throw-away SQLite database in
+/// `scratch` unless a database or data directory is given.
+fn bench_config(mut common: CommonArgs, scratch: &std::path::Path) -> Result<Config> {
+    if common.database_url.is_none() && common.data_dir.is_none() {
+        common.data_dir = Some(scratch.to_path_buf());
+    }
+    let mut config = Config::load(&common, None, "fahuo-bench")?;
+    config.log = "warn".into();
+    config::init_logging(&config);
+    Ok(config)
 }
 
 /// An app for one-shot commands, logging warnings only.

@@ -967,3 +967,85 @@ async fn import_shipments_previews_applies_sends_and_writes_the_result_file() {
     );
     store.close().await;
 }
+
+/// `log_format = "json"`: every line fahuo serve writes to stderr is one JSON object with a
+/// timestamp, level, target and message; a request's lines carry its request id (the one in
+/// the `x-request-id` answer header), tenant and user; a job's lines carry its kind and id.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line_with_request_and_job_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, tenant, err) = run(fahuo()
+        .args(["tenant", "add", "杭州某某服饰"])
+        .arg("--data-dir")
+        .arg(&data));
+    assert!(ok, "{err}");
+    let tenant: i64 = tenant.trim().parse().unwrap();
+    let (ok, _, err) = run(fahuo()
+        .args(["user", "add", "--username", "boss"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("FAHUO_USER_PASSWORD", "a-long-password"));
+    assert!(ok, "{err}");
+    let server = Running::start(
+        fahuo()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .env("FAHUO_LOG_FORMAT", "json")
+            // Request lines are tower-http's debug events; the purge job logs at info.
+            .env("RUST_LOG", "info,tower_http=debug"),
+    );
+    let c = client();
+    let login = c
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "boss", "password": "a-long-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    let orders = c
+        .get(format!("{}/api/v1/orders", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(orders.status().is_success());
+    let request_id = orders.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // The runner's first round runs the hourly maintenance job at once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let logs = server.stop();
+
+    // Everything but the banner on stdout is a log line, and each one parses alone.
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("fahuo is serving"))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{logs}");
+    for line in &lines {
+        for key in ["timestamp", "level", "target"] {
+            assert!(line[key].is_string(), "{key} in {line}");
+        }
+        assert!(line["fields"]["message"].is_string(), "message in {line}");
+    }
+    let request_line = lines
+        .iter()
+        .find(|l| {
+            l["span"]["request_id"] == request_id.as_str()
+                && l["fields"]["message"] == "finished processing request"
+        })
+        .unwrap_or_else(|| panic!("a line of request {request_id} in {logs}"));
+    assert_eq!(request_line["span"]["name"], "http");
+    assert_eq!(request_line["span"]["path"], "/api/v1/orders");
+    assert_eq!(request_line["span"]["tenant"], tenant, "{request_line}");
+    assert!(request_line["span"]["user"].is_i64(), "{request_line}");
+    let job_line = lines
+        .iter()
+        .find(|l| l["span"]["kind"] == "maintenance.purge")
+        .unwrap_or_else(|| panic!("a line of the maintenance job in {logs}"));
+    assert_eq!(job_line["span"]["name"], "job");
+    assert!(job_line["span"]["job_id"].is_i64(), "{job_line}");
+    assert_eq!(job_line["span"]["attempt"], 1);
+}

@@ -60,6 +60,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole router: API, console, health and metrics, with the common layers.
 pub fn router(app: App, http: HttpSettings) -> Router {
+    let _ = metrics::handle();
     let state = AppState {
         app,
         http: std::sync::Arc::new(http.clone()),
@@ -83,7 +84,7 @@ pub fn router(app: App, http: HttpSettings) -> Router {
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
                 // The path only: query strings may carry search terms.
-                tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
+                tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id, tenant = tracing::field::Empty, user = tracing::field::Empty)
             }),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -12,6 +12,7 @@ both_backends!(
     errors_have_one_shape,
     logins_are_rate_limited,
     health_metrics_and_openapi_are_served,
+    metrics_show_every_queue_and_the_runners_counts,
     stock_is_transferred_alerted_exported_and_counted_over_http,
     addresses_are_parsed_one_or_many,
     the_console_logs_in_and_lists_orders_masked,
@@ -639,6 +640,92 @@ async fn health_metrics_and_openapi_are_served(db: TestDb) {
         .unwrap();
     assert!(metrics.contains("fahuo_http_requests_total"), "{metrics}");
     assert!(metrics.contains("fahuo_jobs{state=\"dead\"}"));
+}
+
+async fn metrics_show_every_queue_and_the_runners_counts(db: TestDb) {
+    use chrono::Duration;
+    use fahuo_app::jobs::{JobError, JobRunner};
+    use fahuo_store::jobs::NewJob;
+    let (s, app) = start(db).await;
+    // One process records both backends' runs: kinds named per backend keep them apart.
+    let kind = |k: &str| format!("test.{k}.{:?}", app.store().backend()).to_lowercase();
+    let (ok, poison, later) = (kind("ok"), kind("poison"), kind("later"));
+    let runner = JobRunner::new(app.clone(), "metrics-test")
+        .register(&ok, |_, _| Box::pin(async { Ok(()) }))
+        .register(&poison, |_, _| {
+            Box::pin(async { Err(JobError::Permanent("refused".into())) })
+        })
+        .register(&later, |_, _| Box::pin(async { Ok(()) }));
+    let now = app.now();
+    for (k, at) in [
+        (&ok, now),
+        (&poison, now),
+        (&later, now + Duration::hours(1)),
+    ] {
+        let job = NewJob::new(k, json!({}), at);
+        app.store().enqueue(&job, now).await.unwrap();
+    }
+    assert_eq!(
+        runner.run_once().await.unwrap(),
+        3,
+        "the two due jobs ran, and the runner's own maintenance job"
+    );
+
+    let metrics = client()
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: String| -> Option<f64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str())?.trim().parse().ok())
+    };
+    for (series, expected) in [
+        (format!("fahuo_job_attempts_total{{kind=\"{ok}\"}}"), 1.0),
+        (
+            format!("fahuo_job_attempts_total{{kind=\"{poison}\"}}"),
+            1.0,
+        ),
+        (
+            format!("fahuo_job_failures_total{{kind=\"{poison}\",outcome=\"dead\"}}"),
+            1.0,
+        ),
+        (
+            format!("fahuo_job_duration_seconds_count{{kind=\"{ok}\"}}"),
+            1.0,
+        ),
+        (
+            format!("fahuo_queue_jobs{{kind=\"{poison}\",state=\"dead\"}}"),
+            1.0,
+        ),
+        (
+            format!("fahuo_queue_jobs{{kind=\"{later}\",state=\"scheduled\"}}"),
+            1.0,
+        ),
+        (
+            format!("fahuo_queue_jobs{{kind=\"{later}\",state=\"ready\"}}"),
+            0.0,
+        ),
+    ] {
+        assert_eq!(
+            value(series.clone()),
+            Some(expected),
+            "{series} in\n{metrics}"
+        );
+    }
+    assert_eq!(
+        value(format!("fahuo_job_failures_total{{kind=\"{ok}\",")),
+        None,
+        "a job that succeeded counts no failure"
+    );
+    assert!(
+        !metrics.contains(&format!("fahuo_queue_jobs{{kind=\"{ok}\"")),
+        "a kind with only finished jobs has no queue"
+    );
 }
 
 async fn the_console_logs_in_and_lists_orders_masked(db: TestDb) {

@@ -192,6 +192,22 @@ pub struct JobCounts {
     pub dead: i64,
 }
 
+/// One job kind's queue at one instant, for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub kind: String,
+    /// Queued and due now.
+    pub ready: i64,
+    /// Claimed by a worker (its lease may have expired if the node died).
+    pub running: i64,
+    /// Queued for later: a retry waiting out its backoff, or work planned ahead.
+    pub scheduled: i64,
+    /// In the dead letter.
+    pub dead: i64,
+    /// How long the oldest ready job has been due, in milliseconds (0 when none is ready).
+    pub oldest_ready_ms: i64,
+}
+
 impl Store {
     /// Enqueues a job; `None` if one with the same dedupe key exists already.
     pub async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>> {
@@ -394,6 +410,35 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(worker, n)| (worker.unwrap_or_default(), n))
+            .collect())
+    }
+
+    /// Every kind with unfinished or dead jobs, with its counts at `now` (kinds with only
+    /// finished jobs are absent). Reads the `(state, run_at)` index, not the done rows.
+    pub async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>> {
+        type Row = (String, i64, i64, i64, i64, Option<i64>);
+        let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT kind, \
+                   SUM(CASE WHEN state = 'queued' AND run_at <= $1 THEN 1 ELSE 0 END), \
+                   SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), \
+                   SUM(CASE WHEN state = 'queued' AND run_at > $1 THEN 1 ELSE 0 END), \
+                   SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), \
+                   MIN(CASE WHEN state = 'queued' AND run_at <= $1 THEN run_at END) \
+                 FROM jobs WHERE state IN ('queued', 'running', 'dead') \
+                 GROUP BY kind ORDER BY kind")
+            .bind(ms(now)).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(kind, ready, running, scheduled, dead, oldest)| QueueStats {
+                    kind,
+                    ready,
+                    running,
+                    scheduled,
+                    dead,
+                    oldest_ready_ms: oldest.map_or(0, |t| (ms(now) - t).max(0)),
+                },
+            )
             .collect())
     }
 

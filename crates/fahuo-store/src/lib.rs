@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod aftersales;
 pub mod allocation;
 pub mod audit;
+pub mod backup;
 pub mod bench_seed;
 pub mod catalog;
 mod error;
@@ -159,8 +160,8 @@ impl Store {
     /// data fixes that need the PII key and so cannot be SQL migrations.
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+            Db::Sqlite(pool) => backup::SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => backup::POSTGRES_MIGRATIONS.run(pool).await?,
         }
         self.backfill_receiver_name_hashes().await?;
         Ok(())

@@ -23,11 +23,15 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
+        TestDb::sqlite_at(None).await
+    }
+
+    /// A SQLite store migrated up to `version` only (`None`: to the head), as an older
+    /// release left it: for upgrade tests.
+    pub async fn sqlite_at(version: Option<i64>) -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("fahuo.db").display());
-        let store = Store::open(&url, Keyring::generate())
-            .await
-            .expect("open SQLite test store");
+        let store = open_at(&url, version).await;
         TestDb {
             store,
             url,
@@ -38,6 +42,11 @@ impl TestDb {
 
     /// `None` (after a loud message) when no PostgreSQL URL is configured.
     pub async fn postgres() -> Option<TestDb> {
+        TestDb::postgres_at(None).await
+    }
+
+    /// Like [`TestDb::sqlite_at`], on PostgreSQL (`None` when it is not configured).
+    pub async fn postgres_at(version: Option<i64>) -> Option<TestDb> {
         let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
             if std::env::var("FAHUO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!("{POSTGRES_URL_VAR} is not set but FAHUO_REQUIRE_POSTGRES=1");
@@ -59,9 +68,7 @@ impl TestDb {
             admin.close().await;
         }
         let url = with_search_path(&base, &schema);
-        let store = Store::open(&url, Keyring::generate())
-            .await
-            .expect("open PostgreSQL test store");
+        let store = open_at(&url, version).await;
         Some(TestDb {
             store,
             url,
@@ -69,6 +76,18 @@ impl TestDb {
             pg_schema: Some((base, schema)),
         })
     }
+}
+
+async fn open_at(url: &str, version: Option<i64>) -> Store {
+    let store = Store::connect(url, Keyring::generate())
+        .await
+        .expect("connect to the test database");
+    match version {
+        None => store.migrate().await,
+        Some(v) => store.migrate_to(v).await,
+    }
+    .expect("migrate the test database");
+    store
 }
 
 /// Adds `options=-c search_path=SCHEMA` to a PostgreSQL URL.

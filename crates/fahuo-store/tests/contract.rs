@@ -1915,3 +1915,153 @@ async fn print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice(db: T
         "another tenant cannot print these packages"
     );
 }
+
+both_backends!(queue_stats_count_each_kind_by_readiness);
+
+async fn queue_stats_count_each_kind_by_readiness(db: TestDb) {
+    let store = &db.store;
+    let job = |kind: &str, at: DateTime<Utc>| NewJob::new(kind, serde_json::json!({}), at);
+    store.enqueue(&job("ship", t0()), t0()).await.unwrap();
+    store
+        .enqueue(&job("ship", t0() + Duration::minutes(10)), t0())
+        .await
+        .unwrap();
+    store.enqueue(&job("sync", t0()), t0()).await.unwrap();
+    store
+        .enqueue(&job("notify", t0()).max_attempts(1), t0())
+        .await
+        .unwrap();
+    store.enqueue(&job("purge", t0()), t0()).await.unwrap();
+    let claimed = store
+        .claim_jobs(
+            "w",
+            &["sync", "notify", "purge"],
+            t0(),
+            Duration::seconds(60),
+            10,
+        )
+        .await
+        .unwrap();
+    for j in &claimed {
+        match j.kind.as_str() {
+            "notify" => assert!(store.fail_job(j, "w", "refused", None, t0()).await.unwrap()),
+            "purge" => assert!(store.complete_job(j, "w", t0()).await.unwrap()),
+            _ => {}
+        }
+    }
+
+    let stats = store
+        .queue_stats(t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    let summary: Vec<_> = stats
+        .iter()
+        .map(|s| {
+            (
+                s.kind.as_str(),
+                s.ready,
+                s.running,
+                s.scheduled,
+                s.dead,
+                s.oldest_ready_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("notify", 0, 0, 0, 1, 0),
+            ("ship", 1, 0, 1, 0, 60_000),
+            ("sync", 0, 1, 0, 0, 0),
+        ],
+        "finished kinds are absent; a future job is scheduled, not ready"
+    );
+}
+
+/// A database as an earlier release left it (migrated to 0010, before the order list's
+/// columns, with a tenant, a shop and an order) upgrades to the head with its rows intact, and
+/// the old order lands in its list tab.
+async fn an_old_database_upgrades_with_its_rows_intact(db: TestDb) {
+    let store = &db.store;
+    assert_eq!(store.schema_version().await.unwrap(), 10);
+    let a = fixture(store, "老商家").await;
+    // The order as release 0010 wrote it (today's upsert writes columns 0011 added).
+    on_db!(store.db(), pool => sqlx::query(
+            "INSERT INTO orders (tenant_id, shop_id, platform, platform_order_id, state, \
+               platform_status, paid_total_fen, freight_fen, ship_by, receiver_enc, \
+               receiver_name_masked, receiver_phone_masked, receiver_phone_tail_hash, \
+               receiver_province, receiver_city, receiver_county, version, created_at, updated_at) \
+             VALUES ($1, $2, 'douyin', '6921000000099', 'approved', '2', 9900, 0, $3, $4, \
+               '张*', '138****5678', 'h', '浙江省', '杭州市', '西湖区', 1, $3, $3)")
+        .bind(a.tenant.get()).bind(a.shop.get()).bind(t0().timestamp_millis())
+        .bind(vec![1u8, 2, 3])
+        .execute(pool).await.unwrap().rows_affected());
+
+    store.migrate().await.unwrap();
+
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        fahuo_store::backup::sqlite_head_version()
+    );
+    let tenants = store.tenants().await.unwrap();
+    assert_eq!(
+        tenants.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["老商家"]
+    );
+    assert_eq!(store.shops(a.tenant).await.unwrap().len(), 1);
+    let rows: Vec<(String, String, i64, String)> = on_db!(store.db(), pool => sqlx::query_as(
+            "SELECT platform_order_id, state, paid_total_fen, list_tab FROM orders")
+        .fetch_all(pool).await.unwrap());
+    assert_eq!(
+        rows,
+        [(
+            "6921000000099".to_string(),
+            "approved".to_string(),
+            9900,
+            "print".to_string()
+        )]
+    );
+}
+
+mod an_old_database_upgrades_with_its_rows_intact {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::an_old_database_upgrades_with_its_rows_intact(
+            fahuo_store::testing::TestDb::sqlite_at(Some(10)).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(db) = fahuo_store::testing::TestDb::postgres_at(Some(10)).await {
+            super::an_old_database_upgrades_with_its_rows_intact(db).await;
+        }
+    }
+}
+
+/// A restore checks the file first: a fahuo SQLite database passes with its counts; one that
+/// records a migration this binary does not have (a newer release's) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_from_a_newer_release_is_refused() {
+    use fahuo_store::backup::{BackupError, check_sqlite_backup};
+    let db = TestDb::sqlite().await;
+    fixture(&db.store, "商家A").await;
+    let path = std::path::PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
+    let info = check_sqlite_backup(&path).await.unwrap();
+    assert_eq!((info.tenants, info.orders), (1, 0));
+    let head = fahuo_store::backup::sqlite_head_version();
+    assert_eq!(info.schema_version, head);
+
+    on_db!(db.store.db(), pool => sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, 'from the future', TRUE, $2, 1)")
+        .bind(head + 1).bind(vec![0u8; 48])
+        .execute(pool).await.unwrap().rows_affected());
+    match check_sqlite_backup(&path).await {
+        Err(BackupError::Newer { found, known, .. }) => {
+            assert_eq!((found, known), (head + 1, head))
+        }
+        other => panic!("expected Newer, got {other:?}"),
+    }
+}

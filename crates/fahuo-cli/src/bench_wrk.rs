@@ -1,0 +1,230 @@
+//! The order list API under load: N bulk-loaded orders (the order-list bench's seeding), the
+//! real router served in this process on loopback, and `wrk` (64 connections, 2 threads)
+//! sending a mix of the order page's filter combinations with an API token for a fixed time.
+//! Reports requests/s, p50/p99 latency as wrk measured them, and this process's peak memory
+//! while serving. `fahuo bench order-list-load` prints it; `fahuo bench pipeline` calls [`run`].
+//!
+//! wrk and the server share the machine: on two cores, wrk's two threads take CPU the server
+//! would otherwise have, so the figures are a floor for a server with the machine to itself.
+
+use crate::bench_list::{self, Fixture, OWNER_PASSWORD};
+use anyhow::{Context, Result, bail};
+use fahuo_app::App;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How wrk is run.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    pub connections: usize,
+    pub threads: usize,
+    pub duration: Duration,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        LoadSettings {
+            connections: 64,
+            threads: 2,
+            duration: Duration::from_secs(15),
+        }
+    }
+}
+
+/// One load run's figures.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub orders: usize,
+    /// Distinct URLs in the mix.
+    pub urls: usize,
+    pub seconds: f64,
+    pub requests: u64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Non-2xx answers plus connect, read, write and timeout errors.
+    pub errors: u64,
+    /// This process's resident memory when the load started and its peak during the load.
+    pub rss_before_mb: f64,
+    pub peak_rss_mb: f64,
+}
+
+impl LoadReport {
+    /// The figures as Markdown table rows (after a `| figure | value |` header).
+    pub fn table(&self) -> String {
+        format!(
+            "| figure | value |\n|---|---|\n\
+             | orders stored | {} |\n| URLs in the mix | {} |\n| requests | {} in {:.1} s |\n\
+             | requests/s | {:.0} |\n| p50 | {:.2} ms |\n| p99 | {:.2} ms |\n| max | {:.1} ms |\n\
+             | errors (non-2xx, socket) | {} |\n| server RSS before → peak under load | {:.0} MB → {:.0} MB |\n",
+            self.orders,
+            self.urls,
+            self.requests,
+            self.seconds,
+            self.requests_per_second,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.errors,
+            self.rss_before_mb,
+            self.peak_rss_mb
+        )
+    }
+}
+
+/// Seeds `orders` orders into a new merchant of `app` and runs [`load`] against them.
+pub async fn run(app: &App, orders: usize, settings: &LoadSettings) -> Result<LoadReport> {
+    let fx = bench_list::create_merchant(app, "bench-owner").await?;
+    eprintln!("seeding {orders} orders");
+    let mut last = Instant::now();
+    let seeded = bench_list::seed(app, &fx, orders, 5_000, |n| {
+        if last.elapsed().as_secs() >= 10 || n == orders {
+            last = Instant::now();
+            eprintln!("  {n} orders loaded");
+        }
+    })
+    .await?;
+    eprintln!("seeded in {:.1} s", seeded.seconds);
+    load(app, &fx, &seeded.samples, orders, settings).await
+}
+
+/// Serves `app` on loopback and runs wrk over the API forms of the order page's filter
+/// combinations ([`bench_list::combinations`]) as the fixture's owner, with an API token.
+pub async fn load(
+    app: &App,
+    fx: &Fixture,
+    samples: &bench_list::Samples,
+    orders: usize,
+    settings: &LoadSettings,
+) -> Result<LoadReport> {
+    let session = app.login(&fx.owner, OWNER_PASSWORD, "bench").await?;
+    let (owner, _) = app.session_actor(&session.token).await?;
+    let token = app.create_api_token(&owner, "wrk").await?.secret;
+    let paths: Vec<String> = bench_list::combinations(fx, samples, app.now())
+        .into_iter()
+        .map(|(_, query)| format!("/api/v1/orders?{query}"))
+        .collect();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(fahuo_server::serve(
+        app.clone(),
+        Default::default(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("orders.lua");
+    std::fs::write(&script, lua_script(&paths, &token))?;
+    reset_peak_rss();
+    let rss_before_mb = status_mb("VmRSS").unwrap_or(0.0);
+    let output = tokio::task::spawn_blocking({
+        let (script, base, settings) = (script.clone(), base.clone(), settings.clone());
+        move || wrk(&script, &base, &settings)
+    })
+    .await??;
+    let peak_rss_mb = status_mb("VmHWM").unwrap_or(0.0);
+    let _ = stop.send(());
+    server.await??;
+
+    let line = output
+        .lines()
+        .find_map(|l| l.strip_prefix("FAHUO "))
+        .with_context(|| format!("wrk printed no summary:\n{output}"))?;
+    let field = |name: &str| -> Result<f64> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("{name} in {line}"))
+    };
+    let requests = field("requests")? as u64;
+    if requests == 0 {
+        bail!("wrk made no requests:\n{output}");
+    }
+    let seconds = field("duration_us")? / 1e6;
+    Ok(LoadReport {
+        orders,
+        urls: paths.len(),
+        seconds,
+        requests,
+        requests_per_second: requests as f64 / seconds.max(1e-9),
+        p50_ms: field("p50_us")? / 1000.0,
+        p99_ms: field("p99_us")? / 1000.0,
+        max_ms: field("max_us")? / 1000.0,
+        errors: (field("errors")? + field("non2xx")?) as u64,
+        rss_before_mb,
+        peak_rss_mb,
+    })
+}
+
+/// A wrk script that cycles through `paths` (each wrk thread from its own offset) with the
+/// token, and prints one summary line wrk's own output cannot give in machine form.
+fn lua_script(paths: &[String], token: &str) -> String {
+    let list: Vec<String> = paths.iter().map(|p| format!("  {p:?},")).collect();
+    format!(
+        r#"local paths = {{
+{}
+}}
+wrk.headers["Authorization"] = "Bearer {token}"
+local threads = 0
+local i = 0
+setup = function(thread)
+  thread:set("i", threads * 37)
+  threads = threads + 1
+end
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("FAHUO requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d errors=%d non2xx=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"#,
+        list.join("\n")
+    )
+}
+
+fn wrk(script: &Path, base: &str, s: &LoadSettings) -> Result<String> {
+    let out = std::process::Command::new("wrk")
+        .arg(format!("-t{}", s.threads))
+        .arg(format!("-c{}", s.connections))
+        .arg(format!("-d{}s", s.duration.as_secs().max(1)))
+        .arg("--timeout")
+        .arg("10s")
+        .arg("-s")
+        .arg(script)
+        .arg(base)
+        .output()
+        .context("cannot run wrk (Debian: apt-get install -y wrk)")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        bail!("wrk failed: {text}");
+    }
+    Ok(text)
+}
+
+/// A `/proc/self/status` figure (kB) in MB.
+fn status_mb(key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak-RSS mark (Linux: `5` to clear_refs), so the peak is the serving's, not
+/// the seeding's.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
