@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_list;
 pub mod bench_ship;
 pub mod demo;
+pub mod headless;
 pub mod progress;
 pub mod shipments;
 pub mod stock;
