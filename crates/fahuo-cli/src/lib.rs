@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_list;
+pub mod bench_pipeline;
 pub mod bench_ship;
 pub mod demo;
 pub mod headless;

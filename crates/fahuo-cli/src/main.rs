@@ -74,6 +74,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// End-to-end orders/s of `fahuo demo --headless` (emulators answering at once) against
+    /// the same number of orders bulk-inserted raw into the same database, the ratio, and
+    /// peak memory; one JSON line. Uses a throw-away SQLite database unless --database-url is
+    /// given.
+    Pipeline {
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Sync N orders per platform from the emulators into a fresh tenant; print orders/s and
     /// where the time went. Uses a throw-away SQLite database unless --database-url is given.
     Intake {
@@ -735,6 +745,22 @@ async fn run(cli: Cli) -> Result<()> {
                 fahuo_store::redact_url(&config.database_url())
             );
             print!("{}", bench::intake_table(&rows));
+            app.store().close().await;
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Pipeline { orders, common }) => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-bench")?;
+            config.log = "warn,fahuo_cli::headless=info".into();
+            config::init_logging(&config);
+            let app = open_app(&config).await?;
+            let result =
+                fahuo_cli::bench_pipeline::pipeline(app.store().clone(), &app, orders).await?;
+            println!("{}", serde_json::to_string(&result)?);
             app.store().close().await;
             Ok(())
         }
