@@ -359,15 +359,17 @@ async fn prepare_merchant(
         )
         .await?;
     }
-    let mut review = ReviewSettings::default();
-    review.disabled = vec![
-        ReasonCode::BuyerNote,
-        ReasonCode::SellerNoteFlag,
-        ReasonCode::PriceAnomaly,
-        ReasonCode::PresaleNotDue,
-        ReasonCode::AddressDoubtful,
-        ReasonCode::RiskyReceiver,
-    ];
+    let review = ReviewSettings {
+        disabled: vec![
+            ReasonCode::BuyerNote,
+            ReasonCode::SellerNoteFlag,
+            ReasonCode::PriceAnomaly,
+            ReasonCode::PresaleNotDue,
+            ReasonCode::AddressDoubtful,
+            ReasonCode::RiskyReceiver,
+        ],
+        ..ReviewSettings::default()
+    };
     app.set_review_settings(merchant, None, Some(review))
         .await?;
     let mut shipping = app.shipping_settings(merchant.tenant_id).await?;
