@@ -160,6 +160,9 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
         timeout_delay: Duration::from_millis(1_000),
         push_retry_scale: 0.001,
         trickle_per_minute: 0,
+        // A shop of this volume has a decryption quota to match; the default (a small shop's)
+        // ran out at 10,000 orders and killed later syncs with "解密额度已用完".
+        decrypt_quota: (opts.orders * 4 + 1_000) as u32,
         waybill_balance: (opts.orders * 3 + 1_000) as u64,
         rate_limits: fahuo_sim::RateLimits {
             wechat_per_sec: 0,
