@@ -5,9 +5,11 @@
 pub mod backup;
 pub mod bench;
 pub mod bench_list;
+pub mod bench_pipeline;
 pub mod bench_ship;
 pub mod bench_wrk;
 pub mod demo;
+pub mod headless;
 pub mod progress;
 pub mod shipments;
 pub mod stock;

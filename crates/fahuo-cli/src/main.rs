@@ -88,6 +88,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// End-to-end orders/s of `fahuo demo --headless` (emulators answering at once) against
+    /// the same number of orders bulk-inserted raw into the same database, the ratio, and
+    /// peak memory; one JSON line. Uses a throw-away SQLite database unless --database-url is
+    /// given.
+    Pipeline {
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Sync N orders per platform from the emulators into a fresh tenant; print orders/s and
     /// where the time went. Uses a throw-away SQLite database unless --database-url is given.
     Intake {
@@ -339,9 +349,27 @@ struct ServeArgs {
 struct DemoArgs {
     #[command(flatten)]
     serve: ServeArgs,
-    /// Manual orders to generate for the demo merchant.
+    /// Manual orders to generate for the demo merchant; with --headless, the orders generated
+    /// in the emulators (split over the three platforms).
     #[arg(long, default_value_t = 200)]
     orders: usize,
+    /// No console: generate --orders orders in the emulators, drive them through sync, review,
+    /// allocation, waybill, labels, write-back and tracking with the job runner of `fahuo
+    /// serve` (the merchant prints through the same use-cases as the console), compare
+    /// fahuo's database with the emulators' ledgers and print one JSON line. Expected ends,
+    /// from the emulators' truth at the start: a paid order with no refund is "to_ship" and
+    /// must be written back exactly once with the one waybill number fahuo holds for its
+    /// package and its parcel followed to where the carrier ends it (delivered, or returned);
+    /// parcels whose carrier never ends them (stuck, never picked up) count as "with_carrier".
+    /// Unpaid, cancelled and refunded orders are "unshippable" and must never ship. Exit code
+    /// 0 only when every order ended so, with no duplicate waybill, write-back or SMS. Uses a
+    /// throw-away SQLite database unless --database-url is given.
+    #[arg(long)]
+    headless: bool,
+    /// With --headless: share of platform and e-waybill calls that fail (5xx, timeouts, rate
+    /// limits) and of tracking pushes duplicated, reordered, late or forged.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
     /// Orders per platform in the built-in WeChat Shop, Douyin and Xiaohongshu emulators
     /// (0: no emulators, no platform shops).
     #[arg(long, default_value_t = 300)]
@@ -402,6 +430,26 @@ async fn run(cli: Cli) -> Result<()> {
             config::init_logging(&config);
             let app = open_app(&config).await?;
             serve(app, &config, !args.no_jobs, None, None).await
+        }
+        Command::Demo(args) if args.headless => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = args.serve.common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-headless")?;
+            config.log = "warn,fahuo_cli::headless=info".into();
+            config::init_logging(&config);
+            let store = open_store(&config).await?;
+            let mut opts = fahuo_cli::headless::HeadlessOptions::new(args.orders);
+            opts.fault_rate = args.fault_rate;
+            let report = fahuo_cli::headless::run(store.clone(), config.app.clone(), &opts).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            store.close().await;
+            if !report.ok {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Demo(args) => {
             let config = Config::load(
@@ -769,6 +817,22 @@ async fn run(cli: Cli) -> Result<()> {
                 fahuo_store::redact_url(&config.database_url())
             );
             print!("{}", bench::intake_table(&rows));
+            app.store().close().await;
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Pipeline { orders, common }) => {
+            let scratch = tempfile::tempdir()?;
+            let mut common = common;
+            if common.database_url.is_none() && common.data_dir.is_none() {
+                common.data_dir = Some(scratch.path().to_path_buf());
+            }
+            let mut config = Config::load(&common, None, "fahuo-bench")?;
+            config.log = "warn,fahuo_cli::headless=info".into();
+            config::init_logging(&config);
+            let app = open_app(&config).await?;
+            let result =
+                fahuo_cli::bench_pipeline::pipeline(app.store().clone(), &app, orders).await?;
+            println!("{}", serde_json::to_string(&result)?);
             app.store().close().await;
             Ok(())
         }

@@ -24,6 +24,7 @@ pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod pii;
+pub mod pipeline;
 pub mod radar;
 pub mod reports;
 pub mod review;

@@ -184,10 +184,20 @@ fn classify_subscribe(status: u16, body: &[u8]) -> Result<(), PlatformError> {
     }
 }
 
+/// What a query found: the trace, or nothing yet.
+enum QueryAnswer {
+    Trace(Value),
+    /// `returnCode` 500 "查询无结果，请隔段时间再查": the carrier has no scan of the number yet
+    /// (a parcel not picked up). An answer, not server trouble: retrying at once finds nothing
+    /// more, and treating it as a failure kept a poll busy for seconds per unscanned parcel.
+    NoRecord(String),
+}
+
 /// Query answers: the result object itself, or `{result:false, returnCode, message}`. The
 /// query's own codes are not in the reference (UNCONFIRMED); read like the subscription's:
-/// 5xx server trouble (retry), 503/600/601 the key or signature, anything else the request.
-fn classify_query(status: u16, body: &[u8]) -> Result<Value, PlatformError> {
+/// 5xx server trouble (retry), 503/600/601 the key or signature, anything else the request —
+/// except 500 "查询无结果", which is the documented "no record yet" answer.
+fn classify_query(status: u16, body: &[u8]) -> Result<QueryAnswer, PlatformError> {
     if status >= 500 {
         return Err(PlatformError::Transient(format!("HTTP {status}")));
     }
@@ -202,9 +212,12 @@ fn classify_query(status: u16, body: &[u8]) -> Result<Value, PlatformError> {
     let failed = v.get("result").and_then(Value::as_bool) == Some(false)
         || (!code.is_empty() && code != "200");
     if !failed {
-        return Ok(v);
+        return Ok(QueryAnswer::Trace(v));
     }
     let msg = text(&v, "message").unwrap_or_default();
+    if code == "500" && msg.contains("查询无结果") {
+        return Ok(QueryAnswer::NoRecord(msg));
+    }
     Err(match code.as_str() {
         "500" | "501" | "502" => PlatformError::Transient(format!("server error ({code}): {msg}")),
         "503" | "600" | "601" => PlatformError::Auth { code, msg },
@@ -250,8 +263,9 @@ pub(crate) async fn query(
     req: &TrackRequest,
 ) -> Result<TraceReport, PlatformError> {
     let a = &c.account;
+    let company = c.carrier_code(req.carrier)?;
     let mut param = json!({
-        "com": c.carrier_code(req.carrier)?,
+        "com": company,
         "num": req.tracking_no,
         "resultv2": "4",
     });
@@ -260,7 +274,7 @@ pub(crate) async fn query(
     }
     let param = param.to_string();
     let sign = query_sign(&param, &a.credentials.key, &a.credentials.customer);
-    let v = c
+    let answer = c
         .caller
         .retrying("kuaidi100 query", || async {
             let out = Outgoing::form(
@@ -275,6 +289,22 @@ pub(crate) async fn query(
             classify_query(status, &body)
         })
         .await?;
+    let v = match answer {
+        QueryAnswer::Trace(v) => v,
+        QueryAnswer::NoRecord(message) => {
+            return Ok(TraceReport {
+                carrier: Some(req.carrier),
+                carrier_code: company.to_string(),
+                tracking_no: req.tracking_no.clone(),
+                events: Vec::new(),
+                state: None,
+                sub_state: None,
+                ended: false,
+                aborted: false,
+                message: Some(message),
+            });
+        }
+    };
     let message = nonempty(&v, "message").filter(|m| m != "ok");
     report(&v, None, message).map_err(PlatformError::Protocol)
 }
@@ -282,6 +312,23 @@ pub(crate) async fn query(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_without_record_yet_is_an_empty_answer_not_a_failure() {
+        let q = |body: &str| classify_query(200, body.as_bytes());
+        assert!(matches!(
+            q(r#"{"result":false,"returnCode":"500","message":"查询无结果，请隔段时间再查"}"#),
+            Ok(QueryAnswer::NoRecord(_))
+        ));
+        assert!(matches!(
+            q(r#"{"result":false,"returnCode":"500","message":"服务器错误"}"#),
+            Err(PlatformError::Transient(_))
+        ));
+        assert!(matches!(
+            q(r#"{"message":"ok","nu":"1","data":[]}"#),
+            Ok(QueryAnswer::Trace(_))
+        ));
+    }
 
     #[test]
     fn the_query_sign_is_upper_md5_of_param_key_customer() {
