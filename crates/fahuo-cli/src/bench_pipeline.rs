@@ -24,8 +24,9 @@ pub struct PipelineBench {
     pub ratio: f64,
     /// Peak resident memory of this process, in MiB (VmHWM).
     pub peak_rss_mib: Option<f64>,
-    // The order list under wrk (64 connections, p50/p99, server RSS) goes here once
-    // `bench_wrk::order_list_under_wrk` lands; the lead wires it in.
+    // Not yet here, though issue 10 asks for it from the same run: the order list under wrk
+    // (64 connections, p50/p99, server RSS) — `bench_wrk::run`, today its own command
+    // (`fahuo bench order-list-load`).
 }
 
 /// Runs the headless driver on `store`, then the raw reference in a fresh tenant of `app`
