@@ -619,6 +619,8 @@ impl App {
         actor.check_warehouse(warehouse)?;
         let proposed = parse_rule_set(proposed)?;
         let tenant = actor.tenant_id;
+        // The catalogue once for all the packages (it was read twice per package).
+        let catalog = self.selection_catalog(tenant).await?;
         let mut past = Vec::new();
         for waybill in self
             .store()
@@ -637,7 +639,10 @@ impl App {
             let Some(first) = pkg.orders.first() else {
                 continue;
             };
-            let Ok(mut package) = self.selection_package(actor, *first).await else {
+            let Ok(order) = self.store().order(tenant, *first).await else {
+                continue;
+            };
+            let Ok(mut package) = selection_package(&order, &catalog) else {
                 continue;
             };
             package.id = format!("P{}", pkg.id);
@@ -650,41 +655,19 @@ impl App {
         Ok(fahuo_carriers::selection::what_if(&past, &proposed))
     }
 
-    /// An order as carrier selection sees it: destination province, weight (mapped SKUs'
-    /// weights, else the declared default), the shop.
+    /// An order as carrier selection sees it (see [`selection_package`]).
     async fn selection_package(&self, actor: &Actor, order: OrderId) -> Result<Package> {
         let order = self.store().order(actor.tenant_id, order).await?;
-        let destination = Province::parse(&order.receiver.province).map_err(|e| {
-            AppError::Conflict(format!("the receiver's province is not known: {e}"))
-        })?;
-        let skus = self.store().skus(actor.tenant_id).await?;
-        let mut weight = 0i64;
-        let mut all_weighed = true;
-        for line in &order.lines {
-            match line_sku(line, &skus) {
-                Some(sku) => weight += sku.weight.get() * line.quantity,
-                None => all_weighed = false,
-            }
-        }
-        if !all_weighed || weight <= 0 {
-            weight = weight.max(DEFAULT_WEIGHT_G);
-        }
-        let mut package = Package::new(
-            format!("O{}", order.id),
-            order.shop_id.to_string(),
-            destination,
-            u32::try_from(weight).unwrap_or(u32::MAX),
-        );
-        let tags = self.store().sku_tags(actor.tenant_id).await?;
-        for line in &order.lines {
-            let line_tags = line_sku(line, &skus).and_then(|sku| tags.get(&sku.id));
-            for tag in line_tags.into_iter().flatten() {
-                if let Ok(tag) = Tag::parse(tag) {
-                    package = package.with_tag(tag);
-                }
-            }
-        }
-        Ok(package)
+        let catalog = self.selection_catalog(actor.tenant_id).await?;
+        selection_package(&order, &catalog)
+    }
+
+    /// What carrier selection reads from the catalogue: SKUs (weights) and their tags.
+    async fn selection_catalog(&self, tenant: fahuo_domain::TenantId) -> Result<SelectionCatalog> {
+        Ok(SelectionCatalog {
+            skus: self.store().skus(tenant).await?,
+            tags: self.store().sku_tags(tenant).await?,
+        })
     }
 
     // ------------------------------------------------------------------ waybill numbers
@@ -1433,6 +1416,49 @@ fn build_request(
             .map(|o| o.platform_order_id.as_str().to_string())
             .collect(),
     })
+}
+
+/// The catalogue facts carrier selection needs, read once per use-case.
+struct SelectionCatalog {
+    skus: Vec<fahuo_domain::catalog::Sku>,
+    tags: std::collections::HashMap<SkuId, Vec<String>>,
+}
+
+/// An order as carrier selection sees it: destination province, weight (mapped SKUs'
+/// weights, else the declared default), the shop, the SKUs' tags.
+fn selection_package(
+    order: &fahuo_domain::order::Order,
+    catalog: &SelectionCatalog,
+) -> Result<Package> {
+    let skus = &catalog.skus;
+    let destination = Province::parse(&order.receiver.province)
+        .map_err(|e| AppError::Conflict(format!("the receiver's province is not known: {e}")))?;
+    let mut weight = 0i64;
+    let mut all_weighed = true;
+    for line in &order.lines {
+        match line_sku(line, skus) {
+            Some(sku) => weight += sku.weight.get() * line.quantity,
+            None => all_weighed = false,
+        }
+    }
+    if !all_weighed || weight <= 0 {
+        weight = weight.max(DEFAULT_WEIGHT_G);
+    }
+    let mut package = Package::new(
+        format!("O{}", order.id),
+        order.shop_id.to_string(),
+        destination,
+        u32::try_from(weight).unwrap_or(u32::MAX),
+    );
+    for line in &order.lines {
+        let line_tags = line_sku(line, skus).and_then(|sku| catalog.tags.get(&sku.id));
+        for tag in line_tags.into_iter().flatten() {
+            if let Ok(tag) = Tag::parse(tag) {
+                package = package.with_tag(tag);
+            }
+        }
+    }
+    Ok(package)
 }
 
 /// The merchant SKU of an order line: the mapped one, else the one whose code the listing
