@@ -27,6 +27,8 @@ use fahuo_domain::{
     Platform, ShopId, TenantId, WarehouseId,
 };
 use fahuo_platforms::aftersale::PlatformAfterSale;
+/// What each platform calls its after-sale status codes (for pages that show the code).
+pub use fahuo_platforms::aftersale::platform_status_name;
 use fahuo_platforms::tracking::{
     PickupRequest, TrackingAccount, TrackingClient, TrackingCredentials, TrackingService,
 };

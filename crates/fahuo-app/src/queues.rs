@@ -70,6 +70,8 @@ pub struct QueuedHold {
     pub id: i64,
     pub reason_code: String,
     pub message: String,
+    /// The message in English ("" for a hold put by hand or stored before English messages).
+    pub message_en: String,
     pub stage: i64,
     /// The actor may release it: their role owns its stage (owners and admins own all), and
     /// it is a decision rather than a fact (stock, SKU mapping, an open refund).
@@ -268,6 +270,7 @@ impl App {
                         id: h.id.get(),
                         reason_code: h.reason_code,
                         message: h.message,
+                        message_en: h.message_en,
                         stage: h.stage,
                     })
                     .collect(),

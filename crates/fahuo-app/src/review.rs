@@ -1019,6 +1019,7 @@ impl App {
             .await?;
         let finding = Finding {
             code,
+            message_en: String::new(),
             message,
             stage: settings.stage_of(code),
         };
@@ -1076,6 +1077,7 @@ fn hold_specs(findings: &[Finding]) -> Vec<HoldSpec> {
         .map(|f| HoldSpec {
             code: f.code.as_str().to_string(),
             message: f.message.clone(),
+            message_en: f.message_en.clone(),
             stage: i64::try_from(f.stage).unwrap_or(0),
         })
         .collect()

@@ -402,6 +402,14 @@ async fn each_rule_holds_the_order_with_its_reason_and_a_clean_order_is_reserved
                 "{case}: messages are Chinese sentences: {:?}",
                 view.holds
             );
+            assert!(
+                view.holds
+                    .iter()
+                    .all(|h| h.message_en.contains("review")
+                        || h.message_en.contains("before deciding")),
+                "{case}: and kept in English for English pages: {:?}",
+                view.holds
+            );
         }
         // Reviewing again changes nothing: no duplicate holds, no second reservation.
         m.review(id).await;

@@ -19,6 +19,9 @@ pub struct Hold {
     pub reason_code: String,
     /// A sentence a person can act on, in Chinese.
     pub message: String,
+    /// The same in English for a review rule's hold; "" for one put by hand (its message is
+    /// what a person typed) or stored before holds had English messages.
+    pub message_en: String,
     pub created_at: DateTime<Utc>,
     pub released_at: Option<DateTime<Utc>>,
 }

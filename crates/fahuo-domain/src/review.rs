@@ -107,9 +107,9 @@ impl ReasonCode {
         }
     }
 
-    /// What to do about a hold of this rule, on English pages. A finding's message (Chinese)
-    /// also names the particulars — which line, how many short, which flag word — and is
-    /// stored as text, so the English page gives the rule's instruction without them.
+    /// What to do about a hold of this rule, on English pages, for a hold stored before
+    /// findings carried their English message (those pages show the rule's instruction
+    /// without the particulars).
     pub fn advice_en(self) -> &'static str {
         match self {
             ReasonCode::AddressIncomplete => {
@@ -332,15 +332,31 @@ pub struct ReviewFacts {
     pub now: DateTime<Utc>,
 }
 
-/// One rule that fired: the code, a Chinese message naming what to do, and its stage.
+/// One rule that fired: the code, a message naming what to do (Chinese, and the same
+/// particulars in English for English pages), and its stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub code: ReasonCode,
-    /// e.g. "地址缺少区县（missing_county）：请联系买家补全后再审核".
+    /// e.g. "地址不完整（missing_county）：请联系买家补全地址后再审核".
     pub message: String,
+    /// e.g. "Address incomplete (missing_county): ask the buyer to complete it, then review".
+    pub message_en: String,
     /// Index into [`ReviewSettings::stages`].
     pub stage: usize,
+}
+
+/// A message in both of the console's languages.
+struct Said {
+    zh: String,
+    en: String,
+}
+
+fn said(zh: impl Into<String>, en: impl Into<String>) -> Said {
+    Said {
+        zh: zh.into(),
+        en: en.into(),
+    }
 }
 
 /// Runs every enabled rule. Findings come sorted by stage, then by [`ReasonCode`] order; an
@@ -353,10 +369,11 @@ pub fn review(settings: &ReviewSettings, facts: &ReviewFacts) -> Vec<Finding> {
         .into_iter()
         .filter(|&code| settings.is_enabled(code))
         .filter_map(|code| {
-            let message = check(code, settings, facts)?;
+            let Said { zh, en } = check(code, settings, facts)?;
             Some(Finding {
                 code,
-                message,
+                message: zh,
+                message_en: en,
                 stage: settings.stage_of(code),
             })
         })
@@ -366,82 +383,118 @@ pub fn review(settings: &ReviewSettings, facts: &ReviewFacts) -> Vec<Finding> {
 }
 
 /// One rule: `Some(message)` when it fires.
-fn check(code: ReasonCode, settings: &ReviewSettings, facts: &ReviewFacts) -> Option<String> {
+fn check(code: ReasonCode, settings: &ReviewSettings, facts: &ReviewFacts) -> Option<Said> {
     match code {
         ReasonCode::AddressIncomplete => (facts.address.verdict == AddressVerdict::Incomplete)
             .then(|| {
-                format!(
-                    "地址不完整{}：请联系买家补全地址后再审核",
-                    parser_reasons(&facts.address.reasons)
+                let (zh, en) = parser_reasons(&facts.address.reasons);
+                said(
+                    format!("地址不完整{zh}：请联系买家补全地址后再审核"),
+                    format!("Address incomplete{en}: ask the buyer to complete it, then review"),
                 )
             }),
         ReasonCode::AddressDoubtful => (facts.address.verdict == AddressVerdict::Doubtful
             && settings.hold_doubtful_address)
             .then(|| {
-                format!(
-                    "地址存疑{}：请核对收件地址，必要时联系买家确认后再审核",
-                    parser_reasons(&facts.address.reasons)
+                let (zh, en) = parser_reasons(&facts.address.reasons);
+                said(
+                    format!("地址存疑{zh}：请核对收件地址，必要时联系买家确认后再审核"),
+                    format!(
+                        "Address doubtful{en}: check the address, ask the buyer if needed, then review"
+                    ),
                 )
             }),
         ReasonCode::OutOfStock => out_of_stock(&facts.lines),
-        ReasonCode::RefundPending => facts
-            .refund_pending
-            .then(|| "买家申请了退款或售后：请先处理售后，确认仍需发货后再审核".to_string()),
+        ReasonCode::RefundPending => facts.refund_pending.then(|| {
+            said(
+                "买家申请了退款或售后：请先处理售后，确认仍需发货后再审核",
+                "The buyer asked for a refund or an after-sale: handle it first, then review if the order still ships",
+            )
+        }),
         // The note itself is not copied into the message: buyers write phone numbers and new
         // addresses there, and a hold's message is shown and logged more widely than the order.
         ReasonCode::BuyerNote => facts
             .buyer_note
             .as_deref()
             .is_some_and(|note| !note.trim().is_empty())
-            .then(|| "买家有留言：请阅读订单上的买家留言，按留言处理后再审核".to_string()),
+            .then(|| {
+                said(
+                    "买家有留言：请阅读订单上的买家留言，按留言处理后再审核",
+                    "The buyer left a note: read it on the order and act on it, then review",
+                )
+            }),
         ReasonCode::SellerNoteFlag => seller_note_flags(settings, facts.seller_note.as_deref()),
         ReasonCode::PriceAnomaly => price_anomaly(settings, &facts.lines),
         ReasonCode::PresaleNotDue => facts
             .presale_ship_at
             .filter(|at| *at > facts.now)
             .map(|at| {
-                format!(
-                    "预售订单，预计 {} 发货：到期前请勿发货，到期后再审核",
-                    shanghai_day(at)
+                let day = shanghai_day(at);
+                said(
+                    format!("预售订单，预计 {day} 发货：到期前请勿发货，到期后再审核"),
+                    format!(
+                        "Presale order, due to ship on {day}: do not ship before then; review once it is due"
+                    ),
                 )
             }),
         ReasonCode::RiskyReceiver => facts.blacklisted.as_deref().map(|why| {
             let why = why.trim();
             if why.is_empty() {
-                "收件人在黑名单中：请核实买家和订单情况后再决定是否发货".to_string()
+                said(
+                    "收件人在黑名单中：请核实买家和订单情况后再决定是否发货",
+                    "The receiver is on the blacklist: check the buyer and the order before deciding to ship",
+                )
             } else {
-                format!("收件人在黑名单中（{why}）：请核实买家和订单情况后再决定是否发货")
+                said(
+                    format!("收件人在黑名单中（{why}）：请核实买家和订单情况后再决定是否发货"),
+                    format!(
+                        "The receiver is on the blacklist ({why}): check the buyer and the order before deciding to ship"
+                    ),
+                )
             }
         }),
         ReasonCode::UnmappedSku => {
-            let unmapped: Vec<String> = facts
+            let unmapped: Vec<(usize, &LineFacts)> = facts
                 .lines
                 .iter()
                 .enumerate()
                 .filter(|(_, line)| line.sku.is_none())
-                .map(|(i, line)| line_name(i, line))
                 .collect();
             (!unmapped.is_empty()).then(|| {
-                format!(
-                    "{}未匹配商家商品：请在商品对应中关联商家编码后再审核",
-                    unmapped.join("、")
+                let zh: Vec<String> = unmapped.iter().map(|(i, l)| line_name(*i, l)).collect();
+                let en: Vec<String> = unmapped.iter().map(|(i, l)| line_name_en(*i, l)).collect();
+                said(
+                    format!(
+                        "{}未匹配商家商品：请在商品对应中关联商家编码后再审核",
+                        zh.join("、")
+                    ),
+                    format!(
+                        "{} {} no merchant SKU: map {} under product mappings, then review",
+                        en.join(", "),
+                        if en.len() == 1 { "maps to" } else { "map to" },
+                        if en.len() == 1 { "it" } else { "them" }
+                    ),
                 )
             })
         }
     }
 }
 
-/// "（missing_county、ambiguous_division）", or nothing when the parser gave no reason.
-fn parser_reasons(reasons: &[String]) -> String {
+/// The parser's reasons as "（missing_county、ambiguous_division）" and
+/// " (missing_county, ambiguous_division)", or nothing when it gave none.
+fn parser_reasons(reasons: &[String]) -> (String, String) {
     let reasons: Vec<&str> = reasons
         .iter()
         .map(|r| r.trim())
         .filter(|r| !r.is_empty())
         .collect();
     if reasons.is_empty() {
-        String::new()
+        (String::new(), String::new())
     } else {
-        format!("（{}）", reasons.join("、"))
+        (
+            format!("（{}）", reasons.join("、")),
+            format!(" ({})", reasons.join(", ")),
+        )
     }
 }
 
@@ -450,9 +503,13 @@ fn line_name(index: usize, line: &LineFacts) -> String {
     format!("第{}行「{}」", index + 1, line.title)
 }
 
+fn line_name_en(index: usize, line: &LineFacts) -> String {
+    format!("Line {} \u{201c}{}\u{201d}", index + 1, line.title)
+}
+
 /// Units needed per SKU over the whole order against the SKU's available stock. A SKU on two
 /// lines (a single and a bundle of it) is needed once, in total.
-fn out_of_stock(lines: &[LineFacts]) -> Option<String> {
+fn out_of_stock(lines: &[LineFacts]) -> Option<Said> {
     // SKU → (code, units needed, available as reported on its first line).
     let mut needs: BTreeMap<SkuId, (&str, i64, i64)> = BTreeMap::new();
     for line in lines {
@@ -463,37 +520,69 @@ fn out_of_stock(lines: &[LineFacts]) -> Option<String> {
             .and_modify(|(_, needed, _)| *needed = needed.saturating_add(units))
             .or_insert((&sku.code, units, sku.available));
     }
-    let short: Vec<String> = needs
+    // Over-reserved stock can make available negative; nothing can be promised then.
+    let short: Vec<(&str, i64, i64)> = needs
         .values()
         .filter(|(_, needed, available)| needed > available)
-        .map(|&(code, needed, available)| {
-            // Over-reserved stock can make available negative; nothing can be promised then.
-            let available = available.max(0);
-            format!(
-                "{code} 需要 {needed} 件，可用 {available} 件，缺 {} 件",
-                needed - available
-            )
-        })
+        .map(|&(code, needed, available)| (code, needed, available.max(0)))
         .collect();
-    (!short.is_empty()).then(|| format!("缺货：{}。请补货或调拨后再审核", short.join("；")))
+    (!short.is_empty()).then(|| {
+        let zh: Vec<String> = short
+            .iter()
+            .map(|(code, needed, available)| {
+                format!(
+                    "{code} 需要 {needed} 件，可用 {available} 件，缺 {} 件",
+                    needed - available
+                )
+            })
+            .collect();
+        let en: Vec<String> = short
+            .iter()
+            .map(|(code, needed, available)| {
+                format!(
+                    "{code} needs {needed}, {available} available, {} short",
+                    needed - available
+                )
+            })
+            .collect();
+        said(
+            format!("缺货：{}。请补货或调拨后再审核", zh.join("；")),
+            format!(
+                "Out of stock: {}. Restock or transfer, then review",
+                en.join("; ")
+            ),
+        )
+    })
 }
 
 /// Which flag words the seller's note contains, ASCII letters compared case-insensitively.
-fn seller_note_flags(settings: &ReviewSettings, note: Option<&str>) -> Option<String> {
+fn seller_note_flags(settings: &ReviewSettings, note: Option<&str>) -> Option<Said> {
     let note = note?.to_ascii_lowercase();
-    let found: Vec<String> = settings
+    let found: Vec<&str> = settings
         .seller_note_flags
         .iter()
         .map(|flag| flag.trim())
         // An empty word would be in every note (validate refuses it; unvalidated settings
         // must not hold every order).
         .filter(|flag| !flag.is_empty() && note.contains(&flag.to_ascii_lowercase()))
-        .map(|flag| format!("“{flag}”"))
         .collect();
     (!found.is_empty()).then(|| {
-        format!(
-            "卖家备注含{}：请按备注处理，确认可以发货后再审核",
-            found.join("、")
+        let quoted = |open: &str, close: &str, sep: &str| {
+            found
+                .iter()
+                .map(|f| format!("{open}{f}{close}"))
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        said(
+            format!(
+                "卖家备注含{}：请按备注处理，确认可以发货后再审核",
+                quoted("“", "”", "、")
+            ),
+            format!(
+                "The seller's note contains {}: act on the note, then review",
+                quoted("\u{201c}", "\u{201d}", ", ")
+            ),
         )
     })
 }
@@ -502,8 +591,9 @@ fn seller_note_flags(settings: &ReviewSettings, note: Option<&str>) -> Option<St
 /// ¥0 is a gift (赠品) and is never an anomaly. Only mapped lines are judged: an unmapped line
 /// is already held by `unmapped_sku` and is judged once it is mapped. Integer fen throughout,
 /// widened so that large quantities cannot overflow.
-fn price_anomaly(settings: &ReviewSettings, lines: &[LineFacts]) -> Option<String> {
-    let mut problems = Vec::new();
+fn price_anomaly(settings: &ReviewSettings, lines: &[LineFacts]) -> Option<Said> {
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let Some(sku) = &line.sku else { continue };
         if line.unit_price.get() == 0 {
@@ -513,22 +603,39 @@ fn price_anomaly(settings: &ReviewSettings, lines: &[LineFacts]) -> Option<Strin
         let cost = i128::from(sku.cost.get()) * i128::from(sku.units(line.quantity));
         let list = i128::from(line.unit_price.get()) * i128::from(line.quantity);
         let name = format!("{}（{}）", line_name(i, line), sku.code);
+        let name_en = format!("{} ({})", line_name_en(i, line), sku.code);
         if settings.hold_below_cost && paid < cost {
-            problems.push(format!("{name}实付 {} 低于成本 {}", yuan(paid), yuan(cost)));
+            zh.push(format!("{name}实付 {} 低于成本 {}", yuan(paid), yuan(cost)));
+            en.push(format!(
+                "{name_en} paid {}, below its cost {}",
+                yuan(paid),
+                yuan(cost)
+            ));
         } else if let Some(percent) = settings.min_price_percent
             && paid * 100 < list * i128::from(percent)
         {
-            problems.push(format!(
+            zh.push(format!(
                 "{name}实付 {} 低于标价 {} 的 {percent}%",
+                yuan(paid),
+                yuan(list)
+            ));
+            en.push(format!(
+                "{name_en} paid {}, below {percent}% of its list price {}",
                 yuan(paid),
                 yuan(list)
             ));
         }
     }
-    (!problems.is_empty()).then(|| {
-        format!(
-            "价格异常：{}。请财务核实价格（改价、刷单或填错成本）后再审核",
-            problems.join("；")
+    (!zh.is_empty()).then(|| {
+        said(
+            format!(
+                "价格异常：{}。请财务核实价格（改价、刷单或填错成本）后再审核",
+                zh.join("；")
+            ),
+            format!(
+                "Price anomaly: {}. Finance checks the price (a changed price, a fake order or a wrong cost), then review",
+                en.join("; ")
+            ),
         )
     })
 }
@@ -995,8 +1102,40 @@ mod tests {
                     finding.code,
                     finding.message
                 );
+                says_the_same_in_english(case.name, finding);
             }
         }
+    }
+
+    /// The English message names the same particulars (every number, amount and code of the
+    /// Chinese one), says what to do, and has no Chinese of its own: Chinese in it can only be
+    /// what the merchant or buyer wrote (a title, a flag word, a blacklist reason).
+    fn says_the_same_in_english(case: &str, finding: &Finding) {
+        let (zh, en) = (&finding.message, &finding.message_en);
+        let runs = |text: &str, keep: fn(char) -> bool| -> Vec<String> {
+            text.split(|c: char| !keep(c))
+                .filter(|run| !run.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let particular = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '%');
+        for token in runs(zh, particular) {
+            assert!(
+                en.contains(&token),
+                "{case}: {token:?} of {zh:?} is missing from {en:?}"
+            );
+        }
+        let chinese = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+        for run in runs(en, chinese) {
+            assert!(
+                zh.contains(&run),
+                "{case}: {en:?} says {run:?}, which is not particulars"
+            );
+        }
+        assert!(
+            en.contains("review") || en.contains("deciding"),
+            "{case}: {en:?} does not say what to do"
+        );
     }
 
     /// Three stages: service reads notes, finance checks prices, the warehouse gets the rest.

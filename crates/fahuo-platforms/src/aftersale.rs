@@ -425,6 +425,189 @@ fn id_text(v: &Value) -> Result<String, PlatformError> {
 
 // ------------------------------------------------------------------ WeChat
 
+/// What a platform calls one of its after-sale status codes: the name its merchant back end
+/// shows (Chinese) and the same in English, or `None` for a code it does not document. fahuo
+/// keeps the code as sent (`platform_status`) beside its own normalised status; merchants
+/// know the platform's words, not its numbers. Names from the platforms' published status
+/// lists (AFTERSALE-PROTOCOLS.md).
+pub fn platform_status_name(
+    platform: Platform,
+    code: &str,
+) -> Option<(&'static str, &'static str)> {
+    let code = code.trim();
+    let table: &[(&str, &str, &str)] = match platform {
+        Platform::Wechat => &[
+            ("MERCHANT_PROCESSING", "商家受理中", "Merchant handling"),
+            (
+                "USER_WAIT_RETURN",
+                "待买家退货",
+                "Waiting for the buyer's return",
+            ),
+            (
+                "MERCHANT_WAIT_RECEIPT",
+                "待商家收货",
+                "Waiting for the merchant to receive",
+            ),
+            ("PLATFORM_REFUNDING", "平台退款中", "Platform refunding"),
+            (
+                "PLATFORM_REFUND_FAIL",
+                "平台退款失败",
+                "Platform refund failed",
+            ),
+            (
+                "MERCHANT_OVERDUE_REFUND",
+                "商家逾期未退款",
+                "Merchant overdue to refund",
+            ),
+            (
+                "USER_WAIT_RECEIPT",
+                "待买家收货",
+                "Waiting for the buyer to receive",
+            ),
+            ("MERCHANT_REFUND_SUCCESS", "退款完成", "Refund completed"),
+            (
+                "MERCHANT_RETURN_SUCCESS",
+                "退货退款完成",
+                "Return and refund completed",
+            ),
+            (
+                "MERCHANT_EXCHANGE_SUCCESS",
+                "换货完成",
+                "Exchange completed",
+            ),
+            (
+                "MERCHANT_REJECT_REFUND",
+                "商家拒绝退款",
+                "Merchant refused the refund",
+            ),
+            (
+                "MERCHANT_REJECT_RETURN",
+                "商家拒绝退货退款",
+                "Merchant refused the return",
+            ),
+            (
+                "MERCHANT_REJECT_EXCHANGE",
+                "商家拒绝换货",
+                "Merchant refused the exchange",
+            ),
+            (
+                "MERCHANT_REJECT_RESHIP",
+                "商家拒绝补寄",
+                "Merchant refused to reship",
+            ),
+            ("USER_CANCELD", "用户取消申请", "Buyer withdrew the request"),
+            ("RETURN_CLOSED", "退货退款关闭", "Return closed"),
+            ("MERCHANT_FAIL", "售后关闭", "After-sale closed"),
+            (
+                "MERCHANT_REFUND_RETRY_FAIL",
+                "商家打款失败，售后关闭",
+                "Merchant payment failed, closed",
+            ),
+            (
+                "USER_WAIT_CONFIRM",
+                "待用户确认",
+                "Waiting for the buyer to confirm",
+            ),
+            (
+                "USER_WAIT_CONFIRM_UPDATE",
+                "待用户处理商家协商",
+                "Waiting for the buyer to answer the merchant's proposal",
+            ),
+            (
+                "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE",
+                "待用户处理商家代发起的售后",
+                "Waiting for the buyer to answer the merchant's after-sale",
+            ),
+            (
+                "WAIT_PACKAGE_INTERCEPT",
+                "待拦截包裹",
+                "Waiting for the parcel to be intercepted",
+            ),
+        ],
+        Platform::Douyin => &[
+            ("6", "待商家同意", "Waiting for the merchant to agree"),
+            ("7", "待买家退货", "Waiting for the buyer's return"),
+            (
+                "11",
+                "待商家二次同意",
+                "Waiting for the merchant's second approval",
+            ),
+            ("8", "待商家发货", "Waiting for the merchant to ship"),
+            (
+                "3",
+                "换货待买家收货",
+                "Exchange waiting for the buyer to receive",
+            ),
+            (
+                "13",
+                "换货待买家收货",
+                "Exchange waiting for the buyer to receive",
+            ),
+            ("12", "售后成功", "After-sale succeeded"),
+            ("14", "换货成功", "Exchange succeeded"),
+            ("27", "商家一次拒绝", "Merchant refused (first review)"),
+            ("29", "商家二次拒绝", "Merchant refused (second review)"),
+            ("28", "售后失败", "After-sale failed or closed"),
+        ],
+        Platform::Xiaohongshu => &[
+            ("1", "待审核", "Waiting for review"),
+            ("2", "待用户寄回", "Waiting for the buyer to send back"),
+            ("3", "待商家收货", "Waiting for the merchant to receive"),
+            ("4", "已完成", "Completed"),
+            ("5", "已取消", "Cancelled"),
+            ("6", "已关闭", "Closed"),
+            ("9", "商家审核拒绝", "Merchant refused at review"),
+            ("9001", "商家收货拒绝", "Merchant refused at receipt"),
+            ("11", "换货转退款", "Exchange turned into a refund"),
+            (
+                "12",
+                "换货待商家发货",
+                "Exchange waiting for the merchant to ship",
+            ),
+            (
+                "13",
+                "换货待用户确认收货",
+                "Exchange waiting for the buyer to confirm receipt",
+            ),
+            ("14", "平台介入中", "Platform intervening"),
+        ],
+        Platform::Manual => &[],
+    };
+    table
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|&(_, zh, en)| (zh, en))
+}
+
+fn douyin_status(code: i64) -> Option<AfterSaleStatus> {
+    use AfterSaleStatus as S;
+    Some(match code {
+        6 => S::Requested,
+        7 => S::AwaitingReturn,
+        11 => S::ReturnShipped,
+        3 | 8 | 13 => S::ReturnReceived,
+        12 | 14 => S::Completed,
+        27 | 29 => S::Rejected,
+        28 => S::Closed,
+        _ => return None,
+    })
+}
+
+fn xhs_status(code: i64) -> Option<AfterSaleStatus> {
+    use AfterSaleStatus as S;
+    Some(match code {
+        1 | 14 => S::Requested,
+        2 => S::AwaitingReturn,
+        3 => S::ReturnShipped,
+        4 => S::Completed,
+        5 | 6 => S::Closed,
+        9 | 9001 => S::Rejected,
+        11 => S::Refunding,
+        12 | 13 => S::ReturnReceived,
+        _ => return None,
+    })
+}
+
 fn wechat_status(s: &str) -> Option<AfterSaleStatus> {
     use AfterSaleStatus as S;
     Some(match s {
@@ -499,7 +682,6 @@ fn map_wechat(a: &Value) -> Result<PlatformAfterSale, PlatformError> {
 
 /// `None` for types fahuo does not handle (6 价保, 8 维修).
 fn map_douyin(it: &Value) -> Result<Option<PlatformAfterSale>, PlatformError> {
-    use AfterSaleStatus as S;
     let a = object(it, "aftersale_info")?;
     let o = object(it, "order_info")?;
     let kind = match int(a, "aftersale_type")? {
@@ -512,20 +694,8 @@ fn map_douyin(it: &Value) -> Result<Option<PlatformAfterSale>, PlatformError> {
     };
     let code = int(a, "aftersale_status")?
         .ok_or_else(|| PlatformError::protocol("missing aftersale_status"))?;
-    let status = match code {
-        6 => S::Requested,
-        7 => S::AwaitingReturn,
-        11 => S::ReturnShipped,
-        3 | 8 | 13 => S::ReturnReceived,
-        12 | 14 => S::Completed,
-        27 | 29 => S::Rejected,
-        28 => S::Closed,
-        other => {
-            return Err(PlatformError::protocol(format!(
-                "unknown aftersale_status {other}"
-            )));
-        }
-    };
+    let status = douyin_status(code)
+        .ok_or_else(|| PlatformError::protocol(format!("unknown aftersale_status {code}")))?;
     let related = array(o, "related_order_info")?;
     let lines = if related.is_empty() {
         vec![AfterSaleLine {
@@ -567,7 +737,6 @@ fn map_douyin(it: &Value) -> Result<Option<PlatformAfterSale>, PlatformError> {
 // ------------------------------------------------------------------ Xiaohongshu
 
 fn map_xhs(v: &Value) -> Result<PlatformAfterSale, PlatformError> {
-    use AfterSaleStatus as S;
     let a = object(v, "afterSaleInfo")?;
     if a.is_null() {
         return Err(PlatformError::protocol(
@@ -586,17 +755,8 @@ fn map_xhs(v: &Value) -> Result<PlatformAfterSale, PlatformError> {
         }
     };
     let code = int(a, "status")?.ok_or_else(|| PlatformError::protocol("missing status"))?;
-    let status = match code {
-        1 | 14 => S::Requested,
-        2 => S::AwaitingReturn,
-        3 => S::ReturnShipped,
-        4 => S::Completed,
-        5 | 6 => S::Closed,
-        9 | 9001 => S::Rejected,
-        11 => S::Refunding,
-        12 | 13 => S::ReturnReceived,
-        other => return Err(PlatformError::protocol(format!("unknown status {other}"))),
-    };
+    let status = xhs_status(code)
+        .ok_or_else(|| PlatformError::protocol(format!("unknown status {code}")))?;
     let refund_fen = match a.get("expectedRefundAmountYuan") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_f64().map(|y| (y * 100.0).round() as i64),
@@ -661,5 +821,62 @@ mod tests {
         assert_eq!(a.status, AfterSaleStatus::ReturnShipped);
         assert_eq!(a.refund_fen, Some(1234));
         assert_eq!(a.return_parcel.expect("parcel").carrier_code, "shunfeng");
+    }
+
+    #[test]
+    fn every_status_fahuo_accepts_has_the_platforms_name() {
+        let wechat = [
+            "MERCHANT_PROCESSING",
+            "USER_WAIT_RETURN",
+            "MERCHANT_WAIT_RECEIPT",
+            "PLATFORM_REFUNDING",
+            "PLATFORM_REFUND_FAIL",
+            "MERCHANT_OVERDUE_REFUND",
+            "USER_WAIT_RECEIPT",
+            "MERCHANT_REFUND_SUCCESS",
+            "MERCHANT_RETURN_SUCCESS",
+            "MERCHANT_EXCHANGE_SUCCESS",
+            "MERCHANT_REJECT_REFUND",
+            "MERCHANT_REJECT_RETURN",
+            "MERCHANT_REJECT_EXCHANGE",
+            "MERCHANT_REJECT_RESHIP",
+            "USER_CANCELD",
+            "RETURN_CLOSED",
+            "MERCHANT_FAIL",
+            "MERCHANT_REFUND_RETRY_FAIL",
+            "USER_WAIT_CONFIRM",
+            "USER_WAIT_CONFIRM_UPDATE",
+            "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE",
+            "WAIT_PACKAGE_INTERCEPT",
+        ];
+        for code in wechat {
+            assert!(wechat_status(code).is_some(), "{code} is accepted");
+            assert!(
+                platform_status_name(Platform::Wechat, code).is_some(),
+                "{code}"
+            );
+        }
+        for code in 0..=10_000i64 {
+            let text = code.to_string();
+            assert_eq!(
+                douyin_status(code).is_some(),
+                platform_status_name(Platform::Douyin, &text).is_some(),
+                "douyin {code}: accepted exactly when named"
+            );
+            assert_eq!(
+                xhs_status(code).is_some(),
+                platform_status_name(Platform::Xiaohongshu, &text).is_some(),
+                "xiaohongshu {code}: accepted exactly when named"
+            );
+        }
+        assert_eq!(
+            platform_status_name(Platform::Douyin, " 7 "),
+            Some(("待买家退货", "Waiting for the buyer's return"))
+        );
+        assert_eq!(
+            platform_status_name(Platform::Wechat, "SOMETHING_NEW"),
+            None
+        );
+        assert_eq!(platform_status_name(Platform::Manual, "1"), None);
     }
 }

@@ -251,6 +251,13 @@ async fn exceptions_queue_is_most_urgent_first_and_only_the_owners(db: TestDb) {
         "{en}"
     );
     assert!(en.contains("Risky receiver (blacklist)"));
+    // The review rule's particulars in English (the blacklist's reason is the merchant's own
+    // words); the hold put by hand reads as typed.
+    assert!(
+        en.contains("The receiver is on the blacklist (多次拒收): check the buyer"),
+        "{en}"
+    );
+    assert!(en.contains("客户要求暂缓发货"));
     assert!(en.contains("lang=\"en\""));
 
     // Logged out: the login page, no data.

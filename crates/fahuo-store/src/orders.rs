@@ -1383,19 +1383,20 @@ impl Store {
 
     /// Holds of an order, open ones first.
     pub async fn holds(&self, tenant: TenantId, order: OrderId) -> Result<Vec<Hold>> {
-        type Row = (i64, i64, String, String, i64, Option<i64>);
+        type Row = (i64, i64, String, String, String, i64, Option<i64>);
         let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT id, order_id, reason_code, message, created_at, released_at FROM holds \
+                "SELECT id, order_id, reason_code, message, message_en, created_at, released_at FROM holds \
                  WHERE tenant_id = $1 AND order_id = $2 ORDER BY released_at IS NOT NULL, id")
             .bind(tenant.get()).bind(order.get()).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .map(
-                |(id, order_id, reason_code, message, created_at, released_at)| Hold {
+                |(id, order_id, reason_code, message, message_en, created_at, released_at)| Hold {
                     id: HoldId(id),
                     order_id: OrderId(order_id),
                     reason_code,
                     message,
+                    message_en,
                     created_at: from_ms(created_at),
                     released_at: opt_from_ms(released_at),
                 },

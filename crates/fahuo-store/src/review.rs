@@ -48,6 +48,8 @@ impl SettingsKind {
 pub struct HoldSpec {
     pub code: String,
     pub message: String,
+    /// The same in English ("" when there is none: a message a person typed).
+    pub message_en: String,
     pub stage: i64,
 }
 
@@ -94,6 +96,8 @@ pub struct OpenHold {
     pub id: HoldId,
     pub reason_code: String,
     pub message: String,
+    /// The message in English, "" for a hold put by hand or stored before English messages.
+    pub message_en: String,
     pub stage: i64,
     pub created_at: DateTime<Utc>,
 }
@@ -361,8 +365,9 @@ impl Store {
                 match wanted.iter().find(|w| &w.code == code) {
                     Some(w) => {
                         still_open += 1;
-                        sqlx::query("UPDATE holds SET stage = $1, message = $2 WHERE id = $3")
-                            .bind(w.stage).bind(&w.message).bind(id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE holds SET stage = $1, message = $2, message_en = $3 WHERE id = $4")
+                            .bind(w.stage).bind(&w.message).bind(&w.message_en).bind(id)
+                            .execute(&mut *tx).await?;
                     }
                     None if managed.contains(&code.as_str()) => {
                         sqlx::query("UPDATE holds SET released_at = $1, released_by = $2 WHERE id = $3")
@@ -375,10 +380,10 @@ impl Store {
             let mut added = Vec::new();
             for w in wanted.iter().filter(|w| !open.iter().any(|(_, c)| c == &w.code)) {
                 sqlx::query(
-                    "INSERT INTO holds (tenant_id, order_id, reason_code, message, created_at, stage) \
-                     VALUES ($1, $2, $3, $4, $5, $6)")
+                    "INSERT INTO holds (tenant_id, order_id, reason_code, message, message_en, created_at, stage) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(tenant.get()).bind(order.get()).bind(&w.code).bind(&w.message)
-                    .bind(ms(now)).bind(w.stage)
+                    .bind(&w.message_en).bind(ms(now)).bind(w.stage)
                     .execute(&mut *tx).await?;
                 added.push(w.code.clone());
                 still_open += 1;
@@ -680,12 +685,13 @@ impl Store {
             i64,
             String,
             String,
+            String,
             i64,
             i64,
         );
         let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
                 "SELECT o.id, o.shop_id, o.platform, o.platform_order_id, o.ship_by, \
-                 o.receiver_name_masked, o.receiver_phone_masked, h.id, h.reason_code, h.message, h.stage, h.created_at \
+                 o.receiver_name_masked, o.receiver_phone_masked, h.id, h.reason_code, h.message, h.message_en, h.stage, h.created_at \
                  FROM orders o JOIN holds h ON h.order_id = o.id AND h.released_at IS NULL \
                  WHERE o.tenant_id = $1 AND o.state = 'on_hold' \
                  AND o.id IN (SELECT o2.id FROM orders o2 WHERE o2.tenant_id = $1 AND o2.state = 'on_hold' \
@@ -693,8 +699,21 @@ impl Store {
                  ORDER BY o.ship_by IS NULL, o.ship_by, o.id, h.id")
             .bind(tenant.get()).bind(limit.clamp(1, 1000)).fetch_all(pool).await?);
         let mut out: Vec<HeldOrder> = Vec::new();
-        for (id, shop, platform, number, ship_by, name, phone, hold, code, message, stage, at) in
-            rows
+        for (
+            id,
+            shop,
+            platform,
+            number,
+            ship_by,
+            name,
+            phone,
+            hold,
+            code,
+            message,
+            message_en,
+            stage,
+            at,
+        ) in rows
         {
             if out.last().is_none_or(|o| o.order_id.get() != id) {
                 out.push(HeldOrder {
@@ -714,6 +733,7 @@ impl Store {
                     id: HoldId(hold),
                     reason_code: code,
                     message,
+                    message_en,
                     stage,
                     created_at: from_ms(at),
                 });

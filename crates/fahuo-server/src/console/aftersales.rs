@@ -738,13 +738,28 @@ async fn detail_page(
             quantity: l.quantity,
         })
         .collect();
+    let platform = s
+        .app
+        .shops(&actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|shop| shop.id == a.shop_id)
+        .map(|shop| shop.platform);
+    let platform_status = match (platform, a.platform_status.as_deref()) {
+        (Some(platform), Some(code)) => {
+            super::labels::platform_after_sale_status(platform, code, lang)
+        }
+        (None, Some(code)) => code.to_string(),
+        (_, None) => String::new(),
+    };
     let waiting_second = options.needs_second_approval
         && a.proposed_by.is_some()
         && a.pending_action.is_none()
         && !a.status.is_final();
     Ok(render(DetailPage {
         t,
-        platform_status: a.platform_status.clone().unwrap_or_default(),
+        platform_status,
         lines,
         return_parcel,
         label,

@@ -375,7 +375,12 @@ fn row(
             .map(|h| HoldRow {
                 id: h.id,
                 label: t.reason(&h.reason_code),
-                message: super::labels::hold_message(&h.reason_code, &h.message, lang),
+                message: super::labels::hold_message(
+                    &h.reason_code,
+                    &h.message,
+                    &h.message_en,
+                    lang,
+                ),
                 releasable: h.releasable,
             })
             .collect(),

@@ -65,6 +65,18 @@ pub fn package_state(code: &str, lang: Lang) -> String {
     lang.pick(zh, en).to_string()
 }
 
+/// An after-sale's status as its platform calls it, with the code as sent: "待买家退货（7）",
+/// "Waiting for the buyer's return (7)". A code the platform does not document shows as sent.
+pub fn platform_after_sale_status(platform: Platform, code: &str, lang: Lang) -> String {
+    match fahuo_app::aftersales::platform_status_name(platform, code) {
+        Some((zh, en)) => match lang {
+            Lang::Zh => format!("{zh}（{code}）"),
+            Lang::En => format!("{en} ({code})"),
+        },
+        None => code.to_string(),
+    }
+}
+
 /// A hold's reason: the review rule's name, or for a hold put by hand (`manual`) or by
 /// another part of fahuo, what the code says.
 pub fn hold_reason(code: &str, lang: Lang) -> String {
@@ -77,10 +89,12 @@ pub fn hold_reason(code: &str, lang: Lang) -> String {
     }
 }
 
-/// A hold's message: a review rule's is generated in Chinese, so English pages give the
-/// rule's instruction instead; a message typed by a person is shown as typed.
-pub fn hold_message(code: &str, message: &str, lang: Lang) -> String {
+/// A hold's message in the page's language: a review rule's hold carries both; one stored
+/// before holds had English messages gives the rule's instruction on English pages; a message
+/// typed by a person is shown as typed.
+pub fn hold_message(code: &str, message: &str, message_en: &str, lang: Lang) -> String {
     match (lang, ReasonCode::parse(code)) {
+        (Lang::En, _) if !message_en.is_empty() => message_en.to_string(),
         (Lang::En, Ok(c)) => c.advice_en().to_string(),
         _ => message.to_string(),
     }
@@ -401,14 +415,42 @@ mod tests {
     }
 
     #[test]
-    fn review_holds_are_explained_in_english_and_typed_holds_are_kept() {
-        let msg = "收件人在黑名单中：请核实";
+    fn platform_after_sale_statuses_read_as_the_platforms_words() {
         assert_eq!(
-            hold_message("risky_receiver", msg, Lang::En),
-            ReasonCode::RiskyReceiver.advice_en()
+            platform_after_sale_status(Platform::Douyin, "7", Lang::Zh),
+            "待买家退货（7）"
         );
-        assert_eq!(hold_message("risky_receiver", msg, Lang::Zh), msg);
-        assert_eq!(hold_message("manual", "等买家确认", Lang::En), "等买家确认");
+        assert_eq!(
+            platform_after_sale_status(Platform::Xiaohongshu, "9001", Lang::En),
+            "Merchant refused at receipt (9001)"
+        );
+        assert_eq!(
+            platform_after_sale_status(Platform::Wechat, "USER_CANCELD", Lang::Zh),
+            "用户取消申请（USER_CANCELD）"
+        );
+        // A code the platform does not document is shown as sent.
+        assert_eq!(
+            platform_after_sale_status(Platform::Douyin, "99", Lang::En),
+            "99"
+        );
+    }
+
+    #[test]
+    fn review_holds_are_explained_in_english_and_typed_holds_are_kept() {
+        let msg = "缺货：A-100 需要 11 件，可用 10 件，缺 1 件。请补货或调拨后再审核";
+        let en =
+            "Out of stock: A-100 needs 11, 10 available, 1 short. Restock or transfer, then review";
+        assert_eq!(hold_message("out_of_stock", msg, en, Lang::En), en);
+        assert_eq!(hold_message("out_of_stock", msg, en, Lang::Zh), msg);
+        // A hold stored before holds had English messages: the rule's instruction.
+        assert_eq!(
+            hold_message("out_of_stock", msg, "", Lang::En),
+            ReasonCode::OutOfStock.advice_en()
+        );
+        assert_eq!(
+            hold_message("manual", "等买家确认", "", Lang::En),
+            "等买家确认"
+        );
         assert_eq!(hold_reason("manual", Lang::En), "Held by hand");
     }
 

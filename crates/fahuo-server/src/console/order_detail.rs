@@ -416,7 +416,7 @@ async fn order_page(
             .map(|h| HoldRow {
                 code: h.reason_code.clone(),
                 label: labels::hold_reason(&h.reason_code, lang),
-                message: labels::hold_message(&h.reason_code, &h.message, lang),
+                message: labels::hold_message(&h.reason_code, &h.message, &h.message_en, lang),
                 since: shanghai(h.created_at),
                 released: h.released_at.map(shanghai),
             })
