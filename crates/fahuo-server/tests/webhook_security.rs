@@ -11,8 +11,9 @@
 //!
 //! What a push stores is jobs (the follow-up pull of the order, and of the after-sale), so
 //! "nothing" is checked on the whole jobs table. Tracking services' pushes
-//! (`/webhooks/tracking/{token}`) are held to the same in `tracking.rs`, through the emulators'
-//! forged and duplicate pushes. The signing and decoding themselves are unit-tested in
+//! (`/webhooks/tracking/{token}`) are held to the same in `tracking.rs`: a captured push
+//! replayed and a tampered one (`a_replayed_tracking_push_...`), and the emulators' forged and
+//! duplicate pushes at scale. The signing and decoding themselves are unit-tested in
 //! `fahuo-platforms/tests/webhooks.rs` and fuzzed in `fuzz/` (`webhook_verify`).
 
 mod common;
