@@ -666,7 +666,9 @@ impl App {
 
     /// Takes a platform's push to `/webhooks/{key}`: verifies it with the shop's secrets,
     /// stores one job per order it names, and answers the way the platform expects. Nothing
-    /// is stored for a push that fails verification.
+    /// is stored for a push that fails verification or whose signed timestamp is outside the
+    /// window (`Settings::push_max_age_seconds`, `push_max_ahead_seconds`): such a push gets
+    /// 401 with the reason.
     pub async fn receive_webhook(&self, key: &str, request: &WebhookRequest<'_>) -> WebhookAnswer {
         let Ok(Some(shop)) = self.store().shop_by_webhook_key(key).await else {
             return WebhookAnswer {
@@ -684,11 +686,16 @@ impl App {
             Ok(None) => answer(shop.platform, Ok(())),
             Err(e) => {
                 tracing::warn!(shop = shop.id.get(), platform = %shop.platform, error = %e, "webhook refused");
-                let mut refused = answer(shop.platform, Err(()));
-                if matches!(e, WebhookFailure::Refused(_)) {
-                    refused.status = 401;
+                match e {
+                    // The platform does not read a refusal's body; whoever looks at the
+                    // request (the merchant setting up pushes, a test) reads why.
+                    WebhookFailure::Refused(reason) => WebhookAnswer {
+                        status: 401,
+                        content_type: "text/plain; charset=utf-8",
+                        body: format!("refused: {reason}"),
+                    },
+                    WebhookFailure::Store(_) => answer(shop.platform, Err(())),
                 }
-                refused
             }
         }
     }
@@ -704,8 +711,15 @@ impl App {
             .await
             .map_err(|e| WebhookFailure::Store(e.to_string()))?
             .unwrap_or_default();
+        let refused = |e: fahuo_platforms::WebhookError| WebhookFailure::Refused(e.to_string());
         let message = fahuo_platforms::verify_webhook(shop.platform, &credentials, request)
-            .map_err(|e| WebhookFailure::Refused(e.to_string()))?;
+            .map_err(refused)?;
+        let window = fahuo_platforms::PushWindow {
+            max_age: std::time::Duration::from_secs(self.settings().push_max_age_seconds),
+            max_ahead: std::time::Duration::from_secs(self.settings().push_max_ahead_seconds),
+        };
+        fahuo_platforms::check_push_time(shop.platform, request, self.now(), &window)
+            .map_err(refused)?;
         let events = match message {
             WebhookMessage::UrlCheck { echo } => return Ok(Some(echo)),
             WebhookMessage::Test => return Ok(None),

@@ -110,6 +110,12 @@ pub struct Settings {
     pub deadline_scan_seconds: i64,
     /// How often the exception radar scans parcels and unshipped orders.
     pub radar_scan_seconds: i64,
+    /// How old a platform push's signed timestamp may be before it is refused as a replay
+    /// (WeChat, Xiaohongshu; Douyin signs none). The default covers the platforms' early
+    /// re-deliveries; see `fahuo_platforms::PushWindow`.
+    pub push_max_age_seconds: u64,
+    /// How far ahead of this server's clock a push's signed timestamp may be (clock skew).
+    pub push_max_ahead_seconds: u64,
     /// The URL tracking services reach this server at (their push callbacks).
     pub public_url: String,
     /// The SMS gateway for buyer notifications; none = no SMS.
@@ -137,6 +143,8 @@ impl Default for Settings {
             review_every_seconds: 10,
             deadline_scan_seconds: 60,
             radar_scan_seconds: 60,
+            push_max_age_seconds: fahuo_platforms::PushWindow::default().max_age.as_secs(),
+            push_max_ahead_seconds: fahuo_platforms::PushWindow::default().max_ahead.as_secs(),
             public_url: "http://127.0.0.1:8080".into(),
             sms: None,
         }

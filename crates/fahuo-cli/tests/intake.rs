@@ -401,6 +401,13 @@ async fn intake_matches_the_platform(db: TestDb, platform: SimPlatform) {
         forged.iter().all(|p| !p.acknowledged),
         "a forged push was acknowledged"
     );
+    // Genuine pushes are never refused (401): fahuo and the emulator share the clock the test
+    // moves, so every signed timestamp is inside fahuo's window however far the clock jumps.
+    let refused: Vec<_> = pushes
+        .iter()
+        .filter(|p| p.kind != fahuo_sim::PushKind::Forged && p.http_status == Some(401))
+        .collect();
+    assert!(refused.is_empty(), "genuine pushes refused: {refused:?}");
     let jobs_before = run.app.store().job_counts().await.unwrap();
     let forged_push = fahuo_platforms::http_client()
         .post(format!("{webhook}?msg_signature=0123&timestamp=1&nonce=x"))

@@ -91,6 +91,17 @@ pub enum WebhookError {
     /// The body could not be decoded (not JSON, bad base64, bad padding, bad length).
     #[error("malformed body: {0}")]
     Malformed(String),
+    /// The signed timestamp is outside the accepted window ([`crate::webhook::PushWindow`]):
+    /// a captured push replayed, one held back too long, or clocks too far apart.
+    /// `offset_secs` is the timestamp minus the receiver's clock.
+    #[error(
+        "signed timestamp {offset_secs:+} s from this server's clock, outside the accepted -{max_age_secs} s..+{max_ahead_secs} s"
+    )]
+    Stale {
+        offset_secs: i64,
+        max_age_secs: u64,
+        max_ahead_secs: u64,
+    },
     /// The platform cannot push to this kind of shop (e.g. `Platform::Manual`).
     #[error("platform {0} has no webhooks")]
     Unsupported(&'static str),

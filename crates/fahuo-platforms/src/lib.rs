@@ -6,7 +6,8 @@
 //! One [`PlatformClient`] per shop speaks its platform's real wire protocol (reference
 //! `platform-apis.md` §1–3): signing, envelopes and error codes, token acquisition and renewal,
 //! paging within the platform's window limits, PII decryption, and mapping into fahuo's
-//! domain types. [`verify_webhook`] and [`webhook_reply`] handle incoming pushes without I/O.
+//! domain types. [`verify_webhook`], [`check_push_time`] and [`webhook_reply`] handle incoming
+//! pushes without I/O.
 //! The wire types are this crate's own, written from the reference; `fahuo-sim` is an
 //! independent implementation used only in tests.
 //!
@@ -86,4 +87,7 @@ pub use model::{
 pub use ship::{
     ChangeShipment, PlatformCarrier, ShipItem, ShipOutcome, ShipRequest, ShippedParcel,
 };
-pub use webhook::{PushEvent, WebhookMessage, WebhookRequest, verify_webhook, webhook_reply};
+pub use webhook::{
+    PushEvent, PushWindow, WebhookMessage, WebhookRequest, check_push_time, verify_webhook,
+    webhook_reply,
+};

@@ -1,10 +1,13 @@
-//! Incoming pushes (消息推送): verification, decoding and the reply each platform expects.
-//! Pure functions: no I/O, no clock. The HTTP endpoint hands over the raw request parts.
+//! Incoming pushes (消息推送): verification, decoding, freshness and the reply each platform
+//! expects. Pure functions: no I/O, no clock (the receiver passes its "now"). The HTTP endpoint
+//! hands over the raw request parts.
 
 use crate::error::WebhookError;
 use crate::{douyin, wechat, xiaohongshu};
+use chrono::{DateTime, Utc};
 use fahuo_domain::Platform;
 use fahuo_domain::catalog::ShopCredentials;
+use std::time::Duration;
 
 /// The raw parts of an incoming push, exactly as received.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +63,85 @@ pub fn verify_webhook(
         Platform::Xiaohongshu => xiaohongshu::verify_webhook(creds, req),
         Platform::Manual => Err(WebhookError::Unsupported("manual")),
     }
+}
+
+/// How far a push's signed timestamp may lie from the receiver's clock.
+///
+/// The defaults follow the platforms' documented re-deliveries (reference §1.6, §3.5). Neither
+/// platform says whether a re-delivery is signed afresh, so the window is wide enough for the
+/// early ones even if they keep the first signature: Xiaohongshu's single retry comes 5 min
+/// after a failure, and WeChat's first five deliveries fall within 6 min 10 s
+/// (0 s/0 s/10 s/1 min/5 min). WeChat's later retries (30 min to 3.6 h) may then be refused;
+/// by that time the periodic sync has read the order anyway. Ahead of the clock, only skew
+/// between two NTP-synced servers is expected; 5 minutes leaves room for a poorly kept one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushWindow {
+    /// The oldest signed timestamp accepted, measured back from the receiver's clock.
+    pub max_age: Duration,
+    /// How far ahead of the receiver's clock a signed timestamp may be.
+    pub max_ahead: Duration,
+}
+
+impl Default for PushWindow {
+    fn default() -> Self {
+        PushWindow {
+            max_age: Duration::from_secs(10 * 60),
+            max_ahead: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Refuses a push whose signed timestamp is outside `window` around `now`: a captured push
+/// replayed later, or one held back too long. Call it after [`verify_webhook`] accepted the
+/// request, so the timestamp judged is the one the platform signed.
+///
+/// * WeChat signs `timestamp` (query, unix seconds) into `msg_signature` and the URL check's
+///   `signature`. Its signature also covers the body, so a replay inside the window can only
+///   repeat the same event, which the event's dedupe key absorbs.
+/// * Xiaohongshu signs the `timestamp` header but not the body: a captured signature carries
+///   any body for as long as its timestamp is accepted, which is why the window is short.
+///   Unix seconds as documented; a 13-digit value is read as milliseconds (its responses use
+///   ms).
+/// * Douyin's `event-sign` is `MD5(app_key + body + app_secret)` and its push carries no
+///   timestamp at all, so there is nothing to judge: a replay repeats the same signed body, and
+///   its `msg_id` dedupes it.
+pub fn check_push_time(
+    platform: Platform,
+    req: &WebhookRequest,
+    now: DateTime<Utc>,
+    window: &PushWindow,
+) -> Result<(), WebhookError> {
+    let signed = match platform {
+        Platform::Wechat => query_get(&query_pairs(req.query), "timestamp"),
+        Platform::Xiaohongshu => header(req, "timestamp").map(str::to_string),
+        Platform::Douyin | Platform::Manual => return Ok(()),
+    };
+    let signed = signed.ok_or(WebhookError::Missing("timestamp"))?;
+    let secs = unix_seconds(&signed)
+        .ok_or_else(|| WebhookError::Malformed("timestamp is not a unix time".into()))?;
+    let offset_secs = secs.saturating_sub(now.timestamp());
+    let max_age_secs = window.max_age.as_secs();
+    let max_ahead_secs = window.max_ahead.as_secs();
+    let too_old = offset_secs < 0 && offset_secs.unsigned_abs() > max_age_secs;
+    let too_new = offset_secs > 0 && offset_secs.unsigned_abs() > max_ahead_secs;
+    if too_old || too_new {
+        return Err(WebhookError::Stale {
+            offset_secs,
+            max_age_secs,
+            max_ahead_secs,
+        });
+    }
+    Ok(())
+}
+
+/// Unix seconds from a signed timestamp: seconds, or milliseconds when it has 13 digits.
+fn unix_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = text.parse().ok()?;
+    Some(if text.len() >= 13 { n / 1000 } else { n })
 }
 
 /// The reply a platform expects: `Ok(())` when the push was accepted (stored for processing),

@@ -525,3 +525,80 @@ fn replies_are_what_each_platform_expects() {
         );
     }
 }
+
+/// Freshness: the signed time is WeChat's `timestamp` query parameter and Xiaohongshu's
+/// `timestamp` header (unix seconds, or milliseconds when 13 digits), judged against the
+/// receiver's clock with the default window of 10 minutes back and 5 minutes ahead. Douyin
+/// signs no time, so none is judged.
+#[test]
+fn push_times_outside_the_window_are_refused() {
+    const NOW: i64 = 1_732_070_400;
+    let now = chrono::DateTime::from_timestamp(NOW, 0).expect("time");
+    let window = PushWindow::default();
+    let none = HeaderMap::new();
+    let judge = |p: Platform, query: &str, headers: &HeaderMap| {
+        check_push_time(
+            p,
+            &WebhookRequest {
+                path: "/hook",
+                query,
+                headers,
+                body: b"",
+            },
+            now,
+            &window,
+        )
+    };
+    let xhs = |ts: &str| {
+        let mut h = HeaderMap::new();
+        h.insert("timestamp", HeaderValue::from_str(ts).expect("hv"));
+        judge(Platform::Xiaohongshu, "", &h)
+    };
+    for (offset, fresh) in [
+        (0, true),
+        (-600, true),
+        (-601, false),
+        (-86_400, false),
+        (300, true),
+        (301, false),
+        (-NOW, false),
+    ] {
+        let ts = (NOW + offset).to_string();
+        let wechat = judge(
+            Platform::Wechat,
+            &format!("timestamp={ts}&nonce=7&msg_signature=x"),
+            &none,
+        );
+        for (p, verdict) in [("wechat", wechat), ("xiaohongshu", xhs(&ts))] {
+            if fresh {
+                assert_eq!(verdict, Ok(()), "{p} {offset:+}");
+            } else {
+                assert_eq!(
+                    verdict,
+                    Err(WebhookError::Stale {
+                        offset_secs: offset,
+                        max_age_secs: 600,
+                        max_ahead_secs: 300
+                    }),
+                    "{p} {offset:+}"
+                );
+            }
+        }
+    }
+    assert_eq!(xhs(&format!("{NOW}123")), Ok(()), "milliseconds");
+    assert!(matches!(
+        xhs(&format!("{}000", NOW - 3600)),
+        Err(WebhookError::Stale { .. })
+    ));
+    for bad in ["", "abc", "-5", "1.5", "99999999999999999999999"] {
+        assert!(
+            matches!(xhs(bad), Err(WebhookError::Malformed(_))),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        judge(Platform::Wechat, "nonce=7", &none),
+        Err(WebhookError::Missing("timestamp"))
+    );
+    assert_eq!(judge(Platform::Douyin, "", &none), Ok(()));
+}

@@ -591,8 +591,273 @@ async fn a_notice_whose_sender_died_mid_send_is_never_sent_twice(db: TestDb) {
     );
 }
 
+/// One push as a tracking service sends it: where, and the form body.
+struct WirePush {
+    url: String,
+    body: String,
+}
+
+async fn post_push(push: &WirePush) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(&push.url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(push.body.clone())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// `form` (URL-encoded) with its `name` field taken from `other`: a signature moved onto data
+/// it was not made for.
+fn with_field_of(form: &str, other: &str, name: &str) -> String {
+    let prefix = format!("{name}=");
+    let taken = other
+        .split('&')
+        .find(|p| p.starts_with(&prefix))
+        .expect("the field");
+    form.split('&')
+        .map(|p| if p.starts_with(&prefix) { taken } else { p })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// An answer as the service reads it. kdniao's receipt carries the receiver's `UpdateTime`,
+/// which moves with the clock; everything else must be the same.
+fn receipt(body: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("UpdateTime");
+    }
+    v
+}
+
+/// What a push may change about a parcel: its state, its timeline, the buyer's notices.
+#[derive(Debug, PartialEq)]
+struct Visible {
+    state: Option<TrackState>,
+    last_event_at: Option<chrono::DateTime<chrono::Utc>>,
+    ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    lines: Vec<fahuo_domain::tracking::TrackEvent>,
+    /// (notice id, kind) of the parcel's order.
+    notices: Vec<(i64, String)>,
+}
+
+impl World {
+    async fn visible(&self, number: &str) -> Visible {
+        let tenant = self.owner.tenant_id;
+        let store = self.app.store();
+        let id = store
+            .parcel_by_number(tenant, None, number)
+            .await
+            .unwrap()
+            .expect("a parcel");
+        let (row, lines) = store.parcel(tenant, id).await.unwrap().unwrap();
+        let notices = self
+            .app
+            .notifications(&self.owner, Some(self.parcels[number]))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.id, n.kind))
+            .collect();
+        Visible {
+            state: row.state,
+            last_event_at: row.last_event_at,
+            ended_at: row.ended_at,
+            lines,
+            notices,
+        }
+    }
+}
+
+/// A tracking push captured on the wire and delivered again (the services redeliver; an
+/// attacker can replay what they captured), over real HTTP to `/webhooks/tracking/{token}`:
+/// acknowledged exactly as the first time, and nothing changes: no trace line twice, no second
+/// notice, the parcel's state as it was. A copy with its signed data altered and the signature
+/// kept is refused with 401 and changes nothing.
+///
+/// Neither service's push is judged by time. kuaidi100's `sign = MD5(param + salt)` covers no
+/// time at all. kdniao's `RequestData` carries a signed `PushTime`, but a push is a snapshot of
+/// the whole trace, so a replay within any window repeats what is already stored; its retry
+/// schedule is undocumented, so a window could only lose genuine pushes.
+async fn a_replayed_tracking_push_changes_nothing_and_a_tampered_one_is_refused(db: TestDb) {
+    use fahuo_sim::tracking::{kdniao, kuaidi100};
+    let w = world_with(&db, 2, true).await;
+    w.run_jobs();
+    w.until(
+        Duration::from_secs(60),
+        "both parcels subscribed",
+        || async { w.sim.tracking_snapshot().subscriptions.len() >= 2 },
+    )
+    .await;
+    let (sf, zto) = {
+        let mut numbers = w.parcels.keys();
+        let (a, b) = (numbers.next().unwrap(), numbers.next().unwrap());
+        if a.starts_with("SF") { (a, b) } else { (b, a) }
+    };
+    let info = w.sim.info();
+    // Lines in Beijing time, newest first for kuaidi100 and oldest first for kdniao, as each
+    // service sends them: picked up, in transit, then a problem (疑难 / 问题件).
+    let at = |hours_ago: i64| {
+        (w.app.now() - chrono::Duration::hours(hours_ago))
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let snap = w.sim.tracking_snapshot();
+    let sub = snap.subscriptions.iter().find(|s| &s.number == sf).unwrap();
+    let line = |hours_ago, context: &str, status: &str, code: &str| {
+        serde_json::json!({"context": context, "time": at(hours_ago), "ftime": at(hours_ago),
+            "status": status, "statusCode": code, "areaName": "上海市"})
+    };
+    let last_result = |lines: Vec<serde_json::Value>| {
+        serde_json::json!({"message": "ok", "state": "2", "status": "200", "condition": "F00",
+            "ischeck": "0", "com": sub.carrier_code, "nu": sf, "data": lines})
+    };
+    let param = kuaidi100::push_param(
+        "polling",
+        "",
+        last_result(vec![
+            line(1, "快件外包装破损，联系寄件人处理中", "疑难", "2"),
+            line(5, "快件已到达【上海转运中心】", "在途", "1002"),
+            line(9, "顺丰速运已收取快件", "揽收", "1"),
+        ]),
+    );
+    let tampered_param = kuaidi100::push_param(
+        "polling",
+        "",
+        last_result(vec![
+            line(0, "已签收，本人签收", "签收", "3"),
+            line(1, "快件外包装破损，联系寄件人处理中", "疑难", "2"),
+            line(5, "快件已到达【上海转运中心】", "在途", "1002"),
+            line(9, "顺丰速运已收取快件", "揽收", "1"),
+        ]),
+    );
+    let url = sub
+        .callback
+        .clone()
+        .expect("kuaidi100 pushes to the subscription's callback");
+    let kuaidi100_push = WirePush {
+        url: url.clone(),
+        body: kuaidi100::push_form(&param, &sub.salt, false),
+    };
+    // The signed param altered, the captured sign kept.
+    let kuaidi100_tampered = WirePush {
+        url,
+        body: with_field_of(
+            &kuaidi100::push_form(&tampered_param, &sub.salt, false),
+            &kuaidi100_push.body,
+            "sign",
+        ),
+    };
+
+    let account = w
+        .app
+        .create_tracking_account(
+            &w.owner,
+            TrackingAccountInput {
+                name: "快递鸟".into(),
+                service: "kdniao".into(),
+                base_url: info.kdniao_base_url.clone(),
+                customer: info.tracking.kdniao_ebusiness_id.clone(),
+                key: info.tracking.kdniao_app_key.clone(),
+                poll_hours: None,
+            },
+        )
+        .await
+        .unwrap();
+    let trace = |t: i64, station: &str, action: &str| {
+        serde_json::json!({"AcceptTime": at(t), "AcceptStation": station, "Location": "上海市",
+            "Action": action})
+    };
+    let request_data = |traces: Vec<serde_json::Value>, state: &str, ex: &str| {
+        let ebid = &info.tracking.kdniao_ebusiness_id;
+        serde_json::json!({"EBusinessID": ebid, "PushTime": at(0), "Count": "1", "Data": [{
+            "EBusinessID": ebid, "ShipperCode": "ZTO", "LogisticCode": zto, "Success": true,
+            "State": state, "StateEx": ex, "Location": "上海市", "Traces": traces}]})
+        .to_string()
+    };
+    let data = request_data(
+        vec![
+            trace(9, "【上海】中通快递 已揽收", "1"),
+            trace(5, "快件已到达【上海中转部】", "2"),
+            trace(1, "快件派送异常，联系收件人未果", "405"),
+        ],
+        "4",
+        "405",
+    );
+    let key = &info.tracking.kdniao_app_key;
+    let kdniao_push = WirePush {
+        url: account.callback_url.clone(),
+        body: kdniao::push_form(&data, key, false),
+    };
+    let tampered_data = data.replace("联系收件人未果", "已签收");
+    let kdniao_tampered = WirePush {
+        url: account.callback_url.clone(),
+        body: with_field_of(
+            &kdniao::push_form(&tampered_data, key, false),
+            &kdniao_push.body,
+            "DataSign",
+        ),
+    };
+
+    for (service, number, push, tampered) in [
+        ("kuaidi100", sf, kuaidi100_push, kuaidi100_tampered),
+        ("kdniao", zto, kdniao_push, kdniao_tampered),
+    ] {
+        let before = w.visible(number).await;
+        let (status, first) = post_push(&push).await;
+        assert_eq!(status, 200, "{service}: {first}");
+        let acknowledged = match service {
+            "kuaidi100" => kuaidi100::push_acknowledged(status, &first),
+            _ => kdniao::push_acknowledged(status, &first),
+        };
+        assert!(
+            acknowledged,
+            "{service}: the receipt the service expects: {first}"
+        );
+        w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
+        let after = w.visible(number).await;
+        assert_eq!(
+            after.state,
+            Some(TrackState::Problem),
+            "{service}: {after:?}"
+        );
+        assert_eq!(
+            after.lines.len(),
+            before.lines.len() + 3,
+            "{service}: {after:?}"
+        );
+        // The buyer hears of the trouble once (the radar turns the problem into a notice).
+        let exceptions = |v: &Visible| v.notices.iter().filter(|(_, k)| k == "exception").count();
+        assert_eq!(exceptions(&after), 1, "{service}: {after:?}");
+
+        for _ in 0..5 {
+            let (status, again) = post_push(&push).await;
+            assert_eq!(status, 200, "{service}: {again}");
+            assert_eq!(
+                receipt(&again),
+                receipt(&first),
+                "{service}: the same receipt"
+            );
+        }
+        w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
+        assert_eq!(
+            w.visible(number).await,
+            after,
+            "{service}: replays changed nothing"
+        );
+
+        let (status, body) = post_push(&tampered).await;
+        assert_eq!(status, 401, "{service}: a tampered push is refused: {body}");
+        assert_eq!(w.visible(number).await, after, "{service}: nothing stored");
+    }
+}
+
 both_backends!(
     traced_to_the_end_despite_duplicate_late_and_forged_pushes,
     buyers_hear_of_shipping_and_of_trouble_once,
-    a_notice_whose_sender_died_mid_send_is_never_sent_twice
+    a_notice_whose_sender_died_mid_send_is_never_sent_twice,
+    a_replayed_tracking_push_changes_nothing_and_a_tampered_one_is_refused
 );

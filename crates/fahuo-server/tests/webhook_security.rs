@@ -2,22 +2,34 @@
 //! platform that pushes to `/webhooks/{key}` (WeChat, Douyin, Xiaohongshu): a push that is not
 //! signed with the shop's own secrets is refused with 401 and stores nothing; a push delivered
 //! again (the platforms redeliver, and an attacker can replay what they captured) is
-//! acknowledged and changes nothing.
+//! acknowledged and changes nothing. WeChat and Xiaohongshu sign a timestamp: a push signed
+//! outside the window around the server's clock (10 minutes back, 5 ahead by default) is
+//! refused with 401 and the reason, and stores nothing, so a captured push cannot be replayed
+//! later (Xiaohongshu's signature does not cover the body, so this is what keeps a captured
+//! signature from carrying other bodies). Douyin signs no time; its replays are absorbed by
+//! the events' dedupe.
 //!
 //! What a push stores is jobs (the follow-up pull of the order, and of the after-sale), so
 //! "nothing" is checked on the whole jobs table. Tracking services' pushes
-//! (`/webhooks/tracking/{token}`) are held to the same in `tracking.rs`, through the emulators'
-//! forged and duplicate pushes. The signing and decoding themselves are unit-tested in
+//! (`/webhooks/tracking/{token}`) are held to the same in `tracking.rs`: a captured push
+//! replayed and a tampered one (`a_replayed_tracking_push_...`), and the emulators' forged and
+//! duplicate pushes at scale. The signing and decoding themselves are unit-tested in
 //! `fahuo-platforms/tests/webhooks.rs` and fuzzed in `fuzz/` (`webhook_verify`).
 
 mod common;
+use chrono::Utc;
 use common::*;
+use fahuo_app::ManualClock;
 use fahuo_platforms::{douyin, wechat, xiaohongshu};
+use std::sync::Arc;
 
 both_backends!(
     forged_pushes_are_refused_and_store_nothing_on_every_platform,
     replayed_pushes_change_nothing_on_every_platform,
     pushes_for_an_unknown_webhook_key_are_not_found,
+    pushes_signed_outside_the_window_are_refused_and_store_nothing,
+    a_captured_push_replayed_after_the_window_is_refused,
+    the_window_is_a_setting,
 );
 
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
@@ -68,8 +80,10 @@ async fn shop(s: &Server, m: &Merchant, platform: &str) -> String {
     shop["webhook_key"].as_str().unwrap().to_string()
 }
 
-/// A correctly signed push about an order (and, where the platform has one, an after-sale).
-fn signed(platform: &str, key: &str) -> Push {
+/// A correctly signed push about an order (and, where the platform has one, an after-sale),
+/// signed at `ts` (unix seconds) where the platform signs a time.
+fn signed(platform: &str, key: &str, ts: i64) -> Push {
+    let ts = ts.to_string();
     match platform {
         "wechat" => {
             let msg = json!({
@@ -79,9 +93,9 @@ fn signed(platform: &str, key: &str) -> Push {
             })
             .to_string();
             let enc = wechat::encrypt_message(AES_KEY, "wxpushtest", [9; 16], &msg).unwrap();
-            let sig = wechat::msg_signature("push-token", "1732070400", "42", &enc);
+            let sig = wechat::msg_signature("push-token", &ts, "42", &enc);
             Push {
-                query: format!("timestamp=1732070400&nonce=42&msg_signature={sig}"),
+                query: format!("timestamp={ts}&nonce=42&msg_signature={sig}"),
                 headers: vec![("content-type", "application/json".into())],
                 body: json!({ "Encrypt": enc }).to_string().into_bytes(),
             }
@@ -116,10 +130,10 @@ fn signed(platform: &str, key: &str) -> Push {
                 headers: vec![
                     (
                         "sign",
-                        xiaohongshu::push_sign(&path, "", "xhs-app", "1732070400", SECRET),
+                        xiaohongshu::push_sign(&path, "", "xhs-app", &ts, SECRET),
                     ),
                     ("app-key", "xhs-app".into()),
-                    ("timestamp", "1732070400".into()),
+                    ("timestamp", ts),
                     ("content-type", "application/json".into()),
                 ],
                 body,
@@ -130,8 +144,8 @@ fn signed(platform: &str, key: &str) -> Push {
 
 /// The ways a push can be forged: signed with another secret, its signature dropped, its
 /// signed parts altered after signing.
-fn forgeries(platform: &str, key: &str) -> Vec<(&'static str, Push)> {
-    let good = signed(platform, key);
+fn forgeries(platform: &str, key: &str, ts: i64) -> Vec<(&'static str, Push)> {
+    let good = signed(platform, key, ts);
     let mut out = Vec::new();
     let mut unsigned = good.clone();
     unsigned.query = unsigned
@@ -189,7 +203,7 @@ fn forgeries(platform: &str, key: &str) -> Vec<(&'static str, Push)> {
             let mut p = good.clone();
             for (n, v) in p.headers.iter_mut() {
                 if *n == "timestamp" {
-                    *v = "1732070401".into();
+                    *v = (ts + 1).to_string();
                 }
             }
             out.push(("altered timestamp", p));
@@ -202,7 +216,7 @@ fn forgeries(platform: &str, key: &str) -> Vec<(&'static str, Push)> {
                         &format!("/webhooks/{key}"),
                         "",
                         "xhs-app",
-                        "1732070400",
+                        &ts.to_string(),
                         "another-secret",
                     );
                 }
@@ -253,7 +267,7 @@ async fn forged_pushes_are_refused_and_store_nothing_on_every_platform(db: TestD
     for platform in PLATFORMS {
         let key = shop(&s, &m, platform).await;
         let before = jobs(&app).await;
-        for (how, push) in forgeries(platform, &key) {
+        for (how, push) in forgeries(platform, &key, app.now().timestamp()) {
             let (status, body) = send(&s, &key, &push).await;
             assert_eq!(
                 status,
@@ -267,7 +281,7 @@ async fn forged_pushes_are_refused_and_store_nothing_on_every_platform(db: TestD
             );
         }
         // The genuine push is accepted: the forgeries were refused for what they changed.
-        let (status, body) = send(&s, &key, &signed(platform, &key)).await;
+        let (status, body) = send(&s, &key, &signed(platform, &key, app.now().timestamp())).await;
         assert_eq!(status, StatusCode::OK, "{platform}: {body}");
         assert!(jobs(&app).await.len() > before.len(), "{platform}");
     }
@@ -279,7 +293,7 @@ async fn replayed_pushes_change_nothing_on_every_platform(db: TestDb) {
     for platform in PLATFORMS {
         let key = shop(&s, &m, platform).await;
         let before = jobs(&app).await;
-        let push = signed(platform, &key);
+        let push = signed(platform, &key, app.now().timestamp());
         let (status, first) = send(&s, &key, &push).await;
         assert_eq!(status, StatusCode::OK, "{platform}: {first}");
         let after_first = jobs(&app).await;
@@ -302,7 +316,7 @@ async fn pushes_for_an_unknown_webhook_key_are_not_found(db: TestDb) {
     let m = merchant(&s, &app, "推送商家", "owner").await;
     let key = shop(&s, &m, "douyin").await;
     let before = jobs(&app).await;
-    let push = signed("douyin", &key);
+    let push = signed("douyin", &key, app.now().timestamp());
     for other in ["unknown", "' OR 1=1 --", "%25", &"k".repeat(10_000)] {
         let (status, _) = send(&s, &percent_encode(other), &push).await;
         assert!(
@@ -311,4 +325,105 @@ async fn pushes_for_an_unknown_webhook_key_are_not_found(db: TestDb) {
         );
     }
     assert_eq!(jobs(&app).await, before);
+}
+
+/// The platforms that sign a time.
+const TIMED: [&str; 2] = ["wechat", "xiaohongshu"];
+
+/// A server on a clock the test moves.
+async fn start_on_a_clock(db: TestDb, settings: Settings) -> (Server, App, ManualClock) {
+    let clock = ManualClock::new(Utc::now());
+    let (s, app) = start_with(db, Arc::new(clock.clone()), settings).await;
+    (s, app, clock)
+}
+
+async fn pushes_signed_outside_the_window_are_refused_and_store_nothing(db: TestDb) {
+    let (s, app, _clock) = start_on_a_clock(db, Settings::default()).await;
+    let m = merchant(&s, &app, "推送商家", "owner").await;
+    for platform in TIMED {
+        let key = shop(&s, &m, platform).await;
+        let now = app.now().timestamp();
+        let before = jobs(&app).await;
+        for (how, ts) in [
+            ("signed 11 minutes ago", now - 11 * 60),
+            ("signed a day ago", now - 86_400),
+            ("signed 6 minutes ahead", now + 6 * 60),
+            ("signed a year ahead", now + 365 * 86_400),
+        ] {
+            let (status, body) = send(&s, &key, &signed(platform, &key, ts)).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{platform}, {how}: {body}"
+            );
+            assert!(
+                body.contains("signed timestamp"),
+                "{platform}, {how}: the refusal says why: {body}"
+            );
+            assert_eq!(
+                jobs(&app).await,
+                before,
+                "{platform}, {how}: nothing stored"
+            );
+        }
+        // Inside the window: a re-delivery a few minutes old, a platform clock a little ahead.
+        for (how, ts) in [
+            ("signed 9 minutes ago", now - 9 * 60),
+            ("signed 4 minutes ahead", now + 4 * 60),
+        ] {
+            let (status, body) = send(&s, &key, &signed(platform, &key, ts)).await;
+            assert_eq!(status, StatusCode::OK, "{platform}, {how}: {body}");
+        }
+        assert!(jobs(&app).await.len() > before.len(), "{platform}");
+    }
+}
+
+async fn a_captured_push_replayed_after_the_window_is_refused(db: TestDb) {
+    let (s, app, clock) = start_on_a_clock(db, Settings::default()).await;
+    let m = merchant(&s, &app, "推送商家", "owner").await;
+    for platform in TIMED {
+        let key = shop(&s, &m, platform).await;
+        let captured = signed(platform, &key, app.now().timestamp());
+        let (status, body) = send(&s, &key, &captured).await;
+        assert_eq!(status, StatusCode::OK, "{platform}: {body}");
+        let stored = jobs(&app).await;
+
+        clock.advance(chrono::Duration::minutes(11));
+        let (status, body) = send(&s, &key, &captured).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{platform}: {body}");
+        assert_eq!(jobs(&app).await, stored, "{platform}: nothing stored");
+        if platform == "xiaohongshu" {
+            // The signature does not cover the body: the captured headers with another order
+            // in the body are refused for the same reason once the window has passed.
+            let mut other = captured.clone();
+            other.body = json!([
+                {"msgTag": "msg_fulfillment_status_change", "sellerId": "seller-1",
+                 "data": json!({"orderId": "P8", "updateTime": 1_732_070_500_000i64}).to_string()},
+            ])
+            .to_string()
+            .into_bytes();
+            let (status, body) = send(&s, &key, &other).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+            assert!(body.contains("signed timestamp"), "{body}");
+            assert_eq!(jobs(&app).await, stored, "nothing stored");
+        }
+    }
+}
+
+async fn the_window_is_a_setting(db: TestDb) {
+    // A merchant whose pushes reach fahuo through a relay that holds them up to an hour.
+    let settings = Settings {
+        push_max_age_seconds: 3600,
+        ..Settings::default()
+    };
+    let (s, app, _clock) = start_on_a_clock(db, settings).await;
+    let m = merchant(&s, &app, "推送商家", "owner").await;
+    for platform in TIMED {
+        let key = shop(&s, &m, platform).await;
+        let now = app.now().timestamp();
+        let (status, body) = send(&s, &key, &signed(platform, &key, now - 50 * 60)).await;
+        assert_eq!(status, StatusCode::OK, "{platform}: {body}");
+        let (status, body) = send(&s, &key, &signed(platform, &key, now - 70 * 60)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{platform}: {body}");
+    }
 }

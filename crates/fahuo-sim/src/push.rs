@@ -65,15 +65,26 @@ pub fn payload(
     }
 }
 
+/// Signs one delivery. Each HTTP request is signed when it is sent, with the emulator's clock
+/// at that moment (WeChat and Xiaohongshu sign a timestamp), so a re-delivery carries a fresh
+/// timestamp and a receiver's freshness window judges the request, not the event's age. The
+/// platforms do not document whether they re-sign retries; fahuo's window also admits the
+/// early ones unsigned afresh (`fahuo_platforms::PushWindow`).
 fn encode(sim: &Sim, msg: &PushMsg, forged: bool) -> Outgoing {
-    let (nonce, random) = {
+    let (nonce, random, sent_ms) = {
         let mut st = sim.lock();
-        (st.misc_rng.next_u64(), st.misc_rng.bytes::<16>())
+        (
+            st.misc_rng.next_u64(),
+            st.misc_rng.bytes::<16>(),
+            st.now_ms(),
+        )
     };
     match msg.platform {
-        Platform::Wechat => crate::wechat::encode_push(&sim.cfg, msg, forged, nonce, random),
+        Platform::Wechat => {
+            crate::wechat::encode_push(&sim.cfg, msg, forged, nonce, random, sent_ms)
+        }
         Platform::Douyin => crate::douyin::encode_push(&sim.cfg, msg, forged),
-        Platform::Xiaohongshu => crate::xiaohongshu::encode_push(&sim.cfg, msg, forged),
+        Platform::Xiaohongshu => crate::xiaohongshu::encode_push(&sim.cfg, msg, forged, sent_ms),
     }
 }
 
@@ -168,7 +179,7 @@ pub async fn verify_callback(sim: Arc<Sim>, platform: Platform, url: String) {
         Platform::Xiaohongshu => {
             msg.event = "url_test".into();
             msg.payload = serde_json::json!({ "test": true });
-            let mut out = crate::xiaohongshu::encode_push(&sim.cfg, &msg, false);
+            let mut out = crate::xiaohongshu::encode_push(&sim.cfg, &msg, false, now);
             out.body = msg.payload.to_string().into_bytes();
             let res = crate::http::request(
                 "POST",

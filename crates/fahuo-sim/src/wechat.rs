@@ -1407,12 +1407,13 @@ pub fn encode_push(
     forged: bool,
     nonce: u64,
     random: [u8; 16],
+    sent_ms: i64,
 ) -> Outgoing {
     let app = &cfg.wechat_app(msg.shop);
     let plain = msg.payload.to_string();
     let encrypt =
         encrypt_msg(&app.encoding_aes_key, &app.appid, random, &plain).unwrap_or_default();
-    let timestamp = (msg.at_ms / 1000).to_string();
+    let timestamp = (sent_ms / 1000).to_string();
     let nonce = (nonce % 10_000_000_000).to_string();
     // A forged push is signed with a token the receiver does not know.
     let token = if forged {

@@ -862,9 +862,9 @@ pub fn push_sign(callback_url: &str, app_key: &str, timestamp: &str, secret: &st
     md5_hex(format!("{path}?{}{secret}", joined.join("&")).as_bytes())
 }
 
-pub fn encode_push(cfg: &SimConfig, msg: &PushMsg, forged: bool) -> Outgoing {
+pub fn encode_push(cfg: &SimConfig, msg: &PushMsg, forged: bool, sent_ms: i64) -> Outgoing {
     let app = &cfg.xiaohongshu;
-    let ts = (msg.at_ms / 1000).to_string();
+    let ts = (sent_ms / 1000).to_string();
     let secret = if forged {
         format!("{}-forged", app.app_secret)
     } else {

@@ -189,6 +189,62 @@ async fn push_duplicates_reordering_and_forgeries() {
     assert!(rx.all().iter().any(|(_, good)| !good));
 }
 
+/// Every delivery is signed when it is sent: a retry carries the emulator's clock at the
+/// retry, not the first attempt's timestamp, so a receiver's freshness window judges each
+/// request. Shown on Xiaohongshu, whose body is the same in every delivery of a message (WeChat
+/// encrypts each delivery afresh, and signs through the same path).
+#[tokio::test]
+async fn each_delivery_is_signed_with_the_clock_at_sending() {
+    use std::sync::{Arc, Mutex, OnceLock};
+    let sim: Arc<OnceLock<fahuo_sim::SimHandle>> = Arc::new(OnceLock::new());
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let clock = sim.clone();
+    // Refuses the first delivery of every message; ten minutes pass before its retry.
+    let rx = receiver(
+        move |g| {
+            let first = seen.lock().expect("lock").insert(g.body.clone());
+            if first {
+                clock.get().expect("started").advance_clock(600);
+            }
+            !first
+        },
+        r#"{"success":true,"error_code":0,"error_msg":""}"#,
+    )
+    .await;
+    assert!(sim.set(start(config()).await).is_ok());
+    let h = sim.get().expect("started");
+    h.set_callback(Platform::Xiaohongshu, Some(rx.url.clone()));
+    let ids = h.generate_orders(Platform::Xiaohongshu, 2);
+    h.advance_clock(1200);
+    wait_for(h, "retries", |l| {
+        ids.iter().all(|id| {
+            l.pushes
+                .iter()
+                .any(|p| &p.order_id == id && p.kind == PushKind::Retry && p.acknowledged)
+        })
+    })
+    .await;
+    let signed_at = |g: &Got| -> i64 {
+        let ts = g.headers.get("timestamp").expect("a signed timestamp");
+        ts.parse().expect("seconds")
+    };
+    let all = rx.all();
+    let mut compared = 0;
+    for (first, _) in all.iter().filter(|(_, good)| !good) {
+        let Some((retry, _)) = all.iter().find(|(g, good)| *good && g.body == first.body) else {
+            continue; // the URL check ({"test":true}) is not retried
+        };
+        assert!(
+            signed_at(retry) >= signed_at(first) + 600,
+            "the retry is signed at its own sending: {} then {}",
+            signed_at(first),
+            signed_at(retry)
+        );
+        compared += 1;
+    }
+    assert!(compared >= 2, "{compared} retries compared");
+}
+
 #[tokio::test]
 async fn unacknowledged_pushes_are_retried() {
     let bodies = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));

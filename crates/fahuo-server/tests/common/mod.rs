@@ -16,7 +16,16 @@ pub struct Server {
 }
 
 pub async fn start(db: TestDb) -> (Server, App) {
-    let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+    start_with(db, Arc::new(SystemClock), Settings::default()).await
+}
+
+/// A server whose application runs on `clock` with `settings`.
+pub async fn start_with(
+    db: TestDb,
+    clock: Arc<dyn fahuo_app::Clock>,
+    settings: Settings,
+) -> (Server, App) {
+    let app = App::new(db.store.clone(), clock, settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(fahuo_server::serve(
