@@ -295,6 +295,45 @@ fn plan(n: usize, now: DateTime<Utc>, seed: u64) -> Vec<Plan> {
     plans
 }
 
+/// Loads one order per entry of `states` (in that state, with its package, number and
+/// shipment as far as the state implies; no after-sale) into the fixture's tenant, `batch`
+/// orders per transaction — the order rows of `fahuo bench pipeline`'s raw reference.
+/// Returns search samples for the order list's combinations.
+pub async fn load_in_states(
+    app: &App,
+    fx: &Fixture,
+    states: &[OrderState],
+    batch: usize,
+) -> Result<Samples> {
+    let now = app.now();
+    let mut samples = Samples::default();
+    let mut rng = Rng::new(SEED);
+    let plans: Vec<Plan> = states
+        .iter()
+        .map(|&state| Plan {
+            created_ms: now.timestamp_millis() - rng.below(48 * 3_600_000) as i64,
+            state,
+            seed: rng.next_u64(),
+        })
+        .collect();
+    for (c, chunk) in plans.chunks(batch.max(1)).enumerate() {
+        let orders: Vec<SeedOrder> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let serial = (c * batch.max(1) + i) as u64;
+                build(&fx.shops, &fx.warehouses, &fx.skus, *p, serial).map(|mut o| {
+                    o.after_sale = None;
+                    o
+                })
+            })
+            .collect::<Result<_>>()?;
+        samples.take_from(&orders);
+        app.store().seed_orders(fx.tenant, &orders).await?;
+    }
+    Ok(samples)
+}
+
 /// How many of `n` orders [`seed`] puts in each state.
 pub fn planned_state_counts(n: usize) -> std::collections::BTreeMap<OrderState, i64> {
     let mut counts = std::collections::BTreeMap::new();
@@ -505,6 +544,20 @@ pub struct Samples {
     pub receiver_name: String,
 }
 
+impl Samples {
+    /// Search samples from the latest orders: the ones a person looks for.
+    fn take_from(&mut self, orders: &[SeedOrder]) {
+        for o in orders {
+            self.order_number = o.order.platform_order_id.as_str().to_string();
+            self.phone_tail = o.order.receiver.phone.last_four().to_string();
+            self.receiver_name = o.order.receiver.name.clone();
+            if let Some(n) = o.parcel.as_ref().and_then(|p| p.tracking_no.clone()) {
+                self.waybill = n;
+            }
+        }
+    }
+}
+
 /// Loads `n` orders into the fixture's tenant (and 2,000 into the other tenant), in
 /// transactions of `batch` orders. `progress` is told the count after each batch.
 pub async fn seed(
@@ -525,15 +578,7 @@ pub async fn seed(
             .enumerate()
             .map(|(i, p)| build(&fx.shops, &fx.warehouses, &fx.skus, *p, (done + i) as u64))
             .collect::<Result<_>>()?;
-        // Search samples from the latest orders: the ones a person looks for.
-        for o in &orders {
-            samples.order_number = o.order.platform_order_id.as_str().to_string();
-            samples.phone_tail = o.order.receiver.phone.last_four().to_string();
-            samples.receiver_name = o.order.receiver.name.clone();
-            if let Some(n) = o.parcel.as_ref().and_then(|p| p.tracking_no.clone()) {
-                samples.waybill = n;
-            }
-        }
+        samples.take_from(&orders);
         app.store().seed_orders(fx.tenant, &orders).await?;
         done += chunk.len();
         progress(done);

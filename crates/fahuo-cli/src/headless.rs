@@ -58,6 +58,8 @@ impl HeadlessOptions {
 /// The one JSON line `fahuo demo --headless` prints.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HeadlessReport {
+    /// The tenant the run created (fahuo's database keeps it for inspection).
+    pub tenant_id: i64,
     pub orders_generated: usize,
     pub fault_rate: f64,
     /// Where the emulator's truth says each order should end.
@@ -287,6 +289,7 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
     phases.insert("compare".into(), compare_started.elapsed().as_secs_f64());
     let _ = stop_server.send(());
     let _ = server.await;
+    report.tenant_id = tenant.get();
     report.orders_generated = truth.len();
     report.fault_rate = opts.fault_rate;
     report.phase_seconds = phases;

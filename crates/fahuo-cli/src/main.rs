@@ -89,12 +89,15 @@ enum Command {
 #[derive(Subcommand)]
 enum BenchCommand {
     /// End-to-end orders/s of `fahuo demo --headless` (emulators answering at once) against
-    /// the same number of orders bulk-inserted raw into the same database, the ratio, and
-    /// peak memory; one JSON line. Uses a throw-away SQLite database unless --database-url is
-    /// given.
+    /// the rows it stored bulk-inserted raw into the same database, the ratio, peak memory,
+    /// and the order list API of that database under wrk (64 connections); one JSON line.
+    /// Uses a throw-away SQLite database unless --database-url is given. Needs `wrk`.
     Pipeline {
         #[arg(long, default_value_t = 100_000)]
         orders: usize,
+        /// How long wrk runs against the order list.
+        #[arg(long, default_value_t = 15)]
+        wrk_seconds: u64,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -820,7 +823,11 @@ async fn run(cli: Cli) -> Result<()> {
             app.store().close().await;
             Ok(())
         }
-        Command::Bench(BenchCommand::Pipeline { orders, common }) => {
+        Command::Bench(BenchCommand::Pipeline {
+            orders,
+            wrk_seconds,
+            common,
+        }) => {
             let scratch = tempfile::tempdir()?;
             let mut common = common;
             if common.database_url.is_none() && common.data_dir.is_none() {
@@ -830,8 +837,13 @@ async fn run(cli: Cli) -> Result<()> {
             config.log = "warn,fahuo_cli::headless=info".into();
             config::init_logging(&config);
             let app = open_app(&config).await?;
+            let wrk = fahuo_cli::bench_wrk::LoadSettings {
+                duration: std::time::Duration::from_secs(wrk_seconds),
+                ..Default::default()
+            };
             let result =
-                fahuo_cli::bench_pipeline::pipeline(app.store().clone(), &app, orders).await?;
+                fahuo_cli::bench_pipeline::pipeline(app.store().clone(), &app, orders, &wrk)
+                    .await?;
             println!("{}", serde_json::to_string(&result)?);
             app.store().close().await;
             Ok(())

@@ -149,3 +149,71 @@ async fn seeding_makes_the_orders_it_says(db: TestDb) {
     assert!(!hits.is_empty());
     assert!(hits.iter().all(|o| o.tags.iter().any(|t| t == "fragile")));
 }
+
+both_backends!(the_pipeline_reference_stores_the_rows_it_is_told);
+
+/// `fahuo bench pipeline`'s raw reference: one order per given state, with a waybill for each
+/// numbered state and a shipment for each shipped one, then exactly the print items, parcels
+/// and tracking events asked for — the counts the end-to-end comparison reads back.
+async fn the_pipeline_reference_stores_the_rows_it_is_told(db: TestDb) {
+    let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+    let store = app.store().clone();
+    let fx = bench_list::create_merchant(&app, "pipeline-owner")
+        .await
+        .unwrap();
+    let mut states = vec![OrderState::Delivered; 700];
+    states.extend([OrderState::InTransit; 200]);
+    states.extend([OrderState::Printed; 50]);
+    states.extend([OrderState::OnHold; 30]);
+    states.extend([OrderState::Cancelled; 20]);
+    let samples = bench_list::load_in_states(&app, &fx, &states, 300)
+        .await
+        .unwrap();
+    assert!(!samples.waybill.is_empty());
+    store
+        .seed_prints_and_tracking(fx.tenant, 950, 900, 4_321, app.now())
+        .await
+        .unwrap();
+
+    let facts = store.pipeline_facts(fx.tenant).await.unwrap();
+    let mut by_state = std::collections::BTreeMap::new();
+    for o in &facts.orders {
+        *by_state.entry(o.state.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        by_state,
+        [
+            ("cancelled", 20),
+            ("delivered", 700),
+            ("in_transit", 200),
+            ("on_hold", 30),
+            ("printed", 50)
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(facts.waybills.len(), 950);
+    assert_eq!(facts.shipments.len(), 900);
+    assert_eq!(facts.labels_printed, 950);
+    assert_eq!(facts.parcels.len(), 900);
+    let events: i64 = facts.parcels.iter().map(|p| p.events).sum();
+    assert_eq!(events, 4_321);
+    // Spread evenly: every parcel has four or five scans.
+    assert!(facts.parcels.iter().all(|p| (4..=5).contains(&p.events)));
+
+    // More prints than numbered packages is refused, nothing stored.
+    assert!(
+        store
+            .seed_prints_and_tracking(fx.tenant, 951, 0, 0, app.now())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .pipeline_facts(fx.tenant)
+            .await
+            .unwrap()
+            .labels_printed,
+        950
+    );
+}

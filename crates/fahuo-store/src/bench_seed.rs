@@ -368,6 +368,92 @@ impl Store {
         Ok(ids)
     }
 
+    /// Prints, parcels and carriers' scans for the tenant's numbered packages, as printing,
+    /// shipping and tracking store them, in multi-row `INSERT`s in one transaction: `labels`
+    /// print-job items (500 per job, first print), `parcels` parcels for the first numbered
+    /// packages (delivered), and `events` tracking events spread evenly over those parcels.
+    /// With [`Store::seed_orders`] it is the raw reference of `fahuo bench pipeline`: the rows
+    /// the end-to-end run stores, without the work that decides them.
+    pub async fn seed_prints_and_tracking(
+        &self,
+        tenant: TenantId,
+        labels: usize,
+        parcels: usize,
+        events: usize,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let backend = self.backend();
+        let numbered: Vec<(i64, String, String)> = crate::on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT package_id, carrier_code, tracking_no FROM waybills \
+                 WHERE tenant_id = $1 AND cancelled_at IS NULL ORDER BY id")
+            .bind(tenant.get()).fetch_all(pool).await?);
+        if labels > numbered.len() || parcels > numbered.len() || (events > 0 && parcels == 0) {
+            return Err(StoreError::Conflict(format!(
+                "{labels} labels and {parcels} parcels asked for {} numbered packages",
+                numbered.len()
+            )));
+        }
+        const PER_JOB: usize = 500;
+        let at = ms(at);
+        in_tx!(&self.db, tx => {
+            let job_ids = reserve_ids!(tx, backend, "print_jobs", labels.div_ceil(PER_JOB));
+            let job_columns = ["id", "tenant_id", "label_size", "label_count", "reprints",
+                "created_by", "created_at"];
+            let items: Vec<usize> = (0..labels).collect();
+            for (job, chunk) in job_ids.iter().zip(items.chunks(PER_JOB)) {
+                sqlx::query(sqlx::AssertSqlSafe(insert_sql("print_jobs", &job_columns, 1)))
+                    .bind(*job).bind(tenant.get()).bind("76x130").bind(chunk.len() as i64)
+                    .bind(0i64).bind("system").bind(at)
+                    .execute(&mut *tx).await?;
+            }
+            let item_columns = ["job_id", "tenant_id", "seq", "package_id", "tracking_no", "reprint"];
+            let per = rows_per_statement(backend, item_columns.len());
+            for batch in items.chunks(per) {
+                let sql = insert_sql("print_job_items", &item_columns, batch.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for &i in batch {
+                    let (package, _, number) = &numbered[i];
+                    q = q.bind(job_ids[i / PER_JOB]).bind(tenant.get()).bind((i % PER_JOB) as i64 + 1)
+                        .bind(*package).bind(number).bind(0i64);
+                }
+                q.execute(&mut *tx).await?;
+            }
+
+            let parcel_ids = reserve_ids!(tx, backend, "parcels", parcels);
+            let parcel_columns = ["id", "tenant_id", "carrier_code", "tracking_no", "package_id",
+                "subscription", "state", "printed_at", "shipped_at", "first_scan_at", "last_event_at",
+                "delivered_at", "ended_at", "created_at"];
+            let rows: Vec<(&i64, &(i64, String, String))> = parcel_ids.iter().zip(&numbered).collect();
+            for batch in rows.chunks(rows_per_statement(backend, parcel_columns.len())) {
+                let sql = insert_sql("parcels", &parcel_columns, batch.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, (package, carrier, number)) in batch {
+                    q = q.bind(**id).bind(tenant.get()).bind(carrier).bind(number).bind(*package)
+                        .bind("subscribed").bind("delivered").bind(at).bind(at).bind(at).bind(at)
+                        .bind(at).bind(at).bind(at);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let event_columns = ["tenant_id", "parcel_id", "event_key", "occurred_at", "state",
+                "description", "location", "received_at"];
+            let all: Vec<usize> = (0..events).collect();
+            for batch in all.chunks(rows_per_statement(backend, event_columns.len())) {
+                let sql = insert_sql("tracking_events", &event_columns, batch.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for &e in batch {
+                    // Round robin over the parcels: the n-th scan of each parcel.
+                    let parcel = parcel_ids[e % parcels];
+                    let scan = (e / parcels) as i64;
+                    q = q.bind(tenant.get()).bind(parcel).bind(format!("scan-{scan}"))
+                        .bind(at + scan * 3_600_000).bind("in_transit")
+                        .bind("快件已到达【杭州转运中心】，正发往下一站").bind("杭州市").bind(at);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
+    }
+
     /// How many of the tenant's orders have list columns (carrier, warehouse, tags, open
     /// after-sale) other than what their packages, shipments, lines and after-sales give, by
     /// the rules of the triggers of migrations 0011 and 0013. 0 after a faithful load.
