@@ -339,6 +339,7 @@ impl App {
                     template_code: template.code.clone(),
                     params,
                     out_id: format!("n{id}"),
+                    at: self.now(),
                 })
                 .await
             {
