@@ -394,7 +394,12 @@ impl App {
             start = end;
             let renewed = self
                 .store()
-                .renew_sync(shop.tenant_id, shop.id, lease, self.now() + self.sync_lease())
+                .renew_sync(
+                    shop.tenant_id,
+                    shop.id,
+                    lease,
+                    self.now() + self.sync_lease(),
+                )
                 .await?;
             if !renewed {
                 // This run took so long its lease lapsed and another run took over.

@@ -617,10 +617,14 @@ async fn notices_are_signed_at_fahuos_time_not_the_hosts(db: TestDb) {
     let late = late_order(&w, "LATE2", "13700004444").await;
     w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
     w.run_jobs();
-    w.until(Duration::from_secs(60), "the delay notice settled", || async {
-        let n = the_notice(&w, late).await;
-        n.state != "pending" && n.state != "sending"
-    })
+    w.until(
+        Duration::from_secs(60),
+        "the delay notice settled",
+        || async {
+            let n = the_notice(&w, late).await;
+            n.state != "pending" && n.state != "sending"
+        },
+    )
     .await;
     let notice = the_notice(&w, late).await;
     assert_eq!(
