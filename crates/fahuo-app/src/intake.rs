@@ -34,7 +34,8 @@ pub const SCHEDULE_JOB: &str = "intake.schedule";
 pub const SYNC_JOB: &str = "intake.sync";
 /// Pulls one order a push named (`{"tenant_id", "shop_id", "platform_order_id"}`).
 pub const PUSH_JOB: &str = "intake.push";
-/// How long a sync run may go without renewing its lease before another run may take over.
+/// How long a sync run may go without renewing its lease before another run may take over (at
+/// least; never shorter than the lease of the job running it, see `App::sync_lease`).
 const SYNC_LEASE: Duration = Duration::minutes(5);
 /// The longest stretch of platform update time between two progress records.
 const PROGRESS_WINDOW: Duration = Duration::hours(1);
@@ -304,13 +305,21 @@ impl App {
         }
     }
 
+    /// A sync run's hold on its shop: as long as the job running it holds its own lease, so a
+    /// second run (a later slot's job) does not pull the same shop at the same time while the
+    /// first is alive — where leases are long because the clock jumps (the headless run), the
+    /// syncs of a shop had piled up side by side and taken every worker.
+    fn sync_lease(&self) -> Duration {
+        SYNC_LEASE.max(Duration::seconds(self.settings().job_lease_seconds))
+    }
+
     /// Pulls everything the shop's platform changed since the last run and stores it.
     pub async fn sync_shop(&self, tenant: TenantId, shop_id: ShopId) -> Result<SyncReport> {
         let shop = self.store().shop(tenant, shop_id).await?;
         let now = self.now();
         let Some(lease) = self
             .store()
-            .claim_sync(tenant, shop_id, now, now + SYNC_LEASE)
+            .claim_sync(tenant, shop_id, now, now + self.sync_lease())
             .await?
         else {
             // Another run is syncing the shop; it covers everything up to its own end.
@@ -385,7 +394,12 @@ impl App {
             start = end;
             let renewed = self
                 .store()
-                .renew_sync(shop.tenant_id, shop.id, lease, self.now() + SYNC_LEASE)
+                .renew_sync(
+                    shop.tenant_id,
+                    shop.id,
+                    lease,
+                    self.now() + self.sync_lease(),
+                )
                 .await?;
             if !renewed {
                 // This run took so long its lease lapsed and another run took over.

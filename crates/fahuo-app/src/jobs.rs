@@ -7,13 +7,13 @@
 
 use crate::App;
 use chrono::Duration;
-use fahuo_store::jobs::{Job, NewJob};
+use fahuo_store::jobs::{Job, KindShare, NewJob};
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 /// How a job attempt failed.
@@ -42,6 +42,16 @@ pub struct JobRunner {
     handlers: HashMap<String, Handler>,
     periodic: Vec<Periodic>,
     permits: Arc<Semaphore>,
+    /// Jobs running now, per kind.
+    running: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+/// The most workers one kind may hold: all but a quarter of them, so that a kind with a flood
+/// of due jobs, or slow ones (a gateway that makes every attempt wait), always leaves room for
+/// the others.
+fn kind_share(concurrency: usize) -> i64 {
+    let all = concurrency.max(1) as i64;
+    (all - all / 4).max(1)
 }
 
 /// When to try a failed job again: exponential from 5 s, capped at one hour, spread by a
@@ -64,6 +74,7 @@ impl JobRunner {
             handlers: HashMap::new(),
             periodic: Vec::new(),
             permits,
+            running: Arc::default(),
         }
         .register("maintenance.purge", |app, _job| {
             async move { purge(&app).await }.boxed()
@@ -130,18 +141,33 @@ impl JobRunner {
         Ok(())
     }
 
-    /// Claims what free slots allow and starts those jobs; returns their tasks.
+    /// Claims what free slots allow and starts those jobs; returns their tasks. Kinds take
+    /// turns for the free slots, and none may hold more than its share of them.
     async fn claim_and_start(&self) -> Result<Vec<tokio::task::JoinHandle<()>>, crate::AppError> {
         let free = self.permits.available_permits() as i64;
         if free == 0 {
             return Ok(Vec::new());
         }
-        let kinds: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        let share = kind_share(self.app.settings().job_concurrency);
+        let shares: Vec<KindShare> = {
+            let running = self.running.lock().expect("running jobs lock");
+            self.handlers
+                .keys()
+                .map(|kind| {
+                    let running = running.get(kind).copied().unwrap_or(0);
+                    KindShare {
+                        kind,
+                        at_most: (share - running).min(free),
+                        running,
+                    }
+                })
+                .collect()
+        };
         let lease = Duration::seconds(self.app.settings().job_lease_seconds);
         let jobs = self
             .app
             .store()
-            .claim_jobs(&self.worker, &kinds, self.app.now(), lease, free)
+            .claim_jobs_fairly(&self.worker, &shares, self.app.now(), lease, free)
             .await?;
         let mut tasks = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -153,8 +179,10 @@ impl JobRunner {
                 .expect("semaphore open");
             let handler = self.handlers[&job.kind].clone();
             let (app, worker) = (self.app.clone(), self.worker.clone());
+            let running = RunningGuard::start(&self.running, &job.kind);
             tasks.push(tokio::spawn(async move {
                 run_one(app, worker, handler, job, lease).await;
+                drop(running);
                 drop(permit);
             }));
         }
@@ -203,6 +231,36 @@ impl JobRunner {
         let all = self.app.settings().job_concurrency.max(1) as u32;
         let _ = self.permits.acquire_many(all).await;
         tracing::info!(worker = %self.worker, "job runner stopped");
+    }
+}
+
+/// Counts a job of its kind as running until dropped (also when its task panics).
+struct RunningGuard {
+    running: Arc<Mutex<HashMap<String, i64>>>,
+    kind: String,
+}
+
+impl RunningGuard {
+    fn start(running: &Arc<Mutex<HashMap<String, i64>>>, kind: &str) -> RunningGuard {
+        *running
+            .lock()
+            .expect("running jobs lock")
+            .entry(kind.to_string())
+            .or_default() += 1;
+        RunningGuard {
+            running: running.clone(),
+            kind: kind.to_string(),
+        }
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.running.lock()
+            && let Some(n) = running.get_mut(&self.kind)
+        {
+            *n -= 1;
+        }
     }
 }
 

@@ -215,6 +215,56 @@ async fn a_trace_that_stops_moving_is_stale_until_it_moves_again(db: TestDb) {
     assert!(w.cleared(s, AlertKind::Stale).await);
 }
 
+/// A parcel that is slow to be picked up and then stops moving twice raises three alerts, but
+/// its buyer hears of the delay once: one "delayed" notice per parcel (and one "exception"
+/// notice per parcel in trouble), however often the radar re-opens an alert about it.
+async fn a_parcel_late_again_and_again_tells_its_buyer_once(db: TestDb) {
+    let w = world(&db).await;
+    w.app
+        .set_notify_settings(
+            &w.owner,
+            fahuo_app::tracking::notify::NotifySettings {
+                delayed: true,
+                exception: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let order = w.order(None).await;
+    let p = w.ship(order).await;
+    let s = Subject::Parcel(p, None);
+    w.advance(Duration::hours(25));
+    assert_eq!(w.open(s).await, vec![AlertKind::NotPickedUp]);
+    w.report(p, TrackState::PickedUp, "【杭州市】已揽收").await;
+    for stop in ["快件已到达 上海转运中心", "快件已到达 北京转运中心"] {
+        w.advance(Duration::hours(49));
+        assert_eq!(w.open(s).await, vec![AlertKind::Stale]);
+        w.report(p, TrackState::InTransit, stop).await;
+        assert_eq!(w.open(s).await, vec![]);
+    }
+    w.report(p, TrackState::Problem, "地址不详，联系不上收件人")
+        .await;
+    assert_eq!(w.open(s).await, vec![AlertKind::Problem]);
+    w.advance(Duration::hours(1));
+    w.report(p, TrackState::InTransit, "已联系收件人，继续派送")
+        .await;
+    assert_eq!(w.open(s).await, vec![]);
+    w.advance(Duration::hours(1));
+    w.report(p, TrackState::Problem, "再次派送失败").await;
+    w.open(s).await;
+    let mut notices: Vec<String> = w
+        .app
+        .notifications(&w.owner, Some(order))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    notices.sort();
+    assert_eq!(notices, ["delayed", "exception"]);
+}
+
 async fn problem_refused_and_returning_parcels_raise_alerts_that_clear(db: TestDb) {
     let w = world(&db).await;
     // A problem that resolves.
@@ -421,6 +471,7 @@ both_backends!(
     reports_count_what_happened_to_the_shipped_parcels,
     not_picked_up_24_hours_after_printing_until_the_first_scan,
     a_trace_that_stops_moving_is_stale_until_it_moves_again,
+    a_parcel_late_again_and_again_tells_its_buyer_once,
     problem_refused_and_returning_parcels_raise_alerts_that_clear,
     a_delivery_the_buyer_disputes_is_an_alert_until_withdrawn,
     an_unshipped_order_near_its_deadline_is_at_risk_until_it_ships,

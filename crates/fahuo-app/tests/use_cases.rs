@@ -109,6 +109,7 @@ both_backends!(
     failing_jobs_back_off_and_then_succeed,
     permanent_failures_and_panics_are_contained,
     several_runners_share_the_queue_without_running_a_job_twice,
+    a_kind_whose_jobs_hang_never_takes_every_worker,
     periodic_jobs_run_once_per_slot_across_nodes,
     the_demo_is_seeded_once,
 );
@@ -461,6 +462,64 @@ async fn permanent_failures_and_panics_are_contained(db: TestDb) {
     clock.advance(Duration::minutes(5));
     runner.run_once().await.unwrap();
     assert_eq!(app.store().job(buggy).await.unwrap().state, JobState::Dead);
+}
+
+/// A flood of old jobs of one kind that hang (a gateway that makes every attempt wait) leaves
+/// room for a newer job of another kind: no kind holds every worker of a runner.
+async fn a_kind_whose_jobs_hang_never_takes_every_worker(db: TestDb) {
+    let (app, _) = app_on(&db);
+    let workers = app.settings().job_concurrency;
+    assert!(workers >= 2, "the default runner has several workers");
+    let (release, released) = tokio::sync::watch::channel(false);
+    let quick_runs = Arc::new(Mutex::new(0));
+    let counted = quick_runs.clone();
+    let runner = JobRunner::new(app.clone(), "node")
+        .register("hangs", move |_, _| {
+            let mut released = released.clone();
+            async move {
+                let _ = released.wait_for(|r| *r).await;
+                Ok(())
+            }
+            .boxed()
+        })
+        .register("quick", move |_, _| {
+            *counted.lock().unwrap() += 1;
+            async { Ok(()) }.boxed()
+        });
+    let now = app.now();
+    for _ in 0..workers * 3 {
+        let old = NewJob::new("hangs", serde_json::json!({}), now - Duration::minutes(10));
+        app.store().enqueue(&old, now).await.unwrap();
+    }
+    let quick = app
+        .store()
+        .enqueue(&NewJob::new("quick", serde_json::json!({}), now), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(runner.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let mut state = JobState::Queued;
+    for _ in 0..100 {
+        state = app.store().job(quick).await.unwrap().state;
+        if state == JobState::Done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let hanging = app.store().running_jobs().await.unwrap();
+    release.send(true).unwrap();
+    let _ = stop.send(());
+    running.await.unwrap();
+    assert_eq!(state, JobState::Done, "the newer job of another kind ran");
+    assert_eq!(*quick_runs.lock().unwrap(), 1);
+    assert!(
+        !hanging.is_empty() && hanging.len() < workers,
+        "the hanging kind held {} of {workers} workers",
+        hanging.len()
+    );
 }
 
 async fn several_runners_share_the_queue_without_running_a_job_twice(db: TestDb) {

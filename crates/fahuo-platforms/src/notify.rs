@@ -59,6 +59,10 @@ pub struct Sms {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// fahuo's own id for the message (`OutId`), for the gateway's receipts.
     pub out_id: String,
+    /// When fahuo sends it, by fahuo's clock: the request's `Timestamp`. The gateway refuses
+    /// one more than 15 minutes from its own clock, so it is the sender's time, never the
+    /// host's wall clock behind the sender's back.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 pub struct SmsClient {
@@ -104,7 +108,8 @@ impl SmsClient {
     }
 
     /// Sends one message; returns the gateway's `BizId`. Every attempt is signed anew with a
-    /// fresh `SignatureNonce` and `Timestamp` (the gateway refuses a nonce it has seen).
+    /// fresh `SignatureNonce` (the gateway refuses a nonce it has seen) and the message's `at`
+    /// as its `Timestamp`.
     pub async fn send(&self, sms: &Sms) -> Result<String, PlatformError> {
         let phone = sms.phone.trim();
         if phone.is_empty() || sms.template_code.trim().is_empty() {
@@ -113,11 +118,11 @@ impl SmsClient {
             ));
         }
         let template_param = serde_json::Value::Object(sms.params.clone()).to_string();
+        let timestamp = sms.at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let a = &self.account;
         self.caller
             .retrying("sms SendSms", || async {
                 let nonce = format!("{:032x}", fastrand::u128(..));
-                let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
                 let mut params = vec![
                     ("AccessKeyId", a.access_key_id.trim()),
                     ("Action", "SendSms"),

@@ -75,6 +75,9 @@ fn sms() -> Sms {
         template_code: "SMS_0001".into(),
         params,
         out_id: "n-42".into(),
+        at: chrono::DateTime::parse_from_rfc3339("2031-03-04T05:06:07+08:00")
+            .unwrap()
+            .to_utc(),
     }
 }
 
@@ -123,11 +126,8 @@ async fn send_sms_posts_a_signed_sendsms_form() {
     let tp: Value = serde_json::from_str(&get("TemplateParam")).unwrap();
     assert_eq!(tp, json!({"name": "张 三", "no": "SF1234567890123"}));
     assert!(!get("SignatureNonce").is_empty());
-    let ts = get("Timestamp");
-    assert!(
-        chrono::NaiveDateTime::parse_from_str(&ts, "%Y-%m-%dT%H:%M:%SZ").is_ok(),
-        "{ts}"
-    );
+    // Signed at the sender's time (its clock, not the host's), in UTC as the gateway wants.
+    assert_eq!(get("Timestamp"), "2031-03-03T21:06:07Z");
     assert_eq!(get("Signature"), expected_signature(&pairs, "s3cr3t/+="));
     // Spaces travel as %20, never as '+', in the signed body.
     assert!(seen.body.contains("%20") && !seen.body.contains('+'));

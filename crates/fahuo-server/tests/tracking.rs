@@ -51,7 +51,7 @@ fn parcels_wanted() -> usize {
 struct World {
     app: App,
     owner: Actor,
-    sim: SimHandle,
+    sim: Arc<SimHandle>,
     /// Tracking number → order.
     parcels: BTreeMap<String, OrderId>,
     /// The manual shop the orders are in.
@@ -61,7 +61,16 @@ struct World {
 /// Half the parcels are SF numbers, half ZTO, all followed through the tenant's kuaidi100
 /// account (kdniao's protocol is covered by the client's and the emulator's own tests).
 async fn world(db: &TestDb, n: usize) -> World {
-    world_with(db, n, false).await
+    world_with(db, n, false, false).await
+}
+
+/// fahuo on the emulators' clock: what the host's wall clock says does not matter to it.
+struct SimClock(Arc<SimHandle>);
+
+impl fahuo_app::Clock for SimClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0.now_ms()).unwrap()
+    }
 }
 
 /// The node's SMS gateway: the emulator's, with its approved templates' variables.
@@ -100,7 +109,8 @@ fn sms_settings(sim: &SimHandle) -> fahuo_app::tracking::notify::SmsSettings {
     }
 }
 
-async fn world_with(db: &TestDb, n: usize, notify: bool) -> World {
+/// `on_sim_clock`: fahuo reads the emulators' clock (which tests move on) instead of the host's.
+async fn world_with(db: &TestDb, n: usize, notify: bool, on_sim_clock: bool) -> World {
     fahuo_platforms::install_tls_provider();
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = fahuo_sim::start(
@@ -124,7 +134,13 @@ async fn world_with(db: &TestDb, n: usize, notify: bool) -> World {
         sms: notify.then(|| sms_settings(&sim)),
         ..settings
     };
-    let app = App::new(db.store.clone(), Arc::new(SystemClock), settings);
+    let sim = Arc::new(sim);
+    let clock: Arc<dyn fahuo_app::Clock> = if on_sim_clock {
+        Arc::new(SimClock(sim.clone()))
+    } else {
+        Arc::new(SystemClock)
+    };
+    let app = App::new(db.store.clone(), clock, settings);
     tokio::spawn(fahuo_server::serve(
         app.clone(),
         fahuo_server::HttpSettings::default(),
@@ -416,7 +432,7 @@ async fn traced_to_the_end_despite_duplicate_late_and_forged_pushes(db: TestDb) 
 }
 
 async fn buyers_hear_of_shipping_and_of_trouble_once(db: TestDb) {
-    let w = world_with(&db, 3, true).await;
+    let w = world_with(&db, 3, true, false).await;
     w.run_jobs();
     let all_done = || async {
         let n = w.app.notifications(&w.owner, None).await.unwrap();
@@ -534,7 +550,7 @@ async fn the_notice(
 /// reason rather than tell the buyer twice. A notice the gateway refused before it went out is
 /// sent again as usual.
 async fn a_notice_whose_sender_died_mid_send_is_never_sent_twice(db: TestDb) {
-    let w = world_with(&db, 0, true).await;
+    let w = world_with(&db, 0, true, false).await;
     let tenant = w.owner.tenant_id;
     let died = late_order(&w, "DIED1", "13700002222").await;
     let refused = late_order(&w, "REFUSED1", "13700003333").await;
@@ -855,9 +871,38 @@ async fn a_replayed_tracking_push_changes_nothing_and_a_tampered_one_is_refused(
     }
 }
 
+/// The gateway judges a request's time by its own clock, which is the world's: fahuo's clock,
+/// not the host's. With fahuo's clock days past the host's (as on a node driven by the
+/// emulators' clock), a delay notice still goes out at once: signed at fahuo's time, it is not
+/// refused as expired (before, every attempt was, and the notice was retried until it failed).
+async fn notices_are_signed_at_fahuos_time_not_the_hosts(db: TestDb) {
+    let w = world_with(&db, 0, true, true).await;
+    w.sim.advance_clock(3 * 86_400);
+    let late = late_order(&w, "LATE2", "13700004444").await;
+    w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
+    w.run_jobs();
+    w.until(
+        Duration::from_secs(60),
+        "the delay notice settled",
+        || async {
+            let n = the_notice(&w, late).await;
+            n.state != "pending" && n.state != "sending"
+        },
+    )
+    .await;
+    let notice = the_notice(&w, late).await;
+    assert_eq!(
+        notice.state,
+        "sent",
+        "{notice:?}; gateway refused: {:?}",
+        w.sim.sms_snapshot().rejected
+    );
+}
+
 both_backends!(
     traced_to_the_end_despite_duplicate_late_and_forged_pushes,
     buyers_hear_of_shipping_and_of_trouble_once,
     a_notice_whose_sender_died_mid_send_is_never_sent_twice,
-    a_replayed_tracking_push_changes_nothing_and_a_tampered_one_is_refused
+    a_replayed_tracking_push_changes_nothing_and_a_tampered_one_is_refused,
+    notices_are_signed_at_fahuos_time_not_the_hosts
 );

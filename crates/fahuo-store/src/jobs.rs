@@ -182,6 +182,15 @@ macro_rules! enqueue_job {
 #[doc(hidden)]
 pub const INSERT_JOB_SQL: &str = INSERT_JOB;
 
+/// How much of one kind a worker may claim now: at most `at_most` more, while it already runs
+/// `running` of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindShare<'a> {
+    pub kind: &'a str,
+    pub at_most: i64,
+    pub running: i64,
+}
+
 /// Counts of jobs per state, for `/metrics` and the console.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -225,8 +234,9 @@ impl Store {
     }
 
     /// Claims up to `limit` due jobs of the given kinds for `worker`, leasing each until
-    /// `now + lease`. Jobs whose lease expired are claimable again; those that have used
-    /// all their attempts go to the dead letter instead.
+    /// `now + lease`, oldest first within each kind and kinds taking turns (see
+    /// [`claim_jobs_fairly`](Self::claim_jobs_fairly)). Jobs whose lease expired are claimable
+    /// again; those that have used all their attempts go to the dead letter instead.
     pub async fn claim_jobs(
         &self,
         worker: &str,
@@ -235,21 +245,61 @@ impl Store {
         lease: chrono::Duration,
         limit: i64,
     ) -> Result<Vec<Job>> {
-        let kinds_json = serde_json::to_string(kinds).expect("strings serialise");
-        let kind_filter = match self.db {
-            Db::Sqlite(_) => "kind IN (SELECT value FROM json_each($5))",
-            Db::Postgres(_) => "kind IN (SELECT jsonb_array_elements_text(CAST($5 AS jsonb)))",
-        };
+        let shares: Vec<KindShare> = kinds
+            .iter()
+            .map(|kind| KindShare {
+                kind,
+                at_most: limit,
+                running: 0,
+            })
+            .collect();
+        self.claim_jobs_fairly(worker, &shares, now, lease, limit)
+            .await
+    }
+
+    /// Claims up to `limit` due jobs for `worker`, at most `at_most` of each kind, the kinds
+    /// taking turns: a kind's first waiting job comes before any kind's second, counting the
+    /// jobs of the kind the worker already runs (`running`). So a kind with thousands of jobs
+    /// due at once (every retry after a jump of the clock) or with slow ones does not keep the
+    /// others waiting; within a kind, the oldest due job comes first.
+    pub async fn claim_jobs_fairly(
+        &self,
+        worker: &str,
+        kinds: &[KindShare<'_>],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let kinds: Vec<&KindShare> = kinds.iter().filter(|k| k.at_most > 0).collect();
+        if kinds.is_empty() || limit <= 0 {
+            return Ok(Vec::new());
+        }
         let skip_locked = match self.db {
             Db::Sqlite(_) => "",
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
+        // One arm per kind, each reading only that kind's due jobs (oldest first, as many as it
+        // may take), numbered from the kind's running count: the turn its jobs come in.
+        let arms: Vec<String> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                format!(
+                    "SELECT id, run_at, {running} + ROW_NUMBER() OVER (ORDER BY run_at, id) AS turn \
+                     FROM (SELECT id, run_at FROM jobs WHERE kind = ${param} AND \
+                     ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)) \
+                     AND attempts < max_attempts ORDER BY run_at, id LIMIT {at_most}{skip_locked}) k{i}",
+                    running = k.running.max(0),
+                    param = i + 5,
+                    at_most = k.at_most,
+                )
+            })
+            .collect();
         let claim = format!(
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
-             attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE \
-             ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)) \
-             AND attempts < max_attempts AND {kind_filter} ORDER BY run_at, id LIMIT $4{skip_locked}) \
-             RETURNING {JOB_COLUMNS}"
+             attempts = attempts + 1 WHERE id IN (SELECT id FROM ({}) due \
+             ORDER BY turn, run_at, id LIMIT $4) RETURNING {JOB_COLUMNS}",
+            arms.join(" UNION ALL ")
         );
         let rows: Vec<JobRow> = in_tx!(&self.db, tx => {
             // A job whose last lease expired after its final attempt is dead, not retried.
@@ -259,14 +309,15 @@ impl Store {
                  WHERE state = 'running' AND locked_until < $1 AND attempts >= max_attempts")
                 .bind(ms(now))
                 .execute(&mut *tx).await?;
-            sqlx::query_as(sqlx::AssertSqlSafe(claim))
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(claim))
                 .bind(worker)
                 .bind(ms(now + lease))
                 .bind(ms(now))
-                .bind(limit)
-                .bind(&kinds_json)
-                .fetch_all(&mut *tx)
-                .await?
+                .bind(limit);
+            for k in &kinds {
+                query = query.bind(k.kind);
+            }
+            query.fetch_all(&mut *tx).await?
         });
         let mut jobs: Vec<Job> = rows
             .into_iter()

@@ -11,7 +11,7 @@ use fahuo_store::accounts::NewUser;
 use fahuo_store::allocation::PackagePlan;
 use fahuo_store::audit::AuditFilter;
 use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
-use fahuo_store::jobs::{JobState, NewJob};
+use fahuo_store::jobs::{JobState, KindShare, NewJob};
 use fahuo_store::orders::{OrderFilter, Upsert};
 use fahuo_store::testing::TestDb;
 use fahuo_store::waybills::{IssuedNumber, Recorded};
@@ -166,6 +166,7 @@ both_backends!(
     concurrent_reservations_never_oversell,
     ledger_always_sums_to_stock,
     jobs_are_deduplicated_claimed_and_completed,
+    kinds_take_turns_when_jobs_are_claimed,
     failed_jobs_retry_then_land_in_the_dead_letter,
     an_expired_lease_passes_the_job_to_another_worker,
     concurrent_workers_run_each_job_exactly_once,
@@ -1043,6 +1044,73 @@ async fn jobs_are_deduplicated_claimed_and_completed(db: TestDb) {
         store.done_jobs_per_worker().await.unwrap(),
         [("w1".to_string(), 1)],
         "a finished job keeps the worker that finished it"
+    );
+}
+
+/// A thousand retries falling due at once (the clock jumped) do not push a newer job of
+/// another kind behind them: each kind's oldest due job comes before any kind's second, counting
+/// what the worker already runs of each kind, and no kind gets more than it may take.
+async fn kinds_take_turns_when_jobs_are_claimed(db: TestDb) {
+    let store = &db.store;
+    let lease = Duration::seconds(60);
+    for i in 0..20 {
+        let old = t0() - Duration::hours(1) + Duration::seconds(i);
+        store
+            .enqueue(&NewJob::new("notify", serde_json::json!({}), old), t0())
+            .await
+            .unwrap();
+    }
+    for kind in ["ship", "subscribe"] {
+        store
+            .enqueue(&NewJob::new(kind, serde_json::json!({}), t0()), t0())
+            .await
+            .unwrap();
+    }
+    let kinds = |jobs: &[fahuo_store::jobs::Job]| {
+        let mut kinds: Vec<String> = jobs.iter().map(|j| j.kind.clone()).collect();
+        kinds.sort();
+        kinds
+    };
+    let claimed = store
+        .claim_jobs("w", &["notify", "ship", "subscribe"], t0(), lease, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&claimed),
+        ["notify", "notify", "ship", "subscribe"],
+        "one of each kind first, then the oldest of the flood"
+    );
+    assert!(claimed[0].run_at < t0(), "the flood's oldest first");
+
+    for kind in ["ship", "subscribe"] {
+        store
+            .enqueue(&NewJob::new(kind, serde_json::json!({}), t0()), t0())
+            .await
+            .unwrap();
+    }
+    let share = |kind, at_most, running| KindShare {
+        kind,
+        at_most,
+        running,
+    };
+    let claimed = store
+        .claim_jobs_fairly(
+            "w",
+            &[
+                share("notify", 3, 2),
+                share("ship", 0, 0),
+                share("subscribe", 5, 1),
+            ],
+            t0(),
+            lease,
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&claimed),
+        ["notify", "notify", "subscribe"],
+        "the kind running less goes first; a kind with no room waits"
     );
 }
 

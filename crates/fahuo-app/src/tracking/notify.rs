@@ -3,8 +3,9 @@
 //! the platform where it lets a shop message its buyer (WeChat, by the buyer's openid), else
 //! by SMS where the node has a gateway and the buyer's number is a real mobile number.
 //!
-//! A notification row is unique per (order, kind, subject): a shipment or an alert notifies
-//! once however often its trigger runs. Nothing is sent when the merchant has not enabled
+//! A notification row is unique per (order, kind, subject): a shipment notifies once however
+//! often its trigger runs, and a parcel (or an unshipped order) once per kind of trouble however
+//! often the radar re-opens an alert about it. Nothing is sent when the merchant has not enabled
 //! the kind; a notification without a channel is kept as `skipped` with the reason.
 
 use crate::jobs::{JobError, JobRunner};
@@ -152,7 +153,7 @@ impl App {
     }
 
     /// Queues a notice about an order if the merchant sends this kind; `subject` makes it
-    /// once-only (a shipment id, an alert id).
+    /// once-only (a shipment, a parcel, an order).
     pub(crate) async fn notify(
         &self,
         tenant: TenantId,
@@ -201,7 +202,8 @@ impl App {
         Ok(())
     }
 
-    /// Notices for alerts the radar just opened.
+    /// Notices for alerts the radar just opened: at most one of each kind per parcel, and per
+    /// unshipped order.
     pub(crate) async fn notify_alerts(
         &self,
         tenant: TenantId,
@@ -224,11 +226,18 @@ impl App {
                     .map(|(p, _)| (p.carrier_code, p.tracking_no)),
                 None => None,
             };
+            // Once per parcel (or per unshipped order) and kind of notice: the radar re-opens
+            // an alert each time a parcel stops moving again, and the buyer is told of a delay
+            // once, not at every stop.
+            let subject = match parcel {
+                Some(p) => format!("parcel:{}", p.get()),
+                None => format!("order:{}", order.get()),
+            };
             self.notify(
                 tenant,
                 order,
                 kind,
-                &format!("alert:{}", a.id),
+                &subject,
                 number.as_ref().map(|(c, n)| (c.as_str(), n.as_str())),
                 a.kind.label_zh(),
             )
@@ -339,6 +348,7 @@ impl App {
                     template_code: template.code.clone(),
                     params,
                     out_id: format!("n{id}"),
+                    at: self.now(),
                 })
                 .await
             {
