@@ -699,7 +699,7 @@ impl World {
 /// schedule is undocumented, so a window could only lose genuine pushes.
 async fn a_replayed_tracking_push_changes_nothing_and_a_tampered_one_is_refused(db: TestDb) {
     use fahuo_sim::tracking::{kdniao, kuaidi100};
-    let w = world_with(&db, 2, true).await;
+    let w = world_with(&db, 2, true, false).await;
     w.run_jobs();
     w.until(
         Duration::from_secs(60),
