@@ -189,19 +189,18 @@ impl App {
         ))
     }
 
-    /// The actor behind an API token (`Authorization: Bearer fh_...`).
+    /// The actor behind an API token (`Authorization: Bearer fh_...`): one query.
     pub async fn token_actor(&self, secret: &str) -> Result<Actor> {
-        let (token, user) = self
+        let owner = self
             .store()
             .api_token(&token_hash(secret), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let scope = self
-            .store()
-            .user_account(user.tenant_id, user.id)
-            .await?
-            .scope;
-        Ok(actor_for(&user, scope, Via::Token(token.id)))
+        Ok(actor_for(
+            &owner.user,
+            owner.scope,
+            Via::Token(owner.token.id),
+        ))
     }
 
     /// Creates an API token acting as the asking user, for an ERP or a script.

@@ -1,8 +1,13 @@
 //! The order list API under load: N bulk-loaded orders (the order-list bench's seeding), the
 //! real router served in this process on loopback, and `wrk` (64 connections, 2 threads)
 //! sending a mix of the order page's filter combinations with an API token for a fixed time.
-//! Reports requests/s, p50/p99 latency as wrk measured them, and this process's peak memory
-//! while serving. `fahuo bench order-list-load` prints it; `fahuo bench pipeline` calls [`run`].
+//! Reports requests/s, p50/p99 latency as wrk measured them, this process's peak memory
+//! while serving, and the CPU time spent per request: this process's (the server, and the
+//! SQLite engine, which runs inside it) and the whole machine's (wrk, PostgreSQL's backends,
+//! and whatever else runs). Latency under a closed loop of 64 connections is mostly queueing,
+//! so on a shared machine the CPU per request is the figure the machine's load does not move
+//! much: at `c` milliseconds of CPU per request on `n` free cores, 64 connections wait about
+//! `64 × c / n` ms. `fahuo bench order-list-load` prints it; `fahuo bench pipeline` calls [`run`].
 //!
 //! wrk and the server share the machine: on two cores, wrk's two threads take CPU the server
 //! would otherwise have, so the figures are a floor for a server with the machine to itself.
@@ -48,6 +53,12 @@ pub struct LoadReport {
     /// This process's resident memory when the load started and its peak during the load.
     pub rss_before_mb: f64,
     pub peak_rss_mb: f64,
+    /// CPU time (user + system) per request of this process, and of the whole machine.
+    pub server_cpu_ms_per_request: f64,
+    pub machine_cpu_ms_per_request: f64,
+    /// The load averages (1, 5, 15 minutes) when wrk started and when it finished.
+    pub load_before: String,
+    pub load_after: String,
 }
 
 impl LoadReport {
@@ -57,7 +68,9 @@ impl LoadReport {
             "| figure | value |\n|---|---|\n\
              | orders stored | {} |\n| URLs in the mix | {} |\n| requests | {} in {:.1} s |\n\
              | requests/s | {:.0} |\n| p50 | {:.2} ms |\n| p99 | {:.2} ms |\n| max | {:.1} ms |\n\
-             | errors (non-2xx, socket) | {} |\n| server RSS before → peak under load | {:.0} MB → {:.0} MB |\n",
+             | errors (non-2xx, socket) | {} |\n| server RSS before → peak under load | {:.0} MB → {:.0} MB |\n\
+             | server CPU per request | {:.3} ms |\n| machine CPU per request (all processes) | {:.3} ms |\n\
+             | load average at start → end | {} → {} |\n",
             self.orders,
             self.urls,
             self.requests,
@@ -68,7 +81,11 @@ impl LoadReport {
             self.max_ms,
             self.errors,
             self.rss_before_mb,
-            self.peak_rss_mb
+            self.peak_rss_mb,
+            self.server_cpu_ms_per_request,
+            self.machine_cpu_ms_per_request,
+            self.load_before,
+            self.load_after
         )
     }
 }
@@ -123,12 +140,17 @@ pub async fn load(
     std::fs::write(&script, lua_script(&paths, &token))?;
     reset_peak_rss();
     let rss_before_mb = status_mb("VmRSS").unwrap_or(0.0);
+    let load_before = bench_list::load_average().unwrap_or_default();
+    let (server_cpu_before, machine_cpu_before) = (process_cpu_ticks()?, machine_cpu_ticks()?);
     let output = tokio::task::spawn_blocking({
         let (script, base, settings) = (script.clone(), base.clone(), settings.clone());
         move || wrk(&script, &base, &settings)
     })
     .await??;
     let peak_rss_mb = status_mb("VmHWM").unwrap_or(0.0);
+    let server_ticks = process_cpu_ticks()? - server_cpu_before;
+    let machine_ticks = machine_cpu_ticks()? - machine_cpu_before;
+    let load_after = bench_list::load_average().unwrap_or_default();
     let _ = stop.send(());
     server.await??;
 
@@ -159,6 +181,10 @@ pub async fn load(
         errors: (field("errors")? + field("non2xx")?) as u64,
         rss_before_mb,
         peak_rss_mb,
+        server_cpu_ms_per_request: server_ticks as f64 * MS_PER_TICK / requests as f64,
+        machine_cpu_ms_per_request: machine_ticks as f64 * MS_PER_TICK / requests as f64,
+        load_before,
+        load_after,
     })
 }
 
@@ -227,4 +253,45 @@ fn status_mb(key: &str) -> Option<f64> {
 /// the seeding's.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Linux reports CPU times in `/proc` in USER_HZ ticks, which the kernel fixes at 100 a
+/// second for user space.
+const MS_PER_TICK: f64 = 10.0;
+
+/// This process's CPU time so far, all threads, user + system (`/proc/self/stat` fields 14
+/// and 15), in ticks.
+fn process_cpu_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("/proc/self/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3.
+    let tick = |n: usize| -> Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("field {n} of /proc/self/stat"))
+    };
+    Ok(tick(14)? + tick(15)?)
+}
+
+/// The whole machine's busy CPU time so far, every core, in ticks: the first line of
+/// `/proc/stat` less idle and iowait.
+fn machine_cpu_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let line = stat.lines().next().context("/proc/stat")?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().context("/proc/stat"))
+        .collect::<Result<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let busy: u64 = ticks.iter().take(8).sum::<u64>()
+        - ticks.get(3).copied().unwrap_or(0)
+        - ticks.get(4).copied().unwrap_or(0);
+    Ok(busy)
 }

@@ -941,12 +941,11 @@ async fn run(cli: Cli) -> Result<()> {
             let report = fahuo_cli::bench_wrk::run(&app, orders, &settings).await?;
             app.store().close().await;
             println!(
-                "{}, wrk -t{} -c{} -d{}s, load average {}",
+                "{}, wrk -t{} -c{} -d{}s",
                 fahuo_store::redact_url(&config.database_url()),
                 settings.threads,
                 settings.connections,
                 seconds,
-                fahuo_cli::bench_list::load_average().unwrap_or_default()
             );
             print!("{}", report.table());
             Ok(())

@@ -69,6 +69,14 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A live API token as looked up by its hash: the token, its user and the user's scope.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub token: ApiToken,
+    pub user: User,
+    pub scope: Scope,
+}
+
 /// An integration's API token (the secret itself is shown once, at creation, and never stored).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -360,15 +368,18 @@ impl Store {
     }
 
     /// The live token for a bearer hash, with the (enabled) user it acts as.
+    /// The live token with this hash, with its user and the user's scope, in one query (it
+    /// runs on every API request): a revoked token or a disabled user finds nothing.
     pub async fn api_token(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<(ApiToken, User)>> {
+    ) -> Result<Option<TokenOwner>> {
         let sql = "SELECT t.id AS t_id, t.tenant_id AS t_tenant_id, t.user_id AS t_user_id, \
              t.name AS t_name, t.prefix AS t_prefix, t.created_at AS t_created_at, \
              t.last_used_at AS t_last_used_at, t.revoked_at AS t_revoked_at, \
-             u.id, u.tenant_id, u.username, u.display_name, u.role, u.disabled, u.created_at \
+             u.id, u.tenant_id, u.username, u.display_name, u.role, u.disabled, u.created_at, \
+             u.scope_shops, u.scope_warehouses \
              FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = FALSE";
         let row: Option<TokenUserRow> = on_db!(&self.db, pool => sqlx::query_as(sql)
@@ -384,7 +395,11 @@ impl Store {
                 .execute(pool)
                 .await?.rows_affected());
         }
-        Ok(Some((row.token.into(), row.user.try_into()?)))
+        Ok(Some(TokenOwner {
+            scope: scope_from(row.scope_shops.as_deref(), row.scope_warehouses.as_deref())?,
+            token: row.token.into(),
+            user: row.user.try_into()?,
+        }))
     }
 
     pub async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
@@ -489,6 +504,8 @@ struct SessionRow {
 struct TokenUserRow {
     #[sqlx(flatten)]
     user: UserRow,
+    scope_shops: Option<String>,
+    scope_warehouses: Option<String>,
     #[sqlx(flatten)]
     token: PrefixedTokenRow,
 }

@@ -153,6 +153,7 @@ fn system() -> ActorRef {
 both_backends!(
     users_are_unique_and_scoped_to_their_tenant,
     sessions_expire_and_tokens_can_be_revoked,
+    a_token_brings_its_users_scope_and_ends_with_the_user,
     login_failures_are_counted_per_window,
     shop_credentials_are_encrypted_at_rest,
     catalog_rows_never_cross_tenants,
@@ -301,8 +302,8 @@ async fn sessions_expire_and_tokens_can_be_revoked(db: TestDb) {
         )
         .await
         .unwrap();
-    let (found, as_user) = store.api_token("tok-hash", t0()).await.unwrap().unwrap();
-    assert_eq!((found.id, as_user.id), (token.id, user.id));
+    let found = store.api_token("tok-hash", t0()).await.unwrap().unwrap();
+    assert_eq!((found.token.id, found.user.id), (token.id, user.id));
     assert_eq!(store.api_tokens(a.tenant).await.unwrap().len(), 1);
     let b = fixture(store, "商家B").await;
     assert!(
@@ -329,6 +330,71 @@ async fn sessions_expire_and_tokens_can_be_revoked(db: TestDb) {
     assert!(
         store.api_token("tok-hash", t0()).await.unwrap().is_none(),
         "revoked tokens stop working"
+    );
+}
+
+/// The token lookup (one query per API request) carries the user's scope, and finds nothing
+/// once the user is disabled.
+async fn a_token_brings_its_users_scope_and_ends_with_the_user(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let user = store
+        .create_user(
+            &NewUser {
+                tenant_id: a.tenant,
+                username: Username::parse("packer").unwrap(),
+                display_name: "打包员".into(),
+                role: Role::Warehouse,
+                password_hash: "h".into(),
+            },
+            &audit(a.tenant, "user.create", "user"),
+        )
+        .await
+        .unwrap();
+    store
+        .create_api_token(
+            &user,
+            "scanner",
+            "scan-hash",
+            "fh_scan",
+            &audit(a.tenant, "token.create", "api_token"),
+        )
+        .await
+        .unwrap();
+    let update = |scope: Scope, disabled: bool| fahuo_store::accounts::UserUpdate {
+        display_name: "打包员".into(),
+        role: Role::Warehouse,
+        scope,
+        disabled,
+    };
+    let scope = Scope {
+        shops: Some(vec![a.shop]),
+        warehouses: Some(vec![a.warehouse]),
+    };
+    store
+        .update_user(
+            a.tenant,
+            user.id,
+            &update(scope.clone(), false),
+            &audit(a.tenant, "user.update", "user"),
+        )
+        .await
+        .unwrap();
+    let found = store.api_token("scan-hash", t0()).await.unwrap().unwrap();
+    assert_eq!(found.user.id, user.id);
+    assert_eq!(found.scope, scope, "the token acts within the user's scope");
+    store
+        .update_user(
+            a.tenant,
+            user.id,
+            &update(scope, true),
+            &audit(a.tenant, "user.disable", "user"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.api_token("scan-hash", t0()).await.unwrap().is_none(),
+        "a disabled user's token stops working"
     );
 }
 
