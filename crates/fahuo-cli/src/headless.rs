@@ -240,18 +240,12 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
         let (app, sim, expected, merchant) = (&app, &sim, &expected, &merchant);
         async move {
             let printed = print_ready(app, merchant).await?;
-            let accepted = sim.ledger().accepted_shipments();
-            tracing::debug!(
-                printed,
-                accepted = accepted.len(),
-                "headless run: print round"
-            );
-            let shipped = expected
-                .to_ship
-                .iter()
-                .filter(|id| accepted.contains_key(*id))
-                .count();
-            Ok(printed == 0 && shipped == expected.to_ship.len())
+            if printed > 0 {
+                return Ok(false);
+            }
+            let shipped = sim.accepted_shipment_count(|id| expected.to_ship.contains(id));
+            tracing::debug!(shipped, "headless run: print round");
+            Ok(shipped == expected.to_ship.len())
         }
     })
     .await?;
@@ -261,22 +255,30 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
     drive_until(&app, &sim, deadline, 6 * 3_600, || {
         let (app, sim, merchant) = (&app, &sim, &merchant);
         async move {
-            let facts = app.store().pipeline_facts(merchant.tenant_id).await?;
-            let snapshot = sim.tracking_snapshot();
-            let ours: HashMap<&str, Option<&str>> = facts
-                .parcels
+            let views = sim.parcel_views();
+            if views.is_empty() {
+                return Ok(false);
+            }
+            // The carriers first (in memory), fahuo's parcels only once every journey is over.
+            let mut ends = HashMap::new();
+            for (number, view) in &views {
+                match carrier_end(view) {
+                    CarrierEnd::Ends(state) => {
+                        ends.insert(number.as_str(), state);
+                    }
+                    CarrierEnd::Never => {}
+                    CarrierEnd::NotYet => return Ok(false),
+                }
+            }
+            let ours = app.store().parcel_states(merchant.tenant_id).await?;
+            let arrived = ours
                 .iter()
-                .map(|p| (p.tracking_no.as_str(), p.state.as_deref()))
-                .collect();
-            let done = snapshot
-                .parcels
-                .iter()
-                .all(|(number, view)| match carrier_end(view) {
-                    CarrierEnd::Ends(state) => ours.get(number.as_str()) == Some(&Some(state)),
-                    CarrierEnd::Never => true,
-                    CarrierEnd::NotYet => false,
-                });
-            Ok(done && !snapshot.parcels.is_empty())
+                .filter(|(number, state)| {
+                    ends.get(number.as_str())
+                        .is_some_and(|end| state.as_deref() == Some(*end))
+                })
+                .count();
+            Ok(arrived == ends.len())
         }
     })
     .await?;
@@ -508,20 +510,22 @@ where
             "the run did not finish within its time limit"
         );
         let done = round().await?;
-        let counts = app.store().job_counts().await?;
+        // The queues' unfinished rows only (`job_counts` would count every done job each round).
+        let queues = app.store().queue_stats(app.now()).await?;
+        let running: i64 = queues.iter().map(|q| q.running).sum();
         let pushing = sim.pushes_in_flight();
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
             tracing::info!(
-                queued = counts.queued,
-                running = counts.running,
-                dead = counts.dead,
+                queued = queues.iter().map(|q| q.ready + q.scheduled).sum::<i64>(),
+                running,
+                dead = queues.iter().map(|q| q.dead).sum::<i64>(),
                 pushing,
                 sim_clock = %Utc.timestamp_millis_opt(sim.now_ms()).single().unwrap_or_default(),
                 "headless run: waiting"
             );
         }
-        if done && counts.running == 0 && pushing == 0 {
+        if done && running == 0 && pushing == 0 {
             return Ok(());
         }
         // Periodic jobs (syncs every few seconds) are nearly always running on a busy node,

@@ -633,6 +633,33 @@ impl SimHandle {
         self.sim.snapshot(None, true)
     }
 
+    /// How many shipments the platforms accepted for orders `counted` picks: what
+    /// [`ledger`](Self::ledger)`.accepted_shipments()` tells, without copying the ledger (a
+    /// driver asking every few milliseconds would hold the emulators' lock copying it).
+    pub fn accepted_shipment_count(&self, counted: impl Fn(&str) -> bool) -> usize {
+        let st = self.sim.lock();
+        st.ledger
+            .ships
+            .iter()
+            .filter(|s| {
+                s.kind == ShipKind::Ship && s.outcome == ShipOutcome::Accepted && counted(&s.order_id)
+            })
+            .count()
+    }
+
+    /// Every parcel's visible state now, as [`tracking_snapshot`](Self::tracking_snapshot) has
+    /// it, without the subscriptions, pushes and queries that snapshot copies too.
+    pub fn parcel_views(&self) -> std::collections::BTreeMap<String, tracking::ParcelView> {
+        self.sim.tick();
+        let st = self.sim.lock();
+        let now = st.now_ms();
+        st.tracking
+            .parcels
+            .iter()
+            .map(|(n, p)| (n.clone(), st.tracking.view(p, now)))
+            .collect()
+    }
+
     /// The emulator's truth: every order that exists now (optionally one platform's).
     pub fn orders(&self, platform: Option<Platform>) -> Vec<Order> {
         self.sim.tick();

@@ -88,4 +88,12 @@ impl Store {
             parcels,
         })
     }
+
+    /// Every parcel's number and last known state (`None`: no event yet): what a driver
+    /// waiting for the parcels to arrive polls, without the rest of [`Self::pipeline_facts`].
+    pub async fn parcel_states(&self, tenant: TenantId) -> Result<Vec<(String, Option<String>)>> {
+        Ok(on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT tracking_no, state FROM parcels WHERE tenant_id = $1")
+            .bind(tenant.get()).fetch_all(pool).await?))
+    }
 }
