@@ -2,19 +2,26 @@
 //! raw bytes (refused at the signature) nor on correctly signed garbage, which reaches the
 //! decoders (WeChat base64/AES/padding/layout/JSON, Douyin and Xiaohongshu JSON arrays), nor on
 //! a correctly encrypted and signed WeChat message, which reaches the parser of the decrypted
-//! order and after-sale events.
+//! order and after-sale events. Every request then goes through `check_push_time` at clocks
+//! out to chrono's earliest and latest instants and with windows up to `Duration::MAX`, which
+//! must never panic either, whatever the timestamp text (seconds, milliseconds, junk, past
+//! `i64`).
 //!
 //! Input: first byte = mode (`% 3` the platform; `0x80` sign it; with `0x80`, for WeChat, `0x40`
-//! encrypt the body as the message), then header lines `0xff` query `0xff` body.
+//! encrypt the body as the message), then header lines `0xff` query `0xff` body. With `0x80`
+//! (WeChat and Xiaohongshu) the query part, when not empty, is the timestamp that gets signed;
+//! otherwise the signed timestamp is `1`.
 
 #![no_main]
 
+use chrono::{DateTime, TimeZone, Utc};
 use fahuo_platforms::{
-    Platform, ShopCredentials, WebhookMessage, WebhookRequest, douyin, verify_webhook, wechat,
-    xiaohongshu,
+    Platform, PushWindow, ShopCredentials, WebhookError, WebhookMessage, WebhookRequest,
+    check_push_time, douyin, verify_webhook, wechat, xiaohongshu,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
+use std::time::Duration;
 
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
@@ -61,6 +68,11 @@ fuzz_target!(|data: &[u8]| {
         _ => Platform::Xiaohongshu,
     };
     let signed = mode & 0x80 != 0;
+    let stamp = if query.is_empty() {
+        "1".to_string()
+    } else {
+        query.clone()
+    };
     let (query, body) = if signed {
         match platform {
             Platform::Wechat => {
@@ -73,10 +85,13 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     text
                 };
-                let sig = wechat::msg_signature("fuzztoken", "1", "2", &enc);
+                let sig = wechat::msg_signature("fuzztoken", &stamp, "2", &enc);
                 let json = serde_json::json!({ "Encrypt": enc }).to_string();
                 (
-                    format!("timestamp=1&nonce=2&msg_signature={sig}"),
+                    format!(
+                        "timestamp={}&nonce=2&msg_signature={sig}",
+                        percent_encode(&stamp)
+                    ),
                     json.into_bytes(),
                 )
             }
@@ -87,11 +102,16 @@ fuzz_target!(|data: &[u8]| {
                 (query, body)
             }
             _ => {
+                // A stamp that cannot be a header value is sent as `1`.
+                let (stamp, value) = match HeaderValue::from_str(&stamp) {
+                    Ok(v) => (stamp.as_str(), v),
+                    Err(_) => ("1", HeaderValue::from_static("1")),
+                };
                 let sig =
-                    xiaohongshu::push_sign("/hook", "", &creds.app_key, "1", &creds.app_secret);
+                    xiaohongshu::push_sign("/hook", "", &creds.app_key, stamp, &creds.app_secret);
                 headers.insert("sign", HeaderValue::from_str(&sig).expect("hex"));
                 headers.insert("app-key", HeaderValue::from_static("wxfuzzappid"));
-                headers.insert("timestamp", HeaderValue::from_static("1"));
+                headers.insert("timestamp", value);
                 (String::new(), body)
             }
         }
@@ -113,4 +133,57 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(_) | Err(_) => {}
     }
+    check_time(platform, &req);
 });
+
+/// `check_push_time` on any request, at the seeds' signed second (`1`), a 2026 clock and
+/// chrono's earliest and latest instants, with windows from nothing to `Duration::MAX`: it
+/// never panics, Douyin (whose pushes carry no timestamp) is never refused, and a window of
+/// `Duration::MAX` either way never finds a timestamp stale.
+fn check_time(platform: Platform, req: &WebhookRequest) {
+    let clocks: [DateTime<Utc>; 4] = [
+        Utc.timestamp_opt(1, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).unwrap(),
+        DateTime::<Utc>::MIN_UTC,
+        DateTime::<Utc>::MAX_UTC,
+    ];
+    let widest = PushWindow {
+        max_age: Duration::MAX,
+        max_ahead: Duration::MAX,
+    };
+    let windows = [
+        PushWindow::default(),
+        PushWindow {
+            max_age: Duration::ZERO,
+            max_ahead: Duration::ZERO,
+        },
+        widest,
+    ];
+    for now in clocks {
+        for window in &windows {
+            let checked = check_push_time(platform, req, now, window);
+            if platform == Platform::Douyin {
+                assert!(checked.is_ok(), "Douyin pushes have no timestamp to judge");
+            }
+            if *window == widest {
+                assert!(
+                    !matches!(checked, Err(WebhookError::Stale { .. })),
+                    "nothing is outside the widest window: {checked:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Every byte but ASCII letters and digits as `%XX`, so any stamp survives the query.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

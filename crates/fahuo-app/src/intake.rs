@@ -20,12 +20,13 @@ use fahuo_platforms::{
     AfterSale, ClientOptions, Connection, PlatformClient, PlatformError, PlatformStatus,
     PulledOrder, WebhookMessage,
 };
-use fahuo_store::intake::{SyncLease, SyncState};
+use fahuo_store::intake::SyncState;
 use fahuo_store::jobs::{Job, NewJob};
 use fahuo_store::orders::Upsert;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Enqueues a sync of every connected shop.
@@ -34,9 +35,6 @@ pub const SCHEDULE_JOB: &str = "intake.schedule";
 pub const SYNC_JOB: &str = "intake.sync";
 /// Pulls one order a push named (`{"tenant_id", "shop_id", "platform_order_id"}`).
 pub const PUSH_JOB: &str = "intake.push";
-/// How long a sync run may go without renewing its lease before another run may take over (at
-/// least; never shorter than the lease of the job running it, see `App::sync_lease`).
-const SYNC_LEASE: Duration = Duration::minutes(5);
 /// The longest stretch of platform update time between two progress records.
 const PROGRESS_WINDOW: Duration = Duration::hours(1);
 
@@ -305,21 +303,20 @@ impl App {
         }
     }
 
-    /// A sync run's hold on its shop: as long as the job running it holds its own lease, so a
-    /// second run (a later slot's job) does not pull the same shop at the same time while the
-    /// first is alive — where leases are long because the clock jumps (the headless run), the
-    /// syncs of a shop had piled up side by side and taken every worker.
-    fn sync_lease(&self) -> Duration {
-        SYNC_LEASE.max(Duration::seconds(self.settings().job_lease_seconds))
-    }
-
     /// Pulls everything the shop's platform changed since the last run and stores it.
+    ///
+    /// One run per shop at a time: the run holds the shop's sync lease
+    /// (`Settings::sync_lease_seconds`) and renews it while it runs, however long that is, so a
+    /// later slot's sync finds the shop taken and does nothing. The lease is short (five minutes
+    /// by default) and apart from the job's, so when the node running the sync dies, its shop
+    /// is synced again soon after even where job leases are long.
     pub async fn sync_shop(&self, tenant: TenantId, shop_id: ShopId) -> Result<SyncReport> {
         let shop = self.store().shop(tenant, shop_id).await?;
         let now = self.now();
+        let length = Duration::seconds(self.settings().sync_lease_seconds);
         let Some(lease) = self
             .store()
-            .claim_sync(tenant, shop_id, now, now + self.sync_lease())
+            .claim_sync(tenant, shop_id, now, now + length)
             .await?
         else {
             // Another run is syncing the shop; it covers everything up to its own end.
@@ -328,7 +325,26 @@ impl App {
                 ..SyncReport::default()
             });
         };
-        let outcome = self.sync_shop_windows(&shop, &lease).await;
+        let lost = AtomicBool::new(false);
+        let outcome = {
+            let windows = self.sync_shop_windows(&shop, &lost);
+            let mut windows = std::pin::pin!(windows);
+            let every = crate::jobs::renewal_period(length);
+            loop {
+                tokio::select! {
+                    outcome = &mut windows => break outcome,
+                    _ = tokio::time::sleep(every) => {
+                        let until = self.now() + length;
+                        match self.store().renew_sync(tenant, shop_id, &lease, until).await {
+                            Ok(true) => {}
+                            // It lapsed (this node stalled) and another run took the shop.
+                            Ok(false) => lost.store(true, Ordering::Relaxed),
+                            Err(e) => tracing::warn!(shop = shop_id.get(), error = %e, "could not renew a sync lease"),
+                        }
+                    }
+                }
+            }
+        };
         self.store().release_sync(tenant, shop_id, lease).await?;
         match outcome {
             Ok(report) => {
@@ -353,7 +369,9 @@ impl App {
         }
     }
 
-    async fn sync_shop_windows(&self, shop: &Shop, lease: &SyncLease) -> Result<SyncReport> {
+    /// The windows of one run, each stored and recorded before the next; stops after the
+    /// window in hand once `lost` says another run took the shop over.
+    async fn sync_shop_windows(&self, shop: &Shop, lost: &AtomicBool) -> Result<SyncReport> {
         if shop.platform == Platform::Manual {
             return Err(AppError::Conflict(
                 "manual shops have nothing to sync".into(),
@@ -392,17 +410,7 @@ impl App {
             report.store_millis += storing.elapsed().as_millis() as u64;
             report.high_water = Some(end);
             start = end;
-            let renewed = self
-                .store()
-                .renew_sync(
-                    shop.tenant_id,
-                    shop.id,
-                    lease,
-                    self.now() + self.sync_lease(),
-                )
-                .await?;
-            if !renewed {
-                // This run took so long its lease lapsed and another run took over.
+            if lost.load(Ordering::Relaxed) {
                 break;
             }
         }

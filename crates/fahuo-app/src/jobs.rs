@@ -317,8 +317,7 @@ async fn run_leased(
     let store = app.store().clone();
     let work = AssertUnwindSafe(handler(app.clone(), job.clone())).catch_unwind();
     let mut work = std::pin::pin!(work);
-    let renew_every =
-        std::time::Duration::from_millis((lease.num_milliseconds() / 3).max(10) as u64);
+    let renew_every = renewal_period(lease);
     let outcome = loop {
         tokio::select! {
             result = &mut work => break result.unwrap_or_else(|_| Err(JobError::Retry("the handler panicked".into()))),
@@ -354,6 +353,13 @@ async fn run_leased(
         Err(e) => tracing::error!(error = %e, "job outcome not recorded"),
     }
     Some(outcome)
+}
+
+/// How often a lease of length `lease` is renewed while its holder runs: every third of it, so
+/// a renewal that fails or comes late (a slow database, a busy node) still leaves time for the
+/// next before the lease lapses. Job leases and shops' sync leases both renew at this pace.
+pub(crate) fn renewal_period(lease: Duration) -> std::time::Duration {
+    std::time::Duration::from_millis((lease.num_milliseconds() / 3).max(10) as u64)
 }
 
 /// Deletes expired sessions and finished jobs older than a week.

@@ -89,6 +89,9 @@ pub struct Settings {
     pub job_poll_millis: u64,
     /// How often every shop's incremental sync runs (pushes arrive in between).
     pub sync_every_seconds: i64,
+    /// A running sync's hold on its shop; renewed every third of it while the sync runs, so a
+    /// second sync of the shop waits, and free again this long after the node running it died.
+    pub sync_lease_seconds: i64,
     /// How far back a shop's first sync reaches.
     pub sync_initial_lookback_hours: i64,
     /// One platform call's time limit.
@@ -133,6 +136,7 @@ impl Default for Settings {
             job_lease_seconds: 60,
             job_poll_millis: 500,
             sync_every_seconds: 60,
+            sync_lease_seconds: 300,
             sync_initial_lookback_hours: 72,
             platform_timeout_millis: 10_000,
             platform_max_attempts: 5,

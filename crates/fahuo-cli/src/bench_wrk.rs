@@ -7,7 +7,8 @@
 //! and whatever else runs). Latency under a closed loop of 64 connections is mostly queueing,
 //! so on a shared machine the CPU per request is the figure the machine's load does not move
 //! much: at `c` milliseconds of CPU per request on `n` free cores, 64 connections wait about
-//! `64 × c / n` ms. `fahuo bench order-list-load` prints it; `fahuo bench pipeline` calls [`run`].
+//! `64 × c / n` ms. `fahuo bench order-list-load` seeds and measures through [`run`];
+//! `fahuo bench pipeline` seeds its reference tenant itself and calls [`load`] on it.
 //!
 //! wrk and the server share the machine: on two cores, wrk's two threads take CPU the server
 //! would otherwise have, so the figures are a floor for a server with the machine to itself.

@@ -142,8 +142,12 @@ pub fn run_settings(base: Settings, fault_rate: f64) -> Settings {
         platform_backoff_millis: 20,
         waybill_calls_per_second: 0.0,
         review_every_seconds: 1,
-        // One node on a clock that jumps: a lease must outlive any jump.
+        // One node on a clock that jumps: a lease must outlive any jump. Its renewals come
+        // every third of the lease in real time, far apart next to the jumps, so a shop's sync
+        // would lose a shorter lease mid-run and the next slot's sync would pull the shop
+        // beside it (two or three per shop had taken 7 of 8 workers).
         job_lease_seconds: 90 * 86_400,
+        sync_lease_seconds: 90 * 86_400,
         ..base
     }
 }

@@ -9,6 +9,10 @@ use crate::util::{array, int, nonempty, object, req_text, text};
 use crate::{douyin, wechat, xiaohongshu};
 use chrono::{DateTime, Utc};
 use fahuo_domain::Platform;
+use fahuo_domain::aftersale::AfterSaleStatus::{
+    AwaitingReturn, Closed, Completed, Refunding, Rejected, Requested, ReturnReceived,
+    ReturnShipped,
+};
 use fahuo_domain::aftersale::{AfterSaleKind, AfterSaleStatus};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -423,7 +427,87 @@ fn id_text(v: &Value) -> Result<String, PlatformError> {
     }
 }
 
-// ------------------------------------------------------------------ WeChat
+// ------------------------------------------------------------------ Status codes
+
+/// One of a platform's after-sale status codes: the code as the platform sends it, fahuo's
+/// normalised status for it, and the name the platform's merchant back end shows (Chinese) with
+/// the same in English. Reading a status and naming it use the same row, so a code fahuo accepts
+/// always has a name and a named code is always accepted.
+type StatusRow = (&'static str, AfterSaleStatus, &'static str, &'static str);
+
+/// WeChat Shop's `status` strings (the spelling `USER_CANCELD` is the platform's).
+#[rustfmt::skip] // a table: one code per row
+const WECHAT_STATUSES: &[StatusRow] = &[
+    ("MERCHANT_PROCESSING", Requested, "商家受理中", "Merchant handling"),
+    ("USER_WAIT_RETURN", AwaitingReturn, "待买家退货", "Waiting for the buyer's return"),
+    ("MERCHANT_WAIT_RECEIPT", ReturnShipped, "待商家收货", "Waiting for the merchant to receive"),
+    ("PLATFORM_REFUNDING", Refunding, "平台退款中", "Platform refunding"),
+    ("PLATFORM_REFUND_FAIL", Refunding, "平台退款失败", "Platform refund failed"),
+    ("MERCHANT_OVERDUE_REFUND", Refunding, "商家逾期未退款", "Merchant overdue to refund"),
+    ("USER_WAIT_RECEIPT", ReturnReceived, "待买家收货", "Waiting for the buyer to receive"),
+    ("MERCHANT_REFUND_SUCCESS", Completed, "退款完成", "Refund completed"),
+    ("MERCHANT_RETURN_SUCCESS", Completed, "退货退款完成", "Return and refund completed"),
+    ("MERCHANT_EXCHANGE_SUCCESS", Completed, "换货完成", "Exchange completed"),
+    ("MERCHANT_REJECT_REFUND", Rejected, "商家拒绝退款", "Merchant refused the refund"),
+    ("MERCHANT_REJECT_RETURN", Rejected, "商家拒绝退货退款", "Merchant refused the return"),
+    ("MERCHANT_REJECT_EXCHANGE", Rejected, "商家拒绝换货", "Merchant refused the exchange"),
+    ("MERCHANT_REJECT_RESHIP", Rejected, "商家拒绝补寄", "Merchant refused to reship"),
+    ("USER_CANCELD", Closed, "用户取消申请", "Buyer withdrew the request"),
+    ("RETURN_CLOSED", Closed, "退货退款关闭", "Return closed"),
+    ("MERCHANT_FAIL", Closed, "售后关闭", "After-sale closed"),
+    ("MERCHANT_REFUND_RETRY_FAIL", Closed, "商家打款失败，售后关闭", "Merchant payment failed, closed"),
+    ("USER_WAIT_CONFIRM", Requested, "待用户确认", "Waiting for the buyer to confirm"),
+    ("USER_WAIT_CONFIRM_UPDATE", Requested, "待用户处理商家协商", "Waiting for the buyer to answer the merchant's proposal"),
+    ("USER_WAIT_HANDLE_MERCHANT_AFTER_SALE", Requested, "待用户处理商家代发起的售后", "Waiting for the buyer to answer the merchant's after-sale"),
+    ("WAIT_PACKAGE_INTERCEPT", Requested, "待拦截包裹", "Waiting for the parcel to be intercepted"),
+];
+
+/// Douyin's `aftersale_status` numbers, as decimal text.
+#[rustfmt::skip] // a table: one code per row
+const DOUYIN_STATUSES: &[StatusRow] = &[
+    ("6", Requested, "待商家同意", "Waiting for the merchant to agree"),
+    ("7", AwaitingReturn, "待买家退货", "Waiting for the buyer's return"),
+    ("11", ReturnShipped, "待商家二次同意", "Waiting for the merchant's second approval"),
+    ("8", ReturnReceived, "待商家发货", "Waiting for the merchant to ship"),
+    ("3", ReturnReceived, "换货待买家收货", "Exchange waiting for the buyer to receive"),
+    ("13", ReturnReceived, "换货待买家收货", "Exchange waiting for the buyer to receive"),
+    ("12", Completed, "售后成功", "After-sale succeeded"),
+    ("14", Completed, "换货成功", "Exchange succeeded"),
+    ("27", Rejected, "商家一次拒绝", "Merchant refused (first review)"),
+    ("29", Rejected, "商家二次拒绝", "Merchant refused (second review)"),
+    ("28", Closed, "售后失败", "After-sale failed or closed"),
+];
+
+/// Xiaohongshu's `status` numbers, as decimal text.
+#[rustfmt::skip] // a table: one code per row
+const XHS_STATUSES: &[StatusRow] = &[
+    ("1", Requested, "待审核", "Waiting for review"),
+    ("2", AwaitingReturn, "待用户寄回", "Waiting for the buyer to send back"),
+    ("3", ReturnShipped, "待商家收货", "Waiting for the merchant to receive"),
+    ("4", Completed, "已完成", "Completed"),
+    ("5", Closed, "已取消", "Cancelled"),
+    ("6", Closed, "已关闭", "Closed"),
+    ("9", Rejected, "商家审核拒绝", "Merchant refused at review"),
+    ("9001", Rejected, "商家收货拒绝", "Merchant refused at receipt"),
+    ("11", Refunding, "换货转退款", "Exchange turned into a refund"),
+    ("12", ReturnReceived, "换货待商家发货", "Exchange waiting for the merchant to ship"),
+    ("13", ReturnReceived, "换货待用户确认收货", "Exchange waiting for the buyer to confirm receipt"),
+    ("14", Requested, "平台介入中", "Platform intervening"),
+];
+
+fn status_table(platform: Platform) -> &'static [StatusRow] {
+    match platform {
+        Platform::Wechat => WECHAT_STATUSES,
+        Platform::Douyin => DOUYIN_STATUSES,
+        Platform::Xiaohongshu => XHS_STATUSES,
+        Platform::Manual => &[],
+    }
+}
+
+/// The row of `code` exactly as sent (no trimming: a mangled code is not the platform's).
+fn status_row(platform: Platform, code: &str) -> Option<&'static StatusRow> {
+    status_table(platform).iter().find(|row| row.0 == code)
+}
 
 /// What a platform calls one of its after-sale status codes: the name its merchant back end
 /// shows (Chinese) and the same in English, or `None` for a code it does not document. fahuo
@@ -434,205 +518,22 @@ pub fn platform_status_name(
     platform: Platform,
     code: &str,
 ) -> Option<(&'static str, &'static str)> {
-    let code = code.trim();
-    let table: &[(&str, &str, &str)] = match platform {
-        Platform::Wechat => &[
-            ("MERCHANT_PROCESSING", "商家受理中", "Merchant handling"),
-            (
-                "USER_WAIT_RETURN",
-                "待买家退货",
-                "Waiting for the buyer's return",
-            ),
-            (
-                "MERCHANT_WAIT_RECEIPT",
-                "待商家收货",
-                "Waiting for the merchant to receive",
-            ),
-            ("PLATFORM_REFUNDING", "平台退款中", "Platform refunding"),
-            (
-                "PLATFORM_REFUND_FAIL",
-                "平台退款失败",
-                "Platform refund failed",
-            ),
-            (
-                "MERCHANT_OVERDUE_REFUND",
-                "商家逾期未退款",
-                "Merchant overdue to refund",
-            ),
-            (
-                "USER_WAIT_RECEIPT",
-                "待买家收货",
-                "Waiting for the buyer to receive",
-            ),
-            ("MERCHANT_REFUND_SUCCESS", "退款完成", "Refund completed"),
-            (
-                "MERCHANT_RETURN_SUCCESS",
-                "退货退款完成",
-                "Return and refund completed",
-            ),
-            (
-                "MERCHANT_EXCHANGE_SUCCESS",
-                "换货完成",
-                "Exchange completed",
-            ),
-            (
-                "MERCHANT_REJECT_REFUND",
-                "商家拒绝退款",
-                "Merchant refused the refund",
-            ),
-            (
-                "MERCHANT_REJECT_RETURN",
-                "商家拒绝退货退款",
-                "Merchant refused the return",
-            ),
-            (
-                "MERCHANT_REJECT_EXCHANGE",
-                "商家拒绝换货",
-                "Merchant refused the exchange",
-            ),
-            (
-                "MERCHANT_REJECT_RESHIP",
-                "商家拒绝补寄",
-                "Merchant refused to reship",
-            ),
-            ("USER_CANCELD", "用户取消申请", "Buyer withdrew the request"),
-            ("RETURN_CLOSED", "退货退款关闭", "Return closed"),
-            ("MERCHANT_FAIL", "售后关闭", "After-sale closed"),
-            (
-                "MERCHANT_REFUND_RETRY_FAIL",
-                "商家打款失败，售后关闭",
-                "Merchant payment failed, closed",
-            ),
-            (
-                "USER_WAIT_CONFIRM",
-                "待用户确认",
-                "Waiting for the buyer to confirm",
-            ),
-            (
-                "USER_WAIT_CONFIRM_UPDATE",
-                "待用户处理商家协商",
-                "Waiting for the buyer to answer the merchant's proposal",
-            ),
-            (
-                "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE",
-                "待用户处理商家代发起的售后",
-                "Waiting for the buyer to answer the merchant's after-sale",
-            ),
-            (
-                "WAIT_PACKAGE_INTERCEPT",
-                "待拦截包裹",
-                "Waiting for the parcel to be intercepted",
-            ),
-        ],
-        Platform::Douyin => &[
-            ("6", "待商家同意", "Waiting for the merchant to agree"),
-            ("7", "待买家退货", "Waiting for the buyer's return"),
-            (
-                "11",
-                "待商家二次同意",
-                "Waiting for the merchant's second approval",
-            ),
-            ("8", "待商家发货", "Waiting for the merchant to ship"),
-            (
-                "3",
-                "换货待买家收货",
-                "Exchange waiting for the buyer to receive",
-            ),
-            (
-                "13",
-                "换货待买家收货",
-                "Exchange waiting for the buyer to receive",
-            ),
-            ("12", "售后成功", "After-sale succeeded"),
-            ("14", "换货成功", "Exchange succeeded"),
-            ("27", "商家一次拒绝", "Merchant refused (first review)"),
-            ("29", "商家二次拒绝", "Merchant refused (second review)"),
-            ("28", "售后失败", "After-sale failed or closed"),
-        ],
-        Platform::Xiaohongshu => &[
-            ("1", "待审核", "Waiting for review"),
-            ("2", "待用户寄回", "Waiting for the buyer to send back"),
-            ("3", "待商家收货", "Waiting for the merchant to receive"),
-            ("4", "已完成", "Completed"),
-            ("5", "已取消", "Cancelled"),
-            ("6", "已关闭", "Closed"),
-            ("9", "商家审核拒绝", "Merchant refused at review"),
-            ("9001", "商家收货拒绝", "Merchant refused at receipt"),
-            ("11", "换货转退款", "Exchange turned into a refund"),
-            (
-                "12",
-                "换货待商家发货",
-                "Exchange waiting for the merchant to ship",
-            ),
-            (
-                "13",
-                "换货待用户确认收货",
-                "Exchange waiting for the buyer to confirm receipt",
-            ),
-            ("14", "平台介入中", "Platform intervening"),
-        ],
-        Platform::Manual => &[],
-    };
-    table
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .map(|&(_, zh, en)| (zh, en))
-}
-
-fn douyin_status(code: i64) -> Option<AfterSaleStatus> {
-    use AfterSaleStatus as S;
-    Some(match code {
-        6 => S::Requested,
-        7 => S::AwaitingReturn,
-        11 => S::ReturnShipped,
-        3 | 8 | 13 => S::ReturnReceived,
-        12 | 14 => S::Completed,
-        27 | 29 => S::Rejected,
-        28 => S::Closed,
-        _ => return None,
-    })
-}
-
-fn xhs_status(code: i64) -> Option<AfterSaleStatus> {
-    use AfterSaleStatus as S;
-    Some(match code {
-        1 | 14 => S::Requested,
-        2 => S::AwaitingReturn,
-        3 => S::ReturnShipped,
-        4 => S::Completed,
-        5 | 6 => S::Closed,
-        9 | 9001 => S::Rejected,
-        11 => S::Refunding,
-        12 | 13 => S::ReturnReceived,
-        _ => return None,
-    })
+    status_row(platform, code.trim()).map(|&(_, _, zh, en)| (zh, en))
 }
 
 fn wechat_status(s: &str) -> Option<AfterSaleStatus> {
-    use AfterSaleStatus as S;
-    Some(match s {
-        "MERCHANT_PROCESSING"
-        | "USER_WAIT_CONFIRM"
-        | "USER_WAIT_CONFIRM_UPDATE"
-        | "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE"
-        | "WAIT_PACKAGE_INTERCEPT" => S::Requested,
-        "USER_WAIT_RETURN" => S::AwaitingReturn,
-        "MERCHANT_WAIT_RECEIPT" => S::ReturnShipped,
-        "USER_WAIT_RECEIPT" => S::ReturnReceived,
-        "PLATFORM_REFUNDING" | "PLATFORM_REFUND_FAIL" | "MERCHANT_OVERDUE_REFUND" => S::Refunding,
-        "MERCHANT_REFUND_SUCCESS" | "MERCHANT_RETURN_SUCCESS" | "MERCHANT_EXCHANGE_SUCCESS" => {
-            S::Completed
-        }
-        "MERCHANT_REJECT_REFUND"
-        | "MERCHANT_REJECT_RETURN"
-        | "MERCHANT_REJECT_EXCHANGE"
-        | "MERCHANT_REJECT_RESHIP" => S::Rejected,
-        "USER_CANCELD" | "RETURN_CLOSED" | "MERCHANT_FAIL" | "MERCHANT_REFUND_RETRY_FAIL" => {
-            S::Closed
-        }
-        _ => return None,
-    })
+    status_row(Platform::Wechat, s).map(|row| row.1)
 }
+
+fn douyin_status(code: i64) -> Option<AfterSaleStatus> {
+    status_row(Platform::Douyin, &code.to_string()).map(|row| row.1)
+}
+
+fn xhs_status(code: i64) -> Option<AfterSaleStatus> {
+    status_row(Platform::Xiaohongshu, &code.to_string()).map(|row| row.1)
+}
+
+// ------------------------------------------------------------------ WeChat
 
 fn map_wechat(a: &Value) -> Result<PlatformAfterSale, PlatformError> {
     let status_raw = req_text(a, "status")?;
@@ -878,5 +779,18 @@ mod tests {
             None
         );
         assert_eq!(platform_status_name(Platform::Manual, "1"), None);
+    }
+
+    #[test]
+    fn each_platform_lists_a_status_code_once() {
+        for platform in [Platform::Wechat, Platform::Douyin, Platform::Xiaohongshu] {
+            let table = status_table(platform);
+            let codes: HashSet<&str> = table.iter().map(|row| row.0).collect();
+            assert_eq!(
+                codes.len(),
+                table.len(),
+                "{platform:?}: a code listed twice"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
-use fahuo_domain::catalog::{ShopCredentials, SizeMm};
+use fahuo_domain::catalog::{ShopCredentials, SizeMm, User};
 use fahuo_domain::fulfilment::{NewCarrierAccount, WaybillService};
 use fahuo_domain::order::{NewOrder, NewOrderLine, Receiver};
 use fahuo_domain::stock::{MovementKind, StockMovement};
@@ -32,6 +32,24 @@ fn audit(tenant: TenantId, action: &str, entity: &str) -> AuditEntry {
         after: None,
         at: t0(),
     }
+}
+
+/// A user of `tenant` with the given username and role, for tests about what a user holds
+/// (sessions, tokens) rather than about creating users.
+async fn user(store: &Store, tenant: TenantId, name: &str, role: Role) -> User {
+    store
+        .create_user(
+            &NewUser {
+                tenant_id: tenant,
+                username: Username::parse(name).unwrap(),
+                display_name: name.into(),
+                role,
+                password_hash: "h".into(),
+            },
+            &audit(tenant, "user.create", "user"),
+        )
+        .await
+        .unwrap()
 }
 
 struct Fixture {
@@ -253,19 +271,7 @@ async fn users_are_unique_and_scoped_to_their_tenant(db: TestDb) {
 async fn sessions_expire_and_tokens_can_be_revoked(db: TestDb) {
     let store = &db.store;
     let a = fixture(store, "商家A").await;
-    let user = store
-        .create_user(
-            &NewUser {
-                tenant_id: a.tenant,
-                username: Username::parse("boss").unwrap(),
-                display_name: "老板".into(),
-                role: Role::Owner,
-                password_hash: "h".into(),
-            },
-            &audit(a.tenant, "user.create", "user"),
-        )
-        .await
-        .unwrap();
+    let user = user(store, a.tenant, "boss", Role::Owner).await;
     store
         .create_session("sess-hash", &user, "csrf", t0(), t0() + Duration::hours(12))
         .await
@@ -338,19 +344,7 @@ async fn sessions_expire_and_tokens_can_be_revoked(db: TestDb) {
 async fn a_token_brings_its_users_scope_and_ends_with_the_user(db: TestDb) {
     let store = &db.store;
     let a = fixture(store, "商家A").await;
-    let user = store
-        .create_user(
-            &NewUser {
-                tenant_id: a.tenant,
-                username: Username::parse("packer").unwrap(),
-                display_name: "打包员".into(),
-                role: Role::Warehouse,
-                password_hash: "h".into(),
-            },
-            &audit(a.tenant, "user.create", "user"),
-        )
-        .await
-        .unwrap();
+    let user = user(store, a.tenant, "packer", Role::Warehouse).await;
     store
         .create_api_token(
             &user,

@@ -1,0 +1,168 @@
+//! Order intake against the platform emulator over real HTTP, on SQLite and PostgreSQL: how
+//! long a shop's sync holds its shop. (The end-to-end intake test, every order compared with
+//! the emulator's, is `fahuo-cli`'s `tests/intake.rs`.)
+
+use chrono::{DateTime, TimeZone, Utc};
+use fahuo_app::catalog::{CredentialsInput, ShopInput};
+use fahuo_app::{Actor, App, Clock, Settings};
+use fahuo_domain::Name;
+use fahuo_sim::{SimConfig, SimHandle};
+use fahuo_store::both_backends;
+use fahuo_store::testing::TestDb;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// fahuo on the emulator's clock, which the test moves on.
+struct SimClock(Arc<SimHandle>);
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.0.now_ms()).unwrap()
+    }
+}
+
+/// A TCP relay in front of the emulator that holds whatever fahuo sends while it is closed,
+/// as a platform that stops answering does: a sync behind it waits in the middle of a call.
+struct Relay {
+    addr: SocketAddr,
+    open: watch::Sender<bool>,
+    /// Reads that came in from fahuo, held or not.
+    heard: Arc<AtomicUsize>,
+}
+
+async fn relay(upstream: SocketAddr) -> Relay {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (open, gate) = watch::channel(true);
+    let heard = Arc::new(AtomicUsize::new(0));
+    let counter = heard.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (mut gate, heard) = (gate.clone(), counter.clone());
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut from_client, mut to_client) = client.into_split();
+                let (mut from_server, mut to_server) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let n = match from_client.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    heard.fetch_add(1, Ordering::SeqCst);
+                    if gate.wait_for(|open| *open).await.is_err()
+                        || to_server.write_all(&buf[..n]).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown().await;
+            });
+        }
+    });
+    Relay { addr, open, heard }
+}
+
+both_backends!(
+    a_sync_keeps_its_shop_while_it_runs_and_a_dead_nodes_shop_is_free_once_its_lease_lapses
+);
+
+/// A sync stuck far longer than its lease on a platform call still holds its shop (its lease is
+/// renewed while it runs), so a second sync does nothing; once its node dies, the shop is
+/// synced again as soon as the short lease has lapsed.
+async fn a_sync_keeps_its_shop_while_it_runs_and_a_dead_nodes_shop_is_free_once_its_lease_lapses(
+    db: TestDb,
+) {
+    fahuo_platforms::install_tls_provider();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Arc::new(fahuo_sim::start(SimConfig::new(61, 5), listener).unwrap());
+    let relay = relay(sim.addr()).await;
+    let lease_secs = 4;
+    let settings = Settings {
+        sync_lease_seconds: lease_secs,
+        // Longer than the whole test: the stuck call neither times out nor is retried.
+        platform_timeout_millis: 120_000,
+        sync_initial_lookback_hours: 1,
+        ..Settings::default()
+    };
+    let app = App::new(db.store.clone(), Arc::new(SimClock(sim.clone())), settings);
+    let tenant = app
+        .create_tenant(&Name::parse("同步租约商家").unwrap())
+        .await
+        .unwrap()
+        .id;
+    let info = sim.info();
+    let shop = app
+        .create_shop(
+            &Actor::cli(tenant),
+            &ShopInput {
+                platform: "douyin".into(),
+                name: "抖店".into(),
+                platform_shop_id: info.douyin.shop_id.to_string(),
+                api_base_url: Some(
+                    info.douyin_base_url
+                        .replace(&sim.addr().to_string(), &relay.addr.to_string()),
+                ),
+                credentials: Some(CredentialsInput {
+                    app_key: info.douyin.app_key.clone(),
+                    app_secret: info.douyin.app_secret.clone(),
+                    ..Default::default()
+                }),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let second_sync = || async {
+        tokio::time::timeout(Duration::from_secs(10), app.sync_shop(tenant, shop))
+            .await
+            .expect("a second sync took the shop and waits on the held platform call")
+            .unwrap()
+    };
+
+    relay.open.send_replace(false);
+    let heard = relay.heard.load(Ordering::SeqCst);
+    let stuck = tokio::spawn({
+        let app = app.clone();
+        async move { app.sync_shop(tenant, shop).await }
+    });
+    while relay.heard.load(Ordering::SeqCst) == heard {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The first sync holds the shop and waits on the platform; its lease's length passes
+    // several times over, and a renewal (every third of the lease) comes after that.
+    sim.advance_clock(10 * lease_secs);
+    tokio::time::sleep(Duration::from_secs_f64(lease_secs as f64 / 3.0 * 1.5)).await;
+    assert!(
+        second_sync().await.already_running,
+        "a sync running past its lease's length still holds its shop"
+    );
+
+    // Its node dies: nothing renews the lease any more, nor releases it.
+    stuck.abort();
+    assert!(stuck.await.unwrap_err().is_cancelled());
+    assert!(
+        second_sync().await.already_running,
+        "the dead sync's lease runs to its end"
+    );
+    sim.advance_clock(lease_secs + 1);
+    relay.open.send_replace(true);
+    let report = tokio::time::timeout(Duration::from_secs(60), app.sync_shop(tenant, shop))
+        .await
+        .expect("the sync ends")
+        .unwrap();
+    assert!(
+        !report.already_running && report.windows >= 1,
+        "once the lease lapsed the shop is synced again: {report:?}"
+    );
+}
