@@ -279,16 +279,23 @@ impl Store {
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
         // One arm per kind, each reading only that kind's due jobs (oldest first, as many as it
-        // may take), numbered from the kind's running count: the turn its jobs come in.
+        // may take), numbered from the kind's running count: the turn its jobs come in. Queued
+        // and lapsed jobs are read apart, each a range of the (kind, state, run_at) index: with
+        // the two states OR-ed, the planner read every job of the kind, the done ones included,
+        // and sorted them, on every claim.
         let arms: Vec<String> = kinds
             .iter()
             .enumerate()
             .map(|(i, k)| {
                 format!(
                     "SELECT id, run_at, {running} + ROW_NUMBER() OVER (ORDER BY run_at, id) AS turn \
-                     FROM (SELECT id, run_at FROM jobs WHERE kind = ${param} AND \
-                     ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)) \
-                     AND attempts < max_attempts ORDER BY run_at, id LIMIT {at_most}{skip_locked}) k{i}",
+                     FROM (SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${param} \
+                     AND state = 'queued' AND run_at <= $3 AND attempts < max_attempts \
+                     ORDER BY run_at, id LIMIT {at_most}{skip_locked}) q{i} \
+                     UNION ALL SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${param} \
+                     AND state = 'running' AND locked_until < $3 AND attempts < max_attempts \
+                     ORDER BY run_at, id LIMIT {at_most}{skip_locked}) r{i} \
+                     ORDER BY run_at, id LIMIT {at_most}) k{i}",
                     running = k.running.max(0),
                     param = i + 5,
                     at_most = k.at_most,
