@@ -642,7 +642,9 @@ impl SimHandle {
             .ships
             .iter()
             .filter(|s| {
-                s.kind == ShipKind::Ship && s.outcome == ShipOutcome::Accepted && counted(&s.order_id)
+                s.kind == ShipKind::Ship
+                    && s.outcome == ShipOutcome::Accepted
+                    && counted(&s.order_id)
             })
             .count()
     }

@@ -13,7 +13,9 @@
 //! the work it implies are committed together or not at all. A `dedupe_key` makes enqueueing
 //! idempotent.
 
-use crate::{Db, Page, Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{
+    Db, Page, Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db,
+};
 use chrono::{DateTime, Utc};
 use fahuo_domain::{JobId, TenantId};
 use serde::Serialize;

@@ -586,8 +586,7 @@ impl Store {
                  AND s.tracking_no IN ({})",
                 crate::texts_in(&self.db, 2)
             );
-            let rows: Vec<(String, i64, String, Option<String>)> =
-                on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<(String, i64, String, Option<String>)> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.get()).bind(&list).fetch_all(pool).await?);
             for (tracking_no, order, state, merge_key) in rows {
                 out.push(NumberUse {
@@ -616,8 +615,7 @@ impl Store {
                  WHERE tenant_id = $1 AND platform_order_id IN ({})",
                 crate::texts_in(&self.db, 2)
             );
-            let rows: Vec<(String, i64, i64, String, Option<String>)> =
-                on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<(String, i64, i64, String, Option<String>)> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.get()).bind(&list).fetch_all(pool).await?);
             for (platform_order_id, id, shop, state, merge_key) in rows {
                 out.push(OrderRef {

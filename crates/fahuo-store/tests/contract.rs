@@ -1330,7 +1330,10 @@ async fn sqlite_writers_of_one_process_take_turns() {
         "reads do not wait for it"
     );
     drop(turn);
-    assert!(waiting.await.unwrap().unwrap().is_some(), "and goes on once it is free");
+    assert!(
+        waiting.await.unwrap().unwrap().is_some(),
+        "and goes on once it is free"
+    );
 
     // Many writers at once all get their turn: none gives up as busy.
     let writers: Vec<_> = (0..40)
@@ -1345,7 +1348,12 @@ async fn sqlite_writers_of_one_process_take_turns() {
                         .await
                         .unwrap();
                     for job in claimed {
-                        assert!(store.complete_job(&job, &format!("w{w}"), t0()).await.unwrap());
+                        assert!(
+                            store
+                                .complete_job(&job, &format!("w{w}"), t0())
+                                .await
+                                .unwrap()
+                        );
                     }
                 }
             })
