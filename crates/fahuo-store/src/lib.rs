@@ -68,12 +68,9 @@ pub enum Db {
 pub struct Sqlite {
     pub pool: SqlitePool,
     writer: Arc<tokio::sync::Mutex<()>>,
-    /// Turns handed out so far: how a waiter tells a long queue from a stuck one.
-    handovers: Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// How long a write waits while no other write gets its turn before giving up, as SQLite's
-/// busy timeout would.
+/// How long a write waits for its turn before giving up, as SQLite's busy timeout would.
 const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Sqlite {
@@ -81,29 +78,16 @@ impl Sqlite {
         Sqlite {
             pool,
             writer: Arc::default(),
-            handovers: Arc::default(),
         }
     }
 
     /// Waits for this process's turn to write; the turn lasts until the guard is dropped. A
-    /// long queue is waited out however long it takes, its place kept, as long as writes
-    /// ahead of it keep getting their turn; when none has for the busy timeout (a write that
-    /// needs another write to finish first while holding the turn would wait forever), the
-    /// wait ends with [`StoreError::Busy`], as SQLite's own would.
+    /// write that needs another write to finish first while holding the turn would wait
+    /// forever, so the wait ends with [`StoreError::Busy`] as SQLite's own would.
     pub async fn write_turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut turn = std::pin::pin!(self.writer.clone().lock_owned());
-        loop {
-            let seen = self.handovers.load(Relaxed);
-            match tokio::time::timeout(WRITE_TURN_TIMEOUT, &mut turn).await {
-                Ok(guard) => {
-                    self.handovers.fetch_add(1, Relaxed);
-                    return Ok(guard);
-                }
-                Err(_) if self.handovers.load(Relaxed) != seen => continue,
-                Err(_) => return Err(StoreError::Busy(WRITE_TURN_TIMEOUT)),
-            }
-        }
+        tokio::time::timeout(WRITE_TURN_TIMEOUT, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Busy(WRITE_TURN_TIMEOUT))
     }
 }
 
