@@ -1304,68 +1304,6 @@ async fn an_expired_lease_passes_the_job_to_another_worker(db: TestDb) {
     );
 }
 
-/// SQLite has one writer at a time; the writers of one process queue for it in the process
-/// (the write turn) instead of polling the lock. PostgreSQL has no turn to take.
-#[tokio::test]
-async fn sqlite_writers_of_one_process_take_turns() {
-    let db = TestDb::sqlite().await;
-    let store = db.store.clone();
-    let fahuo_store::Db::Sqlite(sqlite) = store.db() else {
-        panic!("a SQLite test database");
-    };
-    let turn = sqlite.write_turn().await.unwrap();
-    let waiting = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .enqueue(&NewJob::new("work", serde_json::json!({}), t0()), t0())
-                .await
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "a write waits for the turn");
-    assert_eq!(
-        store.job_counts().await.unwrap().queued,
-        0,
-        "reads do not wait for it"
-    );
-    drop(turn);
-    assert!(
-        waiting.await.unwrap().unwrap().is_some(),
-        "and goes on once it is free"
-    );
-
-    // Many writers at once all get their turn: none gives up as busy.
-    let writers: Vec<_> = (0..40)
-        .map(|w| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                for i in 0..10 {
-                    let job = NewJob::new("work", serde_json::json!({ "w": w, "i": i }), t0());
-                    store.enqueue(&job, t0()).await.unwrap();
-                    let claimed = store
-                        .claim_jobs(&format!("w{w}"), &["work"], t0(), Duration::seconds(60), 1)
-                        .await
-                        .unwrap();
-                    for job in claimed {
-                        assert!(
-                            store
-                                .complete_job(&job, &format!("w{w}"), t0())
-                                .await
-                                .unwrap()
-                        );
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await.unwrap();
-    }
-    let counts = store.job_counts().await.unwrap();
-    assert_eq!(counts.queued + counts.done, 401);
-}
-
 async fn concurrent_workers_run_each_job_exactly_once(db: TestDb) {
     let store = db.store.clone();
     let total = 200;
