@@ -14,7 +14,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 
 /// How a job attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,9 +44,6 @@ pub struct JobRunner {
     permits: Arc<Semaphore>,
     /// Jobs running now, per kind.
     running: Arc<Mutex<HashMap<String, i64>>>,
-    /// Signalled when a job ends, so that a busy runner claims the next at once rather than
-    /// at its next poll.
-    finished: Arc<Notify>,
 }
 
 /// The most workers one kind may hold: all but a quarter of them, so that a kind with a flood
@@ -78,7 +75,6 @@ impl JobRunner {
             periodic: Vec::new(),
             permits,
             running: Arc::default(),
-            finished: Arc::default(),
         }
         .register("maintenance.purge", |app, _job| {
             async move { purge(&app).await }.boxed()
@@ -184,12 +180,10 @@ impl JobRunner {
             let handler = self.handlers[&job.kind].clone();
             let (app, worker) = (self.app.clone(), self.worker.clone());
             let running = RunningGuard::start(&self.running, &job.kind);
-            let finished = self.finished.clone();
             tasks.push(tokio::spawn(async move {
                 run_one(app, worker, handler, job, lease).await;
                 drop(running);
                 drop(permit);
-                finished.notify_one();
             }));
         }
         Ok(tasks)
@@ -212,16 +206,9 @@ impl JobRunner {
         let poll = std::time::Duration::from_millis(self.app.settings().job_poll_millis.max(10));
         tracing::info!(worker = %self.worker, "job runner started");
         let mut shutdown = std::pin::pin!(shutdown);
-        // Periodic slots are looked at a few times a second, not before every claim: on a busy
-        // runner that is hundreds of times a second, a query per periodic kind each time.
-        let periodic_every = std::time::Duration::from_millis(250);
-        let mut periodic_due = std::time::Instant::now();
         loop {
-            if std::time::Instant::now() >= periodic_due {
-                periodic_due = std::time::Instant::now() + periodic_every;
-                if let Err(e) = self.enqueue_periodic().await {
-                    tracing::warn!(error = %e, "could not enqueue periodic jobs");
-                }
+            if let Err(e) = self.enqueue_periodic().await {
+                tracing::warn!(error = %e, "could not enqueue periodic jobs");
             }
             let started = match self.claim_and_start().await {
                 Ok(tasks) => tasks.len(),
@@ -230,13 +217,15 @@ impl JobRunner {
                     0
                 }
             };
-            // Busy: look again at once for more work; idle or every worker taken: wait for a
-            // job to end, or the poll interval (work enqueued by others, retries falling due).
-            let wait = started == 0 || self.permits.available_permits() == 0;
+            // Busy: look again at once for more work; idle: wait a little.
+            let wait = if started > 0 {
+                std::time::Duration::from_millis(5)
+            } else {
+                poll
+            };
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.finished.notified(), if wait => {}
-                _ = tokio::time::sleep(if wait { poll } else { std::time::Duration::ZERO }) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         let all = self.app.settings().job_concurrency.max(1) as u32;
