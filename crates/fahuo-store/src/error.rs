@@ -29,10 +29,6 @@ pub enum StoreError {
     /// (SQLite stores them). The caller's input is at fault, not the database.
     #[error("the database cannot store this text: {0}")]
     Unstorable(String),
-    /// SQLite: no turn to write came within the busy timeout (another write of this process
-    /// held it all that time).
-    #[error("the database stayed busy for {0:?}")]
-    Busy(std::time::Duration),
     #[error("database: {0}")]
     Database(sqlx::Error),
     #[error("migration: {0}")]

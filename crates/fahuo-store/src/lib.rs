@@ -8,13 +8,6 @@
 //! Write transactions on SQLite start with `BEGIN IMMEDIATE`: a deferred transaction that later
 //! upgrades to a write fails with SQLITE_BUSY without waiting for the busy timeout.
 //!
-//! SQLite has one writer at a time. Left to its busy handler, connections of this process that
-//! want to write at once sleep and poll (1, 2, 5 ... 100 ms) until the lock is free, so under a
-//! busy job runner most of a write's time was spent asleep after the lock had been released.
-//! Each write therefore first waits for the process's write turn ([`Sqlite::write_turn`], a
-//! FIFO async lock), which is handed on the moment the last writer commits: [`in_tx!`] and
-//! [`write_on_db!`] take it. Reads never wait for it (WAL: readers do not block the writer).
-//!
 //! Every method that touches tenant data takes a [`TenantId`](fahuo_domain::TenantId) and
 //! scopes its SQL by it; there is no unscoped read of tenant data outside `accounts` (login
 //! must find a user before it knows the tenant).
@@ -59,36 +52,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The two backends. Cloning is cheap (pools are reference-counted).
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Sqlite),
+    Sqlite(SqlitePool),
     Postgres(PgPool),
-}
-
-/// A SQLite database: the pool, and the turn its writers take one after another.
-#[derive(Clone)]
-pub struct Sqlite {
-    pub pool: SqlitePool,
-    writer: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// How long a write waits for its turn before giving up, as SQLite's busy timeout would.
-const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl Sqlite {
-    fn new(pool: SqlitePool) -> Sqlite {
-        Sqlite {
-            pool,
-            writer: Arc::default(),
-        }
-    }
-
-    /// Waits for this process's turn to write; the turn lasts until the guard is dropped. A
-    /// write that needs another write to finish first while holding the turn would wait
-    /// forever, so the wait ends with [`StoreError::Busy`] as SQLite's own would.
-    pub async fn write_turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>> {
-        tokio::time::timeout(WRITE_TURN_TIMEOUT, self.writer.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Busy(WRITE_TURN_TIMEOUT))
-    }
 }
 
 /// Which backend a [`Db`] is, for logs and tests.
@@ -104,44 +69,22 @@ pub enum Backend {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.pool;
-                $body
-            }
+            $crate::Db::Sqlite($pool) => $body,
             $crate::Db::Postgres($pool) => $body,
         }
     };
 }
 
-/// [`on_db!`] for a single writing statement outside a transaction: on SQLite it runs in the
-/// process's write turn (see the crate docs).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! write_on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::Db::Sqlite(sqlite) => {
-                let _turn = sqlite.write_turn().await?;
-                let $pool = &sqlite.pool;
-                $body
-            }
-            $crate::Db::Postgres($pool) => $body,
-        }
-    };
-}
-
-/// Runs `$body` inside a write transaction bound to `$tx` (SQLite: in the write turn, `BEGIN
-/// IMMEDIATE`) and
+/// Runs `$body` inside a write transaction bound to `$tx` (SQLite: `BEGIN IMMEDIATE`) and
 /// commits it when the body finishes; an early `?` return rolls it back.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! in_tx {
     ($db:expr, $tx:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite(sqlite) => {
-                let _turn = sqlite.write_turn().await?;
+            $crate::Db::Sqlite(pool) => {
                 #[allow(unused_mut)]
-                let mut $tx = sqlite.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -195,7 +138,7 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
-            Db::Sqlite(Sqlite::new(pool))
+            Db::Sqlite(pool)
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let mut options = PgConnectOptions::from_str(database_url)?;
             // A URL that sets its own (`?statement-cache-capacity=N`) keeps it.
@@ -231,7 +174,7 @@ impl Store {
     /// data fixes that need the PII key and so cannot be SQL migrations.
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite(sqlite) => backup::SQLITE_MIGRATIONS.run(&sqlite.pool).await?,
+            Db::Sqlite(pool) => backup::SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => backup::POSTGRES_MIGRATIONS.run(pool).await?,
         }
         self.backfill_receiver_name_hashes().await?;
@@ -315,15 +258,6 @@ pub(crate) fn scope_ids<I: Copy>(ids: Option<&[I]>, get: impl Fn(I) -> i64) -> O
         let ids: Vec<i64> = ids.iter().map(|i| get(*i)).collect();
         serde_json::to_string(&ids).expect("numbers serialise")
     })
-}
-
-/// A subquery (`SELECT ...`) of the strings of the JSON array bound as parameter `$n`, for
-/// `column IN (...)`.
-pub(crate) fn texts_in(db: &Db, n: usize) -> String {
-    match db {
-        Db::Sqlite(_) => format!("SELECT value FROM json_each(${n})"),
-        Db::Postgres(_) => format!("SELECT jsonb_array_elements_text(CAST(${n} AS jsonb))"),
-    }
 }
 
 /// A subquery (`SELECT ...`) of the ids of the JSON array bound as parameter `$n` (see
