@@ -270,8 +270,7 @@ impl Store {
         lease: chrono::Duration,
         limit: i64,
     ) -> Result<Vec<Job>> {
-        let kinds: Vec<&KindShare> = kinds.iter().filter(|k| k.at_most > 0).collect();
-        if kinds.is_empty() || limit <= 0 {
+        if limit <= 0 || kinds.iter().all(|k| k.at_most <= 0) {
             return Ok(Vec::new());
         }
         let skip_locked = match self.db {
@@ -283,22 +282,24 @@ impl Store {
         // and lapsed jobs are read apart, each a range of the (kind, state, run_at) index: with
         // the two states OR-ed, the planner read every job of the kind, the done ones included,
         // and sorted them, on every claim.
-        let arms: Vec<String> = kinds
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
+        //
+        // Every kind gets its arm (a kind at its share reads nothing: LIMIT 0) and the counts
+        // are bound, not written into the text, so a runner uses one statement for all its
+        // claims. With the counts as literals, each mix of running jobs was a statement of its
+        // own, and SQLite's per-connection statement cache filled with hundreds of these large
+        // programs: most of the process's heap in a pipeline run.
+        let arms: Vec<String> = (0..kinds.len())
+            .map(|i| {
+                let (kind, running, at_most) = (5 + 3 * i, 6 + 3 * i, 7 + 3 * i);
                 format!(
-                    "SELECT id, run_at, {running} + ROW_NUMBER() OVER (ORDER BY run_at, id) AS turn \
-                     FROM (SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${param} \
+                    "SELECT id, run_at, ${running} + ROW_NUMBER() OVER (ORDER BY run_at, id) AS turn \
+                     FROM (SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${kind} \
                      AND state = 'queued' AND run_at <= $3 AND attempts < max_attempts \
-                     ORDER BY run_at, id LIMIT {at_most}{skip_locked}) q{i} \
-                     UNION ALL SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${param} \
+                     ORDER BY run_at, id LIMIT ${at_most}{skip_locked}) q{i} \
+                     UNION ALL SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${kind} \
                      AND state = 'running' AND locked_until < $3 AND attempts < max_attempts \
-                     ORDER BY run_at, id LIMIT {at_most}{skip_locked}) r{i} \
-                     ORDER BY run_at, id LIMIT {at_most}) k{i}",
-                    running = k.running.max(0),
-                    param = i + 5,
-                    at_most = k.at_most,
+                     ORDER BY run_at, id LIMIT ${at_most}{skip_locked}) r{i} \
+                     ORDER BY run_at, id LIMIT ${at_most}) k{i}",
                 )
             })
             .collect();
@@ -321,8 +322,8 @@ impl Store {
                 .bind(ms(now + lease))
                 .bind(ms(now))
                 .bind(limit);
-            for k in &kinds {
-                query = query.bind(k.kind);
+            for k in kinds {
+                query = query.bind(k.kind).bind(k.running.max(0)).bind(k.at_most.max(0));
             }
             query.fetch_all(&mut *tx).await?
         });
