@@ -255,12 +255,22 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
     .await?;
     phases.insert("ship".into(), shipping_started.elapsed().as_secs_f64());
     // Then the parcels travel: the clock moves on until every carrier has said its last word.
+    // A carrier learns of a parcel when fahuo first subscribes to or asks about it, so the
+    // journeys are over only once every shipped number is known: a subscription still queued
+    // behind the clock's last jump is not a parcel that never travels.
+    let shipped_numbers: Vec<String> = sim
+        .ledger()
+        .accepted_shipments()
+        .into_iter()
+        .filter(|(id, _)| expected.to_ship.contains(id))
+        .flat_map(|(_, ships)| ships.into_iter().map(|s| s.tracking_no))
+        .collect();
     let tracking_started = Instant::now();
     drive_until(&app, &sim, deadline, 6 * 3_600, || {
-        let (app, sim, merchant) = (&app, &sim, &merchant);
+        let (app, sim, merchant, shipped_numbers) = (&app, &sim, &merchant, &shipped_numbers);
         async move {
             let views = sim.parcel_views();
-            if views.is_empty() {
+            if views.is_empty() || !shipped_numbers.iter().all(|n| views.contains_key(n)) {
                 return Ok(false);
             }
             // The carriers first (in memory), fahuo's parcels only once every journey is over.

@@ -85,6 +85,13 @@ pub struct ShipRecord {
     pub at_ms: i64,
 }
 
+impl ShipRecord {
+    /// A new parcel the platform accepted (not a change of one, not a refusal).
+    pub fn is_accepted_ship(&self) -> bool {
+        self.kind == ShipKind::Ship && self.outcome == ShipOutcome::Accepted
+    }
+}
+
 /// An accepted new parcel, as [`LedgerSnapshot::accepted_shipments`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcceptedShipment {
@@ -239,7 +246,7 @@ impl LedgerSnapshot {
     pub fn accepted_shipments(&self) -> BTreeMap<String, Vec<AcceptedShipment>> {
         let mut out: BTreeMap<String, Vec<AcceptedShipment>> = BTreeMap::new();
         for s in &self.ships {
-            if s.kind == ShipKind::Ship && s.outcome == ShipOutcome::Accepted {
+            if s.is_accepted_ship() {
                 out.entry(s.order_id.clone())
                     .or_default()
                     .push(AcceptedShipment {

@@ -641,11 +641,7 @@ impl SimHandle {
         st.ledger
             .ships
             .iter()
-            .filter(|s| {
-                s.kind == ShipKind::Ship
-                    && s.outcome == ShipOutcome::Accepted
-                    && counted(&s.order_id)
-            })
+            .filter(|s| s.is_accepted_ship() && counted(&s.order_id))
             .count()
     }
 
@@ -654,12 +650,7 @@ impl SimHandle {
     pub fn parcel_views(&self) -> std::collections::BTreeMap<String, tracking::ParcelView> {
         self.sim.tick();
         let st = self.sim.lock();
-        let now = st.now_ms();
-        st.tracking
-            .parcels
-            .iter()
-            .map(|(n, p)| (n.clone(), st.tracking.view(p, now)))
-            .collect()
+        st.tracking.views(st.now_ms())
     }
 
     /// The emulator's truth: every order that exists now (optionally one platform's).

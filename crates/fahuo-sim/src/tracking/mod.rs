@@ -507,6 +507,14 @@ impl Book {
         }
     }
 
+    /// Every parcel's visible state at `now_ms`, by number.
+    pub fn views(&self, now_ms: i64) -> BTreeMap<String, ParcelView> {
+        self.parcels
+            .iter()
+            .map(|(n, p)| (n.clone(), self.view(p, now_ms)))
+            .collect()
+    }
+
     pub fn snapshot(&self, now_ms: i64, with_pushes: bool) -> TrackingSnapshot {
         TrackingSnapshot {
             clock_ms: now_ms,
@@ -517,11 +525,7 @@ impl Book {
             } else {
                 Vec::new()
             },
-            parcels: self
-                .parcels
-                .iter()
-                .map(|(n, p)| (n.clone(), self.view(p, now_ms)))
-                .collect(),
+            parcels: self.views(now_ms),
             queries: self.queries.clone(),
             rejected: self.rejected.clone(),
         }
