@@ -420,9 +420,7 @@ pub(crate) async fn open_receivers(
         .into_iter()
         .map(|o| match o.seal {
             Seal::Douyin(ciphers) => Ok((o.pulled, ciphers)),
-            _ => Err(PlatformError::Config(
-                "orders read by another platform's client".into(),
-            )),
+            _ => Err(Seal::read_elsewhere()),
         })
         .collect::<Result<Vec<Mapped>, _>>()?;
     decrypt_receivers(c, &mut mapped, known).await?;

@@ -328,6 +328,13 @@ pub(crate) enum Seal {
     Wechat,
 }
 
+impl Seal {
+    /// Orders handed to another platform's client than the one that read them.
+    pub(crate) fn read_elsewhere() -> crate::PlatformError {
+        crate::PlatformError::Config("orders read by another platform's client".into())
+    }
+}
+
 impl SealedOrder {
     pub fn platform_order_id(&self) -> &PlatformOrderId {
         self.pulled.platform_order_id()

@@ -539,9 +539,7 @@ pub(crate) async fn open_receivers(
         .map(|o| async move {
             match o.seal {
                 Seal::Wechat => open_receiver(c, o.pulled, known).await,
-                _ => Err(PlatformError::Config(
-                    "orders read by another platform's client".into(),
-                )),
+                _ => Err(Seal::read_elsewhere()),
             }
         })
         .buffered(c.opts.concurrency)

@@ -471,9 +471,7 @@ pub(crate) async fn open_receivers(
     let mut pulled = Vec::with_capacity(orders.len());
     for o in orders {
         let Seal::Xiaohongshu(info) = o.seal else {
-            return Err(PlatformError::Config(
-                "orders read by another platform's client".into(),
-            ));
+            return Err(Seal::read_elsewhere());
         };
         let mut p = o.pulled;
         if p.status.is_shippable() {
