@@ -17,8 +17,8 @@ use fahuo_domain::catalog::{Shop, ShopStatus};
 use fahuo_domain::{OrderEvent, OrderId, OrderState, Permission, Platform, ShopId, TenantId};
 pub use fahuo_platforms::WebhookRequest;
 use fahuo_platforms::{
-    AfterSale, ClientOptions, Connection, PlatformClient, PlatformError, PlatformStatus,
-    PulledOrder, WebhookMessage,
+    AfterSale, ClientOptions, Connection, KnownReceivers, PlatformClient, PlatformError,
+    PlatformStatus, PulledOrder, SealedOrder, WebhookMessage,
 };
 use fahuo_store::intake::SyncState;
 use fahuo_store::jobs::{Job, NewJob};
@@ -392,10 +392,11 @@ impl App {
         while start < now {
             let end = (start + step).min(now);
             let pulling = std::time::Instant::now();
-            let pulled = client
-                .pull_window(start, end)
+            let sealed = client
+                .read_window(start, end)
                 .await
                 .map_err(|e| self.platform_failure(e))?;
+            let pulled = self.open_receivers(shop, &client, sealed).await?;
             report.pull_millis += pulling.elapsed().as_millis() as u64;
             let storing = std::time::Instant::now();
             report.windows += 1;
@@ -417,6 +418,32 @@ impl App {
         Ok(report)
     }
 
+    /// Decrypts the receivers of orders read from the shop's platform, except those whose
+    /// receiver fahuo already holds unchanged (same fingerprint): the platforms charge the
+    /// merchant's quota for every decryption, and orders are read again and again (each sync
+    /// window's overlap, every push).
+    async fn open_receivers(
+        &self,
+        shop: &Shop,
+        client: &PlatformClient,
+        sealed: Vec<SealedOrder>,
+    ) -> Result<Vec<PulledOrder>> {
+        let ids: Vec<_> = sealed
+            .iter()
+            .map(|o| o.platform_order_id().clone())
+            .collect();
+        let known: KnownReceivers = self
+            .store()
+            .receiver_fingerprints(shop.tenant_id, shop.id, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        client
+            .open_receivers(sealed, &known)
+            .await
+            .map_err(|e| self.platform_failure(e))
+    }
+
     /// Stores one pulled order and lets its platform status move fahuo's state.
     pub async fn ingest(&self, shop: &Shop, pulled: PulledOrder) -> Result<Ingested> {
         let tenant = shop.tenant_id;
@@ -428,13 +455,12 @@ impl App {
             .await?;
         let new_order = match (pulled.new_order(shop.id), known) {
             (Ok(order), _) => order,
-            // The platform no longer shows the receiver (finished or not yet shippable): keep
-            // the one stored, update the rest.
+            // Not decrypted again because fahuo holds it unchanged, or the platform no longer
+            // shows the receiver (finished or not yet shippable): keep the one stored, update
+            // the rest.
             (Err(_), Some(id)) => {
                 let stored = self.store().order(tenant, id).await?;
-                let mut with_stored = pulled.clone();
-                with_stored.receiver = Ok(stored.receiver);
-                match with_stored.new_order(shop.id) {
+                match pulled.new_order_with(shop.id, stored.receiver) {
                     Ok(order) => order,
                     Err(e) => {
                         tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "update not stored");
@@ -461,6 +487,25 @@ impl App {
             Upsert::Updated(id) => (id, Ingested::Updated),
             Upsert::Unchanged(id) => (id, Ingested::Unchanged),
         };
+        if let (Some(receiver), Some(fingerprint)) =
+            (pulled.receiver.decrypted(), &pulled.receiver_fingerprint)
+        {
+            // What the receiver looked like encrypted, so that the next pull need not decrypt
+            // it again while it stays the same; recorded only with the receiver it stands for
+            // (an older or same-second version is not written, a person may have edited it).
+            let stored = ingested != Ingested::Unchanged
+                || self.store().order(tenant, id).await?.receiver == *receiver;
+            if stored {
+                self.store()
+                    .set_receiver_fingerprint(
+                        tenant,
+                        id,
+                        fingerprint,
+                        pulled.order.platform_updated_at,
+                    )
+                    .await?;
+            }
+        }
         if let Some(openid) = &pulled.order.buyer_openid {
             // Kept for buyer notifications through the platform (WeChat customer messages).
             self.store().set_buyer_openid(tenant, id, openid).await?;
@@ -825,10 +870,14 @@ impl App {
     ) -> Result<Ingested> {
         let shop = self.store().shop(tenant, shop_id).await?;
         let client = self.ready_client(&shop).await?;
-        let pulled = client
-            .pull_order(platform_order_id)
+        let sealed = client
+            .read_order(platform_order_id)
             .await
             .map_err(|e| self.platform_failure(e))?;
+        let mut pulled = self.open_receivers(&shop, &client, vec![sealed]).await?;
+        let pulled = pulled
+            .pop()
+            .ok_or_else(|| AppError::Upstream("the platform returned no order".into()))?;
         self.ingest(&shop, pulled).await
     }
 }

@@ -166,3 +166,172 @@ async fn a_sync_keeps_its_shop_while_it_runs_and_a_dead_nodes_shop_is_free_once_
         "once the lease lapsed the shop is synced again: {report:?}"
     );
 }
+
+both_backends!(an_order_read_again_is_not_decrypted_again_until_its_buyer_moves);
+
+/// The platforms charge the merchant for every decryption. Orders fahuo reads again (each sync
+/// window's overlap, every push) keep the receiver fahuo holds while the platform sends it
+/// unchanged; a buyer who moves is decrypted again and fahuo holds the new address.
+async fn an_order_read_again_is_not_decrypted_again_until_its_buyer_moves(db: TestDb) {
+    fahuo_platforms::install_tls_provider();
+    for (seed, platform) in [
+        (71, fahuo_sim::Platform::Wechat),
+        (72, fahuo_sim::Platform::Douyin),
+        (73, fahuo_sim::Platform::Xiaohongshu),
+    ] {
+        decrypts_each_receiver_once(&db, seed, platform).await;
+    }
+}
+
+async fn decrypts_each_receiver_once(db: &TestDb, seed: u64, platform: fahuo_sim::Platform) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = SimConfig {
+        live: false,
+        history_secs: 6 * 3600,
+        ..SimConfig::new(seed, 40)
+    };
+    let sim = Arc::new(fahuo_sim::start(config, listener).unwrap());
+    let settings = Settings {
+        sync_initial_lookback_hours: 7,
+        ..Settings::default()
+    };
+    let app = App::new(db.store.clone(), Arc::new(SimClock(sim.clone())), settings);
+    let tenant = app
+        .create_tenant(&Name::parse(&format!("解密额度商家{seed}")).unwrap())
+        .await
+        .unwrap()
+        .id;
+    let info = sim.info();
+    let (shop_id, credentials) = match platform {
+        fahuo_sim::Platform::Wechat => (
+            info.wechat.appid.clone(),
+            CredentialsInput {
+                app_key: info.wechat.appid.clone(),
+                app_secret: info.wechat.secret.clone(),
+                ..Default::default()
+            },
+        ),
+        fahuo_sim::Platform::Douyin => (
+            info.douyin.shop_id.to_string(),
+            CredentialsInput {
+                app_key: info.douyin.app_key.clone(),
+                app_secret: info.douyin.app_secret.clone(),
+                ..Default::default()
+            },
+        ),
+        fahuo_sim::Platform::Xiaohongshu => (
+            info.xiaohongshu.seller_id.clone(),
+            CredentialsInput {
+                app_key: info.xiaohongshu.app_id.clone(),
+                app_secret: info.xiaohongshu.app_secret.clone(),
+                auth_code: Some(info.xiaohongshu.auth_code.clone()),
+                ..Default::default()
+            },
+        ),
+    };
+    let shop = app
+        .create_shop(
+            &Actor::cli(tenant),
+            &ShopInput {
+                platform: platform.as_str().into(),
+                name: "店铺".into(),
+                platform_shop_id: shop_id,
+                api_base_url: Some(sim.base_url(platform)),
+                credentials: Some(credentials),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let decrypts = |order: Option<&str>| {
+        sim.ledger()
+            .decrypts
+            .iter()
+            .filter(|d| order.is_none_or(|o| d.order_id == o))
+            .count()
+    };
+    let stored = |order: String| {
+        let app = app.clone();
+        async move {
+            let number = fahuo_domain::PlatformOrderId::parse(&order).unwrap();
+            let id = app
+                .store()
+                .order_id_by_platform_id(tenant, shop, &number)
+                .await
+                .unwrap()
+                .expect("fahuo holds the order");
+            app.store().order(tenant, id).await.unwrap().receiver
+        }
+    };
+
+    app.sync_shop(tenant, shop).await.unwrap();
+    let spent = decrypts(None);
+    assert!(spent > 0, "{platform:?}: the first sync decrypts");
+    let waiting: Vec<String> = sim
+        .orders(Some(platform))
+        .into_iter()
+        .filter(|o| {
+            o.status == fahuo_sim::Status::ToShip && o.refund == fahuo_sim::model::Refund::None
+        })
+        .map(|o| o.order_id)
+        .take(2)
+        .collect();
+    let [same, moved] = [waiting[0].clone(), waiting[1].clone()];
+    let (same_spent, moved_spent) = (decrypts(Some(&same)), decrypts(Some(&moved)));
+    assert!(same_spent > 0 && moved_spent > 0);
+    let same_receiver = stored(same.clone()).await;
+
+    // One buyer asks for a refund (the order changes, its receiver does not); the other moves.
+    sim.advance_clock(5);
+    assert!(
+        sim.open_after_sale(&same, fahuo_sim::aftersale::Kind::RefundOnly)
+            .is_some()
+    );
+    assert!(sim.change_address(&moved));
+    let report = app.sync_shop(tenant, shop).await.unwrap();
+    assert!(report.ingested.updated >= 2, "{platform:?}: {report:?}");
+    assert_eq!(
+        decrypts(Some(&same)),
+        same_spent,
+        "{platform:?}: same receiver"
+    );
+    assert_eq!(
+        decrypts(Some(&moved)),
+        2 * moved_spent,
+        "{platform:?}: the new address is decrypted"
+    );
+    assert_eq!(
+        decrypts(None),
+        spent + moved_spent,
+        "{platform:?}: nothing else"
+    );
+    assert_eq!(
+        stored(same.clone()).await,
+        same_receiver,
+        "{platform:?}: kept"
+    );
+    let truth = sim.order(&moved).unwrap().receiver;
+    let now = stored(moved.clone()).await;
+    assert_eq!(now.name, truth.name.trim(), "{platform:?}: the new name");
+    assert_eq!(
+        now.phone,
+        fahuo_domain::Phone::parse(&truth.phone_as_given()).unwrap()
+    );
+    assert_eq!(now.county, truth.district);
+    assert!(now.detail.ends_with(truth.detail.trim()), "{platform:?}");
+
+    // The overlap reads both again, and so do their pushes: nothing is decrypted twice.
+    sim.advance_clock(1);
+    let again = app.sync_shop(tenant, shop).await.unwrap();
+    assert!(again.pulled >= 2, "{platform:?}: the overlap: {again:?}");
+    for order in [&same, &moved, &same, &moved] {
+        app.pull_pushed_order(tenant, shop, order).await.unwrap();
+    }
+    assert_eq!(
+        decrypts(None),
+        spent + moved_spent,
+        "{platform:?}: read again"
+    );
+    assert_eq!(stored(same).await, same_receiver);
+    assert_eq!(stored(moved).await, now);
+}

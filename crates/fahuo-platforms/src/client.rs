@@ -5,7 +5,7 @@
 use crate::caller::Caller;
 pub(crate) use crate::caller::Outgoing;
 use crate::error::PlatformError;
-use crate::model::{PulledOrder, SyncLimits};
+use crate::model::{KnownReceivers, PulledOrder, SealedOrder, SyncLimits};
 use crate::{douyin, wechat, xiaohongshu};
 use chrono::{DateTime, Utc};
 use fahuo_domain::Platform;
@@ -325,31 +325,72 @@ impl PlatformClient {
         self.caller.send(out).await
     }
 
+    /// Every order updated in `[start, end)`, receivers decrypted where they may be: as
+    /// [`read_window`](Self::read_window) then [`open_receivers`](Self::open_receivers) with
+    /// nothing known.
     pub async fn pull_window(
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<PulledOrder>, PlatformError> {
+        let sealed = self.read_window(start, end).await?;
+        self.open_receivers(sealed, &KnownReceivers::none()).await
+    }
+
+    /// One order, its receiver decrypted where it may be (see [`pull_window`](Self::pull_window)).
+    pub async fn pull_order(&self, platform_order_id: &str) -> Result<PulledOrder, PlatformError> {
+        let sealed = self.read_order(platform_order_id).await?;
+        self.open_receivers(vec![sealed], &KnownReceivers::none())
+            .await?
+            .pop()
+            .ok_or_else(|| PlatformError::protocol("order vanished while decrypting"))
+    }
+
+    /// Every order updated in `[start, end)`, receivers not decrypted yet.
+    pub async fn read_window(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<SealedOrder>, PlatformError> {
         if end < start {
             return Err(PlatformError::Config("window ends before it starts".into()));
         }
         match self.platform {
-            Platform::Wechat => wechat::pull_window(self, start, end).await,
-            Platform::Douyin => douyin::pull_window(self, start, end).await,
-            Platform::Xiaohongshu => xiaohongshu::pull_window(self, start, end).await,
+            Platform::Wechat => wechat::read_window(self, start, end).await,
+            Platform::Douyin => douyin::read_window(self, start, end).await,
+            Platform::Xiaohongshu => xiaohongshu::read_window(self, start, end).await,
             Platform::Manual => Err(PlatformError::Config("manual shop".into())),
         }
     }
 
-    pub async fn pull_order(&self, platform_order_id: &str) -> Result<PulledOrder, PlatformError> {
+    /// One order, its receiver not decrypted yet.
+    pub async fn read_order(&self, platform_order_id: &str) -> Result<SealedOrder, PlatformError> {
         let id = platform_order_id.trim();
         if id.is_empty() {
             return Err(PlatformError::Config("empty order id".into()));
         }
         match self.platform {
-            Platform::Wechat => wechat::pull_order(self, id).await,
-            Platform::Douyin => douyin::pull_order(self, id).await,
-            Platform::Xiaohongshu => xiaohongshu::pull_order(self, id).await,
+            Platform::Wechat => wechat::read_order(self, id).await,
+            Platform::Douyin => douyin::read_order(self, id).await,
+            Platform::Xiaohongshu => xiaohongshu::read_order(self, id).await,
+            Platform::Manual => Err(PlatformError::Config("manual shop".into())),
+        }
+    }
+
+    /// Decrypts the receivers of orders this client read that may still need a label
+    /// (ToShip, PartlyShipped, and Shipped where the platform allows it), except those whose
+    /// fingerprint `known` holds: those come back [`ReceiverState::Unchanged`].
+    ///
+    /// [`ReceiverState::Unchanged`]: crate::ReceiverState::Unchanged
+    pub async fn open_receivers(
+        &self,
+        orders: Vec<SealedOrder>,
+        known: &KnownReceivers,
+    ) -> Result<Vec<PulledOrder>, PlatformError> {
+        match self.platform {
+            Platform::Wechat => wechat::open_receivers(self, orders, known).await,
+            Platform::Douyin => douyin::open_receivers(self, orders, known).await,
+            Platform::Xiaohongshu => xiaohongshu::open_receivers(self, orders, known).await,
             Platform::Manual => Err(PlatformError::Config("manual shop".into())),
         }
     }

@@ -14,6 +14,13 @@
 //!   at the last update time seen, so orders that change during a pull cannot shift a page and
 //!   hide a neighbour (plain page numbers would). `searchList` returns full shop orders, so no
 //!   per-order detail call is needed. PII via `order.batchDecrypt`.
+//! * Receiver fingerprint ([`PulledOrder::receiver_fingerprint`]): SHA-256 over
+//!   `encrypt_post_receiver`, `encrypt_post_tel`, `post_addr.encrypt_detail`, the clear
+//!   `post_addr.detail` where still sent, and the region names. The ciphers are the receiver
+//!   encrypted, so a buyer who changes any of it changes them: an unchanged fingerprint means the
+//!   receiver fahuo decrypted before is still the buyer's, and it is not decrypted again. Should
+//!   the platform encrypt the same receiver differently on another read, the fingerprint
+//!   changes and fahuo merely decrypts again: the rule can cost quota, never keep a stale address.
 //! * Pushes: JSON array, `event-sign = hex(MD5(app_key + body + app_secret))`, header `app-id`.
 
 use crate::client::{DouyinSignMethod, Outgoing, PlatformClient, from_secs, split_window};
@@ -331,11 +338,11 @@ type Decrypted = (String, String, Result<String, String>);
 /// A mapped order with its receiver ciphers, kept together until decryption.
 type Mapped = (PulledOrder, Ciphers);
 
-pub(crate) async fn pull_window(
+pub(crate) async fn read_window(
     c: &PlatformClient,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Vec<PulledOrder>, PlatformError> {
+) -> Result<Vec<SealedOrder>, PlatformError> {
     let size = i64::from(c.opts.page_size);
     let mut orders: Vec<Mapped> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -393,8 +400,31 @@ pub(crate) async fn pull_window(
             from += 1;
         }
     }
-    decrypt_receivers(c, &mut orders).await?;
-    Ok(orders.into_iter().map(|m| m.0).collect())
+    Ok(orders.into_iter().map(seal).collect())
+}
+
+fn seal((pulled, ciphers): Mapped) -> SealedOrder {
+    SealedOrder {
+        pulled,
+        seal: Seal::Douyin(ciphers),
+    }
+}
+
+/// Decrypts the receivers of orders that may still need a label, except those `known` holds.
+pub(crate) async fn open_receivers(
+    c: &PlatformClient,
+    orders: Vec<SealedOrder>,
+    known: &KnownReceivers,
+) -> Result<Vec<PulledOrder>, PlatformError> {
+    let mut mapped = orders
+        .into_iter()
+        .map(|o| match o.seal {
+            Seal::Douyin(ciphers) => Ok((o.pulled, ciphers)),
+            _ => Err(Seal::read_elsewhere()),
+        })
+        .collect::<Result<Vec<Mapped>, _>>()?;
+    decrypt_receivers(c, &mut mapped, known).await?;
+    Ok(mapped.into_iter().map(|m| m.0).collect())
 }
 
 async fn search(
@@ -423,7 +453,7 @@ async fn search(
         .collect()
 }
 
-pub(crate) async fn pull_order(c: &PlatformClient, id: &str) -> Result<PulledOrder, PlatformError> {
+pub(crate) async fn read_order(c: &PlatformClient, id: &str) -> Result<SealedOrder, PlatformError> {
     let v = call(c, "order.orderDetail", json!({ "shop_order_id": id })).await?;
     let o = object(&v, "shop_order_detail")?;
     if o.is_null() {
@@ -431,14 +461,11 @@ pub(crate) async fn pull_order(c: &PlatformClient, id: &str) -> Result<PulledOrd
             "orderDetail without shop_order_detail",
         ));
     }
-    let mut one = vec![map_order(o)?];
-    decrypt_receivers(c, &mut one).await?;
-    one.pop()
-        .map(|m| m.0)
-        .ok_or_else(|| PlatformError::protocol("order vanished while decrypting"))
+    Ok(seal(map_order(o)?))
 }
 
 /// The receiver as the order carries it: ciphers plus the region in clear.
+#[derive(Clone)]
 pub(crate) struct Ciphers {
     name: String,
     tel: String,
@@ -452,6 +479,10 @@ pub(crate) struct Ciphers {
     street: String,
 }
 
+fn needs_decrypting(p: &PulledOrder) -> bool {
+    wants_receiver(&p.status) && p.receiver != ReceiverState::Unchanged
+}
+
 fn wants_receiver(s: &PlatformStatus) -> bool {
     matches!(
         s,
@@ -459,12 +490,22 @@ fn wants_receiver(s: &PlatformStatus) -> bool {
     )
 }
 
-/// Decrypts name, phone and detail of every order that may still need a label, in batches of
-/// `douyin_decrypt_batch` ciphers, several batches at once.
-async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<(), PlatformError> {
+/// Decrypts name, phone and detail of every order that may still need a label and whose
+/// receiver fahuo does not hold yet, in batches of `douyin_decrypt_batch` ciphers, several
+/// batches at once.
+async fn decrypt_receivers(
+    c: &PlatformClient,
+    orders: &mut [Mapped],
+    known: &KnownReceivers,
+) -> Result<(), PlatformError> {
+    for (p, _) in orders.iter_mut() {
+        if wants_receiver(&p.status) && known.holds(p) {
+            p.receiver = ReceiverState::Unchanged;
+        }
+    }
     let mut items: Vec<(String, String)> = Vec::new();
     for (p, ci) in orders.iter() {
-        if !wants_receiver(&p.status) {
+        if !needs_decrypting(p) {
             continue;
         }
         let id = p.order.platform_order_id.as_str();
@@ -490,7 +531,7 @@ async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<
         }
     }
     for (p, ci) in orders.iter_mut() {
-        if !wants_receiver(&p.status) {
+        if !needs_decrypting(p) {
             continue;
         }
         let id = p.order.platform_order_id.as_str().to_string();
@@ -523,7 +564,8 @@ async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 Err(ReceiverProblem::DecryptFailed(e))
             }
-        };
+        }
+        .into();
     }
     Ok(())
 }
@@ -692,6 +734,19 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
         county: name_of("town")?,
         street: name_of("street")?,
     };
+    let receiver_fingerprint = fingerprint(
+        [
+            &ciphers.name,
+            &ciphers.tel,
+            &ciphers.detail,
+            &ciphers.plain_detail,
+            &ciphers.province,
+            &ciphers.city,
+            &ciphers.county,
+            &ciphers.street,
+        ]
+        .map(String::as_str),
+    );
     let masked = MaskedReceiver {
         name: text(o, "mask_post_receiver").unwrap_or_default(),
         phone: text(o, "mask_post_tel").unwrap_or_default(),
@@ -716,7 +771,8 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
             buyer_openid: None,
             lines,
         },
-        receiver: Err(ReceiverProblem::NotDecrypted { masked }),
+        receiver: ReceiverState::Problem(ReceiverProblem::NotDecrypted { masked }),
+        receiver_fingerprint: Some(receiver_fingerprint),
         status: status_of(code),
         after_sale,
         lines_after_sale,

@@ -15,7 +15,9 @@
 //!
 //! ```text
 //! let client = PlatformClient::new(conn, http, ClientOptions::default())?;   // share in an Arc
-//! let orders = client.pull_window(from, to).await?;   // any length; split into platform windows
+//! let sealed = client.read_window(from, to).await?;  // any length; split into platform windows
+//! let known = stored_fingerprints(sealed.iter().map(|o| o.platform_order_id()));
+//! let orders = client.open_receivers(sealed, &known).await?;  // or pull_window(from, to)
 //! store(client.credentials());                        // persist renewed tokens (encrypted)
 //! for p in orders { if !p.is_paid() { continue } let new = p.new_order(shop_id); ... }
 //! ```
@@ -29,6 +31,16 @@
 //!   reveals receivers only while the order waits to ship). Other orders carry
 //!   [`ReceiverProblem::NotDecrypted`] with the masked receiver; decryption quota is not
 //!   spent on them. A quota refusal fails the pull with [`PlatformError::DecryptQuota`].
+//! * Nor is it spent twice on the same receiver: [`PlatformClient::read_window`] /
+//!   [`PlatformClient::read_order`] read orders with their receivers still sealed, each with a
+//!   [`PulledOrder::receiver_fingerprint`] (a digest of what the platform sent before
+//!   decryption; each platform module says what goes in); the caller looks up the fingerprints
+//!   it stored for just those orders and [`PlatformClient::open_receivers`] decrypts only the
+//!   receivers whose fingerprint it does not hold. The others come back
+//!   [`ReceiverState::Unchanged`]: the caller keeps the receiver it has. The rule is safe
+//!   because a platform that changes an order's receiver changes what it sends for it (new
+//!   ciphers; for WeChat, see [`wechat`] for the residual risk). `pull_window` / `pull_order`
+//!   do both steps with nothing known.
 //!
 //! # Shipping write-back
 //!
@@ -41,7 +53,7 @@
 //! # Deviation from the planned shape
 //!
 //! [`PulledOrder`] keeps the order's facts in [`PlatformOrder`] (a `NewOrder` without receiver
-//! and shop id) and the receiver as `Result<Receiver, ReceiverProblem>`, because a `NewOrder`
+//! and shop id) and the receiver as a [`ReceiverState`], because a `NewOrder`
 //! needs a valid receiver and the platforms do not reveal one for unpaid, cancelled or finished
 //! orders. [`PulledOrder::new_order`]`(shop_id)` builds and validates the `NewOrder`.
 //!
@@ -81,8 +93,9 @@ pub use error::{PlatformError, WebhookError};
 pub use fahuo_domain::Platform;
 pub use fahuo_domain::catalog::ShopCredentials;
 pub use model::{
-    AfterSale, LineAfterSale, PackageItem, PlatformOrder, PlatformStatus, PulledOrder,
-    ReceiverOrOrderError, ReceiverProblem, ShippedPackage, SyncLimits,
+    AfterSale, KnownReceivers, LineAfterSale, PackageItem, PlatformOrder, PlatformStatus,
+    PulledOrder, ReceiverOrOrderError, ReceiverProblem, ReceiverState, SealedOrder, ShippedPackage,
+    SyncLimits,
 };
 pub use ship::{
     ChangeShipment, PlatformCarrier, ShipItem, ShipOutcome, ShipRequest, ShippedParcel,

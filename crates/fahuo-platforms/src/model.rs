@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use fahuo_domain::order::{MaskedReceiver, NewOrder, NewOrderLine, Receiver};
 use fahuo_domain::{Fen, ParseError, PlatformOrderId, ShopId};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Where the platform says an order stands, mapped from each platform's status table
 /// (reference §1.3, §2.4, §3.3). The raw code is kept in [`PlatformOrder::platform_status`].
@@ -136,13 +138,88 @@ impl std::fmt::Display for ReceiverProblem {
     }
 }
 
+/// What a pull says about an order's receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiverState {
+    /// Decrypted in this pull.
+    Decrypted(Receiver),
+    /// Not decrypted again: the platform sent the same receiver as when fahuo last decrypted
+    /// it (same [receiver fingerprint](PulledOrder::receiver_fingerprint), see
+    /// [`KnownReceivers`]), so the receiver fahuo stored is still the buyer's.
+    Unchanged,
+    /// No usable receiver in this pull.
+    Problem(ReceiverProblem),
+}
+
+impl ReceiverState {
+    /// The receiver decrypted in this pull, if any.
+    pub fn decrypted(&self) -> Option<&Receiver> {
+        match self {
+            ReceiverState::Decrypted(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<Result<Receiver, ReceiverProblem>> for ReceiverState {
+    fn from(r: Result<Receiver, ReceiverProblem>) -> Self {
+        match r {
+            Ok(r) => ReceiverState::Decrypted(r),
+            Err(p) => ReceiverState::Problem(p),
+        }
+    }
+}
+
+/// The receiver fingerprints fahuo holds for the orders of a pull (platform order id →
+/// [`PulledOrder::receiver_fingerprint`] stored when their receiver was last decrypted). An
+/// order whose fingerprint the platform sends unchanged comes back [`ReceiverState::Unchanged`]
+/// instead of spending the shop's decryption quota again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownReceivers(HashMap<PlatformOrderId, String>);
+
+impl KnownReceivers {
+    /// Nothing known: every receiver that may be decrypted is.
+    pub fn none() -> Self {
+        KnownReceivers::default()
+    }
+
+    /// Whether the receiver fahuo holds for `p` is the one the platform sends now.
+    pub(crate) fn holds(&self, p: &PulledOrder) -> bool {
+        p.receiver_fingerprint
+            .as_deref()
+            .is_some_and(|f| self.0.get(&p.order.platform_order_id).map(String::as_str) == Some(f))
+    }
+}
+
+impl FromIterator<(PlatformOrderId, String)> for KnownReceivers {
+    fn from_iter<I: IntoIterator<Item = (PlatformOrderId, String)>>(iter: I) -> Self {
+        KnownReceivers(iter.into_iter().collect())
+    }
+}
+
+/// SHA-256 (hex) over what the platform sent for a receiver before decryption, each part
+/// length-prefixed so that no two different lists of parts give the same text.
+pub(crate) fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    crate::util::hex(&h.finalize())
+}
+
 /// One order as a pull returns it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PulledOrder {
     pub order: PlatformOrder,
     /// The decrypted receiver, for orders that can ship (ToShip, PartlyShipped, and Shipped
-    /// where the platform allows it); see [`ReceiverProblem`] otherwise.
-    pub receiver: Result<Receiver, ReceiverProblem>,
+    /// where the platform allows it); [`ReceiverState::Unchanged`] when fahuo already holds
+    /// it; see [`ReceiverProblem`] otherwise.
+    pub receiver: ReceiverState,
+    /// A digest of the receiver as the platform sent it, still encrypted or masked (each
+    /// platform module says what goes in): the same while the buyer's receiver stays the same.
+    /// `None` where the platform sent no receiver to digest.
+    pub receiver_fingerprint: Option<String>,
     pub status: PlatformStatus,
     /// Order-level after-sale state.
     pub after_sale: AfterSale,
@@ -162,13 +239,27 @@ impl PulledOrder {
         self.status.is_paid()
     }
 
-    /// The order as fahuo stores it, for `shop_id`; fails when the receiver is missing or
-    /// invalid, or the order does not validate ([`NewOrder::validate`]).
+    /// The order as fahuo stores it, for `shop_id`, with the receiver decrypted in this pull;
+    /// fails when there is none, or the order does not validate ([`NewOrder::validate`]).
     pub fn new_order(&self, shop_id: ShopId) -> Result<NewOrder, ReceiverOrOrderError> {
-        let receiver = self
-            .receiver
-            .clone()
-            .map_err(|p| ReceiverOrOrderError::Receiver(Box::new(p)))?;
+        let receiver = match &self.receiver {
+            ReceiverState::Decrypted(r) => r.clone(),
+            ReceiverState::Unchanged => return Err(ReceiverOrOrderError::ReceiverUnchanged),
+            ReceiverState::Problem(p) => {
+                return Err(ReceiverOrOrderError::Receiver(Box::new(p.clone())));
+            }
+        };
+        self.new_order_with(shop_id, receiver)
+            .map_err(ReceiverOrOrderError::Order)
+    }
+
+    /// The order as fahuo stores it, for `shop_id`, with `receiver` (the one fahuo holds, when
+    /// this pull did not decrypt one).
+    pub fn new_order_with(
+        &self,
+        shop_id: ShopId,
+        receiver: Receiver,
+    ) -> Result<NewOrder, ParseError> {
         let o = &self.order;
         NewOrder {
             shop_id,
@@ -186,7 +277,6 @@ impl PulledOrder {
             lines: o.lines.clone(),
         }
         .validate()
-        .map_err(ReceiverOrOrderError::Order)
     }
 }
 
@@ -195,6 +285,9 @@ impl PulledOrder {
 pub enum ReceiverOrOrderError {
     #[error("{0}")]
     Receiver(Box<ReceiverProblem>),
+    /// Not decrypted again: the caller holds the receiver ([`PulledOrder::new_order_with`]).
+    #[error("receiver unchanged: not decrypted again")]
+    ReceiverUnchanged,
     #[error("order invalid: {0}")]
     Order(ParseError),
 }
@@ -208,4 +301,55 @@ pub struct SyncLimits {
     /// How far to re-read before the last synced edge (clock skew, late index updates,
     /// second-granular timestamps).
     pub overlap: chrono::Duration,
+}
+
+/// An order read from the platform with its receiver still sealed: what
+/// [`PlatformClient::read_window`] and [`PlatformClient::read_order`] return, so that the
+/// caller can look up the [`KnownReceivers`] of just these orders before
+/// [`PlatformClient::open_receivers`] decrypts the others.
+///
+/// [`PlatformClient::read_window`]: crate::PlatformClient::read_window
+/// [`PlatformClient::read_order`]: crate::PlatformClient::read_order
+/// [`PlatformClient::open_receivers`]: crate::PlatformClient::open_receivers
+#[derive(Clone)]
+pub struct SealedOrder {
+    pub(crate) pulled: PulledOrder,
+    pub(crate) seal: Seal,
+}
+
+/// What each platform needs to decrypt a receiver later.
+#[derive(Clone)]
+pub(crate) enum Seal {
+    /// The ciphers and clear region the order itself carries.
+    Douyin(crate::douyin::Ciphers),
+    /// `order.getOrderReceiverInfo`'s answer (for orders waiting to ship).
+    Xiaohongshu(Option<serde_json::Value>),
+    /// Decoded by order id.
+    Wechat,
+}
+
+impl Seal {
+    /// Orders handed to another platform's client than the one that read them.
+    pub(crate) fn read_elsewhere() -> crate::PlatformError {
+        crate::PlatformError::Config("orders read by another platform's client".into())
+    }
+}
+
+impl SealedOrder {
+    pub fn platform_order_id(&self) -> &PlatformOrderId {
+        self.pulled.platform_order_id()
+    }
+
+    pub fn receiver_fingerprint(&self) -> Option<&str> {
+        self.pulled.receiver_fingerprint.as_deref()
+    }
+}
+
+/// Without the seal: it may hold receiver text the platform sent in clear.
+impl std::fmt::Debug for SealedOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedOrder")
+            .field("pulled", &self.pulled)
+            .finish_non_exhaustive()
+    }
 }

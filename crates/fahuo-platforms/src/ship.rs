@@ -489,16 +489,19 @@ mod tests {
                     })
                     .collect(),
             },
-            receiver: Err(crate::model::ReceiverProblem::NotDecrypted {
-                masked: MaskedReceiver {
-                    name: String::new(),
-                    phone: String::new(),
-                    province: String::new(),
-                    city: String::new(),
-                    county: String::new(),
-                    detail: String::new(),
+            receiver_fingerprint: None,
+            receiver: crate::model::ReceiverState::Problem(
+                crate::model::ReceiverProblem::NotDecrypted {
+                    masked: MaskedReceiver {
+                        name: String::new(),
+                        phone: String::new(),
+                        province: String::new(),
+                        city: String::new(),
+                        county: String::new(),
+                        detail: String::new(),
+                    },
                 },
-            }),
+            ),
             status,
             after_sale: AfterSale::None,
             lines_after_sale: lines

@@ -5,7 +5,20 @@
 //! * Tokens: `POST /cgi-bin/stable_token` (default) or `GET /cgi-bin/token`, grant
 //!   `client_credential`; no refresh token, a new token is simply requested.
 //! * Sync: `order/list/get` with `update_time_range` (≤ 7 days, seconds) and `next_key` cursors,
-//!   `order/get` per id, `order/sensitiveinfo/decode` per shippable order.
+//!   `order/get` per id, `order/sensitiveinfo/decode` per shippable order. A decode answered
+//!   `40097` (the order's state changed since `order/get`) reads the order again, once, and
+//!   decodes it if it still may be, instead of failing the pull.
+//! * Receiver fingerprint ([`PulledOrder::receiver_fingerprint`]): SHA-256 over `order/get`'s
+//!   masked `delivery_info.address_info`, every field (canonical JSON): masked name and phone,
+//!   region, detail with its digits masked, `house_number`, the virtual number fields,
+//!   `tel_number_ext_info` and `hash_code`. WeChat sends no ciphers, so this is weaker than on
+//!   Douyin and Xiaohongshu: an address change that keeps every masked field identical (another
+//!   house number of as many digits on the same street, a name with the same first character, a
+//!   phone with the same visible digits) *and* the same `hash_code` would keep fahuo's old
+//!   receiver. The reference lists `hash_code` without saying what it digests; if it covers
+//!   the full address (as its name suggests, and as the emulator has it) the risk is nil. fahuo
+//!   does nothing more about it; should production show `hash_code` does not change with the
+//!   address, drop the fingerprint for WeChat (leave it `None`) and every read decodes again.
 //! * Pushes: 安全模式 only (AES-256-CBC, `msg_signature`); plaintext mode signs only the URL, not
 //!   the body, so it is refused.
 //!
@@ -290,6 +303,8 @@ fn encrypt_field(body: &[u8]) -> Result<String, WebhookError> {
 // ------------------------------------------------------------------ calls and tokens
 
 const TOKEN_CODES: &[i64] = &[40001, 40014, 41001, 42001];
+/// `order/sensitiveinfo/decode`: the order's state no longer allows it (changed since read).
+const STATE_CHANGED: &str = "40097";
 const AUTH_CODES: &[i64] = &[40002, 40013, 40125, 40164, 41002, 41004, 48001, 61024];
 
 fn token_rejected(e: &PlatformError) -> bool {
@@ -447,11 +462,11 @@ pub(crate) async fn negotiate_delivery(
 
 // ------------------------------------------------------------------ sync
 
-pub(crate) async fn pull_window(
+pub(crate) async fn read_window(
     c: &PlatformClient,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Vec<PulledOrder>, PlatformError> {
+) -> Result<Vec<SealedOrder>, PlatformError> {
     let mut ids: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
     for (s, e) in split_window(start, end, c.sync_limits().max_window) {
@@ -496,7 +511,7 @@ pub(crate) async fn pull_window(
         }
     }
     futures_util::stream::iter(ids)
-        .map(|id| async move { pull_order(c, &id).await })
+        .map(|id| async move { read_order(c, &id).await })
         .buffered(c.opts.concurrency)
         .collect::<Vec<_>>()
         .await
@@ -504,22 +519,71 @@ pub(crate) async fn pull_window(
         .collect()
 }
 
-pub(crate) async fn pull_order(c: &PlatformClient, id: &str) -> Result<PulledOrder, PlatformError> {
-    let v = call(c, "order/get", json!({ "order_id": id })).await?;
-    let order = object(&v, "order")?;
-    if order.is_null() {
-        return Err(PlatformError::protocol("order/get without order"));
+/// `order/get`, mapped, the receiver still masked.
+pub(crate) async fn read_order(c: &PlatformClient, id: &str) -> Result<SealedOrder, PlatformError> {
+    let (_, pulled) = order_raw(c, id).await?;
+    Ok(SealedOrder {
+        pulled,
+        seal: Seal::Wechat,
+    })
+}
+
+/// Decodes (`order/sensitiveinfo/decode`, one call per order) the receivers of orders that
+/// may still need a label, except those `known` holds.
+pub(crate) async fn open_receivers(
+    c: &PlatformClient,
+    orders: Vec<SealedOrder>,
+    known: &KnownReceivers,
+) -> Result<Vec<PulledOrder>, PlatformError> {
+    futures_util::stream::iter(orders)
+        .map(|o| async move {
+            match o.seal {
+                Seal::Wechat => open_receiver(c, o.pulled, known).await,
+                _ => Err(Seal::read_elsewhere()),
+            }
+        })
+        .buffered(c.opts.concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// `decode` answers 40097 when the order's state changed after `order/get` (it no longer
+/// allows decoding, or not with what was read): the order is read again, once, and decoded
+/// if it still may be.
+async fn open_receiver(
+    c: &PlatformClient,
+    mut pulled: PulledOrder,
+    known: &KnownReceivers,
+) -> Result<PulledOrder, PlatformError> {
+    let id = pulled.order.platform_order_id.as_str().to_string();
+    let mut reread = false;
+    loop {
+        let decodable = matches!(
+            pulled.status,
+            PlatformStatus::ToShip | PlatformStatus::PartlyShipped | PlatformStatus::Shipped
+        );
+        if !decodable {
+            return Ok(pulled);
+        }
+        if known.holds(&pulled) {
+            pulled.receiver = ReceiverState::Unchanged;
+            return Ok(pulled);
+        }
+        match call(c, "order/sensitiveinfo/decode", json!({ "order_id": id })).await {
+            Ok(d) => {
+                pulled.receiver = map_decoded(&d)?.into();
+                return Ok(pulled);
+            }
+            Err(PlatformError::Invalid { code, msg }) if code == STATE_CHANGED && !reread => {
+                tracing::info!(code, msg, "WeChat decode refused; reading the order again");
+                reread = true;
+                pulled = order_raw(c, &id).await?.1;
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let mut pulled = map_order(order)?;
-    let decodable = matches!(
-        pulled.status,
-        PlatformStatus::ToShip | PlatformStatus::PartlyShipped | PlatformStatus::Shipped
-    );
-    if decodable {
-        let d = call(c, "order/sensitiveinfo/decode", json!({ "order_id": id })).await?;
-        pulled.receiver = map_decoded(&d)?;
-    }
-    Ok(pulled)
 }
 
 pub(crate) fn status_of(code: i64) -> PlatformStatus {
@@ -629,6 +693,12 @@ pub(crate) fn map_order(o: &Value) -> Result<PulledOrder, PlatformError> {
         AfterSale::None
     };
     let addr = object(delivery, "address_info")?;
+    // Every field of the masked address, the virtual number's among them; none to take when
+    // the platform sent no address.
+    let receiver_fingerprint = addr
+        .as_object()
+        .is_some_and(|a| !a.is_empty())
+        .then(|| fingerprint([crate::douyin::canonical_json(addr).as_str()]));
     let masked = MaskedReceiver {
         name: text(addr, "user_name").unwrap_or_default(),
         phone: text(addr, "tel_number").unwrap_or_default(),
@@ -653,7 +723,8 @@ pub(crate) fn map_order(o: &Value) -> Result<PulledOrder, PlatformError> {
             buyer_openid: nonempty(o, "openid"),
             lines,
         },
-        receiver: Err(ReceiverProblem::NotDecrypted { masked }),
+        receiver: ReceiverState::Problem(ReceiverProblem::NotDecrypted { masked }),
+        receiver_fingerprint,
         status: status_of(code),
         after_sale,
         lines_after_sale,

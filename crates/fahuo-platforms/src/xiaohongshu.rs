@@ -15,6 +15,12 @@
 //!   pull leaves the window and shifts only pages already read), then page 1 again.
 //!   Details per order; receivers via `order.getOrderReceiverInfo` (only while the order waits
 //!   to ship) and `data.batchDecrypt` (≤ 100 per call).
+//! * Receiver fingerprint ([`PulledOrder::receiver_fingerprint`], orders waiting to ship only):
+//!   SHA-256 over the detail's `openAddressId` and `getOrderReceiverInfo`'s name, phone and
+//!   address ciphers with the clear region names. `getOrderReceiverInfo` costs no decryption
+//!   quota; `batchDecrypt` does, and is skipped while the fingerprint is the one fahuo stored.
+//!   Safe because a changed address gets a new `openAddressId` and new ciphers (they are the
+//!   receiver encrypted); a re-encryption of the same receiver only costs a decryption.
 //! * Pushes: JSON array, headers `timestamp`, `app-key`, `sign` with
 //!   `sign = MD5(path + "?" + sorted(query params + app-key + timestamp as k=v joined by &) + appSecret)`.
 
@@ -304,11 +310,11 @@ pub(crate) async fn obtain_token(
 
 // ------------------------------------------------------------------ sync
 
-pub(crate) async fn pull_window(
+pub(crate) async fn read_window(
     c: &PlatformClient,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Vec<PulledOrder>, PlatformError> {
+) -> Result<Vec<SealedOrder>, PlatformError> {
     let mut ids = Vec::new();
     let mut seen = HashSet::new();
     let mut windows: Vec<(i64, i64)> = split_window(start, end, c.sync_limits().max_window)
@@ -362,17 +368,15 @@ pub(crate) async fn pull_window(
         .buffered(c.opts.concurrency)
         .collect()
         .await;
-    let mut orders = details.into_iter().collect::<Result<Vec<_>, _>>()?;
-    decrypt_receivers(c, &mut orders).await?;
-    Ok(orders.into_iter().map(|m| m.0).collect())
+    let orders = details.into_iter().collect::<Result<Vec<_>, _>>()?;
+    seal_receivers(c, orders).await
 }
 
-pub(crate) async fn pull_order(c: &PlatformClient, id: &str) -> Result<PulledOrder, PlatformError> {
-    let mut one = vec![detail(c, id).await?];
-    decrypt_receivers(c, &mut one).await?;
-    one.pop()
-        .map(|m| m.0)
-        .ok_or_else(|| PlatformError::protocol("order vanished while decrypting"))
+pub(crate) async fn read_order(c: &PlatformClient, id: &str) -> Result<SealedOrder, PlatformError> {
+    seal_receivers(c, vec![detail(c, id).await?])
+        .await?
+        .pop()
+        .ok_or_else(|| PlatformError::protocol("order vanished while reading its receiver"))
 }
 
 /// A mapped order and the `openAddressId` its receiver is fetched with.
@@ -386,9 +390,13 @@ async fn detail(c: &PlatformClient, id: &str) -> Result<Mapped, PlatformError> {
     map_order(&v)
 }
 
-/// Receivers of the orders waiting to ship: encrypted values from `getOrderReceiverInfo`, then
-/// `data.batchDecrypt`. An address changed since the detail (`matched: false`) is fetched again.
-async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<(), PlatformError> {
+/// Reads the encrypted receivers of the orders waiting to ship (`getOrderReceiverInfo`; not a
+/// decryption) and takes their fingerprints. An address changed since the detail
+/// (`matched: false`) is read again, detail and receiver, once.
+async fn seal_receivers(
+    c: &PlatformClient,
+    mut orders: Vec<Mapped>,
+) -> Result<Vec<SealedOrder>, PlatformError> {
     let wanted: Vec<usize> = (0..orders.len())
         .filter(|i| orders[*i].0.status.is_shippable())
         .collect();
@@ -423,6 +431,58 @@ async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<
             infos.insert(id, info);
         }
     }
+    Ok(orders
+        .into_iter()
+        .map(|(mut pulled, open_address_id)| {
+            let info = infos.remove(pulled.order.platform_order_id.as_str());
+            pulled.receiver_fingerprint = info.as_ref().map(|info| {
+                let field = |k: &str| text(info, k).unwrap_or_default();
+                fingerprint(
+                    [
+                        open_address_id,
+                        field("receiverName"),
+                        field("receiverPhone"),
+                        field("receiverAddress"),
+                        field("receiverProvinceName"),
+                        field("receiverCityName"),
+                        field("receiverDistrictName"),
+                        field("receiverTownName"),
+                    ]
+                    .iter()
+                    .map(String::as_str),
+                )
+            });
+            SealedOrder {
+                pulled,
+                seal: Seal::Xiaohongshu(info),
+            }
+        })
+        .collect())
+}
+
+/// Decrypts (`data.batchDecrypt`) the receivers [`seal_receivers`] read, except those `known`
+/// holds.
+pub(crate) async fn open_receivers(
+    c: &PlatformClient,
+    orders: Vec<SealedOrder>,
+    known: &KnownReceivers,
+) -> Result<Vec<PulledOrder>, PlatformError> {
+    let mut infos: HashMap<String, Value> = HashMap::new();
+    let mut pulled = Vec::with_capacity(orders.len());
+    for o in orders {
+        let Seal::Xiaohongshu(info) = o.seal else {
+            return Err(Seal::read_elsewhere());
+        };
+        let mut p = o.pulled;
+        if p.status.is_shippable() {
+            if known.holds(&p) {
+                p.receiver = ReceiverState::Unchanged;
+            } else if let Some(info) = info {
+                infos.insert(p.order.platform_order_id.as_str().to_string(), info);
+            }
+        }
+        pulled.push(p);
+    }
     // Name, phone and address of every order, ≤ 100 per decrypt call.
     let mut items: Vec<(String, String)> = Vec::new();
     for (id, info) in &infos {
@@ -448,11 +508,11 @@ async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<
             plain.insert(key, d);
         }
     }
-    for (p, _) in orders.iter_mut() {
+    for p in pulled.iter_mut() {
         let id = p.order.platform_order_id.as_str().to_string();
         let Some(info) = infos.get(&id) else {
-            if p.status.is_shippable() {
-                p.receiver = Err(ReceiverProblem::DecryptFailed(
+            if p.status.is_shippable() && p.receiver != ReceiverState::Unchanged {
+                p.receiver = ReceiverState::Problem(ReceiverProblem::DecryptFailed(
                     "no receiver info returned".into(),
                 ));
             }
@@ -468,52 +528,54 @@ async fn decrypt_receivers(c: &PlatformClient, orders: &mut [Mapped]) -> Result<
                 .ok_or_else(|| format!("{k} not decrypted"))
         };
         let value = |d: &Value| text(d, "decryptedData").unwrap_or_default();
-        p.receiver = match (
-            get("receiverName"),
-            get("receiverPhone"),
-            get("receiverAddress"),
-        ) {
-            (Ok(n), Ok(ph), Ok(a)) => {
-                let failed = [&n, &ph, &a].iter().find_map(|d| {
-                    int(d, "errorCode")
-                        .ok()
-                        .flatten()
-                        .filter(|c| *c != 0)
-                        .map(|c| (c, text(d, "errorMsg").unwrap_or_default()))
-                });
-                match failed {
-                    Some((code, msg)) => {
-                        Err(ReceiverProblem::DecryptFailed(format!("{code}: {msg}")))
-                    }
-                    None => {
-                        let phone = match (
-                            ph.get("virtualNumberFlag").and_then(Value::as_bool),
-                            nonempty(&ph, "virtualNumber"),
-                        ) {
-                            (Some(true), Some(v)) => v,
-                            _ => value(&ph),
-                        };
-                        Receiver::parse(
-                            &value(&n),
-                            &phone,
-                            &text(info, "receiverProvinceName").unwrap_or_default(),
-                            &text(info, "receiverCityName").unwrap_or_default(),
-                            &text(info, "receiverDistrictName").unwrap_or_default(),
-                            &join_town(
-                                &text(info, "receiverTownName").unwrap_or_default(),
-                                &value(&a),
-                            ),
-                        )
-                        .map_err(ReceiverProblem::Invalid)
+        p.receiver = ReceiverState::from(
+            match (
+                get("receiverName"),
+                get("receiverPhone"),
+                get("receiverAddress"),
+            ) {
+                (Ok(n), Ok(ph), Ok(a)) => {
+                    let failed = [&n, &ph, &a].iter().find_map(|d| {
+                        int(d, "errorCode")
+                            .ok()
+                            .flatten()
+                            .filter(|c| *c != 0)
+                            .map(|c| (c, text(d, "errorMsg").unwrap_or_default()))
+                    });
+                    match failed {
+                        Some((code, msg)) => {
+                            Err(ReceiverProblem::DecryptFailed(format!("{code}: {msg}")))
+                        }
+                        None => {
+                            let phone = match (
+                                ph.get("virtualNumberFlag").and_then(Value::as_bool),
+                                nonempty(&ph, "virtualNumber"),
+                            ) {
+                                (Some(true), Some(v)) => v,
+                                _ => value(&ph),
+                            };
+                            Receiver::parse(
+                                &value(&n),
+                                &phone,
+                                &text(info, "receiverProvinceName").unwrap_or_default(),
+                                &text(info, "receiverCityName").unwrap_or_default(),
+                                &text(info, "receiverDistrictName").unwrap_or_default(),
+                                &join_town(
+                                    &text(info, "receiverTownName").unwrap_or_default(),
+                                    &value(&a),
+                                ),
+                            )
+                            .map_err(ReceiverProblem::Invalid)
+                        }
                     }
                 }
-            }
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                Err(ReceiverProblem::DecryptFailed(e))
-            }
-        };
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    Err(ReceiverProblem::DecryptFailed(e))
+                }
+            },
+        );
     }
-    Ok(())
+    Ok(pulled)
 }
 
 /// `order.getOrderReceiverInfo` for up to 100 orders. The platform refuses the whole batch when
@@ -725,7 +787,9 @@ pub(crate) fn map_order(o: &Value) -> Result<Mapped, PlatformError> {
             buyer_openid: None,
             lines,
         },
-        receiver: Err(ReceiverProblem::NotDecrypted { masked }),
+        receiver: ReceiverState::Problem(ReceiverProblem::NotDecrypted { masked }),
+        // Taken from the encrypted receiver, which only orders waiting to ship have.
+        receiver_fingerprint: None,
         status: status_of(code),
         after_sale,
         lines_after_sale,

@@ -686,6 +686,40 @@ impl SimHandle {
         (o.created_ms <= st.now_ms()).then(|| o.clone())
     }
 
+    /// The buyer moves `order_id` to a new (generated) address now, as the platforms allow
+    /// while an order waits to ship: its update time moves and the change is pushed. Returns
+    /// whether the order changed (it exists and waits to ship).
+    pub fn change_address(&self, order_id: &str) -> bool {
+        let before = {
+            let mut st = self.sim.lock();
+            let Some(&idx) = st.index.get(order_id) else {
+                return false;
+            };
+            let now = st.now_ms();
+            let o = &st.orders[idx];
+            let version = o.address_version;
+            // Seeded by the order and its address version: the same run moves to the same
+            // addresses.
+            let seed = order_id
+                .bytes()
+                .fold(u64::from(version), |h, b| h.wrapping_mul(31) ^ u64::from(b));
+            let receiver = r#gen::receiver(&mut util::Rng::new(seed), o.created_ms / 1000);
+            st.schedule(
+                now,
+                idx,
+                EventKind::AddressChange {
+                    receiver: Box::new(receiver),
+                },
+            );
+            version
+        };
+        self.sim.tick();
+        let st = self.sim.lock();
+        st.index
+            .get(order_id)
+            .is_some_and(|&i| st.orders[i].address_version > before)
+    }
+
     /// Pushes queued, being delivered, held back or waiting for a retry.
     pub fn pushes_in_flight(&self) -> usize {
         self.sim.inflight.load(std::sync::atomic::Ordering::SeqCst)

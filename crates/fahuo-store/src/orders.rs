@@ -788,28 +788,81 @@ impl Store {
         shop: ShopId,
         platform_order_ids: &[String],
     ) -> Result<std::collections::HashSet<String>> {
+        let ids: Vec<&str> = platform_order_ids.iter().map(String::as_str).collect();
+        Ok(self
+            .receiver_fingerprint_rows(tenant, shop, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// The receiver fingerprints stored with these orders of the shop (those that have one),
+    /// by platform order id: what an order's receiver looked like, still encrypted, when fahuo
+    /// decrypted the receiver it holds. Asks in batches, so any number of orders is fine.
+    pub async fn receiver_fingerprints(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        platform_order_ids: &[PlatformOrderId],
+    ) -> Result<Vec<(PlatformOrderId, String)>> {
+        let ids: Vec<&str> = platform_order_ids.iter().map(|i| i.as_str()).collect();
+        self.receiver_fingerprint_rows(tenant, shop, &ids)
+            .await?
+            .into_iter()
+            .filter_map(|(id, fingerprint)| Some((id, fingerprint?)))
+            .map(|(id, fingerprint)| Ok((PlatformOrderId::parse(&id)?, fingerprint)))
+            .collect()
+    }
+
+    /// `(platform_order_id, receiver_fingerprint)` of the shop's orders among `ids`.
+    async fn receiver_fingerprint_rows(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        ids: &[&str],
+    ) -> Result<Vec<(String, Option<String>)>> {
         const BATCH: usize = 500;
-        let mut found = std::collections::HashSet::new();
-        for batch in platform_order_ids.chunks(BATCH) {
+        let mut found = Vec::new();
+        for batch in ids.chunks(BATCH) {
             let placeholders: Vec<String> =
                 (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
             let sql = format!(
-                "SELECT platform_order_id FROM orders WHERE tenant_id = $1 AND shop_id = $2 \
-                 AND platform_order_id IN ({})",
+                "SELECT platform_order_id, receiver_fingerprint FROM orders WHERE tenant_id = $1 \
+                 AND shop_id = $2 AND platform_order_id IN ({})",
                 placeholders.join(", ")
             );
-            let rows: Vec<String> = on_db!(&self.db, pool => {
-                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<(String, Option<String>)> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.get())
                     .bind(shop.get());
                 for id in batch {
-                    q = q.bind(id.as_str());
+                    q = q.bind(*id);
                 }
                 q.fetch_all(pool).await?
             });
             found.extend(rows);
         }
         Ok(found)
+    }
+
+    /// Records the fingerprint of the receiver decrypted from the platform's version of the
+    /// order updated at `platform_updated_at`, only while that version is the one stored (a
+    /// newer one stored meanwhile has its own receiver). Returns whether it was recorded.
+    pub async fn set_receiver_fingerprint(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+        fingerprint: &str,
+        platform_updated_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let at = platform_updated_at.map(ms);
+        let done = on_db!(&self.db, pool => sqlx::query(
+                "UPDATE orders SET receiver_fingerprint = $1 WHERE tenant_id = $2 AND id = $3 \
+                 AND (platform_updated_at = $4 OR (platform_updated_at IS NULL AND $4 IS NULL))")
+            .bind(fingerprint).bind(tenant.get()).bind(id.get()).bind(at)
+            .execute(pool).await?.rows_affected());
+        Ok(done == 1)
     }
 
     /// The conditions of `f` (all but paging). `for_count` writes the platform as a set of

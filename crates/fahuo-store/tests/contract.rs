@@ -177,6 +177,7 @@ both_backends!(
     catalog_rows_never_cross_tenants,
     the_same_platform_order_is_stored_once,
     existing_order_numbers_are_found_per_shop_and_tenant,
+    receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_version,
     concurrent_intake_of_one_order_yields_one_row,
     receivers_are_encrypted_and_searchable_by_phone_tail,
     orders_stored_without_a_name_hash_get_one_at_migration,
@@ -604,6 +605,113 @@ async fn the_same_platform_order_is_stored_once(db: TestDb) {
             Err(StoreError::NotFound)
         ),
         "tenant B cannot write into tenant A's shop"
+    );
+}
+
+async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_version(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let t1 = t0() + Duration::minutes(5);
+    let mut ids = Vec::new();
+    for no in ["F-1", "F-2"] {
+        let id = store
+            .upsert_order(
+                a.tenant,
+                &new_order(&a, no, "13812345678", t1),
+                &system(),
+                t0(),
+            )
+            .await
+            .unwrap()
+            .order_id();
+        ids.push(id);
+    }
+    let asked: Vec<PlatformOrderId> = ["F-1", "F-2", "F-3"]
+        .iter()
+        .map(|n| PlatformOrderId::parse(n).unwrap())
+        .collect();
+    assert!(
+        store
+            .receiver_fingerprints(a.tenant, a.shop, &asked)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an order stored without one has none"
+    );
+    let fingerprint = "ab".repeat(32);
+    assert!(
+        store
+            .set_receiver_fingerprint(a.tenant, ids[0], &fingerprint, Some(t1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_receiver_fingerprint(a.tenant, ids[1], "older", Some(t0()))
+            .await
+            .unwrap(),
+        "not recorded for a version older than the one stored"
+    );
+    assert_eq!(
+        store
+            .receiver_fingerprints(a.tenant, a.shop, &asked)
+            .await
+            .unwrap(),
+        vec![(asked[0].clone(), fingerprint.clone())]
+    );
+    // More orders than one batch of placeholders, the fingerprinted one last.
+    let mut many: Vec<PlatformOrderId> = (0..1200)
+        .map(|i| PlatformOrderId::parse(&format!("N-{i}")).unwrap())
+        .collect();
+    many.push(asked[0].clone());
+    assert_eq!(
+        store
+            .receiver_fingerprints(a.tenant, a.shop, &many)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let b = fixture(store, "商家B").await;
+    assert!(
+        store
+            .receiver_fingerprints(b.tenant, a.shop, &asked)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another tenant sees none of A's"
+    );
+    assert!(
+        !store
+            .set_receiver_fingerprint(b.tenant, ids[0], "theirs", Some(t1))
+            .await
+            .unwrap(),
+        "nor writes one"
+    );
+    // A newer version of the order is stored: the fingerprint of the old one stays until
+    // intake records the new one's.
+    store
+        .upsert_order(
+            a.tenant,
+            &new_order(&a, "F-1", "13900000000", t1 + Duration::minutes(1)),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .set_receiver_fingerprint(a.tenant, ids[0], "stale", Some(t1))
+            .await
+            .unwrap(),
+        "a fingerprint from the replaced version is not recorded"
+    );
+    assert_eq!(
+        store
+            .receiver_fingerprints(a.tenant, a.shop, &asked[..1])
+            .await
+            .unwrap(),
+        vec![(asked[0].clone(), fingerprint)]
     );
 }
 

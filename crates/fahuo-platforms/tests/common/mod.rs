@@ -255,8 +255,8 @@ pub fn assert_same(p: Platform, got: &PulledOrder, t: &fahuo_sim::Order) {
     if decrypted_for(p, t.status) {
         let got_r = got
             .receiver
-            .as_ref()
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+            .decrypted()
+            .unwrap_or_else(|| panic!("{id}: {:?}", got.receiver));
         assert_eq!(got_r.name, r.name.trim(), "{id} name");
         let phone = Phone::parse(&r.phone_as_given()).expect("truth phone");
         assert_eq!(got_r.phone, phone, "{id} phone");
@@ -273,7 +273,7 @@ pub fn assert_same(p: Platform, got: &PulledOrder, t: &fahuo_sim::Order) {
         assert_eq!(new.shop_id, fahuo_domain::ShopId(7));
     } else {
         match &got.receiver {
-            Err(ReceiverProblem::NotDecrypted { masked }) => {
+            ReceiverState::Problem(ReceiverProblem::NotDecrypted { masked }) => {
                 assert_eq!(masked.province, r.province, "{id} masked province")
             }
             other => panic!("{id}: expected no decryption, got {other:?}"),
