@@ -187,6 +187,7 @@ both_backends!(
     ledger_always_sums_to_stock,
     jobs_are_deduplicated_claimed_and_completed,
     kinds_take_turns_when_jobs_are_claimed,
+    claims_share_one_statement_whatever_the_runner_runs,
     failed_jobs_retry_then_land_in_the_dead_letter,
     an_expired_lease_passes_the_job_to_another_worker,
     concurrent_workers_run_each_job_exactly_once,
@@ -1282,6 +1283,52 @@ async fn kinds_take_turns_when_jobs_are_claimed(db: TestDb) {
     );
 }
 
+/// The prepared statements the pool's connections hold, summed over every open connection.
+async fn cached_statements(store: &Store) -> usize {
+    use sqlx::Connection;
+    on_db!(store.db(), pool => {
+        let mut held = Vec::new();
+        for _ in 0..pool.size() {
+            held.push(pool.acquire().await.unwrap());
+        }
+        held.iter().map(|c| c.cached_statements_size()).sum()
+    })
+}
+
+/// A runner claims with a different mix of running jobs nearly every time; each mix must not
+/// become a statement of its own (a cache of hundreds of large claim programs per connection
+/// was most of a pipeline run's memory, and each was parsed and planned again).
+async fn claims_share_one_statement_whatever_the_runner_runs(db: TestDb) {
+    let store = &db.store;
+    let lease = Duration::seconds(60);
+    let kinds = ["notify", "ship", "subscribe", "sync"];
+    store.claim_jobs("w", &kinds, t0(), lease, 1).await.unwrap();
+    let before = cached_statements(store).await;
+    for mix in 0..60i64 {
+        let shares: Vec<KindShare> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| KindShare {
+                kind,
+                at_most: (mix + i as i64) % 4,
+                running: mix / 4 + i as i64,
+            })
+            .collect();
+        store
+            .claim_jobs_fairly("w", &shares, t0(), lease, 3)
+            .await
+            .unwrap();
+    }
+    // A statement per mix would add 60. One claim statement (and the dead-letter sweep's) per
+    // connection adds a few; the margin allows for a connection sqlx had not yet returned to
+    // the pool when `before` was counted (its earlier statements are counted only after).
+    let added = cached_statements(store).await.saturating_sub(before);
+    assert!(
+        added < 20,
+        "60 mixes of running jobs added {added} cached statements"
+    );
+}
+
 async fn failed_jobs_retry_then_land_in_the_dead_letter(db: TestDb) {
     let store = &db.store;
     let tenant = fixture(store, "商家A").await.tenant;
@@ -2300,4 +2347,22 @@ async fn a_backup_from_a_newer_release_is_refused() {
         }
         other => panic!("expected Newer, got {other:?}"),
     }
+}
+
+/// The bundled SQLite is built as `.cargo/config.toml` asks: without the process-wide page
+/// cache and memory-statistics locks that parked the order list's connections on each other.
+#[tokio::test]
+async fn sqlite_connections_share_no_page_cache_or_allocator_lock() {
+    let db = TestDb::sqlite().await;
+    let options: Vec<String> = on_db!(db.store.db(), pool => {
+        sqlx::query_scalar("PRAGMA compile_options").fetch_all(pool).await.unwrap()
+    });
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "one page cache for all connections: {options:?}"
+    );
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "memory statistics take a global lock on every allocation: {options:?}"
+    );
 }
