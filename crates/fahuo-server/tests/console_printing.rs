@@ -105,7 +105,11 @@ async fn bytes(c: &Client, p: &Printing, path: &str) -> (StatusCode, String, Vec
 
 fn qpdf_check(pdf: &[u8], name: &str) {
     assert!(pdf.starts_with(b"%PDF-"), "{name} is not a PDF");
-    let path = std::env::temp_dir().join(format!("fahuo-{}-{name}.pdf", std::process::id()));
+    // The SQLite and PostgreSQL variants run at once in this process and check files of the
+    // same names: each check gets its own file, or one removes the other's before qpdf reads it.
+    static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("fahuo-{}-{n}-{name}.pdf", std::process::id()));
     std::fs::write(&path, pdf).unwrap();
     let out = std::process::Command::new("qpdf")
         .arg("--check")
