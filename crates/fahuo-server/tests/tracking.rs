@@ -481,8 +481,9 @@ async fn buyers_hear_of_shipping_and_of_trouble_once(db: TestDb) {
     w.app.radar_scan_tenant(w.owner.tenant_id).await.unwrap();
     w.until(Duration::from_secs(60), "the delay notice sent", || async {
         let n = w.app.notifications(&w.owner, Some(late)).await.unwrap();
+        // Past `sending` too: the notice is claimed, then sent, then marked.
         n.iter()
-            .any(|n| n.kind == "delayed" && n.state != "pending")
+            .any(|n| n.kind == "delayed" && !matches!(n.state.as_str(), "pending" | "sending"))
     })
     .await;
     let notes = w.app.notifications(&w.owner, Some(late)).await.unwrap();
