@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// How a job attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +34,11 @@ type Handler = Arc<dyn Fn(App, Job) -> JobFuture + Send + Sync>;
 struct Periodic {
     kind: String,
     every: Duration,
+    /// The last slot this runner saw enqueued (by itself or another node): until the clock
+    /// reaches the next slot there is nothing to ask the database. Without it every round of a
+    /// busy runner (every few milliseconds) read and wrote the jobs table once per periodic
+    /// kind, and on SQLite each of those writes took the one write lock.
+    settled_slot: std::sync::atomic::AtomicI64,
 }
 
 /// One node's job runner.
@@ -44,6 +50,9 @@ pub struct JobRunner {
     permits: Arc<Semaphore>,
     /// Jobs running now, per kind.
     running: Arc<Mutex<HashMap<String, i64>>>,
+    /// Signalled when a job ends, so that a runner with every worker taken claims the next job
+    /// at once rather than at its next poll (half a second by default).
+    finished: Arc<Notify>,
 }
 
 /// The most workers one kind may hold: all but a quarter of them, so that a kind with a flood
@@ -75,6 +84,7 @@ impl JobRunner {
             periodic: Vec::new(),
             permits,
             running: Arc::default(),
+            finished: Arc::default(),
         }
         .register("maintenance.purge", |app, _job| {
             async move { purge(&app).await }.boxed()
@@ -120,6 +130,7 @@ impl JobRunner {
         self.periodic.push(Periodic {
             kind: kind.to_string(),
             every,
+            settled_slot: std::sync::atomic::AtomicI64::new(i64::MIN),
         });
         self
     }
@@ -127,16 +138,21 @@ impl JobRunner {
     async fn enqueue_periodic(&self) -> Result<(), crate::AppError> {
         let now = self.app.now();
         for p in &self.periodic {
+            let slot = now.timestamp_millis() / p.every.num_milliseconds().max(1);
+            if p.settled_slot.load(Ordering::Relaxed) == slot {
+                continue;
+            }
             // A slow run (a review pass over a large backlog) is not stacked: its next slot
             // comes once it is done, so periodic work never takes every worker from the queue.
             if self.app.store().has_unfinished_job(&p.kind).await? {
                 continue;
             }
-            let slot = now.timestamp_millis() / p.every.num_milliseconds().max(1);
             let job = NewJob::new(&p.kind, serde_json::json!({ "slot": slot }), now)
                 .dedupe(format!("periodic:{}:{slot}", p.kind))
                 .max_attempts(3);
+            // Enqueued now or already by another node: either way this slot is settled.
             self.app.store().enqueue(&job, now).await?;
+            p.settled_slot.store(slot, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -180,10 +196,12 @@ impl JobRunner {
             let handler = self.handlers[&job.kind].clone();
             let (app, worker) = (self.app.clone(), self.worker.clone());
             let running = RunningGuard::start(&self.running, &job.kind);
+            let finished = self.finished.clone();
             tasks.push(tokio::spawn(async move {
                 run_one(app, worker, handler, job, lease).await;
                 drop(running);
                 drop(permit);
+                finished.notify_one();
             }));
         }
         Ok(tasks)
@@ -217,15 +235,14 @@ impl JobRunner {
                     0
                 }
             };
-            // Busy: look again at once for more work; idle: wait a little.
-            let wait = if started > 0 {
-                std::time::Duration::from_millis(5)
-            } else {
-                poll
-            };
+            // Work found and a worker free: look again at once. Otherwise wait for a job to
+            // end or for the poll (work enqueued by other nodes, retries falling due). A job
+            // that ended since the last look has left a wake-up behind (`notify_one` keeps one).
+            let look_again = started > 0 && self.permits.available_permits() > 0;
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = tokio::time::sleep(wait) => {}
+                _ = self.finished.notified(), if !look_again => {}
+                _ = tokio::time::sleep(if look_again { std::time::Duration::ZERO } else { poll }) => {}
             }
         }
         let all = self.app.settings().job_concurrency.max(1) as u32;
