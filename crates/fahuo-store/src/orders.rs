@@ -822,21 +822,18 @@ impl Store {
         shop: ShopId,
         ids: &[&str],
     ) -> Result<Vec<(String, Option<String>)>> {
-        const BATCH: usize = 500;
         let mut found = Vec::new();
-        for batch in ids.chunks(BATCH) {
-            let placeholders: Vec<String> =
-                (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+        for list in crate::InList::chunks(ids) {
             let sql = format!(
                 "SELECT platform_order_id, receiver_fingerprint FROM orders WHERE tenant_id = $1 \
                  AND shop_id = $2 AND platform_order_id IN ({})",
-                placeholders.join(", ")
+                list.placeholders(3)
             );
             let rows: Vec<(String, Option<String>)> = on_db!(&self.db, pool => {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.get())
                     .bind(shop.get());
-                for id in batch {
+                for id in list.values() {
                     q = q.bind(*id);
                 }
                 q.fetch_all(pool).await?
@@ -908,8 +905,11 @@ impl Store {
             if shops.is_empty() {
                 w.terms.push("1 = 0".into());
             } else {
-                let marks = vec!["{}"; shops.len()].join(", ");
-                let args = shops.iter().map(|s| Arg::I(s.get())).collect();
+                // Padded like every list of values (see `InList`): a user's shops, or those
+                // picked in the list's filter, are a set of any size.
+                let list = crate::InList::new(shops);
+                let marks = vec!["{}"; list.len()].join(", ");
+                let args = list.values().map(|s| Arg::I(s.get())).collect();
                 w.cond(
                     (shops.len() == 1 && shop_indexed) || for_count,
                     &format!("shop_id IN ({marks})"),
