@@ -161,6 +161,7 @@ fn new_order(
             unit_price: Fen(4950),
             paid: Fen(9900),
         }],
+        receiver_fingerprint: None,
     }
 }
 
@@ -614,6 +615,10 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
     let store = &db.store;
     let a = fixture(store, "商家A").await;
     let t1 = t0() + Duration::minutes(5);
+    let with_fingerprint = |no: &str, phone: &str, at, fingerprint: &str| NewOrder {
+        receiver_fingerprint: Some(fingerprint.into()),
+        ..new_order(&a, no, phone, at)
+    };
     let mut ids = Vec::new();
     for no in ["F-1", "F-2"] {
         let id = store
@@ -628,52 +633,85 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
             .order_id();
         ids.push(id);
     }
-    let asked: Vec<PlatformOrderId> = ["F-1", "F-2", "F-3"]
+    let asked: Vec<PlatformOrderId> = ["F-1", "F-2", "F-3", "F-4"]
         .iter()
         .map(|n| PlatformOrderId::parse(n).unwrap())
         .collect();
+    let fingerprints = |asked: &[PlatformOrderId]| {
+        let asked = asked.to_vec();
+        async move {
+            let mut found = store
+                .receiver_fingerprints(a.tenant, a.shop, &asked)
+                .await
+                .unwrap();
+            found.sort();
+            found
+        }
+    };
     assert!(
-        store
-            .receiver_fingerprints(a.tenant, a.shop, &asked)
-            .await
-            .unwrap()
-            .is_empty(),
+        fingerprints(&asked).await.is_empty(),
         "an order stored without one has none"
     );
+    // The version stored, again, with the receiver stored: its fingerprint is recorded.
     let fingerprint = "ab".repeat(32);
-    assert!(
+    assert_eq!(
         store
-            .set_receiver_fingerprint(a.tenant, ids[0], &fingerprint, Some(t1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .set_receiver_fingerprint(a.tenant, ids[1], "older", Some(t0()))
+            .upsert_order(
+                a.tenant,
+                &with_fingerprint("F-1", "13812345678", t1, &fingerprint),
+                &system(),
+                t0(),
+            )
             .await
             .unwrap(),
-        "not recorded for a version older than the one stored"
+        Upsert::Unchanged(ids[0])
     );
     assert_eq!(
         store
-            .receiver_fingerprints(a.tenant, a.shop, &asked)
+            .upsert_order(
+                a.tenant,
+                &with_fingerprint("F-2", "13812345678", t0(), "older"),
+                &system(),
+                t0(),
+            )
             .await
             .unwrap(),
-        vec![(asked[0].clone(), fingerprint.clone())]
+        Upsert::Unchanged(ids[1]),
+        "not recorded for a version older than the one stored"
+    );
+    store
+        .upsert_order(
+            a.tenant,
+            &with_fingerprint("F-2", "13900000000", t1, "not-the-stored-receiver"),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    // A new order comes with its fingerprint.
+    store
+        .upsert_order(
+            a.tenant,
+            &with_fingerprint("F-3", "13812345678", t1, "new"),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprints(&asked).await,
+        vec![
+            (asked[0].clone(), fingerprint.clone()),
+            (asked[2].clone(), "new".to_string())
+        ],
+        "nor for the same version with another receiver than the one stored"
     );
     // More orders than one batch of placeholders, the fingerprinted one last.
     let mut many: Vec<PlatformOrderId> = (0..1200)
         .map(|i| PlatformOrderId::parse(&format!("N-{i}")).unwrap())
         .collect();
     many.push(asked[0].clone());
-    assert_eq!(
-        store
-            .receiver_fingerprints(a.tenant, a.shop, &many)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(fingerprints(&many).await.len(), 1);
     let b = fixture(store, "商家B").await;
     assert!(
         store
@@ -684,36 +722,61 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
         "another tenant sees none of A's"
     );
     assert!(
-        !store
-            .set_receiver_fingerprint(b.tenant, ids[0], "theirs", Some(t1))
-            .await
-            .unwrap(),
+        matches!(
+            store
+                .upsert_order(
+                    b.tenant,
+                    &with_fingerprint("F-1", "13812345678", t1, "theirs"),
+                    &system(),
+                    t0()
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ),
         "nor writes one"
     );
-    // A newer version of the order is stored: the fingerprint of the old one stays until
-    // intake records the new one's.
+    // A newer version of the order without a fingerprint (its receiver not decrypted in
+    // that pull): the fingerprint of the receiver it keeps stays.
+    let t2 = t1 + Duration::minutes(1);
+    assert_eq!(
+        store
+            .upsert_order(
+                a.tenant,
+                &new_order(&a, "F-1", "13812345678", t2),
+                &system(),
+                t0(),
+            )
+            .await
+            .unwrap(),
+        Upsert::Updated(ids[0])
+    );
     store
         .upsert_order(
             a.tenant,
-            &new_order(&a, "F-1", "13900000000", t1 + Duration::minutes(1)),
+            &with_fingerprint("F-1", "13812345678", t1, "stale"),
             &system(),
             t0(),
         )
         .await
         .unwrap();
-    assert!(
-        !store
-            .set_receiver_fingerprint(a.tenant, ids[0], "stale", Some(t1))
-            .await
-            .unwrap(),
-        "a fingerprint from the replaced version is not recorded"
-    );
     assert_eq!(
-        store
-            .receiver_fingerprints(a.tenant, a.shop, &asked[..1])
-            .await
-            .unwrap(),
-        vec![(asked[0].clone(), fingerprint)]
+        fingerprints(&asked[..1]).await,
+        vec![(asked[0].clone(), fingerprint)],
+        "a fingerprint from a replaced version is not recorded"
+    );
+    // A newer version with its own receiver brings that receiver's fingerprint.
+    store
+        .upsert_order(
+            a.tenant,
+            &with_fingerprint("F-1", "13900000000", t2 + Duration::minutes(1), "moved"),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprints(&asked[..1]).await,
+        vec![(asked[0].clone(), "moved".to_string())]
     );
 }
 
