@@ -454,6 +454,9 @@ impl App {
             .order_id_by_platform_id(tenant, shop.id, pulled.platform_order_id())
             .await?;
         let new_order = match (pulled.new_order(shop.id), known) {
+            // Decrypted in this pull: the order carries the receiver's fingerprint, which
+            // `upsert_order` records with the version it stores, so that the next pull need
+            // not decrypt the receiver again while it stays the same.
             (Ok(order), _) => order,
             // Not decrypted again because fahuo holds it unchanged, or the platform no longer
             // shows the receiver (finished or not yet shippable): keep the one stored, update
@@ -487,25 +490,6 @@ impl App {
             Upsert::Updated(id) => (id, Ingested::Updated),
             Upsert::Unchanged(id) => (id, Ingested::Unchanged),
         };
-        if let (Some(receiver), Some(fingerprint)) =
-            (pulled.receiver.decrypted(), &pulled.receiver_fingerprint)
-        {
-            // What the receiver looked like encrypted, so that the next pull need not decrypt
-            // it again while it stays the same; recorded only with the receiver it stands for
-            // (an older or same-second version is not written, a person may have edited it).
-            let stored = ingested != Ingested::Unchanged
-                || self.store().order(tenant, id).await?.receiver == *receiver;
-            if stored {
-                self.store()
-                    .set_receiver_fingerprint(
-                        tenant,
-                        id,
-                        fingerprint,
-                        pulled.order.platform_updated_at,
-                    )
-                    .await?;
-            }
-        }
         if let Some(openid) = &pulled.order.buyer_openid {
             // Kept for buyer notifications through the platform (WeChat customer messages).
             self.store().set_buyer_openid(tenant, id, openid).await?;

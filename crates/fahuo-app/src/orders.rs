@@ -127,6 +127,7 @@ impl OrderInput {
             platform_updated_at: Some(now),
             receiver: self.receiver.parse()?,
             lines,
+            receiver_fingerprint: None,
         }
         .validate()
     }

@@ -442,6 +442,7 @@ fn build(
         platform_updated_at: Some(paid_at),
         receiver,
         lines,
+        receiver_fingerprint: None,
     }
     .validate()?;
     let hold = (p.state == OrderState::OnHold).then(|| {

@@ -95,6 +95,7 @@ async fn seeding_makes_the_orders_it_says(db: TestDb) {
             unit_price: fahuo_domain::Fen(100),
             paid: fahuo_domain::Fen(100),
         }],
+        receiver_fingerprint: None,
     };
     let real_id = store
         .upsert_order(fx.tenant, &real, &ActorRef::system("bench-test"), app.now())

@@ -157,6 +157,13 @@ pub struct NewOrder {
     pub platform_updated_at: Option<DateTime<Utc>>,
     pub receiver: Receiver,
     pub lines: Vec<NewOrderLine>,
+    /// A digest of the receiver as the platform sent it before decryption, when `receiver`
+    /// was decrypted from exactly that in this pull: stored with the order, so that later
+    /// pulls need not decrypt the receiver again while the platform sends the same one.
+    /// `None` (a receiver typed in, imported, or kept from the stored order) leaves the
+    /// stored digest as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_fingerprint: Option<String>,
 }
 
 impl NewOrder {
@@ -236,6 +243,7 @@ mod tests {
             platform_updated_at: None,
             receiver: receiver(),
             lines: vec![],
+            receiver_fingerprint: None,
         };
         assert!(order.clone().validate().is_err());
         order.lines.push(NewOrderLine {

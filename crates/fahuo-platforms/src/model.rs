@@ -239,8 +239,9 @@ impl PulledOrder {
         self.status.is_paid()
     }
 
-    /// The order as fahuo stores it, for `shop_id`, with the receiver decrypted in this pull;
-    /// fails when there is none, or the order does not validate ([`NewOrder::validate`]).
+    /// The order as fahuo stores it, for `shop_id`, with the receiver decrypted in this pull
+    /// and the [fingerprint](PulledOrder::receiver_fingerprint) it was decrypted from; fails
+    /// when there is none, or the order does not validate ([`NewOrder::validate`]).
     pub fn new_order(&self, shop_id: ShopId) -> Result<NewOrder, ReceiverOrOrderError> {
         let receiver = match &self.receiver {
             ReceiverState::Decrypted(r) => r.clone(),
@@ -249,12 +250,16 @@ impl PulledOrder {
                 return Err(ReceiverOrOrderError::Receiver(Box::new(p.clone())));
             }
         };
-        self.new_order_with(shop_id, receiver)
-            .map_err(ReceiverOrOrderError::Order)
+        let mut order = self
+            .new_order_with(shop_id, receiver)
+            .map_err(ReceiverOrOrderError::Order)?;
+        order.receiver_fingerprint = self.receiver_fingerprint.clone();
+        Ok(order)
     }
 
     /// The order as fahuo stores it, for `shop_id`, with `receiver` (the one fahuo holds, when
-    /// this pull did not decrypt one).
+    /// this pull did not decrypt one). Without a fingerprint: `receiver` is not what this
+    /// pull's fingerprint digests, and the one stored stays.
     pub fn new_order_with(
         &self,
         shop_id: ShopId,
@@ -275,6 +280,7 @@ impl PulledOrder {
             platform_updated_at: o.platform_updated_at,
             receiver,
             lines: o.lines.clone(),
+            receiver_fingerprint: None,
         }
         .validate()
     }

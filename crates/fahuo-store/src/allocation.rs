@@ -483,19 +483,29 @@ impl Store {
         if skus.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (0..skus.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT {} FROM stock WHERE tenant_id = $1 AND sku_id IN ({}) ORDER BY warehouse_id, sku_id",
-            crate::stock::LEVEL_COLUMNS,
-            placeholders.join(", ")
-        );
-        let rows: Vec<crate::stock::LevelRow> = on_db!(&self.db, pool => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.get());
-            for s in skus {
-                q = q.bind(s.get());
-            }
-            q.fetch_all(pool).await?
-        });
-        Ok(rows.into_iter().map(Into::into).collect())
+        // Each SKU once: a SKU asked in two parts would come back twice.
+        let mut skus = skus.to_vec();
+        skus.sort();
+        skus.dedup();
+        let mut rows: Vec<crate::stock::LevelRow> = Vec::new();
+        for list in crate::InList::chunks(&skus) {
+            let sql = format!(
+                "SELECT {} FROM stock WHERE tenant_id = $1 AND sku_id IN ({}) ORDER BY warehouse_id, sku_id",
+                crate::stock::LEVEL_COLUMNS,
+                list.placeholders(2)
+            );
+            let part: Vec<crate::stock::LevelRow> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.get());
+                for s in list.values() {
+                    q = q.bind(s.get());
+                }
+                q.fetch_all(pool).await?
+            });
+            rows.extend(part);
+        }
+        let mut levels: Vec<StockLevel> = rows.into_iter().map(Into::into).collect();
+        // The parts are each in order, not one after the other.
+        levels.sort_by_key(|l| (l.warehouse_id, l.sku_id));
+        Ok(levels)
     }
 }

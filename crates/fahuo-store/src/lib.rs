@@ -270,3 +270,102 @@ pub(crate) fn ids_in(db: &Db, n: usize) -> String {
         }
     }
 }
+
+/// The lengths a list of values for `column IN ($k, …)` is padded to (see [`InList`]). The SQL
+/// text of such a condition depends on the list's length, and every length is a statement of
+/// its own in each connection's cache (up to [`STATEMENT_CACHE`] of them, parsed and planned
+/// again for each new length): lists whose length follows the data (an import's order
+/// numbers, a pull's orders, a review's SKUs) would fill the caches with near-copies. Steps of
+/// four keep a lookup to six statements at most, for at most four times the values it needs;
+/// both databases drop repeated values of an IN list before they look anything up (SQLite
+/// keeps the list in a temporary index, PostgreSQL sorts and deduplicates the array keys of an
+/// index scan), so the padding costs binding, not lookups.
+const IN_LIST_SIZES: [usize; 6] = [1, 4, 16, 64, 256, IN_LIST_MAX];
+
+/// The most values one `IN` list takes; [`InList::chunks`] asks for longer lists in parts.
+const IN_LIST_MAX: usize = 500;
+
+/// A list of values bound into `column IN (…)`, padded to the next of [`IN_LIST_SIZES`] by
+/// repeating its last value: a repeated value neither adds nor removes a match, for `IN` and
+/// `NOT IN` alike, so the padding never changes what the condition finds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InList<'a, T> {
+    values: &'a [T],
+    len: usize,
+}
+
+impl<'a, T> InList<'a, T> {
+    /// One list of `values` (not empty: `IN ()` is not SQL). Past [`IN_LIST_MAX`] values it is
+    /// not padded, a statement per length again: use [`InList::chunks`] where the list's
+    /// length is not bounded by something smaller.
+    pub(crate) fn new(values: &'a [T]) -> InList<'a, T> {
+        assert!(!values.is_empty(), "an IN list needs at least one value");
+        let len = IN_LIST_SIZES
+            .into_iter()
+            .find(|&size| size >= values.len())
+            .unwrap_or(values.len());
+        InList { values, len }
+    }
+
+    /// `values` in lists of at most [`IN_LIST_MAX`], each padded (none when it is empty).
+    pub(crate) fn chunks(values: &'a [T]) -> impl Iterator<Item = InList<'a, T>> {
+        values.chunks(IN_LIST_MAX).map(InList::new)
+    }
+
+    /// How many values are bound, the padding included.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The placeholders `$first, $first+1, …`, one per bound value.
+    pub(crate) fn placeholders(&self, first: usize) -> String {
+        (first..first + self.len)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The values to bind in placeholder order: the list, then its last value repeated.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &'a T> + use<'a, T> {
+        let last = &self.values[self.values.len() - 1];
+        let padding = self.len - self.values.len();
+        self.values.iter().chain(std::iter::repeat_n(last, padding))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InList;
+
+    #[test]
+    fn an_in_list_is_padded_to_the_next_size_with_its_last_value() {
+        let values: Vec<i64> = (1..=5).collect();
+        let list = InList::new(&values);
+        assert_eq!(list.len(), 16);
+        assert_eq!(
+            list.values().copied().collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]
+        );
+        assert_eq!(InList::new(&values[..4]).placeholders(3), "$3, $4, $5, $6");
+        assert_eq!(InList::new(&values[..1]).len(), 1);
+    }
+
+    #[test]
+    fn lists_of_any_length_use_a_few_sizes_and_long_ones_come_in_parts() {
+        let values: Vec<i64> = (0..1200).collect();
+        let sizes: std::collections::BTreeSet<usize> = (1..=values.len())
+            .flat_map(|n| InList::chunks(&values[..n]).map(|l| l.len()))
+            .collect();
+        assert_eq!(
+            sizes.into_iter().collect::<Vec<_>>(),
+            [1, 4, 16, 64, 256, 500]
+        );
+        let parts: Vec<Vec<i64>> = InList::chunks(&values)
+            .map(|l| l.values().copied().collect())
+            .collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[2][..200], values[1000..]);
+        assert!(parts[2][200..].iter().all(|&v| v == 1199));
+        assert_eq!(InList::chunks(&values[..0]).count(), 0);
+    }
+}

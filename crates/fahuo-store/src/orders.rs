@@ -555,6 +555,11 @@ impl Store {
     /// Takes in an order from sync, push, API or import. Idempotent: the same platform order
     /// again is `Unchanged`; a newer version (by the platform's update time) updates the stored
     /// one; an older one is ignored, so out-of-order deliveries are harmless.
+    ///
+    /// The order's [receiver fingerprint](NewOrder::receiver_fingerprint), if any, is stored
+    /// with the version it came with: on a new or newer order, and on the same version again
+    /// while the stored receiver is the one it carries (not on an older version, nor over a
+    /// receiver a person corrected). Without one, the stored fingerprint stays.
     pub async fn upsert_order(
         &self,
         tenant: TenantId,
@@ -638,8 +643,23 @@ impl Store {
                 .bind(tenant.get()).bind(order.shop_id.get()).bind(order.platform_order_id.as_str())
                 .fetch_optional(&mut *tx).await?;
             let incoming = order.platform_updated_at.map(ms);
+            let fingerprint = order.receiver_fingerprint.as_deref();
             let (id, outcome, action) = match existing {
                 Some((id, _, Some(stored))) if incoming.is_none_or(|t| t <= stored) => {
+                    // The version stored again (not an older one): its receiver was decrypted
+                    // from what the fingerprint digests only if it is still the one stored, as
+                    // a person may have corrected it since.
+                    if let Some(fingerprint) = fingerprint.filter(|_| incoming == Some(stored)) {
+                        let (enc, known): (Vec<u8>, Option<String>) = sqlx::query_as(
+                            "SELECT receiver_enc, receiver_fingerprint FROM orders WHERE id = $1")
+                            .bind(id).fetch_one(&mut *tx).await?;
+                        if known.as_deref() != Some(fingerprint)
+                            && self.pii.decrypt_json::<Receiver>(&enc)? == *r
+                        {
+                            sqlx::query("UPDATE orders SET receiver_fingerprint = $1 WHERE id = $2")
+                                .bind(fingerprint).bind(id).execute(&mut *tx).await?;
+                        }
+                    }
                     (id, Upsert::Unchanged(OrderId(id)), None)
                 }
                 Some((id, state, _)) => {
@@ -649,14 +669,15 @@ impl Store {
                          platform_updated_at = $9, receiver_enc = $10, receiver_name_masked = $11, \
                          receiver_phone_masked = $12, receiver_phone_tail_hash = $13, receiver_province = $14, \
                          receiver_city = $15, receiver_county = $16, version = version + 1, updated_at = $17, \
-                         receiver_name_hash = $19 WHERE id = $18")
+                         receiver_name_hash = $19, receiver_fingerprint = COALESCE($20, receiver_fingerprint) \
+                         WHERE id = $18")
                         .bind(&order.platform_status).bind(order.paid_total.get()).bind(order.freight.get())
                         .bind(order.buyer_note.as_deref()).bind(order.seller_note.as_deref())
                         .bind(order.paid_at.map(ms)).bind(order.ship_by.map(ms))
                         .bind(order.presale_ship_at.map(ms)).bind(incoming)
                         .bind(&receiver_enc).bind(&name_masked).bind(&phone_masked).bind(&tail_hash)
                         .bind(&r.province).bind(&r.city).bind(&r.county).bind(ms(now)).bind(id)
-                        .bind(&name_hash)
+                        .bind(&name_hash).bind(fingerprint)
                         .execute(&mut *tx).await?;
                     // Lines follow the platform only while nothing has been reserved for them.
                     if matches!(OrderState::parse(&state)?, OrderState::New | OrderState::OnHold) {
@@ -672,9 +693,9 @@ impl Store {
                          platform_status, paid_total_fen, freight_fen, buyer_note, seller_note, paid_at, \
                          ship_by, presale_ship_at, platform_updated_at, receiver_enc, receiver_name_masked, \
                          receiver_phone_masked, receiver_phone_tail_hash, receiver_province, receiver_city, \
-                         receiver_county, version, created_at, updated_at, receiver_name_hash) VALUES ($1, $2, \
-                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-                         1, $22, $22, $23) RETURNING id")
+                         receiver_county, version, created_at, updated_at, receiver_name_hash, \
+                         receiver_fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                         $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $22, $23, $24) RETURNING id")
                         .bind(tenant.get()).bind(order.shop_id.get()).bind(&platform)
                         .bind(order.platform_order_id.as_str()).bind(OrderState::New.as_str())
                         .bind(&order.platform_status).bind(order.paid_total.get()).bind(order.freight.get())
@@ -683,7 +704,7 @@ impl Store {
                         .bind(order.presale_ship_at.map(ms)).bind(incoming)
                         .bind(&receiver_enc).bind(&name_masked).bind(&phone_masked).bind(&tail_hash)
                         .bind(&r.province).bind(&r.city).bind(&r.county).bind(ms(now))
-                        .bind(&name_hash)
+                        .bind(&name_hash).bind(fingerprint)
                         .fetch_one(&mut *tx).await?;
                     insert_lines!(&mut *tx, tenant, id, order);
                     (id, Upsert::Created(OrderId(id)), Some("order.created"))
@@ -822,21 +843,18 @@ impl Store {
         shop: ShopId,
         ids: &[&str],
     ) -> Result<Vec<(String, Option<String>)>> {
-        const BATCH: usize = 500;
         let mut found = Vec::new();
-        for batch in ids.chunks(BATCH) {
-            let placeholders: Vec<String> =
-                (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+        for list in crate::InList::chunks(ids) {
             let sql = format!(
                 "SELECT platform_order_id, receiver_fingerprint FROM orders WHERE tenant_id = $1 \
                  AND shop_id = $2 AND platform_order_id IN ({})",
-                placeholders.join(", ")
+                list.placeholders(3)
             );
             let rows: Vec<(String, Option<String>)> = on_db!(&self.db, pool => {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.get())
                     .bind(shop.get());
-                for id in batch {
+                for id in list.values() {
                     q = q.bind(*id);
                 }
                 q.fetch_all(pool).await?
@@ -844,25 +862,6 @@ impl Store {
             found.extend(rows);
         }
         Ok(found)
-    }
-
-    /// Records the fingerprint of the receiver decrypted from the platform's version of the
-    /// order updated at `platform_updated_at`, only while that version is the one stored (a
-    /// newer one stored meanwhile has its own receiver). Returns whether it was recorded.
-    pub async fn set_receiver_fingerprint(
-        &self,
-        tenant: TenantId,
-        id: OrderId,
-        fingerprint: &str,
-        platform_updated_at: Option<DateTime<Utc>>,
-    ) -> Result<bool> {
-        let at = platform_updated_at.map(ms);
-        let done = on_db!(&self.db, pool => sqlx::query(
-                "UPDATE orders SET receiver_fingerprint = $1 WHERE tenant_id = $2 AND id = $3 \
-                 AND (platform_updated_at = $4 OR (platform_updated_at IS NULL AND $4 IS NULL))")
-            .bind(fingerprint).bind(tenant.get()).bind(id.get()).bind(at)
-            .execute(pool).await?.rows_affected());
-        Ok(done == 1)
     }
 
     /// The conditions of `f` (all but paging). `for_count` writes the platform as a set of
@@ -908,8 +907,11 @@ impl Store {
             if shops.is_empty() {
                 w.terms.push("1 = 0".into());
             } else {
-                let marks = vec!["{}"; shops.len()].join(", ");
-                let args = shops.iter().map(|s| Arg::I(s.get())).collect();
+                // Padded like every list of values (see `InList`): a user's shops, or those
+                // picked in the list's filter, are a set of any size.
+                let list = crate::InList::new(shops);
+                let marks = vec!["{}"; list.len()].join(", ");
+                let args = list.values().map(|s| Arg::I(s.get())).collect();
                 w.cond(
                     (shops.len() == 1 && shop_indexed) || for_count,
                     &format!("shop_id IN ({marks})"),

@@ -161,6 +161,7 @@ fn new_order(
             unit_price: Fen(4950),
             paid: Fen(9900),
         }],
+        receiver_fingerprint: None,
     }
 }
 
@@ -188,6 +189,7 @@ both_backends!(
     jobs_are_deduplicated_claimed_and_completed,
     kinds_take_turns_when_jobs_are_claimed,
     claims_share_one_statement_whatever_the_runner_runs,
+    lists_of_any_length_share_a_few_statements,
     failed_jobs_retry_then_land_in_the_dead_letter,
     an_expired_lease_passes_the_job_to_another_worker,
     concurrent_workers_run_each_job_exactly_once,
@@ -613,6 +615,10 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
     let store = &db.store;
     let a = fixture(store, "商家A").await;
     let t1 = t0() + Duration::minutes(5);
+    let with_fingerprint = |no: &str, phone: &str, at, fingerprint: &str| NewOrder {
+        receiver_fingerprint: Some(fingerprint.into()),
+        ..new_order(&a, no, phone, at)
+    };
     let mut ids = Vec::new();
     for no in ["F-1", "F-2"] {
         let id = store
@@ -627,52 +633,85 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
             .order_id();
         ids.push(id);
     }
-    let asked: Vec<PlatformOrderId> = ["F-1", "F-2", "F-3"]
+    let asked: Vec<PlatformOrderId> = ["F-1", "F-2", "F-3", "F-4"]
         .iter()
         .map(|n| PlatformOrderId::parse(n).unwrap())
         .collect();
+    let fingerprints = |asked: &[PlatformOrderId]| {
+        let asked = asked.to_vec();
+        async move {
+            let mut found = store
+                .receiver_fingerprints(a.tenant, a.shop, &asked)
+                .await
+                .unwrap();
+            found.sort();
+            found
+        }
+    };
     assert!(
-        store
-            .receiver_fingerprints(a.tenant, a.shop, &asked)
-            .await
-            .unwrap()
-            .is_empty(),
+        fingerprints(&asked).await.is_empty(),
         "an order stored without one has none"
     );
+    // The version stored, again, with the receiver stored: its fingerprint is recorded.
     let fingerprint = "ab".repeat(32);
-    assert!(
+    assert_eq!(
         store
-            .set_receiver_fingerprint(a.tenant, ids[0], &fingerprint, Some(t1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .set_receiver_fingerprint(a.tenant, ids[1], "older", Some(t0()))
+            .upsert_order(
+                a.tenant,
+                &with_fingerprint("F-1", "13812345678", t1, &fingerprint),
+                &system(),
+                t0(),
+            )
             .await
             .unwrap(),
-        "not recorded for a version older than the one stored"
+        Upsert::Unchanged(ids[0])
     );
     assert_eq!(
         store
-            .receiver_fingerprints(a.tenant, a.shop, &asked)
+            .upsert_order(
+                a.tenant,
+                &with_fingerprint("F-2", "13812345678", t0(), "older"),
+                &system(),
+                t0(),
+            )
             .await
             .unwrap(),
-        vec![(asked[0].clone(), fingerprint.clone())]
+        Upsert::Unchanged(ids[1]),
+        "not recorded for a version older than the one stored"
+    );
+    store
+        .upsert_order(
+            a.tenant,
+            &with_fingerprint("F-2", "13900000000", t1, "not-the-stored-receiver"),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    // A new order comes with its fingerprint.
+    store
+        .upsert_order(
+            a.tenant,
+            &with_fingerprint("F-3", "13812345678", t1, "new"),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprints(&asked).await,
+        vec![
+            (asked[0].clone(), fingerprint.clone()),
+            (asked[2].clone(), "new".to_string())
+        ],
+        "nor for the same version with another receiver than the one stored"
     );
     // More orders than one batch of placeholders, the fingerprinted one last.
     let mut many: Vec<PlatformOrderId> = (0..1200)
         .map(|i| PlatformOrderId::parse(&format!("N-{i}")).unwrap())
         .collect();
     many.push(asked[0].clone());
-    assert_eq!(
-        store
-            .receiver_fingerprints(a.tenant, a.shop, &many)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(fingerprints(&many).await.len(), 1);
     let b = fixture(store, "商家B").await;
     assert!(
         store
@@ -683,36 +722,61 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
         "another tenant sees none of A's"
     );
     assert!(
-        !store
-            .set_receiver_fingerprint(b.tenant, ids[0], "theirs", Some(t1))
-            .await
-            .unwrap(),
+        matches!(
+            store
+                .upsert_order(
+                    b.tenant,
+                    &with_fingerprint("F-1", "13812345678", t1, "theirs"),
+                    &system(),
+                    t0()
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ),
         "nor writes one"
     );
-    // A newer version of the order is stored: the fingerprint of the old one stays until
-    // intake records the new one's.
+    // A newer version of the order without a fingerprint (its receiver not decrypted in
+    // that pull): the fingerprint of the receiver it keeps stays.
+    let t2 = t1 + Duration::minutes(1);
+    assert_eq!(
+        store
+            .upsert_order(
+                a.tenant,
+                &new_order(&a, "F-1", "13812345678", t2),
+                &system(),
+                t0(),
+            )
+            .await
+            .unwrap(),
+        Upsert::Updated(ids[0])
+    );
     store
         .upsert_order(
             a.tenant,
-            &new_order(&a, "F-1", "13900000000", t1 + Duration::minutes(1)),
+            &with_fingerprint("F-1", "13812345678", t1, "stale"),
             &system(),
             t0(),
         )
         .await
         .unwrap();
-    assert!(
-        !store
-            .set_receiver_fingerprint(a.tenant, ids[0], "stale", Some(t1))
-            .await
-            .unwrap(),
-        "a fingerprint from the replaced version is not recorded"
-    );
     assert_eq!(
-        store
-            .receiver_fingerprints(a.tenant, a.shop, &asked[..1])
-            .await
-            .unwrap(),
-        vec![(asked[0].clone(), fingerprint)]
+        fingerprints(&asked[..1]).await,
+        vec![(asked[0].clone(), fingerprint)],
+        "a fingerprint from a replaced version is not recorded"
+    );
+    // A newer version with its own receiver brings that receiver's fingerprint.
+    store
+        .upsert_order(
+            a.tenant,
+            &with_fingerprint("F-1", "13900000000", t2 + Duration::minutes(1), "moved"),
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprints(&asked[..1]).await,
+        vec![(asked[0].clone(), "moved".to_string())]
     );
 }
 
@@ -1326,6 +1390,143 @@ async fn claims_share_one_statement_whatever_the_runner_runs(db: TestDb) {
     assert!(
         added < 20,
         "60 mixes of running jobs added {added} cached statements"
+    );
+}
+
+/// Lookups by a list of values (an import's order numbers, a pull's receiver fingerprints,
+/// the stock of a review's SKUs, the order list's shops) come with every length; each length
+/// must not become a statement of its own in every connection's cache. The lists are padded to
+/// a few fixed lengths, which must not change what they find.
+async fn lists_of_any_length_share_a_few_statements(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    // Orders for the even numbers, stock for every fifth SKU asked: most of each list finds
+    // nothing, and the lists end in a hit as often as in a miss.
+    for i in (0..120).step_by(2) {
+        store
+            .upsert_order(
+                a.tenant,
+                &new_order(&a, &format!("Q-{i}"), "13812345678", t0()),
+                &system(),
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut skus = Vec::new();
+    for i in 0..120i64 {
+        if i % 5 != 4 {
+            skus.push(SkuId(1_000_000 + i));
+            continue;
+        }
+        let sku = store
+            .create_sku(
+                a.tenant,
+                &NewSku {
+                    code: SkuCode::parse(&format!("MUG-{i}")).unwrap(),
+                    name: Name::parse("马克杯").unwrap(),
+                    barcode: None,
+                    weight: Grams::new(300).unwrap(),
+                    size: SizeMm {
+                        length: 100,
+                        width: 100,
+                        height: 100,
+                    },
+                    cost: Fen(800),
+                },
+                &audit(a.tenant, "sku.create", "sku"),
+            )
+            .await
+            .unwrap()
+            .id;
+        store
+            .move_stock(
+                a.tenant,
+                &StockMovement::new(a.warehouse, sku, MovementKind::Inbound, i + 1).unwrap(),
+                "test",
+                t0(),
+            )
+            .await
+            .unwrap();
+        skus.push(sku);
+    }
+    let all_stock = store.stock_levels(a.tenant, None).await.unwrap();
+    let numbers: Vec<String> = (0..120).map(|i| format!("Q-{i}")).collect();
+    let shops: Vec<ShopId> = (0..20)
+        .map(|i| {
+            if i == 0 {
+                a.shop
+            } else {
+                ShopId(1_000_000 + i)
+            }
+        })
+        .collect();
+    let count_in = |n: usize| OrderFilter {
+        shops: Some(shops[..n].iter().rev().copied().collect()),
+        ..Default::default()
+    };
+    store
+        .existing_platform_order_ids(a.tenant, a.shop, &numbers[..1])
+        .await
+        .unwrap();
+    store.stock_of_skus(a.tenant, &skus[..1]).await.unwrap();
+    store
+        .count_orders(a.tenant, &count_in(1), 1000)
+        .await
+        .unwrap();
+    let before = cached_statements(store).await;
+    for n in 1..=120 {
+        let found = store
+            .existing_platform_order_ids(a.tenant, a.shop, &numbers[..n])
+            .await
+            .unwrap();
+        let expected: std::collections::HashSet<String> =
+            numbers[..n].iter().step_by(2).cloned().collect();
+        assert_eq!(found, expected, "order numbers among the first {n}");
+        let levels = store.stock_of_skus(a.tenant, &skus[..n]).await.unwrap();
+        let expected: Vec<_> = all_stock
+            .iter()
+            .filter(|l| skus[..n].contains(&l.sku_id))
+            .copied()
+            .collect();
+        assert_eq!(levels, expected, "stock of the first {n} SKUs");
+        if n <= shops.len() {
+            assert_eq!(
+                store
+                    .count_orders(a.tenant, &count_in(n), 1000)
+                    .await
+                    .unwrap(),
+                (60, false),
+                "orders in the first {n} shops"
+            );
+        }
+    }
+    // A statement per length would add some 260 (120 lengths of two lookups, 20 shop
+    // counts). Padded, 1..=120 use five lengths of each lookup and 1..=20 three of the count:
+    // 13 statements in each connection of the pool, as sqlx hands its idle connections out in
+    // turn (and opens more when one has not yet come back).
+    let connections = on_db!(store.db(), pool => pool.size()) as usize;
+    let added = cached_statements(store).await.saturating_sub(before);
+    assert!(
+        added <= 13 * connections,
+        "lists of 1 to 120 values added {added} cached statements over {connections} connections"
+    );
+    // Longer than one statement takes: asked in parts, found once each, the stock still in
+    // (warehouse, SKU) order.
+    let mut long: Vec<SkuId> = (0..1200).map(|i| SkuId(2_000_000 + i)).collect();
+    let stocked: Vec<SkuId> = skus
+        .iter()
+        .copied()
+        .filter(|s| s.get() < 1_000_000)
+        .collect();
+    long[0] = stocked[2];
+    long[700] = stocked[1];
+    long[1199] = stocked[0];
+    long.push(stocked[2]);
+    let levels = store.stock_of_skus(a.tenant, &long).await.unwrap();
+    assert_eq!(
+        levels.iter().map(|l| l.sku_id).collect::<Vec<_>>(),
+        stocked[..3].to_vec()
     );
 }
 
