@@ -109,7 +109,6 @@ both_backends!(
     failing_jobs_back_off_and_then_succeed,
     permanent_failures_and_panics_are_contained,
     several_runners_share_the_queue_without_running_a_job_twice,
-    a_busy_runner_starts_the_next_job_when_one_ends_not_at_its_next_poll,
     a_kind_whose_jobs_hang_never_takes_every_worker,
     periodic_jobs_run_once_per_slot_across_nodes,
     the_demo_is_seeded_once,
@@ -567,54 +566,6 @@ async fn several_runners_share_the_queue_without_running_a_job_twice(db: TestDb)
     let runs = runs.lock().unwrap();
     assert_eq!(runs.len(), 120, "every job ran");
     assert!(runs.values().all(|n| *n == 1), "no job ran twice");
-}
-
-async fn a_busy_runner_starts_the_next_job_when_one_ends_not_at_its_next_poll(db: TestDb) {
-    // One worker and a poll of ten minutes: each of the three jobs can only start in time if
-    // the end of the one before wakes the runner.
-    let settings = Settings {
-        job_concurrency: 1,
-        job_poll_millis: 600_000,
-        ..Settings::default()
-    };
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 11, 8, 0, 0).unwrap());
-    let app = App::new(db.store.clone(), Arc::new(clock), settings);
-    let now = app.now();
-    for i in 0..3 {
-        let job = NewJob::new("quick", serde_json::json!({ "i": i }), now);
-        app.store().enqueue(&job, now).await.unwrap();
-    }
-    let ran = Arc::new(Mutex::new(Vec::new()));
-    let runner = {
-        let ran = ran.clone();
-        JobRunner::new(app.clone(), "node").register("quick", move |_, job| {
-            let ran = ran.clone();
-            async move {
-                // Longer than a claim round: the runner finds its one worker taken.
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                ran.lock().unwrap().push(job.payload["i"].as_i64().unwrap());
-                Ok(())
-            }
-            .boxed()
-        })
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(runner.run_until(async move {
-        let _ = stopped.await;
-    }));
-    let all_ran = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        while ran.lock().unwrap().len() < 3 {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    let _ = stop.send(());
-    running.await.unwrap();
-    assert!(
-        all_ran.is_ok(),
-        "three jobs ran one after another well within one poll: {:?}",
-        ran.lock().unwrap()
-    );
 }
 
 async fn periodic_jobs_run_once_per_slot_across_nodes(db: TestDb) {
