@@ -651,13 +651,13 @@ impl Store {
                     // a person may have corrected it since.
                     if let Some(fingerprint) = fingerprint.filter(|_| incoming == Some(stored)) {
                         let (enc, known): (Vec<u8>, Option<String>) = sqlx::query_as(
-                            "SELECT receiver_enc, receiver_fingerprint FROM orders WHERE id = $1")
-                            .bind(id).fetch_one(&mut *tx).await?;
+                            "SELECT receiver_enc, receiver_fingerprint FROM orders WHERE tenant_id = $1 AND id = $2")
+                            .bind(tenant.get()).bind(id).fetch_one(&mut *tx).await?;
                         if known.as_deref() != Some(fingerprint)
                             && self.pii.decrypt_json::<Receiver>(&enc)? == *r
                         {
-                            sqlx::query("UPDATE orders SET receiver_fingerprint = $1 WHERE id = $2")
-                                .bind(fingerprint).bind(id).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE orders SET receiver_fingerprint = $1 WHERE tenant_id = $2 AND id = $3")
+                                .bind(fingerprint).bind(tenant.get()).bind(id).execute(&mut *tx).await?;
                         }
                     }
                     (id, Upsert::Unchanged(OrderId(id)), None)
