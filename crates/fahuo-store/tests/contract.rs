@@ -1504,11 +1504,13 @@ async fn lists_of_any_length_share_a_few_statements(db: TestDb) {
     // A statement per length would add some 260 (120 lengths of two lookups, 20 shop
     // counts). Padded, 1..=120 use five lengths of each lookup and 1..=20 three of the count:
     // 13 statements in each connection of the pool, as sqlx hands its idle connections out in
-    // turn (and opens more when one has not yet come back).
+    // turn (and opens more when one has not yet come back). A connection opened during the
+    // loop also caches the lookups' other statements (a CI run counted 54 over 4), so the
+    // bound is 20 per connection: the old code added 34–65 per connection.
     let connections = on_db!(store.db(), pool => pool.size()) as usize;
     let added = cached_statements(store).await.saturating_sub(before);
     assert!(
-        added <= 13 * connections,
+        added <= 20 * connections,
         "lists of 1 to 120 values added {added} cached statements over {connections} connections"
     );
     // Longer than one statement takes: asked in parts, found once each, the stock still in
