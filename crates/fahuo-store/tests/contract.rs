@@ -2553,7 +2553,8 @@ async fn a_backup_from_a_newer_release_is_refused() {
 }
 
 /// The bundled SQLite is built as `.cargo/config.toml` asks: without the process-wide page
-/// cache and memory-statistics locks that parked the order list's connections on each other.
+/// cache and memory-statistics locks that parked the order list's connections on each other,
+/// and with plans that do not depend on bound values (which re-prepared cached statements).
 #[tokio::test]
 async fn sqlite_connections_share_no_page_cache_or_allocator_lock() {
     let db = TestDb::sqlite().await;
@@ -2567,6 +2568,10 @@ async fn sqlite_connections_share_no_page_cache_or_allocator_lock() {
     assert!(
         options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
         "memory statistics take a global lock on every allocation: {options:?}"
+    );
+    assert!(
+        options.iter().any(|o| o == "ENABLE_QPSG"),
+        "a bound LIMIT would make each run of a cached statement prepare it again: {options:?}"
     );
 }
 
