@@ -124,7 +124,7 @@ const TOKEN_COLUMNS: &str =
 
 impl Store {
     pub async fn create_tenant(&self, name: &Name, now: DateTime<Utc>) -> Result<Tenant> {
-        let id: i64 = on_db!(&self.writer, pool => sqlx::query_scalar(
+        let id: i64 = on_db!(&self.db, pool => sqlx::query_scalar(
                 "INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name.as_str())
             .bind(ms(now))
@@ -180,7 +180,7 @@ impl Store {
     ) -> Result<User> {
         let now = audit.at;
         let (shops, warehouses) = scope_columns(scope);
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (tenant_id, username, display_name, role, password_hash, \
                  disabled, created_at, scope_shops, scope_warehouses) \
@@ -251,7 +251,7 @@ impl Store {
         hash: &str,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(hash)
                 .bind(tenant.get())
@@ -274,7 +274,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, created_at, \
                  expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $5)")
             .bind(token_hash)
@@ -312,7 +312,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        on_db!(&self.db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(pool)
             .await?.rows_affected());
@@ -321,7 +321,7 @@ impl Store {
 
     /// Removes expired sessions; returns how many.
     pub async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
-        let done = on_db!(&self.writer, pool => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        let done = on_db!(&self.db, pool => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(ms(now))
             .execute(pool)
             .await?
@@ -338,7 +338,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<ApiToken> {
         let now = audit.at;
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO api_tokens (tenant_id, user_id, name, token_hash, prefix, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
@@ -389,7 +389,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         // Remember when a token was last used, at most once a minute per token.
         if row.token.last_used_at.is_none_or(|t| ms(now) - t > 60_000) {
-            on_db!(&self.writer, pool => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            on_db!(&self.db, pool => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(ms(now))
                 .bind(row.token.id)
                 .execute(pool)
@@ -418,7 +418,7 @@ impl Store {
         id: ApiTokenId,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
                 .bind(ms(audit.at))
@@ -460,7 +460,7 @@ impl Store {
         window: chrono::Duration,
     ) -> Result<i64> {
         let window_start = ms(now) - window.num_milliseconds();
-        let failures: i64 = in_tx!(&self.writer, tx => sqlx::query_scalar(
+        let failures: i64 = in_tx!(&self.db, tx => sqlx::query_scalar(
                 "INSERT INTO login_throttle (throttle_key, failures, window_started_at) VALUES ($1, 1, $2) \
                  ON CONFLICT (throttle_key) DO UPDATE SET \
                  failures = CASE WHEN login_throttle.window_started_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
@@ -475,7 +475,7 @@ impl Store {
     }
 
     pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+        on_db!(&self.db, pool => sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
             .bind(key)
             .execute(pool)
             .await?.rows_affected());
@@ -719,7 +719,7 @@ impl Store {
 
     /// Remembers a successful login.
     pub async fn record_login(&self, user: &User, now: DateTime<Utc>) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE users SET last_login_at = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(ms(now))
             .bind(user.tenant_id.get())
@@ -739,7 +739,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<UserAccount> {
         let (shops, warehouses) = scope_columns(&update.scope);
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE users SET display_name = $1, role = $2, scope_shops = $3, \
                  scope_warehouses = $4, disabled = $5 WHERE tenant_id = $6 AND id = $7")
@@ -778,7 +778,7 @@ impl Store {
     pub async fn create_invite(&self, new: &NewInvite, audit: &AuditEntry) -> Result<Invite> {
         let now = audit.at;
         let (shops, warehouses) = scope_columns(&new.scope);
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO invites (tenant_id, token_hash, role, scope_shops, scope_warehouses, \
                  note, created_by, created_at, expires_at) \
@@ -846,7 +846,7 @@ impl Store {
     /// Revokes an open invitation; a used, revoked or unknown one (or another tenant's) is
     /// `NotFound`.
     pub async fn revoke_invite(&self, tenant: TenantId, id: i64, audit: &AuditEntry) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE invites SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 \
                  AND used_at IS NULL AND revoked_at IS NULL")
@@ -874,7 +874,7 @@ impl Store {
     ) -> Result<User> {
         let now = audit.at;
         let (shops, warehouses) = scope_columns(&invite.scope);
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (tenant_id, username, display_name, role, password_hash, \
                  disabled, created_at, scope_shops, scope_warehouses) \

@@ -409,7 +409,7 @@ impl Store {
             None => (None, None),
         };
         let updated = a.updated_at.map(ms);
-        let out = in_tx!(&self.writer, tx => {
+        let out = in_tx!(&self.db, tx => {
             let shop: Option<i64> = sqlx::query_scalar("SELECT id FROM shops WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(a.shop_id.get()).fetch_optional(&mut *tx).await?;
             if shop.is_none() {
@@ -545,7 +545,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let queued = in_tx!(&self.writer, tx => {
+        let queued = in_tx!(&self.db, tx => {
             let (kind, status, pending, platform_id) = status_of!(tx, tenant, id);
             match pending.as_deref() {
                 Some(p) if p == action.as_str() => false,
@@ -589,7 +589,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (kind, status, _, _) = status_of!(tx, tenant, id);
             next_status(kind, status, AfterSaleAction::Approve).map_err(|e| StoreError::Conflict(e.to_string()))?;
             sqlx::query("UPDATE after_sales SET proposed_by = $1, proposed_at = $2, updated_at = $2 \
@@ -608,7 +608,7 @@ impl Store {
         actor_name: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (_, status, pending, _) = status_of!(tx, tenant, id);
             let Some(pending) = pending else { return Ok(()) };
             // decided_by is who queued it; the time is when the platform accepted it.
@@ -628,7 +628,7 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (_, status, pending, _) = status_of!(tx, tenant, id);
             sqlx::query("UPDATE after_sales SET pending_action = NULL, last_error = $1, updated_at = $2 \
                  WHERE id = $3")
@@ -648,7 +648,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<AfterSaleStatus> {
-        let to = in_tx!(&self.writer, tx => {
+        let to = in_tx!(&self.db, tx => {
             let (kind, status, _, _) = status_of!(tx, tenant, id);
             let to = next_status(kind, status, action).map_err(|e| StoreError::Conflict(e.to_string()))?;
             sqlx::query("UPDATE after_sales SET status = $1, decided_by = $2, decided_at = $3, updated_at = $3 \
@@ -672,7 +672,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let lock = self.row_lock();
-        let inspection = in_tx!(&self.writer, tx => {
+        let inspection = in_tx!(&self.db, tx => {
             let (kind, status, _, _) = status_of!(tx, tenant, id);
             let to = next_status(kind, status, AfterSaleAction::Receive)
                 .map_err(|e| StoreError::Conflict(e.to_string()))?;
@@ -804,7 +804,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (_, status, _, _) = status_of!(tx, tenant, id);
             sqlx::query("UPDATE after_sales SET label_account_id = $1, label_carrier = $2, \
                  label_tracking_no = $3, updated_at = $4 WHERE id = $5")
@@ -829,7 +829,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (_, status, _, _) = status_of!(tx, tenant, id);
             sqlx::query("UPDATE after_sales SET pickup_account_id = $1, pickup_carrier = $2, \
                  pickup_order_code = $3, pickup_booking_id = $4, pickup_tracking_no = $5, pickup_state = $6, \
@@ -853,7 +853,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<AfterSaleId> {
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let shop: Option<i64> = sqlx::query_scalar("SELECT shop_id FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(c.order_id.get()).fetch_optional(&mut *tx).await?;
             let Some(shop) = shop else { return Err(StoreError::NotFound) };
@@ -898,7 +898,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<AfterSaleId> {
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let shop: Option<i64> = sqlx::query_scalar("SELECT shop_id FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(order.get()).fetch_optional(&mut *tx).await?;
             let Some(shop) = shop else { return Err(StoreError::NotFound) };
@@ -938,7 +938,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (kind, status, _, _) = status_of!(tx, tenant, id);
             if kind != AfterSaleKind::Intercept {
                 return Err(StoreError::Conflict("not an interception".into()));
@@ -997,7 +997,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (kind, status, _, _) = status_of!(tx, tenant, id);
             let action = match state {
                 ClaimState::Settled => AfterSaleAction::Complete,
@@ -1036,7 +1036,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<(AfterSaleId, OrderId)> {
-        let out = in_tx!(&self.writer, tx => {
+        let out = in_tx!(&self.db, tx => {
             let original: Option<(i64, String)> = sqlx::query_as(
                 "SELECT shop_id, platform_order_id FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(r.original.get()).fetch_optional(&mut *tx).await?;
@@ -1137,7 +1137,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             sqlx::query("INSERT INTO after_sale_settings (tenant_id, approval_threshold_fen, updated_at) \
                  VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO UPDATE SET \
                  approval_threshold_fen = excluded.approval_threshold_fen, updated_at = excluded.updated_at")
@@ -1170,7 +1170,7 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => { sqlx::query(
+        on_db!(&self.db, pool => { sqlx::query(
                 "INSERT INTO after_sale_sync (shop_id, tenant_id, high_water, last_error, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shop_id) DO UPDATE SET \
                  high_water = COALESCE(excluded.high_water, after_sale_sync.high_water), \

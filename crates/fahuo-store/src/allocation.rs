@@ -204,7 +204,7 @@ impl Store {
         let now = audit.at;
         let actor = audit.actor.name();
         let lock = self.row_lock();
-        let ids = in_tx!(&self.writer, tx => {
+        let ids = in_tx!(&self.db, tx => {
             apply_order_event!(tx, tenant, order, OrderEvent::Allocate, now);
             // Every warehouse and line must be the tenant's and the order's.
             for p in packages {
@@ -313,7 +313,7 @@ impl Store {
         let now = audit.at;
         let actor = audit.actor.name();
         let lock = self.row_lock();
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (from, to) = apply_order_event!(tx, tenant, order, OrderEvent::Deallocate, now);
             stock_follows_order!(tx, lock, tenant, order, from, to, actor, now);
             let mut entry = audit.clone();
@@ -412,7 +412,7 @@ impl Store {
         missing: &[(SkuId, i64)],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let _: i64 = sqlx::query_scalar("SELECT id FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(order.get()).fetch_one(&mut *tx).await?;
             for (sku, units) in missing {
@@ -440,7 +440,7 @@ impl Store {
         sku: SkuId,
         expected_at: Option<DateTime<Utc>>,
     ) -> Result<u64> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE stockouts SET expected_at = $1 WHERE tenant_id = $2 AND sku_id = $3 \
                  AND resolved_at IS NULL")
             .bind(expected_at.map(ms)).bind(tenant.get()).bind(sku.get())

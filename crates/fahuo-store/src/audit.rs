@@ -105,7 +105,7 @@ impl Store {
     /// Appends one entry on its own (for actions that change nothing else, e.g. "receiver
     /// shown"). Changes to data write their entry inside their own transaction instead.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
-        on_db!(&self.writer, pool => insert_audit!(pool, entry));
+        on_db!(&self.db, pool => insert_audit!(pool, entry));
         Ok(())
     }
 

@@ -55,18 +55,9 @@ impl Store {
     pub async fn backup_into(&self, to: &Path) -> Result<()> {
         match &self.db {
             Db::Sqlite(pool) => {
-                // `VACUUM INTO` writes only the new file, yet a `query_only` reader refuses it.
-                // One reader lifts its guard for the copy (the writer would hold every write
-                // back for as long as the copy takes) and is closed afterwards rather than
-                // handed back writable.
-                let mut conn = pool.acquire().await?;
-                conn.close_on_drop();
-                sqlx::query("PRAGMA query_only = OFF")
-                    .execute(&mut *conn)
-                    .await?;
                 sqlx::query("VACUUM INTO $1")
                     .bind(to.to_string_lossy().into_owned())
-                    .execute(&mut *conn)
+                    .execute(pool)
                     .await?;
                 Ok(())
             }
@@ -87,7 +78,7 @@ impl Store {
     /// Applies the embedded migrations up to and including `version` only: for upgrade tests,
     /// which need a database as an older release left it.
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
-        match &self.writer {
+        match &self.db {
             Db::Sqlite(pool) => SQLITE_MIGRATIONS.run_to(version, pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run_to(version, pool).await?,
         }

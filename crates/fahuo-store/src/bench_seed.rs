@@ -162,7 +162,7 @@ impl Store {
         let sku_tags: HashMap<i64, String> = sku_tags.into_iter().collect();
         let line_count: usize = orders.iter().map(|o| o.order.lines.len()).sum();
         let parcels = orders.iter().filter(|o| o.parcel.is_some()).count();
-        let ids = in_tx!(&self.writer, tx => {
+        let ids = in_tx!(&self.db, tx => {
             if backend == Backend::Postgres {
                 // The list columns are written with the orders below, as the row triggers
                 // would leave them; firing the triggers would rewrite each order up to four
@@ -395,7 +395,7 @@ impl Store {
         }
         const PER_JOB: usize = 500;
         let at = ms(at);
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let job_ids = reserve_ids!(tx, backend, "print_jobs", labels.div_ceil(PER_JOB));
             let job_columns = ["id", "tenant_id", "label_size", "label_count", "reprints",
                 "created_by", "created_at"];
@@ -482,7 +482,7 @@ impl Store {
     /// background maintenance would have it: planner statistics (`ANALYZE`) and, on
     /// PostgreSQL, the visibility map that index-only scans need (`VACUUM`).
     pub async fn analyze(&self) -> Result<()> {
-        match &self.writer {
+        match &self.db {
             crate::Db::Sqlite(pool) => {
                 sqlx::query("ANALYZE").execute(pool).await?;
             }

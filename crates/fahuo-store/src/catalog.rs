@@ -170,7 +170,7 @@ impl Store {
         let credentials = new.credentials.as_ref().map(|c| self.pii.encrypt_json(c));
         let webhook_key = crate::pii::random_token(16);
         let now = audit.at;
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO shops (tenant_id, platform, name, platform_shop_id, api_base_url, \
                  credentials_enc, status, webhook_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -237,7 +237,7 @@ impl Store {
         id: ShopId,
         status: ShopStatus,
     ) -> Result<()> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shops SET status = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(status.as_str()).bind(tenant.get()).bind(id.get())
             .execute(pool).await?.rows_affected());
@@ -254,7 +254,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Warehouse> {
         let now = audit.at;
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO warehouses (tenant_id, code, name, province, city, county, address, \
                  lat, lng, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
@@ -302,7 +302,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Sku> {
         let now = audit.at;
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO skus (tenant_id, code, name, barcode, weight_g, length_mm, width_mm, \
                  height_mm, cost_fen, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
@@ -363,7 +363,7 @@ impl Store {
                 "a mapping needs a quantity of at least 1".into(),
             ));
         }
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             // Both ids must belong to the tenant: a mapping must never cross tenants.
             let owned: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM shops WHERE tenant_id = $1 AND id = $2) + \
@@ -444,7 +444,7 @@ impl Store {
         promo: Option<&str>,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                     "UPDATE shops SET label_logo_png = $1, label_promo = $2 WHERE tenant_id = $3 AND id = $4")
                 .bind(logo_png).bind(promo).bind(tenant.get()).bind(shop.get())
@@ -480,7 +480,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<()> {
         let joined = tags.join(",");
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query("UPDATE skus SET tags = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(&joined).bind(tenant.get()).bind(sku.get())
                 .execute(&mut *tx).await?.rows_affected();

@@ -75,7 +75,7 @@ impl Store {
         credentials: &ShopCredentials,
     ) -> Result<()> {
         let blob = self.pii.encrypt_json(credentials);
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shops SET credentials_enc = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(&blob).bind(tenant.get()).bind(shop.get())
             .execute(pool).await?.rows_affected());
@@ -93,7 +93,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<()> {
         let blob = self.pii.encrypt_json(credentials);
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE shops SET credentials_enc = $1, api_base_url = $2, status = 'pending' \
                  WHERE tenant_id = $3 AND id = $4")
@@ -136,7 +136,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.ensure_sync_state(tenant, shop).await?;
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET high_water = CASE WHEN high_water IS NULL \
                  OR high_water < $1 THEN $1 ELSE high_water END, last_run_at = $2, \
                  last_success_at = $2, last_error = NULL, consecutive_failures = 0, \
@@ -156,7 +156,7 @@ impl Store {
     ) -> Result<()> {
         self.ensure_sync_state(tenant, shop).await?;
         let error: String = error.chars().take(500).collect();
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET last_run_at = $1, last_error = $2, \
                  consecutive_failures = consecutive_failures + 1 WHERE tenant_id = $3 AND shop_id = $4")
             .bind(ms(now)).bind(&error).bind(tenant.get()).bind(shop.get())
@@ -175,7 +175,7 @@ impl Store {
     ) -> Result<Option<SyncLease>> {
         self.ensure_sync_state(tenant, shop).await?;
         let lease = SyncLease(crate::pii::random_token(16));
-        let taken = on_db!(&self.writer, pool => sqlx::query(
+        let taken = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET lease_owner = $1, lease_until = $2 \
                  WHERE tenant_id = $3 AND shop_id = $4 \
                  AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $5)")
@@ -192,7 +192,7 @@ impl Store {
         lease: &SyncLease,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let renewed = on_db!(&self.writer, pool => sqlx::query(
+        let renewed = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET lease_until = $1 \
                  WHERE tenant_id = $2 AND shop_id = $3 AND lease_owner = $4")
             .bind(ms(until)).bind(tenant.get()).bind(shop.get()).bind(&lease.0)
@@ -207,7 +207,7 @@ impl Store {
         shop: ShopId,
         lease: SyncLease,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET lease_owner = NULL, lease_until = NULL \
                  WHERE tenant_id = $1 AND shop_id = $2 AND lease_owner = $3")
             .bind(tenant.get()).bind(shop.get()).bind(&lease.0)
@@ -216,7 +216,7 @@ impl Store {
     }
 
     async fn ensure_sync_state(&self, tenant: TenantId, shop: ShopId) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(ENSURE_STATE)
+        on_db!(&self.db, pool => sqlx::query(ENSURE_STATE)
             .bind(tenant.get()).bind(shop.get()).execute(pool).await?.rows_affected());
         Ok(())
     }

@@ -220,7 +220,7 @@ pub struct QueueStats {
 impl Store {
     /// Enqueues a job; `None` if one with the same dedupe key exists already.
     pub async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>> {
-        let id = on_db!(&self.writer, pool => enqueue_job!(pool, job, now));
+        let id = on_db!(&self.db, pool => enqueue_job!(pool, job, now));
         Ok(id.map(JobId))
     }
 
@@ -309,7 +309,7 @@ impl Store {
              ORDER BY turn, run_at, id LIMIT $4) RETURNING {JOB_COLUMNS}",
             arms.join(" UNION ALL ")
         );
-        let rows: Vec<JobRow> = in_tx!(&self.writer, tx => {
+        let rows: Vec<JobRow> = in_tx!(&self.db, tx => {
             // A job whose last lease expired after its final attempt is dead, not retried.
             sqlx::query(
                 "UPDATE jobs SET state = 'dead', finished_at = $1, \
@@ -342,7 +342,7 @@ impl Store {
         worker: &str,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' \
                  AND locked_by = $3 AND attempts = $4")
             .bind(ms(until)).bind(job.id.get()).bind(worker).bind(job.attempts)
@@ -352,7 +352,7 @@ impl Store {
 
     /// Marks a claimed job done. `false` if this worker no longer owns it (lease lost).
     pub async fn complete_job(&self, job: &Job, worker: &str, now: DateTime<Utc>) -> Result<bool> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL \
                  WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4")
             .bind(ms(now)).bind(job.id.get()).bind(worker).bind(job.attempts)
@@ -372,7 +372,7 @@ impl Store {
     ) -> Result<bool> {
         let error: String = error.chars().take(2000).collect();
         let retry = retry_at.filter(|_| job.attempts < job.max_attempts);
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, \
                  locked_until = NULL, finished_at = $4 \
                  WHERE id = $5 AND state = 'running' AND locked_by = $6 AND attempts = $7")
@@ -422,7 +422,7 @@ impl Store {
         id: JobId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, finished_at = NULL \
                  WHERE id = $2 AND tenant_id = $3 AND state = 'dead'")
             .bind(ms(now)).bind(id.get()).bind(tenant.get())
@@ -503,7 +503,7 @@ impl Store {
 
     /// Deletes finished jobs older than `before` (their dedupe keys are released with them).
     pub async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        let n = on_db!(&self.writer, pool => sqlx::query(
+        let n = on_db!(&self.db, pool => sqlx::query(
                 "DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
             .bind(ms(before)).execute(pool).await?.rows_affected());
         Ok(n)

@@ -5,14 +5,8 @@
 //! fen) and the [`on_db!`] / [`in_tx!`] macros compile each body once per backend. Where the
 //! dialects really differ (row locks, `SKIP LOCKED`) the code matches on the variant.
 //!
-//! Writes go through [`Store`]'s `writer`, reads through its `db`. On PostgreSQL both are one
-//! pool. On SQLite, which has one writer at a time, the writer is a pool of one connection and
-//! the readers' connections are `query_only`: writers queue in the pool's first-come order
-//! instead of polling the file lock in SQLite's busy handler (which sleeps up to 100 ms between
-//! tries, so under load a writer waited a second or more while others came and went), and a
-//! write sent to the readers fails at once rather than slowly. Write transactions on SQLite
-//! start with `BEGIN IMMEDIATE`: a deferred transaction that later upgrades to a write fails
-//! with SQLITE_BUSY without waiting for the busy timeout.
+//! Write transactions on SQLite start with `BEGIN IMMEDIATE`: a deferred transaction that later
+//! upgrades to a write fails with SQLITE_BUSY without waiting for the busy timeout.
 //!
 //! Every method that touches tenant data takes a [`TenantId`](fahuo_domain::TenantId) and
 //! scopes its SQL by it; there is no unscoped read of tenant data outside `accounts` (login
@@ -117,10 +111,7 @@ const STATEMENT_CACHE: usize = 500;
 /// The storage API. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
-    /// Reads (on SQLite, `query_only` connections).
     db: Db,
-    /// Writes and transactions (on SQLite, one connection; on PostgreSQL, `db` again).
-    writer: Db,
     pii: Arc<Keyring>,
 }
 
@@ -135,28 +126,19 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Connects to `sqlite://path` (created if missing) or `postgres://...`, without migrating.
     pub async fn connect(database_url: &str, pii: Keyring) -> Result<Store> {
-        let (db, writer) = if database_url.starts_with("sqlite:") {
+        let db = if database_url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(database_url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                // Still needed: other processes (a `fahuo backup`, a second node on the same
-                // file) and SQLite's own checkpoints take the lock too.
                 .busy_timeout(Duration::from_secs(10))
                 .statement_cache_capacity(STATEMENT_CACHE);
-            // The writer first: it creates the file and puts it in WAL mode, which a
-            // `query_only` connection could not.
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options.clone())
-                .await?;
-            let readers = SqlitePoolOptions::new()
+            let pool = SqlitePoolOptions::new()
                 .max_connections(8)
-                .connect_with(options.pragma("query_only", "ON"))
+                .connect_with(options)
                 .await?;
-            (Db::Sqlite(readers), Db::Sqlite(writer))
+            Db::Sqlite(pool)
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let mut options = PgConnectOptions::from_str(database_url)?;
             // A URL that sets its own (`?statement-cache-capacity=N`) keeps it.
@@ -168,7 +150,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            (Db::Postgres(pool.clone()), Db::Postgres(pool))
+            Db::Postgres(pool)
         } else {
             return Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
@@ -177,7 +159,6 @@ impl Store {
         };
         Ok(Store {
             db,
-            writer,
             pii: Arc::new(pii),
         })
     }
@@ -192,7 +173,7 @@ impl Store {
     /// Applies pending migrations (embedded in the binary, one folder per backend), then the
     /// data fixes that need the PII key and so cannot be SQL migrations.
     pub async fn migrate(&self) -> Result<()> {
-        match &self.writer {
+        match &self.db {
             Db::Sqlite(pool) => backup::SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => backup::POSTGRES_MIGRATIONS.run(pool).await?,
         }
@@ -207,14 +188,9 @@ impl Store {
         }
     }
 
-    /// The raw pool of reads, for the schema-parity test and operational commands only.
+    /// The raw pools, for the schema-parity test and operational commands only.
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// The raw pool of writes (see the crate's documentation), for tests only.
-    pub fn writer(&self) -> &Db {
-        &self.writer
     }
 
     /// A cheap round trip, for `/healthz`.
@@ -224,8 +200,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(&self.db, pool => pool.close().await);
-        on_db!(&self.writer, pool => pool.close().await)
+        on_db!(&self.db, pool => pool.close().await)
     }
 }
 

@@ -605,7 +605,7 @@ impl Store {
                     Some((*id, hash))
                 })
                 .collect();
-            in_tx!(&self.writer, tx => {
+            in_tx!(&self.db, tx => {
                 for (id, hash) in &hashes {
                     sqlx::query("UPDATE orders SET receiver_name_hash = $1 WHERE id = $2")
                         .bind(hash).bind(id).execute(&mut *tx).await?;
@@ -631,7 +631,7 @@ impl Store {
             .pii
             .lookup_hash("receiver_name", &normalise_receiver_name(&r.name));
         let snapshot = audit_snapshot(order);
-        let outcome = in_tx!(&self.writer, tx => {
+        let outcome = in_tx!(&self.db, tx => {
             let platform: Option<String> = sqlx::query_scalar(
                 "SELECT platform FROM shops WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(order.shop_id.get())
@@ -1273,7 +1273,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
         let lock = self.row_lock();
-        let next = in_tx!(&self.writer, tx => {
+        let next = in_tx!(&self.db, tx => {
             let (from, to) = apply_order_event!(tx, tenant, id, event, now);
             stock_follows_order!(tx, lock, tenant, id, from, to, actor.name(), now);
             let entry = AuditEntry {
@@ -1303,7 +1303,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<HoldId> {
         let lock = self.row_lock();
-        let hold_id = in_tx!(&self.writer, tx => {
+        let hold_id = in_tx!(&self.db, tx => {
             // Holding a held order keeps it on hold (the table allows it) and adds a reason.
             let (from, to) = apply_order_event!(tx, tenant, id, OrderEvent::Hold, now);
             stock_follows_order!(tx, lock, tenant, id, from, to, actor.name(), now);
@@ -1336,7 +1336,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
-        let next = in_tx!(&self.writer, tx => {
+        let next = in_tx!(&self.db, tx => {
             let (from, to) = apply_order_event!(tx, tenant, id, OrderEvent::Approve, now);
             // A person's release silences these reasons for the order (review does not raise
             // them again); fahuo's own (e.g. shipped elsewhere) does not.
@@ -1378,7 +1378,7 @@ impl Store {
             .pii
             .lookup_hash("receiver_name", &normalise_receiver_name(&receiver.name));
         let before = self.order(tenant, id).await?.receiver.masked();
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                 "UPDATE orders SET receiver_enc = $1, receiver_name_masked = $2, receiver_phone_masked = $3, \
                  receiver_phone_tail_hash = $4, receiver_province = $5, receiver_city = $6, receiver_county = $7, \
@@ -1410,7 +1410,7 @@ impl Store {
         quantity: Option<i64>,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
             if !matches!(OrderState::parse(&state)?, OrderState::New | OrderState::OnHold | OrderState::Approved) {

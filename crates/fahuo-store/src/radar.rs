@@ -281,7 +281,7 @@ impl Store {
         subjects: &[(Subject, Vec<Alert>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<OpenedAlert>> {
-        let opened = in_tx!(&self.writer, tx => {
+        let opened = in_tx!(&self.db, tx => {
             let mut opened = Vec::new();
             for (subject, alerts) in subjects {
                 let (parcel, order) = match *subject {
@@ -392,7 +392,7 @@ impl Store {
             body,
             params,
         } = *n;
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO notifications (tenant_id, order_id, kind, subject, state, body, params_json, created_at) \
                      VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id")
@@ -456,7 +456,7 @@ impl Store {
     /// left `sending` belongs to a node that died during the send, so whether the buyer got it
     /// is unknown: it is never sent a second time.
     pub async fn start_sending_notification(&self, tenant: TenantId, id: i64) -> Result<bool> {
-        let n = on_db!(&self.writer, pool => sqlx::query(
+        let n = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE notifications SET state = 'sending' \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'pending'")
             .bind(tenant.get()).bind(id).execute(pool).await?.rows_affected());
@@ -466,7 +466,7 @@ impl Store {
     /// Puts a notification whose channel refused it (nothing went out) back to pending, for
     /// the next attempt.
     pub async fn notification_not_sent(&self, tenant: TenantId, id: i64) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE notifications SET state = 'pending' \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'sending'")
             .bind(tenant.get()).bind(id).execute(pool).await?.rows_affected());
@@ -486,7 +486,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let actor = ActorRef::system("notify");
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let order: i64 = sqlx::query_scalar(
                     "UPDATE notifications SET state = $1, channel = $2, provider_id = $3, error = $4, \
                      sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END \
@@ -530,7 +530,7 @@ impl Store {
         order: OrderId,
         openid: &str,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => {
+        on_db!(&self.db, pool => {
             sqlx::query("UPDATE orders SET buyer_openid = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(openid).bind(tenant.get()).bind(order.get()).execute(pool).await?;
         });

@@ -161,7 +161,7 @@ impl Store {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             if let Some(shop) = shop {
                 let _: i64 = sqlx::query_scalar("SELECT id FROM shops WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.get()).bind(shop.get()).fetch_one(&mut *tx).await?;
@@ -193,7 +193,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<i64> {
         let hash = self.pii.lookup_hash("blacklist_phone", phone.as_str());
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO blacklist (tenant_id, phone_hash, phone_masked, reason, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
@@ -215,7 +215,7 @@ impl Store {
         id: i64,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query("DELETE FROM blacklist WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
@@ -271,7 +271,7 @@ impl Store {
         merge_basis: &str,
     ) -> Result<()> {
         let merge_key = self.pii.lookup_hash("merge", merge_basis);
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             sqlx::query("UPDATE orders SET merge_key = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(&merge_key).bind(tenant.get()).bind(order.get()).execute(&mut *tx).await?;
             for (line, mapping) in mappings {
@@ -352,7 +352,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
         let lock = self.row_lock();
-        let state = in_tx!(&self.writer, tx => {
+        let state = in_tx!(&self.db, tx => {
             let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(order.get()).fetch_one(&mut *tx).await?;
             let state = OrderState::parse(&state)?;
@@ -432,7 +432,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<usize> {
-        let released = in_tx!(&self.writer, tx => {
+        let released = in_tx!(&self.db, tx => {
             let open: Vec<(i64, String, i64)> = sqlx::query_as(
                 "SELECT id, reason_code, stage FROM holds WHERE tenant_id = $1 AND order_id = $2 \
                  AND released_at IS NULL ORDER BY id")
@@ -602,7 +602,7 @@ impl Store {
         threshold_hours: i64,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO deadline_alerts (tenant_id, order_id, ship_by, threshold_hours, at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(tenant.get()).bind(order.get()).bind(ms(ship_by)).bind(threshold_hours).bind(ms(now))
@@ -648,7 +648,7 @@ impl Store {
         outcome: &str,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             sqlx::query(
                 "INSERT INTO delivery_negotiations (tenant_id, order_id, predict_at, reason, remark, \
                  outcome, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")

@@ -83,7 +83,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<ShipmentImportId> {
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                     "INSERT INTO shipment_imports (tenant_id, file_name, format, row_count, state, created_by, created_at) \
                      VALUES ($1, $2, $3, $4, 'previewed', $5, $6) RETURNING id")
@@ -200,7 +200,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let started = in_tx!(&self.writer, tx => {
+        let started = in_tx!(&self.db, tx => {
             let done = sqlx::query(
                     "UPDATE shipment_imports SET state = 'applying' WHERE tenant_id = $1 AND id = $2 AND state = 'previewed'")
                 .bind(tenant.get()).bind(id.get()).execute(&mut *tx).await?;
@@ -244,7 +244,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<(usize, i64)> {
-        let out = in_tx!(&self.writer, tx => {
+        let out = in_tx!(&self.db, tx => {
             let state: String = sqlx::query_scalar(
                     "SELECT state FROM shipment_imports WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;

@@ -267,7 +267,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<Vec<Created>> {
-        let out = in_tx!(&self.writer, tx => {
+        let out = in_tx!(&self.db, tx => {
             let mut out = Vec::with_capacity(shipments.len());
             for s in shipments {
                 let owned: Option<i64> = sqlx::query_scalar(
@@ -411,7 +411,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<OrderState> {
         let lock = self.row_lock();
-        let state = in_tx!(&self.writer, tx => {
+        let state = in_tx!(&self.db, tx => {
             let (order, package, state): (i64, Option<i64>, String) = sqlx::query_as(
                     "SELECT order_id, package_id, state FROM shipments WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
@@ -500,7 +500,7 @@ impl Store {
     ) -> Result<()> {
         let conflict_json =
             (!conflict.is_empty()).then(|| serde_json::to_string(conflict).unwrap_or_default());
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let order: i64 = sqlx::query_scalar(
                     "UPDATE shipments SET state = $1, attempts = attempts + 1, error_code = $2, last_error = $3, \
                      conflict_json = $4, updated_at = $5 WHERE tenant_id = $6 AND id = $7 AND state <> 'succeeded' \
@@ -531,7 +531,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (order, state, carrier, number): (i64, String, String, String) = sqlx::query_as(
                     "SELECT order_id, state, carrier_code, tracking_no FROM shipments WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
@@ -668,7 +668,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<ShipmentChangeId> {
-        let change = in_tx!(&self.writer, tx => {
+        let change = in_tx!(&self.db, tx => {
             let (order, state, carrier, number): (i64, String, String, String) = sqlx::query_as(
                     "SELECT order_id, state, carrier_code, tracking_no FROM shipments WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
@@ -758,7 +758,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let (shipment, state, carrier, number): (i64, String, String, String) = sqlx::query_as(
                     "SELECT shipment_id, state, new_carrier_code, new_tracking_no FROM shipment_changes \
                      WHERE tenant_id = $1 AND id = $2")
@@ -837,7 +837,7 @@ impl Store {
         platform_code: Option<(&str, &str)>,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             match platform_code {
                 Some((code, name)) => sqlx::query(
                         "INSERT INTO carrier_code_overrides (tenant_id, platform, carrier_code, platform_code, platform_name) \
@@ -953,7 +953,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO pack_checks (package_id, tenant_id, scanned_json, refused, started_by, started_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (package_id) DO UPDATE SET \
                  scanned_json = excluded.scanned_json, refused = pack_checks.refused + excluded.refused, \
@@ -965,7 +965,7 @@ impl Store {
 
     /// Starts the verification over (the packer emptied the box).
     pub async fn reset_pack_progress(&self, tenant: TenantId, package: PackageId) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "DELETE FROM pack_checks WHERE tenant_id = $1 AND package_id = $2 AND finished_at IS NULL")
             .bind(tenant.get()).bind(package.get()).execute(pool).await.map(drop)?);
         Ok(())
@@ -981,7 +981,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let state: String = sqlx::query_scalar("SELECT state FROM packages WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(package.get()).fetch_one(&mut *tx).await?;
             if state != "printed" && state != "packed" {
@@ -1030,7 +1030,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                     "UPDATE packages SET weight_g = $1, weighed_at = $2 WHERE tenant_id = $3 AND id = $4 \
                      AND state IN ('waybill_issued', 'printed', 'packed')")

@@ -230,7 +230,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<StockLevel> {
         let lock = self.row_lock();
-        let level: StockLevel = in_tx!(&self.writer, tx => {
+        let level: StockLevel = in_tx!(&self.db, tx => {
             ensure_owned!(&mut *tx, tenant, movement.warehouse_id, movement.sku_id);
             apply_stock_movement!(tx, lock, tenant, movement, actor, now)
         });
@@ -260,7 +260,7 @@ impl Store {
                 "safety stock cannot be negative".into(),
             ));
         }
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             // Without this check another tenant could create the row of this warehouse and SKU
             // under its own id, after which the owner's movements would no longer find it.
             ensure_owned!(&mut *tx, tenant, warehouse, sku);
@@ -365,7 +365,7 @@ impl Store {
         bin: Option<&str>,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             // Both must be the tenant's (the stock row is keyed by warehouse and SKU only).
             let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(warehouse.get()).fetch_one(&mut *tx).await?;
@@ -526,7 +526,7 @@ impl Store {
         } else {
             (&into, &out)
         };
-        let levels = in_tx!(&self.writer, tx => {
+        let levels = in_tx!(&self.db, tx => {
             ensure_owned!(&mut *tx, tenant, transfer.from, transfer.sku_id);
             ensure_owned!(&mut *tx, tenant, transfer.to, transfer.sku_id);
             let a = apply_stock_movement!(tx, lock, tenant, first, actor, now);
@@ -567,7 +567,7 @@ impl Store {
                 "a low-stock threshold cannot be negative".into(),
             ));
         }
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             ensure_owned!(&mut *tx, tenant, warehouse, sku);
             sqlx::query(
                 "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety, \
@@ -636,7 +636,7 @@ impl Store {
         let lock = self.row_lock();
         let mut outcomes = Vec::with_capacity(lines.len());
         for chunk in lines.chunks(COUNT_CHUNK) {
-            let done: Vec<CountOutcome> = in_tx!(&self.writer, tx => {
+            let done: Vec<CountOutcome> = in_tx!(&self.db, tx => {
                 let mut done = Vec::with_capacity(chunk.len());
                 for line in chunk {
                     if line.counted < 0

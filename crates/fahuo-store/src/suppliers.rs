@@ -94,7 +94,7 @@ impl Store {
         link_secret: &str,
         audit: &AuditEntry,
     ) -> Result<SupplierId> {
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                     "INSERT INTO suppliers (tenant_id, name, contact, link_secret, active, created_at) \
                      VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id")
@@ -167,7 +167,7 @@ impl Store {
         active: bool,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                     "UPDATE suppliers SET name = $1, contact = $2, active = $3 WHERE tenant_id = $4 AND id = $5")
                 .bind(name).bind(contact).bind(active).bind(tenant.get()).bind(id.get())
@@ -207,7 +207,7 @@ impl Store {
         secret: &str,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query("UPDATE suppliers SET link_secret = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(secret).bind(tenant.get()).bind(id.get()).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
@@ -253,7 +253,7 @@ impl Store {
         skus: &[SkuId],
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let _: i64 = sqlx::query_scalar("SELECT id FROM suppliers WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(id.get()).fetch_one(&mut *tx).await?;
             for sku in skus {
@@ -312,7 +312,7 @@ impl Store {
             })
             .collect();
         if !wanted.is_empty() {
-            in_tx!(&self.writer, tx => {
+            in_tx!(&self.db, tx => {
                 let mut assigned = Vec::new();
                 for (line, supplier) in &wanted {
                     let inserted = sqlx::query(
@@ -383,7 +383,7 @@ impl Store {
         lines: &[OrderLineId],
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(order.get()).fetch_one(&mut *tx).await?;
             let state = OrderState::parse(&state)?;
@@ -443,7 +443,7 @@ impl Store {
         lines: &[OrderLineId],
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             for line in lines {
                 let row: Option<Option<i64>> = sqlx::query_scalar(
                         "SELECT shipment_id FROM dropship_lines WHERE tenant_id = $1 AND order_id = $2 AND order_line_id = $3")
@@ -537,7 +537,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<Created> {
-        let created = in_tx!(&self.writer, tx => {
+        let created = in_tx!(&self.db, tx => {
             let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(shipment.order_id.get()).fetch_one(&mut *tx).await?;
             if !SHIPPABLE_STATES.contains(&state.as_str()) {

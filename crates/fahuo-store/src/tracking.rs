@@ -197,7 +197,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TrackingAccountRow> {
         let sealed = self.pii.encrypt_json(&new.credentials);
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                     "INSERT INTO tracking_accounts (tenant_id, name, service, base_url, credentials_enc, \
                      callback_token, poll_hours, enabled, created_at) \
@@ -286,7 +286,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query("UPDATE tracking_accounts SET enabled = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(enabled).bind(tenant.get()).bind(id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
@@ -307,7 +307,7 @@ impl Store {
     pub async fn open_parcels(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut total = 0;
         loop {
-            let created: Vec<(i64, i64, Option<i64>)> = in_tx!(&self.writer, tx => {
+            let created: Vec<(i64, i64, Option<i64>)> = in_tx!(&self.db, tx => {
                 let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
                         "INSERT INTO parcels (tenant_id, carrier_code, tracking_no, package_id, account_id, \
                          subscription, printed_at, shipped_at, created_at) \
@@ -392,7 +392,7 @@ impl Store {
             Ok(()) => ("subscribed", None),
             Err(e) => ("failed", Some(e)),
         };
-        on_db!(&self.writer, pool => {
+        on_db!(&self.db, pool => {
             sqlx::query(
                     "UPDATE parcels SET subscription = $1, subscription_error = $2, \
                      next_poll_at = COALESCE(next_poll_at, $3) WHERE tenant_id = $4 AND id = $5")
@@ -434,7 +434,7 @@ impl Store {
     ) -> Result<Applied> {
         let lock = self.row_lock();
         let actor = ActorRef::system("tracking");
-        let applied = in_tx!(&self.writer, tx => {
+        let applied = in_tx!(&self.db, tx => {
             let before: Option<(Option<String>, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT state, carrier_code, tracking_no FROM parcels WHERE tenant_id = $1 AND id = $2{lock}")))
                 .bind(tenant.get()).bind(id.get()).fetch_optional(&mut *tx).await?;
@@ -544,7 +544,7 @@ impl Store {
         id: ParcelId,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => {
+        on_db!(&self.db, pool => {
             sqlx::query("UPDATE parcels SET next_poll_at = $1 WHERE tenant_id = $2 AND id = $3 AND ended_at IS NULL")
                 .bind(ms(at)).bind(tenant.get()).bind(id.get()).execute(pool).await?;
         });
@@ -656,7 +656,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query("UPDATE parcels SET disputed_at = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(disputed.then_some(ms(now))).bind(tenant.get()).bind(id.get())
                 .execute(&mut *tx).await?;

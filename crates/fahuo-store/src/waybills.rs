@@ -207,7 +207,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<CarrierAccount> {
         let blob = self.pii.encrypt_json(credentials);
-        let id: i64 = in_tx!(&self.writer, tx => {
+        let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO carrier_accounts (tenant_id, name, service, carrier_code, base_url, \
                  shop_id, credentials_enc, priority, sender_name, sender_phone, quota, \
@@ -289,7 +289,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<()> {
         let blob = self.pii.encrypt_json(credentials);
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let done = sqlx::query(
                     "UPDATE carrier_accounts SET base_url = $1, credentials_enc = $2 \
                      WHERE tenant_id = $3 AND id = $4")
@@ -313,7 +313,7 @@ impl Store {
         balance: i64,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let done = on_db!(&self.writer, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE carrier_accounts SET reported_balance = $1, balance_checked_at = $2 \
                  WHERE tenant_id = $3 AND id = $4")
             .bind(balance).bind(ms(at)).bind(tenant.get()).bind(id.get())
@@ -335,7 +335,7 @@ impl Store {
         rule_set_json: &str,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let _: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get()).bind(warehouse.get()).fetch_one(&mut *tx).await?;
             sqlx::query(
@@ -457,7 +457,7 @@ impl Store {
         key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        in_tx!(&self.writer, tx => {
+        in_tx!(&self.db, tx => {
             let n: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM waybill_requests WHERE package_id = $1 AND account_id = $2")
                 .bind(package.get()).bind(account.get()).fetch_one(&mut *tx).await?;
@@ -492,7 +492,7 @@ impl Store {
     ) -> Result<Recorded> {
         let tenant = request.tenant_id;
         let package = request.package_id;
-        let recorded = in_tx!(&self.writer, tx => {
+        let recorded = in_tx!(&self.db, tx => {
             sqlx::query(
                 "UPDATE waybill_requests SET state = 'issued', tracking_no = $1, updated_at = $2 \
                  WHERE tenant_id = $3 AND id = $4")
@@ -550,7 +550,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let state = if abandoned { "abandoned" } else { "failed" };
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE waybill_requests SET state = $1, error = $2, updated_at = $3 \
                  WHERE tenant_id = $4 AND id = $5 AND state = 'pending'")
             .bind(state).bind(error).bind(ms(now))
@@ -577,7 +577,7 @@ impl Store {
         request: &WaybillRequest,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        on_db!(&self.writer, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE waybill_requests SET state = 'recycled', updated_at = $1 \
                  WHERE tenant_id = $2 AND id = $3 AND state = 'abandoned'")
             .bind(ms(now)).bind(request.tenant_id.get()).bind(request.id.get())
@@ -642,7 +642,7 @@ impl Store {
     ) -> Result<PrintJobId> {
         let now = audit.at;
         let created_by = audit.actor.name().to_string();
-        let id = in_tx!(&self.writer, tx => {
+        let id = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO print_jobs (tenant_id, idempotency_key, label_size, label_count, \
                  reprints, reason, created_by, created_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7) \

@@ -947,7 +947,7 @@ async fn orders_stored_without_a_name_hash_get_one_at_migration(db: TestDb) {
         limit: 10,
         ..Default::default()
     };
-    on_db!(store.writer(), pool => sqlx::query("UPDATE orders SET receiver_name_hash = NULL WHERE id = $1")
+    on_db!(store.db(), pool => sqlx::query("UPDATE orders SET receiver_name_hash = NULL WHERE id = $1")
         .bind(id.get()).execute(pool).await.unwrap().rows_affected());
     assert!(
         store
@@ -1765,7 +1765,7 @@ async fn outbox_jobs_commit_or_roll_back_with_their_transaction(db: TestDb) {
     let job = NewJob::new("ship", serde_json::json!({"package": 7}), t0()).dedupe("ship:7");
     // A business change that fails takes its job with it...
     let failed: Result<(), StoreError> = async {
-        in_tx!(store.writer(), tx => {
+        in_tx!(store.db(), tx => {
             let enqueued = enqueue_job!(&mut *tx, &job, t0());
             if enqueued.is_some() {
                 return Err(StoreError::Conflict("the change failed after enqueueing".into()));
@@ -1783,7 +1783,7 @@ async fn outbox_jobs_commit_or_roll_back_with_their_transaction(db: TestDb) {
     // ...and one that commits makes the job visible, once, whatever retries enqueue again.
     for _ in 0..2 {
         let r: Result<Option<i64>, StoreError> =
-            async { Ok(in_tx!(store.writer(), tx => enqueue_job!(&mut *tx, &job, t0()))) }.await;
+            async { Ok(in_tx!(store.db(), tx => enqueue_job!(&mut *tx, &job, t0()))) }.await;
         r.unwrap();
     }
     assert_eq!(store.job_counts().await.unwrap().queued, 1);
@@ -2472,7 +2472,7 @@ async fn an_old_database_upgrades_with_its_rows_intact(db: TestDb) {
     assert_eq!(store.schema_version().await.unwrap(), 10);
     let a = fixture(store, "老商家").await;
     // The order as release 0010 wrote it (today's upsert writes columns 0011 added).
-    on_db!(store.writer(), pool => sqlx::query(
+    on_db!(store.db(), pool => sqlx::query(
             "INSERT INTO orders (tenant_id, shop_id, platform, platform_order_id, state, \
                platform_status, paid_total_fen, freight_fen, ship_by, receiver_enc, \
                receiver_name_masked, receiver_phone_masked, receiver_phone_tail_hash, \
@@ -2539,7 +2539,7 @@ async fn a_backup_from_a_newer_release_is_refused() {
     let head = fahuo_store::backup::sqlite_head_version();
     assert_eq!(info.schema_version, head);
 
-    on_db!(db.store.writer(), pool => sqlx::query(
+    on_db!(db.store.db(), pool => sqlx::query(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
              VALUES ($1, 'from the future', TRUE, $2, 1)")
         .bind(head + 1).bind(vec![0u8; 48])
@@ -2573,43 +2573,4 @@ async fn sqlite_connections_share_no_page_cache_or_allocator_lock() {
         options.iter().any(|o| o == "ENABLE_QPSG"),
         "a bound LIMIT would make each run of a cached statement prepare it again: {options:?}"
     );
-}
-
-/// On SQLite every write goes through the store's one writer connection, where writers wait
-/// their turn in order; the readers' connections refuse writes, so a write sent to them by
-/// mistake fails at once instead of contending for the file lock beside the writer.
-#[tokio::test]
-async fn sqlite_writes_go_through_the_one_writer_and_readers_refuse_them() {
-    let db = TestDb::sqlite().await;
-    let f = fixture(&db.store, "写入").await;
-    let (fahuo_store::Db::Sqlite(readers), fahuo_store::Db::Sqlite(writer)) =
-        (db.store.db(), db.store.writer())
-    else {
-        unreachable!("a SQLite test database")
-    };
-    // An online backup needs a reader that may write its copy; none comes back writable.
-    let dir = tempfile::tempdir().unwrap();
-    db.store
-        .backup_into(&dir.path().join("copy.db"))
-        .await
-        .unwrap();
-    let refused = sqlx::query("UPDATE tenants SET name = 'renamed' WHERE id = $1")
-        .bind(f.tenant.get())
-        .execute(readers)
-        .await;
-    let message = refused.expect_err("a reader wrote").to_string();
-    assert!(message.contains("readonly"), "{message}");
-    assert_eq!(writer.options().get_max_connections(), 1);
-
-    // Many writers at once all commit, one after another.
-    let writes = (0..40).map(|i| {
-        let store = db.store.clone();
-        async move {
-            let job = NewJob::new("ship", serde_json::json!({ "i": i }), t0());
-            store.enqueue(&job, t0()).await
-        }
-    });
-    let ids = futures::future::join_all(writes).await;
-    assert!(ids.iter().all(|r| matches!(r, Ok(Some(_)))), "{ids:?}");
-    assert_eq!(db.store.job_counts().await.unwrap().queued, 40);
 }
