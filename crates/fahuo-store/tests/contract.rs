@@ -2556,7 +2556,7 @@ async fn a_backup_from_a_newer_release_is_refused() {
 /// cache and memory-statistics locks that parked the order list's connections on each other,
 /// and with plans that do not depend on bound values (which re-prepared cached statements).
 #[tokio::test]
-async fn sqlite_connections_share_no_page_cache_or_allocator_lock() {
+async fn the_bundled_sqlite_is_built_as_the_cargo_config_asks() {
     let db = TestDb::sqlite().await;
     let options: Vec<String> = on_db!(db.store.db(), pool => {
         sqlx::query_scalar("PRAGMA compile_options").fetch_all(pool).await.unwrap()
