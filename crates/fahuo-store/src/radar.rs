@@ -14,6 +14,7 @@ use fahuo_domain::tracking::{SubState, TrackState};
 use fahuo_domain::{OrderId, Platform, ShopId, TenantId};
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// The job that sends one buyer notification.
 pub const NOTIFY_JOB: &str = "notify.send";
@@ -281,28 +282,63 @@ impl Store {
         subjects: &[(Subject, Vec<Alert>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<OpenedAlert>> {
+        // The subjects' open alerts in two reads over id ranges (a scan lists its subjects in id
+        // order, so a chunk's range holds few others), not one read per subject: a scan looks at
+        // every parcel still followed.
+        let range = |ids: &mut dyn Iterator<Item = i64>| {
+            ids.fold(None, |r: Option<(i64, i64)>, id| {
+                Some(r.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))))
+            })
+        };
+        let parcels = range(&mut subjects.iter().filter_map(|(s, _)| match s {
+            Subject::Parcel(p, _) => Some(p.get()),
+            Subject::Order(_) => None,
+        }));
+        let orders = range(&mut subjects.iter().filter_map(|(s, _)| match s {
+            Subject::Parcel(..) => None,
+            Subject::Order(o) => Some(o.get()),
+        }));
         let opened = in_tx!(&self.db, tx => {
+            let mut rows: Vec<OpenAlertRow> = Vec::new();
+            if let Some((lo, hi)) = parcels {
+                rows.extend(sqlx::query_as::<_, OpenAlertRow>(
+                        "SELECT id, kind, parcel_id, order_id, urgency, summary, actions_json FROM radar_alerts \
+                         WHERE parcel_id BETWEEN $1 AND $2 AND cleared_at IS NULL AND tenant_id = $3")
+                    .bind(lo).bind(hi).bind(tenant.get()).fetch_all(&mut *tx).await?);
+            }
+            if let Some((lo, hi)) = orders {
+                rows.extend(sqlx::query_as::<_, OpenAlertRow>(
+                        "SELECT id, kind, parcel_id, order_id, urgency, summary, actions_json FROM radar_alerts \
+                         WHERE order_id BETWEEN $1 AND $2 AND parcel_id IS NULL AND cleared_at IS NULL \
+                         AND tenant_id = $3")
+                    .bind(lo).bind(hi).bind(tenant.get()).fetch_all(&mut *tx).await?);
+            }
+            // Open alerts by subject: (parcel, None) for a parcel's, (None, order) for an order's.
+            let mut open_of: HashMap<(Option<i64>, Option<i64>), Vec<OpenAlertRow>> = HashMap::new();
+            for row in rows {
+                let key = if row.2.is_some() { (row.2, None) } else { (None, row.3) };
+                open_of.entry(key).or_default().push(row);
+            }
             let mut opened = Vec::new();
             for (subject, alerts) in subjects {
                 let (parcel, order) = match *subject {
                     Subject::Parcel(p, o) => (Some(p.get()), o.map(|o| o.get())),
                     Subject::Order(o) => (None, Some(o.get())),
                 };
-                let open: Vec<(i64, String)> = match parcel {
-                    Some(p) => sqlx::query_as(
-                            "SELECT id, kind FROM radar_alerts WHERE parcel_id = $1 AND cleared_at IS NULL")
-                        .bind(p).fetch_all(&mut *tx).await?,
-                    None => sqlx::query_as(
-                            "SELECT id, kind FROM radar_alerts WHERE order_id = $1 AND parcel_id IS NULL \
-                             AND cleared_at IS NULL")
-                        .bind(order).fetch_all(&mut *tx).await?,
-                };
-                for (id, kind) in &open {
+                let key = if parcel.is_some() { (parcel, None) } else { (None, order) };
+                let open = open_of.remove(&key).unwrap_or_default();
+                for (id, kind, _, _, urgency, summary, actions) in &open {
                     match alerts.iter().find(|a| a.kind.as_str() == kind) {
                         Some(a) => {
-                            sqlx::query("UPDATE radar_alerts SET urgency = $1, summary = $2, actions_json = $3 WHERE id = $4")
-                                .bind(a.urgency).bind(&a.summary).bind(actions_json(&a.actions)?).bind(id)
-                                .execute(&mut *tx).await?;
+                            let new_actions = actions_json(&a.actions)?;
+                            // Most scans find an open alert as it was: nothing to write.
+                            if (a.urgency, a.summary.as_str(), new_actions.as_str())
+                                != (*urgency, summary.as_str(), actions.as_str())
+                            {
+                                sqlx::query("UPDATE radar_alerts SET urgency = $1, summary = $2, actions_json = $3 WHERE id = $4")
+                                    .bind(a.urgency).bind(&a.summary).bind(new_actions).bind(id)
+                                    .execute(&mut *tx).await?;
+                            }
                         }
                         None => {
                             sqlx::query("UPDATE radar_alerts SET cleared_at = $1 WHERE id = $2")
@@ -310,7 +346,7 @@ impl Store {
                         }
                     }
                 }
-                for a in alerts.iter().filter(|a| !open.iter().any(|(_, k)| k == a.kind.as_str())) {
+                for a in alerts.iter().filter(|a| !open.iter().any(|o| o.1 == a.kind.as_str())) {
                     let id: i64 = sqlx::query_scalar(
                             "INSERT INTO radar_alerts (tenant_id, kind, parcel_id, order_id, since, urgency, \
                              summary, actions_json, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
@@ -537,6 +573,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// An open alert as a scan compares it: id, kind, parcel, order, urgency, summary, actions.
+type OpenAlertRow = (i64, String, Option<i64>, Option<i64>, i64, String, String);
 
 fn actions_json(actions: &[SuggestedAction]) -> Result<String> {
     serde_json::to_string(actions).map_err(|e| StoreError::Corrupt(e.to_string()))

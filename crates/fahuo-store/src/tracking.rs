@@ -22,6 +22,18 @@ use serde_json::json;
 /// The job that subscribes one parcel at its tracking service.
 pub const SUBSCRIBE_JOB: &str = "tracking.subscribe";
 
+/// Inserts a report's lines, given as one JSON array (`k` key, `at` ms, `st` state, `ss`
+/// sub-state, `d` text, `loc` place), each once per parcel. One statement text per backend.
+const INSERT_LINES_SQLITE: &str = "INSERT INTO tracking_events (tenant_id, parcel_id, event_key, \
+    occurred_at, state, sub_state, description, location, received_at) \
+    SELECT $1, $2, e.value ->> 'k', e.value ->> 'at', e.value ->> 'st', e.value ->> 'ss', \
+    e.value ->> 'd', e.value ->> 'loc', $4 FROM json_each($3) e WHERE true ON CONFLICT DO NOTHING";
+const INSERT_LINES_POSTGRES: &str = "INSERT INTO tracking_events (tenant_id, parcel_id, event_key, \
+    occurred_at, state, sub_state, description, location, received_at) \
+    SELECT $1, $2, e.k, e.at, e.st, e.ss, e.d, e.loc, $4 \
+    FROM jsonb_to_recordset($3::jsonb) AS e(k text, at bigint, st text, ss text, d text, loc text) \
+    ON CONFLICT DO NOTHING";
+
 /// A parcel row id.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
@@ -439,18 +451,20 @@ impl Store {
                     "SELECT state, carrier_code, tracking_no FROM parcels WHERE tenant_id = $1 AND id = $2{lock}")))
                 .bind(tenant.get()).bind(id.get()).fetch_optional(&mut *tx).await?;
             let (before, carrier_code, tracking_no) = before.ok_or(StoreError::NotFound)?;
-            let mut new_events = 0;
-            for e in events {
-                let done = sqlx::query(
-                        "INSERT INTO tracking_events (tenant_id, parcel_id, event_key, occurred_at, state, \
-                         sub_state, description, location, received_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
-                    .bind(tenant.get()).bind(id.get()).bind(e.key()).bind(ms(e.at))
-                    .bind(e.state.as_str()).bind(e.sub_state.map(SubState::as_str))
-                    .bind(&e.text).bind(&e.location).bind(ms(now))
-                    .execute(&mut *tx).await?;
-                new_events += done.rows_affected() as usize;
-            }
+            // Every line of the report in one statement: a push repeats the whole trace, so
+            // one statement per line made tracking half of all the statements fahuo ran.
+            let lines = serde_json::Value::from_iter(events.iter().map(|e| json!({
+                "k": e.key(), "at": ms(e.at), "st": e.state.as_str(),
+                "ss": e.sub_state.map(SubState::as_str), "d": e.text, "loc": e.location,
+            })))
+            .to_string();
+            let insert_lines = match self.db {
+                crate::Db::Sqlite(_) => INSERT_LINES_SQLITE,
+                crate::Db::Postgres(_) => INSERT_LINES_POSTGRES,
+            };
+            let new_events = sqlx::query(insert_lines)
+                .bind(tenant.get()).bind(id.get()).bind(&lines).bind(ms(now))
+                .execute(&mut *tx).await?.rows_affected() as usize;
             let all: Vec<EventTuple> = sqlx::query_as(
                     "SELECT occurred_at, state, sub_state, description, location FROM tracking_events \
                      WHERE parcel_id = $1")
@@ -475,25 +489,24 @@ impl Store {
             let changed = before.as_deref() != state.map(TrackState::as_str);
             // The orders carried by this parcel follow all of their own parcels.
             let mut orders_moved = Vec::new();
-            let orders: Vec<i64> = sqlx::query_scalar(
-                    "SELECT DISTINCT order_id FROM shipments WHERE tenant_id = $1 AND carrier_code = $2 \
-                     AND tracking_no = $3 AND state = 'succeeded'")
+            // Each order on this parcel with its state and the states of all its parcels.
+            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+                    "SELECT s.order_id, o.state, p.state FROM shipments s \
+                     JOIN orders o ON o.tenant_id = s.tenant_id AND o.id = s.order_id \
+                     LEFT JOIN parcels p ON p.tenant_id = s.tenant_id \
+                     AND p.carrier_code = s.carrier_code AND p.tracking_no = s.tracking_no \
+                     WHERE s.tenant_id = $1 AND s.state = 'succeeded' AND s.order_id IN \
+                     (SELECT order_id FROM shipments WHERE tenant_id = $1 AND carrier_code = $2 \
+                      AND tracking_no = $3 AND state = 'succeeded') ORDER BY s.order_id")
                 .bind(tenant.get()).bind(&carrier_code).bind(&tracking_no).fetch_all(&mut *tx).await?;
-            for order in orders {
-                let order = OrderId(order);
-                let states: Vec<Option<String>> = sqlx::query_scalar(
-                        "SELECT p.state FROM shipments s LEFT JOIN parcels p ON p.tenant_id = s.tenant_id \
-                         AND p.carrier_code = s.carrier_code AND p.tracking_no = s.tracking_no \
-                         WHERE s.tenant_id = $1 AND s.order_id = $2 AND s.state = 'succeeded'")
-                    .bind(tenant.get()).bind(order.get()).fetch_all(&mut *tx).await?;
-                let states = states
+            for order_rows in rows.chunk_by(|a, b| a.0 == b.0) {
+                let order = OrderId(order_rows[0].0);
+                let states = order_rows
                     .iter()
-                    .map(|s| s.as_deref().map(TrackState::parse).transpose())
+                    .map(|(_, _, s)| s.as_deref().map(TrackState::parse).transpose())
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 let Some(event) = order_event(&states) else { continue };
-                let now_state: String = sqlx::query_scalar("SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant.get()).bind(order.get()).fetch_one(&mut *tx).await?;
-                let mut cur = OrderState::parse(&now_state)?;
+                let mut cur = OrderState::parse(&order_rows[0].1)?;
                 // A delivered order first passes through "in transit" (a parcel signed for
                 // before any pickup scan reached fahuo still went through the carrier).
                 let steps: &[fahuo_domain::OrderEvent] = match event {
