@@ -7,7 +7,7 @@
 
 use crate::App;
 use chrono::Duration;
-use fahuo_store::jobs::{Job, KindShare, NewJob};
+use fahuo_store::jobs::{Finished, Job, KindShare, NewJob, Outcome};
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,7 +15,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// How a job attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,11 @@ pub struct JobRunner {
     permits: Arc<Semaphore>,
     /// Jobs running now, per kind.
     running: Arc<Mutex<HashMap<String, i64>>>,
+    /// Attempts that ended and are not recorded yet: the next round records them in its claim's
+    /// transaction (a job's lease outlasts the wait by far).
+    finished: Arc<Mutex<Vec<Finished>>>,
+    /// Told when a job ends, so that an idle runner claims again without waiting its poll.
+    job_ended: Arc<Notify>,
 }
 
 /// The most workers one kind may hold: all but a quarter of them, so that a kind with a flood
@@ -81,6 +86,8 @@ impl JobRunner {
             periodic: Vec::new(),
             permits,
             running: Arc::default(),
+            finished: Arc::default(),
+            job_ended: Arc::default(),
         }
         .register("maintenance.purge", |app, _job| {
             async move { purge(&app).await }.boxed()
@@ -153,11 +160,13 @@ impl JobRunner {
         Ok(())
     }
 
-    /// Claims what free slots allow and starts those jobs; returns their tasks. Kinds take
-    /// turns for the free slots, and none may hold more than its share of them.
+    /// Records the attempts that ended since the last round and claims what free slots allow,
+    /// in one transaction, then starts those jobs; returns their tasks. Kinds take turns for
+    /// the free slots, and none may hold more than its share of them.
     async fn claim_and_start(&self) -> Result<Vec<tokio::task::JoinHandle<()>>, crate::AppError> {
         let free = self.permits.available_permits() as i64;
-        if free == 0 {
+        let finished = std::mem::take(&mut *self.finished.lock().expect("finished jobs lock"));
+        if free == 0 && finished.is_empty() {
             return Ok(Vec::new());
         }
         let share = kind_share(self.app.settings().job_concurrency);
@@ -176,11 +185,35 @@ impl JobRunner {
                 .collect()
         };
         let lease = Duration::seconds(self.app.settings().job_lease_seconds);
-        let jobs = self
+        let settled = self
             .app
             .store()
-            .claim_jobs_fairly(&self.worker, &shares, self.app.now(), lease, free)
-            .await?;
+            .settle_and_claim(
+                &self.worker,
+                &finished,
+                &shares,
+                self.app.now(),
+                lease,
+                free,
+            )
+            .await;
+        let (recorded, jobs) = match settled {
+            Ok(settled) => settled,
+            Err(e) => {
+                // Kept for the next round; were the node to die first, the leases lapse and
+                // the jobs run again (handlers are idempotent).
+                self.finished
+                    .lock()
+                    .expect("finished jobs lock")
+                    .extend(finished);
+                return Err(e.into());
+            }
+        };
+        for (f, recorded) in finished.iter().zip(recorded) {
+            if !recorded {
+                tracing::warn!(kind = %f.job.kind, job_id = f.job.id.get(), "job outcome not recorded: lease lost");
+            }
+        }
         let mut tasks = Vec::with_capacity(jobs.len());
         for job in jobs {
             let permit = self
@@ -192,13 +225,35 @@ impl JobRunner {
             let handler = self.handlers[&job.kind].clone();
             let (app, worker) = (self.app.clone(), self.worker.clone());
             let running = RunningGuard::start(&self.running, &job.kind);
+            let (finished, job_ended) = (self.finished.clone(), self.job_ended.clone());
             tasks.push(tokio::spawn(async move {
-                run_one(app, worker, handler, job, lease).await;
+                if let Some(f) = run_one(app, worker, handler, job, lease).await {
+                    finished.lock().expect("finished jobs lock").push(f);
+                }
                 drop(running);
                 drop(permit);
+                job_ended.notify_one();
             }));
         }
         Ok(tasks)
+    }
+
+    /// Records the attempts that ended, claiming nothing.
+    async fn settle(&self) -> Result<(), crate::AppError> {
+        let finished = std::mem::take(&mut *self.finished.lock().expect("finished jobs lock"));
+        if finished.is_empty() {
+            return Ok(());
+        }
+        let lease = Duration::seconds(self.app.settings().job_lease_seconds);
+        let (recorded, _) = self
+            .app
+            .store()
+            .settle_and_claim(&self.worker, &finished, &[], self.app.now(), lease, 0)
+            .await?;
+        if recorded.contains(&false) {
+            tracing::warn!("job outcome not recorded: lease lost");
+        }
+        Ok(())
     }
 
     /// Runs one round: periodic enqueues, then claims and runs due jobs to completion.
@@ -210,6 +265,7 @@ impl JobRunner {
         for t in tasks {
             let _ = t.await;
         }
+        self.settle().await?;
         Ok(n)
     }
 
@@ -230,22 +286,27 @@ impl JobRunner {
                 }
             };
             // Work found: look again in a few milliseconds; nothing found or every worker
-            // taken: wait the poll. A runner does not claim the moment one job ends (measured:
-            // with 8 workers, claiming one job per ended job made the 2,000-order pipeline
-            // 1.4× slower on SQLite, each claim being a write); waiting lets several workers
-            // free up for one claim.
-            let wait = if started > 0 {
-                std::time::Duration::from_millis(5)
-            } else {
+            // taken: wait the poll, or until a job ends. A busy runner does not claim the
+            // moment one job ends (measured: with 8 workers, claiming one job per ended job made
+            // the 2,000-order pipeline 1.4× slower on SQLite, each claim being a write);
+            // waiting lets several workers free up for one claim.
+            let idle = started == 0;
+            let wait = if idle {
                 poll
+            } else {
+                std::time::Duration::from_millis(5)
             };
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(wait) => {}
+                _ = self.job_ended.notified(), if idle => {}
             }
         }
         let all = self.app.settings().job_concurrency.max(1) as u32;
         let _ = self.permits.acquire_many(all).await;
+        if let Err(e) = self.settle().await {
+            tracing::warn!(error = %e, "could not record the last jobs' outcomes");
+        }
         tracing::info!(worker = %self.worker, "job runner stopped");
     }
 }
@@ -282,8 +343,15 @@ impl Drop for RunningGuard {
 
 /// Runs one claimed job inside a `job` span (kind, id, tenant, attempt: every log line of the
 /// handler carries them) and counts it: `fahuo_job_attempts_total`, `fahuo_job_failures_total`
-/// (by outcome `retry` or `dead`) and `fahuo_job_duration_seconds`, all by kind.
-async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Duration) {
+/// (by outcome `retry` or `dead`) and `fahuo_job_duration_seconds`, all by kind. Returns the
+/// attempt to record, `None` when the lease was lost (another worker owns the job now).
+async fn run_one(
+    app: App,
+    worker: String,
+    handler: Handler,
+    job: Job,
+    lease: Duration,
+) -> Option<Finished> {
     use tracing::Instrument;
     let span = tracing::info_span!(
         "job",
@@ -295,30 +363,34 @@ async fn run_one(app: App, worker: String, handler: Handler, job: Job, lease: Du
     let kind = job.kind.clone();
     let last_attempt = job.attempts >= job.max_attempts;
     let started = std::time::Instant::now();
-    let outcome = run_leased(app, worker, handler, job, lease)
+    let finished = run_leased(app, worker, handler, job, lease)
         .instrument(span)
         .await;
     metrics::counter!("fahuo_job_attempts_total", "kind" => kind.clone()).increment(1);
     metrics::histogram!("fahuo_job_duration_seconds", "kind" => kind.clone())
         .record(started.elapsed().as_secs_f64());
     // The store dead-letters a retryable failure on the last attempt too.
-    let failed = match outcome {
-        Some(Err(JobError::Retry(_))) if !last_attempt => "retry",
-        Some(Err(_)) => "dead",
-        Some(Ok(())) | None => return,
+    let failed = match finished.as_ref().map(|f| &f.outcome) {
+        Some(Outcome::Retry { .. }) if !last_attempt => Some("retry"),
+        Some(Outcome::Retry { .. } | Outcome::Dead { .. }) => Some("dead"),
+        Some(Outcome::Done) | None => None,
     };
-    metrics::counter!("fahuo_job_failures_total", "kind" => kind, "outcome" => failed).increment(1);
+    if let Some(failed) = failed {
+        metrics::counter!("fahuo_job_failures_total", "kind" => kind, "outcome" => failed)
+            .increment(1);
+    }
+    finished
 }
 
-/// Runs the handler while renewing the lease, then records the outcome; `None` when the lease
-/// was lost (another worker owns the job now).
+/// Runs the handler while renewing the lease; returns the attempt's outcome, `None` when the
+/// lease was lost.
 async fn run_leased(
     app: App,
     worker: String,
     handler: Handler,
     job: Job,
     lease: Duration,
-) -> Option<Result<(), JobError>> {
+) -> Option<Finished> {
     let store = app.store().clone();
     let work = AssertUnwindSafe(handler(app.clone(), job.clone())).catch_unwind();
     let mut work = std::pin::pin!(work);
@@ -339,25 +411,23 @@ async fn run_leased(
         }
     };
     let now = app.now();
-    let recorded = match &outcome {
-        Ok(()) => store.complete_job(&job, &worker, now).await,
-        Err(JobError::Retry(why)) => {
-            tracing::info!(error = %why, "job failed; will retry");
-            store
-                .fail_job(&job, &worker, why, Some(now + backoff(&job)), now)
-                .await
+    let outcome = match outcome {
+        Ok(()) => Outcome::Done,
+        Err(JobError::Retry(error)) => {
+            tracing::info!(error = %error, "job failed; will retry");
+            let at = now + backoff(&job);
+            Outcome::Retry { error, at }
         }
-        Err(JobError::Permanent(why)) => {
-            tracing::warn!(error = %why, "job failed permanently");
-            store.fail_job(&job, &worker, why, None, now).await
+        Err(JobError::Permanent(error)) => {
+            tracing::warn!(error = %error, "job failed permanently");
+            Outcome::Dead { error }
         }
     };
-    match recorded {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("job outcome not recorded: lease lost"),
-        Err(e) => tracing::error!(error = %e, "job outcome not recorded"),
-    }
-    Some(outcome)
+    Some(Finished {
+        job,
+        outcome,
+        at: now,
+    })
 }
 
 /// How often a lease of length `lease` is renewed while its holder runs: every third of it, so

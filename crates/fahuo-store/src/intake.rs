@@ -39,7 +39,8 @@ struct SyncStateRow {
 }
 
 /// Inserts the shop's state row if missing, scoped to the tenant through `shops`; then the
-/// caller's `UPDATE` applies. Two statements keep the SQL the same on both backends.
+/// caller's `UPDATE` applies again (see `Store::with_sync_state`). Two statements keep the SQL
+/// the same on both backends.
 const ENSURE_STATE: &str = "INSERT INTO shop_sync_state (shop_id, tenant_id) \
     SELECT id, tenant_id FROM shops WHERE tenant_id = $1 AND id = $2 \
     ON CONFLICT (shop_id) DO NOTHING";
@@ -135,15 +136,16 @@ impl Store {
         pulled: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.ensure_sync_state(tenant, shop).await?;
-        let done = on_db!(&self.db, pool => sqlx::query(
-                "UPDATE shop_sync_state SET high_water = CASE WHEN high_water IS NULL \
-                 OR high_water < $1 THEN $1 ELSE high_water END, last_run_at = $2, \
-                 last_success_at = $2, last_error = NULL, consecutive_failures = 0, \
-                 orders_pulled = orders_pulled + $3 WHERE tenant_id = $4 AND shop_id = $5")
-            .bind(ms(high_water)).bind(ms(now)).bind(pulled).bind(tenant.get()).bind(shop.get())
-            .execute(pool).await?.rows_affected());
-        found(done)
+        let update = || async move {
+            Ok::<_, StoreError>(on_db!(&self.db, pool => sqlx::query(
+                    "UPDATE shop_sync_state SET high_water = CASE WHEN high_water IS NULL \
+                     OR high_water < $1 THEN $1 ELSE high_water END, last_run_at = $2, \
+                     last_success_at = $2, last_error = NULL, consecutive_failures = 0, \
+                     orders_pulled = orders_pulled + $3 WHERE tenant_id = $4 AND shop_id = $5")
+                .bind(ms(high_water)).bind(ms(now)).bind(pulled).bind(tenant.get()).bind(shop.get())
+                .execute(pool).await?.rows_affected()))
+        };
+        found(self.with_sync_state(tenant, shop, update).await?)
     }
 
     /// Records a failed sync run; the high-water mark stays where it was.
@@ -154,14 +156,16 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.ensure_sync_state(tenant, shop).await?;
         let error: String = error.chars().take(500).collect();
-        let done = on_db!(&self.db, pool => sqlx::query(
-                "UPDATE shop_sync_state SET last_run_at = $1, last_error = $2, \
-                 consecutive_failures = consecutive_failures + 1 WHERE tenant_id = $3 AND shop_id = $4")
-            .bind(ms(now)).bind(&error).bind(tenant.get()).bind(shop.get())
-            .execute(pool).await?.rows_affected());
-        found(done)
+        let error = &error;
+        let update = || async move {
+            Ok::<_, StoreError>(on_db!(&self.db, pool => sqlx::query(
+                    "UPDATE shop_sync_state SET last_run_at = $1, last_error = $2, \
+                     consecutive_failures = consecutive_failures + 1 WHERE tenant_id = $3 AND shop_id = $4")
+                .bind(ms(now)).bind(error).bind(tenant.get()).bind(shop.get())
+                .execute(pool).await?.rows_affected()))
+        };
+        found(self.with_sync_state(tenant, shop, update).await?)
     }
 
     /// Takes the shop's sync lease until `until` unless another run holds it; `None` if it
@@ -173,14 +177,17 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<SyncLease>> {
-        self.ensure_sync_state(tenant, shop).await?;
         let lease = SyncLease(crate::pii::random_token(16));
-        let taken = on_db!(&self.db, pool => sqlx::query(
-                "UPDATE shop_sync_state SET lease_owner = $1, lease_until = $2 \
-                 WHERE tenant_id = $3 AND shop_id = $4 \
-                 AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $5)")
-            .bind(&lease.0).bind(ms(until)).bind(tenant.get()).bind(shop.get()).bind(ms(now))
-            .execute(pool).await?.rows_affected());
+        let token = &lease.0;
+        let update = || async move {
+            Ok::<_, StoreError>(on_db!(&self.db, pool => sqlx::query(
+                    "UPDATE shop_sync_state SET lease_owner = $1, lease_until = $2 \
+                     WHERE tenant_id = $3 AND shop_id = $4 \
+                     AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $5)")
+                .bind(token).bind(ms(until)).bind(tenant.get()).bind(shop.get()).bind(ms(now))
+                .execute(pool).await?.rows_affected()))
+        };
+        let taken = self.with_sync_state(tenant, shop, update).await?;
         Ok((taken == 1).then_some(lease))
     }
 
@@ -215,10 +222,32 @@ impl Store {
         Ok(())
     }
 
-    async fn ensure_sync_state(&self, tenant: TenantId, shop: ShopId) -> Result<()> {
-        on_db!(&self.db, pool => sqlx::query(ENSURE_STATE)
+    /// Runs `update` on the shop's state row, creating the row first if the update found
+    /// none. Returns the rows `update` touched. The row exists after a shop's first sync, so
+    /// the insert (a write, even when it inserts nothing) runs about once per shop, not on
+    /// every claim and every record of a run.
+    async fn with_sync_state<F, Fut>(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        update: F,
+    ) -> Result<u64>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<u64>>,
+    {
+        let touched = update().await?;
+        if touched > 0 {
+            return Ok(touched);
+        }
+        let created = on_db!(&self.db, pool => sqlx::query(ENSURE_STATE)
             .bind(tenant.get()).bind(shop.get()).execute(pool).await?.rows_affected());
-        Ok(())
+        if created == 0 {
+            // The row was there (the update's own condition failed) or the shop is not the
+            // tenant's: either way the first answer stands.
+            return Ok(touched);
+        }
+        update().await
     }
 }
 

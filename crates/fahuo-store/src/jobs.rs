@@ -191,6 +191,74 @@ pub struct KindShare<'a> {
     pub running: i64,
 }
 
+/// What one attempt at a claimed job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Back to the queue at `at`; to the dead letter instead once its attempts are used up.
+    Retry {
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// To the dead letter now.
+    Dead {
+        error: String,
+    },
+}
+
+/// A claimed job's attempt that ended at `at`, to be recorded by its worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub job: Job,
+    pub outcome: Outcome,
+    pub at: DateTime<Utc>,
+}
+
+/// Records a [`Finished`] attempt on a connection or transaction of either backend. Evaluates
+/// to whether it was recorded: `false` when the worker no longer owns the job (lease lost).
+macro_rules! record_outcome {
+    ($conn:expr, $worker:expr, $finished:expr) => {{
+        let f: &Finished = $finished;
+        let (job, now) = (&f.job, f.at);
+        let done = match &f.outcome {
+            Outcome::Done => sqlx::query(
+                "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL \
+                     WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4",
+            )
+            .bind(ms(now))
+            .bind(job.id.get())
+            .bind($worker)
+            .bind(job.attempts)
+            .execute($conn)
+            .await?
+            .rows_affected(),
+            Outcome::Retry { error, .. } | Outcome::Dead { error } => {
+                let error: String = error.chars().take(2000).collect();
+                let retry = match &f.outcome {
+                    Outcome::Retry { at, .. } if job.attempts < job.max_attempts => Some(*at),
+                    _ => None,
+                };
+                sqlx::query(
+                    "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, \
+                         locked_until = NULL, finished_at = $4 \
+                         WHERE id = $5 AND state = 'running' AND locked_by = $6 AND attempts = $7",
+                )
+                .bind(if retry.is_some() { "queued" } else { "dead" })
+                .bind(retry.map(ms))
+                .bind(&error)
+                .bind(if retry.is_some() { None } else { Some(ms(now)) })
+                .bind(job.id.get())
+                .bind($worker)
+                .bind(job.attempts)
+                .execute($conn)
+                .await?
+                .rows_affected()
+            }
+        };
+        done == 1
+    }};
+}
+
 /// Counts of jobs per state, for `/metrics` and the console.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -270,8 +338,29 @@ impl Store {
         lease: chrono::Duration,
         limit: i64,
     ) -> Result<Vec<Job>> {
-        if limit <= 0 || kinds.iter().all(|k| k.at_most <= 0) {
-            return Ok(Vec::new());
+        let (_, jobs) = self
+            .settle_and_claim(worker, &[], kinds, now, lease, limit)
+            .await?;
+        Ok(jobs)
+    }
+
+    /// Records the `finished` attempts of `worker`, then claims as
+    /// [`claim_jobs_fairly`](Self::claim_jobs_fairly) does, in one transaction: a runner's
+    /// round is one write however many of its jobs ended since the last one (on SQLite every
+    /// write waits for the one write lock). Returns whether each attempt was recorded (`false`:
+    /// the lease was lost) and the claimed jobs.
+    pub async fn settle_and_claim(
+        &self,
+        worker: &str,
+        finished: &[Finished],
+        kinds: &[KindShare<'_>],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
+        let claim_any = limit > 0 && kinds.iter().any(|k| k.at_most > 0);
+        if !claim_any && finished.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
         let skip_locked = match self.db {
             Db::Sqlite(_) => "",
@@ -309,30 +398,38 @@ impl Store {
              ORDER BY turn, run_at, id LIMIT $4) RETURNING {JOB_COLUMNS}",
             arms.join(" UNION ALL ")
         );
-        let rows: Vec<JobRow> = in_tx!(&self.db, tx => {
-            // A job whose last lease expired after its final attempt is dead, not retried.
-            sqlx::query(
-                "UPDATE jobs SET state = 'dead', finished_at = $1, \
-                 last_error = COALESCE(last_error, 'lease expired on the last attempt') \
-                 WHERE state = 'running' AND locked_until < $1 AND attempts >= max_attempts")
-                .bind(ms(now))
-                .execute(&mut *tx).await?;
-            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(claim))
-                .bind(worker)
-                .bind(ms(now + lease))
-                .bind(ms(now))
-                .bind(limit);
-            for k in kinds {
-                query = query.bind(k.kind).bind(k.running.max(0)).bind(k.at_most.max(0));
+        let (recorded, rows): (Vec<bool>, Vec<JobRow>) = in_tx!(&self.db, tx => {
+            let mut recorded = Vec::with_capacity(finished.len());
+            for f in finished {
+                recorded.push(record_outcome!(&mut *tx, worker, f));
             }
-            query.fetch_all(&mut *tx).await?
+            let mut rows = Vec::new();
+            if claim_any {
+                // A job whose last lease expired after its final attempt is dead, not retried.
+                sqlx::query(
+                    "UPDATE jobs SET state = 'dead', finished_at = $1, \
+                     last_error = COALESCE(last_error, 'lease expired on the last attempt') \
+                     WHERE state = 'running' AND locked_until < $1 AND attempts >= max_attempts")
+                    .bind(ms(now))
+                    .execute(&mut *tx).await?;
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(claim))
+                    .bind(worker)
+                    .bind(ms(now + lease))
+                    .bind(ms(now))
+                    .bind(limit);
+                for k in kinds {
+                    query = query.bind(k.kind).bind(k.running.max(0)).bind(k.at_most.max(0));
+                }
+                rows = query.fetch_all(&mut *tx).await?;
+            }
+            (recorded, rows)
         });
         let mut jobs: Vec<Job> = rows
             .into_iter()
             .map(TryInto::try_into)
             .collect::<Result<_>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
-        Ok(jobs)
+        Ok((recorded, jobs))
     }
 
     /// Extends the lease of a job this worker still owns. `false` if it lost the job.
@@ -352,12 +449,12 @@ impl Store {
 
     /// Marks a claimed job done. `false` if this worker no longer owns it (lease lost).
     pub async fn complete_job(&self, job: &Job, worker: &str, now: DateTime<Utc>) -> Result<bool> {
-        let done = on_db!(&self.db, pool => sqlx::query(
-                "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL \
-                 WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4")
-            .bind(ms(now)).bind(job.id.get()).bind(worker).bind(job.attempts)
-            .execute(pool).await?.rows_affected());
-        Ok(done == 1)
+        let finished = Finished {
+            job: job.clone(),
+            outcome: Outcome::Done,
+            at: now,
+        };
+        Ok(on_db!(&self.db, pool => record_outcome!(pool, worker, &finished)))
     }
 
     /// Records a failed attempt: back to the queue at `retry_at`, or to the dead letter when
@@ -370,19 +467,17 @@ impl Store {
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let error: String = error.chars().take(2000).collect();
-        let retry = retry_at.filter(|_| job.attempts < job.max_attempts);
-        let done = on_db!(&self.db, pool => sqlx::query(
-                "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, \
-                 locked_until = NULL, finished_at = $4 \
-                 WHERE id = $5 AND state = 'running' AND locked_by = $6 AND attempts = $7")
-            .bind(if retry.is_some() { "queued" } else { "dead" })
-            .bind(retry.map(ms))
-            .bind(&error)
-            .bind(if retry.is_some() { None } else { Some(ms(now)) })
-            .bind(job.id.get()).bind(worker).bind(job.attempts)
-            .execute(pool).await?.rows_affected());
-        Ok(done == 1)
+        let error = error.to_string();
+        let outcome = match retry_at {
+            Some(at) => Outcome::Retry { error, at },
+            None => Outcome::Dead { error },
+        };
+        let finished = Finished {
+            job: job.clone(),
+            outcome,
+            at: now,
+        };
+        Ok(on_db!(&self.db, pool => record_outcome!(pool, worker, &finished)))
     }
 
     pub async fn job(&self, id: JobId) -> Result<Job> {

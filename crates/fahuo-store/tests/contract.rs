@@ -11,7 +11,7 @@ use fahuo_store::accounts::NewUser;
 use fahuo_store::allocation::PackagePlan;
 use fahuo_store::audit::AuditFilter;
 use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
-use fahuo_store::jobs::{JobState, KindShare, NewJob};
+use fahuo_store::jobs::{Finished, JobState, KindShare, NewJob, Outcome};
 use fahuo_store::orders::{OrderFilter, Upsert};
 use fahuo_store::testing::TestDb;
 use fahuo_store::waybills::{IssuedNumber, Recorded};
@@ -192,6 +192,7 @@ both_backends!(
     lists_of_any_length_share_a_few_statements,
     failed_jobs_retry_then_land_in_the_dead_letter,
     an_expired_lease_passes_the_job_to_another_worker,
+    a_round_records_the_ended_attempts_and_claims_in_one_call,
     concurrent_workers_run_each_job_exactly_once,
     the_audit_log_pages_newest_first,
     outbox_jobs_commit_or_roll_back_with_their_transaction,
@@ -1660,6 +1661,107 @@ async fn an_expired_lease_passes_the_job_to_another_worker(db: TestDb) {
             .await
             .unwrap()
     );
+}
+
+async fn a_round_records_the_ended_attempts_and_claims_in_one_call(db: TestDb) {
+    let store = &db.store;
+    let (short, long) = (Duration::seconds(30), Duration::seconds(600));
+    for n in 0..3 {
+        store
+            .enqueue(
+                &NewJob::new("work", serde_json::json!({ "n": n }), t0()),
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut first = store
+        .claim_jobs("w", &["work"], t0(), long, 2)
+        .await
+        .unwrap();
+    first.extend(
+        store
+            .claim_jobs("w", &["work"], t0(), short, 1)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first.len(), 3);
+    let stolen = store
+        .claim_jobs("thief", &["work"], t0() + Duration::seconds(31), long, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        stolen.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [first[2].id],
+        "the third job's lease lapsed: another worker has it now"
+    );
+    let lease = long;
+    let at = t0() + Duration::seconds(40);
+    let finished = [
+        Finished {
+            job: first[0].clone(),
+            outcome: Outcome::Done,
+            at,
+        },
+        Finished {
+            job: first[1].clone(),
+            outcome: Outcome::Retry {
+                error: "gateway 502".into(),
+                at: at + Duration::minutes(1),
+            },
+            at,
+        },
+        Finished {
+            job: first[2].clone(),
+            outcome: Outcome::Done,
+            at,
+        },
+    ];
+    let shares = [KindShare {
+        kind: "work",
+        at_most: 5,
+        running: 0,
+    }];
+    let (recorded, claimed) = store
+        .settle_and_claim("w", &finished, &shares, at + Duration::minutes(1), lease, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded,
+        [true, true, false],
+        "a lost lease is not recorded"
+    );
+    assert_eq!(store.job(first[0].id).await.unwrap().state, JobState::Done);
+    let retried = store.job(first[1].id).await.unwrap();
+    assert_eq!(
+        (retried.state, retried.last_error.as_deref()),
+        (JobState::Running, Some("gateway 502")),
+        "the retry was due by the claim's time and claimed again in the same call"
+    );
+    assert_eq!(
+        claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [first[1].id]
+    );
+    assert_eq!(
+        store.job(first[2].id).await.unwrap().locked_by.as_deref(),
+        Some("thief"),
+        "the new owner keeps it"
+    );
+
+    // Nothing to claim: the outcomes alone.
+    let done = Finished {
+        job: claimed[0].clone(),
+        outcome: Outcome::Dead {
+            error: "refused".into(),
+        },
+        at,
+    };
+    let (recorded, claimed) = store
+        .settle_and_claim("w", &[done], &[], at, lease, 0)
+        .await
+        .unwrap();
+    assert_eq!((recorded, claimed.len()), (vec![true], 0));
+    assert_eq!(store.job(first[1].id).await.unwrap().state, JobState::Dead);
 }
 
 async fn concurrent_workers_run_each_job_exactly_once(db: TestDb) {
