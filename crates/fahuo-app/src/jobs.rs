@@ -4,6 +4,9 @@
 //!
 //! Periodic work (syncs, polls, clean-up) is enqueued by every runner with a dedupe key per
 //! time slot, so each slot's job exists once however many nodes are up.
+//!
+//! A runner works in rounds: each records the outcomes of the jobs that ended since the last
+//! one and claims new jobs for its free workers, in one transaction.
 
 use crate::App;
 use chrono::Duration;
@@ -185,35 +188,7 @@ impl JobRunner {
                 .collect()
         };
         let lease = Duration::seconds(self.app.settings().job_lease_seconds);
-        let settled = self
-            .app
-            .store()
-            .settle_and_claim(
-                &self.worker,
-                &finished,
-                &shares,
-                self.app.now(),
-                lease,
-                free,
-            )
-            .await;
-        let (recorded, jobs) = match settled {
-            Ok(settled) => settled,
-            Err(e) => {
-                // Kept for the next round; were the node to die first, the leases lapse and
-                // the jobs run again (handlers are idempotent).
-                self.finished
-                    .lock()
-                    .expect("finished jobs lock")
-                    .extend(finished);
-                return Err(e.into());
-            }
-        };
-        for (f, recorded) in finished.iter().zip(recorded) {
-            if !recorded {
-                tracing::warn!(kind = %f.job.kind, job_id = f.job.id.get(), "job outcome not recorded: lease lost");
-            }
-        }
+        let jobs = self.settle_and_claim(finished, &shares, free).await?;
         let mut tasks = Vec::with_capacity(jobs.len());
         for job in jobs {
             let permit = self
@@ -241,19 +216,43 @@ impl JobRunner {
     /// Records the attempts that ended, claiming nothing.
     async fn settle(&self) -> Result<(), crate::AppError> {
         let finished = std::mem::take(&mut *self.finished.lock().expect("finished jobs lock"));
-        if finished.is_empty() {
-            return Ok(());
-        }
-        let lease = Duration::seconds(self.app.settings().job_lease_seconds);
-        let (recorded, _) = self
-            .app
-            .store()
-            .settle_and_claim(&self.worker, &finished, &[], self.app.now(), lease, 0)
-            .await?;
-        if recorded.contains(&false) {
-            tracing::warn!("job outcome not recorded: lease lost");
+        if !finished.is_empty() {
+            self.settle_and_claim(finished, &[], 0).await?;
         }
         Ok(())
+    }
+
+    /// Records `finished` and claims up to `free` jobs in one transaction; on failure the
+    /// attempts are kept for the next round (were the node to die first, their leases lapse
+    /// and the jobs run again: handlers are idempotent).
+    async fn settle_and_claim(
+        &self,
+        finished: Vec<Finished>,
+        shares: &[KindShare<'_>],
+        free: i64,
+    ) -> Result<Vec<Job>, crate::AppError> {
+        let lease = Duration::seconds(self.app.settings().job_lease_seconds);
+        let settled = self
+            .app
+            .store()
+            .settle_and_claim(&self.worker, &finished, shares, self.app.now(), lease, free)
+            .await;
+        let (recorded, jobs) = match settled {
+            Ok(settled) => settled,
+            Err(e) => {
+                self.finished
+                    .lock()
+                    .expect("finished jobs lock")
+                    .extend(finished);
+                return Err(e.into());
+            }
+        };
+        for (f, recorded) in finished.iter().zip(recorded) {
+            if !recorded {
+                tracing::warn!(kind = %f.job.kind, job_id = f.job.id.get(), "job outcome not recorded: lease lost");
+            }
+        }
+        Ok(jobs)
     }
 
     /// Runs one round: periodic enqueues, then claims and runs due jobs to completion.

@@ -233,11 +233,11 @@ impl Store {
     }
 
     pub async fn tracking_accounts(&self, tenant: TenantId) -> Result<Vec<TrackingAccountRow>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM tracking_accounts WHERE tenant_id = $1 ORDER BY id"
+        );
         let rows: Vec<AccountTuple> = on_db!(&self.db, pool => {
-            sqlx::query_as(
-                    "SELECT id, name, service, base_url, callback_token, poll_hours, enabled, created_at \
-                     FROM tracking_accounts WHERE tenant_id = $1 ORDER BY id")
-                .bind(tenant.get()).fetch_all(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.get()).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(account_row).collect())
     }
@@ -247,11 +247,13 @@ impl Store {
         tenant: TenantId,
         id: i64,
     ) -> Result<Option<TrackingAccountRow>> {
-        Ok(self
-            .tracking_accounts(tenant)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id))
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM tracking_accounts WHERE tenant_id = $1 AND id = $2"
+        );
+        let row: Option<AccountTuple> = on_db!(&self.db, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.get()).bind(id).fetch_optional(pool).await?
+        });
+        Ok(row.map(account_row))
     }
 
     /// The account a push URL names, with its opened credentials. Not tenant-scoped: the push
@@ -260,20 +262,51 @@ impl Store {
         &self,
         token: &str,
     ) -> Result<Option<(TenantId, TrackingAccountRow, C)>> {
-        let row: Option<(i64, i64, Vec<u8>)> = on_db!(&self.db, pool => {
-            sqlx::query_as(
-                    "SELECT tenant_id, id, credentials_enc FROM tracking_accounts WHERE callback_token = $1")
-                .bind(token).fetch_optional(pool).await?
+        let sql = format!(
+            "SELECT tenant_id, credentials_enc, {ACCOUNT_COLUMNS} FROM tracking_accounts WHERE callback_token = $1"
+        );
+        type Row = (
+            i64,
+            Vec<u8>,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            bool,
+            i64,
+        );
+        let row: Option<Row> = on_db!(&self.db, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token).fetch_optional(pool).await?
         });
-        let Some((tenant, id, sealed)) = row else {
+        let Some((
+            tenant,
+            sealed,
+            id,
+            name,
+            service,
+            base_url,
+            callback_token,
+            poll_hours,
+            enabled,
+            created_at,
+        )) = row
+        else {
             return Ok(None);
         };
+        let account = (
+            id,
+            name,
+            service,
+            base_url,
+            callback_token,
+            poll_hours,
+            enabled,
+            created_at,
+        );
         let creds = self.pii.decrypt_json(&sealed)?;
-        let account = self
-            .tracking_account(TenantId(tenant), id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Some((TenantId(tenant), account, creds)))
+        Ok(Some((TenantId(tenant), account_row(account), creds)))
     }
 
     /// An account's opened credentials.
@@ -685,6 +718,9 @@ impl Store {
 }
 
 type AccountTuple = (i64, String, String, String, String, i64, bool, i64);
+/// The columns of an [`AccountTuple`], in its order.
+const ACCOUNT_COLUMNS: &str =
+    "id, name, service, base_url, callback_token, poll_hours, enabled, created_at";
 
 fn account_row(r: AccountTuple) -> TrackingAccountRow {
     TrackingAccountRow {
