@@ -285,16 +285,11 @@ impl Store {
         // The subjects' open alerts in two reads over id ranges (a scan lists its subjects in id
         // order, so a chunk's range holds few others), not one read per subject: a scan looks at
         // every parcel still followed.
-        let range = |ids: &mut dyn Iterator<Item = i64>| {
-            ids.fold(None, |r: Option<(i64, i64)>, id| {
-                Some(r.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))))
-            })
-        };
-        let parcels = range(&mut subjects.iter().filter_map(|(s, _)| match s {
+        let parcels = id_range(subjects.iter().filter_map(|(s, _)| match s {
             Subject::Parcel(p, _) => Some(p.get()),
             Subject::Order(_) => None,
         }));
-        let orders = range(&mut subjects.iter().filter_map(|(s, _)| match s {
+        let orders = id_range(subjects.iter().filter_map(|(s, _)| match s {
             Subject::Parcel(..) => None,
             Subject::Order(o) => Some(o.get()),
         }));
@@ -572,6 +567,13 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// The smallest and the largest of `ids`; `None` when there are none.
+fn id_range(ids: impl Iterator<Item = i64>) -> Option<(i64, i64)> {
+    ids.fold(None, |range, id| {
+        Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))))
+    })
 }
 
 /// An open alert as a scan compares it: id, kind, parcel, order, urgency, summary, actions.
