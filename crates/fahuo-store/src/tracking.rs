@@ -236,7 +236,7 @@ impl Store {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM tracking_accounts WHERE tenant_id = $1 ORDER BY id"
         );
-        let rows: Vec<AccountTuple> = on_db!(&self.db, pool => {
+        let rows: Vec<AccountRecord> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.get()).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(account_row).collect())
@@ -250,7 +250,7 @@ impl Store {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM tracking_accounts WHERE tenant_id = $1 AND id = $2"
         );
-        let row: Option<AccountTuple> = on_db!(&self.db, pool => {
+        let row: Option<AccountRecord> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.get()).bind(id).fetch_optional(pool).await?
         });
         Ok(row.map(account_row))
@@ -265,48 +265,18 @@ impl Store {
         let sql = format!(
             "SELECT tenant_id, credentials_enc, {ACCOUNT_COLUMNS} FROM tracking_accounts WHERE callback_token = $1"
         );
-        type Row = (
-            i64,
-            Vec<u8>,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            bool,
-            i64,
-        );
-        let row: Option<Row> = on_db!(&self.db, pool => {
+        let row: Option<AccountWithSecret> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token).fetch_optional(pool).await?
         });
-        let Some((
-            tenant,
-            sealed,
-            id,
-            name,
-            service,
-            base_url,
-            callback_token,
-            poll_hours,
-            enabled,
-            created_at,
-        )) = row
-        else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let account = (
-            id,
-            name,
-            service,
-            base_url,
-            callback_token,
-            poll_hours,
-            enabled,
-            created_at,
-        );
-        let creds = self.pii.decrypt_json(&sealed)?;
-        Ok(Some((TenantId(tenant), account_row(account), creds)))
+        let creds = self.pii.decrypt_json(&row.credentials_enc)?;
+        Ok(Some((
+            TenantId(row.tenant_id),
+            account_row(row.account),
+            creds,
+        )))
     }
 
     /// An account's opened credentials.
@@ -717,20 +687,41 @@ impl Store {
     }
 }
 
-type AccountTuple = (i64, String, String, String, String, i64, bool, i64);
-/// The columns of an [`AccountTuple`], in its order.
+/// A tracking account's row, without its secrets.
+#[derive(sqlx::FromRow)]
+struct AccountRecord {
+    id: i64,
+    name: String,
+    service: String,
+    base_url: String,
+    callback_token: String,
+    poll_hours: i64,
+    enabled: bool,
+    created_at: i64,
+}
+
+/// The columns of an [`AccountRecord`].
 const ACCOUNT_COLUMNS: &str =
     "id, name, service, base_url, callback_token, poll_hours, enabled, created_at";
 
-fn account_row(r: AccountTuple) -> TrackingAccountRow {
+/// An account found by its push token: its tenant and sealed credentials too.
+#[derive(sqlx::FromRow)]
+struct AccountWithSecret {
+    tenant_id: i64,
+    credentials_enc: Vec<u8>,
+    #[sqlx(flatten)]
+    account: AccountRecord,
+}
+
+fn account_row(r: AccountRecord) -> TrackingAccountRow {
     TrackingAccountRow {
-        id: r.0,
-        name: r.1,
-        service: r.2,
-        base_url: r.3,
-        callback_token: r.4,
-        poll_hours: r.5,
-        enabled: r.6,
-        created_at: from_ms(r.7),
+        id: r.id,
+        name: r.name,
+        service: r.service,
+        base_url: r.base_url,
+        callback_token: r.callback_token,
+        poll_hours: r.poll_hours,
+        enabled: r.enabled,
+        created_at: from_ms(r.created_at),
     }
 }
