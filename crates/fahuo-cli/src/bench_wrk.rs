@@ -7,8 +7,10 @@
 //! and whatever else runs). Latency under a closed loop of 64 connections is mostly queueing,
 //! so on a shared machine the CPU per request is the figure the machine's load does not move
 //! much: at `c` milliseconds of CPU per request on `n` free cores, 64 connections wait about
-//! `64 × c / n` ms. `fahuo bench order-list-load` seeds and measures through [`run`];
-//! `fahuo bench pipeline` seeds its reference tenant itself and calls [`load`] on it.
+//! `64 × c / n` ms. `fahuo bench order-list-load` seeds through [`seed`], closes that
+//! application's connections and serves [`load`] from a freshly opened one, so the memory
+//! figures are a serving process's, not the bulk load's; `fahuo bench pipeline` seeds its
+//! reference tenant itself and calls [`load`] on it.
 //!
 //! wrk and the server share the machine: on two cores, wrk's two threads take CPU the server
 //! would otherwise have, so the figures are a floor for a server with the machine to itself.
@@ -54,6 +56,11 @@ pub struct LoadReport {
     /// This process's resident memory when the load started and its peak during the load.
     pub rss_before_mb: f64,
     pub peak_rss_mb: f64,
+    /// Of the resident memory when the load ended: the process's own (heap, stacks) and the
+    /// file pages it has mapped (SQLite's memory-mapped database: the kernel's page cache,
+    /// shared and reclaimable, not memory the process allocated).
+    pub rss_anon_mb: f64,
+    pub rss_file_mb: f64,
     /// CPU time (user + system) per request of this process, and of the whole machine.
     pub server_cpu_ms_per_request: f64,
     pub machine_cpu_ms_per_request: f64,
@@ -70,6 +77,7 @@ impl LoadReport {
              | orders stored | {} |\n| URLs in the mix | {} |\n| requests | {} in {:.1} s |\n\
              | requests/s | {:.0} |\n| p50 | {:.2} ms |\n| p99 | {:.2} ms |\n| max | {:.1} ms |\n\
              | errors (non-2xx, socket) | {} |\n| server RSS before → peak under load | {:.0} MB → {:.0} MB |\n\
+             | server RSS at the end: own (anon) + mapped files | {:.0} MB + {:.0} MB |\n\
              | server CPU per request | {:.3} ms |\n| machine CPU per request (all processes) | {:.3} ms |\n\
              | load average at start → end | {} → {} |\n",
             self.orders,
@@ -83,6 +91,8 @@ impl LoadReport {
             self.errors,
             self.rss_before_mb,
             self.peak_rss_mb,
+            self.rss_anon_mb,
+            self.rss_file_mb,
             self.server_cpu_ms_per_request,
             self.machine_cpu_ms_per_request,
             self.load_before,
@@ -91,8 +101,8 @@ impl LoadReport {
     }
 }
 
-/// Seeds `orders` orders into a new merchant of `app` and runs [`load`] against them.
-pub async fn run(app: &App, orders: usize, settings: &LoadSettings) -> Result<LoadReport> {
+/// Seeds `orders` orders into a new merchant of `app`: what [`load`] then serves.
+pub async fn seed(app: &App, orders: usize) -> Result<(Fixture, bench_list::Samples)> {
     let fx = bench_list::create_merchant(app, "bench-owner").await?;
     eprintln!("seeding {orders} orders");
     let mut last = Instant::now();
@@ -104,7 +114,7 @@ pub async fn run(app: &App, orders: usize, settings: &LoadSettings) -> Result<Lo
     })
     .await?;
     eprintln!("seeded in {:.1} s", seeded.seconds);
-    load(app, &fx, &seeded.samples, orders, settings).await
+    Ok((fx, seeded.samples))
 }
 
 /// Serves `app` on loopback and runs wrk over the API forms of the order page's filter
@@ -149,6 +159,10 @@ pub async fn load(
     })
     .await??;
     let peak_rss_mb = status_mb("VmHWM").unwrap_or(0.0);
+    let (rss_anon_mb, rss_file_mb) = (
+        status_mb("RssAnon").unwrap_or(0.0),
+        status_mb("RssFile").unwrap_or(0.0),
+    );
     let server_ticks = process_cpu_ticks()? - server_cpu_before;
     let machine_ticks = machine_cpu_ticks()? - machine_cpu_before;
     let load_after = bench_list::load_average().unwrap_or_default();
@@ -182,6 +196,8 @@ pub async fn load(
         errors: (field("errors")? + field("non2xx")?) as u64,
         rss_before_mb,
         peak_rss_mb,
+        rss_anon_mb,
+        rss_file_mb,
         server_cpu_ms_per_request: server_ticks as f64 * MS_PER_TICK / requests as f64,
         machine_cpu_ms_per_request: machine_ticks as f64 * MS_PER_TICK / requests as f64,
         load_before,

@@ -938,7 +938,13 @@ async fn run(cli: Cli) -> Result<()> {
                 duration: std::time::Duration::from_secs(seconds),
                 ..Default::default()
             };
-            let report = fahuo_cli::bench_wrk::run(&app, orders, &settings).await?;
+            let (fx, samples) = fahuo_cli::bench_wrk::seed(&app, orders).await?;
+            // Served by connections that did not do the bulk load: a serving process's memory
+            // (SQLite maps the database file; the load's connections touched all of it).
+            app.store().close().await;
+            drop(app);
+            let app = open_app(&config).await?;
+            let report = fahuo_cli::bench_wrk::load(&app, &fx, &samples, orders, &settings).await?;
             app.store().close().await;
             println!(
                 "{}, wrk -t{} -c{} -d{}s",
