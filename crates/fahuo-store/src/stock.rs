@@ -40,26 +40,39 @@ macro_rules! lock_stock_row {
         let tenant: fahuo_domain::TenantId = $tenant;
         let warehouse: fahuo_domain::WarehouseId = $warehouse;
         let sku: fahuo_domain::SkuId = $sku;
-        sqlx::query(
-            "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
-             VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (warehouse_id, sku_id) DO NOTHING",
-        )
-        .bind(tenant.get())
-        .bind(warehouse.get())
-        .bind(sku.get())
-        .execute(&mut *$tx)
-        .await?;
         let select = format!(
             "SELECT {} FROM stock WHERE tenant_id = $1 AND warehouse_id = $2 AND sku_id = $3{}",
             $crate::stock::LEVEL_COLUMNS,
             $lock
         );
-        let row: $crate::stock::LevelRow = sqlx::query_as(sqlx::AssertSqlSafe(select))
-            .bind(tenant.get())
-            .bind(warehouse.get())
-            .bind(sku.get())
-            .fetch_one(&mut *$tx)
-            .await?;
+        // The row almost always exists: read it first, and create it only when it does not.
+        let found: Option<$crate::stock::LevelRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+                .bind(tenant.get())
+                .bind(warehouse.get())
+                .bind(sku.get())
+                .fetch_optional(&mut *$tx)
+                .await?;
+        let row: $crate::stock::LevelRow = match found {
+            Some(row) => row,
+            None => {
+                sqlx::query(
+                    "INSERT INTO stock (tenant_id, warehouse_id, sku_id, on_hand, reserved, safety) \
+                     VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT (warehouse_id, sku_id) DO NOTHING",
+                )
+                .bind(tenant.get())
+                .bind(warehouse.get())
+                .bind(sku.get())
+                .execute(&mut *$tx)
+                .await?;
+                sqlx::query_as(sqlx::AssertSqlSafe(select))
+                    .bind(tenant.get())
+                    .bind(warehouse.get())
+                    .bind(sku.get())
+                    .fetch_one(&mut *$tx)
+                    .await?
+            }
+        };
         fahuo_domain::stock::StockLevel::from(row)
     }};
 }
