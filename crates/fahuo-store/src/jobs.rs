@@ -366,38 +366,6 @@ impl Store {
             Db::Sqlite(_) => "",
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
-        // One arm per kind, each reading only that kind's due jobs (oldest first, as many as it
-        // may take), numbered from the kind's running count: the turn its jobs come in. Queued
-        // and lapsed jobs are read apart, each a range of the (kind, state, run_at) index: with
-        // the two states OR-ed, the planner read every job of the kind, the done ones included,
-        // and sorted them, on every claim.
-        //
-        // Every kind gets its arm (a kind at its share reads nothing: LIMIT 0) and the counts
-        // are bound, not written into the text, so a runner uses one statement for all its
-        // claims. With the counts as literals, each mix of running jobs was a statement of its
-        // own, and SQLite's per-connection statement cache filled with hundreds of these large
-        // programs: most of the process's heap in a pipeline run.
-        let arms: Vec<String> = (0..kinds.len())
-            .map(|i| {
-                let (kind, running, at_most) = (5 + 3 * i, 6 + 3 * i, 7 + 3 * i);
-                format!(
-                    "SELECT id, run_at, ${running} + ROW_NUMBER() OVER (ORDER BY run_at, id) AS turn \
-                     FROM (SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${kind} \
-                     AND state = 'queued' AND run_at <= $3 AND attempts < max_attempts \
-                     ORDER BY run_at, id LIMIT ${at_most}{skip_locked}) q{i} \
-                     UNION ALL SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${kind} \
-                     AND state = 'running' AND locked_until < $3 AND attempts < max_attempts \
-                     ORDER BY run_at, id LIMIT ${at_most}{skip_locked}) r{i} \
-                     ORDER BY run_at, id LIMIT ${at_most}) k{i}",
-                )
-            })
-            .collect();
-        let claim = format!(
-            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
-             attempts = attempts + 1 WHERE id IN (SELECT id FROM ({}) due \
-             ORDER BY turn, run_at, id LIMIT $4) RETURNING {JOB_COLUMNS}",
-            arms.join(" UNION ALL ")
-        );
         let (recorded, rows): (Vec<bool>, Vec<JobRow>) = in_tx!(&self.db, tx => {
             let mut recorded = Vec::with_capacity(finished.len());
             for f in finished {
@@ -412,6 +380,7 @@ impl Store {
                      WHERE state = 'running' AND locked_until < $1 AND attempts >= max_attempts")
                     .bind(ms(now))
                     .execute(&mut *tx).await?;
+                let claim = claim_statement(kinds.len(), skip_locked);
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(claim))
                     .bind(worker)
                     .bind(ms(now + lease))
@@ -603,4 +572,42 @@ impl Store {
             .bind(ms(before)).execute(pool).await?.rows_affected());
         Ok(n)
     }
+}
+
+/// The fair claim's statement for `kinds` kinds (binds: worker, lease end, now, limit, then
+/// kind, running count and share of each kind), `skip_locked` being PostgreSQL's row-lock
+/// clause or nothing.
+fn claim_statement(kinds: usize, skip_locked: &str) -> String {
+    // One arm per kind, each reading only that kind's due jobs (oldest first, as many as it
+    // may take), numbered from the kind's running count: the turn its jobs come in. Queued
+    // and lapsed jobs are read apart, each a range of the (kind, state, run_at) index: with
+    // the two states OR-ed, the planner read every job of the kind, the done ones included,
+    // and sorted them, on every claim.
+    //
+    // Every kind gets its arm (a kind at its share reads nothing: LIMIT 0) and the counts
+    // are bound, not written into the text, so a runner uses one statement for all its
+    // claims. With the counts as literals, each mix of running jobs was a statement of its
+    // own, and SQLite's per-connection statement cache filled with hundreds of these large
+    // programs: most of the process's heap in a pipeline run.
+    let arms: Vec<String> = (0..kinds)
+        .map(|i| {
+            let (kind, running, at_most) = (5 + 3 * i, 6 + 3 * i, 7 + 3 * i);
+            format!(
+                "SELECT id, run_at, ${running} + ROW_NUMBER() OVER (ORDER BY run_at, id) AS turn \
+                 FROM (SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${kind} \
+                 AND state = 'queued' AND run_at <= $3 AND attempts < max_attempts \
+                 ORDER BY run_at, id LIMIT ${at_most}{skip_locked}) q{i} \
+                 UNION ALL SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE kind = ${kind} \
+                 AND state = 'running' AND locked_until < $3 AND attempts < max_attempts \
+                 ORDER BY run_at, id LIMIT ${at_most}{skip_locked}) r{i} \
+                 ORDER BY run_at, id LIMIT ${at_most}) k{i}",
+            )
+        })
+        .collect();
+    format!(
+        "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
+         attempts = attempts + 1 WHERE id IN (SELECT id FROM ({}) due \
+         ORDER BY turn, run_at, id LIMIT $4) RETURNING {JOB_COLUMNS}",
+        arms.join(" UNION ALL ")
+    )
 }
