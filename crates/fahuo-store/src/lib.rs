@@ -108,10 +108,27 @@ macro_rules! in_tx {
 /// plan in this process; PostgreSQL: an extra round trip).
 const STATEMENT_CACHE: usize = 500;
 
+/// How PostgreSQL plans the order list's statements, on the list's own connections: one
+/// generic plan per statement, kept. Under the default (`auto`) it planned each execution of
+/// each list statement again (0.2 ms each, a quarter of the database's time for the list
+/// under load), because with tenants of very different sizes a generic plan's estimates never
+/// look as good as a custom plan's; the list's statements are one per filter combination and
+/// read one index range in order, which a generic plan does as well (the list's machine CPU
+/// per request −20 %). The rest of fahuo keeps `auto`: the pipeline was 7 % slower with
+/// generic plans everywhere. See BENCHMARKS.md, "Order list under load", sixth session.
+const LIST_PLANS: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
+
+/// The order list's pool on PostgreSQL (connections opened on demand): enough for the two cores
+/// the list's queries can keep busy, on top of the main pool's 16.
+const LIST_CONNECTIONS: u32 = 4;
+
 /// The storage API. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// The order list's and its counts' connections: on PostgreSQL a small pool of its own,
+    /// see [`LIST_PLANS`]; on SQLite the same pool as `db`.
+    lists: Db,
     pii: Arc<Keyring>,
 }
 
@@ -126,7 +143,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Connects to `sqlite://path` (created if missing) or `postgres://...`, without migrating.
     pub async fn connect(database_url: &str, pii: Keyring) -> Result<Store> {
-        let db = if database_url.starts_with("sqlite:") {
+        let (db, lists) = if database_url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(database_url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -138,19 +155,24 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
-            Db::Sqlite(pool)
+            let db = Db::Sqlite(pool);
+            (db.clone(), db)
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let mut options = PgConnectOptions::from_str(database_url)?;
             // A URL that sets its own (`?statement-cache-capacity=N`) keeps it.
             if !database_url.contains("statement-cache-capacity=") {
                 options = options.statement_cache_capacity(STATEMENT_CACHE);
             }
+            let lists = PgPoolOptions::new()
+                .max_connections(LIST_CONNECTIONS)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_lazy_with(options.clone().options([LIST_PLANS]));
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Db::Postgres(pool)
+            (Db::Postgres(pool), Db::Postgres(lists))
         } else {
             return Err(StoreError::Config(format!(
                 "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
@@ -159,6 +181,7 @@ impl Store {
         };
         Ok(Store {
             db,
+            lists,
             pii: Arc::new(pii),
         })
     }
@@ -193,6 +216,11 @@ impl Store {
         &self.db
     }
 
+    /// The order list's pools (see [`LIST_PLANS`]), for tests.
+    pub fn list_db(&self) -> &Db {
+        &self.lists
+    }
+
     /// A cheap round trip, for `/healthz`.
     pub async fn ping(&self) -> Result<()> {
         on_db!(&self.db, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
@@ -200,7 +228,8 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(&self.db, pool => pool.close().await)
+        on_db!(&self.db, pool => pool.close().await);
+        on_db!(&self.lists, pool => pool.close().await)
     }
 }
 

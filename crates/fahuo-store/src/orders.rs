@@ -1063,7 +1063,7 @@ impl Store {
                 window - 1
             );
             let args = &w.args[..index_args];
-            let edge: Option<(i64, i64)> = on_db!(&self.db, pool => {
+            let edge: Option<(i64, i64)> = on_db!(&self.lists, pool => {
                 bind_args(sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary)), args)
                     .fetch_optional(pool).await?
             });
@@ -1090,7 +1090,7 @@ impl Store {
             "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
             w.sql_from_where()
         );
-        let rows: Vec<(SummaryRow, i64)> = on_db!(&self.db, pool => {
+        let rows: Vec<(SummaryRow, i64)> = on_db!(&self.lists, pool => {
             bind_args(sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql)), &w.args)
                 .fetch_all(pool).await?.into_iter().map(|r| (r.summary, r.list_key)).collect()
         });
@@ -1161,7 +1161,7 @@ impl Store {
                 w.sql_from_where()
             )
         };
-        let (n, scanned): (i64, i64) = on_db!(&self.db, pool => {
+        let (n, scanned): (i64, i64) = on_db!(&self.lists, pool => {
             bind_args(sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)), &w.args)
                 .fetch_one(pool).await?
         });

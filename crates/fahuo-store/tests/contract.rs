@@ -2676,3 +2676,42 @@ async fn the_bundled_sqlite_is_built_as_the_cargo_config_asks() {
         "a bound LIMIT would make each run of a cached statement prepare it again: {options:?}"
     );
 }
+
+/// On PostgreSQL the order list runs on connections of its own that keep one generic plan per
+/// statement (planning each execution again cost a quarter of the list's database time), in the
+/// test's schema like every other connection; the rest of the store keeps PostgreSQL's default.
+#[tokio::test]
+async fn the_order_list_runs_on_postgresql_connections_that_keep_generic_plans() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let setting = |store_db: fahuo_store::Db, name: &'static str| async move {
+        let fahuo_store::Db::Postgres(pool) = store_db else {
+            unreachable!("TestDb::postgres is PostgreSQL")
+        };
+        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {name}")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        value
+    };
+    let lists = db.store.list_db().clone();
+    let main = db.store.db().clone();
+    assert_eq!(
+        setting(lists.clone(), "plan_cache_mode").await,
+        "force_generic_plan"
+    );
+    assert_eq!(setting(main.clone(), "plan_cache_mode").await, "auto");
+    assert_eq!(
+        setting(lists, "search_path").await,
+        setting(main, "search_path").await
+    );
+
+    // And the list works through them: an empty tenant lists nothing.
+    let page = db
+        .store
+        .order_list(TenantId(1), &OrderFilter::default())
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+}
