@@ -8,9 +8,9 @@
 //! so on a shared machine the CPU per request is the figure the machine's load does not move
 //! much: at `c` milliseconds of CPU per request on `n` free cores, 64 connections wait about
 //! `64 × c / n` ms. `fahuo bench order-list-load` seeds through [`seed`], closes that
-//! application's connections and serves [`load`] from a freshly opened one, so the memory
-//! figures are a serving process's, not the bulk load's; `fahuo bench pipeline` seeds its
-//! reference tenant itself and calls [`load`] on it.
+//! application's connections and serves [`load`] from a freshly opened one (the peak is the
+//! serving's, over what the bulk load left in the process's heap); `fahuo bench pipeline`
+//! seeds its reference tenant itself and calls [`load`] on it.
 //!
 //! wrk and the server share the machine: on two cores, wrk's two threads take CPU the server
 //! would otherwise have, so the figures are a floor for a server with the machine to itself.
@@ -57,8 +57,8 @@ pub struct LoadReport {
     pub rss_before_mb: f64,
     pub peak_rss_mb: f64,
     /// Of the resident memory when the load ended: the process's own (heap, stacks) and the
-    /// file pages it has mapped (SQLite's memory-mapped database: the kernel's page cache,
-    /// shared and reclaimable, not memory the process allocated).
+    /// file pages it has mapped (the executable's; a memory-mapped database's would count
+    /// here too: the kernel's page cache, shared and reclaimable, not allocated memory).
     pub rss_anon_mb: f64,
     pub rss_file_mb: f64,
     /// CPU time (user + system) per request of this process, and of the whole machine.

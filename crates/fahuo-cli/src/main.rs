@@ -939,8 +939,8 @@ async fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let (fx, samples) = fahuo_cli::bench_wrk::seed(&app, orders).await?;
-            // Served by connections that did not do the bulk load: a serving process's memory
-            // (SQLite maps the database file; the load's connections touched all of it).
+            // Served by connections that did not do the bulk load, as after a restart (the
+            // load's heap stays in this process: BENCHMARKS.md says how much).
             app.store().close().await;
             drop(app);
             let app = open_app(&config).await?;
