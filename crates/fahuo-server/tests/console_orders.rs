@@ -725,25 +725,49 @@ async fn rare_filters_search_in_bounded_windows(db: TestDb) {
     let m2: Vec<i64> = ids(&s, &a, "carrier=SF").await.into_iter().collect();
     assert_eq!(found, m2);
     assert!(partial_pages >= 1, "the first window holds no SF order");
-    // A dense filter fills its pages as usual; the same walk lists every order once.
-    let mut filter = fahuo_store::orders::OrderFilter {
-        platform: Some(fahuo_domain::Platform::Manual),
-        sort: fahuo_store::orders::ListSort::Deadline,
-        limit: 2,
-        window: Some(3),
-        ..Default::default()
-    };
-    let mut all = Vec::new();
-    for _ in 0..20 {
-        let page = app.store().order_list(tenant, &filter).await.unwrap();
-        all.extend(page.items.iter().map(|o| o.id.get()));
-        match page.next_cursor {
-            Some(c) => filter.cursor = fahuo_store::orders::ListCursor::decode(&c),
-            None => break,
+    // A dense filter fills its pages as usual; in every sort, the same walk lists every
+    // order once, in the sort's order.
+    for sort in [
+        fahuo_store::orders::ListSort::Deadline,
+        fahuo_store::orders::ListSort::Created,
+        fahuo_store::orders::ListSort::Newest,
+    ] {
+        let mut filter = fahuo_store::orders::OrderFilter {
+            platform: Some(fahuo_domain::Platform::Manual),
+            sort,
+            limit: 2,
+            window: Some(3),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        for _ in 0..20 {
+            let page = app.store().order_list(tenant, &filter).await.unwrap();
+            all.extend(page.items.iter().map(|o| o.id.get()));
+            match page.next_cursor {
+                Some(c) if sort == fahuo_store::orders::ListSort::Newest => {
+                    filter.after = Some(c.parse().unwrap())
+                }
+                Some(c) => filter.cursor = fahuo_store::orders::ListCursor::decode(&c),
+                None => break,
+            }
         }
+        let unfiltered = fahuo_store::orders::OrderFilter {
+            sort,
+            limit: 500,
+            ..Default::default()
+        };
+        let in_order: Vec<i64> = app
+            .store()
+            .order_list(tenant, &unfiltered)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|o| o.id.get())
+            .collect();
+        assert_eq!(all.len(), made.len() + 2, "{sort:?}");
+        assert_eq!(all, in_order, "{sort:?}");
     }
-    assert_eq!(all.len(), made.len() + 2);
-    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), all.len());
     // The matching count with a residual filter is exact within its window.
     let q = OrderQuery {
         carrier: Some("SF".into()),
