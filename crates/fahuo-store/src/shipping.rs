@@ -866,20 +866,27 @@ impl Store {
         weighed_only: bool,
         limit: i64,
     ) -> Result<Vec<(TenantId, PackageId)>> {
-        let list = serde_json::to_string(states).unwrap_or_else(|_| "[]".into());
-        let (a, b) = match &self.db {
-            crate::Db::Sqlite(_) => ("json_each($1)", "value"),
-            crate::Db::Postgres(_) => ("jsonb_array_elements_text($1::jsonb) AS s(value)", "value"),
-        };
+        // The states as bound values, not a JSON array: with `IN (SELECT value FROM
+        // json_each(…))` SQLite read every package in id order instead of the state index.
+        let states = crate::InList::new(states);
+        let n = states.len();
         let sql = format!(
             "SELECT p.tenant_id, p.id FROM packages p \
-             WHERE p.state IN (SELECT {b} FROM {a}) AND ($2 = FALSE OR p.weighed_at IS NOT NULL) \
+             WHERE p.state IN ({}) AND (${weighed} = FALSE OR p.weighed_at IS NOT NULL) \
              AND EXISTS (SELECT 1 FROM waybills w WHERE w.package_id = p.id AND w.cancelled_at IS NULL) \
              AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.package_id = p.id) \
-             ORDER BY p.id LIMIT $3"
+             ORDER BY p.id LIMIT ${limit}",
+            states.placeholders(1),
+            weighed = n + 1,
+            limit = n + 2,
         );
-        let rows: Vec<(i64, i64)> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&list).bind(weighed_only).bind(limit).fetch_all(pool).await?);
+        let rows: Vec<(i64, i64)> = on_db!(&self.db, pool => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for state in states.values() {
+                q = q.bind(*state);
+            }
+            q.bind(weighed_only).bind(limit).fetch_all(pool).await?
+        });
         Ok(rows
             .into_iter()
             .map(|(t, p)| (TenantId(t), PackageId(p)))

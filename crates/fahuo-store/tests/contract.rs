@@ -201,6 +201,7 @@ both_backends!(
     webhook_keys_find_their_shop_and_credentials_can_be_replaced,
     carrier_accounts_keep_secrets_count_usage_and_stay_in_their_tenant,
     concurrent_requests_for_one_package_share_one_key_and_one_live_number,
+    the_write_back_sweep_finds_printed_packages_with_a_number_and_no_shipment,
     print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice,
 );
 
@@ -2243,6 +2244,80 @@ async fn carrier_accounts_keep_secrets_count_usage_and_stay_in_their_tenant(db: 
     assert!(
         matches!(foreign, Err(StoreError::NotFound)),
         "no request on another tenant's package"
+    );
+}
+
+/// The write-back sweep's safety net: packages in the trigger's states that hold a live
+/// number and have no shipment yet, oldest first, from every tenant.
+async fn the_write_back_sweep_finds_printed_packages_with_a_number_and_no_shipment(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let b = fixture(store, "商家B").await;
+    let mut packages = Vec::new();
+    for (f, name, numbered) in [
+        (&a, "P-1", true),
+        (&b, "P-2", true),
+        (&a, "P-3", false),
+        (&a, "P-4", true),
+    ] {
+        let account = store
+            .create_carrier_account(
+                f.tenant,
+                &zto_account(&format!("账号 {name}"), None),
+                &serde_json::json!({}),
+                &audit(f.tenant, "carrier_account.create", "carrier_account"),
+            )
+            .await
+            .unwrap();
+        let (_, package) = allocated_package(store, f, name).await;
+        if numbered {
+            let request = store
+                .open_waybill_request_with(f.tenant, package, account.id, None, t0())
+                .await
+                .unwrap();
+            let tracking = format!("7310000000000{}", packages.len());
+            store
+                .record_waybill(&request, &account.carrier, &number(&tracking), t0())
+                .await
+                .unwrap();
+        }
+        packages.push((f.tenant, package));
+    }
+    let set_state = |package: PackageId, state: &'static str| async move {
+        on_db!(store.db(), pool => {
+            sqlx::query("UPDATE packages SET state = $1 WHERE id = $2")
+                .bind(state).bind(package.get()).execute(pool).await.unwrap();
+        });
+    };
+    for (_, package) in &packages[..3] {
+        set_state(*package, "printed").await;
+    }
+    set_state(packages[3].1, "packed").await;
+    let found = |states: &'static [&'static str], weighed: bool| async move {
+        store
+            .packages_without_shipment(states, weighed, 10)
+            .await
+            .unwrap()
+    };
+    // P-3 has no number; P-4 is packed.
+    assert_eq!(
+        found(&["printed"], false).await,
+        vec![packages[0], packages[1]]
+    );
+    assert_eq!(
+        found(&["printed", "packed"], false).await,
+        vec![packages[0], packages[1], packages[3]]
+    );
+    assert_eq!(found(&["packed"], false).await, vec![packages[3]]);
+    assert!(
+        found(&["printed", "packed"], true).await.is_empty(),
+        "none was weighed"
+    );
+    // Shipped, a package is no longer the sweep's.
+    set_state(packages[0].1, "shipped").await;
+    assert_eq!(
+        found(&["printed", "packed"], false).await,
+        vec![packages[1], packages[3]]
     );
 }
 
