@@ -357,6 +357,8 @@ struct Where {
     /// platform, several shops, the other sort's range): checked on the rows of a bounded
     /// window of the sort index (see [`LIST_WINDOW`]).
     residual: Vec<String>,
+    /// The columns the residual conditions read (each condition's first word).
+    residual_columns: Vec<String>,
 }
 
 /// How many entries of the sort index one list query reads at most when residual conditions
@@ -391,6 +393,10 @@ impl Where {
         if indexed {
             self.terms.push(term);
         } else {
+            let column = template.split_whitespace().next().unwrap_or_default();
+            if !self.residual_columns.iter().any(|c| c == column) {
+                self.residual_columns.push(column.to_string());
+            }
             self.residual.push(term);
         }
     }
@@ -859,6 +865,7 @@ impl Store {
             args: Vec::new(),
             drivers: Vec::new(),
             residual: Vec::new(),
+            residual_columns: Vec::new(),
         };
         // In sort order, a range on the sort key is read from the index; one on the other
         // key is checked row by row. A count has no order: both are index ranges.
@@ -1036,23 +1043,35 @@ impl Store {
         let lim = w.int(limit + 1);
         // Residual conditions without a search to drive: the page is looked for among the
         // next `window` entries of the sort index only, read in sort order and checked as
-        // they come, so a page of common matches stops after a few dozen rows. Only a page
-        // that comes out short needs to know where the window ended (the cursor to search on
-        // from): the second branch of the UNION ALL reads that edge entry, and the LIMIT over
-        // both branches keeps it from running at all once the first has filled the page. One
-        // statement, so the page and its edge come from one snapshot: an order leaving the
-        // range between two statements cannot move the edge past an entry never checked.
+        // they come, so a page of common matches stops after a few dozen rows. The window
+        // yields only the id, the sort key and the columns the conditions check (SQLite
+        // copies every column a subquery yields, for every row it reads: with the page's
+        // columns this was slower than the two statements it replaced); the page's rows are
+        // then read by id. Only a page that comes out short needs to know where the window
+        // ended (the cursor to search on from): the second branch of the UNION ALL reads that
+        // edge entry, and the LIMIT over both branches keeps it from running at all once the
+        // first has filled the page. One statement, so the page and its edge come from one
+        // snapshot: an order leaving the range between two statements cannot move the edge
+        // past an entry never checked.
         let sql = if w.drivers.is_empty() && !w.residual.is_empty() {
             let window = f.window.unwrap_or(LIST_WINDOW).max(1);
             let terms = w.terms.join(" AND ");
+            let mut columns = vec!["id".to_string()];
+            for c in std::iter::once(key).chain(w.residual_columns.iter().map(String::as_str)) {
+                if !columns.iter().any(|have| have == c) {
+                    columns.push(c.to_string());
+                }
+            }
             format!(
                 "SELECT * FROM (SELECT CAST(0 AS BIGINT) AS part, {SUMMARY_COLUMNS}, {key} AS list_key \
-                 FROM (SELECT {SUMMARY_COLUMNS}, list_deadline FROM orders WHERE {terms} \
-                 ORDER BY {order} LIMIT {window}) w WHERE {residual} ORDER BY {order} LIMIT {lim}) page \
+                 FROM orders WHERE tenant_id = $1 AND id IN (SELECT id FROM (SELECT {columns} \
+                 FROM orders WHERE {terms} ORDER BY {order} LIMIT {window}) w \
+                 WHERE {residual} ORDER BY {order} LIMIT {lim}) ORDER BY {order}) page \
                  UNION ALL SELECT CAST(1 AS BIGINT), {SUMMARY_COLUMNS}, {key} FROM orders \
                  WHERE tenant_id = $1 AND id = (SELECT id FROM orders WHERE {terms} \
                  ORDER BY {order} LIMIT 1 OFFSET {offset}) \
                  LIMIT {lim}",
+                columns = columns.join(", "),
                 residual = w.residual.join(" AND "),
                 offset = window - 1,
             )

@@ -419,7 +419,8 @@ impl Store {
             if state != "succeeded" {
                 sqlx::query(
                     "UPDATE shipments SET state = 'succeeded', attempts = attempts + 1, error_code = NULL, \
-                     last_error = NULL, conflict_json = NULL, confirmed_at = $1, updated_at = $1 WHERE id = $2")
+                     last_error = NULL, conflict_json = NULL, confirmed_at = $1, updated_at = $1, \
+                     parcel_opened = FALSE WHERE id = $2")
                     .bind(ms(now)).bind(id.get()).execute(&mut *tx).await?;
                 if let Some(package) = package {
                     let open: i64 = sqlx::query_scalar(
@@ -770,7 +771,7 @@ impl Store {
                 if refusal.is_none() {
                     sqlx::query(
                         "UPDATE shipments SET carrier_code = $1, tracking_no = $2, changes = changes + 1, \
-                         updated_at = $3 WHERE id = $4")
+                         updated_at = $3, parcel_opened = FALSE WHERE id = $4")
                         .bind(&carrier).bind(&number).bind(ms(now)).bind(shipment).execute(&mut *tx).await?;
                 }
                 let order: i64 = sqlx::query_scalar("SELECT order_id FROM shipments WHERE id = $1")

@@ -319,43 +319,72 @@ impl Store {
     /// A number from elsewhere (typed, imported, a supplier's) was never printed here: its
     /// parcel counts as printed when the platform accepted it, which starts the pickup clock.
     /// Idempotent: run by a periodic job, any node, any number of times.
+    ///
+    /// Each round takes the next batch of accepted shipments not yet looked at
+    /// (`parcel_opened`, a partial index of exactly those) and marks them once their numbers
+    /// have parcels: the sweep reads the shipments that are new since the last one, not every
+    /// shipment ever accepted. Success and a number change clear the mark.
     pub async fn open_parcels(&self, now: DateTime<Utc>) -> Result<usize> {
+        let lock = self.row_lock();
         let mut total = 0;
         loop {
-            let created: Vec<(i64, i64, Option<i64>)> = in_tx!(&self.db, tx => {
-                let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-                        "INSERT INTO parcels (tenant_id, carrier_code, tracking_no, package_id, account_id, \
-                         subscription, printed_at, shipped_at, created_at) \
-                         SELECT s.tenant_id, s.carrier_code, s.tracking_no, MIN(s.package_id), \
-                           (SELECT MIN(a.id) FROM tracking_accounts a WHERE a.tenant_id = s.tenant_id AND a.enabled), \
-                           'pending', \
-                           COALESCE((SELECT MIN(pj.created_at) FROM print_job_items pi JOIN print_jobs pj ON pj.id = pi.job_id \
-                            WHERE pi.package_id = MIN(s.package_id) AND pi.reprint = 0), \
-                            MIN(COALESCE(s.confirmed_at, s.updated_at))), \
-                           MIN(COALESCE(s.confirmed_at, s.updated_at)), $1 \
-                         FROM shipments s \
-                         WHERE s.state = 'succeeded' AND NOT EXISTS (SELECT 1 FROM parcels p \
-                           WHERE p.tenant_id = s.tenant_id AND p.carrier_code = s.carrier_code \
-                           AND p.tracking_no = s.tracking_no) \
-                         GROUP BY s.tenant_id, s.carrier_code, s.tracking_no \
-                         LIMIT $2 \
-                         ON CONFLICT DO NOTHING RETURNING id, tenant_id, account_id")
-                    .bind(ms(now)).bind(SWEEP_BATCH).fetch_all(&mut *tx).await?;
-                for (id, tenant, account) in &rows {
-                    if account.is_some() {
-                        let job = NewJob::new(SUBSCRIBE_JOB, json!({ "parcel": id }), now)
-                            .for_tenant(TenantId(*tenant))
-                            .dedupe(format!("{SUBSCRIBE_JOB}:{id}"));
-                        enqueue_job!(&mut *tx, &job, now);
-                    } else {
-                        sqlx::query("UPDATE parcels SET subscription = 'none' WHERE id = $1")
-                            .bind(id).execute(&mut *tx).await?;
+            let (batch, created) = in_tx!(&self.db, tx => {
+                // Locked on PostgreSQL: a second node's sweep waits, then skips what this one
+                // marked; a number changing meanwhile waits for the mark to be written first.
+                let batch: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT id FROM shipments WHERE state = 'succeeded' AND NOT parcel_opened \
+                         ORDER BY id LIMIT $1{lock}")))
+                    .bind(SWEEP_BATCH).fetch_all(&mut *tx).await?;
+                if batch.is_empty() {
+                    (0, Vec::new())
+                } else {
+                    let ids = crate::InList::new(&batch);
+                    let marks = ids.placeholders(2);
+                    let mut insert = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "INSERT INTO parcels (tenant_id, carrier_code, tracking_no, package_id, account_id, \
+                             subscription, printed_at, shipped_at, created_at) \
+                             SELECT s.tenant_id, s.carrier_code, s.tracking_no, MIN(s.package_id), \
+                               (SELECT MIN(a.id) FROM tracking_accounts a WHERE a.tenant_id = s.tenant_id AND a.enabled), \
+                               'pending', \
+                               COALESCE((SELECT MIN(pj.created_at) FROM print_job_items pi JOIN print_jobs pj ON pj.id = pi.job_id \
+                                WHERE pi.package_id = MIN(s.package_id) AND pi.reprint = 0), \
+                                MIN(COALESCE(s.confirmed_at, s.updated_at))), \
+                               MIN(COALESCE(s.confirmed_at, s.updated_at)), $1 \
+                             FROM shipments s \
+                             WHERE s.id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM parcels p \
+                               WHERE p.tenant_id = s.tenant_id AND p.carrier_code = s.carrier_code \
+                               AND p.tracking_no = s.tracking_no) \
+                             GROUP BY s.tenant_id, s.carrier_code, s.tracking_no \
+                             ON CONFLICT DO NOTHING RETURNING id, tenant_id, account_id")))
+                        .bind(ms(now));
+                    for id in ids.values() {
+                        insert = insert.bind(*id);
                     }
+                    let rows: Vec<(i64, i64, Option<i64>)> = insert.fetch_all(&mut *tx).await?;
+                    for (id, tenant, account) in &rows {
+                        if account.is_some() {
+                            let job = NewJob::new(SUBSCRIBE_JOB, json!({ "parcel": id }), now)
+                                .for_tenant(TenantId(*tenant))
+                                .dedupe(format!("{SUBSCRIBE_JOB}:{id}"));
+                            enqueue_job!(&mut *tx, &job, now);
+                        } else {
+                            sqlx::query("UPDATE parcels SET subscription = 'none' WHERE id = $1")
+                                .bind(id).execute(&mut *tx).await?;
+                        }
+                    }
+                    let mut mark = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE shipments SET parcel_opened = TRUE WHERE id IN ({})",
+                        ids.placeholders(1)
+                    )));
+                    for id in ids.values() {
+                        mark = mark.bind(*id);
+                    }
+                    mark.execute(&mut *tx).await?;
+                    (batch.len(), rows)
                 }
-                rows
             });
             total += created.len();
-            if (created.len() as i64) < SWEEP_BATCH {
+            if (batch as i64) < SWEEP_BATCH {
                 return Ok(total);
             }
         }

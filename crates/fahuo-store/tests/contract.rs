@@ -202,6 +202,7 @@ both_backends!(
     carrier_accounts_keep_secrets_count_usage_and_stay_in_their_tenant,
     concurrent_requests_for_one_package_share_one_key_and_one_live_number,
     the_write_back_sweep_finds_printed_packages_with_a_number_and_no_shipment,
+    the_tracking_sweep_opens_each_accepted_number_once_and_follows_a_change,
     print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice,
 );
 
@@ -2319,6 +2320,88 @@ async fn the_write_back_sweep_finds_printed_packages_with_a_number_and_no_shipme
         found(&["printed", "packed"], false).await,
         vec![packages[1], packages[3]]
     );
+}
+
+/// The tracking sweep opens one parcel per accepted number (not for a number the platform has
+/// not accepted), opens nothing more when run again, and opens the new number's parcel once a
+/// change is done.
+async fn the_tracking_sweep_opens_each_accepted_number_once_and_follows_a_change(db: TestDb) {
+    use fahuo_domain::shipping::ShipmentSource;
+    use fahuo_store::shipping::NewShipment;
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let mut shipments = Vec::new();
+    for (name, number) in [("P-1", "73100000000011"), ("P-2", "73100000000012")] {
+        let (order, _) = allocated_package(store, &a, name).await;
+        let created = store
+            .create_shipments(
+                a.tenant,
+                &[NewShipment {
+                    order_id: order,
+                    package_id: None,
+                    carrier_code: "ZTO".into(),
+                    tracking_no: number.into(),
+                    items: vec![],
+                    source: ShipmentSource::Manual,
+                    import_id: None,
+                    supplier_id: None,
+                }],
+                &system(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        shipments.push(created[0].id());
+    }
+    let numbers = || async {
+        let mut n: Vec<String> = store
+            .parcel_states(a.tenant)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(number, _)| number)
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        store.open_parcels(t0()).await.unwrap(),
+        0,
+        "none accepted yet"
+    );
+    store
+        .shipment_succeeded(a.tenant, shipments[0], &system(), t0())
+        .await
+        .unwrap();
+    assert_eq!(store.open_parcels(t0()).await.unwrap(), 1);
+    assert_eq!(numbers().await, vec!["73100000000011"]);
+    assert_eq!(store.open_parcels(t0()).await.unwrap(), 0, "opened once");
+    store
+        .shipment_succeeded(a.tenant, shipments[1], &system(), t0())
+        .await
+        .unwrap();
+    let change = store
+        .request_shipment_change(
+            a.tenant,
+            shipments[0],
+            "ZTO",
+            "73100000000013",
+            "贴错面单",
+            &system(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .finish_shipment_change(a.tenant, change, None, &system(), t0())
+        .await
+        .unwrap();
+    assert_eq!(store.open_parcels(t0()).await.unwrap(), 2);
+    assert_eq!(
+        numbers().await,
+        vec!["73100000000011", "73100000000012", "73100000000013"]
+    );
+    assert_eq!(store.open_parcels(t0()).await.unwrap(), 0);
 }
 
 async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(db: TestDb) {
