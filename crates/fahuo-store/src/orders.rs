@@ -357,8 +357,10 @@ struct Where {
     /// platform, several shops, the other sort's range): checked on the rows of a bounded
     /// window of the sort index (see [`LIST_WINDOW`]).
     residual: Vec<String>,
-    /// The columns the residual conditions read (each condition's first word).
-    residual_columns: Vec<String>,
+    /// Residual conditions not yet numbered: `{}` in the text stands for each argument in
+    /// turn. [`Where::seal`] numbers them after every index condition (the cursor's too), so
+    /// that the index conditions alone use `$1..$k` and can be asked on their own.
+    pending: Vec<(String, Vec<Arg>)>,
 }
 
 /// How many entries of the sort index one list query reads at most when residual conditions
@@ -382,23 +384,31 @@ impl Where {
     fn text(&mut self, v: &str) -> String {
         self.arg(Arg::S(v.to_string()))
     }
-    /// A condition on `args`, written with `{}` for each: an index condition, or a residual
-    /// one.
+    /// A condition on `args`, written with `{}` for each.
     fn cond(&mut self, indexed: bool, template: &str, args: Vec<Arg>) {
-        let mut term = template.to_string();
-        for a in args {
-            let p = self.arg(a);
-            term = term.replacen("{}", &p, 1);
-        }
         if indexed {
+            let mut term = template.to_string();
+            for a in args {
+                let p = self.arg(a);
+                term = term.replacen("{}", &p, 1);
+            }
             self.terms.push(term);
         } else {
-            let column = template.split_whitespace().next().unwrap_or_default();
-            if !self.residual_columns.iter().any(|c| c == column) {
-                self.residual_columns.push(column.to_string());
+            self.pending.push((template.to_string(), args));
+        }
+    }
+    /// Numbers the residual conditions; returns how many arguments the index conditions use.
+    fn seal(&mut self) -> usize {
+        let index_args = self.args.len();
+        for (template, args) in std::mem::take(&mut self.pending) {
+            let mut term = template;
+            for a in args {
+                let p = self.arg(a);
+                term = term.replacen("{}", &p, 1);
             }
             self.residual.push(term);
         }
+        index_args
     }
     /// `FROM … WHERE …`. With a driver, its few ids are read first and the orders fetched by
     /// id (`CROSS JOIN` fixes that order on SQLite, which has no statistics to know that a
@@ -453,8 +463,6 @@ struct SummaryRow {
 
 #[derive(sqlx::FromRow)]
 struct KeyedRow {
-    /// 0: a row of the page; 1: the edge of the window the page was looked for in.
-    part: i64,
     #[sqlx(flatten)]
     summary: SummaryRow,
     list_key: i64,
@@ -865,7 +873,7 @@ impl Store {
             args: Vec::new(),
             drivers: Vec::new(),
             residual: Vec::new(),
-            residual_columns: Vec::new(),
+            pending: Vec::new(),
         };
         // In sort order, a range on the sort key is read from the index; one on the other
         // key is checked row by row. A count has no order: both are index ranges.
@@ -1040,64 +1048,52 @@ impl Store {
             }
             _ => {}
         }
-        let lim = w.int(limit + 1);
+        let index_args = w.seal();
         // Residual conditions without a search to drive: the page is looked for among the
-        // next `window` entries of the sort index only, read in sort order and checked as
-        // they come, so a page of common matches stops after a few dozen rows. The window
-        // yields only the id, the sort key and the columns the conditions check (SQLite
-        // copies every column a subquery yields, for every row it reads: with the page's
-        // columns this was slower than the two statements it replaced); the page's rows are
-        // then read by id. Only a page that comes out short needs to know where the window
-        // ended (the cursor to search on from): the second branch of the UNION ALL reads that
-        // edge entry, and the LIMIT over both branches keeps it from running at all once the
-        // first has filled the page. One statement, so the page and its edge come from one
-        // snapshot: an order leaving the range between two statements cannot move the edge
-        // past an entry never checked.
-        let sql = if w.drivers.is_empty() && !w.residual.is_empty() {
-            let window = f.window.unwrap_or(LIST_WINDOW).max(1);
-            let terms = w.terms.join(" AND ");
-            let mut columns = vec!["id".to_string()];
-            for c in std::iter::once(key).chain(w.residual_columns.iter().map(String::as_str)) {
-                if !columns.iter().any(|have| have == c) {
-                    columns.push(c.to_string());
-                }
-            }
-            format!(
-                "SELECT * FROM (SELECT CAST(0 AS BIGINT) AS part, {SUMMARY_COLUMNS}, {key} AS list_key \
-                 FROM orders WHERE tenant_id = $1 AND id IN (SELECT id FROM (SELECT {columns} \
-                 FROM orders WHERE {terms} ORDER BY {order} LIMIT {window}) w \
-                 WHERE {residual} ORDER BY {order} LIMIT {lim}) ORDER BY {order}) page \
-                 UNION ALL SELECT CAST(1 AS BIGINT), {SUMMARY_COLUMNS}, {key} FROM orders \
-                 WHERE tenant_id = $1 AND id = (SELECT id FROM orders WHERE {terms} \
-                 ORDER BY {order} LIMIT 1 OFFSET {offset}) \
-                 LIMIT {lim}",
-                columns = columns.join(", "),
-                residual = w.residual.join(" AND "),
-                offset = window - 1,
-            )
+        // next `window` entries of the sort index only. Where that window ends is read first,
+        // from the index alone; the rows are then read in sort order up to that edge and
+        // checked as they come, so a page of common matches stops after a few dozen rows
+        // instead of reading (and sorting) the whole window.
+        let windowed = w.drivers.is_empty() && !w.residual.is_empty();
+        let window = f.window.unwrap_or(LIST_WINDOW).max(1);
+        let edge = if windowed {
+            let boundary = format!(
+                "SELECT {key}, id FROM orders WHERE {} ORDER BY {order} LIMIT 1 OFFSET {}",
+                w.terms.join(" AND "),
+                window - 1
+            );
+            let args = &w.args[..index_args];
+            let edge: Option<(i64, i64)> = on_db!(&self.lists, pool => {
+                bind_args(sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(boundary)), args)
+                    .fetch_optional(pool).await?
+            });
+            edge.map(|(key, id)| ListCursor { key, id })
         } else {
-            format!(
-                "SELECT CAST(0 AS BIGINT) AS part, {SUMMARY_COLUMNS}, {key} AS list_key {} \
-                 ORDER BY {order} LIMIT {lim}",
-                w.sql_from_where()
-            )
+            None
         };
-        let fetched: Vec<KeyedRow> = on_db!(&self.lists, pool => {
-            bind_args(sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql)), &w.args)
-                .fetch_all(pool).await?
-        });
-        let mut rows = Vec::with_capacity(fetched.len());
-        let mut edge = None;
-        for r in fetched {
-            if r.part == 0 {
-                rows.push((r.summary, r.list_key));
-            } else {
-                edge = Some(ListCursor {
-                    key: r.list_key,
-                    id: r.summary.id,
-                });
-            }
+        if let Some(edge) = edge {
+            let bound = match f.sort {
+                ListSort::Deadline => {
+                    let (k, i) = (w.int(edge.key), w.int(edge.id));
+                    format!("(list_deadline, id) <= ({k}, {i})")
+                }
+                ListSort::Created => {
+                    let (k, i) = (w.int(edge.key), w.int(edge.id));
+                    format!("(created_at, id) >= ({k}, {i})")
+                }
+                ListSort::Newest => format!("id >= {}", w.int(edge.id)),
+            };
+            w.terms.push(bound);
         }
+        let lim = w.int(limit + 1);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, {key} AS list_key {} ORDER BY {order} LIMIT {lim}",
+            w.sql_from_where()
+        );
+        let rows: Vec<(SummaryRow, i64)> = on_db!(&self.lists, pool => {
+            bind_args(sqlx::query_as::<_, KeyedRow>(sqlx::AssertSqlSafe(sql)), &w.args)
+                .fetch_all(pool).await?.into_iter().map(|r| (r.summary, r.list_key)).collect()
+        });
         let more = rows.len() as i64 > limit;
         let mut items = Vec::with_capacity(rows.len());
         let mut last = None;
@@ -1146,6 +1142,7 @@ impl Store {
         cap: i64,
     ) -> Result<(i64, bool)> {
         let mut w = self.list_where(tenant, f, None);
+        w.seal();
         let windowed = w.drivers.is_empty() && !w.residual.is_empty();
         let sql = if windowed {
             let win = w.int(COUNT_WINDOW);
