@@ -326,25 +326,27 @@ impl App {
             });
         };
         let lost = AtomicBool::new(false);
-        let outcome = {
-            let windows = self.sync_shop_windows(&shop, &lost);
-            let mut windows = std::pin::pin!(windows);
-            let every = crate::jobs::renewal_period(length);
-            loop {
-                tokio::select! {
-                    outcome = &mut windows => break outcome,
-                    _ = tokio::time::sleep(every) => {
-                        let until = self.now() + length;
-                        match self.store().renew_sync(tenant, shop_id, &lease, until).await {
-                            Ok(true) => {}
-                            // It lapsed (this node stalled) and another run took the shop.
-                            Ok(false) => lost.store(true, Ordering::Relaxed),
-                            Err(e) => tracing::warn!(shop = shop_id.get(), error = %e, "could not renew a sync lease"),
-                        }
-                    }
+        let renew = || async {
+            let until = self.now() + length;
+            match self
+                .store()
+                .renew_sync(tenant, shop_id, &lease, until)
+                .await
+            {
+                Ok(true) => {}
+                // It lapsed (this node stalled) and another run took the shop.
+                Ok(false) => lost.store(true, Ordering::Relaxed),
+                Err(e) => {
+                    tracing::warn!(shop = shop_id.get(), error = %e, "could not renew a sync lease")
                 }
             }
+            true
         };
+        let windows = self.sync_shop_windows(&shop, &lost);
+        let every = crate::jobs::renewal_period(length);
+        let outcome = crate::jobs::while_renewing(windows, every, renew)
+            .await
+            .expect("sync lease renewals never stop the sync");
         self.store().release_sync(tenant, shop_id, lease).await?;
         match outcome {
             Ok(report) => {

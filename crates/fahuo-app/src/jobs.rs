@@ -390,25 +390,27 @@ async fn run_leased(
     job: Job,
     lease: Duration,
 ) -> Option<Finished> {
-    let store = app.store().clone();
     let work = AssertUnwindSafe(handler(app.clone(), job.clone())).catch_unwind();
-    let mut work = std::pin::pin!(work);
-    let renew_every = renewal_period(lease);
-    let outcome = loop {
-        tokio::select! {
-            result = &mut work => break result.unwrap_or_else(|_| Err(JobError::Retry("the handler panicked".into()))),
-            _ = tokio::time::sleep(renew_every) => {
-                match store.extend_lease(&job, &worker, app.now() + lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!("lease lost; abandoning the job");
-                        return None;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not renew a lease"),
+    let renew = || {
+        let (store, job, worker) = (app.store().clone(), job.clone(), worker.clone());
+        let until = app.now() + lease;
+        async move {
+            match store.extend_lease(&job, &worker, until).await {
+                Ok(true) => true,
+                Ok(false) => {
+                    tracing::warn!("lease lost; abandoning the job");
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not renew a lease");
+                    true
                 }
             }
         }
     };
+    let outcome = while_renewing(work, renewal_period(lease), renew)
+        .await?
+        .unwrap_or_else(|_| Err(JobError::Retry("the handler panicked".into())));
     let now = app.now();
     let outcome = match outcome {
         Ok(()) => Outcome::Done,
@@ -434,6 +436,33 @@ async fn run_leased(
 /// next before the lease lapses. Job leases and shops' sync leases both renew at this pace.
 pub(crate) fn renewal_period(lease: Duration) -> std::time::Duration {
     std::time::Duration::from_millis((lease.num_milliseconds() / 3).max(10) as u64)
+}
+
+/// Runs `work` to its end while `renew` runs every `every` beside it; `None` as soon as a
+/// renewal answers `false` (the lease is gone: the work is abandoned). The renewals are polled
+/// alongside the work, never instead of it: the work may be queued for, or hold, the store's
+/// SQLite write turn in the middle of a transaction, and a renewal (a write) that waited for
+/// the turn while the work stood still would wait for itself.
+pub(crate) async fn while_renewing<T, R>(
+    work: impl Future<Output = T>,
+    every: std::time::Duration,
+    mut renew: impl FnMut() -> R,
+) -> Option<T>
+where
+    R: Future<Output = bool>,
+{
+    let renewals = async {
+        loop {
+            tokio::time::sleep(every).await;
+            if !renew().await {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        out = work => Some(out),
+        () = renewals => None,
+    }
 }
 
 /// Deletes expired sessions and finished jobs older than a week.
@@ -482,5 +511,72 @@ impl App {
             .await?;
         self.store().append_audit(&audit).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::while_renewing;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+    use tokio::sync::Notify;
+
+    /// A renewal that cannot finish until the work has moved on (as a renewal waiting for the
+    /// SQLite write turn the work is queued for): the work must still be polled meanwhile.
+    #[tokio::test]
+    async fn the_work_goes_on_while_a_renewal_waits() {
+        let renewing = Notify::new();
+        let work_moved_on = AtomicBool::new(false);
+        let work_notice = Notify::new();
+        let renewals = AtomicUsize::new(0);
+        let work = async {
+            renewing.notified().await;
+            work_moved_on.store(true, Ordering::SeqCst);
+            work_notice.notify_one();
+            "done"
+        };
+        let renew = || async {
+            renewals.fetch_add(1, Ordering::SeqCst);
+            renewing.notify_one();
+            while !work_moved_on.load(Ordering::SeqCst) {
+                work_notice.notified().await;
+            }
+            true
+        };
+        let out = tokio::time::timeout(
+            Duration::from_secs(5),
+            while_renewing(work, Duration::from_millis(10), renew),
+        )
+        .await
+        .expect("the work finished while its renewal waited for it");
+        assert_eq!(out, Some("done"));
+        assert_eq!(renewals.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_renewal_abandons_the_work() {
+        let out = while_renewing(
+            std::future::pending::<()>(),
+            Duration::from_millis(10),
+            || async { false },
+        )
+        .await;
+        assert_eq!(out, None);
+    }
+
+    #[tokio::test]
+    async fn renewals_repeat_until_the_work_ends() {
+        let renewals = AtomicUsize::new(0);
+        let out = while_renewing(
+            tokio::time::sleep(Duration::from_millis(200)),
+            Duration::from_millis(20),
+            || async {
+                renewals.fetch_add(1, Ordering::SeqCst);
+                true
+            },
+        )
+        .await;
+        assert_eq!(out, Some(()));
+        assert!(renewals.load(Ordering::SeqCst) >= 3);
     }
 }
