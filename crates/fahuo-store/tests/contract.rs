@@ -1619,6 +1619,79 @@ async fn failed_jobs_retry_then_land_in_the_dead_letter(db: TestDb) {
     );
 }
 
+/// SQLite has one writer at a time; the writers of one process queue for it in the process
+/// (the write turn) instead of sleeping in SQLite's busy handler. Single writing statements and
+/// write transactions both wait for the turn, reads do not, and a crowd of writers all get
+/// theirs. PostgreSQL has no turn to take.
+#[tokio::test]
+async fn sqlite_writers_of_one_process_take_turns() {
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
+    let fahuo_store::Db::Sqlite(sqlite) = store.db() else {
+        panic!("a SQLite test database");
+    };
+    let turn = sqlite.write_turn().await.unwrap();
+    let single_write = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .enqueue(&NewJob::new("work", serde_json::json!({}), t0()), t0())
+                .await
+        })
+    };
+    let transaction = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .claim_jobs("w", &["work"], t0(), Duration::seconds(60), 1)
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !single_write.is_finished(),
+        "a single write waits for the turn"
+    );
+    assert!(!transaction.is_finished(), "so does a write transaction");
+    assert_eq!(
+        store.job_counts().await.unwrap().queued,
+        0,
+        "reads do not wait for it"
+    );
+    drop(turn);
+    assert!(
+        single_write.await.unwrap().unwrap().is_some(),
+        "the write goes on once the turn is free"
+    );
+    transaction.await.unwrap().unwrap();
+
+    // Many writers at once all get their turn: none gives up as busy.
+    let writers: Vec<_> = (0..40)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    let job = NewJob::new("work", serde_json::json!({ "w": w, "i": i }), t0());
+                    store.enqueue(&job, t0()).await.unwrap();
+                    let worker = format!("w{w}");
+                    let claimed = store
+                        .claim_jobs(&worker, &["work"], t0(), Duration::seconds(60), 1)
+                        .await
+                        .unwrap();
+                    for job in claimed {
+                        assert!(store.complete_job(&job, &worker, t0()).await.unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(counts.queued + counts.running + counts.done, 401);
+}
+
 async fn an_expired_lease_passes_the_job_to_another_worker(db: TestDb) {
     let store = &db.store;
     let id = store
