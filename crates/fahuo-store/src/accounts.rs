@@ -5,7 +5,7 @@
 //! application layer.
 
 use crate::audit::insert_audit;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::catalog::{Tenant, User};
@@ -124,7 +124,7 @@ const TOKEN_COLUMNS: &str =
 
 impl Store {
     pub async fn create_tenant(&self, name: &Name, now: DateTime<Utc>) -> Result<Tenant> {
-        let id: i64 = write_on_db!(&self.db, pool => sqlx::query_scalar(
+        let id: i64 = on_db!(&self.db, pool => sqlx::query_scalar(
                 "INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name.as_str())
             .bind(ms(now))
@@ -274,7 +274,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, created_at, \
                  expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $5)")
             .bind(token_hash)
@@ -312,7 +312,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        on_db!(&self.db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(pool)
             .await?.rows_affected());
@@ -321,7 +321,7 @@ impl Store {
 
     /// Removes expired sessions; returns how many.
     pub async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
-        let done = write_on_db!(&self.db, pool => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        let done = on_db!(&self.db, pool => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(ms(now))
             .execute(pool)
             .await?
@@ -389,7 +389,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         // Remember when a token was last used, at most once a minute per token.
         if row.token.last_used_at.is_none_or(|t| ms(now) - t > 60_000) {
-            write_on_db!(&self.db, pool => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            on_db!(&self.db, pool => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(ms(now))
                 .bind(row.token.id)
                 .execute(pool)
@@ -475,7 +475,7 @@ impl Store {
     }
 
     pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+        on_db!(&self.db, pool => sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
             .bind(key)
             .execute(pool)
             .await?.rows_affected());
@@ -719,7 +719,7 @@ impl Store {
 
     /// Remembers a successful login.
     pub async fn record_login(&self, user: &User, now: DateTime<Utc>) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE users SET last_login_at = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(ms(now))
             .bind(user.tenant_id.get())

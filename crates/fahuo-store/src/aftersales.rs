@@ -11,7 +11,7 @@ use crate::audit::insert_audit;
 use crate::enqueue_job;
 use crate::jobs::NewJob;
 use crate::stock::{apply_stock_movement, ensure_owned};
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::aftersale::{
     AfterSaleAction, AfterSaleKind, AfterSaleLine, AfterSaleStatus, ClaimState, InspectionVerdict,
@@ -1170,7 +1170,7 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => { sqlx::query(
+        on_db!(&self.db, pool => { sqlx::query(
                 "INSERT INTO after_sale_sync (shop_id, tenant_id, high_water, last_error, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shop_id) DO UPDATE SET \
                  high_water = COALESCE(excluded.high_water, after_sale_sync.high_water), \

@@ -10,7 +10,7 @@
 use crate::audit::insert_audit;
 use crate::orders::apply_order_event;
 use crate::stock::apply_stock_movement;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::stock::{MovementKind, StockLevel, StockMovement};
@@ -440,7 +440,7 @@ impl Store {
         sku: SkuId,
         expected_at: Option<DateTime<Utc>>,
     ) -> Result<u64> {
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE stockouts SET expected_at = $1 WHERE tenant_id = $2 AND sku_id = $3 \
                  AND resolved_at IS NULL")
             .bind(expected_at.map(ms)).bind(tenant.get()).bind(sku.get())

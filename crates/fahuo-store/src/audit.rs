@@ -1,6 +1,6 @@
 //! The audit log: written in the same transaction as the change it describes, read by tenant.
 
-use crate::{Page, Result, Store, from_ms, on_db, write_on_db};
+use crate::{Page, Result, Store, from_ms, on_db};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::{ApiTokenId, TenantId, UserId};
 
@@ -105,7 +105,7 @@ impl Store {
     /// Appends one entry on its own (for actions that change nothing else, e.g. "receiver
     /// shown"). Changes to data write their entry inside their own transaction instead.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
-        write_on_db!(&self.db, pool => insert_audit!(pool, entry));
+        on_db!(&self.db, pool => insert_audit!(pool, entry));
         Ok(())
     }
 

@@ -54,7 +54,7 @@ impl Store {
     /// the database stays in use. PostgreSQL answers `Config`: use pg_dump.
     pub async fn backup_into(&self, to: &Path) -> Result<()> {
         match &self.db {
-            Db::Sqlite(crate::Sqlite { pool, .. }) => {
+            Db::Sqlite(pool) => {
                 sqlx::query("VACUUM INTO $1")
                     .bind(to.to_string_lossy().into_owned())
                     .execute(pool)
@@ -79,7 +79,7 @@ impl Store {
     /// which need a database as an older release left it.
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
         match &self.db {
-            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run_to(version, &sqlite.pool).await?,
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run_to(version, pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run_to(version, pool).await?,
         }
         Ok(())

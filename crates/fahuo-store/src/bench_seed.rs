@@ -483,9 +483,8 @@ impl Store {
     /// PostgreSQL, the visibility map that index-only scans need (`VACUUM`).
     pub async fn analyze(&self) -> Result<()> {
         match &self.db {
-            crate::Db::Sqlite(sqlite) => {
-                let _turn = sqlite.write_turn().await?;
-                sqlx::query("ANALYZE").execute(&sqlite.pool).await?;
+            crate::Db::Sqlite(pool) => {
+                sqlx::query("ANALYZE").execute(pool).await?;
             }
             crate::Db::Postgres(pool) => {
                 sqlx::query(

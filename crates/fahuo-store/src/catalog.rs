@@ -2,7 +2,7 @@
 //! and platform-SKU mappings.
 
 use crate::audit::insert_audit;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::catalog::{
     GeoPoint, Shop, ShopCredentials, ShopSku, ShopStatus, SizeMm, Sku, Warehouse,
@@ -237,7 +237,7 @@ impl Store {
         id: ShopId,
         status: ShopStatus,
     ) -> Result<()> {
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shops SET status = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(status.as_str()).bind(tenant.get()).bind(id.get())
             .execute(pool).await?.rows_affected());

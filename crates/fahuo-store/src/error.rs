@@ -29,10 +29,6 @@ pub enum StoreError {
     /// (SQLite stores them). The caller's input is at fault, not the database.
     #[error("the database cannot store this text: {0}")]
     Unstorable(String),
-    /// SQLite: no write of this process got its turn within the busy timeout (one held it
-    /// all that time).
-    #[error("the database stayed busy for {0:?}")]
-    Busy(std::time::Duration),
     #[error("database: {0}")]
     Database(sqlx::Error),
     #[error("migration: {0}")]
@@ -73,7 +69,7 @@ impl StoreError {
                     sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
                 ) || matches!(e, sqlx::Error::Database(db) if db.message().contains("locked"))
             }
-            StoreError::Stale(_) | StoreError::Busy(_) => true,
+            StoreError::Stale(_) => true,
             _ => false,
         }
     }

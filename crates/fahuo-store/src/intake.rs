@@ -3,7 +3,7 @@
 
 use crate::audit::insert_audit;
 use crate::catalog::{SHOP_COLUMNS, ShopRow};
-use crate::{Result, Store, StoreError, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::catalog::{Shop, ShopCredentials};
@@ -76,7 +76,7 @@ impl Store {
         credentials: &ShopCredentials,
     ) -> Result<()> {
         let blob = self.pii.encrypt_json(credentials);
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shops SET credentials_enc = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(&blob).bind(tenant.get()).bind(shop.get())
             .execute(pool).await?.rows_affected());
@@ -137,7 +137,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let update = || async move {
-            Ok::<_, StoreError>(write_on_db!(&self.db, pool => sqlx::query(
+            Ok::<_, StoreError>(on_db!(&self.db, pool => sqlx::query(
                     "UPDATE shop_sync_state SET high_water = CASE WHEN high_water IS NULL \
                      OR high_water < $1 THEN $1 ELSE high_water END, last_run_at = $2, \
                      last_success_at = $2, last_error = NULL, consecutive_failures = 0, \
@@ -159,7 +159,7 @@ impl Store {
         let error: String = error.chars().take(500).collect();
         let error = &error;
         let update = || async move {
-            Ok::<_, StoreError>(write_on_db!(&self.db, pool => sqlx::query(
+            Ok::<_, StoreError>(on_db!(&self.db, pool => sqlx::query(
                     "UPDATE shop_sync_state SET last_run_at = $1, last_error = $2, \
                      consecutive_failures = consecutive_failures + 1 WHERE tenant_id = $3 AND shop_id = $4")
                 .bind(ms(now)).bind(error).bind(tenant.get()).bind(shop.get())
@@ -180,7 +180,7 @@ impl Store {
         let lease = SyncLease(crate::pii::random_token(16));
         let token = &lease.0;
         let update = || async move {
-            Ok::<_, StoreError>(write_on_db!(&self.db, pool => sqlx::query(
+            Ok::<_, StoreError>(on_db!(&self.db, pool => sqlx::query(
                     "UPDATE shop_sync_state SET lease_owner = $1, lease_until = $2 \
                      WHERE tenant_id = $3 AND shop_id = $4 \
                      AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $5)")
@@ -199,7 +199,7 @@ impl Store {
         lease: &SyncLease,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let renewed = write_on_db!(&self.db, pool => sqlx::query(
+        let renewed = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET lease_until = $1 \
                  WHERE tenant_id = $2 AND shop_id = $3 AND lease_owner = $4")
             .bind(ms(until)).bind(tenant.get()).bind(shop.get()).bind(&lease.0)
@@ -214,7 +214,7 @@ impl Store {
         shop: ShopId,
         lease: SyncLease,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE shop_sync_state SET lease_owner = NULL, lease_until = NULL \
                  WHERE tenant_id = $1 AND shop_id = $2 AND lease_owner = $3")
             .bind(tenant.get()).bind(shop.get()).bind(&lease.0)

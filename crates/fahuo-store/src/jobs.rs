@@ -13,9 +13,7 @@
 //! the work it implies are committed together or not at all. A `dedupe_key` makes enqueueing
 //! idempotent.
 
-use crate::{
-    Db, Page, Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db,
-};
+use crate::{Db, Page, Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::{JobId, TenantId};
 use serde::Serialize;
@@ -290,7 +288,7 @@ pub struct QueueStats {
 impl Store {
     /// Enqueues a job; `None` if one with the same dedupe key exists already.
     pub async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>> {
-        let id = write_on_db!(&self.db, pool => enqueue_job!(pool, job, now));
+        let id = on_db!(&self.db, pool => enqueue_job!(pool, job, now));
         Ok(id.map(JobId))
     }
 
@@ -410,7 +408,7 @@ impl Store {
         worker: &str,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' \
                  AND locked_by = $3 AND attempts = $4")
             .bind(ms(until)).bind(job.id.get()).bind(worker).bind(job.attempts)
@@ -425,7 +423,7 @@ impl Store {
             outcome: Outcome::Done,
             at: now,
         };
-        Ok(write_on_db!(&self.db, pool => record_outcome!(pool, worker, &finished)))
+        Ok(on_db!(&self.db, pool => record_outcome!(pool, worker, &finished)))
     }
 
     /// Records a failed attempt: back to the queue at `retry_at`, or to the dead letter when
@@ -448,7 +446,7 @@ impl Store {
             outcome,
             at: now,
         };
-        Ok(write_on_db!(&self.db, pool => record_outcome!(pool, worker, &finished)))
+        Ok(on_db!(&self.db, pool => record_outcome!(pool, worker, &finished)))
     }
 
     pub async fn job(&self, id: JobId) -> Result<Job> {
@@ -488,7 +486,7 @@ impl Store {
         id: JobId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, finished_at = NULL \
                  WHERE id = $2 AND tenant_id = $3 AND state = 'dead'")
             .bind(ms(now)).bind(id.get()).bind(tenant.get())
@@ -569,7 +567,7 @@ impl Store {
 
     /// Deletes finished jobs older than `before` (their dedupe keys are released with them).
     pub async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        let n = write_on_db!(&self.db, pool => sqlx::query(
+        let n = on_db!(&self.db, pool => sqlx::query(
                 "DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
             .bind(ms(before)).execute(pool).await?.rows_affected());
         Ok(n)

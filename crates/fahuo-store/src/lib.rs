@@ -8,15 +8,6 @@
 //! Write transactions on SQLite start with `BEGIN IMMEDIATE`: a deferred transaction that later
 //! upgrades to a write fails with SQLITE_BUSY without waiting for the busy timeout.
 //!
-//! SQLite has one writer at a time. Left to its busy handler, the connections of this process
-//! that want to write at once sleep and poll (1, 2, 5 … 100 ms) until the lock is free, holding
-//! their pool connections while they sleep: in a pipeline run most of a waiting write's time
-//! was spent asleep after the lock had been released. So each write first waits for the
-//! process's write turn ([`Sqlite::write_turn`], a FIFO async lock handed on the moment the
-//! writer before it commits), then takes a connection: [`in_tx!`] and [`write_on_db!`] do
-//! both. Reads never wait for it (WAL: readers do not block the writer). Other processes on the
-//! same file still meet SQLite's lock and its busy handler.
-//!
 //! Every method that touches tenant data takes a [`TenantId`](fahuo_domain::TenantId) and
 //! scopes its SQL by it; there is no unscoped read of tenant data outside `accounts` (login
 //! must find a user before it knows the tenant).
@@ -61,53 +52,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The two backends. Cloning is cheap (pools are reference-counted).
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Sqlite),
+    Sqlite(SqlitePool),
     Postgres(PgPool),
-}
-
-/// A SQLite database: the pool, and the turn its writers take one after another (see the
-/// crate docs).
-#[derive(Clone)]
-pub struct Sqlite {
-    pub pool: SqlitePool,
-    turn: Arc<tokio::sync::Mutex<()>>,
-    /// Turns handed out so far: how a waiter tells a long queue from a stuck one.
-    handovers: Arc<std::sync::atomic::AtomicU64>,
-}
-
-/// How long a write waits while no other write of the process gets its turn before giving up,
-/// as SQLite's busy timeout would.
-const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl Sqlite {
-    fn new(pool: SqlitePool) -> Sqlite {
-        Sqlite {
-            pool,
-            turn: Arc::default(),
-            handovers: Arc::default(),
-        }
-    }
-
-    /// Waits for this process's turn to write; the turn lasts until the guard is dropped. A
-    /// long queue is waited out however long it takes, its place kept, as long as the writes
-    /// ahead of it keep getting their turn. When none has for [`WRITE_TURN_TIMEOUT`] (a write
-    /// that needs another write to finish first while it holds the turn would wait forever),
-    /// the wait ends with [`StoreError::Busy`], as SQLite's own would.
-    pub async fn write_turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut turn = std::pin::pin!(self.turn.clone().lock_owned());
-        loop {
-            let seen = self.handovers.load(Relaxed);
-            match tokio::time::timeout(WRITE_TURN_TIMEOUT, &mut turn).await {
-                Ok(guard) => {
-                    self.handovers.fetch_add(1, Relaxed);
-                    return Ok(guard);
-                }
-                Err(_) if self.handovers.load(Relaxed) != seen => continue,
-                Err(_) => return Err(StoreError::Busy(WRITE_TURN_TIMEOUT)),
-            }
-        }
-    }
 }
 
 /// Which backend a [`Db`] is, for logs and tests.
@@ -123,44 +69,22 @@ pub enum Backend {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.pool;
-                $body
-            }
+            $crate::Db::Sqlite($pool) => $body,
             $crate::Db::Postgres($pool) => $body,
         }
     };
 }
 
-/// [`on_db!`] for writing statements outside a transaction: on SQLite they run in the
-/// process's write turn (see the crate docs).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! write_on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::Db::Sqlite(sqlite) => {
-                let _turn = sqlite.write_turn().await?;
-                let $pool = &sqlite.pool;
-                $body
-            }
-            $crate::Db::Postgres($pool) => $body,
-        }
-    };
-}
-
-/// Runs `$body` inside a write transaction bound to `$tx` (SQLite: in the write turn, `BEGIN
-/// IMMEDIATE`) and
+/// Runs `$body` inside a write transaction bound to `$tx` (SQLite: `BEGIN IMMEDIATE`) and
 /// commits it when the body finishes; an early `?` return rolls it back.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! in_tx {
     ($db:expr, $tx:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite(sqlite) => {
-                let _turn = sqlite.write_turn().await?;
+            $crate::Db::Sqlite(pool) => {
                 #[allow(unused_mut)]
-                let mut $tx = sqlite.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -231,7 +155,7 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
-            let db = Db::Sqlite(Sqlite::new(pool));
+            let db = Db::Sqlite(pool);
             (db.clone(), db)
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let mut options = PgConnectOptions::from_str(database_url)?;
@@ -273,7 +197,7 @@ impl Store {
     /// data fixes that need the PII key and so cannot be SQL migrations.
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite(sqlite) => backup::SQLITE_MIGRATIONS.run(&sqlite.pool).await?,
+            Db::Sqlite(pool) => backup::SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => backup::POSTGRES_MIGRATIONS.run(pool).await?,
         }
         self.backfill_receiver_name_hashes().await?;

@@ -5,7 +5,7 @@ use crate::audit::insert_audit;
 use crate::enqueue_job;
 use crate::jobs::NewJob;
 use crate::tracking::ParcelId;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::order::Receiver;
@@ -487,7 +487,7 @@ impl Store {
     /// left `sending` belongs to a node that died during the send, so whether the buyer got it
     /// is unknown: it is never sent a second time.
     pub async fn start_sending_notification(&self, tenant: TenantId, id: i64) -> Result<bool> {
-        let n = write_on_db!(&self.db, pool => sqlx::query(
+        let n = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE notifications SET state = 'sending' \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'pending'")
             .bind(tenant.get()).bind(id).execute(pool).await?.rows_affected());
@@ -497,7 +497,7 @@ impl Store {
     /// Puts a notification whose channel refused it (nothing went out) back to pending, for
     /// the next attempt.
     pub async fn notification_not_sent(&self, tenant: TenantId, id: i64) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE notifications SET state = 'pending' \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'sending'")
             .bind(tenant.get()).bind(id).execute(pool).await?.rows_affected());
@@ -561,7 +561,7 @@ impl Store {
         order: OrderId,
         openid: &str,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => {
+        on_db!(&self.db, pool => {
             sqlx::query("UPDATE orders SET buyer_openid = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(openid).bind(tenant.get()).bind(order.get()).execute(pool).await?;
         });

@@ -10,7 +10,7 @@ use crate::allocation::stock_follows_order;
 use crate::audit::insert_audit;
 use crate::orders::apply_order_event;
 use crate::stock::apply_stock_movement;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::{HoldId, OrderEvent, OrderId, OrderLineId, OrderState, ShopId, SkuId, TenantId};
@@ -602,7 +602,7 @@ impl Store {
         threshold_hours: i64,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO deadline_alerts (tenant_id, order_id, ship_by, threshold_hours, at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(tenant.get()).bind(order.get()).bind(ms(ship_by)).bind(threshold_hours).bind(ms(now))

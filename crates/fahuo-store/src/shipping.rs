@@ -13,7 +13,7 @@ use crate::enqueue_job;
 use crate::jobs::NewJob;
 use crate::orders::apply_order_event;
 use crate::stock::apply_stock_movement;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::fulfilment::{Shipment, ShipmentState};
@@ -583,7 +583,7 @@ impl Store {
             let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
             let rows: Vec<(String, i64, String, Option<String>)> =
                 match &self.db {
-                    crate::Db::Sqlite(crate::Sqlite { pool, .. }) => sqlx::query_as(
+                    crate::Db::Sqlite(pool) => sqlx::query_as(
                         "SELECT s.tracking_no, s.order_id, s.state, o.merge_key FROM shipments s \
                      JOIN orders o ON o.id = s.order_id WHERE s.tenant_id = $1 \
                      AND s.tracking_no IN (SELECT value FROM json_each($2))",
@@ -625,7 +625,7 @@ impl Store {
         for chunk in ids.chunks(500) {
             let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
             let rows: Vec<(String, i64, i64, String, Option<String>)> = match &self.db {
-                crate::Db::Sqlite(crate::Sqlite { pool, .. }) => sqlx::query_as(
+                crate::Db::Sqlite(pool) => sqlx::query_as(
                     "SELECT platform_order_id, id, shop_id, state, merge_key FROM orders \
                      WHERE tenant_id = $1 AND platform_order_id IN (SELECT value FROM json_each($2))",
                 )
@@ -961,7 +961,7 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO pack_checks (package_id, tenant_id, scanned_json, refused, started_by, started_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (package_id) DO UPDATE SET \
                  scanned_json = excluded.scanned_json, refused = pack_checks.refused + excluded.refused, \
@@ -973,7 +973,7 @@ impl Store {
 
     /// Starts the verification over (the packer emptied the box).
     pub async fn reset_pack_progress(&self, tenant: TenantId, package: PackageId) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "DELETE FROM pack_checks WHERE tenant_id = $1 AND package_id = $2 AND finished_at IS NULL")
             .bind(tenant.get()).bind(package.get()).execute(pool).await.map(drop)?);
         Ok(())

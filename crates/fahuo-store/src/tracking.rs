@@ -10,7 +10,7 @@ use crate::audit::insert_audit;
 use crate::enqueue_job;
 use crate::jobs::NewJob;
 use crate::orders::apply_order_event;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::{ActorRef, AuditEntry};
 use fahuo_domain::order::Receiver;
@@ -436,7 +436,7 @@ impl Store {
             Ok(()) => ("subscribed", None),
             Err(e) => ("failed", Some(e)),
         };
-        write_on_db!(&self.db, pool => {
+        on_db!(&self.db, pool => {
             sqlx::query(
                     "UPDATE parcels SET subscription = $1, subscription_error = $2, \
                      next_poll_at = COALESCE(next_poll_at, $3) WHERE tenant_id = $4 AND id = $5")
@@ -589,7 +589,7 @@ impl Store {
         id: ParcelId,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => {
+        on_db!(&self.db, pool => {
             sqlx::query("UPDATE parcels SET next_poll_at = $1 WHERE tenant_id = $2 AND id = $3 AND ended_at IS NULL")
                 .bind(ms(at)).bind(tenant.get()).bind(id.get()).execute(pool).await?;
         });

@@ -7,7 +7,7 @@
 
 use crate::audit::insert_audit;
 use crate::orders::apply_order_event;
-use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms, write_on_db};
+use crate::{Result, Store, StoreError, from_ms, in_tx, ms, on_db, opt_from_ms};
 use chrono::{DateTime, Utc};
 use fahuo_domain::audit::AuditEntry;
 use fahuo_domain::fulfilment::{
@@ -313,7 +313,7 @@ impl Store {
         balance: i64,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let done = write_on_db!(&self.db, pool => sqlx::query(
+        let done = on_db!(&self.db, pool => sqlx::query(
                 "UPDATE carrier_accounts SET reported_balance = $1, balance_checked_at = $2 \
                  WHERE tenant_id = $3 AND id = $4")
             .bind(balance).bind(ms(at)).bind(tenant.get()).bind(id.get())
@@ -550,7 +550,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let state = if abandoned { "abandoned" } else { "failed" };
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE waybill_requests SET state = $1, error = $2, updated_at = $3 \
                  WHERE tenant_id = $4 AND id = $5 AND state = 'pending'")
             .bind(state).bind(error).bind(ms(now))
@@ -577,7 +577,7 @@ impl Store {
         request: &WaybillRequest,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        write_on_db!(&self.db, pool => sqlx::query(
+        on_db!(&self.db, pool => sqlx::query(
                 "UPDATE waybill_requests SET state = 'recycled', updated_at = $1 \
                  WHERE tenant_id = $2 AND id = $3 AND state = 'abandoned'")
             .bind(ms(now)).bind(request.tenant_id.get()).bind(request.id.get())

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 async fn columns(store: &Store) -> BTreeSet<(String, String, bool)> {
     let rows: Vec<(String, String, bool)> = match store.db() {
-        Db::Sqlite(fahuo_store::Sqlite { pool, .. }) => sqlx::query_as(
+        Db::Sqlite(pool) => sqlx::query_as(
             // table_xinfo: generated columns too (table_info leaves them out).
             "SELECT m.name, p.name, p.\"notnull\" = 1 OR p.pk > 0 FROM sqlite_master m \
              JOIN pragma_table_xinfo(m.name) p WHERE m.type = 'table' AND p.hidden <> 1 \
