@@ -440,9 +440,11 @@ pub(crate) fn renewal_period(lease: Duration) -> std::time::Duration {
 
 /// Runs `work` to its end while `renew` runs every `every` beside it; `None` as soon as a
 /// renewal answers `false` (the lease is gone: the work is abandoned). The renewals are polled
-/// alongside the work, never instead of it: the work may be queued for, or hold, the store's
-/// SQLite write turn in the middle of a transaction, and a renewal (a write) that waited for
-/// the turn while the work stood still would wait for itself.
+/// alongside the work, never instead of it: the work may hold SQLite's write lock in the middle
+/// of a transaction, and a renewal (a write) that waited for the lock while the work stood
+/// still would wait for the work itself, until the busy timeout. With an in-process FIFO lock
+/// for writers (tried in 9948634, see BENCHMARKS.md) the work may also be the waiter the lock
+/// was just handed to, and that wait never ends by itself.
 pub(crate) async fn while_renewing<T, R>(
     work: impl Future<Output = T>,
     every: std::time::Duration,
@@ -521,8 +523,8 @@ mod tests {
     use std::time::Duration;
     use tokio::sync::Notify;
 
-    /// A renewal that cannot finish until the work has moved on (as a renewal waiting for the
-    /// SQLite write turn the work is queued for): the work must still be polled meanwhile.
+    /// A renewal that cannot finish until the work has moved on (as a renewal waiting for a
+    /// write lock the work holds): the work must still be polled meanwhile.
     #[tokio::test]
     async fn the_work_goes_on_while_a_renewal_waits() {
         let renewing = Notify::new();
