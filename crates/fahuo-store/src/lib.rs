@@ -151,8 +151,12 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .statement_cache_capacity(STATEMENT_CACHE);
+            // A SQLite connection is a handle in this process, not a socket that can hang up:
+            // sqlx's ping before each acquire only costs a round trip to the connection's
+            // thread for every statement run on the pool (it pings again on release).
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             let db = Db::Sqlite(pool);
