@@ -201,7 +201,8 @@ impl Store {
         Ok(ids.into_iter().map(TenantId).collect())
     }
 
-    /// Parcels the radar must look at: still followed, disputed, or with an open alert.
+    /// Parcels the radar must look at: still followed, disputed, or with an open alert. Three
+    /// index ranges, not an `OR` over every parcel of the tenant (migration 0022).
     pub async fn radar_parcels(&self, tenant: TenantId) -> Result<Vec<RadarParcel>> {
         type Row = (
             i64,
@@ -222,8 +223,11 @@ impl Store {
                        AND s.carrier_code = p.carrier_code AND s.tracking_no = p.tracking_no), \
                      p.carrier_code, p.tracking_no, p.printed_at, p.shipped_at, p.state, p.sub_state, \
                      p.first_scan_at, p.last_event_at, p.disputed_at \
-                     FROM parcels p WHERE p.tenant_id = $1 AND (p.ended_at IS NULL OR p.disputed_at IS NOT NULL \
-                       OR EXISTS (SELECT 1 FROM radar_alerts a WHERE a.parcel_id = p.id AND a.cleared_at IS NULL)) \
+                     FROM parcels p WHERE p.tenant_id = $1 AND p.id IN ( \
+                       SELECT id FROM parcels WHERE tenant_id = $1 AND ended_at IS NULL \
+                       UNION SELECT id FROM parcels WHERE tenant_id = $1 AND disputed_at IS NOT NULL \
+                       UNION SELECT parcel_id FROM radar_alerts WHERE tenant_id = $1 \
+                         AND cleared_at IS NULL AND parcel_id IS NOT NULL) \
                      ORDER BY p.id")
                 .bind(tenant.get()).fetch_all(pool).await?
         });
