@@ -583,7 +583,7 @@ impl App {
     }
 
     async fn review_again(&self, tenant: TenantId, order: OrderId, actor: &ActorRef) -> Result<()> {
-        let state = self.store().order(tenant, order).await?.state;
+        let state = self.store().order_state(tenant, order).await?;
         if matches!(
             state,
             OrderState::New | OrderState::OnHold | OrderState::Approved

@@ -451,11 +451,13 @@ impl App {
         let tenant = shop.tenant_id;
         let actor = ActorRef::system("intake");
         let now = self.now();
+        // Orders are read again and again (each sync window's overlap, every push): what is
+        // already held is read without the lines, and nothing unchanged is written twice.
         let known = self
             .store()
-            .order_id_by_platform_id(tenant, shop.id, pulled.platform_order_id())
+            .known_order(tenant, shop.id, pulled.platform_order_id())
             .await?;
-        let new_order = match (pulled.new_order(shop.id), known) {
+        let new_order = match (pulled.new_order(shop.id), &known) {
             // Decrypted in this pull: the order carries the receiver's fingerprint, which
             // `upsert_order` records with the version it stores, so that the next pull need
             // not decrypt the receiver again while it stays the same.
@@ -463,9 +465,9 @@ impl App {
             // Not decrypted again because fahuo holds it unchanged, or the platform no longer
             // shows the receiver (finished or not yet shippable): keep the one stored, update
             // the rest.
-            (Err(_), Some(id)) => {
-                let stored = self.store().order(tenant, id).await?;
-                match pulled.new_order_with(shop.id, stored.receiver) {
+            (Err(_), Some(held)) => {
+                let receiver = self.store().order_receiver(tenant, held.id).await?;
+                match pulled.new_order_with(shop.id, receiver) {
                     Ok(order) => order,
                     Err(e) => {
                         tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "update not stored");
@@ -492,7 +494,10 @@ impl App {
             Upsert::Updated(id) => (id, Ingested::Updated),
             Upsert::Unchanged(id) => (id, Ingested::Unchanged),
         };
-        if let Some(openid) = &pulled.order.buyer_openid {
+        let held_openid = known.as_ref().and_then(|k| k.buyer_openid.as_deref());
+        if let Some(openid) = pulled.order.buyer_openid.as_deref()
+            && held_openid != Some(openid)
+        {
             // Kept for buyer notifications through the platform (WeChat customer messages).
             self.store().set_buyer_openid(tenant, id, openid).await?;
         }
@@ -516,7 +521,7 @@ impl App {
     ) -> Result<()> {
         let store = self.store();
         let now = self.now();
-        let state = store.order(tenant, id).await?.state;
+        let state = store.order_state(tenant, id).await?;
         if state.is_terminal() {
             return Ok(());
         }

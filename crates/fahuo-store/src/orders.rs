@@ -511,6 +511,13 @@ const SUMMARY_COLUMNS: &str = "id, shop_id, platform, platform_order_id, state, 
     paid_total_fen, receiver_name_masked, receiver_phone_masked, receiver_province, receiver_city, \
     receiver_county, ship_by, list_carrier, list_warehouse_id, list_tags, created_at, updated_at";
 
+/// An order fahuo holds, as intake sees it before storing a pulled version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownOrder {
+    pub id: OrderId,
+    pub buyer_openid: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct OrderRow {
     #[sqlx(flatten)]
@@ -615,6 +622,32 @@ impl Store {
         }
     }
 
+    /// The stored order when `order` is a version fahuo already holds (or an older one) and
+    /// brings nothing to record, as most pulls are (each sync window's overlap, every push):
+    /// found with one read, where the transaction below takes SQLite's write lock. `None`
+    /// sends the order through the transaction, which decides again under its lock.
+    async fn unchanged_order(&self, tenant: TenantId, order: &NewOrder) -> Result<Option<OrderId>> {
+        let Some(incoming) = order.platform_updated_at.map(ms) else {
+            return Ok(None);
+        };
+        let held: Option<(i64, Option<i64>, Option<String>)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, platform_updated_at, receiver_fingerprint FROM orders \
+                 WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
+            .bind(tenant.get()).bind(order.shop_id.get()).bind(order.platform_order_id.as_str())
+            .fetch_optional(pool).await?);
+        Ok(match held {
+            Some((id, Some(stored), known))
+                if incoming < stored
+                    || (incoming == stored
+                        && (order.receiver_fingerprint.is_none()
+                            || order.receiver_fingerprint == known)) =>
+            {
+                Some(OrderId(id))
+            }
+            _ => None,
+        })
+    }
+
     async fn try_upsert_order(
         &self,
         tenant: TenantId,
@@ -622,6 +655,9 @@ impl Store {
         actor: &ActorRef,
         now: DateTime<Utc>,
     ) -> Result<Upsert> {
+        if let Some(id) = self.unchanged_order(tenant, order).await? {
+            return Ok(Upsert::Unchanged(id));
+        }
         let r = &order.receiver;
         let receiver_enc = self.pii.encrypt_json(r);
         let name_masked = fahuo_domain::pii::mask_name(&r.name);
@@ -740,6 +776,40 @@ impl Store {
             .bind(tenant.get()).bind(shop.get()).bind(platform_order_id.as_str())
             .fetch_optional(pool).await?);
         Ok(id.map(OrderId))
+    }
+
+    /// What intake needs of an order fahuo may already hold: its id and the buyer's platform
+    /// id for notices (so that an unchanged one is not written again on every pull).
+    pub async fn known_order(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        platform_order_id: &PlatformOrderId,
+    ) -> Result<Option<KnownOrder>> {
+        let row: Option<(i64, Option<String>)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, buyer_openid FROM orders WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
+            .bind(tenant.get()).bind(shop.get()).bind(platform_order_id.as_str())
+            .fetch_optional(pool).await?);
+        Ok(row.map(|(id, buyer_openid)| KnownOrder {
+            id: OrderId(id),
+            buyer_openid,
+        }))
+    }
+
+    /// The order's receiver, decrypted (one row, without the lines [`Store::order`] reads).
+    pub async fn order_receiver(&self, tenant: TenantId, id: OrderId) -> Result<Receiver> {
+        let enc: Vec<u8> = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT receiver_enc FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(id.get()).fetch_one(pool).await?);
+        Ok(self.pii.decrypt_json(&enc)?)
+    }
+
+    /// The order's state alone (nothing decrypted).
+    pub async fn order_state(&self, tenant: TenantId, id: OrderId) -> Result<OrderState> {
+        let state: String = on_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT state FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get()).bind(id.get()).fetch_one(pool).await?);
+        Ok(OrderState::parse(&state)?)
     }
 
     /// The whole order with its receiver decrypted. Callers show it masked unless the user

@@ -12,7 +12,7 @@ use fahuo_store::allocation::PackagePlan;
 use fahuo_store::audit::AuditFilter;
 use fahuo_store::catalog::{NewShop, NewSku, NewWarehouse};
 use fahuo_store::jobs::{Finished, JobState, KindShare, NewJob, Outcome};
-use fahuo_store::orders::{OrderFilter, Upsert};
+use fahuo_store::orders::{KnownOrder, OrderFilter, Upsert};
 use fahuo_store::testing::TestDb;
 use fahuo_store::waybills::{IssuedNumber, Recorded};
 use fahuo_store::{Store, StoreError, both_backends, on_db};
@@ -178,6 +178,7 @@ both_backends!(
     catalog_rows_never_cross_tenants,
     the_same_platform_order_is_stored_once,
     existing_order_numbers_are_found_per_shop_and_tenant,
+    intake_reads_a_held_order_without_its_lines,
     receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_version,
     concurrent_intake_of_one_order_yields_one_row,
     receivers_are_encrypted_and_searchable_by_phone_tail,
@@ -833,6 +834,66 @@ async fn existing_order_numbers_are_found_per_shop_and_tenant(db: TestDb) {
             .is_empty(),
         "another shop has none of them"
     );
+}
+
+async fn intake_reads_a_held_order_without_its_lines(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let number = PlatformOrderId::parse("A-1").unwrap();
+    assert_eq!(
+        store.known_order(a.tenant, a.shop, &number).await.unwrap(),
+        None
+    );
+    let order = new_order(&a, "A-1", "13812345678", t0());
+    let id = match store
+        .upsert_order(a.tenant, &order, &system(), t0())
+        .await
+        .unwrap()
+    {
+        Upsert::Created(id) => id,
+        other => panic!("expected a new order, got {other:?}"),
+    };
+    assert_eq!(
+        store.known_order(a.tenant, a.shop, &number).await.unwrap(),
+        Some(KnownOrder {
+            id,
+            buyer_openid: None
+        })
+    );
+    store
+        .set_buyer_openid(a.tenant, id, "o-buyer")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.known_order(a.tenant, a.shop, &number).await.unwrap(),
+        Some(KnownOrder {
+            id,
+            buyer_openid: Some("o-buyer".into())
+        })
+    );
+    assert_eq!(
+        store.order_receiver(a.tenant, id).await.unwrap(),
+        order.receiver
+    );
+    assert_eq!(
+        store.order_state(a.tenant, id).await.unwrap(),
+        OrderState::New
+    );
+
+    let b = fixture(store, "商家B").await;
+    assert_eq!(
+        store.known_order(b.tenant, a.shop, &number).await.unwrap(),
+        None,
+        "another tenant does not see A's order"
+    );
+    assert!(matches!(
+        store.order_receiver(b.tenant, id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.order_state(b.tenant, id).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn concurrent_intake_of_one_order_yields_one_row(db: TestDb) {
