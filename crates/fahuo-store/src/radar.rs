@@ -19,6 +19,13 @@ use std::collections::HashMap;
 /// The job that sends one buyer notification.
 pub const NOTIFY_JOB: &str = "notify.send";
 
+/// What the radar reads of a parcel (`p`): its order (the first of the shipments with its
+/// number), number, times and trace state.
+const RADAR_PARCEL_COLUMNS: &str = "p.id, (SELECT MIN(s.order_id) FROM shipments s \
+    WHERE s.tenant_id = p.tenant_id AND s.carrier_code = p.carrier_code AND s.tracking_no = p.tracking_no), \
+    p.carrier_code, p.tracking_no, p.printed_at, p.shipped_at, p.state, p.sub_state, \
+    p.first_scan_at, p.last_event_at, p.disputed_at";
+
 /// A parcel as the radar reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RadarParcel {
@@ -202,7 +209,9 @@ impl Store {
     }
 
     /// Parcels the radar must look at: still followed, disputed, or with an open alert. Three
-    /// index ranges, not an `OR` over every parcel of the tenant (migration 0022).
+    /// index ranges merged in id order, not an `OR` over every parcel of the tenant (migration
+    /// 0022). Each branch sorted by id is what makes SQLite take the partial index of open
+    /// parcels (without the order it took the tenant's whole number index).
     pub async fn radar_parcels(&self, tenant: TenantId) -> Result<Vec<RadarParcel>> {
         type Row = (
             i64,
@@ -219,16 +228,13 @@ impl Store {
         );
         let rows: Vec<Row> = on_db!(&self.db, pool => {
             sqlx::query_as(
-                    "SELECT p.id, (SELECT MIN(s.order_id) FROM shipments s WHERE s.tenant_id = p.tenant_id \
-                       AND s.carrier_code = p.carrier_code AND s.tracking_no = p.tracking_no), \
-                     p.carrier_code, p.tracking_no, p.printed_at, p.shipped_at, p.state, p.sub_state, \
-                     p.first_scan_at, p.last_event_at, p.disputed_at \
-                     FROM parcels p WHERE p.tenant_id = $1 AND p.id IN ( \
-                       SELECT id FROM parcels WHERE tenant_id = $1 AND ended_at IS NULL \
-                       UNION SELECT id FROM parcels WHERE tenant_id = $1 AND disputed_at IS NOT NULL \
-                       UNION SELECT parcel_id FROM radar_alerts WHERE tenant_id = $1 \
-                         AND cleared_at IS NULL AND parcel_id IS NOT NULL) \
-                     ORDER BY p.id")
+                    sqlx::AssertSqlSafe(format!(
+                        "SELECT {RADAR_PARCEL_COLUMNS} FROM parcels p WHERE p.tenant_id = $1 AND p.ended_at IS NULL \
+                         UNION SELECT {RADAR_PARCEL_COLUMNS} FROM parcels p WHERE p.tenant_id = $1 \
+                           AND p.disputed_at IS NOT NULL \
+                         UNION SELECT {RADAR_PARCEL_COLUMNS} FROM radar_alerts a JOIN parcels p ON p.id = a.parcel_id \
+                           WHERE a.tenant_id = $1 AND a.cleared_at IS NULL AND p.tenant_id = $1 \
+                         ORDER BY 1")))
                 .bind(tenant.get()).fetch_all(pool).await?
         });
         rows.into_iter()
