@@ -451,48 +451,69 @@ impl App {
         let tenant = shop.tenant_id;
         let actor = ActorRef::system("intake");
         let now = self.now();
-        // Orders are read again and again (each sync window's overlap, every push): what is
-        // already held is read without the lines, and nothing unchanged is written twice.
+        // Orders are read again and again (each sync window's overlap, every push): a version
+        // already held costs one read, and nothing unchanged is written again.
         let known = self
             .store()
             .known_order(tenant, shop.id, pulled.platform_order_id())
             .await?;
-        let new_order = match (pulled.new_order(shop.id), &known) {
-            // Decrypted in this pull: the order carries the receiver's fingerprint, which
-            // `upsert_order` records with the version it stores, so that the next pull need
-            // not decrypt the receiver again while it stays the same.
-            (Ok(order), _) => order,
-            // Not decrypted again because fahuo holds it unchanged, or the platform no longer
-            // shows the receiver (finished or not yet shippable): keep the one stored, update
-            // the rest.
-            (Err(_), Some(held)) => {
-                let receiver = self.store().order_receiver(tenant, held.id).await?;
-                match pulled.new_order_with(shop.id, receiver) {
-                    Ok(order) => order,
-                    Err(e) => {
-                        tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "update not stored");
+        let decrypted = pulled.new_order(shop.id);
+        let fingerprint = decrypted
+            .as_ref()
+            .ok()
+            .and_then(|o| o.receiver_fingerprint.as_deref());
+        let (id, ingested) = match &known {
+            // A version fahuo holds, or an older one: nothing to decrypt, read or store.
+            Some(held) if held.holds(pulled.order.platform_updated_at, fingerprint) => {
+                (held.id, Ingested::Unchanged)
+            }
+            _ => {
+                let new_order = match (decrypted, &known) {
+                    // Decrypted in this pull: the order carries the receiver's fingerprint,
+                    // which `upsert_order` records with the version it stores, so that the
+                    // next pull need not decrypt the receiver again while it stays the same.
+                    (Ok(order), _) => order,
+                    // Not decrypted again because fahuo holds it unchanged, or the platform no
+                    // longer shows the receiver (finished or not yet shippable): keep the one
+                    // stored, update the rest.
+                    (Err(_), Some(held)) => {
+                        let receiver = self.store().order_receiver(tenant, held.id).await?;
+                        match pulled.new_order_with(shop.id, receiver) {
+                            Ok(order) => order,
+                            Err(e) => {
+                                tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "update not stored");
+                                return Ok(Ingested::Rejected);
+                            }
+                        }
+                    }
+                    // Never seen and nothing to ship: unpaid, or finished before fahuo was
+                    // connected.
+                    (Err(_), None) if !pulled.status.is_shippable() => {
+                        return Ok(Ingested::Skipped);
+                    }
+                    (Err(e), None) => {
+                        tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "order not stored");
                         return Ok(Ingested::Rejected);
                     }
+                };
+                if known.is_none() && !pulled.status.is_shippable() {
+                    return Ok(Ingested::Skipped);
                 }
+                let outcome = self
+                    .store()
+                    .upsert_order(tenant, &new_order, &actor, now)
+                    .await?;
+                let (id, ingested) = match outcome {
+                    Upsert::Created(id) => (id, Ingested::Created),
+                    Upsert::Updated(id) => (id, Ingested::Updated),
+                    Upsert::Unchanged(id) => (id, Ingested::Unchanged),
+                };
+                if ingested == Ingested::Updated {
+                    self.follow_readdress(tenant, id, &new_order.receiver, &actor)
+                        .await?;
+                }
+                (id, ingested)
             }
-            // Never seen and nothing to ship: unpaid, or finished before fahuo was connected.
-            (Err(_), None) if !pulled.status.is_shippable() => return Ok(Ingested::Skipped),
-            (Err(e), None) => {
-                tracing::warn!(shop = shop.id.get(), order = %pulled.platform_order_id(), error = %e, "order not stored");
-                return Ok(Ingested::Rejected);
-            }
-        };
-        if known.is_none() && !pulled.status.is_shippable() {
-            return Ok(Ingested::Skipped);
-        }
-        let outcome = self
-            .store()
-            .upsert_order(tenant, &new_order, &actor, now)
-            .await?;
-        let (id, ingested) = match outcome {
-            Upsert::Created(id) => (id, Ingested::Created),
-            Upsert::Updated(id) => (id, Ingested::Updated),
-            Upsert::Unchanged(id) => (id, Ingested::Unchanged),
         };
         let held_openid = known.as_ref().and_then(|k| k.buyer_openid.as_deref());
         if let Some(openid) = pulled.order.buyer_openid.as_deref()
@@ -500,10 +521,6 @@ impl App {
         {
             // Kept for buyer notifications through the platform (WeChat customer messages).
             self.store().set_buyer_openid(tenant, id, openid).await?;
-        }
-        if ingested == Ingested::Updated {
-            self.follow_readdress(tenant, id, &new_order.receiver, &actor)
-                .await?;
         }
         // Also when unchanged: a run that stopped between the two steps catches up here.
         self.follow_platform(tenant, id, &pulled, &actor).await?;

@@ -516,6 +516,24 @@ const SUMMARY_COLUMNS: &str = "id, shop_id, platform, platform_order_id, state, 
 pub struct KnownOrder {
     pub id: OrderId,
     pub buyer_openid: Option<String>,
+    /// The platform's update time of the stored version, in milliseconds.
+    updated_ms: Option<i64>,
+    receiver_fingerprint: Option<String>,
+}
+
+impl KnownOrder {
+    /// Whether a pulled version updated at `incoming` brings nothing to store: it is older
+    /// than the one held, or the same one and not decrypted into a receiver digest fahuo lacks
+    /// (`fingerprint`: the digest when this pull decrypted the receiver). Most pulls are
+    /// (each sync window's overlap, every push). Without an update time it is never sure.
+    pub fn holds(&self, incoming: Option<DateTime<Utc>>, fingerprint: Option<&str>) -> bool {
+        let (Some(incoming), Some(stored)) = (incoming.map(ms), self.updated_ms) else {
+            return false;
+        };
+        incoming < stored
+            || (incoming == stored
+                && fingerprint.is_none_or(|f| self.receiver_fingerprint.as_deref() == Some(f)))
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -622,30 +640,21 @@ impl Store {
         }
     }
 
-    /// The stored order when `order` is a version fahuo already holds (or an older one) and
-    /// brings nothing to record, as most pulls are (each sync window's overlap, every push):
+    /// The stored order when `order` is a version fahuo already holds ([`KnownOrder::holds`]):
     /// found with one read, where the transaction below takes SQLite's write lock. `None`
     /// sends the order through the transaction, which decides again under its lock.
     async fn unchanged_order(&self, tenant: TenantId, order: &NewOrder) -> Result<Option<OrderId>> {
-        let Some(incoming) = order.platform_updated_at.map(ms) else {
-            return Ok(None);
-        };
-        let held: Option<(i64, Option<i64>, Option<String>)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT id, platform_updated_at, receiver_fingerprint FROM orders \
-                 WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
-            .bind(tenant.get()).bind(order.shop_id.get()).bind(order.platform_order_id.as_str())
-            .fetch_optional(pool).await?);
-        Ok(match held {
-            Some((id, Some(stored), known))
-                if incoming < stored
-                    || (incoming == stored
-                        && (order.receiver_fingerprint.is_none()
-                            || order.receiver_fingerprint == known)) =>
-            {
-                Some(OrderId(id))
-            }
-            _ => None,
-        })
+        let known = self
+            .known_order(tenant, order.shop_id, &order.platform_order_id)
+            .await?;
+        Ok(known
+            .filter(|k| {
+                k.holds(
+                    order.platform_updated_at,
+                    order.receiver_fingerprint.as_deref(),
+                )
+            })
+            .map(|k| k.id))
     }
 
     async fn try_upsert_order(
@@ -778,22 +787,29 @@ impl Store {
         Ok(id.map(OrderId))
     }
 
-    /// What intake needs of an order fahuo may already hold: its id and the buyer's platform
-    /// id for notices (so that an unchanged one is not written again on every pull).
+    /// What intake needs of an order fahuo may already hold: its id, the buyer's platform id
+    /// for notices (so that an unchanged one is not written again on every pull), and whether
+    /// a pulled version is one it holds ([`KnownOrder::holds`]).
     pub async fn known_order(
         &self,
         tenant: TenantId,
         shop: ShopId,
         platform_order_id: &PlatformOrderId,
     ) -> Result<Option<KnownOrder>> {
-        let row: Option<(i64, Option<String>)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT id, buyer_openid FROM orders WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
+        type Row = (i64, Option<String>, Option<i64>, Option<String>);
+        let row: Option<Row> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, buyer_openid, platform_updated_at, receiver_fingerprint FROM orders \
+                 WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
             .bind(tenant.get()).bind(shop.get()).bind(platform_order_id.as_str())
             .fetch_optional(pool).await?);
-        Ok(row.map(|(id, buyer_openid)| KnownOrder {
-            id: OrderId(id),
-            buyer_openid,
-        }))
+        Ok(row.map(
+            |(id, buyer_openid, updated_ms, receiver_fingerprint)| KnownOrder {
+                id: OrderId(id),
+                buyer_openid,
+                updated_ms,
+                receiver_fingerprint,
+            },
+        ))
     }
 
     /// The order's receiver, decrypted (one row, without the lines [`Store::order`] reads).
@@ -801,7 +817,7 @@ impl Store {
         let enc: Vec<u8> = on_db!(&self.db, pool => sqlx::query_scalar(
                 "SELECT receiver_enc FROM orders WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.get()).bind(id.get()).fetch_one(pool).await?);
-        Ok(self.pii.decrypt_json(&enc)?)
+        self.pii.decrypt_json(&enc)
     }
 
     /// The order's state alone (nothing decrypted).

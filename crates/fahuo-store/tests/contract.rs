@@ -178,7 +178,7 @@ both_backends!(
     catalog_rows_never_cross_tenants,
     the_same_platform_order_is_stored_once,
     existing_order_numbers_are_found_per_shop_and_tenant,
-    intake_reads_a_held_order_without_its_lines,
+    intake_reads_what_it_needs_of_a_held_order,
     receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_version,
     concurrent_intake_of_one_order_yields_one_row,
     receivers_are_encrypted_and_searchable_by_phone_tail,
@@ -836,7 +836,7 @@ async fn existing_order_numbers_are_found_per_shop_and_tenant(db: TestDb) {
     );
 }
 
-async fn intake_reads_a_held_order_without_its_lines(db: TestDb) {
+async fn intake_reads_what_it_needs_of_a_held_order(db: TestDb) {
     let store = &db.store;
     let a = fixture(store, "商家A").await;
     let number = PlatformOrderId::parse("A-1").unwrap();
@@ -853,24 +853,51 @@ async fn intake_reads_a_held_order_without_its_lines(db: TestDb) {
         Upsert::Created(id) => id,
         other => panic!("expected a new order, got {other:?}"),
     };
-    assert_eq!(
-        store.known_order(a.tenant, a.shop, &number).await.unwrap(),
-        Some(KnownOrder {
-            id,
-            buyer_openid: None
-        })
+    let held: KnownOrder = store
+        .known_order(a.tenant, a.shop, &number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((held.id, held.buyer_openid.as_deref()), (id, None));
+    // The version stored, or an older one, brings nothing; a newer one, or the same one
+    // decrypted into a receiver digest fahuo lacks, does; without an update time it may.
+    let stored_at = order.platform_updated_at;
+    let earlier = stored_at.map(|t| t - Duration::seconds(1));
+    let later = stored_at.map(|t| t + Duration::seconds(1));
+    assert!(held.holds(stored_at, None));
+    assert!(held.holds(earlier, None));
+    assert!(held.holds(earlier, Some("new digest")));
+    assert!(!held.holds(later, None));
+    assert!(!held.holds(stored_at, Some("new digest")));
+    assert!(!held.holds(None, None));
+    let digested = NewOrder {
+        receiver_fingerprint: Some("digest".into()),
+        ..order.clone()
+    };
+    store
+        .upsert_order(a.tenant, &digested, &system(), t0())
+        .await
+        .unwrap();
+    let held = store
+        .known_order(a.tenant, a.shop, &number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        held.holds(stored_at, Some("digest")),
+        "the digest is now held"
     );
+
     store
         .set_buyer_openid(a.tenant, id, "o-buyer")
         .await
         .unwrap();
-    assert_eq!(
-        store.known_order(a.tenant, a.shop, &number).await.unwrap(),
-        Some(KnownOrder {
-            id,
-            buyer_openid: Some("o-buyer".into())
-        })
-    );
+    let held = store
+        .known_order(a.tenant, a.shop, &number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.buyer_openid.as_deref(), Some("o-buyer"));
     assert_eq!(
         store.order_receiver(a.tenant, id).await.unwrap(),
         order.receiver
