@@ -502,7 +502,9 @@ async fn a_kind_whose_jobs_hang_never_takes_every_worker(db: TestDb) {
         let _ = stopped.await;
     }));
     let mut state = JobState::Queued;
-    for _ in 0..100 {
+    // Up to 20 s: the suite runs many tests beside this one, and the hanging jobs never end
+    // before the check, so a longer wait cannot hide a starved queue.
+    for _ in 0..400 {
         state = app.store().job(quick).await.unwrap().state;
         if state == JobState::Done {
             break;
