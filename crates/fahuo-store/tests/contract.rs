@@ -836,6 +836,15 @@ async fn existing_order_numbers_are_found_per_shop_and_tenant(db: TestDb) {
     );
 }
 
+/// What intake reads of an order the fixture's shop holds (which it must hold).
+async fn held_order(store: &Store, f: &Fixture, number: &PlatformOrderId) -> KnownOrder {
+    store
+        .known_order(f.tenant, f.shop, number)
+        .await
+        .unwrap()
+        .expect("the order is held")
+}
+
 async fn intake_reads_what_it_needs_of_a_held_order(db: TestDb) {
     let store = &db.store;
     let a = fixture(store, "商家A").await;
@@ -853,11 +862,7 @@ async fn intake_reads_what_it_needs_of_a_held_order(db: TestDb) {
         Upsert::Created(id) => id,
         other => panic!("expected a new order, got {other:?}"),
     };
-    let held: KnownOrder = store
-        .known_order(a.tenant, a.shop, &number)
-        .await
-        .unwrap()
-        .unwrap();
+    let held = held_order(store, &a, &number).await;
     assert_eq!((held.id, held.buyer_openid.as_deref()), (id, None));
     // The version stored, or an older one, brings nothing; a newer one, or the same one
     // decrypted into a receiver digest fahuo lacks, does; without an update time it may.
@@ -878,11 +883,7 @@ async fn intake_reads_what_it_needs_of_a_held_order(db: TestDb) {
         .upsert_order(a.tenant, &digested, &system(), t0())
         .await
         .unwrap();
-    let held = store
-        .known_order(a.tenant, a.shop, &number)
-        .await
-        .unwrap()
-        .unwrap();
+    let held = held_order(store, &a, &number).await;
     assert!(
         held.holds(stored_at, Some("digest")),
         "the digest is now held"
@@ -892,11 +893,7 @@ async fn intake_reads_what_it_needs_of_a_held_order(db: TestDb) {
         .set_buyer_openid(a.tenant, id, "o-buyer")
         .await
         .unwrap();
-    let held = store
-        .known_order(a.tenant, a.shop, &number)
-        .await
-        .unwrap()
-        .unwrap();
+    let held = held_order(store, &a, &number).await;
     assert_eq!(held.buyer_openid.as_deref(), Some("o-buyer"));
     assert_eq!(
         store.order_receiver(a.tenant, id).await.unwrap(),
