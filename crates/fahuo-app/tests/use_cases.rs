@@ -511,7 +511,17 @@ async fn a_kind_whose_jobs_hang_never_takes_every_worker(db: TestDb) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let hanging = app.store().running_jobs().await.unwrap();
+    // Only the hanging kind: the runner's hourly maintenance job, claimed in the first round
+    // beside the quick one, may still be running (or its end not yet recorded) when the quick
+    // job is done; counting it made this test fail on a loaded machine.
+    let hanging: Vec<_> = app
+        .store()
+        .running_jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == "hangs")
+        .collect();
     release.send(true).unwrap();
     let _ = stop.send(());
     running.await.unwrap();
