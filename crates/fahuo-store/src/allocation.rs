@@ -336,12 +336,16 @@ impl Store {
         type Row = (i64, i64, Option<i64>, i64, i64, Option<i64>);
         let rows: Vec<Row> = on_db!(&self.db, pool => sqlx::query_as(
                 // From the receiver's other allocated orders (indexed by merge key) to their
-                // open packages in this warehouse, then everything in those packages.
+                // open packages in this warehouse, then everything in those packages. The
+                // CROSS JOIN keeps SQLite to that order (PostgreSQL plans it as any join):
+                // without statistics it started from every open package instead, a backlog
+                // that grows with the orders waiting to print.
                 "SELECT p.id, p.warehouse_id, p.weight_g, o.id, o.shop_id, o.presale_ship_at \
-                 FROM orders m JOIN package_lines ml ON ml.order_id = m.id \
+                 FROM orders m CROSS JOIN package_lines ml \
                  JOIN packages p ON p.id = ml.package_id \
                  JOIN package_lines l ON l.package_id = p.id JOIN orders o ON o.id = l.order_id \
-                 WHERE m.tenant_id = $1 AND m.merge_key = $3 AND m.state = 'allocated' AND m.id <> $4 \
+                 WHERE ml.order_id = m.id \
+                 AND m.tenant_id = $1 AND m.merge_key = $3 AND m.state = 'allocated' AND m.id <> $4 \
                  AND p.warehouse_id = $2 AND p.state = 'open' AND o.state = 'allocated' \
                  AND NOT EXISTS (SELECT 1 FROM waybills w WHERE w.package_id = p.id AND w.cancelled_at IS NULL) \
                  ORDER BY p.id, o.id")
