@@ -20,8 +20,12 @@ use std::collections::HashMap;
 pub const NOTIFY_JOB: &str = "notify.send";
 
 /// What the radar reads of a parcel (`p`): its order (the first of the shipments with its
-/// number), number, times and trace state.
-const RADAR_PARCEL_COLUMNS: &str = "p.id, (SELECT MIN(s.order_id) FROM shipments s \
+/// number), number, times and trace state. `MIN(s.order_id + 0)`, not `MIN(s.order_id)`: SQLite,
+/// planning without statistics, answered the bare MIN by walking the tenant's shipments in
+/// order id order (`shipments_order_state`) until one had the number, every shipment of the
+/// tenant per parcel (567 ms a scan at 8,000 orders); an expression keeps it on the number's
+/// index (`shipments_tracking`).
+const RADAR_PARCEL_COLUMNS: &str = "p.id, (SELECT MIN(s.order_id + 0) FROM shipments s \
     WHERE s.tenant_id = p.tenant_id AND s.carrier_code = p.carrier_code AND s.tracking_no = p.tracking_no), \
     p.carrier_code, p.tracking_no, p.printed_at, p.shipped_at, p.state, p.sub_state, \
     p.first_scan_at, p.last_event_at, p.disputed_at";
