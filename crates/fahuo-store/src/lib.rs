@@ -30,7 +30,6 @@ pub mod reports;
 pub mod review;
 pub mod shipment_imports;
 pub mod shipping;
-mod sqlite_wait;
 pub mod stock;
 pub mod suppliers;
 pub mod testing;
@@ -150,7 +149,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(sqlite_wait::WAIT_LIMIT)
+                .busy_timeout(Duration::from_secs(10))
                 .statement_cache_capacity(STATEMENT_CACHE);
             // A SQLite connection is a handle in this process, not a socket that can hang up:
             // sqlx's ping before each acquire only costs a round trip to the connection's
@@ -158,7 +157,6 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .test_before_acquire(false)
-                .after_connect(|conn, _| Box::pin(sqlite_wait::install(conn)))
                 .connect_with(options)
                 .await?;
             let db = Db::Sqlite(pool);
