@@ -14,7 +14,9 @@ use crate::{Actor, App, AppError, Result};
 use chrono::{DateTime, Duration, Utc};
 use fahuo_domain::audit::ActorRef;
 use fahuo_domain::catalog::{Shop, ShopStatus};
-use fahuo_domain::{OrderEvent, OrderId, OrderState, Permission, Platform, ShopId, TenantId};
+use fahuo_domain::{
+    OrderEvent, OrderId, OrderState, Permission, Platform, PlatformOrderId, ShopId, TenantId,
+};
 pub use fahuo_platforms::WebhookRequest;
 use fahuo_platforms::{
     AfterSale, ClientOptions, Connection, KnownReceivers, PlatformClient, PlatformError,
@@ -22,7 +24,7 @@ use fahuo_platforms::{
 };
 use fahuo_store::intake::SyncState;
 use fahuo_store::jobs::{Job, NewJob};
-use fahuo_store::orders::Upsert;
+use fahuo_store::orders::{KnownOrder, Upsert};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -398,14 +400,15 @@ impl App {
                 .read_window(start, end)
                 .await
                 .map_err(|e| self.platform_failure(e))?;
-            let pulled = self.open_receivers(shop, &client, sealed).await?;
+            let (pulled, mut known) = self.open_receivers(shop, &client, sealed).await?;
             report.pull_millis += pulling.elapsed().as_millis() as u64;
             let storing = std::time::Instant::now();
             report.windows += 1;
             let count = pulled.len();
             report.pulled += count;
             for order in pulled {
-                report.ingested.add(self.ingest(shop, order).await?);
+                let held = known.remove(order.platform_order_id());
+                report.ingested.add(self.ingest(shop, order, held).await?);
             }
             self.store()
                 .record_sync_progress(shop.tenant_id, shop.id, end, count as i64, self.now())
@@ -423,40 +426,46 @@ impl App {
     /// Decrypts the receivers of orders read from the shop's platform, except those whose
     /// receiver fahuo already holds unchanged (same fingerprint): the platforms charge the
     /// merchant's quota for every decryption, and orders are read again and again (each sync
-    /// window's overlap, every push).
+    /// window's overlap, every push). Also returns what fahuo holds of these orders, read in
+    /// one go for [`App::ingest`].
     async fn open_receivers(
         &self,
         shop: &Shop,
         client: &PlatformClient,
         sealed: Vec<SealedOrder>,
-    ) -> Result<Vec<PulledOrder>> {
+    ) -> Result<(Vec<PulledOrder>, HashMap<PlatformOrderId, KnownOrder>)> {
         let ids: Vec<_> = sealed
             .iter()
             .map(|o| o.platform_order_id().clone())
             .collect();
-        let known: KnownReceivers = self
+        let known = self
             .store()
-            .receiver_fingerprints(shop.tenant_id, shop.id, &ids)
-            .await?
-            .into_iter()
+            .known_orders(shop.tenant_id, shop.id, &ids)
+            .await?;
+        let receivers: KnownReceivers = known
+            .iter()
+            .filter_map(|(id, k)| Some((id.clone(), k.receiver_fingerprint()?.to_string())))
             .collect();
-        client
-            .open_receivers(sealed, &known)
+        let pulled = client
+            .open_receivers(sealed, &receivers)
             .await
-            .map_err(|e| self.platform_failure(e))
+            .map_err(|e| self.platform_failure(e))?;
+        Ok((pulled, known))
     }
 
-    /// Stores one pulled order and lets its platform status move fahuo's state.
-    pub async fn ingest(&self, shop: &Shop, pulled: PulledOrder) -> Result<Ingested> {
+    /// Stores one pulled order and lets its platform status move fahuo's state. `known`: what
+    /// fahuo held of it when the pull was read ([`Store::known_orders`]). Orders are read
+    /// again and again (each sync window's overlap, every push): a version already held is
+    /// not written again.
+    async fn ingest(
+        &self,
+        shop: &Shop,
+        pulled: PulledOrder,
+        known: Option<KnownOrder>,
+    ) -> Result<Ingested> {
         let tenant = shop.tenant_id;
         let actor = ActorRef::system("intake");
         let now = self.now();
-        // Orders are read again and again (each sync window's overlap, every push): a version
-        // already held costs one read, and nothing unchanged is written again.
-        let known = self
-            .store()
-            .known_order(tenant, shop.id, pulled.platform_order_id())
-            .await?;
         let decrypted = pulled.new_order(shop.id);
         let fingerprint = decrypted
             .as_ref()
@@ -523,19 +532,44 @@ impl App {
             self.store().set_buyer_openid(tenant, id, openid).await?;
         }
         // Also when unchanged: a run that stopped between the two steps catches up here.
-        self.follow_platform(tenant, id, &pulled, &actor).await?;
+        let seen = known.map(|k| k.state);
+        self.follow_platform(tenant, id, &pulled, seen, &actor)
+            .await?;
         Ok(ingested)
     }
 
     /// Moves fahuo's state where the platform's status leaves no choice; holds the order for a
     /// person where it does.
+    /// `seen`: the order's state when the pull was read, if fahuo held it then.
     async fn follow_platform(
         &self,
         tenant: TenantId,
         id: OrderId,
         pulled: &PulledOrder,
+        seen: Option<OrderState>,
         actor: &ActorRef,
     ) -> Result<()> {
+        let refund_open = pulled.after_sale == AfterSale::Requested
+            || pulled
+                .lines_after_sale
+                .iter()
+                .any(|l| l.state == AfterSale::Requested);
+        let hold_for_refund = refund_open && pulled.status.is_shippable();
+        let platform_ended = matches!(
+            pulled.status,
+            PlatformStatus::Cancelled
+                | PlatformStatus::Closed
+                | PlatformStatus::Shipped
+                | PlatformStatus::Completed
+        );
+        // Most pulls are of orders already followed: only a cancel, a shipment or a refund
+        // request can need something, and a cancel or a shipment only of an order not yet
+        // shipped, which an order seen past shipping (or ended) never is again.
+        let nothing_to_follow =
+            !platform_ended || seen.is_some_and(|s| s.is_terminal() || !s.is_before_shipping());
+        if nothing_to_follow && !hold_for_refund {
+            return Ok(());
+        }
         let store = self.store();
         let now = self.now();
         let state = store.order_state(tenant, id).await?;
@@ -596,12 +630,7 @@ impl App {
             }
             _ => {}
         }
-        let refund_open = pulled.after_sale == AfterSale::Requested
-            || pulled
-                .lines_after_sale
-                .iter()
-                .any(|l| l.state == AfterSale::Requested);
-        if refund_open && pulled.status.is_shippable() {
+        if hold_for_refund {
             self.hold_once(
                 tenant,
                 id,
@@ -882,11 +911,12 @@ impl App {
             .read_order(platform_order_id)
             .await
             .map_err(|e| self.platform_failure(e))?;
-        let mut pulled = self.open_receivers(&shop, &client, vec![sealed]).await?;
+        let (mut pulled, mut known) = self.open_receivers(&shop, &client, vec![sealed]).await?;
         let pulled = pulled
             .pop()
             .ok_or_else(|| AppError::Upstream("the platform returned no order".into()))?;
-        self.ingest(&shop, pulled).await
+        let held = known.remove(pulled.platform_order_id());
+        self.ingest(&shop, pulled, held).await
     }
 }
 

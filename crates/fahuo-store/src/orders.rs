@@ -16,6 +16,7 @@ use fahuo_domain::{
 };
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// Inserts the lines of `$order` for order `$id` on `$conn`.
 macro_rules! insert_lines {
@@ -511,17 +512,36 @@ const SUMMARY_COLUMNS: &str = "id, shop_id, platform, platform_order_id, state, 
     paid_total_fen, receiver_name_masked, receiver_phone_masked, receiver_province, receiver_city, \
     receiver_county, ship_by, list_carrier, list_warehouse_id, list_tags, created_at, updated_at";
 
+/// `(platform_order_id, id, buyer_openid, state, platform_updated_at, receiver_fingerprint)`.
+type KnownOrderRow = (
+    String,
+    i64,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<String>,
+);
+
 /// An order fahuo holds, as intake sees it before storing a pulled version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownOrder {
     pub id: OrderId,
     pub buyer_openid: Option<String>,
+    /// fahuo's state of the order when it was read. An order never moves back from past
+    /// shipping or from a terminal state, so a state read earlier still rules those out.
+    pub state: OrderState,
     /// The platform's update time of the stored version, in milliseconds.
     updated_ms: Option<i64>,
     receiver_fingerprint: Option<String>,
 }
 
 impl KnownOrder {
+    /// What the stored receiver looked like, still encrypted, when fahuo decrypted it
+    /// (`None` when it was stored without one).
+    pub fn receiver_fingerprint(&self) -> Option<&str> {
+        self.receiver_fingerprint.as_deref()
+    }
+
     /// Whether a pulled version updated at `incoming` brings nothing to store: it is older
     /// than the one held, or the same one and not decrypted into a receiver digest fahuo lacks
     /// (`fingerprint`: the digest when this pull decrypted the receiver). Most pulls are
@@ -788,28 +808,75 @@ impl Store {
     }
 
     /// What intake needs of an order fahuo may already hold: its id, the buyer's platform id
-    /// for notices (so that an unchanged one is not written again on every pull), and whether
-    /// a pulled version is one it holds ([`KnownOrder::holds`]).
+    /// for notices (so that an unchanged one is not written again on every pull), its state,
+    /// and whether a pulled version is one it holds ([`KnownOrder::holds`]).
     pub async fn known_order(
         &self,
         tenant: TenantId,
         shop: ShopId,
         platform_order_id: &PlatformOrderId,
     ) -> Result<Option<KnownOrder>> {
-        type Row = (i64, Option<String>, Option<i64>, Option<String>);
-        let row: Option<Row> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT id, buyer_openid, platform_updated_at, receiver_fingerprint FROM orders \
-                 WHERE tenant_id = $1 AND shop_id = $2 AND platform_order_id = $3")
-            .bind(tenant.get()).bind(shop.get()).bind(platform_order_id.as_str())
-            .fetch_optional(pool).await?);
-        Ok(row.map(
-            |(id, buyer_openid, updated_ms, receiver_fingerprint)| KnownOrder {
-                id: OrderId(id),
-                buyer_openid,
-                updated_ms,
-                receiver_fingerprint,
-            },
-        ))
+        Ok(self
+            .known_orders(tenant, shop, std::slice::from_ref(platform_order_id))
+            .await?
+            .remove(platform_order_id))
+    }
+
+    /// [`Store::known_order`] of every order of the shop among `platform_order_ids` that fahuo
+    /// holds, in one statement per batch: a sync window reads the same orders again and again
+    /// (each window's overlap, every push), and most of them are held unchanged.
+    pub async fn known_orders(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        platform_order_ids: &[PlatformOrderId],
+    ) -> Result<HashMap<PlatformOrderId, KnownOrder>> {
+        let ids: Vec<&str> = platform_order_ids.iter().map(|i| i.as_str()).collect();
+        self.known_order_rows(tenant, shop, &ids)
+            .await?
+            .into_iter()
+            .map(
+                |(number, id, buyer_openid, state, updated_ms, receiver_fingerprint)| {
+                    let known = KnownOrder {
+                        id: OrderId(id),
+                        buyer_openid,
+                        state: OrderState::parse(&state)?,
+                        updated_ms,
+                        receiver_fingerprint,
+                    };
+                    Ok((PlatformOrderId::parse(&number)?, known))
+                },
+            )
+            .collect()
+    }
+
+    /// The rows of [`Store::known_orders`], by platform order number as stored.
+    async fn known_order_rows(
+        &self,
+        tenant: TenantId,
+        shop: ShopId,
+        ids: &[&str],
+    ) -> Result<Vec<KnownOrderRow>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for list in crate::InList::chunks(ids) {
+            let sql = format!(
+                "SELECT platform_order_id, id, buyer_openid, state, platform_updated_at, \
+                 receiver_fingerprint FROM orders WHERE tenant_id = $1 AND shop_id = $2 \
+                 AND platform_order_id IN ({})",
+                list.placeholders(3)
+            );
+            let rows: Vec<KnownOrderRow> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.get())
+                    .bind(shop.get());
+                for id in list.values() {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await?
+            });
+            found.extend(rows);
+        }
+        Ok(found)
     }
 
     /// The order's receiver, decrypted (one row, without the lines [`Store::order`] reads).
@@ -897,57 +964,11 @@ impl Store {
     ) -> Result<std::collections::HashSet<String>> {
         let ids: Vec<&str> = platform_order_ids.iter().map(String::as_str).collect();
         Ok(self
-            .receiver_fingerprint_rows(tenant, shop, &ids)
+            .known_order_rows(tenant, shop, &ids)
             .await?
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|row| row.0)
             .collect())
-    }
-
-    /// The receiver fingerprints stored with these orders of the shop (those that have one),
-    /// by platform order id: what an order's receiver looked like, still encrypted, when fahuo
-    /// decrypted the receiver it holds. Asks in batches, so any number of orders is fine.
-    pub async fn receiver_fingerprints(
-        &self,
-        tenant: TenantId,
-        shop: ShopId,
-        platform_order_ids: &[PlatformOrderId],
-    ) -> Result<Vec<(PlatformOrderId, String)>> {
-        let ids: Vec<&str> = platform_order_ids.iter().map(|i| i.as_str()).collect();
-        self.receiver_fingerprint_rows(tenant, shop, &ids)
-            .await?
-            .into_iter()
-            .filter_map(|(id, fingerprint)| Some((id, fingerprint?)))
-            .map(|(id, fingerprint)| Ok((PlatformOrderId::parse(&id)?, fingerprint)))
-            .collect()
-    }
-
-    /// `(platform_order_id, receiver_fingerprint)` of the shop's orders among `ids`.
-    async fn receiver_fingerprint_rows(
-        &self,
-        tenant: TenantId,
-        shop: ShopId,
-        ids: &[&str],
-    ) -> Result<Vec<(String, Option<String>)>> {
-        let mut found = Vec::new();
-        for list in crate::InList::chunks(ids) {
-            let sql = format!(
-                "SELECT platform_order_id, receiver_fingerprint FROM orders WHERE tenant_id = $1 \
-                 AND shop_id = $2 AND platform_order_id IN ({})",
-                list.placeholders(3)
-            );
-            let rows: Vec<(String, Option<String>)> = on_db!(&self.db, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(tenant.get())
-                    .bind(shop.get());
-                for id in list.values() {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await?
-            });
-            found.extend(rows);
-        }
-        Ok(found)
     }
 
     /// The conditions of `f` (all but paging). `for_count` writes the platform as a set of

@@ -644,10 +644,13 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
     let fingerprints = |asked: &[PlatformOrderId]| {
         let asked = asked.to_vec();
         async move {
-            let mut found = store
-                .receiver_fingerprints(a.tenant, a.shop, &asked)
+            let mut found: Vec<_> = store
+                .known_orders(a.tenant, a.shop, &asked)
                 .await
-                .unwrap();
+                .unwrap()
+                .into_iter()
+                .filter_map(|(id, k)| Some((id, k.receiver_fingerprint()?.to_string())))
+                .collect();
             found.sort();
             found
         }
@@ -717,9 +720,15 @@ async fn receiver_fingerprints_round_trip_per_shop_and_only_for_the_stored_versi
     many.push(asked[0].clone());
     assert_eq!(fingerprints(&many).await.len(), 1);
     let b = fixture(store, "商家B").await;
+    let held = store.known_orders(a.tenant, a.shop, &many).await.unwrap();
+    assert_eq!(
+        (held.len(), held[&asked[0]].id, held[&asked[0]].state),
+        (1, ids[0], OrderState::New),
+        "all asked at once, only the held ones answer"
+    );
     assert!(
         store
-            .receiver_fingerprints(b.tenant, a.shop, &asked)
+            .known_orders(b.tenant, a.shop, &asked)
             .await
             .unwrap()
             .is_empty(),
@@ -863,7 +872,10 @@ async fn intake_reads_what_it_needs_of_a_held_order(db: TestDb) {
         other => panic!("expected a new order, got {other:?}"),
     };
     let held = held_order(store, &a, &number).await;
-    assert_eq!((held.id, held.buyer_openid.as_deref()), (id, None));
+    assert_eq!(
+        (held.id, held.buyer_openid.as_deref(), held.state),
+        (id, None, OrderState::New)
+    );
     // The version stored, or an older one, brings nothing; a newer one, or the same one
     // decrypted into a receiver digest fahuo lacks, does; without an update time it may.
     let stored_at = order.platform_updated_at;
