@@ -539,8 +539,8 @@ impl App {
     }
 
     /// Moves fahuo's state where the platform's status leaves no choice; holds the order for a
-    /// person where it does.
-    /// `seen`: the order's state when the pull was read, if fahuo held it then.
+    /// person where it does. `seen`: the order's state when the pull was read, if fahuo held it
+    /// then.
     async fn follow_platform(
         &self,
         tenant: TenantId,
@@ -564,9 +564,9 @@ impl App {
         );
         // Most pulls are of orders already followed: only a cancel, a shipment or a refund
         // request can need something, and a cancel or a shipment only of an order not yet
-        // shipped, which an order seen past shipping (or ended) never is again.
-        let nothing_to_follow =
-            !platform_ended || seen.is_some_and(|s| s.is_terminal() || !s.is_before_shipping());
+        // shipped, which an order seen past shipping (shipped, ended or cancelled) never is
+        // again.
+        let nothing_to_follow = !platform_ended || seen.is_some_and(|s| !s.is_before_shipping());
         if nothing_to_follow && !hold_for_refund {
             return Ok(());
         }
