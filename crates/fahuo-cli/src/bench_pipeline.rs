@@ -7,7 +7,8 @@
 //! figure that matters. Peak memory is this process's VmHWM after the run and the reference:
 //! fahuo, the in-process emulators (which keep every order, ledger entry and trace) and the
 //! run's comparison snapshots together. Last, the order list API of that database under wrk
-//! (`bench_wrk::load`, 64 connections) as the reference tenant's owner.
+//! (`bench_wrk::load`, 64 connections) as the reference tenant's owner, served by a
+//! `fahuo serve` process of its own.
 
 use crate::bench_wrk::{self, LoadSettings};
 use crate::headless::{self, HeadlessOptions, HeadlessReport};
@@ -57,20 +58,21 @@ pub struct OrderListLoad {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub errors: u64,
-    /// This process's peak RSS while serving (the peak mark is reset before wrk starts).
+    /// The server process's peak RSS (`fahuo serve --no-jobs`, started for the load).
     pub peak_rss_mb: f64,
 }
 
 /// Runs the headless driver on `store`, then the raw reference in a fresh tenant of `app`
-/// (the same database), then wrk against the order list for `wrk`'s duration.
+/// (the same database), then wrk against the order list for `wrk`'s duration, served by
+/// `server` on that database.
 pub async fn pipeline(
     store: Store,
     app: &App,
-    orders: usize,
+    server: &bench_wrk::ServerProcess,
+    opts: &HeadlessOptions,
     wrk: &LoadSettings,
 ) -> Result<PipelineBench> {
-    let opts = HeadlessOptions::new(orders);
-    let run = headless::run(store, app.settings().clone(), &opts).await?;
+    let run = headless::run(store, app.settings().clone(), opts).await?;
     let facts = app
         .store()
         .pipeline_facts(fahuo_domain::TenantId(run.tenant_id))
@@ -105,7 +107,7 @@ pub async fn pipeline(
     let raw_seconds = started.elapsed().as_secs_f64();
     let peak_rss_mib = peak_rss_mib();
 
-    let load = bench_wrk::load(app, &fx, &samples, stored.orders, wrk).await?;
+    let load = bench_wrk::load(app, server, &fx, &samples, stored.orders, wrk).await?;
     Ok(PipelineBench {
         end_to_end_orders_per_second: run.orders_generated as f64 / run.elapsed_seconds.max(1e-9),
         stored,
@@ -128,8 +130,5 @@ pub async fn pipeline(
 
 /// VmHWM of this process from /proc/self/status (Linux), in MiB.
 pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    bench_wrk::proc_status_mb("self", "VmHWM")
 }

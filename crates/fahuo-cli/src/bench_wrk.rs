@@ -1,16 +1,15 @@
-//! The order list API under load: N bulk-loaded orders (the order-list bench's seeding), the
-//! real router served in this process on loopback, and `wrk` (64 connections, 2 threads)
-//! sending a mix of the order page's filter combinations with an API token for a fixed time.
-//! Reports requests/s, p50/p99 latency as wrk measured them, this process's peak memory
-//! while serving, and the CPU time spent per request: this process's (the server, and the
-//! SQLite engine, which runs inside it) and the whole machine's (wrk, PostgreSQL's backends,
-//! and whatever else runs). Latency under a closed loop of 64 connections is mostly queueing,
+//! The order list API under load: N bulk-loaded orders (the order-list bench's seeding),
+//! served by `fahuo serve --no-jobs` in a process of its own on loopback, and `wrk` (64
+//! connections, 2 threads) sending a mix of the order page's filter combinations with an API
+//! token for a fixed time. Reports requests/s, p50/p99 latency as wrk measured them, the server
+//! process's memory (its peak over its whole life: started fresh for the load, so nothing the
+//! bulk load allocated counts) and the CPU time spent per request: the server process's (the
+//! SQLite engine runs inside it) and the whole machine's (wrk, PostgreSQL's backends, and
+//! whatever else runs). Latency under a closed loop of 64 connections is mostly queueing,
 //! so on a shared machine the CPU per request is the figure the machine's load does not move
 //! much: at `c` milliseconds of CPU per request on `n` free cores, 64 connections wait about
-//! `64 × c / n` ms. `fahuo bench order-list-load` seeds through [`seed`], closes that
-//! application's connections and serves [`load`] from a freshly opened one (the peak is the
-//! serving's, over what the bulk load left in the process's heap); `fahuo bench pipeline`
-//! seeds its reference tenant itself and calls [`load`] on it.
+//! `64 × c / n` ms. `fahuo bench order-list-load` seeds through [`seed`] and measures with
+//! [`load`]; `fahuo bench pipeline` seeds its reference tenant itself and calls [`load`] on it.
 //!
 //! wrk and the server share the machine: on two cores, wrk's two threads take CPU the server
 //! would otherwise have, so the figures are a floor for a server with the machine to itself.
@@ -18,7 +17,9 @@
 use crate::bench_list::{self, Fixture, OWNER_PASSWORD};
 use anyhow::{Context, Result, bail};
 use fahuo_app::App;
-use std::path::Path;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How wrk is run.
@@ -53,7 +54,8 @@ pub struct LoadReport {
     pub max_ms: f64,
     /// Non-2xx answers plus connect, read, write and timeout errors.
     pub errors: u64,
-    /// This process's resident memory when the load started and its peak during the load.
+    /// The server process's resident memory when the load started, and its peak (VmHWM) by
+    /// the end of the load.
     pub rss_before_mb: f64,
     pub peak_rss_mb: f64,
     /// Of the resident memory when the load ended: the process's own (heap, stacks) and the
@@ -61,7 +63,7 @@ pub struct LoadReport {
     /// here too: the kernel's page cache, shared and reclaimable, not allocated memory).
     pub rss_anon_mb: f64,
     pub rss_file_mb: f64,
-    /// CPU time (user + system) per request of this process, and of the whole machine.
+    /// CPU time (user + system) per request of the server process, and of the whole machine.
     pub server_cpu_ms_per_request: f64,
     pub machine_cpu_ms_per_request: f64,
     /// The load averages (1, 5, 15 minutes) when wrk started and when it finished.
@@ -117,10 +119,23 @@ pub async fn seed(app: &App, orders: usize) -> Result<(Fixture, bench_list::Samp
     Ok((fx, seeded.samples))
 }
 
-/// Serves `app` on loopback and runs wrk over the API forms of the order page's filter
-/// combinations ([`bench_list::combinations`]) as the fixture's owner, with an API token.
+/// How to start the server the load measures: this executable's `fahuo serve --no-jobs` on
+/// the database and data directory (the PII and token keys) the seeding process used. No
+/// jobs: a node that serves the API and console only, and nothing else running in it.
+#[derive(Debug, Clone)]
+pub struct ServerProcess {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// The configuration file the bench itself was given, if any.
+    pub config: Option<PathBuf>,
+}
+
+/// Starts the server process, then runs wrk over the API forms of the order page's filter
+/// combinations ([`bench_list::combinations`]) as the fixture's owner, with an API token
+/// created through `app` (the same database).
 pub async fn load(
     app: &App,
+    server: &ServerProcess,
     fx: &Fixture,
     samples: &bench_list::Samples,
     orders: usize,
@@ -134,40 +149,28 @@ pub async fn load(
         .map(|(_, query)| format!("/api/v1/orders?{query}"))
         .collect();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(fahuo_server::serve(
-        app.clone(),
-        Default::default(),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-
     let dir = tempfile::tempdir()?;
+    let server = tokio::task::spawn_blocking({
+        let (server, log) = (server.clone(), dir.path().join("serve.log"));
+        move || RunningServer::start(&server, &log)
+    })
+    .await??;
     let script = dir.path().join("orders.lua");
     std::fs::write(&script, lua_script(&paths, &token))?;
-    reset_peak_rss();
-    let rss_before_mb = status_mb("VmRSS").unwrap_or(0.0);
+    let rss_before_mb = server.status_mb("VmRSS")?;
     let load_before = bench_list::load_average().unwrap_or_default();
-    let (server_cpu_before, machine_cpu_before) = (process_cpu_ticks()?, machine_cpu_ticks()?);
+    let (server_cpu_before, machine_cpu_before) = (server.cpu_ticks()?, machine_cpu_ticks()?);
     let output = tokio::task::spawn_blocking({
-        let (script, base, settings) = (script.clone(), base.clone(), settings.clone());
+        let (script, base, settings) = (script.clone(), server.base.clone(), settings.clone());
         move || wrk(&script, &base, &settings)
     })
     .await??;
-    let peak_rss_mb = status_mb("VmHWM").unwrap_or(0.0);
-    let (rss_anon_mb, rss_file_mb) = (
-        status_mb("RssAnon").unwrap_or(0.0),
-        status_mb("RssFile").unwrap_or(0.0),
-    );
-    let server_ticks = process_cpu_ticks()? - server_cpu_before;
+    let peak_rss_mb = server.status_mb("VmHWM")?;
+    let (rss_anon_mb, rss_file_mb) = (server.status_mb("RssAnon")?, server.status_mb("RssFile")?);
+    let server_ticks = server.cpu_ticks()? - server_cpu_before;
     let machine_ticks = machine_cpu_ticks()? - machine_cpu_before;
     let load_after = bench_list::load_average().unwrap_or_default();
-    let _ = stop.send(());
-    server.await??;
+    tokio::task::spawn_blocking(move || server.stop()).await??;
 
     let line = output
         .lines()
@@ -258,43 +261,132 @@ fn wrk(script: &Path, base: &str, s: &LoadSettings) -> Result<String> {
     Ok(text)
 }
 
-/// A `/proc/self/status` figure (kB) in MB.
-fn status_mb(key: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+/// `fahuo serve` in a child process, stopped (SIGTERM, then SIGKILL) when dropped.
+struct RunningServer {
+    child: Child,
+    /// `http://ADDR`, as the server printed it once listening.
+    base: String,
+    log: PathBuf,
 }
 
-/// Resets the peak-RSS mark (Linux: `5` to clear_refs), so the peak is the serving's, not
-/// the seeding's.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+impl RunningServer {
+    /// Starts the server on a free loopback port and waits until it listens (it prints its
+    /// address once the socket is bound). Its log goes to `log`.
+    fn start(s: &ServerProcess, log: &Path) -> Result<RunningServer> {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args([
+            "serve",
+            "--no-jobs",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&s.data_dir)
+        .arg("--database-url")
+        .arg(&s.database_url);
+        if let Some(config) = &s.config {
+            cmd.arg("--config").arg(config);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .context("cannot start `fahuo serve`")?;
+        let mut server = RunningServer {
+            child,
+            base: String::new(),
+            log: log.to_path_buf(),
+        };
+        let stdout = server.child.stdout.take().context("the server's stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if let Some(base) = line?.strip_prefix("fahuo is serving ") {
+                server.base = base.trim().to_string();
+                // Read on to the end: a closed pipe would fail the server's next line.
+                std::thread::spawn(move || lines.for_each(drop));
+                return Ok(server);
+            }
+        }
+        bail!(
+            "`fahuo serve` stopped before listening:\n{}",
+            server.log_tail()
+        )
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// A `/proc/PID/status` figure (kB) in MB.
+    fn status_mb(&self, key: &str) -> Result<f64> {
+        proc_status_mb(&self.pid(), key)
+            .with_context(|| format!("{key} of the server process\n{}", self.log_tail()))
+    }
+
+    /// The server's CPU time so far, all threads, user + system (`/proc/PID/stat` fields 14
+    /// and 15), in ticks.
+    fn cpu_ticks(&self) -> Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // The command name (field 2) is in parentheses and may hold spaces: count after it.
+        let rest = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r)
+            .context("/proc/PID/stat")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // `rest` starts at field 3.
+        let tick = |n: usize| -> Result<u64> {
+            fields
+                .get(n - 3)
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("field {n} of /proc/PID/stat"))
+        };
+        Ok(tick(14)? + tick(15)?)
+    }
+
+    /// Asks the server to shut down as an operator would (SIGTERM) and waits for it.
+    fn stop(mut self) -> Result<()> {
+        Command::new("kill")
+            .args(["-TERM", &self.pid()])
+            .status()
+            .context("cannot run kill")?;
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("`fahuo serve` ended with {status}:\n{}", self.log_tail());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // Only left running when the bench failed half-way: do not leave it behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A figure of `/proc/PID/status` (kB) in MB, `pid` being a number or `self`.
+pub fn proc_status_mb(pid: &str, key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Linux reports CPU times in `/proc` in USER_HZ ticks, which the kernel fixes at 100 a
 /// second for user space.
 const MS_PER_TICK: f64 = 10.0;
-
-/// This process's CPU time so far, all threads, user + system (`/proc/self/stat` fields 14
-/// and 15), in ticks.
-fn process_cpu_ticks() -> Result<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("/proc/self/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3.
-    let tick = |n: usize| -> Result<u64> {
-        fields
-            .get(n - 3)
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("field {n} of /proc/self/stat"))
-    };
-    Ok(tick(14)? + tick(15)?)
-}
 
 /// The whole machine's busy CPU time so far, every core, in ticks: the first line of
 /// `/proc/stat` less idle and iowait.

@@ -98,6 +98,10 @@ enum BenchCommand {
         /// How long wrk runs against the order list.
         #[arg(long, default_value_t = 15)]
         wrk_seconds: u64,
+        /// Give up on the end-to-end run after this many seconds (it then reports what is
+        /// missing and the bench stops there).
+        #[arg(long, default_value_t = 3_600)]
+        time_limit: u64,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -163,7 +167,8 @@ enum BenchCommand {
     },
     /// The order list API under wrk (64 connections, 2 threads) over N bulk-loaded orders:
     /// a mix of the page's filter combinations with an API token; prints requests/s, p50/p99
-    /// and the server's peak memory. Needs `wrk`. Uses a throw-away SQLite database unless
+    /// and the memory of the server (`fahuo serve --no-jobs`, a process of its own). Needs
+    /// `wrk`. Uses a throw-away SQLite database unless
     /// --database-url is given.
     OrderListLoad {
         #[arg(long, default_value_t = 1_000_000)]
@@ -373,6 +378,9 @@ struct DemoArgs {
     /// limits) and of tracking pushes duplicated, reordered, late or forged.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
+    /// With --headless: give up after this many seconds and report what is missing.
+    #[arg(long, default_value_t = 3_600)]
+    time_limit: u64,
     /// Orders per platform in the built-in WeChat Shop, Douyin and Xiaohongshu emulators
     /// (0: no emulators, no platform shops).
     #[arg(long, default_value_t = 300)]
@@ -446,6 +454,7 @@ async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&config).await?;
             let mut opts = fahuo_cli::headless::HeadlessOptions::new(args.orders);
             opts.fault_rate = args.fault_rate;
+            opts.time_limit = std::time::Duration::from_secs(args.time_limit);
             let report = fahuo_cli::headless::run(store.clone(), config.app.clone(), &opts).await?;
             println!("{}", serde_json::to_string(&report)?);
             store.close().await;
@@ -826,6 +835,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Pipeline {
             orders,
             wrk_seconds,
+            time_limit,
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
@@ -841,8 +851,11 @@ async fn run(cli: Cli) -> Result<()> {
                 duration: std::time::Duration::from_secs(wrk_seconds),
                 ..Default::default()
             };
+            let mut run = fahuo_cli::headless::HeadlessOptions::new(orders);
+            run.time_limit = std::time::Duration::from_secs(time_limit);
+            let server = server_process(&config, &common);
             let result =
-                fahuo_cli::bench_pipeline::pipeline(app.store().clone(), &app, orders, &wrk)
+                fahuo_cli::bench_pipeline::pipeline(app.store().clone(), &app, &server, &run, &wrk)
                     .await?;
             println!("{}", serde_json::to_string(&result)?);
             app.store().close().await;
@@ -932,22 +945,19 @@ async fn run(cli: Cli) -> Result<()> {
             common,
         }) => {
             let scratch = tempfile::tempdir()?;
-            let config = bench_config(common, scratch.path())?;
+            let config = bench_config(common.clone(), scratch.path())?;
             let app = open_app(&config).await?;
             let settings = fahuo_cli::bench_wrk::LoadSettings {
                 duration: std::time::Duration::from_secs(seconds),
                 ..Default::default()
             };
             let (fx, samples) = fahuo_cli::bench_wrk::seed(&app, orders).await?;
-            // Served by connections that did not do the bulk load, as after a restart (the
-            // load's heap stays in this process: BENCHMARKS.md says how much).
-            app.store().close().await;
-            drop(app);
-            let app = open_app(&config).await?;
-            let report = fahuo_cli::bench_wrk::load(&app, &fx, &samples, orders, &settings).await?;
+            let server = server_process(&config, &common);
+            let report =
+                fahuo_cli::bench_wrk::load(&app, &server, &fx, &samples, orders, &settings).await?;
             app.store().close().await;
             println!(
-                "{}, wrk -t{} -c{} -d{}s",
+                "{}, wrk -t{} -c{} -d{}s, served by `fahuo serve --no-jobs`",
                 fahuo_store::redact_url(&config.database_url()),
                 settings.threads,
                 settings.connections,
@@ -1105,6 +1115,16 @@ fn bench_config(mut common: CommonArgs, scratch: &std::path::Path) -> Result<Con
     config.log = "warn".into();
     config::init_logging(&config);
     Ok(config)
+}
+
+/// The `fahuo serve` process a load bench measures: this configuration's database and data
+/// directory (its keys), and the configuration file given, if any.
+fn server_process(config: &Config, common: &CommonArgs) -> fahuo_cli::bench_wrk::ServerProcess {
+    fahuo_cli::bench_wrk::ServerProcess {
+        data_dir: config.data_dir.clone(),
+        database_url: config.database_url(),
+        config: common.config.clone(),
+    }
 }
 
 /// An app for one-shot commands, logging warnings only.
