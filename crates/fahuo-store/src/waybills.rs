@@ -22,9 +22,7 @@ use serde::de::DeserializeOwned;
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.service, a.carrier_code, a.base_url, a.shop_id, \
     a.priority, a.sender_name, a.sender_phone, a.quota, a.reported_balance, a.balance_checked_at, a.low_balance_threshold, \
-    a.latency_budget_ms, a.enabled, a.created_at, \
-    (SELECT COUNT(*) FROM waybill_requests r WHERE r.account_id = a.id \
-       AND r.state IN ('pending', 'issued', 'abandoned')) AS used";
+    a.latency_budget_ms, a.enabled, a.created_at, a.numbers_held AS used";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {

@@ -2524,6 +2524,12 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
         .await
         .unwrap();
     let (order, package) = allocated_package(store, &a, "P-1").await;
+    // Each account's numbers held against its quota (requests pending, issued or abandoned),
+    // as the account reports it.
+    let held = || async {
+        let used = |id| async move { store.carrier_account(a.tenant, id).await.unwrap().used };
+        (used(first.id).await, used(second.id).await)
+    };
 
     // Twenty callers at once: one request row, one key.
     let tasks: Vec<_> = (0..20)
@@ -2542,6 +2548,7 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
         keys.insert(t.await.unwrap().request_key);
     }
     assert_eq!(keys.len(), 1, "every caller asks under one key: {keys:?}");
+    assert_eq!(held().await, (1, 0), "one request, counted once");
     let request = store
         .open_waybill_request(a.tenant, package, first.id)
         .await
@@ -2563,6 +2570,7 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
     for t in tasks {
         assert!(matches!(t.await.unwrap(), Recorded::Live(_)));
     }
+    assert_eq!(held().await, (1, 0), "an issued number is still held");
     assert_eq!(
         store.order(a.tenant, order).await.unwrap().state,
         OrderState::WaybillIssued
@@ -2584,6 +2592,11 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
     );
     let live = store.live_waybills(a.tenant).await.unwrap();
     assert_eq!(live.len(), 1);
+    assert_eq!(
+        held().await,
+        (1, 1),
+        "an abandoned number is held until recycled"
+    );
     let abandoned = store.abandoned_waybill_requests(10).await.unwrap();
     assert_eq!(
         abandoned
@@ -2603,6 +2616,7 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
             .unwrap()
             .is_empty()
     );
+    assert_eq!(held().await, (1, 0), "a recycled number is given back");
 
     // A request the service refused leaves nothing to recycle; a timed-out one does.
     let (_, other) = allocated_package(store, &a, "P-2").await;
@@ -2610,10 +2624,16 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
         .open_waybill_request_with(a.tenant, other, first.id, None, t0())
         .await
         .unwrap();
+    assert_eq!(held().await, (2, 0));
     store
         .close_waybill_request(&refused, "no balance", false, t0())
         .await
         .unwrap();
+    assert_eq!(
+        held().await,
+        (1, 0),
+        "a refused request never held a number"
+    );
     let retry = store
         .open_waybill_request_with(a.tenant, other, first.id, None, t0())
         .await
@@ -2627,6 +2647,19 @@ async fn concurrent_requests_for_one_package_share_one_key_and_one_live_number(d
         .await
         .unwrap();
     assert_eq!(store.abandoned_waybill_requests(10).await.unwrap().len(), 1);
+    assert_eq!(
+        held().await,
+        (2, 0),
+        "a timed-out request may hold a number"
+    );
+
+    // The count kept with the account is the count of its requests.
+    let counted: Vec<(i64, i64)> = on_db!(store.db(), pool => sqlx::query_as(
+            "SELECT a.id, (SELECT COUNT(*) FROM waybill_requests r WHERE r.account_id = a.id \
+             AND r.state IN ('pending', 'issued', 'abandoned')) FROM carrier_accounts a \
+             WHERE a.tenant_id = $1 ORDER BY a.id")
+        .bind(a.tenant.get()).fetch_all(pool).await.unwrap());
+    assert_eq!(counted, [(first.id.get(), 2), (second.id.get(), 0)]);
 }
 
 async fn print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice(db: TestDb) {
@@ -2879,6 +2912,71 @@ mod an_old_database_upgrades_with_its_rows_intact {
     async fn postgres() {
         if let Some(db) = fahuo_store::testing::TestDb::postgres_at(Some(10)).await {
             super::an_old_database_upgrades_with_its_rows_intact(db).await;
+        }
+    }
+}
+
+/// Migration 0025 keeps each carrier account's numbers held (against its quota) on the account:
+/// an account that already had requests gets them counted (pending, issued and abandoned ones,
+/// not refused or recycled ones), and a request made after the upgrade counts too.
+async fn an_upgrade_counts_the_numbers_each_carrier_account_already_holds(db: TestDb) {
+    let store = &db.store;
+    let a = fixture(store, "商家A").await;
+    let (_, first) = allocated_package(store, &a, "P-1").await;
+    let (_, second) = allocated_package(store, &a, "P-2").await;
+    let account: i64 = on_db!(store.db(), pool => sqlx::query_scalar(
+            "INSERT INTO carrier_accounts (tenant_id, name, service, carrier_code, base_url, \
+             credentials_enc, sender_name, sender_phone, quota, created_at) \
+             VALUES ($1, '中通老账号', 'kdniao', 'ZTO', 'http://127.0.0.1:9', $2, '张三', \
+             '13800000000', 10, $3) RETURNING id")
+        .bind(a.tenant.get()).bind(vec![1u8, 2, 3]).bind(t0().timestamp_millis())
+        .fetch_one(pool).await.unwrap());
+    let requests = [
+        (first, "issued"),
+        (first, "abandoned"),
+        (first, "failed"),
+        (first, "recycled"),
+        (second, "pending"),
+        (second, "abandoned"),
+    ];
+    for (i, (package, state)) in requests.into_iter().enumerate() {
+        on_db!(store.db(), pool => sqlx::query(
+                "INSERT INTO waybill_requests (tenant_id, package_id, account_id, request_key, \
+                 state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
+            .bind(a.tenant.get()).bind(package.get()).bind(account).bind(format!("OLD{i}"))
+            .bind(state).bind(t0().timestamp_millis())
+            .execute(pool).await.unwrap().rows_affected());
+    }
+
+    store.migrate().await.unwrap();
+
+    let account = store
+        .carrier_account(a.tenant, CarrierAccountId(account))
+        .await
+        .unwrap();
+    assert_eq!((account.used, account.remaining()), (4, Some(6)));
+    let (_, third) = allocated_package(store, &a, "P-3").await;
+    store
+        .open_waybill_request_with(a.tenant, third, account.id, None, t0())
+        .await
+        .unwrap();
+    let account = store.carrier_account(a.tenant, account.id).await.unwrap();
+    assert_eq!(account.used, 5);
+}
+
+mod an_upgrade_counts_the_numbers_each_carrier_account_already_holds {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::an_upgrade_counts_the_numbers_each_carrier_account_already_holds(
+            fahuo_store::testing::TestDb::sqlite_at(Some(24)).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(db) = fahuo_store::testing::TestDb::postgres_at(Some(24)).await {
+            super::an_upgrade_counts_the_numbers_each_carrier_account_already_holds(db).await;
         }
     }
 }
