@@ -168,8 +168,7 @@ enum BenchCommand {
     /// The order list API under wrk (64 connections, 2 threads) over N bulk-loaded orders:
     /// a mix of the page's filter combinations with an API token; prints requests/s, p50/p99
     /// and the memory of the server (`fahuo serve --no-jobs`, a process of its own). Needs
-    /// `wrk`. Uses a throw-away SQLite database unless
-    /// --database-url is given.
+    /// `wrk`. Uses a throw-away SQLite database unless --database-url is given.
     OrderListLoad {
         #[arg(long, default_value_t = 1_000_000)]
         orders: usize,
