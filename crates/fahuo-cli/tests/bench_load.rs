@@ -19,7 +19,8 @@ fn figure<'a>(table: &'a str, figure: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no row {figure:?} in\n{table}"))
 }
 
-fn megabytes(cell: &str) -> Vec<f64> {
+/// The numbers in a value cell, e.g. `20 MB → 75 MB` or `0.921 ms`.
+fn numbers(cell: &str) -> Vec<f64> {
     cell.split_whitespace()
         .filter_map(|w| w.parse::<f64>().ok())
         .collect()
@@ -75,10 +76,10 @@ async fn a_short_load_is_served_by_a_process_of_its_own(db: TestDb) {
     assert!(rate > 0.0, "{stdout}");
     // The server started fresh for the load: its memory is its own, and the peak is at least
     // what it held before the load.
-    let rss = megabytes(figure(&stdout, "server RSS before → peak under load"));
+    let rss = numbers(figure(&stdout, "server RSS before → peak under load"));
     assert_eq!(rss.len(), 2, "{stdout}");
     assert!(rss[0] > 0.0 && rss[1] >= rss[0], "{stdout}");
-    let cpu = megabytes(figure(&stdout, "server CPU per request"));
+    let cpu = numbers(figure(&stdout, "server CPU per request"));
     assert!(cpu[0] > 0.0, "{stdout}");
 
     let data = data.to_string_lossy().to_string();
