@@ -40,7 +40,7 @@ pub struct HeadlessOptions {
     /// tracking pushes that are duplicated, reordered or late.
     pub fault_rate: f64,
     pub seed: u64,
-    /// Give up (and report what is missing) after this long.
+    /// Stop driving after this long and report what has not reached its end.
     pub time_limit: Duration,
 }
 
@@ -71,11 +71,16 @@ pub struct HeadlessReport {
     /// Orders that did not end where expected (platform order ids, at most 20 shown).
     pub losses: Vec<String>,
     pub loss_count: usize,
+    /// How many orders each kind of loss took (what follows the id: "never shipped", "parcel
+    /// delivered but fahuo says …").
+    pub loss_kinds: BTreeMap<String, usize>,
     /// Anything done twice (kind: number), at most 20 shown.
     pub duplicates: Vec<String>,
     pub duplicate_count: usize,
     /// Every order reached its end exactly once.
     pub ok: bool,
+    /// The phase the time limit stopped (`ship` or `track`); none when the run finished.
+    pub stopped_in: Option<String>,
     pub elapsed_seconds: f64,
     /// Time per phase: setup, the run until every order is shipped, tracking to the end,
     /// and the comparison.
@@ -240,16 +245,16 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
     let deadline = started + opts.time_limit;
     let shipping_started = Instant::now();
     // The merchant prints whatever is ready until every shippable order has left.
-    drive_until(&app, &sim, deadline, 60, || {
+    let shipped_all = drive_until(&app, &sim, deadline, 60, || {
         let (app, sim, expected, merchant) = (&app, &sim, &expected, &merchant);
         async move {
             let printed = print_ready(app, merchant).await?;
-            if printed > 0 {
-                return Ok(false);
-            }
             let shipped = sim.accepted_shipment_count(|id| expected.to_ship.contains(id));
-            tracing::debug!(shipped, "headless run: print round");
-            Ok(shipped == expected.to_ship.len())
+            Ok(if printed > 0 {
+                Round::Busy
+            } else {
+                Round::Left(expected.to_ship.len().saturating_sub(shipped))
+            })
         }
     })
     .await?;
@@ -266,37 +271,45 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
         .flat_map(|(_, ships)| ships.into_iter().map(|s| s.tracking_no))
         .collect();
     let tracking_started = Instant::now();
-    drive_until(&app, &sim, deadline, 6 * 3_600, || {
-        let (app, sim, merchant, shipped_numbers) = (&app, &sim, &merchant, &shipped_numbers);
-        async move {
-            let views = sim.parcel_views();
-            if views.is_empty() || !shipped_numbers.iter().all(|n| views.contains_key(n)) {
-                return Ok(false);
-            }
-            // The carriers first (in memory), fahuo's parcels only once every journey is over.
-            let mut ends = HashMap::new();
-            for (number, view) in &views {
-                match carrier_end(view) {
-                    CarrierEnd::Ends(state) => {
-                        ends.insert(number.as_str(), state);
+    let tracked_all = shipped_all
+        && drive_until(&app, &sim, deadline, 6 * 3_600, || {
+            let (app, sim, merchant, shipped_numbers) = (&app, &sim, &merchant, &shipped_numbers);
+            async move {
+                let views = sim.parcel_views();
+                let unknown = shipped_numbers
+                    .iter()
+                    .filter(|n| !views.contains_key(*n))
+                    .count();
+                // The carriers first (in memory), fahuo's parcels only once every journey is over.
+                let mut ends = HashMap::new();
+                let mut travelling = 0;
+                for (number, view) in &views {
+                    match carrier_end(view) {
+                        CarrierEnd::Ends(state) => {
+                            ends.insert(number.as_str(), state);
+                        }
+                        CarrierEnd::Never => {}
+                        CarrierEnd::NotYet => travelling += 1,
                     }
-                    CarrierEnd::Never => {}
-                    CarrierEnd::NotYet => return Ok(false),
                 }
+                if unknown + travelling > 0 {
+                    return Ok(Round::Left(unknown + travelling));
+                }
+                let ours = app.store().parcel_states(merchant.tenant_id).await?;
+                let arrived = ours
+                    .iter()
+                    .filter(|(number, state)| {
+                        ends.get(number.as_str())
+                            .is_some_and(|end| state.as_deref() == Some(*end))
+                    })
+                    .count();
+                Ok(Round::Left(ends.len().saturating_sub(arrived)))
             }
-            let ours = app.store().parcel_states(merchant.tenant_id).await?;
-            let arrived = ours
-                .iter()
-                .filter(|(number, state)| {
-                    ends.get(number.as_str())
-                        .is_some_and(|end| state.as_deref() == Some(*end))
-                })
-                .count();
-            Ok(arrived == ends.len())
-        }
-    })
-    .await?;
-    phases.insert("track".into(), tracking_started.elapsed().as_secs_f64());
+        })
+        .await?;
+    if shipped_all {
+        phases.insert("track".into(), tracking_started.elapsed().as_secs_f64());
+    }
 
     let compare_started = Instant::now();
     let _ = stop_runner.send(());
@@ -311,6 +324,12 @@ pub async fn run(store: Store, base: Settings, opts: &HeadlessOptions) -> Result
     report.phase_seconds = phases;
     report.sim_hours_advanced = (sim.now_ms() - clock_start) as f64 / 3_600_000.0;
     report.elapsed_seconds = started.elapsed().as_secs_f64();
+    report.stopped_in = match (shipped_all, tracked_all) {
+        (false, _) => Some("ship".into()),
+        (true, false) => Some("track".into()),
+        (true, true) => None,
+    };
+    report.ok &= report.stopped_in.is_none();
     if let Ok(sim) = Arc::try_unwrap(sim) {
         sim.shutdown().await;
     }
@@ -503,27 +522,36 @@ async fn print_ready(app: &App, merchant: &Actor) -> Result<usize> {
     Ok(printed)
 }
 
-/// Runs rounds of `round` until it says done while fahuo and the emulators are quiet. Between
-/// rounds that are not done, with no push in flight, the sim clock moves on, so that retries
-/// waiting for their backoff fall due and parcels travel.
+/// What a round of the driver found.
+enum Round {
+    /// It did something (printed): another round follows before anything is counted.
+    Busy,
+    /// This many things (orders to ship, parcels to follow) have not reached their end.
+    Left(usize),
+}
+
+/// Runs rounds of `round` until nothing is left while fahuo and the emulators are quiet; false
+/// when `deadline` came first. Between rounds that are not done, with no push in flight, the
+/// sim clock moves on, so that retries waiting for their backoff fall due and parcels travel.
 async fn drive_until<F, Fut>(
     app: &App,
     sim: &Arc<SimHandle>,
     deadline: Instant,
     step_secs: i64,
     mut round: F,
-) -> Result<()>
+) -> Result<bool>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool>>,
+    Fut: std::future::Future<Output = Result<Round>>,
 {
     let mut last_report = Instant::now();
     loop {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the run did not finish within its time limit"
-        );
-        let done = round().await?;
+        if Instant::now() >= deadline {
+            tracing::warn!("headless run: stopped by its time limit");
+            return Ok(false);
+        }
+        let round = round().await?;
+        let done = matches!(round, Round::Left(0));
         // The queues' unfinished rows only (`job_counts` would count every done job each round).
         let queues = app.store().queue_stats(app.now()).await?;
         let running: i64 = queues.iter().map(|q| q.running).sum();
@@ -531,8 +559,20 @@ where
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
             tracing::info!(
-                queued = queues.iter().map(|q| q.ready + q.scheduled).sum::<i64>(),
+                left = match round {
+                    Round::Busy => None,
+                    Round::Left(n) => Some(n),
+                },
+                ready = queues.iter().map(|q| q.ready).sum::<i64>(),
+                scheduled = queues.iter().map(|q| q.scheduled).sum::<i64>(),
                 running,
+                // What holds the workers, and what waits for them: "kind running/ready".
+                kinds = queues
+                    .iter()
+                    .filter(|q| q.running + q.ready > 0)
+                    .map(|q| format!("{} {}/{}", q.kind, q.running, q.ready))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 dead = queues.iter().map(|q| q.dead).sum::<i64>(),
                 pushing,
                 sim_clock = %Utc.timestamp_millis_opt(sim.now_ms()).single().unwrap_or_default(),
@@ -540,7 +580,7 @@ where
             );
         }
         if done && running == 0 && pushing == 0 {
-            return Ok(());
+            return Ok(true);
         }
         // Periodic jobs (syncs every few seconds) are nearly always running on a busy node,
         // so waiting for none to run stalled the clock for good at 10,000 orders. The lease
@@ -592,7 +632,8 @@ async fn compare(
     let accepted = ledger.accepted_shipments();
     let tracking = sim.tracking_snapshot();
     let sms = sim.sms_snapshot();
-    let mut losses = Vec::new();
+    // (platform order id, what went wrong)
+    let mut losses: Vec<(&String, String)> = Vec::new();
     let mut duplicates = Vec::new();
     let mut report = HeadlessReport {
         expected: Expected {
@@ -666,12 +707,12 @@ async fn compare(
     for id in &expected.to_ship {
         let theirs = accepted.get(id).map(Vec::as_slice).unwrap_or_default();
         match theirs {
-            [] => losses.push(format!("{id}: never shipped")),
+            [] => losses.push((id, "never shipped".into())),
             [one] => {
                 report.stages.written_back += 1;
                 let kept = kept_numbers.get(id.as_str());
                 if !kept.is_some_and(|k| k.contains(one.tracking_no.as_str())) {
-                    losses.push(format!("{id}: shipped with a number fahuo does not hold"));
+                    losses.push((id, "shipped with a number fahuo does not hold".into()));
                 }
                 let ours = ours_by_order.get(id.as_str()).map(Vec::len).unwrap_or(0);
                 if ours != 1 {
@@ -683,7 +724,7 @@ async fn compare(
     }
     for id in &expected.unshippable {
         if accepted.contains_key(id) {
-            losses.push(format!("{id}: shipped although unshippable"));
+            losses.push((id, "shipped although unshippable".into()));
         }
     }
 
@@ -701,16 +742,16 @@ async fn compare(
         };
         let ours = parcels.get(one.tracking_no.as_str());
         let Some(view) = tracking.parcels.get(&one.tracking_no) else {
-            losses.push(format!("{id}: the carrier never heard of its parcel"));
+            losses.push((id, "the carrier never heard of its parcel".into()));
             continue;
         };
         match carrier_end(view) {
             CarrierEnd::Never => report.stages.with_carrier += 1,
-            CarrierEnd::NotYet => losses.push(format!("{id}: parcel still travelling")),
+            CarrierEnd::NotYet => losses.push((id, "parcel still travelling".into())),
             CarrierEnd::Ends(state) => {
                 let got = ours.and_then(|p| p.state.as_deref());
                 if got != Some(state) {
-                    losses.push(format!("{id}: parcel {state} but fahuo says {got:?}"));
+                    losses.push((id, format!("parcel {state} but fahuo says {got:?}")));
                 } else if state == "delivered" {
                     report.stages.delivered += 1;
                 } else {
@@ -735,9 +776,15 @@ async fn compare(
     duplicates.sort();
     report.loss_count = losses.len();
     report.duplicate_count = duplicates.len();
-    losses.truncate(20);
+    for (_, what) in &losses {
+        *report.loss_kinds.entry(what.clone()).or_default() += 1;
+    }
+    report.losses = losses
+        .iter()
+        .take(20)
+        .map(|(id, what)| format!("{id}: {what}"))
+        .collect();
     duplicates.truncate(20);
-    report.losses = losses;
     report.duplicates = duplicates;
     report.ok = report.loss_count == 0 && report.duplicate_count == 0;
     Ok(report)

@@ -45,3 +45,29 @@ async fn every_order_ends_once_under_faults(db: TestDb) {
 }
 
 both_backends!(every_order_ends_once_under_faults);
+
+/// A run its time limit stops still compares and reports: which phase it stopped in, and every
+/// order that did not reach its end, counted by what went wrong. (Only the driver prints, so
+/// with no time at all nothing is shipped.)
+async fn a_run_out_of_time_reports_what_did_not_reach_its_end(db: TestDb) {
+    let mut opts = HeadlessOptions::new(30);
+    opts.time_limit = Duration::ZERO;
+    let report = run(db.store.clone(), Default::default(), &opts)
+        .await
+        .expect("a stopped run still reports");
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!report.ok, "{json}");
+    assert_eq!(report.stopped_in.as_deref(), Some("ship"), "{json}");
+    assert!(report.expected.to_ship > 0, "nothing to ship: {json}");
+    assert_eq!(report.loss_count, report.expected.to_ship, "{json}");
+    assert_eq!(
+        report.loss_kinds.get("never shipped"),
+        Some(&report.expected.to_ship),
+        "{json}"
+    );
+    assert_eq!(report.losses.len(), report.loss_count.min(20), "{json}");
+    assert_eq!(report.stages.written_back, 0, "{json}");
+    assert!(!report.phase_seconds.contains_key("track"), "{json}");
+}
+
+both_backends!(a_run_out_of_time_reports_what_did_not_reach_its_end);
