@@ -329,13 +329,18 @@ impl App {
         Ok(report)
     }
 
-    /// Enqueues a window sync of every connected shop, at most one per shop per slot.
+    /// Enqueues a window sync of every connected shop that has none waiting for a worker, at
+    /// most one per shop per slot.
     pub async fn schedule_after_sale_syncs(&self) -> Result<usize> {
         let now = self.now();
         let slot = now.timestamp() / self.settings().sync_every_seconds.max(1);
+        let waiting = self.shops_waiting_for(SYNC_JOB).await?;
         let mut n = 0;
         for shop in self.store().shops_to_sync().await? {
-            if shop.status == ShopStatus::AuthFailed || shop.platform == Platform::Manual {
+            if shop.status == ShopStatus::AuthFailed
+                || shop.platform == Platform::Manual
+                || waiting.contains(&shop.id.get())
+            {
                 continue;
             }
             let payload = serde_json::to_value(AfterSaleJob {

@@ -710,13 +710,15 @@ impl App {
         Ok(())
     }
 
-    /// Enqueues a sync of every shop that has credentials; at most one per shop per minute.
+    /// Enqueues a sync of every shop that has credentials and none waiting for a worker; at
+    /// most one per shop per slot (`Settings::sync_every_seconds`).
     pub async fn schedule_syncs(&self) -> Result<usize> {
         let now = self.now();
         let slot = now.timestamp() / self.settings().sync_every_seconds.max(1);
+        let waiting = self.shops_waiting_for(SYNC_JOB).await?;
         let mut enqueued = 0;
         for shop in self.store().shops_to_sync().await? {
-            if shop.status == ShopStatus::AuthFailed {
+            if shop.status == ShopStatus::AuthFailed || waiting.contains(&shop.id.get()) {
                 continue;
             }
             if self.enqueue_sync(&shop, &format!("{slot}")).await? {

@@ -482,6 +482,23 @@ async fn purge(app: &App) -> Result<(), JobError> {
 }
 
 impl App {
+    /// The shops (`shop_id` of the payload) that have a job of `kind` waiting for a worker.
+    /// A shop's sync that waits reads up to the moment it starts, so a schedule that finds one
+    /// adds no other: a slot's sync behind a long run (a large shop's first days) would
+    /// otherwise queue one no-op per slot, hundreds when the runs fall behind.
+    pub(crate) async fn shops_waiting_for(
+        &self,
+        kind: &str,
+    ) -> crate::Result<std::collections::HashSet<i64>> {
+        Ok(self
+            .store()
+            .queued_jobs(kind)
+            .await?
+            .iter()
+            .filter_map(|job| job.payload.get("shop_id")?.as_i64())
+            .collect())
+    }
+
     /// The tenant's jobs in a state (`dead` is the dead letter), newest first.
     pub async fn jobs(
         &self,

@@ -335,3 +335,70 @@ async fn decrypts_each_receiver_once(db: &TestDb, seed: u64, platform: fahuo_sim
     assert_eq!(stored(same).await, same_receiver);
     assert_eq!(stored(moved).await, now);
 }
+
+both_backends!(a_shop_has_one_sync_waiting_however_many_slots_pass);
+
+/// A shop's sync that waits for a worker reads up to the moment it starts, so the schedule adds
+/// no second one while it waits, whatever number of slots pass (orders and after-sales alike);
+/// once a worker holds it, the schedule queues the one that follows it.
+async fn a_shop_has_one_sync_waiting_however_many_slots_pass(db: TestDb) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Arc::new(fahuo_sim::start(SimConfig::new(62, 1), listener).unwrap());
+    let app = App::new(
+        db.store.clone(),
+        Arc::new(SimClock(sim.clone())),
+        Settings::default(),
+    );
+    let tenant = app
+        .create_tenant(&Name::parse("同步排队商家").unwrap())
+        .await
+        .unwrap()
+        .id;
+    let info = sim.info();
+    app.create_shop(
+        &Actor::cli(tenant),
+        &ShopInput {
+            platform: "douyin".into(),
+            name: "抖店".into(),
+            platform_shop_id: info.douyin.shop_id.to_string(),
+            api_base_url: Some(info.douyin_base_url.clone()),
+            credentials: Some(CredentialsInput {
+                app_key: info.douyin.app_key.clone(),
+                app_secret: info.douyin.app_secret.clone(),
+                ..Default::default()
+            }),
+        },
+    )
+    .await
+    .unwrap();
+    let kinds = [fahuo_app::intake::SYNC_JOB, fahuo_app::aftersales::SYNC_JOB];
+    let schedule = || async {
+        (
+            app.schedule_syncs().await.unwrap(),
+            app.schedule_after_sale_syncs().await.unwrap(),
+        )
+    };
+
+    assert_eq!(
+        schedule().await,
+        (0, 1),
+        "the order sync queued when the shop was connected waits; after-sales get theirs"
+    );
+    for _ in 0..3 {
+        sim.advance_clock(Settings::default().sync_every_seconds);
+        assert_eq!(schedule().await, (0, 0), "the first ones still wait");
+    }
+    let held = db
+        .store
+        .claim_jobs("w", &kinds, app.now(), chrono::Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 2, "one of each kind waited");
+    assert_eq!(
+        schedule().await,
+        (1, 1),
+        "the next waits behind the running ones"
+    );
+    sim.advance_clock(Settings::default().sync_every_seconds);
+    assert_eq!(schedule().await, (0, 0), "and is the only one waiting");
+}

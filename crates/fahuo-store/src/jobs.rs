@@ -514,6 +514,16 @@ impl Store {
         Ok(counts)
     }
 
+    /// Every job of `kind` waiting to run (due or not), every tenant, oldest first.
+    pub async fn queued_jobs(&self, kind: &str) -> Result<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND state = 'queued' ORDER BY id"
+        );
+        let rows: Vec<JobRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(kind).fetch_all(pool).await?);
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     /// Every job running right now, with the worker holding its lease (every tenant): what
     /// other nodes take over once those leases expire if their worker dies.
     pub async fn running_jobs(&self) -> Result<Vec<Job>> {

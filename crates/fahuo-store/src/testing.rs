@@ -127,21 +127,29 @@ impl Drop for TestDb {
 
 /// Runs an `async fn(TestDb)` test on SQLite and on PostgreSQL:
 /// `both_backends!(my_test);` makes `my_test::sqlite` and `my_test::postgres`.
+/// `both_backends!(my_test at 24);` hands it databases migrated only up to version 24, as an
+/// earlier release left them: for upgrade tests.
 #[macro_export]
 macro_rules! both_backends {
+    ($name:ident at $version:literal) => {
+        $crate::both_backends!(@at $name, Some($version));
+    };
     ($($name:ident),+ $(,)?) => {$(
+        $crate::both_backends!(@at $name, None);
+    )+};
+    (@at $name:ident, $version:expr) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::testing::TestDb::sqlite().await).await;
+                super::$name($crate::testing::TestDb::sqlite_at($version).await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(db) = $crate::testing::TestDb::postgres().await {
+                if let Some(db) = $crate::testing::TestDb::postgres_at($version).await {
                     super::$name(db).await;
                 }
             }
         }
-    )+};
+    };
 }

@@ -2792,7 +2792,52 @@ async fn print_jobs_count_reprints_and_a_repeated_key_prints_nothing_twice(db: T
     );
 }
 
-both_backends!(queue_stats_count_each_kind_by_readiness);
+both_backends!(
+    queue_stats_count_each_kind_by_readiness,
+    the_queued_jobs_of_a_kind_are_those_waiting_due_or_not
+);
+
+/// What a schedule reads to leave alone a subject that already has a run waiting: the jobs of
+/// one kind still queued, due now or later (a retry waiting out its backoff), oldest first; not
+/// those a worker holds, nor finished ones, nor another kind's.
+async fn the_queued_jobs_of_a_kind_are_those_waiting_due_or_not(db: TestDb) {
+    let store = &db.store;
+    let job = |kind: &str, shop: i64, at: DateTime<Utc>| {
+        NewJob::new(kind, serde_json::json!({ "shop_id": shop }), at)
+    };
+    for (kind, shop, at) in [
+        ("sync", 1, t0()),
+        ("sync", 2, t0()),
+        ("sync", 3, t0() + Duration::minutes(5)),
+        ("ship", 4, t0()),
+    ] {
+        store.enqueue(&job(kind, shop, at), t0()).await.unwrap();
+    }
+    let claimed = store
+        .claim_jobs("w", &["sync"], t0(), Duration::seconds(60), 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store.enqueue(&job("sync", 5, t0()), t0()).await.unwrap();
+    let done = store
+        .claim_jobs("w", &["sync"], t0(), Duration::seconds(60), 1)
+        .await
+        .unwrap();
+    assert!(store.complete_job(&done[0], "w", t0()).await.unwrap());
+
+    let shops = |jobs: Vec<fahuo_store::jobs::Job>| {
+        jobs.iter()
+            .map(|j| j.payload["shop_id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shops(store.queued_jobs("sync").await.unwrap()),
+        [3, 5],
+        "shop 1's run is held by a worker, shop 2's is done; 3 waits for its time, 5 is due"
+    );
+    assert_eq!(shops(store.queued_jobs("ship").await.unwrap()), [4]);
+    assert!(store.queued_jobs("notify").await.unwrap().is_empty());
+}
 
 async fn queue_stats_count_each_kind_by_readiness(db: TestDb) {
     let store = &db.store;
@@ -2899,22 +2944,7 @@ async fn an_old_database_upgrades_with_its_rows_intact(db: TestDb) {
     );
 }
 
-mod an_old_database_upgrades_with_its_rows_intact {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::an_old_database_upgrades_with_its_rows_intact(
-            fahuo_store::testing::TestDb::sqlite_at(Some(10)).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(db) = fahuo_store::testing::TestDb::postgres_at(Some(10)).await {
-            super::an_old_database_upgrades_with_its_rows_intact(db).await;
-        }
-    }
-}
+both_backends!(an_old_database_upgrades_with_its_rows_intact at 10);
 
 /// Migration 0025 keeps each carrier account's numbers held (against its quota) on the account:
 /// an account that already had requests gets them counted (pending, issued and abandoned ones,
@@ -2964,22 +2994,7 @@ async fn an_upgrade_counts_the_numbers_each_carrier_account_already_holds(db: Te
     assert_eq!(account.used, 5);
 }
 
-mod an_upgrade_counts_the_numbers_each_carrier_account_already_holds {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::an_upgrade_counts_the_numbers_each_carrier_account_already_holds(
-            fahuo_store::testing::TestDb::sqlite_at(Some(24)).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(db) = fahuo_store::testing::TestDb::postgres_at(Some(24)).await {
-            super::an_upgrade_counts_the_numbers_each_carrier_account_already_holds(db).await;
-        }
-    }
-}
+both_backends!(an_upgrade_counts_the_numbers_each_carrier_account_already_holds at 24);
 
 /// A restore checks the file first: a fahuo SQLite database passes with its counts; one that
 /// records a migration this binary does not have (a newer release's) is refused.
