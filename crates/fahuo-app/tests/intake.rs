@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use fahuo_app::catalog::{CredentialsInput, ShopInput};
 use fahuo_app::{Actor, App, Clock, Settings};
-use fahuo_domain::Name;
+use fahuo_domain::{Name, ShopId, TenantId};
 use fahuo_sim::{SimConfig, SimHandle};
 use fahuo_store::both_backends;
 use fahuo_store::testing::TestDb;
@@ -73,6 +73,47 @@ async fn relay(upstream: SocketAddr) -> Relay {
     Relay { addr, open, heard }
 }
 
+/// A new tenant with the emulator's Douyin shop connected, reached directly or through `via`
+/// (a relay in front of the emulator).
+async fn douyin_merchant(
+    app: &App,
+    sim: &SimHandle,
+    name: &str,
+    via: Option<SocketAddr>,
+) -> (TenantId, ShopId) {
+    let tenant = app
+        .create_tenant(&Name::parse(name).unwrap())
+        .await
+        .unwrap()
+        .id;
+    let info = sim.info();
+    let base_url = match via {
+        Some(relay) => info
+            .douyin_base_url
+            .replace(&sim.addr().to_string(), &relay.to_string()),
+        None => info.douyin_base_url.clone(),
+    };
+    let shop = app
+        .create_shop(
+            &Actor::cli(tenant),
+            &ShopInput {
+                platform: "douyin".into(),
+                name: "抖店".into(),
+                platform_shop_id: info.douyin.shop_id.to_string(),
+                api_base_url: Some(base_url),
+                credentials: Some(CredentialsInput {
+                    app_key: info.douyin.app_key.clone(),
+                    app_secret: info.douyin.app_secret.clone(),
+                    ..Default::default()
+                }),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    (tenant, shop)
+}
+
 both_backends!(
     a_sync_keeps_its_shop_while_it_runs_and_a_dead_nodes_shop_is_free_once_its_lease_lapses
 );
@@ -96,33 +137,7 @@ async fn a_sync_keeps_its_shop_while_it_runs_and_a_dead_nodes_shop_is_free_once_
         ..Settings::default()
     };
     let app = App::new(db.store.clone(), Arc::new(SimClock(sim.clone())), settings);
-    let tenant = app
-        .create_tenant(&Name::parse("同步租约商家").unwrap())
-        .await
-        .unwrap()
-        .id;
-    let info = sim.info();
-    let shop = app
-        .create_shop(
-            &Actor::cli(tenant),
-            &ShopInput {
-                platform: "douyin".into(),
-                name: "抖店".into(),
-                platform_shop_id: info.douyin.shop_id.to_string(),
-                api_base_url: Some(
-                    info.douyin_base_url
-                        .replace(&sim.addr().to_string(), &relay.addr.to_string()),
-                ),
-                credentials: Some(CredentialsInput {
-                    app_key: info.douyin.app_key.clone(),
-                    app_secret: info.douyin.app_secret.clone(),
-                    ..Default::default()
-                }),
-            },
-        )
-        .await
-        .unwrap()
-        .id;
+    let (tenant, shop) = douyin_merchant(&app, &sim, "同步租约商家", Some(relay.addr)).await;
     let second_sync = || async {
         tokio::time::timeout(Duration::from_secs(10), app.sync_shop(tenant, shop))
             .await
@@ -349,28 +364,7 @@ async fn a_shop_has_one_sync_waiting_however_many_slots_pass(db: TestDb) {
         Arc::new(SimClock(sim.clone())),
         Settings::default(),
     );
-    let tenant = app
-        .create_tenant(&Name::parse("同步排队商家").unwrap())
-        .await
-        .unwrap()
-        .id;
-    let info = sim.info();
-    app.create_shop(
-        &Actor::cli(tenant),
-        &ShopInput {
-            platform: "douyin".into(),
-            name: "抖店".into(),
-            platform_shop_id: info.douyin.shop_id.to_string(),
-            api_base_url: Some(info.douyin_base_url.clone()),
-            credentials: Some(CredentialsInput {
-                app_key: info.douyin.app_key.clone(),
-                app_secret: info.douyin.app_secret.clone(),
-                ..Default::default()
-            }),
-        },
-    )
-    .await
-    .unwrap();
+    douyin_merchant(&app, &sim, "同步排队商家", None).await;
     let kinds = [fahuo_app::intake::SYNC_JOB, fahuo_app::aftersales::SYNC_JOB];
     let schedule = || async {
         (
