@@ -482,7 +482,8 @@ async fn purge(app: &App) -> Result<(), JobError> {
 }
 
 impl App {
-    /// The shops (`shop_id` of the payload) that have a job of `kind` waiting for a worker.
+    /// The shops (`shop_id` of the payload) that have a job of `kind` queued: due and waiting
+    /// for a worker, or a retry waiting out its backoff (5–40 s for a sync).
     /// A shop's sync that waits reads up to the moment it starts, so a schedule that finds one
     /// adds no other: a slot's sync behind a long run (a large shop's first days) would
     /// otherwise queue one no-op per slot, hundreds when the runs fall behind.

@@ -458,9 +458,11 @@ async fn run(cli: Cli) -> Result<()> {
             let report = fahuo_cli::headless::run(store.clone(), config.app.clone(), &opts).await?;
             println!("{}", serde_json::to_string(&report)?);
             store.close().await;
-            if !report.ok {
-                std::process::exit(1);
-            }
+            // An error (exit code 1) rather than `exit`, so the scratch data dir is removed.
+            anyhow::ensure!(
+                report.ok,
+                "not every order ended where expected, exactly once (see the JSON line)"
+            );
             Ok(())
         }
         Command::Demo(args) => {
@@ -860,9 +862,10 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string(&result)?);
             app.store().close().await;
             // A run that lost or doubled an order (or ran out of time) measured nothing.
-            if !result.run.ok {
-                std::process::exit(1);
-            }
+            anyhow::ensure!(
+                result.run.ok,
+                "not every order ended where expected, exactly once (see the JSON line)"
+            );
             Ok(())
         }
         Command::Bench(BenchCommand::Waybills {
